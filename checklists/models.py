@@ -1,0 +1,195 @@
+"""The checklist ("one list: 6 aspects, 16 items"): what may be whistled, by whom it is handled,
+and how long each stage may take."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from teams.localized import BilingualNameMixin, localized
+from teams.models import DepartmentKind, Team
+
+
+class Aspect(BilingualNameMixin):
+    """One of the aspects of the list (ecological protection, dog management, ...)."""
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    description_zh = models.TextField(_("description (Chinese)"), blank=True)
+    description_en = models.TextField(_("description (English)"), blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("aspect")
+        verbose_name_plural = _("aspects")
+        ordering = ["order", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def description(self) -> str:
+        return localized(self, "description")
+
+
+class Item(BilingualNameMixin):
+    """A matter that may (or may not) be whistled, with its handlers and time limits."""
+
+    class Urgency(models.TextChoices):
+        ORDINARY = "ordinary", _("ordinary")
+        URGENT = "urgent", _("urgent")
+
+    aspect = models.ForeignKey(
+        Aspect, verbose_name=_("aspect"), on_delete=models.PROTECT, related_name="items"
+    )
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    description_zh = models.TextField(_("description (Chinese)"), blank=True)
+    description_en = models.TextField(_("description (English)"), blank=True)
+    legal_basis_zh = models.TextField(_("legal basis (Chinese)"), blank=True)
+    legal_basis_en = models.TextField(_("legal basis (English)"), blank=True)
+    urgency = models.CharField(
+        _("urgency"), max_length=10, choices=Urgency.choices, default=Urgency.ORDINARY
+    )
+    whistleable = models.BooleanField(
+        _("may be whistled"),
+        default=True,
+        help_text=_("Untick for matters that screening must refuse."),
+    )
+    redirect_zh = models.TextField(
+        _("where to go instead (Chinese)"),
+        blank=True,
+        help_text=_("Shown when a whistle of this item is refused."),
+    )
+    redirect_en = models.TextField(_("where to go instead (English)"), blank=True)
+    default_team_kinds = models.JSONField(
+        _("default team kinds"),
+        default=list,
+        blank=True,
+        help_text=_('Kinds of town team dispatched by default: "comprehensive", "professional".'),
+    )
+    default_department_kinds = models.ManyToManyField(
+        DepartmentKind,
+        verbose_name=_("default departments"),
+        blank=True,
+        related_name="items",
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("item")
+        verbose_name_plural = _("items")
+        ordering = ["aspect__order", "order", "code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        kinds = self.default_team_kinds or []
+        if not isinstance(kinds, list) or any(k not in Team.Kind.values for k in kinds):
+            raise ValidationError(
+                {
+                    "default_team_kinds": _("Use a list of: %(kinds)s.")
+                    % {"kinds": ", ".join(Team.Kind.values)}
+                }
+            )
+
+    @property
+    def description(self) -> str:
+        return localized(self, "description")
+
+    @property
+    def legal_basis(self) -> str:
+        return localized(self, "legal_basis")
+
+    @property
+    def redirect(self) -> str:
+        return localized(self, "redirect")
+
+
+class Stage(models.TextChoices):
+    SCREENING = "screening", _("screening")
+    VILLAGE_HANDLING = "village_handling", _("village handling")
+    REPORT_IN = "report_in", _("report-in")
+    HANDLING = "handling", _("handling")
+    TOWN_CONSULTATION = "town_consultation", _("town consultation")
+    CITY_CONSULTATION = "city_consultation", _("city consultation")
+    VERIFICATION = "verification", _("verification")
+
+
+class TimeUnit(models.TextChoices):
+    NATURAL_MINUTES = "natural_minutes", _("minutes (natural time)")
+    NATURAL_HOURS = "natural_hours", _("hours (natural time)")
+    NATURAL_DAYS = "natural_days", _("days (natural time)")
+    WORKING_HOURS = "working_hours", _("working hours")
+    WORKING_DAYS = "working_days", _("working days")
+
+
+class TimeLimit(models.Model):
+    """How long one stage of a case of this item may take, in natural or working time."""
+
+    item = models.ForeignKey(
+        Item, verbose_name=_("item"), on_delete=models.CASCADE, related_name="time_limits"
+    )
+    stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices)
+    amount = models.PositiveIntegerField(_("amount"))
+    unit = models.CharField(_("unit"), max_length=20, choices=TimeUnit.choices)
+    yellow_at_percent = models.PositiveSmallIntegerField(
+        _("yellow light at (%)"),
+        default=80,
+        help_text=_("The light turns yellow at this share of the limit and red when overdue."),
+    )
+
+    class Meta:
+        verbose_name = _("time limit")
+        verbose_name_plural = _("time limits")
+        ordering = ["item", "stage"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "stage"], name="time_limit_unique_stage"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="time_limit_positive"),
+            models.CheckConstraint(
+                condition=models.Q(yellow_at_percent__gt=0, yellow_at_percent__lt=100),
+                name="time_limit_yellow_between_0_and_100",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        unit = self.get_unit_display()
+        return f"{self.item.code} · {self.get_stage_display()}: {self.amount} {unit}"
+
+    @property
+    def is_working_time(self) -> bool:
+        return self.unit in (TimeUnit.WORKING_HOURS, TimeUnit.WORKING_DAYS)
+
+
+class ScreeningRule(BilingualNameMixin):
+    """A matter outside the list (a civil or economic dispute, ...) that screening refuses,
+    found by keywords in the description, with where to go instead."""
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    keywords = models.TextField(
+        _("keywords"), help_text=_("One keyword or phrase per line, in either language.")
+    )
+    reason_zh = models.TextField(_("reason (Chinese)"))
+    reason_en = models.TextField(_("reason (English)"))
+    redirect_zh = models.TextField(_("where to go instead (Chinese)"))
+    redirect_en = models.TextField(_("where to go instead (English)"))
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("screening rule")
+        verbose_name_plural = _("screening rules")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def reason(self) -> str:
+        return localized(self, "reason")
+
+    @property
+    def redirect(self) -> str:
+        return localized(self, "redirect")
+
+    def keyword_list(self) -> list[str]:
+        return [line.strip().lower() for line in self.keywords.splitlines() if line.strip()]

@@ -1,0 +1,70 @@
+"""Plain geometry on WGS-84 GeoJSON: enough to validate grids and find the grid of a point."""
+
+import math
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+EARTH_RADIUS_M = 6_371_000.0
+
+
+def polygon_errors(polygon: Any) -> str:
+    """An explanation of what is wrong with a GeoJSON Polygon, or "" when it is fine."""
+    if not isinstance(polygon, dict) or polygon.get("type") != "Polygon":
+        return _("Enter a GeoJSON object of type Polygon.")
+    rings = polygon.get("coordinates")
+    if not isinstance(rings, list) or not rings:
+        return _("The polygon has no coordinates.")
+    for ring in rings:
+        if not isinstance(ring, list) or len(ring) < 4:
+            return _("Each ring needs at least four positions.")
+        for position in ring:
+            if (
+                not isinstance(position, list | tuple)
+                or len(position) < 2
+                or not all(isinstance(v, int | float) for v in position[:2])
+            ):
+                return _("Each position is [longitude, latitude].")
+            lng, lat = position[0], position[1]
+            if not (-180 <= lng <= 180 and -90 <= lat <= 90):
+                return _("A position lies outside longitude -180..180 or latitude -90..90.")
+        if list(ring[0][:2]) != list(ring[-1][:2]):
+            return _("Each ring must end where it starts.")
+    return ""
+
+
+def bbox(polygon: dict) -> tuple[float, float, float, float]:
+    """(min_lng, min_lat, max_lng, max_lat) of the outer ring."""
+    ring = polygon["coordinates"][0]
+    lngs = [p[0] for p in ring]
+    lats = [p[1] for p in ring]
+    return min(lngs), min(lats), max(lngs), max(lats)
+
+
+def _in_ring(lng: float, lat: float, ring: list) -> bool:
+    inside = False
+    j = len(ring) - 1
+    for i in range(len(ring)):
+        xi, yi = ring[i][0], ring[i][1]
+        xj, yj = ring[j][0], ring[j][1]
+        if (yi > lat) != (yj > lat) and lng < (xj - xi) * (lat - yi) / (yj - yi) + xi:
+            inside = not inside
+        j = i
+    return inside
+
+
+def contains(polygon: dict, lng: float, lat: float) -> bool:
+    """Whether the point lies in the polygon (outer ring minus holes)."""
+    rings = polygon["coordinates"]
+    if not _in_ring(lng, lat, rings[0]):
+        return False
+    return not any(_in_ring(lng, lat, hole) for hole in rings[1:])
+
+
+def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """Great-circle distance in metres (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp = p2 - p1
+    dl = math.radians(lng2 - lng1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))

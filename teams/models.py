@@ -1,0 +1,382 @@
+"""The organisation: the region tree, grids, departments, teams and who holds which role where."""
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from teams.localized import BilingualNameMixin
+
+
+class User(AbstractUser):
+    """A person who signs in; what they may do comes from their memberships."""
+
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+
+    class Meta(AbstractUser.Meta):
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        full = self.get_full_name()
+        return f"{full} ({self.username})" if full else self.username
+
+
+class Region(BilingualNameMixin):
+    """A node of the administrative tree: city -> town/street -> village/community."""
+
+    class Level(models.TextChoices):
+        CITY = "city", _("city")
+        TOWN = "town", _("town / street")
+        VILLAGE = "village", _("village / community")
+
+    PARENT_LEVEL = {Level.CITY: None, Level.TOWN: Level.CITY, Level.VILLAGE: Level.TOWN}
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    level = models.CharField(_("level"), max_length=10, choices=Level.choices, db_index=True)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+
+    class Meta:
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(level="city", parent__isnull=True)
+                | (Q(level__in=["town", "village"]) & Q(parent__isnull=False)),
+                name="region_city_is_root",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        expected = self.PARENT_LEVEL.get(self.level)
+        if expected is None and self.parent_id:
+            raise ValidationError({"parent": _("A city has no parent region.")})
+        if expected is not None:
+            if not self.parent_id:
+                raise ValidationError({"parent": _("This level needs a parent region.")})
+            if self.parent.level != expected:
+                raise ValidationError(
+                    {
+                        "parent": _("The parent of a %(level)s must be a %(expected)s.")
+                        % {
+                            "level": self.get_level_display(),
+                            "expected": Region.Level(expected).label,
+                        }
+                    }
+                )
+
+    @property
+    def city(self) -> "Region":
+        node = self
+        while node.parent_id:
+            node = node.parent
+        return node
+
+    @property
+    def town(self) -> "Region | None":
+        if self.level == self.Level.TOWN:
+            return self
+        if self.level == self.Level.VILLAGE:
+            return self.parent
+        return None
+
+
+class Grid(BilingualNameMixin):
+    """The smallest patch, inside exactly one village, walked by its grid workers."""
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    village = models.ForeignKey(
+        Region,
+        verbose_name=_("village"),
+        on_delete=models.PROTECT,
+        related_name="grids",
+        limit_choices_to={"level": Region.Level.VILLAGE},
+    )
+    polygon = models.JSONField(
+        _("polygon"), help_text=_("GeoJSON Polygon in WGS-84 (longitude, latitude)")
+    )
+    # Bounding box kept from the polygon so that "which grid is this point in" is an index scan.
+    min_lat = models.FloatField(_("minimum latitude"), editable=False, default=0)
+    max_lat = models.FloatField(_("maximum latitude"), editable=False, default=0)
+    min_lng = models.FloatField(_("minimum longitude"), editable=False, default=0)
+    max_lng = models.FloatField(_("maximum longitude"), editable=False, default=0)
+
+    class Meta:
+        verbose_name = _("grid")
+        verbose_name_plural = _("grids")
+        ordering = ["code"]
+        indexes = [models.Index(fields=["min_lat", "max_lat", "min_lng", "max_lng"])]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    def clean(self) -> None:
+        from teams.geo import polygon_errors
+
+        if self.village_id and self.village.level != Region.Level.VILLAGE:
+            raise ValidationError({"village": _("A grid must lie in a village or community.")})
+        problem = polygon_errors(self.polygon)
+        if problem:
+            raise ValidationError({"polygon": problem})
+
+    def refresh_bbox(self) -> None:
+        from teams.geo import bbox
+
+        self.min_lng, self.min_lat, self.max_lng, self.max_lat = bbox(self.polygon)
+
+
+class DepartmentKind(BilingualNameMixin):
+    """A kind of functional department (market supervision, fire, ...) the checklist refers to."""
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+
+    class Meta:
+        verbose_name = _("department kind")
+        verbose_name_plural = _("department kinds")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Department(BilingualNameMixin):
+    """A functional department of a city (or its branch in a town)."""
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    kind = models.ForeignKey(
+        DepartmentKind, verbose_name=_("kind"), on_delete=models.PROTECT, related_name="departments"
+    )
+    region = models.ForeignKey(
+        Region,
+        verbose_name=_("region"),
+        on_delete=models.PROTECT,
+        related_name="departments",
+        limit_choices_to={"level__in": [Region.Level.CITY, Region.Level.TOWN]},
+        help_text=_("The city, or the town for a town branch."),
+    )
+
+    class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.region_id and self.region.level == Region.Level.VILLAGE:
+            raise ValidationError({"region": _("A department belongs to a city or a town.")})
+
+
+class Team(BilingualNameMixin):
+    """A town's law enforcement team or brigade ("1+1+X"): it serves its own town only."""
+
+    class Kind(models.TextChoices):
+        COMPREHENSIVE = "comprehensive", _("comprehensive law enforcement")
+        PROFESSIONAL = "professional", _("professional")
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    town = models.ForeignKey(
+        Region,
+        verbose_name=_("town"),
+        on_delete=models.PROTECT,
+        related_name="teams",
+        limit_choices_to={"level": Region.Level.TOWN},
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    departments = models.ManyToManyField(
+        Department,
+        verbose_name=_("X forces: departments"),
+        blank=True,
+        related_name="teams",
+        help_text=_("Departments that work with this team (the X of 1+1+X)."),
+    )
+
+    class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.town_id and self.town.level != Region.Level.TOWN:
+            raise ValidationError({"town": _("A team belongs to a town or street.")})
+
+    def serves(self, region: Region) -> bool:
+        """A team serves the villages of its own town and nothing else."""
+        town = region.town
+        return town is not None and town.pk == self.town_id
+
+
+class Role(models.TextChoices):
+    GRID_WORKER = "grid_worker", _("grid worker")
+    VILLAGE_OFFICER = "village_officer", _("village officer")
+    TEAM_CAPTAIN = "team_captain", _("team captain")
+    TEAM_MEMBER = "team_member", _("team member")
+    DEPARTMENT_LIAISON = "department_liaison", _("department liaison")
+    TOWN_COMMITTEE = "town_committee", _("town committee staff")
+    CITY_COMMITTEE = "city_committee", _("city committee staff")
+    SUPERVISOR = "supervisor", _("supervisor")
+    ADMIN = "admin", _("administrator")
+
+
+# Where each role is held: the field that must be set and, for regions, the level.
+ROLE_PLACE = {
+    Role.GRID_WORKER: ("grid", None),
+    Role.VILLAGE_OFFICER: ("region", Region.Level.VILLAGE),
+    Role.TEAM_CAPTAIN: ("team", None),
+    Role.TEAM_MEMBER: ("team", None),
+    Role.DEPARTMENT_LIAISON: ("department", None),
+    Role.TOWN_COMMITTEE: ("region", Region.Level.TOWN),
+    Role.CITY_COMMITTEE: ("region", Region.Level.CITY),
+    Role.SUPERVISOR: ("region", Region.Level.CITY),
+    Role.ADMIN: ("region", Region.Level.CITY),
+}
+PLACE_FIELDS = ("region", "grid", "team", "department")
+
+
+def _one_place(field: str) -> Q:
+    q = Q(**{f"{field}__isnull": False})
+    for other in PLACE_FIELDS:
+        if other != field:
+            q &= Q(**{f"{other}__isnull": True})
+    return q
+
+
+class Membership(models.Model):
+    """A role held by a user at one place: a grid, a region, a team or a department."""
+
+    class Force(models.TextChoices):
+        LAW_ENFORCEMENT = "law_enforcement", _("law enforcement officer")
+        GRID = "grid", _("grid team")
+        DEPARTMENT = "department", _("department force")
+        LAWYER = "lawyer", _("public-interest lawyer")
+        VOLUNTEER = "volunteer", _("volunteer")
+
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(_("role"), max_length=24, choices=Role.choices, db_index=True)
+    region = models.ForeignKey(
+        Region,
+        verbose_name=_("region"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="memberships",
+    )
+    grid = models.ForeignKey(
+        Grid,
+        verbose_name=_("grid"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="memberships",
+    )
+    team = models.ForeignKey(
+        Team,
+        verbose_name=_("team"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="memberships",
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="memberships",
+    )
+    force = models.CharField(
+        _("force"),
+        max_length=16,
+        choices=Force.choices,
+        blank=True,
+        help_text=_("For team members: which of the 1+1+X forces they come from."),
+    )
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        ordering = ["user_id", "role"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    (Q(role="grid_worker") & _one_place("grid"))
+                    | (Q(role__in=["team_captain", "team_member"]) & _one_place("team"))
+                    | (Q(role="department_liaison") & _one_place("department"))
+                    | (
+                        Q(
+                            role__in=[
+                                "village_officer",
+                                "town_committee",
+                                "city_committee",
+                                "supervisor",
+                                "admin",
+                            ]
+                        )
+                        & _one_place("region")
+                    )
+                ),
+                name="membership_role_has_its_place",
+            ),
+            *[
+                models.UniqueConstraint(
+                    fields=["user", "role", field],
+                    condition=Q(**{f"{field}__isnull": False}),
+                    name=f"membership_unique_{field}",
+                )
+                for field in PLACE_FIELDS
+            ],
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} · {self.place}"
+
+    @property
+    def place(self) -> Region | Grid | Team | Department | None:
+        return self.region or self.grid or self.team or self.department
+
+    def clean(self) -> None:
+        field, level = ROLE_PLACE.get(self.role, (None, None))
+        if field is None:
+            return
+        for other in PLACE_FIELDS:
+            if other != field and getattr(self, f"{other}_id"):
+                raise ValidationError(
+                    {
+                        other: _("This role is held at a %(place)s only.")
+                        % {"place": self._meta.get_field(field).verbose_name}
+                    }
+                )
+        target = getattr(self, field)
+        if target is None:
+            raise ValidationError(
+                {
+                    field: _("This role needs a %(place)s.")
+                    % {"place": self._meta.get_field(field).verbose_name}
+                }
+            )
+        if level and target.level != level:
+            raise ValidationError(
+                {
+                    field: _("This role is held at the level: %(level)s.")
+                    % {"level": Region.Level(level).label}
+                }
+            )
