@@ -1,0 +1,38 @@
+from cases.models.calendar import CalendarDay, CalendarYear, OfficeHours
+from cases.models.case import (
+    OPEN_STATUSES,
+    Attachment,
+    Case,
+    CaseSequence,
+    Dispatch,
+    Event,
+    Level,
+    Priority,
+    Satisfaction,
+    Source,
+    Status,
+)
+from cases.models.deadline import Deadline, Postponement
+from cases.models.idempotency import IdempotencyKey
+from cases.models.notification import Notification
+
+__all__ = [
+    "OPEN_STATUSES",
+    "Attachment",
+    "CalendarDay",
+    "CalendarYear",
+    "Case",
+    "CaseSequence",
+    "Deadline",
+    "Dispatch",
+    "Event",
+    "IdempotencyKey",
+    "Level",
+    "Notification",
+    "OfficeHours",
+    "Postponement",
+    "Priority",
+    "Satisfaction",
+    "Source",
+    "Status",
+]

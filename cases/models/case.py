@@ -1,0 +1,402 @@
+"""A whistle (case), the dispatches handed to teams and departments, and its append-only trace."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from checklists.models import Item
+from teams.models import Department, Grid, Region, Team
+
+
+class Status(models.TextChoices):
+    FILED = "filed", _("filed")
+    VILLAGE_HANDLING = "village_handling", _("handled by the village")
+    DISPATCHED = "dispatched", _("dispatched")
+    IN_PROGRESS = "in_progress", _("in progress")
+    IN_CONSULTATION = "in_consultation", _("in consultation")
+    RESOLVED = "resolved", _("resolved")
+    CLOSED = "closed", _("closed")
+    REJECTED = "rejected", _("rejected")
+    SUSPENDED = "suspended", _("suspended")
+
+
+OPEN_STATUSES = (
+    Status.FILED,
+    Status.VILLAGE_HANDLING,
+    Status.DISPATCHED,
+    Status.IN_PROGRESS,
+    Status.IN_CONSULTATION,
+    Status.RESOLVED,
+    Status.SUSPENDED,
+)
+
+
+class Level(models.TextChoices):
+    VILLAGE = "village", _("village")
+    TOWN = "town", _("town")
+    CITY = "city", _("city")
+
+
+class Source(models.TextChoices):
+    GRID_WORKER = "grid_worker", _("grid worker")
+    HOTLINE = "hotline", _("12345 hotline")
+    CITIZEN = "citizen", _("citizen")
+    INVESTIGATION = "investigation", _("comprehensive investigation")
+
+
+class Priority(models.TextChoices):
+    NORMAL = "normal", _("normal")
+    URGENT = "urgent", _("urgent")
+
+
+class Satisfaction(models.TextChoices):
+    SATISFIED = "satisfied", _("satisfied")
+    BASICALLY_SATISFIED = "basically_satisfied", _("basically satisfied")
+    UNSATISFIED = "unsatisfied", _("unsatisfied")
+
+
+class CaseSequence(models.Model):
+    """The last number given per city and year, locked to hand out readable case numbers."""
+
+    city = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["city", "year"], name="case_sequence_unique_year")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.city.code}-{self.year}: {self.last}"
+
+
+class Case(models.Model):
+    """One reported problem and everything done about it.
+
+    `status` and `level` are written only by cases.transitions; `version` grows with every
+    transition so that a form loaded before a change is refused as stale.
+    """
+
+    number = models.CharField(_("number"), max_length=32, unique=True)
+    tracking_code = models.CharField(_("tracking code"), max_length=32, unique=True)
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices)
+    item = models.ForeignKey(
+        Item, verbose_name=_("item"), on_delete=models.PROTECT, related_name="cases"
+    )
+    grid = models.ForeignKey(
+        Grid, verbose_name=_("grid"), on_delete=models.PROTECT, related_name="cases"
+    )
+    # The grid's village, town and city, kept on the case for scope filters and rollups.
+    village = models.ForeignKey(
+        Region, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
+    )
+    town = models.ForeignKey(
+        Region, verbose_name=_("town"), on_delete=models.PROTECT, related_name="+"
+    )
+    city = models.ForeignKey(
+        Region, verbose_name=_("city"), on_delete=models.PROTECT, related_name="+"
+    )
+    latitude = models.FloatField(_("latitude"), null=True, blank=True)
+    longitude = models.FloatField(_("longitude"), null=True, blank=True)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    description = models.TextField(_("description"))
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reporter"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reported_cases",
+    )
+    contact_name = models.CharField(_("contact name"), max_length=100, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
+    contact_email = models.EmailField(_("contact email"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.FILED, editable=False
+    )
+    level = models.CharField(
+        _("level"), max_length=10, choices=Level.choices, default=Level.VILLAGE, editable=False
+    )
+    status_before_suspension = models.CharField(
+        max_length=20, choices=Status.choices, blank=True, editable=False
+    )
+    priority = models.CharField(
+        _("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL
+    )
+    rework_count = models.PositiveIntegerField(_("rework count"), default=0, editable=False)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    possible_duplicate_of = models.ForeignKey(
+        "self",
+        verbose_name=_("possible duplicate of"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="possible_duplicates",
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_cases",
+    )
+    rejection_reason = models.TextField(_("reason for rejection"), blank=True)
+    redirect = models.TextField(_("where to go instead"), blank=True)
+    resolution_note = models.TextField(_("resolution note"), blank=True)
+    legal_instrument_number = models.CharField(
+        _("legal instrument number"), max_length=64, blank=True
+    )
+    satisfaction = models.CharField(
+        _("satisfaction"), max_length=20, choices=Satisfaction.choices, blank=True
+    )
+    resolved_level = models.CharField(
+        _("level at which it was resolved"), max_length=10, choices=Level.choices, blank=True
+    )
+    filed_at = models.DateTimeField(_("filed at"), db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        ordering = ["-filed_at", "-id"]
+        indexes = [
+            models.Index(fields=["village", "status", "-filed_at"]),
+            models.Index(fields=["town", "status", "-filed_at"]),
+            models.Index(fields=["city", "status", "-filed_at"]),
+            models.Index(fields=["grid", "status", "-filed_at"]),
+            models.Index(fields=["item", "grid", "filed_at"]),
+            models.Index(fields=["reporter", "-filed_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=Status.values), name="case_status_known"),
+            models.CheckConstraint(condition=Q(level__in=Level.values), name="case_level_known"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class Dispatch(models.Model):
+    """A case handed to one team or one department; it must report in within its limit."""
+
+    class State(models.TextChoices):
+        WAITING = "waiting", _("waiting for report-in")
+        REPORTED = "reported", _("reported in")
+        RESOLVED = "resolved", _("resolved")
+        CANCELLED = "cancelled", _("cancelled")
+
+    class Origin(models.TextChoices):
+        WHISTLE = "whistle", _("whistle")
+        ADDED = "added", _("added by the town")
+        DECISION = "decision", _("consultation decision")
+
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="dispatches"
+    )
+    team = models.ForeignKey(
+        Team,
+        verbose_name=_("team"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="dispatches",
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="dispatches",
+    )
+    origin = models.CharField(
+        _("origin"), max_length=10, choices=Origin.choices, default=Origin.WHISTLE
+    )
+    task = models.TextField(_("task"), blank=True)
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.WAITING, editable=False
+    )
+    dispatched_at = models.DateTimeField(_("dispatched at"))
+    report_in_due = models.DateTimeField(_("report-in due"))
+    reported_in_at = models.DateTimeField(_("reported in at"), null=True, blank=True)
+    reported_in_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reported in by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    late = models.BooleanField(_("reported in late"), default=False)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_dispatches",
+    )
+    handling_note = models.TextField(_("handling notes"), blank=True)
+    handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    due_at = models.DateTimeField(_("task deadline"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("dispatch")
+        verbose_name_plural = _("dispatches")
+        ordering = ["dispatched_at", "id"]
+        indexes = [
+            models.Index(fields=["team", "state"]),
+            models.Index(fields=["department", "state"]),
+            models.Index(fields=["assignee", "state"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(team__isnull=False) & Q(department__isnull=True))
+                | (Q(team__isnull=True) & Q(department__isnull=False)),
+                name="dispatch_one_handler",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case.number} → {self.handler}"
+
+    @property
+    def handler(self) -> Team | Department:
+        return self.team or self.department
+
+
+class EventQuerySet(models.QuerySet):
+    """Events are the trace of what happened: they can be added, never changed or removed."""
+
+    def update(self, **kwargs):
+        raise TypeError("Case events are append-only.")
+
+    def delete(self):
+        raise TypeError("Case events are append-only.")
+
+
+class Event(models.Model):
+    """One thing that happened to a case: who, what, when, from and to, with its data."""
+
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="events"
+    )
+    dispatch = models.ForeignKey(
+        Dispatch,
+        verbose_name=_("dispatch"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_label = models.CharField(
+        _("actor label"),
+        max_length=64,
+        blank=True,
+        help_text=_("Who acted when it was not a user: the timer, the 12345 hotline."),
+    )
+    action = models.CharField(_("action"), max_length=32, db_index=True)
+    from_status = models.CharField(_("from status"), max_length=20, blank=True)
+    to_status = models.CharField(_("to status"), max_length=20, blank=True)
+    from_level = models.CharField(_("from level"), max_length=10, blank=True)
+    to_level = models.CharField(_("to level"), max_length=10, blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    public = models.BooleanField(_("shown to the citizen"), default=False)
+    created_at = models.DateTimeField(_("time"), db_index=True)
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["case", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.action} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise TypeError("Case events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Case events are append-only.")
+
+
+class Attachment(models.Model):
+    """A photo or document of a case, checked and (for images) re-encoded without EXIF."""
+
+    class Kind(models.TextChoices):
+        PHOTO = "photo", _("photo")
+        DOCUMENT = "document", _("document")
+
+    class Purpose(models.TextChoices):
+        FILING = "filing", _("filing")
+        HANDLING = "handling", _("handling")
+        EVIDENCE = "evidence", _("evidence of resolution")
+        VERIFICATION = "verification", _("verification")
+
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="attachments"
+    )
+    event = models.ForeignKey(
+        Event,
+        verbose_name=_("event"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="attachments",
+    )
+    dispatch = models.ForeignKey(
+        Dispatch,
+        verbose_name=_("dispatch"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="attachments",
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    purpose = models.CharField(_("purpose"), max_length=12, choices=Purpose.choices)
+    file = models.FileField(_("file"), upload_to="cases/%Y/%m/")
+    original_name = models.CharField(_("original name"), max_length=255, blank=True)
+    content_type = models.CharField(_("content type"), max_length=100)
+    size = models.PositiveIntegerField(_("size in bytes"))
+    width = models.PositiveIntegerField(_("width"), null=True, blank=True)
+    height = models.PositiveIntegerField(_("height"), null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name or self.file.name
