@@ -1,0 +1,144 @@
+"""Admin for the checklist: aspects, items with their time limits, and screening rules."""
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from checklists.models import Aspect, Item, ScreeningRule, Stage, TimeLimit
+from teams.models import Team
+
+
+class ItemInline(admin.TabularInline):
+    """The items of an aspect, compact; the full item (time limits, handlers) has its own page."""
+
+    model = Item
+    extra = 0
+    fields = ("order", "code", "name_zh", "name_en", "urgency", "whistleable", "active")
+    show_change_link = True
+
+
+@admin.register(Aspect)
+class AspectAdmin(admin.ModelAdmin):
+    list_display = ("code", "name_zh", "name_en", "order", "item_count")
+    list_editable = ("order",)
+    search_fields = ("code", "name_zh", "name_en")
+    inlines = (ItemInline,)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(item_total=Count("items"))
+
+    @admin.display(description=_("items"), ordering="item_total")
+    def item_count(self, obj: Aspect) -> int:
+        return obj.item_total
+
+
+class TimeLimitInline(admin.TabularInline):
+    """One row per stage; a new item gets a blank row for each of the stages."""
+
+    model = TimeLimit
+    fields = ("stage", "amount", "unit", "yellow_at_percent")
+    max_num = len(Stage.choices)
+
+    def get_extra(self, request: HttpRequest, obj: Item | None = None, **kwargs) -> int:
+        existing = obj.time_limits.count() if obj is not None and obj.pk else 0
+        return max(len(Stage.choices) - existing, 0)
+
+
+class ItemAdminForm(forms.ModelForm):
+    # The model stores a JSON list; administrators tick the kinds instead of typing JSON.
+    default_team_kinds = forms.MultipleChoiceField(
+        label=_("default team kinds"),
+        choices=Team.Kind.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_("Kinds of town team dispatched by default."),
+    )
+
+    class Meta:
+        model = Item
+        fields = (
+            "aspect",
+            "code",
+            "order",
+            "name_zh",
+            "name_en",
+            "active",
+            "description_zh",
+            "description_en",
+            "legal_basis_zh",
+            "legal_basis_en",
+            "urgency",
+            "whistleable",
+            "redirect_zh",
+            "redirect_en",
+            "default_team_kinds",
+            "default_department_kinds",
+        )
+
+
+@admin.register(Item)
+class ItemAdmin(admin.ModelAdmin):
+    form = ItemAdminForm
+    list_display = ("code", "name_zh", "name_en", "aspect", "urgency", "whistleable", "active")
+    list_filter = ("aspect", "urgency", "whistleable", "active", "default_department_kinds")
+    search_fields = ("code", "name_zh", "name_en")
+    list_select_related = ("aspect",)
+    filter_horizontal = ("default_department_kinds",)
+    inlines = (TimeLimitInline,)
+    fieldsets = (
+        (None, {"fields": ("aspect", "code", "order", "name_zh", "name_en", "active")}),
+        (
+            _("Description and legal basis"),
+            {"fields": ("description_zh", "description_en", "legal_basis_zh", "legal_basis_en")},
+        ),
+        (
+            _("Whistling and handlers"),
+            {
+                "fields": (
+                    "urgency",
+                    "whistleable",
+                    "redirect_zh",
+                    "redirect_en",
+                    "default_team_kinds",
+                    "default_department_kinds",
+                )
+            },
+        ),
+    )
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, TimeLimitInline):
+            # Offer the stages that have no limit yet, in lifecycle order.
+            present = set(obj.time_limits.values_list("stage", flat=True)) if obj.pk else set()
+            kwargs["initial"] = [{"stage": s} for s in Stage.values if s not in present]
+        return kwargs
+
+
+@admin.register(TimeLimit)
+class TimeLimitAdmin(admin.ModelAdmin):
+    list_display = ("item", "stage", "amount", "unit", "yellow_at_percent")
+    list_filter = ("stage", "unit", "item__aspect", "item__urgency")
+    search_fields = ("item__code", "item__name_zh", "item__name_en")
+    autocomplete_fields = ("item",)
+    list_select_related = ("item",)
+
+
+@admin.register(ScreeningRule)
+class ScreeningRuleAdmin(admin.ModelAdmin):
+    list_display = ("code", "name_zh", "name_en", "active")
+    list_filter = ("active",)
+    search_fields = ("code", "name_zh", "name_en", "keywords")
+    fields = (
+        "code",
+        "name_zh",
+        "name_en",
+        "active",
+        "keywords",
+        "reason_zh",
+        "reason_en",
+        "redirect_zh",
+        "redirect_en",
+    )

@@ -1,0 +1,191 @@
+"""Admin for the organisation: the region tree, grids, departments, teams, users and roles.
+
+Administrators with no code edit everything here, so every list can be searched and filtered.
+"""
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import models
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from teams.models import Department, DepartmentKind, Grid, Membership, Region, Team, User
+
+admin.site.site_header = _("Whistle administration")
+admin.site.site_title = _("Whistle administration")
+admin.site.index_title = _("The organisation, the checklist and the time limits")
+
+PLACE_AUTOCOMPLETE = ("region", "grid", "team", "department")
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    fk_name = "user"
+    extra = 0
+    fields = ("role", "region", "grid", "team", "department", "force")
+    autocomplete_fields = PLACE_AUTOCOMPLETE
+    verbose_name = _("role held")
+    verbose_name_plural = _("roles held")
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ("username", "first_name", "last_name", "phone", "email", "is_active")
+    list_filter = ("is_active", "is_staff", "is_superuser", "memberships__role")
+    search_fields = ("username", "first_name", "last_name", "email", "phone")
+    fieldsets = (
+        *DjangoUserAdmin.fieldsets[:1],
+        (_("Personal info"), {"fields": ("first_name", "last_name", "email", "phone")}),
+        *DjangoUserAdmin.fieldsets[2:],
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": (
+                    "username",
+                    "first_name",
+                    "last_name",
+                    "phone",
+                    "password1",
+                    "password2",
+                ),
+            },
+        ),
+    )
+    inlines = (MembershipInline,)
+
+    def get_inline_instances(self, request: HttpRequest, obj: User | None = None) -> list:
+        # Roles are added once the account exists, on its change page.
+        if obj is None:
+            return []
+        return super().get_inline_instances(request, obj)
+
+
+class GridInline(admin.TabularInline):
+    """The grids of a village, listed for orientation; grids are edited on their own page."""
+
+    model = Grid
+    fk_name = "village"
+    extra = 0
+    max_num = 0
+    can_delete = False
+    fields = ("code", "name_zh", "name_en")
+    readonly_fields = fields
+    show_change_link = True
+
+
+class ChildRegionInline(admin.TabularInline):
+    """The towns of a city or the villages of a town, listed for orientation."""
+
+    model = Region
+    fk_name = "parent"
+    extra = 0
+    max_num = 0
+    can_delete = False
+    fields = ("code", "name_zh", "name_en", "level")
+    readonly_fields = fields
+    show_change_link = True
+    verbose_name = _("subordinate region")
+    verbose_name_plural = _("subordinate regions")
+
+
+@admin.register(Region)
+class RegionAdmin(admin.ModelAdmin):
+    list_display = ("code", "name_zh", "name_en", "level", "parent")
+    list_filter = ("level", ("parent", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("code", "name_zh", "name_en")
+    autocomplete_fields = ("parent",)
+    list_select_related = ("parent",)
+    fields = ("code", "name_zh", "name_en", "level", "parent")
+
+    def get_inline_instances(self, request: HttpRequest, obj: Region | None = None) -> list:
+        if obj is None:
+            return []
+        inline = GridInline if obj.level == Region.Level.VILLAGE else ChildRegionInline
+        return [inline(self.model, self.admin_site)]
+
+
+@admin.register(Grid)
+class GridAdmin(admin.ModelAdmin):
+    list_display = ("code", "name_zh", "name_en", "village", "min_lng", "min_lat")
+    list_filter = (("village", admin.RelatedOnlyFieldListFilter),)
+    search_fields = ("code", "name_zh", "name_en", "village__name_zh", "village__name_en")
+    autocomplete_fields = ("village",)
+    list_select_related = ("village",)
+    fields = ("code", "name_zh", "name_en", "village", "polygon", "bbox")
+    readonly_fields = ("bbox",)
+    formfield_overrides = {
+        models.JSONField: {"widget": forms.Textarea(attrs={"rows": 12, "cols": 80})},
+    }
+
+    @admin.display(description=_("bounding box (min lng, min lat, max lng, max lat)"))
+    def bbox(self, obj: Grid) -> str:
+        if obj.pk is None:
+            return "-"
+        return f"{obj.min_lng}, {obj.min_lat}, {obj.max_lng}, {obj.max_lat}"
+
+    def save_model(self, request: HttpRequest, obj: Grid, form: forms.ModelForm, change: bool):
+        # The bounding box is derived from the polygon; clean() has already validated it.
+        obj.refresh_bbox()
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(DepartmentKind)
+class DepartmentKindAdmin(admin.ModelAdmin):
+    list_display = ("code", "name_zh", "name_en")
+    search_fields = ("code", "name_zh", "name_en")
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ("code", "name_zh", "name_en", "kind", "region")
+    list_filter = ("kind", ("region", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("code", "name_zh", "name_en")
+    autocomplete_fields = ("region",)
+    list_select_related = ("kind", "region")
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("code", "name_zh", "name_en", "town", "kind")
+    list_filter = (("town", admin.RelatedOnlyFieldListFilter), "kind")
+    search_fields = ("code", "name_zh", "name_en", "town__name_zh", "town__name_en")
+    autocomplete_fields = ("town",)
+    filter_horizontal = ("departments",)
+    list_select_related = ("town",)
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "role", "place", "force")
+    list_filter = (
+        "role",
+        "force",
+        ("region", admin.RelatedOnlyFieldListFilter),
+        ("team", admin.RelatedOnlyFieldListFilter),
+        ("department", admin.RelatedOnlyFieldListFilter),
+    )
+    search_fields = (
+        "user__username",
+        "user__first_name",
+        "user__last_name",
+        "region__name_zh",
+        "region__name_en",
+        "grid__code",
+        "grid__name_zh",
+        "grid__name_en",
+        "team__name_zh",
+        "team__name_en",
+        "department__name_zh",
+        "department__name_en",
+    )
+    autocomplete_fields = ("user", *PLACE_AUTOCOMPLETE)
+    list_select_related = ("user", "region", "grid", "team", "department")
+    fields = ("user", "role", "region", "grid", "team", "department", "force")
+
+    @admin.display(description=_("place"))
+    def place(self, obj: Membership) -> str:
+        return str(obj.place or "-")
