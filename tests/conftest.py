@@ -1,0 +1,12 @@
+"""Fixtures shared by every test suite."""
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    """Serve {% static %} URLs without the collectstatic manifest, which tests never build."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
