@@ -1,0 +1,82 @@
+# Whistle: `make run` starts the whole system, `make test` runs every test.
+# GNU make. Everything runs from the virtual environment in .venv.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.whistle-installed
+
+# Python 3.11 is required (pyproject.toml). Prefer python3.11, else python3 when it is 3.11.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || \
+	(python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null && command -v python3))
+
+# Extra arguments for pytest, e.g. make test PYTEST_ARGS="-x tests/teams".
+PYTEST_ARGS ?=
+
+.PHONY: help venv install run test lint format messages lock clean
+
+help:
+	@echo "make run       install, migrate, seed the demo data and start web + worker + beat"
+	@echo "make test      install and run the whole test suite (DATABASE_URL/REDIS_URL honoured)"
+	@echo "make lint      ruff check and ruff format --check"
+	@echo "make format    ruff format and ruff check --fix"
+	@echo "make messages  update and compile the translation catalogues under locale/"
+	@echo "make lock      rewrite requirements.lock from the installed versions"
+	@echo "make clean     remove caches and collected static files (keeps .venv and var/ data)"
+
+$(PY):
+	@if [ -z "$(PYTHON)" ]; then echo "Python 3.11 not found (need python3.11 or python3 = 3.11)" >&2; exit 1; fi
+	$(PYTHON) -m venv $(VENV)
+
+# Re-install only when the declared or locked dependencies changed since the last install.
+$(STAMP): pyproject.toml requirements.lock | $(PY)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -c requirements.lock -e ".[dev]"
+	@touch $(STAMP)
+
+venv install: $(STAMP)
+
+run: $(STAMP)
+	$(PY) manage.py migrate --noinput
+	@if command -v msgfmt >/dev/null 2>&1; then \
+		$(PY) manage.py compilemessages --ignore=$(VENV) --ignore=var; \
+	else \
+		echo "msgfmt not found: using the committed .mo files"; \
+	fi
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py seed_demo
+	@echo
+	@echo "Whistle is starting at http://127.0.0.1:$${PORT:-8000}/  (Ctrl-C stops web, worker and beat)"
+	@echo
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start --port "$${PORT:-8000}"
+
+# DATABASE_URL, REDIS_URL, WHISTLE_VAR_DIR etc. reach pytest from the environment unchanged.
+# Browser tests (tests/e2e, marker e2e) will need Debian's chromium; .ci/run installs it.
+test: $(STAMP)
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+messages: $(STAMP)
+	$(PY) manage.py makemessages -l zh_Hans -l en --ignore=$(VENV) --ignore=var --ignore=static/vendor
+	$(PY) manage.py compilemessages --ignore=$(VENV) --ignore=var
+
+lock: $(STAMP)
+	@{ echo "# Exact versions that CI tested. Regenerate with: make lock"; \
+	   echo "# Used as a constraints file: pip install -c requirements.lock -e \".[dev]\""; \
+	   $(PIP) freeze --exclude-editable; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+	@touch $(STAMP)
+
+clean:
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -print0 | xargs -0 rm -rf
+	rm -rf .pytest_cache .ruff_cache .hypothesis *.egg-info build var/staticfiles var/cache
