@@ -1,0 +1,50 @@
+"""`manage.py seed_demo`: build the demo city (Haining) and print the demo logins."""
+
+import unicodedata
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.utils.translation import gettext as _
+
+from teams.demo import DEMO_PASSWORD, build_demo_city
+
+
+def _width(text: str) -> int:
+    """Columns the text takes in a terminal: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
+class Command(BaseCommand):
+    help = "Build or refresh the demo city Haining with one demo user per role (idempotent)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--password",
+            default=DEMO_PASSWORD,
+            help="Password of the demo users (default: %(default)s).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        demo = build_demo_city(password=options["password"])
+        rows = [(_("Role"), _("Username"), _("Password")), *demo.logins]
+        widths = [max(_width(row[i]) for row in rows) for i in range(3)]
+        rule = "  ".join("-" * w for w in widths)
+        for n, row in enumerate(rows):
+            self.stdout.write("  ".join(_pad(cell, w) for cell, w in zip(row, widths, strict=True)))
+            if n == 0:
+                self.stdout.write(rule)
+        self.stdout.write("")
+        self.stdout.write(
+            self.style.SUCCESS(
+                _(
+                    "Demo city ready: %(city)s with %(towns)d towns, %(villages)d villages, "
+                    "%(grids)d grids, %(departments)d departments, %(teams)d teams, "
+                    "%(users)d users and %(memberships)d memberships."
+                )
+                % {"city": demo.city.name, **demo.counts}
+            )
+        )
