@@ -142,6 +142,9 @@ def test_default_broker_is_filesystem_under_var_dir(tmp_path):
     assert queue == tmp_path / "celery" / "queue"
     assert Path(options["data_folder_out"]) == queue
     assert Path(options["processed_folder"]) == tmp_path / "celery" / "processed"
+    # Kombu would otherwise keep its exchange bindings in ./control, wherever it was started.
+    assert Path(options["control_folder"]) == tmp_path / "celery" / "control"
+    assert (tmp_path / "celery" / "control").is_dir()
     assert queue.is_dir()
     assert (tmp_path / "celery" / "processed").is_dir()
     cache = values["CACHES"]["default"]
