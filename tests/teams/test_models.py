@@ -21,6 +21,12 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Test users need no strong hashes; the default hasher makes every user cost ~0.3 s."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def region(code: str, level: str, parent: Region | None) -> Region:
     return Region(code=code, level=level, parent=parent, name_zh=code, name_en=code)
 
