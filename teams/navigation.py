@@ -1,0 +1,70 @@
+"""The links each role can open, as a registry that features append to.
+
+A feature that adds a page registers one `NavEntry` here (or calls `register` from its app's
+`ready()`), naming the roles that may open it and the URL name. An entry whose URL name does
+not resolve is left out, so an entry may be registered before its page exists.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from teams.models import Role, User
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    """A page that the holders of `roles` (and staff, when `staff` is set) can open."""
+
+    roles: frozenset[str]
+    url_name: str
+    label: str | Promise
+    staff: bool = False
+
+
+@dataclass(frozen=True)
+class NavLink:
+    url: str
+    label: str
+    url_name: str
+
+
+NAVIGATION: list[NavEntry] = [
+    NavEntry(
+        roles=frozenset({Role.ADMIN}),
+        url_name="admin:index",
+        label=_("Administration"),
+        staff=True,
+    ),
+]
+
+
+def register(entry: NavEntry) -> None:
+    """Add a page to the navigation; registering the same URL name twice keeps the first."""
+    if all(existing.url_name != entry.url_name for existing in NAVIGATION):
+        NAVIGATION.append(entry)
+
+
+def _resolve(url_name: str) -> str | None:
+    try:
+        return reverse(url_name)
+    except NoReverseMatch:
+        return None
+
+
+def links_for(*, user: User, roles: Iterable[str]) -> list[NavLink]:
+    """The links `user`, holding `roles`, can open now, in registry order."""
+    if not user.is_authenticated:
+        return []
+    held = frozenset(roles)
+    links = []
+    for entry in NAVIGATION:
+        if not (entry.roles & held or (entry.staff and user.is_staff)):
+            continue
+        url = _resolve(entry.url_name)
+        if url is not None:
+            links.append(NavLink(url=url, label=str(entry.label), url_name=entry.url_name))
+    return links

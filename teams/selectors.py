@@ -1,0 +1,65 @@
+"""Reads about the organisation: who holds which role where."""
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+
+from teams.models import Membership, Region, Role, User
+
+_ROLE_ORDER = {value: index for index, value in enumerate(Role.values)}
+
+
+@dataclass(frozen=True)
+class RolePlace:
+    """One membership, ready to show: the role and its place in the active language."""
+
+    role: str
+    role_label: str
+    place_kind: str
+    place_name: str
+    place_code: str
+
+
+def _place_kind(membership: Membership) -> str:
+    if membership.region_id:
+        return Region.Level(membership.region.level).label
+    if membership.grid_id:
+        return _("grid")
+    if membership.team_id:
+        return _("team")
+    if membership.department_id:
+        return _("department")
+    return ""
+
+
+def user_roles(*, user: User) -> frozenset[str]:
+    """The role codes `user` holds anywhere (empty for an anonymous user)."""
+    if not user.is_authenticated:
+        return frozenset()
+    return frozenset(Membership.objects.filter(user=user).values_list("role", flat=True))
+
+
+def user_roles_and_places(*, user: User) -> list[RolePlace]:
+    """Every role `user` holds and where, in the order of the Role list, then by place code.
+
+    Labels come out in the active language, so call it inside the request's language.
+    """
+    if not user.is_authenticated:
+        return []
+    memberships = Membership.objects.filter(user=user).select_related(
+        "region", "grid", "team", "department"
+    )
+    rows = []
+    for membership in memberships:
+        place = membership.place
+        rows.append(
+            RolePlace(
+                role=membership.role,
+                role_label=str(membership.get_role_display()),
+                place_kind=str(_place_kind(membership)),
+                place_name=place.name if place is not None else "",
+                place_code=place.code if place is not None else "",
+            )
+        )
+    rows.sort(key=lambda row: (_ROLE_ORDER.get(row.role, len(_ROLE_ORDER)), row.place_code))
+    return rows
