@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -11,12 +12,16 @@ from teams.models import Team
 
 
 class ItemInline(admin.TabularInline):
-    """The items of an aspect, compact; the full item (time limits, handlers) has its own page."""
+    """The items of an aspect, compact. New items are added on the item page, where their time
+    limits and handlers are set too."""
 
     model = Item
     extra = 0
     fields = ("order", "code", "name_zh", "name_en", "urgency", "whistleable", "active")
     show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Aspect | None = None) -> bool:
+        return False
 
 
 @admin.register(Aspect)
@@ -34,16 +39,41 @@ class AspectAdmin(admin.ModelAdmin):
         return obj.item_total
 
 
+class TimeLimitForm(forms.ModelForm):
+    """Field-level messages for what the database constraints would refuse less clearly."""
+
+    class Meta:
+        model = TimeLimit
+        fields = ("item", "stage", "amount", "unit", "yellow_at_percent")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name, low, high in (("amount", 1, None), ("yellow_at_percent", 1, 99)):
+            field = self.fields.get(name)
+            if field is None:
+                continue
+            field.validators.append(MinValueValidator(low))
+            field.widget.attrs["min"] = low
+            if high is not None:
+                field.validators.append(MaxValueValidator(high))
+                field.widget.attrs["max"] = high
+
+
 class TimeLimitInline(admin.TabularInline):
-    """One row per stage; a new item gets a blank row for each of the stages."""
+    """Exactly one row per stage: the timers need a limit for every stage of every item, so rows
+    are edited, never left out or deleted."""
 
     model = TimeLimit
+    form = TimeLimitForm
     fields = ("stage", "amount", "unit", "yellow_at_percent")
+    min_num = len(Stage.choices)
     max_num = len(Stage.choices)
+    extra = 0
+    can_delete = False
 
-    def get_extra(self, request: HttpRequest, obj: Item | None = None, **kwargs) -> int:
-        existing = obj.time_limits.count() if obj is not None and obj.pk else 0
-        return max(len(Stage.choices) - existing, 0)
+    def get_formset(self, request: HttpRequest, obj: Item | None = None, **kwargs):
+        kwargs.setdefault("validate_min", True)
+        return super().get_formset(request, obj, **kwargs)
 
 
 class ItemAdminForm(forms.ModelForm):
@@ -119,6 +149,7 @@ class ItemAdmin(admin.ModelAdmin):
 
 @admin.register(TimeLimit)
 class TimeLimitAdmin(admin.ModelAdmin):
+    form = TimeLimitForm
     list_display = ("item", "stage", "amount", "unit", "yellow_at_percent")
     list_filter = ("stage", "unit", "item__aspect", "item__urgency")
     search_fields = ("item__code", "item__name_zh", "item__name_en")

@@ -9,7 +9,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from checklists.models import Item, Stage, TimeLimit, TimeUnit
-from teams.models import Grid, Region, Role
+from teams.models import Grid, Membership, Region, Role
 from tests.factories import (
     DepartmentFactory,
     DepartmentKindFactory,
@@ -189,14 +189,71 @@ def test_an_administrator_adds_an_item_with_its_limits_and_team_kinds(staff):
     assert {tl.stage: (tl.amount, tl.unit) for tl in item.time_limits.all()} == limits
 
 
-def test_an_item_with_a_zero_limit_is_refused_and_nothing_is_saved(staff):
+def test_an_item_with_a_zero_limit_or_a_missing_stage_is_refused(staff):
     sanitation = Item.objects.get(code="SAN-01").aspect
+    limits = dict.fromkeys(Stage, (1, TimeUnit.WORKING_DAYS))
     response = staff.post(
         admin_url(Item, "add"),
-        item_post_data(sanitation.pk, {Stage.HANDLING: (0, TimeUnit.WORKING_HOURS)}),
+        item_post_data(sanitation.pk, {**limits, Stage.HANDLING: (0, TimeUnit.WORKING_HOURS)}),
     )
     assert response.status_code == 200
+    assert "amount" in time_limit_formset(response).forms[Stage.values.index("handling")].errors
+
+    del limits[Stage.VERIFICATION]
+    response = staff.post(admin_url(Item, "add"), item_post_data(sanitation.pk, limits))
+    assert response.status_code == 200
+    assert time_limit_formset(response).non_form_errors()
     assert not Item.objects.filter(code="SAN-99").exists()
+
+
+def test_an_administrator_changes_a_handling_limit(staff):
+    item = Item.objects.get(code="SAN-01")
+    current = {tl.stage: (tl.amount, tl.unit) for tl in item.time_limits.all()}
+    data = item_post_data(item.aspect_id, {**current, Stage.HANDLING: (6, TimeUnit.WORKING_HOURS)})
+    ids = dict(item.time_limits.values_list("stage", "pk"))
+    data.update(
+        code=item.code,
+        name_zh=item.name_zh,
+        name_en=item.name_en,
+        default_department_kinds=list(item.default_department_kinds.values_list("pk", flat=True)),
+    )
+    data["time_limits-INITIAL_FORMS"] = len(ids)
+    for index, stage in enumerate(current):
+        data[f"time_limits-{index}-id"] = ids[stage]
+    response = staff.post(admin_url(Item, "change", item.pk), data)
+    assert response.status_code == 302
+    handling = item.time_limits.get(stage=Stage.HANDLING)
+    assert (handling.amount, handling.unit) == (6, TimeUnit.WORKING_HOURS)
+    assert item.time_limits.count() == len(Stage.values)
+    assert item.default_department_kinds.filter(code="urban_management").exists()
+
+
+def test_an_item_missing_a_stage_limit_offers_that_stage(staff):
+    item = Item.objects.get(code="PLN-01")
+    TimeLimit.objects.filter(item=item, stage=Stage.VERIFICATION).delete()
+    response = staff.get(admin_url(Item, "change", item.pk))
+    formset = time_limit_formset(response)
+    assert len(formset.forms) == len(Stage.values)
+    assert formset.forms[-1].initial.get("stage") == Stage.VERIFICATION
+
+
+def test_a_membership_at_the_wrong_place_is_refused_with_a_message(staff, organisation):
+    user = organisation.memberships.get().user
+    response = staff.post(
+        admin_url(Membership, "add"),
+        {"user": user.pk, "role": Role.TOWN_COMMITTEE, "region": organisation.village.pk},
+    )
+    assert response.status_code == 200
+    assert "region" in response.context["adminform"].form.errors
+    assert not Membership.objects.filter(user=user, role=Role.TOWN_COMMITTEE).exists()
+
+    town = organisation.village.parent
+    response = staff.post(
+        admin_url(Membership, "add"),
+        {"user": user.pk, "role": Role.TOWN_COMMITTEE, "region": town.pk},
+    )
+    assert response.status_code == 302
+    assert Membership.objects.filter(user=user, role=Role.TOWN_COMMITTEE, region=town).exists()
 
 
 def grid_post_data(village_pk: int, polygon: object) -> dict:
