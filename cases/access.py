@@ -1,0 +1,202 @@
+"""Who may see and do what: the one place every page, API view, service and task asks.
+
+Scope follows the organisation (DESIGN.md section 7): outside it a case does not exist (404);
+inside it, an action the user's roles do not allow is refused (403).
+"""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from cases.errors import NotAllowed, NotInScope
+from cases.models import Case, Dispatch, Level
+from teams.models import Membership, Role, User
+
+VIEW_CASE_PERMISSION = "cases.view_case"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The places where a user holds each role, read once from their memberships."""
+
+    grids: dict[str, frozenset[int]] = field(default_factory=dict)
+    regions: dict[str, frozenset[int]] = field(default_factory=dict)
+    teams: dict[str, frozenset[int]] = field(default_factory=dict)
+    team_towns: dict[str, frozenset[int]] = field(default_factory=dict)
+    departments: dict[str, frozenset[int]] = field(default_factory=dict)
+    grid_villages: frozenset[int] = frozenset()
+
+    def roles(self) -> set[str]:
+        held = set()
+        for mapping in (self.grids, self.regions, self.teams, self.departments):
+            held.update(role for role, ids in mapping.items() if ids)
+        return held
+
+    def regions_of(self, *roles: str) -> frozenset[int]:
+        return frozenset().union(*(self.regions.get(r, frozenset()) for r in roles))
+
+
+def scope_of(user: User) -> Scope:
+    """The user's scope, cached on the user object for the request or task."""
+    cached = getattr(user, "_whistle_scope", None)
+    if cached is not None:
+        return cached
+    grids: dict[str, set[int]] = {}
+    regions: dict[str, set[int]] = {}
+    teams: dict[str, set[int]] = {}
+    team_towns: dict[str, set[int]] = {}
+    departments: dict[str, set[int]] = {}
+    grid_villages: set[int] = set()
+    if user.is_authenticated and user.is_active:
+        rows = Membership.objects.filter(user=user).values_list(
+            "role",
+            "grid_id",
+            "grid__village_id",
+            "region_id",
+            "team_id",
+            "team__town_id",
+            "department_id",
+        )
+        for role, grid, grid_village, region, team, team_town, department in rows:
+            if grid:
+                grids.setdefault(role, set()).add(grid)
+                grid_villages.add(grid_village)
+            if region:
+                regions.setdefault(role, set()).add(region)
+            if team:
+                teams.setdefault(role, set()).add(team)
+                team_towns.setdefault(role, set()).add(team_town)
+            if department:
+                departments.setdefault(role, set()).add(department)
+
+    def freeze(mapping: dict[str, set[int]]) -> dict[str, frozenset[int]]:
+        return {key: frozenset(value) for key, value in mapping.items()}
+
+    scope = Scope(
+        grids=freeze(grids),
+        regions=freeze(regions),
+        teams=freeze(teams),
+        team_towns=freeze(team_towns),
+        departments=freeze(departments),
+        grid_villages=frozenset(grid_villages),
+    )
+    user._whistle_scope = scope
+    return scope
+
+
+def forget_scope(user: User) -> None:
+    """Drop the cached scope, after memberships changed."""
+    user.__dict__.pop("_whistle_scope", None)
+
+
+def visible_cases(*, user: User) -> QuerySet[Case]:
+    """Every case the user may see: the cases of their places, the cases dispatched to their
+    teams and departments, the cases they filed, and cases granted to them one by one."""
+    if not user.is_authenticated or not user.is_active:
+        return Case.objects.none()
+    scope = scope_of(user)
+    condition = Q(reporter=user)
+    grid_ids = scope.grids.get(Role.GRID_WORKER, frozenset())
+    if grid_ids:
+        condition |= Q(grid_id__in=grid_ids)
+    villages = scope.regions_of(Role.VILLAGE_OFFICER)
+    if villages:
+        condition |= Q(village_id__in=villages)
+    towns = scope.regions_of(Role.TOWN_COMMITTEE) | scope.team_towns.get(
+        Role.TEAM_CAPTAIN, frozenset()
+    )
+    if towns:
+        condition |= Q(town_id__in=towns)
+    cities = scope.regions_of(Role.CITY_COMMITTEE, Role.SUPERVISOR, Role.ADMIN)
+    if cities:
+        condition |= Q(city_id__in=cities)
+    member_teams = scope.teams.get(Role.TEAM_MEMBER, frozenset())
+    if member_teams:
+        condition |= Exists(Dispatch.objects.filter(case=OuterRef("pk"), team_id__in=member_teams))
+    departments = scope.departments.get(Role.DEPARTMENT_LIAISON, frozenset())
+    if departments:
+        condition |= Exists(
+            Dispatch.objects.filter(case=OuterRef("pk"), department_id__in=departments)
+        )
+    granted = _granted_case_ids(user)
+    if granted is not None:
+        condition |= Q(pk__in=granted)
+    return Case.objects.filter(condition)
+
+
+def _granted_case_ids(user: User) -> QuerySet | None:
+    """Cases granted to this user object by object (django-guardian), e.g. a lawyer added to
+    one case, or a department invited to one consultation."""
+    from guardian.shortcuts import get_objects_for_user
+
+    return get_objects_for_user(
+        user, VIEW_CASE_PERMISSION, klass=Case, accept_global_perms=False
+    ).values("pk")
+
+
+def access_case(*, user: User, pk: int, for_update: bool = False) -> Case:
+    """The case with this id if the user may see it; otherwise NotInScope (404).
+
+    With for_update the row is locked until the end of the caller's transaction."""
+    queryset = visible_cases(user=user)
+    if for_update:
+        if not queryset.filter(pk=pk).exists():
+            raise NotInScope()
+        return Case.objects.select_for_update().select_related("item", "grid").get(pk=pk)
+    try:
+        return queryset.select_related("item", "grid", "village", "town", "city").get(pk=pk)
+    except Case.DoesNotExist:
+        raise NotInScope() from None
+
+
+# Who may act on a case, by role and place (the "who" column of DESIGN.md section 4).
+
+
+def is_grid_worker_of(user: User, case: Case) -> bool:
+    return case.grid_id in scope_of(user).grids.get(Role.GRID_WORKER, frozenset())
+
+
+def is_village_officer_of(user: User, case: Case) -> bool:
+    return case.village_id in scope_of(user).regions_of(Role.VILLAGE_OFFICER)
+
+
+def is_town_committee_of(user: User, case: Case) -> bool:
+    return case.town_id in scope_of(user).regions_of(Role.TOWN_COMMITTEE)
+
+
+def is_city_committee_of(user: User, case: Case) -> bool:
+    return case.city_id in scope_of(user).regions_of(Role.CITY_COMMITTEE)
+
+
+def is_committee_at_level(user: User, case: Case) -> bool:
+    """The committee that governs the case at its level: the town's for village and town
+    cases, the city's for city cases."""
+    if case.level == Level.CITY:
+        return is_city_committee_of(user, case)
+    return is_town_committee_of(user, case)
+
+
+def handles_dispatch(user: User, dispatch: Dispatch, *, captain_only: bool = False) -> bool:
+    """The team captain of the dispatch's team (or a member, unless captain_only), or the
+    liaison of its department."""
+    scope = scope_of(user)
+    if dispatch.team_id:
+        roles = [Role.TEAM_CAPTAIN] if captain_only else [Role.TEAM_CAPTAIN, Role.TEAM_MEMBER]
+        return any(dispatch.team_id in scope.teams.get(role, frozenset()) for role in roles)
+    return dispatch.department_id in scope.departments.get(Role.DEPARTMENT_LIAISON, frozenset())
+
+
+def is_captain_on_case(user: User, case: Case) -> bool:
+    """A captain of a team the case is (still) dispatched to."""
+    teams = scope_of(user).teams.get(Role.TEAM_CAPTAIN, frozenset())
+    if not teams:
+        return False
+    return (
+        case.dispatches.filter(team_id__in=teams).exclude(state=Dispatch.State.CANCELLED).exists()
+    )
+
+
+def require(allowed: bool) -> None:
+    """Refuse with 403 when an in-scope user may not take the action."""
+    if not allowed:
+        raise NotAllowed()

@@ -1,0 +1,102 @@
+"""What a timer does when a stage's limit is reached (DESIGN.md section 5).
+
+Called by cases.timers with the case locked and the deadline marked fired. Every firing writes
+exactly one event: the transition it caused, or a record that the limit passed."""
+
+from cases.models import Case, Deadline, Dispatch, Level, Status
+from cases.notifications import (
+    city_committee,
+    handlers_of_dispatch,
+    town_committee,
+    village_officers,
+)
+from cases.services.committee import escalate_locked
+from cases.services.common import TIMER, notify
+from cases.services.handling import request_consultation_locked
+from cases.services.village import whistle_locked
+from cases.transitions import record_event
+from checklists.models import Stage
+
+
+def act_on_deadline(*, case: Case, deadline: Deadline) -> None:
+    data = {"deadline": deadline.pk, "stage": deadline.stage, "due_at": deadline.due_at.isoformat()}
+    stage = deadline.stage
+    if stage == Stage.VILLAGE_HANDLING and case.status in (Status.FILED, Status.VILLAGE_HANDLING):
+        whistle_locked(case=case, user=None, data=data)
+    elif (
+        stage == Stage.HANDLING
+        and deadline.dispatch_id is None
+        and case.status
+        in (
+            Status.IN_PROGRESS,
+            Status.DISPATCHED,
+        )
+    ):
+        request_consultation_locked(case=case, user=None, reason="", data=data)
+    elif (
+        stage == Stage.TOWN_CONSULTATION
+        and case.status == Status.IN_CONSULTATION
+        and case.level == Level.TOWN
+    ):
+        escalate_locked(case=case, user=None, reason="", data=data)
+    elif stage == Stage.REPORT_IN and deadline.dispatch_id:
+        _report_in_late(case=case, deadline=deadline, data=data)
+    else:
+        record_event(
+            case=case,
+            action="overdue",
+            actor=None,
+            actor_label=TIMER,
+            data=data,
+            dispatch=deadline.dispatch,
+            bump_version=False,
+        )
+        notify(
+            recipients=_concerned(case=case, deadline=deadline),
+            kind="overdue",
+            case=case,
+            data={"stage": stage},
+        )
+
+
+def _report_in_late(*, case: Case, deadline: Deadline, data: dict) -> None:
+    """The report-in limit passed: the dispatch is marked late and the town is alerted."""
+    dispatch = Dispatch.objects.select_for_update().get(pk=deadline.dispatch_id)
+    if dispatch.state == Dispatch.State.WAITING:
+        dispatch.late = True
+        dispatch.save(update_fields=["late"])
+    record_event(
+        case=case,
+        action="report_in_late",
+        actor=None,
+        actor_label=TIMER,
+        dispatch=dispatch,
+        data={**data, "handler": dispatch.handler.code},
+        bump_version=False,
+    )
+    notify(
+        recipients=[*town_committee(case.town), *handlers_of_dispatch(dispatch)],
+        kind="dispatch_late",
+        case=case,
+        data={"handler": dispatch.handler.code},
+    )
+
+
+def _concerned(*, case: Case, deadline: Deadline) -> list:
+    if deadline.dispatch is not None:
+        return list(handlers_of_dispatch(deadline.dispatch))
+    if deadline.stage in (Stage.SCREENING, Stage.VILLAGE_HANDLING, Stage.VERIFICATION):
+        return list(village_officers(case.village))
+    if case.level == Level.CITY:
+        return list(city_committee(case.city))
+    return list(town_committee(case.town))
+
+
+def warn_on_deadline(*, deadline: Deadline) -> None:
+    """Yellow light: tell the people who must act before the limit is reached."""
+    notify(
+        recipients=_concerned(case=deadline.case, deadline=deadline),
+        kind="deadline_warning",
+        case=deadline.case,
+        data={"stage": deadline.stage, "due_at": deadline.due_at.isoformat()},
+    )

@@ -1,0 +1,78 @@
+"""Screening of a new whistle: is it for whistling at all, and is it a duplicate nearby?"""
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+
+from cases.models import OPEN_STATUSES, Case
+from checklists.models import Item, ScreeningRule
+from teams.geo import distance_m
+
+
+@dataclass(frozen=True)
+class Refusal:
+    reason: str
+    redirect: str
+
+
+def refusal_for(*, item: Item, description: str) -> Refusal | None:
+    """Why this whistle must be refused, with where to go instead; None when it may proceed."""
+    from django.utils.translation import gettext as _
+
+    if not item.whistleable or not item.active:
+        return Refusal(
+            reason=_("“%(item)s” is not a matter for whistling.") % {"item": item.name},
+            redirect=item.redirect,
+        )
+    text = description.lower()
+    for rule in ScreeningRule.objects.filter(active=True):
+        if any(keyword in text for keyword in rule.keyword_list()):
+            return Refusal(reason=rule.reason, redirect=rule.redirect)
+    return None
+
+
+def duplicate_radius_m() -> float:
+    return float(getattr(settings, "WHISTLE_DUPLICATE_RADIUS_M", 200))
+
+
+def duplicate_window() -> timedelta:
+    return timedelta(hours=float(getattr(settings, "WHISTLE_DUPLICATE_WINDOW_HOURS", 72)))
+
+
+def find_possible_duplicate(
+    *,
+    item: Item,
+    latitude: float | None,
+    longitude: float | None,
+    now: datetime,
+    grid_id: int | None = None,
+    exclude_pk: int | None = None,
+) -> Case | None:
+    """The nearest open case of the same item filed within the window and radius.
+
+    Without a location, an open case of the same item in the same grid counts."""
+    since = now - duplicate_window()
+    candidates = Case.objects.filter(
+        item=item, status__in=OPEN_STATUSES, filed_at__gte=since, merged_into__isnull=True
+    )
+    if exclude_pk:
+        candidates = candidates.exclude(pk=exclude_pk)
+    if latitude is None or longitude is None:
+        if grid_id is None:
+            return None
+        return candidates.filter(grid_id=grid_id).order_by("-filed_at").first()
+    radius = duplicate_radius_m()
+    dlat = radius / 111_320.0
+    dlng = radius / (111_320.0 * max(math.cos(math.radians(latitude)), 0.01))
+    nearby = candidates.filter(
+        latitude__range=(latitude - dlat, latitude + dlat),
+        longitude__range=(longitude - dlng, longitude + dlng),
+    ).only("pk", "number", "latitude", "longitude", "filed_at")[:50]
+    best, best_distance = None, radius
+    for case in nearby:
+        distance = distance_m(latitude, longitude, case.latitude, case.longitude)
+        if distance <= best_distance:
+            best, best_distance = case, distance
+    return best

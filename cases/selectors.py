@@ -1,0 +1,45 @@
+"""Reads about cases and places, used by services, pages and the API alike."""
+
+from django.db.models import QuerySet
+
+from cases.models import Case, Deadline, Dispatch
+from teams.geo import contains
+from teams.models import Department, Grid, Team
+
+
+def locate_grid(*, latitude: float, longitude: float) -> Grid | None:
+    """The grid whose polygon holds the point; the bounding-box index narrows the candidates."""
+    candidates = Grid.objects.filter(
+        min_lat__lte=latitude, max_lat__gte=latitude, min_lng__lte=longitude, max_lng__gte=longitude
+    ).select_related("village")
+    for grid in candidates:
+        if contains(grid.polygon, longitude, latitude):
+            return grid
+    return None
+
+
+def default_handlers(*, case: Case) -> tuple[list[Team], list[Department]]:
+    """The teams and departments an item is dispatched to by default in the case's town:
+    teams of the item's kinds in that town, and departments of the item's kinds in the town
+    (its branch) or else in the city."""
+    kinds = list(case.item.default_team_kinds or [])
+    teams = list(Team.objects.filter(town_id=case.town_id, kind__in=kinds).order_by("code"))
+    departments = []
+    for kind_id in case.item.default_department_kinds.values_list("pk", flat=True):
+        department = (
+            Department.objects.filter(kind_id=kind_id, region_id=case.town_id).first()
+            or Department.objects.filter(kind_id=kind_id, region_id=case.city_id).first()
+        )
+        if department is not None:
+            departments.append(department)
+    return teams, departments
+
+
+def case_deadlines(*, case: Case) -> QuerySet[Deadline]:
+    return case.deadlines.select_related("dispatch").order_by("due_at")
+
+
+def open_dispatches(*, case: Case) -> QuerySet[Dispatch]:
+    return case.dispatches.exclude(state=Dispatch.State.CANCELLED).select_related(
+        "team", "department", "assignee"
+    )

@@ -1,0 +1,63 @@
+"""The case services: every change to a case goes through one of these verbs.
+
+Each checks the actor's scope and role, runs in one transaction holding the case's row lock,
+moves the case through the transition table, writes the event and starts or stops the stage
+clocks; notifications are delivered after commit."""
+
+from cases.services.closing import evaluate_case, verify_case
+from cases.services.committee import (
+    Task,
+    decide_consultation,
+    decide_postponement,
+    escalate_case,
+    reopen_case,
+    request_postponement,
+    resume_case,
+    suspend_case,
+)
+from cases.services.filing import FilingResult, file_whistle
+from cases.services.handling import (
+    add_dispatch,
+    assign_dispatch,
+    cancel_dispatch,
+    record_handling,
+    report_in,
+    request_consultation,
+    resolve_case,
+    resolve_dispatch,
+)
+from cases.services.village import (
+    accept_case,
+    merge_case,
+    reject_case,
+    resolve_on_spot,
+    whistle_to_town,
+)
+
+__all__ = [
+    "FilingResult",
+    "Task",
+    "accept_case",
+    "add_dispatch",
+    "assign_dispatch",
+    "cancel_dispatch",
+    "decide_consultation",
+    "decide_postponement",
+    "escalate_case",
+    "evaluate_case",
+    "file_whistle",
+    "merge_case",
+    "record_handling",
+    "reject_case",
+    "reopen_case",
+    "report_in",
+    "request_consultation",
+    "request_postponement",
+    "resolve_case",
+    "resolve_dispatch",
+    "resolve_on_spot",
+    "resume_case",
+    "suspend_case",
+    "verify_case",
+    "whistle_to_town",
+]

@@ -1,0 +1,317 @@
+"""What the town and city committees decide: consultations, escalation, suspension (挂账),
+postponements and reopening."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases import timers
+from cases.access import (
+    handles_dispatch,
+    is_captain_on_case,
+    is_committee_at_level,
+    is_town_committee_of,
+    is_village_officer_of,
+    require,
+)
+from cases.errors import IllegalTransition, InvalidInput, NotInScope
+from cases.models import Case, Deadline, Dispatch, Level, Postponement, Status
+from cases.notifications import city_committee, town_committee, village_officers
+from cases.services.common import TIMER, lock_case, notify, require_text
+from cases.services.handling import _handler
+from cases.services.village import create_dispatch
+from cases.transitions import apply_transition, record_event
+from checklists.models import Stage, TimeUnit
+from teams.models import User
+
+
+@dataclass(frozen=True)
+class Task:
+    """A decision's task: a named team or department, what to do, and by when."""
+
+    action: str
+    due_at: datetime
+    team_id: int | None = None
+    department_id: int | None = None
+
+
+def decide_consultation(
+    *,
+    user: User,
+    case_id: int,
+    decision: str,
+    tasks: list[Task],
+    expected_version: int | None = None,
+) -> Case:
+    """A committee decides: the tasks become dispatches with deadlines, and the case returns
+    to handling."""
+    with transaction.atomic():
+        case = lock_case(user=user, case_id=case_id, expected_version=expected_version)
+        require(is_committee_at_level(user, case))
+        decision = require_text(decision, field="decision", message=_("Record the decision."))
+        if not tasks:
+            raise InvalidInput(fields={"tasks": [_("Give at least one task.")]})
+        now = timezone.now()
+        handlers = []
+        for index, task in enumerate(tasks):
+            action = require_text(
+                task.action, field=f"tasks-{index}-action", message=_("Say what must be done.")
+            )
+            if task.due_at <= now:
+                raise InvalidInput(
+                    fields={f"tasks-{index}-due_at": [_("The deadline must be in the future.")]}
+                )
+            handler = _handler(case=case, team_id=task.team_id, department_id=task.department_id)
+            handlers.append((handler, action, task.due_at))
+        apply_transition(
+            case=case,
+            action="decide",
+            actor=user,
+            data={
+                "decision": decision,
+                "tasks": [
+                    {"handler": h.code, "action": a, "due_at": d.isoformat()}
+                    for h, a, d in handlers
+                ],
+            },
+            public=True,
+        )
+        timers.meet_deadlines(case=case, stages=[Stage.TOWN_CONSULTATION, Stage.CITY_CONSULTATION])
+        for handler, action, due_at in handlers:
+            dispatch = create_dispatch(
+                case=case,
+                handler=handler,
+                now=now,
+                origin=Dispatch.Origin.DECISION,
+                task=action,
+                due_at=due_at,
+            )
+            timers.start_deadline(
+                case=case, stage=Stage.HANDLING, dispatch=dispatch, start=now, due=due_at
+            )
+        return case
+
+
+def escalate_case(
+    *, user: User | None, case_id: int, reason: str = "", expected_version: int | None = None
+) -> Case:
+    """The town committee sends the case to the city committee; `user=None` is the timer."""
+    with transaction.atomic():
+        case = lock_case(user=user, case_id=case_id, expected_version=expected_version)
+        if user is not None:
+            require(is_town_committee_of(user, case))
+            reason = require_text(
+                reason, field="reason", message=_("Say why the town cannot decide it.")
+            )
+        escalate_locked(case=case, user=user, reason=reason)
+        return case
+
+
+def escalate_locked(
+    *, case: Case, user: User | None, reason: str, data: dict | None = None
+) -> None:
+    apply_transition(
+        case=case,
+        action="escalate",
+        actor=user,
+        actor_label="" if user else TIMER,
+        data={"reason": reason, **(data or {})},
+        public=True,
+    )
+    timers.meet_deadlines(case=case, stages=[Stage.TOWN_CONSULTATION])
+    timers.start_deadline(case=case, stage=Stage.CITY_CONSULTATION)
+    notify(recipients=city_committee(case.city), kind="case_escalated", case=case)
+
+
+def suspend_case(
+    *,
+    user: User,
+    case_id: int,
+    reason: str,
+    review_on: date,
+    expected_version: int | None = None,
+) -> Case:
+    """Park a long-term case (挂账) with a reason and a review date; every timer pauses."""
+    with transaction.atomic():
+        case = lock_case(user=user, case_id=case_id, expected_version=expected_version)
+        require(is_committee_at_level(user, case))
+        reason = require_text(reason, field="reason", message=_("Give the reason for suspending."))
+        if review_on is None or review_on <= timezone.localdate():
+            raise InvalidInput(fields={"review_on": [_("The review date must be in the future.")]})
+        apply_transition(
+            case=case,
+            action="suspend",
+            actor=user,
+            public=True,
+            data={"reason": reason, "review_on": review_on.isoformat()},
+        )
+        timers.pause_deadlines(case=case)
+        notify(recipients=village_officers(case.village), kind="case_suspended", case=case)
+        return case
+
+
+def resume_case(*, user: User, case_id: int, expected_version: int | None = None) -> Case:
+    """Take a suspended case up again; the time left is counted again from now."""
+    with transaction.atomic():
+        case = lock_case(user=user, case_id=case_id, expected_version=expected_version)
+        require(is_committee_at_level(user, case))
+        apply_transition(case=case, action="resume", actor=user, public=True)
+        timers.resume_deadlines(case=case)
+        notify(recipients=village_officers(case.village), kind="case_resumed", case=case)
+        return case
+
+
+def request_postponement(
+    *,
+    user: User,
+    case_id: int,
+    deadline_id: int,
+    amount: int,
+    unit: str,
+    reason: str,
+    expected_version: int | None = None,
+) -> Postponement:
+    """The handler asks the level above for a one-time extension of a running deadline."""
+    with transaction.atomic():
+        case = lock_case(user=user, case_id=case_id, expected_version=expected_version)
+        deadline = (
+            Deadline.objects.filter(pk=deadline_id, case=case).select_related("dispatch").first()
+        )
+        if deadline is None:
+            raise NotInScope()
+        require(_handles_stage(user, case, deadline))
+        if not deadline.is_pending or deadline.paused_at is not None:
+            raise IllegalTransition(_("Only a running deadline can be postponed."))
+        reason = require_text(reason, field="reason", message=_("Say why more time is needed."))
+        if unit not in TimeUnit.values:
+            raise InvalidInput(fields={"unit": [_("Choose a unit of time.")]})
+        if not isinstance(amount, int) or amount <= 0 or amount > 1000:
+            raise InvalidInput(fields={"amount": [_("Enter a whole number from 1 to 1000.")]})
+        try:
+            with transaction.atomic():
+                postponement = Postponement.objects.create(
+                    case=case,
+                    deadline=deadline,
+                    reason=reason,
+                    amount=amount,
+                    unit=unit,
+                    requested_by=user,
+                    requested_at=timezone.now(),
+                )
+        except IntegrityError:
+            raise IllegalTransition(
+                _("A postponement of this deadline was already requested; it is granted once.")
+            ) from None
+        record_event(
+            case=case,
+            action="request_postponement",
+            actor=user,
+            dispatch=deadline.dispatch,
+            data={"stage": deadline.stage, "amount": amount, "unit": unit, "reason": reason},
+        )
+        recipients = (
+            city_committee(case.city) if case.level == Level.CITY else town_committee(case.town)
+        )
+        notify(recipients=recipients, kind="postponement_requested", case=case)
+        return postponement
+
+
+def _handles_stage(user: User, case: Case, deadline: Deadline) -> bool:
+    if deadline.dispatch is not None:
+        return handles_dispatch(user, deadline.dispatch)
+    if deadline.stage in (Stage.SCREENING, Stage.VILLAGE_HANDLING, Stage.VERIFICATION):
+        return is_village_officer_of(user, case)
+    return is_captain_on_case(user, case)
+
+
+def decide_postponement(
+    *, user: User, postponement_id: int, approve: bool, note: str = ""
+) -> Postponement:
+    """The level above approves (the deadline moves once) or refuses."""
+    case_id = (
+        Postponement.objects.filter(pk=postponement_id).values_list("case_id", flat=True).first()
+    )
+    if case_id is None:
+        raise NotInScope()
+    with transaction.atomic():
+        case = lock_case(user=user, case_id=case_id)
+        require(is_committee_at_level(user, case))
+        postponement = (
+            Postponement.objects.select_for_update()
+            .select_related("deadline", "requested_by")
+            .get(pk=postponement_id)
+        )
+        if postponement.decision != Postponement.Decision.PENDING:
+            raise IllegalTransition(_("This request was already decided."))
+        deadline = Deadline.objects.select_for_update().get(pk=postponement.deadline_id)
+        if approve and not deadline.is_pending:
+            raise IllegalTransition(_("The deadline has already passed or been met."))
+        postponement.decision = (
+            Postponement.Decision.APPROVED if approve else Postponement.Decision.REFUSED
+        )
+        postponement.decided_by = user
+        postponement.decided_at = timezone.now()
+        postponement.decision_note = note.strip()
+        postponement.save(update_fields=["decision", "decided_by", "decided_at", "decision_note"])
+        data = {"stage": deadline.stage, "approved": approve, "note": note.strip()}
+        if approve:
+            timers.postpone_deadline(
+                deadline=deadline, amount=postponement.amount, unit=postponement.unit
+            )
+            if deadline.dispatch_id and deadline.stage == Stage.REPORT_IN:
+                Dispatch.objects.filter(pk=deadline.dispatch_id).update(
+                    report_in_due=deadline.due_at
+                )
+            data["due_at"] = deadline.due_at.isoformat()
+        record_event(
+            case=case,
+            action="decide_postponement",
+            actor=user,
+            dispatch=deadline.dispatch,
+            data=data,
+        )
+        notify(
+            recipients=[postponement.requested_by],
+            kind="postponement_decided",
+            case=case,
+            data={"approved": approve},
+        )
+        return postponement
+
+
+def reopen_case(
+    *, user: User, case_id: int, reason: str, expected_version: int | None = None
+) -> Case:
+    """The town reopens a rejected or closed case: a rejected one is screened again, a closed
+    one goes back to handling where it was solved."""
+    with transaction.atomic():
+        case = lock_case(user=user, case_id=case_id, expected_version=expected_version)
+        require(is_town_committee_of(user, case))
+        reason = require_text(reason, field="reason", message=_("Say why the case is reopened."))
+        if (
+            case.status == Status.CLOSED
+            and case.resolved_level
+            and case.resolved_level != Level.VILLAGE
+        ):
+            target, level, stage = Status.IN_PROGRESS, case.resolved_level, Stage.HANDLING
+        elif case.status == Status.CLOSED:
+            target, level, stage = Status.VILLAGE_HANDLING, Level.VILLAGE, Stage.VILLAGE_HANDLING
+        else:
+            target, level, stage = Status.FILED, Level.VILLAGE, Stage.SCREENING
+        apply_transition(
+            case=case,
+            action="reopen",
+            actor=user,
+            target=target,
+            level=level,
+            public=True,
+            data={"reason": reason},
+        )
+        case.closed_at = None
+        case.satisfaction = ""
+        case.save(update_fields=["closed_at", "satisfaction"])
+        timers.start_deadline(case=case, stage=stage)
+        return case

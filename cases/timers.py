@@ -1,0 +1,262 @@
+"""Stage deadlines: started and met by the case services, fired by the periodic sweep.
+
+A deadline is a row (case, stage, dispatch, due, warned, fired). The sweep takes due rows, and
+fires each exactly once by re-checking it under the case's row lock, so several workers and
+overlapping sweeps can run at once. Nothing waits in the broker: a broker that is down only
+delays the next sweep.
+"""
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from cases import calendar
+from cases.models import Case, Deadline, Dispatch
+from checklists.models import Stage, TimeLimit, TimeUnit
+
+logger = logging.getLogger(__name__)
+
+WORKING_UNITS = {TimeUnit.WORKING_HOURS, TimeUnit.WORKING_DAYS}
+
+# The stages whose time runs on the case as a whole (not per dispatch).
+CASE_STAGES = {
+    Stage.SCREENING,
+    Stage.VILLAGE_HANDLING,
+    Stage.HANDLING,
+    Stage.TOWN_CONSULTATION,
+    Stage.CITY_CONSULTATION,
+    Stage.VERIFICATION,
+}
+
+
+def _limit(case: Case, stage: str) -> TimeLimit | None:
+    return TimeLimit.objects.filter(item_id=case.item_id, stage=stage).first()
+
+
+def start_deadline(
+    *,
+    case: Case,
+    stage: str,
+    dispatch: Dispatch | None = None,
+    start: datetime | None = None,
+    due: datetime | None = None,
+) -> Deadline | None:
+    """Start the clock of a stage from the item's time limit (or an explicit due time)."""
+    start = start or timezone.now()
+    limit = _limit(case, stage)
+    if limit is None and due is None:
+        logger.warning("No time limit for item %s stage %s", case.item_id, stage)
+        return None
+    amount = limit.amount if limit else 1
+    unit = limit.unit if limit else TimeUnit.NATURAL_MINUTES
+    yellow = limit.yellow_at_percent if limit else 80
+    working = unit in WORKING_UNITS
+    if due is None:
+        due = calendar.add_duration(start=start, amount=amount, unit=unit)
+    total = calendar.seconds_between(start=start, end=due, working=working)
+    warn_at = calendar.add_seconds(start=start, seconds=total * yellow // 100, working=working)
+    return Deadline.objects.create(
+        case=case,
+        dispatch=dispatch,
+        stage=stage,
+        amount=amount,
+        unit=unit,
+        yellow_at_percent=yellow,
+        started_at=start,
+        warn_at=warn_at,
+        due_at=due,
+    )
+
+
+def pending_deadlines(*, case: Case) -> "Iterable[Deadline]":
+    return case.deadlines.filter(fired_at__isnull=True, met_at__isnull=True)
+
+
+def meet_deadlines(
+    *, case: Case, stages: Iterable[str] | None = None, dispatch: Dispatch | None = None
+) -> int:
+    """Stop the clocks of stages that are done, so their timers have nothing left to do."""
+    rows = case.deadlines.filter(met_at__isnull=True, fired_at__isnull=True)
+    if stages is not None:
+        rows = rows.filter(stage__in=list(stages))
+    if dispatch is not None:
+        rows = rows.filter(dispatch=dispatch)
+    return rows.update(met_at=timezone.now())
+
+
+def pause_deadlines(*, case: Case) -> int:
+    """Suspension (挂账): keep the time left on every running clock and stop it."""
+    now = timezone.now()
+    count = 0
+    for deadline in case.deadlines.filter(
+        fired_at__isnull=True, met_at__isnull=True, paused_at__isnull=True
+    ):
+        working = deadline.unit in WORKING_UNITS
+        deadline.remaining_seconds = calendar.seconds_between(
+            start=now, end=deadline.due_at, working=working
+        )
+        deadline.paused_at = now
+        deadline.save(update_fields=["remaining_seconds", "paused_at"])
+        count += 1
+    return count
+
+
+def resume_deadlines(*, case: Case) -> int:
+    """On resume the time left is counted again from now, in working time where it was."""
+    now = timezone.now()
+    count = 0
+    for deadline in case.deadlines.filter(paused_at__isnull=False):
+        working = deadline.unit in WORKING_UNITS
+        remaining = deadline.remaining_seconds or 0
+        left_to_warn = max(
+            0,
+            calendar.seconds_between(
+                start=deadline.paused_at, end=deadline.warn_at, working=working
+            ),
+        )
+        deadline.due_at = calendar.add_seconds(start=now, seconds=remaining, working=working)
+        deadline.warn_at = calendar.add_seconds(start=now, seconds=left_to_warn, working=working)
+        deadline.paused_at = None
+        deadline.remaining_seconds = None
+        deadline.save(update_fields=["due_at", "warn_at", "paused_at", "remaining_seconds"])
+        count += 1
+    return count
+
+
+def postpone_deadline(*, deadline: Deadline, amount: int, unit: str) -> Deadline:
+    """Move a deadline once by the approved extra time."""
+    deadline.due_at = calendar.add_duration(start=deadline.due_at, amount=amount, unit=unit)
+    deadline.postponed = True
+    deadline.warned_at = None
+    deadline.save(update_fields=["due_at", "postponed", "warned_at"])
+    return deadline
+
+
+# Lights: green below the yellow share of a limit, yellow from it, red when overdue.
+
+GREEN, YELLOW, RED = "green", "yellow", "red"
+
+
+def light(deadline: Deadline, *, now: datetime | None = None) -> str:
+    if deadline.met_at is not None:
+        return RED if deadline.met_at > deadline.due_at else GREEN
+    now = now or timezone.now()
+    if deadline.paused_at is not None:
+        now = deadline.paused_at
+    if now >= deadline.due_at:
+        return RED
+    if now >= deadline.warn_at:
+        return YELLOW
+    return GREEN
+
+
+def time_left_seconds(deadline: Deadline, *, now: datetime | None = None) -> int:
+    """Time left before the deadline, in the limit's own (working or natural) time; negative
+    when overdue."""
+    now = now or timezone.now()
+    if deadline.paused_at is not None:
+        return deadline.remaining_seconds or 0
+    working = deadline.unit in WORKING_UNITS
+    if now <= deadline.due_at:
+        return calendar.seconds_between(start=now, end=deadline.due_at, working=working)
+    return -calendar.seconds_between(start=deadline.due_at, end=now, working=working)
+
+
+# The sweep.
+
+
+def due_deadline_ids(*, now: datetime, limit: int) -> list[int]:
+    """Ids of due, pending deadlines, oldest first; reads the partial index only."""
+    return list(
+        Deadline.objects.filter(
+            fired_at__isnull=True, met_at__isnull=True, paused_at__isnull=True, due_at__lte=now
+        )
+        .order_by("due_at", "id")
+        .values_list("id", flat=True)[:limit]
+    )
+
+
+def fire_deadline(*, deadline_id: int, now: datetime | None = None) -> bool:
+    """Fire one deadline exactly once. Returns whether this call fired it.
+
+    The case row is locked first (the same order as the services take), skipping a case that
+    someone is changing right now: the next sweep takes it. Under the lock the deadline is read
+    again, so a deadline fired or met meanwhile is left alone."""
+    from cases import firing
+
+    now = now or timezone.now()
+    case_id = Deadline.objects.filter(pk=deadline_id).values_list("case_id", flat=True).first()
+    if case_id is None:
+        return False
+    with transaction.atomic():
+        case = Case.objects.select_for_update(skip_locked=True).filter(pk=case_id).first()
+        if case is None:
+            return False
+        deadline = Deadline.objects.select_for_update().filter(pk=deadline_id).first()
+        if (
+            deadline is None
+            or deadline.fired_at is not None
+            or deadline.met_at is not None
+            or deadline.paused_at is not None
+            or deadline.due_at > now
+        ):
+            return False
+        deadline.fired_at = now
+        deadline.save(update_fields=["fired_at"])
+        firing.act_on_deadline(case=case, deadline=deadline)
+        return True
+
+
+def warn_deadline(*, deadline_id: int, now: datetime | None = None) -> bool:
+    """Turn a deadline's light yellow once: notify the people concerned."""
+    from cases import firing
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        updated = Deadline.objects.filter(
+            pk=deadline_id,
+            warned_at__isnull=True,
+            fired_at__isnull=True,
+            met_at__isnull=True,
+            paused_at__isnull=True,
+            warn_at__lte=now,
+        ).update(warned_at=now)
+        if not updated:
+            return False
+        deadline = Deadline.objects.select_related("case", "dispatch").get(pk=deadline_id)
+        firing.warn_on_deadline(deadline=deadline)
+        return True
+
+
+def sweep(*, now: datetime | None = None, batch: int = 1000, max_rounds: int = 100) -> int:
+    """Fire every due deadline (and send yellow warnings). Returns how many this call fired.
+
+    Its cost follows the number of due rows, not the number of open cases."""
+    now = now or timezone.now()
+    fired = 0
+    for _round in range(max_rounds):
+        ids = due_deadline_ids(now=now, limit=batch)
+        if not ids:
+            break
+        fired_now = sum(fire_deadline(deadline_id=pk, now=now) for pk in ids)
+        fired += fired_now
+        if fired_now == 0:
+            break  # what is left is locked by another sweep or by a user right now
+    warn_ids = list(
+        Deadline.objects.filter(
+            warned_at__isnull=True,
+            fired_at__isnull=True,
+            met_at__isnull=True,
+            paused_at__isnull=True,
+            warn_at__lte=now,
+            due_at__gt=now,
+        )
+        .order_by("warn_at")
+        .values_list("id", flat=True)[:batch]
+    )
+    for pk in warn_ids:
+        warn_deadline(deadline_id=pk, now=now)
+    return fired
