@@ -1,0 +1,1 @@
+from cases import admin_calendar  # noqa: F401
