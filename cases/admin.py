@@ -1,1 +1,1 @@
-from cases import admin_calendar  # noqa: F401
+from cases import admin_calendar, admin_cases  # noqa: F401

@@ -1,0 +1,167 @@
+"""Admin pages for cases: read-only, because every change goes through the case services
+(the transition table is the only writer of status); administrators read the trace here."""
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import (
+    Attachment,
+    Case,
+    Deadline,
+    Dispatch,
+    Event,
+    IdempotencyKey,
+    Notification,
+    Postponement,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Lists and details only: no add, change or delete from the admin."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class DispatchInline(ReadOnlyInline):
+    model = Dispatch
+    fields = [
+        "team",
+        "department",
+        "state",
+        "dispatched_at",
+        "report_in_due",
+        "reported_in_at",
+        "late",
+    ]
+    readonly_fields = fields
+
+
+class DeadlineInline(ReadOnlyInline):
+    model = Deadline
+    fields = ["stage", "dispatch", "due_at", "warned_at", "fired_at", "met_at", "paused_at"]
+    readonly_fields = fields
+
+
+class EventInline(ReadOnlyInline):
+    model = Event
+    fields = [
+        "created_at",
+        "action",
+        "actor",
+        "actor_label",
+        "from_status",
+        "to_status",
+        "to_level",
+    ]
+    readonly_fields = fields
+    show_change_link = False
+
+
+@admin.register(Case)
+class CaseAdmin(ReadOnlyAdmin):
+    list_display = ["number", "item", "status", "level", "village", "town", "filed_at"]
+    list_filter = ["status", "level", "source", "priority", "town", "item__aspect"]
+    search_fields = ["number", "tracking_code", "description", "address"]
+    date_hierarchy = "filed_at"
+    list_select_related = ["item", "village", "town"]
+    inlines = [DispatchInline, DeadlineInline, EventInline]
+
+
+@admin.register(Dispatch)
+class DispatchAdmin(ReadOnlyAdmin):
+    list_display = [
+        "case",
+        "team",
+        "department",
+        "state",
+        "report_in_due",
+        "reported_in_at",
+        "late",
+    ]
+    list_filter = ["state", "late", "origin", "team", "department"]
+    search_fields = ["case__number"]
+    list_select_related = ["case", "team", "department"]
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "case",
+        "action",
+        "actor",
+        "actor_label",
+        "from_status",
+        "to_status",
+    ]
+    list_filter = ["action", "to_status", "to_level"]
+    search_fields = ["case__number", "actor__username"]
+    date_hierarchy = "created_at"
+    list_select_related = ["case", "actor"]
+
+
+@admin.register(Deadline)
+class DeadlineAdmin(ReadOnlyAdmin):
+    list_display = [
+        "case",
+        "stage",
+        "dispatch",
+        "due_at",
+        "warned_at",
+        "fired_at",
+        "met_at",
+        "paused_at",
+    ]
+    list_filter = ["stage", "postponed", ("fired_at", admin.EmptyFieldListFilter)]
+    search_fields = ["case__number"]
+    list_select_related = ["case"]
+
+
+@admin.register(Postponement)
+class PostponementAdmin(ReadOnlyAdmin):
+    list_display = ["case", "deadline", "amount", "unit", "decision", "requested_at", "decided_at"]
+    list_filter = ["decision"]
+    search_fields = ["case__number", "reason"]
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(ReadOnlyAdmin):
+    list_display = ["case", "kind", "purpose", "original_name", "size", "created_at"]
+    list_filter = ["kind", "purpose"]
+    search_fields = ["case__number", "original_name"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ["recipient", "kind", "case", "created_at", "read_at", "emailed_at"]
+    list_filter = ["kind", ("read_at", admin.EmptyFieldListFilter)]
+    search_fields = ["recipient__username", "case__number"]
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(ReadOnlyAdmin):
+    list_display = ["key", "user", "client", "endpoint", "case", "created_at"]
+    search_fields = ["key", "case__number"]
+    list_filter = ["endpoint"]
+
+
+admin.site.empty_value_display = _("(none)")
