@@ -1,0 +1,544 @@
+"""Notifications: who is told about a case, how the message reads, and the channels it travels.
+
+A notification is one row per recipient (the in-app inbox). Its text is not stored: it is
+rendered from `kind` and `data` when shown, in the reader's language. Delivery beyond the inbox
+(mail now; SMS, DingTalk, WeCom later) goes through channels with one small interface, named in
+the setting WHISTLE_NOTIFICATION_CHANNELS. Publishing the delivery task happens after commit and
+never breaks the request: if the broker is down, the periodic `deliver_pending_mail` sweep
+sends what is still unsent.
+"""
+
+import json
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.db.models import QuerySet
+from django.urls import NoReverseMatch, reverse
+from django.utils import formats, timezone, translation
+from django.utils.dateparse import parse_datetime
+from django.utils.functional import Promise
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import Case, Dispatch, Level, Notification
+from checklists.models import Item, Stage
+from teams.models import Department, Grid, Region, Role, Team, User
+
+logger = logging.getLogger(__name__)
+
+# --- kinds -------------------------------------------------------------------------------------
+
+CASE_FILED = "case_filed"
+CASE_WHISTLED = "case_whistled"
+DISPATCH_LATE = "dispatch_late"
+CONSULTATION_REQUESTED = "consultation_requested"
+CASE_ESCALATED = "case_escalated"
+CASE_RESOLVED = "case_resolved"
+VERIFICATION_OVERDUE = "verification_overdue"
+REWORK = "rework"
+POSTPONEMENT_REQUESTED = "postponement_requested"
+POSTPONEMENT_DECIDED = "postponement_decided"
+CASE_SUSPENDED = "case_suspended"
+CASE_RESUMED = "case_resumed"
+CASE_REJECTED = "case_rejected"
+CASE_CLOSED = "case_closed"
+DEADLINE_WARNING = "deadline_warning"
+OVERDUE = "overdue"
+CASE_ASSIGNED = "case_assigned"
+DISPATCH_CANCELLED = "dispatch_cancelled"
+
+# Subject and body per kind. `%(number)s` is the case number; `%(case)s` is the number with the
+# item name in the reader's language. Facts that only some messages carry (handler, due time,
+# reason...) are added as separate lines by `render`, so no sentence has a hole in it.
+TEMPLATES: dict[str, tuple[Promise, Promise]] = {
+    CASE_FILED: (
+        _("New whistle %(number)s"),
+        _("Whistle %(case)s was filed in your village and waits for screening."),
+    ),
+    CASE_WHISTLED: (
+        _("Whistled: report in for %(number)s"),
+        _("Case %(case)s was whistled to you. Report in within the time limit."),
+    ),
+    DISPATCH_LATE: (
+        _("Report-in overdue: %(number)s"),
+        _("The report-in limit of case %(case)s has passed without a report-in."),
+    ),
+    CONSULTATION_REQUESTED: (
+        _("Consultation requested: %(number)s"),
+        _("A consultation was requested on case %(case)s."),
+    ),
+    CASE_ESCALATED: (
+        _("Case %(number)s escalated"),
+        _("Case %(case)s was whistled up to the next level and needs your decision."),
+    ),
+    CASE_RESOLVED: (
+        _("Please verify case %(number)s"),
+        _("Case %(case)s was reported resolved. Please verify on site."),
+    ),
+    VERIFICATION_OVERDUE: (
+        _("Verification overdue: %(number)s"),
+        _("The on-site verification of case %(case)s is overdue."),
+    ),
+    REWORK: (
+        _("Rework: %(number)s"),
+        _("The verification of case %(case)s failed; the case is back with you for rework."),
+    ),
+    POSTPONEMENT_REQUESTED: (
+        _("Postponement requested: %(number)s"),
+        _("A postponement was requested for case %(case)s and waits for your decision."),
+    ),
+    POSTPONEMENT_DECIDED: (
+        _("Postponement decided: %(number)s"),
+        _("The request to postpone case %(case)s was decided."),
+    ),
+    CASE_SUSPENDED: (
+        _("Case %(number)s suspended"),
+        _("Case %(case)s was suspended; its time limits are stopped."),
+    ),
+    CASE_RESUMED: (
+        _("Case %(number)s resumed"),
+        _("Case %(case)s was resumed; its time limits run again."),
+    ),
+    CASE_REJECTED: (
+        _("Whistle %(number)s not accepted"),
+        _("Your whistle %(case)s was not accepted."),
+    ),
+    CASE_CLOSED: (
+        _("Case %(number)s closed"),
+        _("Case %(case)s was closed."),
+    ),
+    DEADLINE_WARNING: (
+        _("Deadline near: %(number)s"),
+        _("Case %(case)s is close to its time limit (yellow light)."),
+    ),
+    OVERDUE: (
+        _("Time limit passed: %(number)s"),
+        _("A time limit of case %(case)s has passed."),
+    ),
+    CASE_ASSIGNED: (
+        _("Case %(number)s assigned to you"),
+        _("Case %(case)s was assigned to you."),
+    ),
+    DISPATCH_CANCELLED: (
+        _("Dispatch cancelled: %(number)s"),
+        _("Your dispatch for case %(case)s was cancelled; nothing more is needed from you."),
+    ),
+}
+KINDS = frozenset(TEMPLATES)
+
+# The decision of a postponement reads better as its own sentence.
+_POSTPONEMENT_OUTCOME = {
+    True: (
+        _("Postponement approved: %(number)s"),
+        _("The postponement of case %(case)s was approved."),
+    ),
+    False: (
+        _("Postponement refused: %(number)s"),
+        _("The postponement of case %(case)s was refused."),
+    ),
+}
+_GENERIC_WITH_CASE = (
+    _("Notification about case %(number)s"),
+    _("There is news about case %(case)s."),
+)
+_GENERIC = (_("Notification"), _("You have a new notification."))
+
+# Optional facts, in the order they are shown, each as one line after the body.
+_EXTRA_LINES: tuple[tuple[str, Promise], ...] = (
+    ("handler", _("Handler: %(handler)s")),
+    ("stage", _("Stage: %(stage)s")),
+    ("level", _("Level: %(level)s")),
+    ("due", _("Due: %(due)s")),
+    ("reason", _("Reason: %(reason)s")),
+    ("redirect", _("Where to go instead: %(redirect)s")),
+)
+
+DUE_FORMAT = "Y-m-d H:i"
+
+
+class _Blank(dict):
+    """Missing placeholders render empty instead of raising KeyError."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+
+def _format_due(value: Any) -> str:
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        moment = parse_datetime(value)
+        if moment is None:
+            return value
+    else:
+        return ""
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return formats.date_format(timezone.localtime(moment), DUE_FORMAT)
+
+
+def _choice_label(choices: type, value: Any) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return str(value or "")
+
+
+def _handler_name(data: dict) -> str:
+    """The team or department named by code (`handler`, `team_code`, `department_code`)."""
+    team_code = data.get("team_code") or data.get("handler")
+    if team_code:
+        team = Team.objects.filter(code=team_code).first()
+        if team is not None:
+            return team.name
+    department_code = data.get("department_code") or data.get("handler")
+    if department_code:
+        department = Department.objects.filter(code=department_code).first()
+        if department is not None:
+            return department.name
+    return str(data.get("handler") or "")
+
+
+def _item_name(notification: Notification, data: dict) -> str:
+    if notification.case_id is not None:
+        return notification.case.item.name
+    if data.get("item_code"):
+        item = Item.objects.filter(code=data["item_code"]).first()
+        if item is not None:
+            return item.name
+    return ""
+
+
+def _context(notification: Notification) -> _Blank:
+    """The placeholders, computed inside the reader's language."""
+    data = notification.data if isinstance(notification.data, dict) else {}
+    number = str(data.get("number") or (notification.case.number if notification.case_id else ""))
+    item = _item_name(notification, data)
+    case_label = (
+        gettext("%(number)s (%(item)s)") % {"number": number, "item": item} if item else number
+    )
+    return _Blank(
+        number=number,
+        item=item,
+        case=case_label,
+        handler=_handler_name(data),
+        stage=_choice_label(Stage, data["stage"]) if data.get("stage") else "",
+        level=_choice_label(Level, data["level"]) if data.get("level") else "",
+        due=_format_due(data.get("due") or data.get("due_at")),
+        reason=str(data.get("reason") or ""),
+        redirect=str(data.get("redirect") or ""),
+    )
+
+
+def _templates_for(notification: Notification, context: dict) -> tuple[Promise, Promise]:
+    data = notification.data if isinstance(notification.data, dict) else {}
+    if notification.kind == POSTPONEMENT_DECIDED and isinstance(data.get("approved"), bool):
+        return _POSTPONEMENT_OUTCOME[data["approved"]]
+    if notification.kind in TEMPLATES:
+        return TEMPLATES[notification.kind]
+    return _GENERIC_WITH_CASE if context["number"] else _GENERIC
+
+
+def render(notification: Notification, language: str | None = None) -> tuple[str, str]:
+    """(subject, body) of a notification in `language` (default: the active language).
+
+    Never raises for an unknown kind or odd data: the inbox must always show something.
+    """
+    language = language or translation.get_language() or settings.LANGUAGE_CODE
+    with translation.override(language):
+        try:
+            context = _context(notification)
+            subject_template, body_template = _templates_for(notification, context)
+            subject = str(subject_template) % context
+            lines = [str(body_template) % context]
+            lines += [str(line) % context for key, line in _EXTRA_LINES if context[key]]
+        except (KeyError, ValueError, TypeError, AttributeError):
+            logger.exception("Could not render notification %s", notification.pk)
+            return str(_GENERIC[0]), str(_GENERIC[1])
+    return " ".join(subject.split()), "\n".join(lines)
+
+
+def case_url(case_id: int | None) -> str | None:
+    """The absolute link to the case page, or None while that page does not exist."""
+    if case_id is None:
+        return None
+    try:
+        path = reverse("cases:detail", args=[case_id])
+    except NoReverseMatch:
+        return None
+    return getattr(settings, "WHISTLE_SITE_URL", "").rstrip("/") + path
+
+
+# --- channels ----------------------------------------------------------------------------------
+
+
+class Channel(Protocol):
+    """One way of reaching a recipient. `deliver` must be safe to call twice for a row."""
+
+    name: str
+
+    def deliver(self, notification: Notification) -> None: ...
+
+
+class InAppChannel:
+    """The stored row is the inbox entry: nothing more to do."""
+
+    name = "inbox"
+
+    def deliver(self, notification: Notification) -> None:
+        return None
+
+
+class MailChannel:
+    """Mail to the recipient's address, sent at most once per row (emailed_at is the claim)."""
+
+    name = "mail"
+
+    def deliver(self, notification: Notification) -> None:
+        recipient = notification.recipient
+        if not recipient.email or not recipient.is_active:
+            return
+        stamp = self._claim(notification.pk)
+        if stamp is None:
+            return
+        language = getattr(recipient, "language", None) or settings.LANGUAGE_CODE
+        subject, body = render(notification, language)
+        url = case_url(notification.case_id)
+        if url:
+            with translation.override(language):
+                body = f"{body}\n\n{gettext('Open the case: %(url)s') % {'url': url}}"
+        try:
+            send_mail(subject, body, None, [recipient.email], fail_silently=False)
+        except Exception:
+            # Give the row back to the sweep, which retries within the next two days.
+            Notification.objects.filter(pk=notification.pk, emailed_at=stamp).update(
+                emailed_at=None
+            )
+            raise
+        notification.emailed_at = stamp
+
+    @staticmethod
+    def _claim(notification_id: int) -> datetime | None:
+        """Mark the row mailed before sending, so two workers never send the same mail.
+
+        Rows another worker has locked are skipped; the emailed_at IS NULL condition keeps
+        the claim exact on SQLite too, where select_for_update does nothing. The claim is
+        committed before the (slow) SMTP call, so no lock is held while sending; the price is
+        that a worker killed between claim and send loses that one mail (logged nowhere).
+        """
+        stamp = timezone.now()
+        with transaction.atomic():
+            locked = (
+                Notification.objects.select_for_update(skip_locked=True)
+                .filter(pk=notification_id, emailed_at__isnull=True)
+                .values_list("pk", flat=True)
+            )
+            if not list(locked):
+                return None
+            claimed = Notification.objects.filter(
+                pk=notification_id, emailed_at__isnull=True
+            ).update(emailed_at=stamp)
+        return stamp if claimed else None
+
+
+CHANNEL_REGISTRY: dict[str, type] = {
+    InAppChannel.name: InAppChannel,
+    MailChannel.name: MailChannel,
+}
+DEFAULT_CHANNELS = ["inbox", "mail"]
+
+
+def configured_channels() -> list[Channel]:
+    """The channels named in WHISTLE_NOTIFICATION_CHANNELS; unknown names are logged, skipped."""
+    channels: list[Channel] = []
+    for name in getattr(settings, "WHISTLE_NOTIFICATION_CHANNELS", DEFAULT_CHANNELS):
+        channel_class = CHANNEL_REGISTRY.get(name)
+        if channel_class is None:
+            logger.warning("Unknown notification channel %r in settings", name)
+            continue
+        channels.append(channel_class())
+    return channels
+
+
+# --- services ----------------------------------------------------------------------------------
+
+
+def _json_safe(data: dict) -> dict:
+    """Datetimes and decimals in `data` become strings, as the JSON column stores them."""
+    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+
+
+def _publish_delivery(notification_ids: list[int]) -> None:
+    """Queue the delivery task; a broker that is down only costs a warning (the sweep retries)."""
+    from kombu.exceptions import OperationalError
+    from redis.exceptions import RedisError
+
+    from cases.tasks import deliver_notifications
+
+    try:
+        deliver_notifications.delay(notification_ids)
+    except (OperationalError, RedisError, OSError) as error:
+        logger.warning(
+            "Could not queue delivery of notifications %s; the mail sweep will retry: %s",
+            notification_ids,
+            error,
+        )
+
+
+def notify(
+    *, recipients: Iterable[User], kind: str, case: Case | None, data: dict
+) -> list[Notification]:
+    """Store one notification per distinct active recipient and deliver them after commit.
+
+    Runs inside the caller's transaction: if it rolls back, nothing is stored or sent. A kind
+    without a template is stored all the same (it reads as a generic message) and logged, so a
+    new kind never breaks the transition that sends it.
+    """
+    if kind not in KINDS:
+        logger.warning("Notification kind %r has no template; it renders as generic", kind)
+    payload = dict(data)
+    if case is not None:
+        payload.setdefault("number", case.number)
+    payload = _json_safe(payload)
+    seen: set[int] = set()
+    now = timezone.now()
+    rows = []
+    for user in recipients:
+        if user is None or not user.is_active or user.pk in seen:
+            continue
+        seen.add(user.pk)
+        rows.append(
+            Notification(recipient=user, case=case, kind=kind, data=payload, created_at=now)
+        )
+    if not rows:
+        return []
+    created = Notification.objects.bulk_create(rows)
+    ids = [row.pk for row in created]
+    transaction.on_commit(lambda: _publish_delivery(ids), robust=True)
+    return created
+
+
+def deliver(*, notification_ids: Iterable[int]) -> int:
+    """Hand each notification to every configured channel; returns how many were processed.
+
+    A failing channel is logged and does not stop the others.
+    """
+    channels = configured_channels()
+    notifications = list(
+        Notification.objects.filter(pk__in=list(notification_ids)).select_related(
+            "recipient", "case__item"
+        )
+    )
+    for notification in notifications:
+        for channel in channels:
+            try:
+                channel.deliver(notification)
+            except Exception:
+                logger.exception(
+                    "Channel %s failed for notification %s", channel.name, notification.pk
+                )
+    return len(notifications)
+
+
+PENDING_MAIL_WINDOW = timedelta(days=2)
+
+
+def pending_mail(*, now: datetime | None = None) -> QuerySet[Notification]:
+    """Notifications still to be mailed: not yet mailed, recipient has an address, recent."""
+    now = now or timezone.now()
+    return (
+        Notification.objects.filter(
+            emailed_at__isnull=True,
+            created_at__gte=now - PENDING_MAIL_WINDOW,
+            recipient__is_active=True,
+        )
+        .exclude(recipient__email="")
+        .select_related("recipient", "case__item")
+        .order_by("created_at", "id")
+    )
+
+
+def deliver_pending_mail(*, limit: int = 500) -> int:
+    """Send the mail that was not sent after commit (broker down, SMTP failure); returns count."""
+    channel = next((c for c in configured_channels() if c.name == MailChannel.name), None)
+    if channel is None:
+        return 0
+    sent = 0
+    for notification in pending_mail()[:limit]:
+        try:
+            channel.deliver(notification)
+        except Exception:
+            logger.exception("Mail for notification %s failed", notification.pk)
+            continue
+        if notification.emailed_at is not None:
+            sent += 1
+    return sent
+
+
+def mark_read(*, user: User, notification_ids: Iterable[int]) -> int:
+    """Mark some of `user`'s own notifications read; others' rows are never touched."""
+    return Notification.objects.filter(
+        recipient=user, pk__in=list(notification_ids), read_at__isnull=True
+    ).update(read_at=timezone.now())
+
+
+def mark_all_read(*, user: User) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
+# --- selectors ---------------------------------------------------------------------------------
+
+
+def unread_count(*, user: User) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def inbox(*, user: User, limit: int = 50) -> list[Notification]:
+    """The newest notifications of `user`, ready to render without further queries per row."""
+    return list(Notification.objects.filter(recipient=user).select_related("case__item")[:limit])
+
+
+def _holders(role: str, **place: object) -> QuerySet[User]:
+    return (
+        User.objects.filter(
+            is_active=True,
+            memberships__role=role,
+            **{f"memberships__{key}": value for key, value in place.items()},
+        )
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def village_officers(village: Region) -> QuerySet[User]:
+    return _holders(Role.VILLAGE_OFFICER, region=village)
+
+
+def town_committee(town: Region) -> QuerySet[User]:
+    return _holders(Role.TOWN_COMMITTEE, region=town)
+
+
+def city_committee(city: Region) -> QuerySet[User]:
+    return _holders(Role.CITY_COMMITTEE, region=city)
+
+
+def grid_workers(grid: Grid) -> QuerySet[User]:
+    return _holders(Role.GRID_WORKER, grid=grid)
+
+
+def handlers_of_dispatch(dispatch: Dispatch) -> QuerySet[User]:
+    """Who answers for a dispatch: the captains of its team or the liaisons of its department."""
+    if dispatch.team_id is not None:
+        return _holders(Role.TEAM_CAPTAIN, team=dispatch.team_id)
+    return _holders(Role.DEPARTMENT_LIAISON, department=dispatch.department_id)
