@@ -32,7 +32,26 @@ class NavLink:
     url_name: str
 
 
+ALL_ROLES = frozenset(Role.values)
+
 NAVIGATION: list[NavEntry] = [
+    NavEntry(roles=frozenset({Role.GRID_WORKER}), url_name="cases:file", label=_("Blow a whistle")),
+    NavEntry(roles=frozenset({Role.GRID_WORKER}), url_name="cases:mine", label=_("My cases")),
+    NavEntry(
+        roles=frozenset({Role.VILLAGE_OFFICER}),
+        url_name="cases:village_inbox",
+        label=_("Village inbox"),
+    ),
+    NavEntry(
+        roles=frozenset({Role.TEAM_CAPTAIN, Role.TEAM_MEMBER, Role.DEPARTMENT_LIAISON}),
+        url_name="cases:board",
+        label=_("Dispatch board"),
+    ),
+    NavEntry(
+        roles=frozenset({Role.TOWN_COMMITTEE}), url_name="cases:command", label=_("Town command")
+    ),
+    NavEntry(roles=ALL_ROLES, url_name="cases:list", label=_("Cases")),
+    NavEntry(roles=ALL_ROLES, url_name="cases:notifications", label=_("Notifications")),
     NavEntry(
         roles=frozenset({Role.ADMIN}),
         url_name="admin:index",
