@@ -122,17 +122,43 @@ def resume_deadlines(*, case: Case) -> int:
         deadline.paused_at = None
         deadline.remaining_seconds = None
         deadline.save(update_fields=["due_at", "warn_at", "paused_at", "remaining_seconds"])
+        _sync_dispatch(deadline)
         count += 1
     return count
 
 
 def postpone_deadline(*, deadline: Deadline, amount: int, unit: str) -> Deadline:
-    """Move a deadline once by the approved extra time."""
+    """Move a deadline once by the approved extra time; the yellow light moves with it (the
+    same share of the longer limit), so it is not yellow, nor warned again, at once."""
     deadline.due_at = calendar.add_duration(start=deadline.due_at, amount=amount, unit=unit)
+    working = deadline.unit in WORKING_UNITS
+    total = calendar.seconds_between(
+        start=deadline.started_at, end=deadline.due_at, working=working
+    )
+    deadline.warn_at = calendar.add_seconds(
+        start=deadline.started_at,
+        seconds=total * deadline.yellow_at_percent // 100,
+        working=working,
+    )
+    if deadline.warn_at > timezone.now():
+        deadline.warned_at = None
     deadline.postponed = True
-    deadline.warned_at = None
-    deadline.save(update_fields=["due_at", "postponed", "warned_at"])
+    deadline.save(update_fields=["due_at", "warn_at", "postponed", "warned_at"])
+    _sync_dispatch(deadline)
     return deadline
+
+
+def _sync_dispatch(deadline: Deadline) -> None:
+    """Keep the dispatch's copy of its limits (report-in due, task due) with its clock, so a
+    report-in after a postponement or a suspension is not judged by the old limit."""
+    if deadline.dispatch_id is None:
+        return
+    if deadline.stage == Stage.REPORT_IN:
+        Dispatch.objects.filter(pk=deadline.dispatch_id).update(report_in_due=deadline.due_at)
+    elif deadline.stage == Stage.HANDLING:
+        Dispatch.objects.filter(pk=deadline.dispatch_id, due_at__isnull=False).update(
+            due_at=deadline.due_at
+        )
 
 
 # Lights: green below the yellow share of a limit, yellow from it, red when overdue.

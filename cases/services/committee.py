@@ -261,10 +261,6 @@ def decide_postponement(
             timers.postpone_deadline(
                 deadline=deadline, amount=postponement.amount, unit=postponement.unit
             )
-            if deadline.dispatch_id and deadline.stage == Stage.REPORT_IN:
-                Dispatch.objects.filter(pk=deadline.dispatch_id).update(
-                    report_in_due=deadline.due_at
-                )
             data["due_at"] = deadline.due_at.isoformat()
         record_event(
             case=case,
@@ -313,5 +309,10 @@ def reopen_case(
         case.closed_at = None
         case.satisfaction = ""
         case.save(update_fields=["closed_at", "satisfaction"])
+        if target == Status.IN_PROGRESS:
+            # As after a failed verification: the teams that resolved it work it again.
+            case.dispatches.filter(state=Dispatch.State.RESOLVED).update(
+                state=Dispatch.State.REPORTED, resolved_at=None
+            )
         timers.start_deadline(case=case, stage=stage)
         return case

@@ -16,8 +16,13 @@ from cases.access import (
     scope_of,
 )
 from cases.errors import IllegalTransition, InvalidInput
-from cases.models import Case, Dispatch, Status
-from cases.notifications import grid_workers, handlers_of_dispatch, town_committee
+from cases.models import Case, Dispatch, Level, Status
+from cases.notifications import (
+    city_committee,
+    grid_workers,
+    handlers_of_dispatch,
+    town_committee,
+)
 from cases.services.common import (
     TIMER,
     check_photos,
@@ -234,8 +239,13 @@ def request_consultation_locked(
         public=True,
     )
     timers.meet_deadlines(case=case, stages=[Stage.HANDLING])
-    timers.start_deadline(case=case, stage=Stage.TOWN_CONSULTATION)
-    notify(recipients=town_committee(case.town), kind="consultation_requested", case=case)
+    # A case the city has taken up (escalated, decided, back in handling) returns to the city.
+    if case.level == Level.CITY:
+        stage, recipients = Stage.CITY_CONSULTATION, city_committee(case.city)
+    else:
+        stage, recipients = Stage.TOWN_CONSULTATION, town_committee(case.town)
+    timers.start_deadline(case=case, stage=stage)
+    notify(recipients=recipients, kind="consultation_requested", case=case)
 
 
 def add_dispatch(
