@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from cases import notifications
+from cases import notifications, timers
 
 
 @shared_task
@@ -15,3 +15,10 @@ def deliver_notifications(notification_ids: list[int]) -> int:
 def deliver_pending_mail() -> int:
     """Periodic sweep: mail what was not sent after commit (broker down, SMTP failure)."""
     return notifications.deliver_pending_mail()
+
+
+@shared_task
+def sweep_deadlines() -> int:
+    """Periodic sweep: fire every due deadline once. It keeps no lock of its own: each firing
+    takes the case's row lock and re-checks the deadline, so overlapping sweeps are safe."""
+    return timers.sweep()

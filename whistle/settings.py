@@ -177,10 +177,12 @@ else:
 
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 if not REDIS_URL:
-    _queue_dir = VAR_DIR / "celery" / "queue"
-    _processed_dir = VAR_DIR / "celery" / "processed"
+    # WHISTLE_BROKER_DIR moves the message folders (tests give each run its own).
+    _broker_dir = Path(os.environ.get("WHISTLE_BROKER_DIR", VAR_DIR / "celery"))
+    _queue_dir = _broker_dir / "queue"
+    _processed_dir = _broker_dir / "processed"
     # Exchange bindings (fanout for worker remote control); Kombu's default is ./control.
-    _control_dir = VAR_DIR / "celery" / "control"
+    _control_dir = _broker_dir / "control"
     for _folder in (_queue_dir, _processed_dir, _control_dir):
         _folder.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -204,6 +206,23 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 WHISTLE_SWEEP_SECONDS = float(os.environ.get("WHISTLE_SWEEP_SECONDS", "15"))
+# Several Whistle installations (or test runs) can share one Redis under their own queue names.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("WHISTLE_CELERY_QUEUE", "celery")
+# The deadline sweep runs every WHISTLE_SWEEP_SECONDS, never less often than every 30 s. A
+# sweep that waited longer than its period is dropped: the next one does the same work.
+_sweep_every = min(max(WHISTLE_SWEEP_SECONDS, 1.0), 30.0)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-deadlines": {
+        "task": "cases.tasks.sweep_deadlines",
+        "schedule": _sweep_every,
+        "options": {"expires": _sweep_every},
+    },
+    "deliver-pending-mail": {
+        "task": "cases.tasks.deliver_pending_mail",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
+}
 
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",

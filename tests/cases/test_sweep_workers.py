@@ -1,0 +1,111 @@
+"""The deadline sweep, run by real Celery worker processes: exactly once, also with several
+workers and overlapping sweeps (DESIGN.md section 5)."""
+
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from cases.models import Case, Deadline, Event, Notification, Status
+from cases.tasks import sweep_deadlines
+from checklists.models import Stage, TimeUnit
+from tests.cases.conftest import Org
+from tests.workers import clear_events_for_flush, isolated_broker, running_workers, wait_for
+
+pytestmark = [
+    pytest.mark.celery_worker,
+    # Workers are other processes: the rows must be committed. serialized_rollback puts back
+    # the migrated checklist and calendar that the flush after the test removes.
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+CASES = 1000
+
+
+@pytest.fixture(autouse=True)
+def _flushable_events(transactional_db):
+    yield
+    clear_events_for_flush()
+
+
+def due_cases(*, org: Org, count: int, stage: str = Stage.SCREENING) -> list[Deadline]:
+    """`count` filed cases whose screening deadline passed a minute ago, in two statements."""
+    now = timezone.now()
+    cases = Case.objects.bulk_create(
+        Case(
+            number=f"HN-2026-{n:06d}",
+            tracking_code=f"SWEEPTEST{n:07d}",
+            source="grid_worker",
+            item=org.item,
+            grid=org.grid,
+            village=org.village,
+            town=org.town,
+            city=org.city,
+            description="Bin overflowing",
+            filed_at=now - timedelta(hours=1),
+        )
+        for n in range(1, count + 1)
+    )
+    if cases[0].pk is None:  # backends that do not return ids from bulk_create
+        cases = list(Case.objects.order_by("pk"))
+    return Deadline.objects.bulk_create(
+        Deadline(
+            case=case,
+            stage=stage,
+            amount=30,
+            unit=TimeUnit.NATURAL_MINUTES,
+            started_at=now - timedelta(minutes=31),
+            warn_at=now - timedelta(minutes=7),
+            due_at=now - timedelta(minutes=1),
+        )
+        for case in cases
+    )
+
+
+def test_beat_sweeps_deadlines_at_least_every_30_seconds():
+    entry = settings.CELERY_BEAT_SCHEDULE["sweep-deadlines"]
+    assert entry["task"] == sweep_deadlines.name == "cases.tasks.sweep_deadlines"
+    assert 0 < entry["schedule"] <= 30
+    assert entry["schedule"] == min(settings.WHISTLE_SWEEP_SECONDS, 30)
+    mail = settings.CELERY_BEAT_SCHEDULE["deliver-pending-mail"]
+    assert (mail["task"], mail["schedule"]) == ("cases.tasks.deliver_pending_mail", 60.0)
+
+
+def test_two_workers_and_overlapping_sweeps_fire_each_deadline_exactly_once(org, tmp_path):
+    due_cases(org=org, count=CASES)
+    assert Deadline.objects.filter(fired_at__isnull=True).count() == CASES
+
+    with (
+        isolated_broker(tmp_path) as broker,
+        running_workers(count=2, broker=broker, tmp_path=tmp_path) as workers,
+    ):
+        # Four sweeps for two workers: each worker takes one at once, the rest overlap the
+        # tail of the first ones.
+        for _ in range(4):
+            sweep_deadlines.apply_async(queue=broker.queue)
+        wait_for(
+            lambda: sum(len(w.results(sweep_deadlines.name)) for w in workers) == 4,
+            timeout=120,
+            what="four sweeps to finish",
+        )
+        results = {w.name: [int(r) for r in w.results(sweep_deadlines.name)] for w in workers}
+
+    fired = Deadline.objects.filter(fired_at__isnull=False)
+    assert fired.count() == CASES
+    events = Event.objects.filter(action="overdue")
+    assert events.count() == CASES
+    per_case = Counter(events.values_list("case_id", flat=True))
+    assert len(per_case) == CASES and set(per_case.values()) == {1}
+    per_deadline = Counter(e["deadline"] for e in events.values_list("data", flat=True))
+    assert set(per_deadline) == set(fired.values_list("pk", flat=True))
+    assert set(per_deadline.values()) == {1}
+    assert set(events.values_list("actor_label", flat=True)) == {"timer"}
+    # One notice to the village officer per firing, none twice.
+    notices = Notification.objects.filter(kind="overdue", recipient=org.village_officer)
+    assert notices.count() == CASES
+    assert Case.objects.filter(status=Status.FILED).count() == CASES
+    # Both workers swept, and what the sweeps report adds up to the firings.
+    assert all(results.values()), results
+    assert sum(sum(r) for r in results.values()) == CASES
