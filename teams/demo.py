@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import models, transaction
 
+from checklists.models import Aspect, Item, Stage, TimeLimit, TimeUnit
 from teams.models import (
     Department,
     DepartmentKind,
@@ -551,6 +552,61 @@ def _build_people(
     return logins
 
 
+# A checklist item whose every limit is a few natural minutes, so that someone trying
+# `make run` can watch a whistle left alone climb from the village to the town to the city.
+DEMO_ITEM = {
+    "code": "DEMO-01",
+    "aspect": "SAN",
+    "name_zh": "演示：快速升级",
+    "name_en": "Demo: fast escalation",
+    "description_zh": "演示用事项：各环节时限只有几分钟，无人处理时可看到案件逐级上升。",
+    "description_en": (
+        "For demonstrations: every limit is a few minutes, so a whistle nobody handles climbs "
+        "from the village to the town and the city while you watch."
+    ),
+}
+DEMO_ITEM_MINUTES = {
+    Stage.SCREENING: 2,
+    Stage.VILLAGE_HANDLING: 2,
+    Stage.REPORT_IN: 2,
+    Stage.HANDLING: 3,
+    Stage.TOWN_CONSULTATION: 3,
+    Stage.CITY_CONSULTATION: 3,
+    Stage.VERIFICATION: 5,
+}
+
+
+def _build_demo_item() -> Item | None:
+    """The fast-escalation demo item with its seven natural-minute limits (None without the
+    aspect it belongs to)."""
+    aspect = Aspect.objects.filter(code=DEMO_ITEM["aspect"]).first()
+    if aspect is None:
+        return None
+    item = _upsert(
+        Item,
+        lookup={"code": DEMO_ITEM["code"]},
+        values={
+            "aspect": aspect,
+            "name_zh": DEMO_ITEM["name_zh"],
+            "name_en": DEMO_ITEM["name_en"],
+            "description_zh": DEMO_ITEM["description_zh"],
+            "description_en": DEMO_ITEM["description_en"],
+            "urgency": Item.Urgency.ORDINARY,
+            "whistleable": True,
+            "default_team_kinds": [Team.Kind.COMPREHENSIVE.value],
+            "order": 99,
+            "active": True,
+        },
+    )
+    for stage, minutes in DEMO_ITEM_MINUTES.items():
+        _upsert(
+            TimeLimit,
+            lookup={"item": item, "stage": stage},
+            values={"amount": minutes, "unit": TimeUnit.NATURAL_MINUTES},
+        )
+    return item
+
+
 @transaction.atomic
 def build_demo_city(*, password: str = DEMO_PASSWORD) -> DemoCity:
     """Create or bring up to date the demo city, its organisation and one user per role."""
@@ -572,6 +628,7 @@ def build_demo_city(*, password: str = DEMO_PASSWORD) -> DemoCity:
     logins = _build_people(
         run=run, regions=regions, grids=grids, teams=teams, departments=departments
     )
+    _build_demo_item()
     counts = {
         "towns": len(towns),
         "villages": sum(r.level == Region.Level.VILLAGE for r in regions.values()),

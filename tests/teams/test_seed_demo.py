@@ -8,6 +8,7 @@ from django.apps import apps
 from django.core.management import call_command
 from django.utils import translation
 
+from checklists.models import Item, TimeUnit
 from teams import geo
 from teams.demo import DEMO_PASSWORD, MAIN_USERS, region_outline, village_outline
 from teams.models import Department, DepartmentKind, Grid, Membership, Region, Role, Team, User
@@ -254,3 +255,27 @@ def test_password_option_changes_the_demo_password(client):
 
     assert client.login(username="city1", password="another-demo-pass")
     assert not client.login(username="city1", password=DEMO_PASSWORD)
+
+
+def test_demo_item_escalates_within_minutes():
+    """DEMO-01 lets a `make run` user watch a whistle climb village -> town -> city."""
+    seed()
+    seed()
+    item = Item.objects.get(code="DEMO-01")
+    assert (item.aspect.code, item.name_zh, item.name_en) == (
+        "SAN",
+        "演示：快速升级",
+        "Demo: fast escalation",
+    )
+    assert item.whistleable and item.active and item.default_team_kinds == ["comprehensive"]
+    limits = {limit.stage: (limit.amount, limit.unit) for limit in item.time_limits.all()}
+    minutes = TimeUnit.NATURAL_MINUTES
+    assert limits == {
+        "screening": (2, minutes),
+        "village_handling": (2, minutes),
+        "report_in": (2, minutes),
+        "handling": (3, minutes),
+        "town_consultation": (3, minutes),
+        "city_consultation": (3, minutes),
+        "verification": (5, minutes),
+    }
