@@ -16,8 +16,10 @@ import pytest
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-# Variables that settings.py reads; none may leak in from the shell that runs the tests.
+# Variables that settings.py or Django's checks read; none may leak in from the shell or from
+# other tests (browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process).
 SETTINGS_VARIABLES = (
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
     "DATABASE_URL",
     "REDIS_URL",
     "SECRET_KEY",
