@@ -240,7 +240,7 @@ def decide_postponement(
         case = lock_case(user=user, case_id=case_id)
         require(is_committee_at_level(user, case))
         postponement = (
-            Postponement.objects.select_for_update()
+            Postponement.objects.select_for_update(of=("self",))
             .select_related("deadline", "requested_by")
             .get(pk=postponement_id)
         )

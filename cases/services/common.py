@@ -36,8 +36,9 @@ def lock_dispatch(*, user: User | None, dispatch_id: int) -> tuple[Case, Dispatc
     if case_id is None:
         raise NotInScope()
     case = lock_case(user=user, case_id=case_id)
+    # of=self: team and department are outer joins, which PostgreSQL cannot lock.
     dispatch = (
-        Dispatch.objects.select_for_update()
+        Dispatch.objects.select_for_update(of=("self",))
         .select_related("team", "department")
         .get(pk=dispatch_id)
     )
