@@ -142,7 +142,10 @@ def access_case(*, user: User, pk: int, for_update: bool = False) -> Case:
     if for_update:
         if not queryset.filter(pk=pk).exists():
             raise NotInScope()
-        return Case.objects.select_for_update().select_related("item", "grid").get(pk=pk)
+        # of=self: lock the case only, not its item and grid (every case of the item would wait).
+        return (
+            Case.objects.select_for_update(of=("self",)).select_related("item", "grid").get(pk=pk)
+        )
     try:
         return queryset.select_related("item", "grid", "village", "town", "city").get(pk=pk)
     except Case.DoesNotExist:
