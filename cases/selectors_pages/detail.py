@@ -1,0 +1,442 @@
+"""Reads for the case detail page and the action forms: everything the page shows in a fixed
+number of queries, whatever the length of the trace or the number of dispatches."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from cases.access import (
+    available_actions,
+    available_dispatch_actions,
+    handles_dispatch,
+    is_captain_on_case,
+    is_committee_at_level,
+    is_village_officer_of,
+    visible_cases,
+)
+from cases.errors import NotInScope
+from cases.models import (
+    Attachment,
+    Case,
+    Deadline,
+    Dispatch,
+    Event,
+    Level,
+    Postponement,
+    Satisfaction,
+    Status,
+)
+from checklists.models import Stage, TimeUnit
+from teams.models import Department, Role, Team, User
+
+# A label per event action, for the timeline.
+EVENT_LABELS = {
+    "file": gettext_lazy("filed the whistle"),
+    "accept": gettext_lazy("accepted"),
+    "reject": gettext_lazy("rejected"),
+    "whistle": gettext_lazy("whistled to the town"),
+    "report_in": gettext_lazy("reported in"),
+    "resolve": gettext_lazy("resolved"),
+    "resolve_on_spot": gettext_lazy("resolved on the spot"),
+    "request_consultation": gettext_lazy("asked for a consultation"),
+    "decide": gettext_lazy("decided in consultation"),
+    "escalate": gettext_lazy("escalated to the city"),
+    "verify_pass": gettext_lazy("verified on site: passed"),
+    "verify_fail": gettext_lazy("verified on site: failed, back for rework"),
+    "suspend": gettext_lazy("suspended"),
+    "resume": gettext_lazy("resumed"),
+    "reopen": gettext_lazy("reopened"),
+    "evaluate": gettext_lazy("evaluated"),
+    "overdue": gettext_lazy("time limit passed"),
+    "report_in_late": gettext_lazy("report-in overdue"),
+    "assign": gettext_lazy("assigned a team member"),
+    "handle": gettext_lazy("recorded handling"),
+    "resolve_dispatch": gettext_lazy("resolved their part"),
+    "add_dispatch": gettext_lazy("added a dispatch"),
+    "cancel_dispatch": gettext_lazy("withdrew a dispatch"),
+    "request_postponement": gettext_lazy("asked for a postponement"),
+    "decide_postponement": gettext_lazy("decided on a postponement"),
+}
+
+# Who acted when it was not a user.
+ACTOR_LABELS = {
+    "timer": gettext_lazy("timer"),
+    "hotline": gettext_lazy("12345 hotline"),
+    "citizen": gettext_lazy("citizen"),
+    "investigation": gettext_lazy("comprehensive investigation"),
+}
+
+
+def display_name(user: User | None) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+def actor_name(event: Event) -> str:
+    if event.actor_id:
+        return display_name(event.actor)
+    label = ACTOR_LABELS.get(event.actor_label)
+    return str(label) if label else (event.actor_label or _("system"))
+
+
+@dataclass
+class TimelineEntry:
+    event: Event
+    actor: str
+    label: str
+    from_status: str
+    to_status: str
+    details: list[tuple[str, str]]
+    attachments: list[Attachment]
+
+
+@dataclass
+class DispatchRow:
+    dispatch: Dispatch
+    actions: list[str]
+
+
+@dataclass
+class DeadlineRow:
+    deadline: Deadline
+    running: bool
+    may_postpone: bool
+    pending: list[Postponement]
+    decided: list[Postponement]
+
+
+@dataclass
+class CaseDetail:
+    case: Case
+    actions: list[str]
+    dispatches: list[DispatchRow]
+    deadlines: list[DeadlineRow]
+    timeline: list[TimelineEntry]
+    photos: list[Attachment]
+    documents: list[Attachment]
+    decides_postponements: bool
+    map_data: dict[str, Any] = field(default_factory=dict)
+
+
+def case_for_page(*, user: User, pk: int) -> Case:
+    """The case with what its header shows, if the user may see it (404 otherwise)."""
+    case = (
+        visible_cases(user=user)
+        .select_related(
+            "item",
+            "grid",
+            "village",
+            "town",
+            "city",
+            "reporter",
+            "possible_duplicate_of",
+            "merged_into",
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if case is None:
+        raise NotInScope()
+    return case
+
+
+def _status_label(value: str) -> str:
+    return str(Status(value).label) if value in Status.values else value
+
+
+def _handler_names(codes: set[str]) -> dict[str, str]:
+    """Names of teams and departments by code, for the data of the events (two queries)."""
+    if not codes:
+        return {}
+    names = {team.code: team.name for team in Team.objects.filter(code__in=codes)}
+    names.update(
+        {
+            department.code: department.name
+            for department in Department.objects.filter(code__in=codes)
+        }
+    )
+    return names
+
+
+def _codes_in(data: dict) -> set[str]:
+    codes = set()
+    if isinstance(data.get("handler"), str):
+        codes.add(data["handler"])
+    for key in ("teams", "departments"):
+        codes.update(code for code in data.get(key) or [] if isinstance(code, str))
+    for task in data.get("tasks") or []:
+        if isinstance(task, dict) and isinstance(task.get("handler"), str):
+            codes.add(task["handler"])
+    return codes
+
+
+def _format_when(value: str) -> str:
+    from django.utils import formats, timezone
+
+    parsed = parse_datetime(value) if isinstance(value, str) else None
+    if parsed is None:
+        parsed_date = parse_date(value) if isinstance(value, str) else None
+        return formats.date_format(parsed_date, "SHORT_DATE_FORMAT") if parsed_date else value
+    if timezone.is_aware(parsed):
+        parsed = timezone.localtime(parsed)
+    return formats.date_format(parsed, "SHORT_DATETIME_FORMAT")
+
+
+def _choice(choices: type, value: Any) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return str(value)
+
+
+def event_details(event: Event, names: dict[str, str]) -> list[tuple[str, str]]:
+    """The parts of an event's data that matter to a reader, labelled in their language."""
+    data = event.data or {}
+    rows: list[tuple[str, str]] = []
+
+    def add(label: str, value: Any) -> None:
+        if value not in (None, "", [], {}):
+            rows.append((label, str(value)))
+
+    def name(code: Any) -> str:
+        return names.get(code, code) if isinstance(code, str) else ""
+
+    add(_("Reason"), data.get("reason"))
+    add(_("Where to go instead"), data.get("redirect"))
+    add(_("Note"), data.get("note"))
+    add(_("Decision"), data.get("decision"))
+    add(_("Handler"), name(data.get("handler")))
+    handlers = [name(c) for c in [*(data.get("teams") or []), *(data.get("departments") or [])]]
+    add(_("Dispatched to"), ", ".join(handlers))
+    for task in data.get("tasks") or []:
+        if isinstance(task, dict):
+            add(
+                _("Task"),
+                _("%(handler)s: %(action)s, due %(due)s")
+                % {
+                    "handler": name(task.get("handler")),
+                    "action": task.get("action", ""),
+                    "due": _format_when(task.get("due_at", "")),
+                },
+            )
+    add(_("Task"), data.get("task"))
+    add(_("Assignee"), data.get("assignee"))
+    add(_("Legal instrument number"), data.get("legal_instrument_number"))
+    if data.get("satisfaction"):
+        add(_("Satisfaction"), _choice(Satisfaction, data["satisfaction"]))
+    add(_("Comment"), data.get("comment"))
+    if data.get("stage"):
+        add(_("Stage"), _choice(Stage, data["stage"]))
+    if data.get("amount") and data.get("unit"):
+        add(_("Extra time"), f"{data['amount']} {_choice(TimeUnit, data['unit'])}")
+    if "approved" in data:
+        add(_("Decision"), _("approved") if data["approved"] else _("refused"))
+    if data.get("due_at") and event.action == "decide_postponement":
+        add(_("New due time"), _format_when(data["due_at"]))
+    if data.get("review_on"):
+        add(_("Review on"), _format_when(data["review_on"]))
+    if event.action == "report_in" and "late" in data:
+        add(_("Report-in"), _("late") if data["late"] else _("on time"))
+    add(_("Possible duplicate of"), data.get("possible_duplicate"))
+    add(_("Merged into"), data.get("merged_into"))
+    add(_("Rework"), data.get("rework_count"))
+    return rows
+
+
+def _timeline(case: Case, attachments: list[Attachment]) -> list[TimelineEntry]:
+    events = list(
+        Event.objects.filter(case=case).select_related("actor").order_by("created_at", "id")
+    )
+    by_event: dict[int, list[Attachment]] = {}
+    for attachment in attachments:
+        if attachment.event_id:
+            by_event.setdefault(attachment.event_id, []).append(attachment)
+    codes: set[str] = set()
+    for event in events:
+        codes |= _codes_in(event.data or {})
+    names = _handler_names(codes)
+    entries = []
+    for event in events:
+        moved = event.from_status != event.to_status
+        entries.append(
+            TimelineEntry(
+                event=event,
+                actor=actor_name(event),
+                label=str(EVENT_LABELS.get(event.action, event.action)),
+                from_status=_status_label(event.from_status) if moved else "",
+                to_status=_status_label(event.to_status) if moved or not event.from_status else "",
+                details=event_details(event, names),
+                attachments=by_event.get(event.pk, []),
+            )
+        )
+    return entries
+
+
+def handles_deadline(*, user: User, case: Case, deadline: Deadline, captain: bool) -> bool:
+    """Who may ask to postpone a deadline: the handler of its dispatch, the village officer for
+    the village's stages, the captain for the others (as the service checks)."""
+    if deadline.dispatch_id is not None:
+        return handles_dispatch(user, deadline.dispatch)
+    if deadline.stage in (Stage.SCREENING, Stage.VILLAGE_HANDLING, Stage.VERIFICATION):
+        return is_village_officer_of(user, case)
+    return captain
+
+
+def running_deadlines(*, case: Case) -> QuerySet[Deadline]:
+    return case.deadlines.filter(
+        fired_at__isnull=True, met_at__isnull=True, paused_at__isnull=True
+    ).select_related("dispatch__team", "dispatch__department")
+
+
+def postponable_deadlines(*, user: User, case: Case) -> list[Deadline]:
+    """Running deadlines of the case this user may ask to postpone, not asked for before."""
+    captain = is_captain_on_case(user, case) if case.level != Level.VILLAGE else False
+    rows = running_deadlines(case=case).filter(postponements__isnull=True).order_by("due_at")
+    return [d for d in rows if handles_deadline(user=user, case=case, deadline=d, captain=captain)]
+
+
+def _deadlines(*, user: User, case: Case, actions: list[str]) -> list[DeadlineRow]:
+    deadlines = list(
+        case.deadlines.select_related("dispatch__team", "dispatch__department")
+        .prefetch_related(
+            Prefetch(
+                "postponements",
+                queryset=Postponement.objects.select_related("requested_by", "decided_by"),
+            )
+        )
+        .order_by("started_at", "id")
+    )
+    may_request = "request_postponement" in actions
+    captain = may_request and case.level != Level.VILLAGE and is_captain_on_case(user, case)
+    rows = []
+    for deadline in deadlines:
+        postponements = list(deadline.postponements.all())
+        running = deadline.is_pending and deadline.paused_at is None
+        rows.append(
+            DeadlineRow(
+                deadline=deadline,
+                running=running,
+                may_postpone=may_request
+                and running
+                and not postponements
+                and handles_deadline(user=user, case=case, deadline=deadline, captain=captain),
+                pending=[p for p in postponements if p.decision == Postponement.Decision.PENDING],
+                decided=[p for p in postponements if p.decision != Postponement.Decision.PENDING],
+            )
+        )
+    return rows
+
+
+def _dispatches(*, user: User, case: Case) -> list[DispatchRow]:
+    dispatches = list(
+        case.dispatches.select_related("team", "department", "assignee", "reported_in_by")
+    )
+    rows = []
+    for dispatch in dispatches:
+        dispatch.case = case  # available_dispatch_actions reads the case; no query per row
+        rows.append(
+            DispatchRow(
+                dispatch=dispatch,
+                actions=available_dispatch_actions(user=user, dispatch=dispatch),
+            )
+        )
+    return rows
+
+
+def map_data(case: Case, *, tile_url: str, attribution: str, crs: str, icons: str) -> dict:
+    return {
+        "polygon": case.grid.polygon,
+        "lat": case.latitude,
+        "lng": case.longitude,
+        "tileUrl": tile_url,
+        "attribution": attribution,
+        "crs": crs,
+        "iconPath": icons,
+        "gridName": case.grid.name,
+    }
+
+
+def case_detail(*, user: User, case: Case) -> CaseDetail:
+    """The whole detail page of one case for this user."""
+    actions = available_actions(user=user, case=case)
+    attachments = list(
+        Attachment.objects.filter(case=case).select_related("uploaded_by").order_by("created_at")
+    )
+    return CaseDetail(
+        case=case,
+        actions=actions,
+        dispatches=_dispatches(user=user, case=case),
+        deadlines=_deadlines(user=user, case=case, actions=actions),
+        timeline=_timeline(case, attachments),
+        photos=[a for a in attachments if a.kind == Attachment.Kind.PHOTO],
+        documents=[a for a in attachments if a.kind == Attachment.Kind.DOCUMENT],
+        decides_postponements=is_committee_at_level(user, case),
+    )
+
+
+def dispatch_for_page(*, user: User, pk: int) -> Dispatch:
+    """A dispatch whose case the user may see (404 otherwise), with its case."""
+    dispatch = (
+        Dispatch.objects.select_related("team", "department", "assignee").filter(pk=pk).first()
+    )
+    if dispatch is None:
+        raise NotInScope()
+    dispatch.case = case_for_page(user=user, pk=dispatch.case_id)
+    return dispatch
+
+
+def postponement_for_page(*, user: User, pk: int) -> Postponement:
+    postponement = Postponement.objects.filter(pk=pk).first()
+    if postponement is None:
+        raise NotInScope()
+    postponement.case = case_for_page(user=user, pk=postponement.case_id)
+    return postponement
+
+
+def attachment_for_user(*, user: User, pk: int) -> Attachment:
+    """An attachment of a case the user may see; any other is not found."""
+    attachment = Attachment.objects.filter(pk=pk).first()
+    if attachment is None or not visible_cases(user=user).filter(pk=attachment.case_id).exists():
+        raise NotInScope()
+    return attachment
+
+
+def team_members(*, team_id: int) -> QuerySet[User]:
+    """Active members and captains of a team, who may be assigned a dispatch."""
+    return (
+        User.objects.filter(
+            is_active=True,
+            memberships__team_id=team_id,
+            memberships__role__in=[Role.TEAM_MEMBER, Role.TEAM_CAPTAIN],
+        )
+        .distinct()
+        .order_by("username")
+    )
+
+
+def dispatch_targets(*, case: Case) -> tuple[QuerySet[Team], QuerySet[Department]]:
+    """The teams of the case's town and the departments of its town or city."""
+    teams = Team.objects.filter(town_id=case.town_id).order_by("code")
+    departments = Department.objects.filter(
+        Q(region_id=case.town_id) | Q(region_id=case.city_id)
+    ).order_by("code")
+    return teams, departments
+
+
+def case_id_by_number(*, user: User, number: str) -> int | None:
+    """A visible case's id by its readable number (for merging by number)."""
+    return (
+        visible_cases(user=user)
+        .filter(number__iexact=number.strip())
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def current_version(*, case_id: int) -> int | None:
+    return Case.objects.filter(pk=case_id).values_list("version", flat=True).first()

@@ -1,0 +1,395 @@
+"""The case detail page and every action on a case or a dispatch: thin views that parse a form,
+call the case service and show its refusal next to the field."""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.urls import path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from cases import services
+from cases.access import available_actions, available_dispatch_actions, is_committee_at_level
+from cases.errors import CaseError, NotAllowed, StaleCase
+from cases.forms_detail import CASE_FORMS, DISPATCH_FORMS, PostponementDecisionForm
+from cases.selectors_pages import detail as selectors
+from cases.views.common import done, run_service
+
+# Button and page titles per action.
+ACTION_TITLES = {
+    "accept": gettext_lazy("Accept"),
+    "reject": gettext_lazy("Reject"),
+    "merge": gettext_lazy("Merge into another case"),
+    "whistle": gettext_lazy("Whistle to the town"),
+    "resolve_on_spot": gettext_lazy("Resolve on the spot"),
+    "resolve": gettext_lazy("Resolve"),
+    "request_consultation": gettext_lazy("Ask for a consultation"),
+    "decide": gettext_lazy("Record the decision"),
+    "escalate": gettext_lazy("Escalate to the city"),
+    "verify": gettext_lazy("Verify on site"),
+    "suspend": gettext_lazy("Suspend"),
+    "resume": gettext_lazy("Resume"),
+    "reopen": gettext_lazy("Reopen"),
+    "evaluate": gettext_lazy("Evaluate"),
+    "add_dispatch": gettext_lazy("Add a team or department"),
+    "request_postponement": gettext_lazy("Request a postponement"),
+}
+
+ACTION_DONE = {
+    "accept": gettext_lazy("The case was accepted."),
+    "reject": gettext_lazy("The case was rejected."),
+    "merge": gettext_lazy("The case was merged."),
+    "whistle": gettext_lazy("The case was whistled to the town."),
+    "resolve_on_spot": gettext_lazy("The case was resolved on the spot."),
+    "resolve": gettext_lazy("The case was resolved."),
+    "request_consultation": gettext_lazy("A consultation was requested."),
+    "decide": gettext_lazy("The decision was recorded."),
+    "escalate": gettext_lazy("The case was escalated to the city."),
+    "verify": gettext_lazy("The verification was recorded."),
+    "suspend": gettext_lazy("The case was suspended."),
+    "resume": gettext_lazy("The case was resumed."),
+    "reopen": gettext_lazy("The case was reopened."),
+    "evaluate": gettext_lazy("Thank you for your evaluation."),
+    "add_dispatch": gettext_lazy("The dispatch was added."),
+    "request_postponement": gettext_lazy("The postponement was requested."),
+}
+
+DISPATCH_TITLES = {
+    "report_in": gettext_lazy("Report in"),
+    "assign": gettext_lazy("Assign a member"),
+    "handle": gettext_lazy("Record handling"),
+    "resolve_part": gettext_lazy("Resolve our part"),
+    "cancel": gettext_lazy("Withdraw the dispatch"),
+}
+
+DISPATCH_DONE = {
+    "report_in": gettext_lazy("You reported in."),
+    "assign": gettext_lazy("The member was assigned."),
+    "handle": gettext_lazy("The handling was recorded."),
+    "resolve_part": gettext_lazy("Your part was resolved."),
+    "cancel": gettext_lazy("The dispatch was withdrawn."),
+}
+
+# Service field names that the forms call otherwise.
+FIELD_NAMES = {
+    "handler": "team",
+    "tasks": "task",
+    "tasks-0-action": "task",
+    "tasks-0-due_at": "due_at",
+}
+
+
+def _renamed(call: Callable[[], Any]) -> Callable[[], Any]:
+    def wrapped() -> Any:
+        try:
+            return call()
+        except CaseError as error:
+            error.fields = {FIELD_NAMES.get(k, k): v for k, v in error.fields.items()}
+            raise
+
+    return wrapped
+
+
+def _next_url(request: HttpRequest, value: str | None, fallback: str) -> str:
+    if value and url_has_allowed_host_and_scheme(
+        value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return value
+    return fallback
+
+
+def _case_call(action: str, request: HttpRequest, case_id: int, data: dict) -> Callable[[], Any]:
+    """The service call for a case action, from the form's cleaned data."""
+    user = request.user
+    common = {"user": user, "case_id": case_id, "expected_version": data["version"]}
+    calls: dict[str, Callable[[], Any]] = {
+        "accept": lambda: services.accept_case(**common),
+        "reject": lambda: services.reject_case(
+            **common, reason=data["reason"], redirect=data["redirect"]
+        ),
+        "merge": lambda: services.merge_case(**common, into_case_id=data["into"]),
+        "whistle": lambda: services.whistle_to_town(**common, note=data["note"].strip()),
+        "resolve_on_spot": lambda: services.resolve_on_spot(
+            **common, note=data["note"], photos=data["photos"]
+        ),
+        "resolve": lambda: services.resolve_case(
+            **common,
+            note=data["note"],
+            photos=data["photos"],
+            legal_instrument_number=data["legal_instrument_number"],
+        ),
+        "request_consultation": lambda: services.request_consultation(
+            **common, reason=data["reason"]
+        ),
+        "decide": lambda: services.decide_consultation(
+            **common,
+            decision=data["decision"],
+            tasks=[
+                services.Task(
+                    action=data["task"],
+                    due_at=data["due_at"],
+                    team_id=data["team"].pk if data["team"] else None,
+                    department_id=data["department"].pk if data["department"] else None,
+                )
+            ],
+        ),
+        "escalate": lambda: services.escalate_case(**common, reason=data["reason"]),
+        "verify": lambda: services.verify_case(
+            **common, passed=data["passed"], reason=data["reason"], photos=data["photos"]
+        ),
+        "suspend": lambda: services.suspend_case(
+            **common, reason=data["reason"], review_on=data["review_on"]
+        ),
+        "resume": lambda: services.resume_case(**common),
+        "reopen": lambda: services.reopen_case(**common, reason=data["reason"]),
+        "evaluate": lambda: _evaluate(user=user, case_id=case_id, data=data),
+        "add_dispatch": lambda: services.add_dispatch(
+            **common,
+            team_id=data["team"].pk if data["team"] else None,
+            department_id=data["department"].pk if data["department"] else None,
+            task=data["task"],
+        ),
+        "request_postponement": lambda: services.request_postponement(
+            **common,
+            deadline_id=data["deadline"],
+            amount=data["amount"],
+            unit=data["unit"],
+            reason=data["reason"],
+        ),
+    }
+    return _renamed(calls[action])
+
+
+def _evaluate(*, user: Any, case_id: int, data: dict) -> Any:
+    # evaluate_case takes no expected version (citizens evaluate by tracking code).
+    check_version_of(case_id=case_id, expected=data["version"])
+    return services.evaluate_case(
+        user=user, case_id=case_id, satisfaction=data["satisfaction"], comment=data["comment"]
+    )
+
+
+def _initial(request: HttpRequest, form_class: type) -> dict:
+    """Prefill from the query string (e.g. ?deadline=<id>&next=<url>); never the version."""
+    return {
+        name: request.GET[name]
+        for name in form_class.base_fields
+        if name in request.GET and name not in ("version", "photos")
+    }
+
+
+def _render_form(
+    request: HttpRequest, template: str, context: dict, *, status: int = 200
+) -> HttpResponse:
+    if request.headers.get("HX-Request"):
+        template = "cases/detail/_action_form.html"
+    return render(request, template, context, status=status)
+
+
+@login_required
+def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    case = selectors.case_for_page(user=request.user, pk=pk)
+    page = selectors.case_detail(user=request.user, case=case)
+    map_data = None
+    if case.grid.polygon or case.latitude is not None:
+        map_data = selectors.map_data(
+            case,
+            tile_url=settings.WHISTLE_TILE_URL,
+            attribution=settings.WHISTLE_TILE_ATTRIBUTION,
+            crs=settings.WHISTLE_TILE_CRS,
+            icons=static("vendor/leaflet/images/"),
+        )
+    return render(
+        request,
+        "cases/detail/detail.html",
+        {
+            "case": case,
+            "page": page,
+            "map_data": map_data,
+            "action_buttons": [(name, ACTION_TITLES[name]) for name in page.actions],
+            "dispatch_rows": [
+                (row, [(name, DISPATCH_TITLES[name]) for name in row.actions])
+                for row in page.dispatches
+            ],
+            "here": request.get_full_path(),
+        },
+    )
+
+
+@login_required
+def case_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    form_class = CASE_FORMS.get(action)
+    if form_class is None:
+        raise Http404()
+    case = selectors.case_for_page(user=request.user, pk=pk)
+    detail_url = reverse("cases:detail", args=[case.pk])
+    if action not in available_actions(user=request.user, case=case):
+        posted = request.POST.get("version", "")
+        if request.method == "POST" and posted.isdigit() and int(posted) != case.version:
+            # The case moved on since the form was loaded; the action is no longer open.
+            messages.error(request, StaleCase.default_message)
+            return redirect(detail_url)
+        raise NotAllowed()
+    context = {
+        "case": case,
+        "action": action,
+        "title": ACTION_TITLES[action],
+        "form_action": reverse("cases:act", args=[case.pk, action]),
+        "multipart": any(name == "photos" for name in form_class.base_fields),
+        "cancel_url": detail_url,
+    }
+    if request.method == "POST":
+        form = form_class(request.POST, request.FILES, case=case, user=request.user)
+        if form.is_valid():
+            ok, _result = run_service(
+                request, form, _case_call(action, request, case.pk, form.cleaned_data)
+            )
+            if ok:
+                messages.success(request, ACTION_DONE[action])
+                return done(request, _next_url(request, form.cleaned_data.get("next"), detail_url))
+        return _render_form(request, "cases/detail/act.html", {**context, "form": form}, status=400)
+    form = form_class(case=case, user=request.user, initial=_initial(request, form_class))
+    return _render_form(request, "cases/detail/act.html", {**context, "form": form})
+
+
+def _dispatch_call(
+    action: str, request: HttpRequest, dispatch_id: int, case_id: int, data: dict
+) -> Callable[[], Any]:
+    user = request.user
+    calls: dict[str, Callable[[], Any]] = {
+        "report_in": lambda: services.report_in(
+            user=user, dispatch_id=dispatch_id, expected_version=data["version"]
+        ),
+        "assign": lambda: services.assign_dispatch(
+            user=user, dispatch_id=dispatch_id, assignee_id=data["assignee"]
+        ),
+        "handle": lambda: services.record_handling(
+            user=user, dispatch_id=dispatch_id, note=data["note"], photos=data["photos"]
+        ),
+        "resolve_part": lambda: services.resolve_dispatch(
+            user=user,
+            dispatch_id=dispatch_id,
+            note=data["note"],
+            photos=data["photos"],
+            legal_instrument_number=data["legal_instrument_number"],
+        ),
+        "cancel": lambda: services.cancel_dispatch(
+            user=user, dispatch_id=dispatch_id, reason=data["reason"]
+        ),
+    }
+    call = calls[action]
+    if action == "report_in":
+        return call
+
+    def checked() -> Any:
+        # These services take no expected version: refuse a stale form before calling them.
+        check_version_of(case_id=case_id, expected=data["version"])
+        return call()
+
+    return checked
+
+
+def check_version_of(*, case_id: int, expected: int) -> None:
+    if selectors.current_version(case_id=case_id) != expected:
+        raise StaleCase()
+
+
+@login_required
+def dispatch_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    form_class = DISPATCH_FORMS.get(action)
+    if form_class is None:
+        raise Http404()
+    dispatch = selectors.dispatch_for_page(user=request.user, pk=pk)
+    case = dispatch.case
+    detail_url = reverse("cases:detail", args=[case.pk])
+    if action not in available_dispatch_actions(user=request.user, dispatch=dispatch):
+        posted = request.POST.get("version", "")
+        if request.method == "POST" and posted.isdigit() and int(posted) != case.version:
+            messages.error(request, StaleCase.default_message)
+            return redirect(detail_url)
+        raise NotAllowed()
+    context = {
+        "case": case,
+        "dispatch": dispatch,
+        "action": action,
+        "title": DISPATCH_TITLES[action],
+        "form_action": reverse("cases:dispatch_act", args=[dispatch.pk, action]),
+        "multipart": "photos" in form_class.base_fields,
+        "cancel_url": detail_url,
+    }
+    if request.method == "POST":
+        form = form_class(request.POST, request.FILES, dispatch=dispatch, user=request.user)
+        if form.is_valid():
+            call = _dispatch_call(action, request, dispatch.pk, case.pk, form.cleaned_data)
+            ok, _result = run_service(request, form, call)
+            if ok:
+                messages.success(request, DISPATCH_DONE[action])
+                return done(request, _next_url(request, form.cleaned_data.get("next"), detail_url))
+        return _render_form(request, "cases/detail/act.html", {**context, "form": form}, status=400)
+    form = form_class(dispatch=dispatch, user=request.user, initial=_initial(request, form_class))
+    return _render_form(request, "cases/detail/act.html", {**context, "form": form})
+
+
+@login_required
+@require_POST
+def postponement_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    postponement = selectors.postponement_for_page(user=request.user, pk=pk)
+    case = postponement.case
+    if not is_committee_at_level(request.user, case):
+        raise NotAllowed()
+    detail_url = reverse("cases:detail", args=[case.pk])
+    form = PostponementDecisionForm(request.POST)
+    target = _next_url(request, request.POST.get("next"), detail_url)
+    if not form.is_valid():
+        messages.error(request, _("Choose to approve or refuse the postponement."))
+        return redirect(target)
+    approve = form.cleaned_data["approve"]
+    ok, _result = run_service(
+        request,
+        None,
+        lambda: services.decide_postponement(
+            user=request.user,
+            postponement_id=postponement.pk,
+            approve=approve,
+            note=form.cleaned_data["note"],
+        ),
+    )
+    if ok:
+        messages.success(
+            request,
+            _("The postponement was approved.") if approve else _("The postponement was refused."),
+        )
+    return done(request, target)
+
+
+@login_required
+def attachment(request: HttpRequest, pk: int) -> FileResponse:
+    item = selectors.attachment_for_user(user=request.user, pk=pk)
+    is_image = item.content_type.startswith("image/")
+    try:
+        handle = item.file.open("rb")
+    except FileNotFoundError:
+        raise Http404() from None
+    name = item.original_name or item.file.name.rsplit("/", 1)[-1]
+    response = FileResponse(
+        handle, content_type=item.content_type, as_attachment=not is_image, filename=name
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+urlpatterns = [
+    path("cases/<int:pk>/", case_detail, name="detail"),
+    path("cases/<int:pk>/act/<slug:action>/", case_act, name="act"),
+    path("dispatches/<int:pk>/act/<slug:action>/", dispatch_act, name="dispatch_act"),
+    path("postponements/<int:pk>/decide/", postponement_decide, name="postponement_decide"),
+    path("attachments/<int:pk>/", attachment, name="attachment"),
+]
