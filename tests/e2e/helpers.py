@@ -74,6 +74,8 @@ def clear_events_for_flush() -> None:
         return
     trigger = importlib.import_module("cases.migrations.0002_event_append_only_trigger")
     with connection.cursor() as cursor:
+        # Attachments point at events; the flush that follows removes them too.
+        cursor.execute("PRAGMA foreign_keys = OFF")
         cursor.execute("DROP TRIGGER IF EXISTS cases_event_no_delete")
         try:
             cursor.execute("DELETE FROM cases_event")
@@ -81,3 +83,62 @@ def clear_events_for_flush() -> None:
             cursor.execute(
                 next(sql for sql in trigger.SQLITE_CREATE if "cases_event_no_delete" in sql)
             )
+            cursor.execute("PRAGMA foreign_keys = ON")
+
+
+# --- steps of the flows ------------------------------------------------------------------------
+
+
+def case_id_from_url(url: str) -> int:
+    """The case id of a /cases/<id>/ address."""
+    match = re.search(r"/cases/(\d+)/", url)
+    if not match:
+        raise AssertionError(f"not a case page: {url}")
+    return int(match.group(1))
+
+
+def wait_for_grid_outlines(page: Page) -> None:
+    """The whistle map has drawn the grids it loaded from grids.geojson."""
+    page.wait_for_function("document.querySelectorAll('#whistle-map .leaflet-interactive').length")
+
+
+def fill_whistle_form(
+    page: Page,
+    *,
+    item_search: str,
+    description: str,
+    photos: list[Path] = (),
+    use_location: bool = True,
+) -> None:
+    """Fill the whistle form: item by search, description, photos and the place (the phone's
+    location, or a tap in the middle of the map)."""
+    page.goto("/cases/new/")
+    wait_for_grid_outlines(page)
+    page.get_by_test_id("item-search").fill(item_search)
+    page.locator("#id_description").fill(description)
+    if photos:
+        page.locator("#id_photos").set_input_files([str(path) for path in photos])
+        page.locator("#photo-previews img").nth(len(photos) - 1).wait_for()
+    if use_location:
+        page.get_by_test_id("use-location").click()
+    else:
+        box = page.locator("#whistle-map").bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_function("document.getElementById('id_latitude').value !== ''")
+
+
+def submit_whistle(page: Page) -> int:
+    """Submit the whistle form and wait for the new case's page; its id."""
+    page.get_by_test_id("submit-whistle").click()
+    page.wait_for_url(re.compile(r"/cases/\d+/$"))
+    return case_id_from_url(page.url)
+
+
+def status_badge(page: Page) -> str:
+    """The status the case page (or an action page) shows, as its code and its text."""
+    badge = page.get_by_test_id("status").first
+    return badge.get_attribute("data-status") or ""
+
+
+def messages_text(page: Page) -> str:
+    return " ".join(page.locator(".messages .message").all_inner_texts())
