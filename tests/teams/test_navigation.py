@@ -12,7 +12,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def registry(monkeypatch):
-    entries = list(navigation.NAVIGATION)
+    """An isolated registry holding only the administration entry."""
+    entries = [entry for entry in navigation.NAVIGATION if entry.url_name == "admin:index"]
     monkeypatch.setattr(navigation, "NAVIGATION", entries)
     return entries
 
@@ -50,3 +51,19 @@ def test_registering_a_url_name_twice_keeps_the_first(registry):
     navigation.register(NavEntry(roles=frozenset({Role.ADMIN}), url_name="admin:index", label="A"))
     assert len(registry) == before
     assert str(registry[0].label) != "A"
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        (Role.GRID_WORKER, ["cases:file", "cases:mine", "cases:list", "cases:notifications"]),
+        (Role.VILLAGE_OFFICER, ["cases:village_inbox", "cases:list", "cases:notifications"]),
+        (Role.TEAM_CAPTAIN, ["cases:board", "cases:list", "cases:notifications"]),
+        (Role.DEPARTMENT_LIAISON, ["cases:board", "cases:list", "cases:notifications"]),
+        (Role.TOWN_COMMITTEE, ["cases:command", "cases:list", "cases:notifications"]),
+        (Role.SUPERVISOR, ["cases:list", "cases:notifications"]),
+    ],
+)
+def test_each_role_gets_the_pages_it_can_open(role, expected):
+    user = UserFactory()
+    assert [link.url_name for link in navigation.links_for(user=user, roles={role})] == expected
