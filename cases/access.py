@@ -255,9 +255,7 @@ def available_actions(*, user: User, case: Case) -> list[str]:
         "suspend": committee and "suspend" in table,
         "resume": committee and "resume" in table,
         "reopen": town and "reopen" in table,
-        "evaluate": case.reporter_id == user.pk
-        and "evaluate" in table
-        and not case.satisfaction,
+        "evaluate": case.reporter_id == user.pk and "evaluate" in table and not case.satisfaction,
         "add_dispatch": town
         and case.status in (Status.DISPATCHED, Status.IN_PROGRESS, Status.IN_CONSULTATION),
         "request_postponement": (village or captain)

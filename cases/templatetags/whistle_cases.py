@@ -43,7 +43,7 @@ def format_seconds(seconds: int) -> str:
 
 @register.filter
 def time_left(deadline: Deadline | None) -> str:
-    """"3 hours 20 minutes left" or "overdue by 2 hours", in working time for working limits."""
+    """ "3 hours 20 minutes left" or "overdue by 2 hours", in working time for working limits."""
     if deadline is None:
         return ""
     if deadline.met_at is not None:
