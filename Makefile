@@ -16,11 +16,12 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || \
 # Extra arguments for pytest, e.g. make test PYTEST_ARGS="-x tests/teams".
 PYTEST_ARGS ?=
 
-.PHONY: help venv install run test lint format messages lock clean
+.PHONY: help venv install run test lint format messages lock clean bench
 
 help:
 	@echo "make run       install, migrate, seed the demo data and start web + worker + beat"
 	@echo "make test      install and run the whole test suite (DATABASE_URL/REDIS_URL honoured)"
+	@echo "make bench     timer sweep benchmark on PostgreSQL (DATABASE_URL) -> docs/benchmarks.md"
 	@echo "make lint      ruff check and ruff format --check"
 	@echo "make format    ruff format and ruff check --fix"
 	@echo "make messages  update and compile the translation catalogues under locale/"
@@ -57,6 +58,10 @@ run: $(STAMP)
 # Browser tests (tests/e2e, marker e2e) will need Debian's chromium; .ci/run installs it.
 test: $(STAMP)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# PostgreSQL only: DATABASE_URL (default .../whistle_bench) is emptied and refilled.
+bench: $(STAMP)
+	PY=$(CURDIR)/$(PY) scripts/bench.sh
 
 # Both checks always run, so one report shows everything; either failing fails the target.
 lint: $(STAMP)
