@@ -1,0 +1,389 @@
+// The whistle form on a phone: item search in both languages, photo thumbnails, the map
+// (grid outlines, tap to pin, "use my location", grid hint by point-in-polygon) and a submit
+// that survives a bad network. Translated strings come from data- attributes of the form.
+// Without this file the form still works as a plain POST.
+(function () {
+  "use strict";
+
+  var form = document.getElementById("whistle-form");
+  if (!form) {
+    return;
+  }
+  var msg = function (name) {
+    return form.getAttribute("data-msg-" + name) || "";
+  };
+
+  // --- item search ------------------------------------------------------------------------
+
+  function setupItemSearch() {
+    var search = document.getElementById("item-search");
+    var select = document.getElementById(search && search.getAttribute("aria-controls"));
+    var status = document.getElementById("item-search-status");
+    if (!search || !select) {
+      return;
+    }
+    // Keep the full list, then rebuild the select from the matches: hidden <option>s are
+    // not hidden on every phone.
+    var groups = [];
+    var placeholder = null;
+    Array.prototype.forEach.call(select.children, function (child) {
+      if (child.tagName === "OPTGROUP") {
+        groups.push({ group: child, options: Array.prototype.slice.call(child.children) });
+      } else if (!placeholder) {
+        placeholder = child;
+      }
+    });
+
+    function matches(option, terms) {
+      var text = (option.getAttribute("data-search") || option.textContent).toLowerCase();
+      return terms.every(function (term) {
+        return text.indexOf(term) !== -1;
+      });
+    }
+
+    search.addEventListener("input", function () {
+      var terms = search.value.toLowerCase().trim().split(/\s+/).filter(Boolean);
+      var chosen = select.value;
+      var count = 0;
+      var first = null;
+      while (select.firstChild) {
+        select.removeChild(select.firstChild);
+      }
+      if (placeholder) {
+        select.appendChild(placeholder);
+      }
+      groups.forEach(function (entry) {
+        var shown = entry.options.filter(function (option) {
+          return !terms.length || matches(option, terms);
+        });
+        while (entry.group.firstChild) {
+          entry.group.removeChild(entry.group.firstChild);
+        }
+        shown.forEach(function (option) {
+          entry.group.appendChild(option);
+          first = first || option;
+        });
+        count += shown.length;
+        if (shown.length) {
+          select.appendChild(entry.group);
+        }
+      });
+      if (terms.length && count === 1 && first) {
+        select.value = first.value;
+      } else {
+        select.value = chosen;
+      }
+      if (select.value !== chosen) {
+        select.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+      status.textContent = terms.length && !count ? msg("no-match") : "";
+    });
+  }
+
+  // --- photo thumbnails -------------------------------------------------------------------
+
+  function setupPhotos() {
+    var input = form.querySelector('input[type="file"][name="photos"]');
+    var list = document.getElementById("photo-previews");
+    if (!input || !list || !window.URL || !URL.createObjectURL) {
+      return;
+    }
+    var urls = [];
+    input.addEventListener("change", function () {
+      urls.forEach(function (url) {
+        URL.revokeObjectURL(url);
+      });
+      urls = [];
+      list.textContent = "";
+      Array.prototype.forEach.call(input.files || [], function (file) {
+        var item = document.createElement("li");
+        var caption = document.createElement("span");
+        caption.textContent = file.name;
+        if (file.type && file.type.indexOf("image/") === 0) {
+          var url = URL.createObjectURL(file);
+          urls.push(url);
+          var image = document.createElement("img");
+          image.src = url;
+          image.alt = file.name;
+          item.appendChild(image);
+        }
+        item.appendChild(caption);
+        list.appendChild(item);
+      });
+    });
+  }
+
+  // --- coordinates: WGS-84 as stored, GCJ-02 for tiles that need it ----------------------
+
+  var gcj = form.getAttribute("data-tile-crs") === "gcj02";
+  var A = 6378245.0;
+  var EE = 0.00669342162296594323;
+
+  function outOfChina(lat, lng) {
+    return lng < 72.004 || lng > 137.8347 || lat < 0.8293 || lat > 55.8271;
+  }
+
+  function transformLat(x, y) {
+    var r = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * Math.sqrt(Math.abs(x));
+    r += ((20.0 * Math.sin(6.0 * x * Math.PI) + 20.0 * Math.sin(2.0 * x * Math.PI)) * 2.0) / 3.0;
+    r += ((20.0 * Math.sin(y * Math.PI) + 40.0 * Math.sin((y / 3.0) * Math.PI)) * 2.0) / 3.0;
+    r += ((160.0 * Math.sin((y / 12.0) * Math.PI) + 320 * Math.sin((y * Math.PI) / 30.0)) * 2.0) / 3.0;
+    return r;
+  }
+
+  function transformLng(x, y) {
+    var r = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * Math.sqrt(Math.abs(x));
+    r += ((20.0 * Math.sin(6.0 * x * Math.PI) + 20.0 * Math.sin(2.0 * x * Math.PI)) * 2.0) / 3.0;
+    r += ((20.0 * Math.sin(x * Math.PI) + 40.0 * Math.sin((x / 3.0) * Math.PI)) * 2.0) / 3.0;
+    r += ((150.0 * Math.sin((x / 12.0) * Math.PI) + 300.0 * Math.sin((x / 30.0) * Math.PI)) * 2.0) / 3.0;
+    return r;
+  }
+
+  function wgsToGcj(lat, lng) {
+    if (outOfChina(lat, lng)) {
+      return [lat, lng];
+    }
+    var dLat = transformLat(lng - 105.0, lat - 35.0);
+    var dLng = transformLng(lng - 105.0, lat - 35.0);
+    var radLat = (lat / 180.0) * Math.PI;
+    var magic = 1 - EE * Math.sin(radLat) * Math.sin(radLat);
+    var sqrtMagic = Math.sqrt(magic);
+    dLat = (dLat * 180.0) / (((A * (1 - EE)) / (magic * sqrtMagic)) * Math.PI);
+    dLng = (dLng * 180.0) / ((A / sqrtMagic) * Math.cos(radLat) * Math.PI);
+    return [lat + dLat, lng + dLng];
+  }
+
+  function gcjToWgs(lat, lng) {
+    // Invert by iteration: a few rounds bring it within centimetres.
+    var wLat = lat;
+    var wLng = lng;
+    for (var i = 0; i < 5; i++) {
+      var g = wgsToGcj(wLat, wLng);
+      wLat += lat - g[0];
+      wLng += lng - g[1];
+    }
+    return [wLat, wLng];
+  }
+
+  function toDisplay(lat, lng) {
+    return gcj ? wgsToGcj(lat, lng) : [lat, lng];
+  }
+
+  function fromDisplay(lat, lng) {
+    return gcj ? gcjToWgs(lat, lng) : [lat, lng];
+  }
+
+  // --- point in polygon (GeoJSON [lng, lat] rings) ----------------------------------------
+
+  function inRing(lng, lat, ring) {
+    var inside = false;
+    for (var i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      var xi = ring[i][0];
+      var yi = ring[i][1];
+      var xj = ring[j][0];
+      var yj = ring[j][1];
+      if (yi > lat !== yj > lat && lng < ((xj - xi) * (lat - yi)) / (yj - yi) + xi) {
+        inside = !inside;
+      }
+    }
+    return inside;
+  }
+
+  function gridAt(features, lat, lng) {
+    for (var i = 0; i < features.length; i++) {
+      var rings = features[i].geometry && features[i].geometry.coordinates;
+      if (rings && rings.length && inRing(lng, lat, rings[0])) {
+        var inHole = rings.slice(1).some(function (hole) {
+          return inRing(lng, lat, hole);
+        });
+        if (!inHole) {
+          return features[i];
+        }
+      }
+    }
+    return null;
+  }
+
+  // --- the map ----------------------------------------------------------------------------
+
+  function setupMap() {
+    var latInput = form.querySelector('input[name="latitude"]');
+    var lngInput = form.querySelector('input[name="longitude"]');
+    var gridSelect = form.querySelector('select[name="grid"]');
+    var status = document.getElementById("location-status");
+    var button = document.getElementById("use-location");
+    var element = document.getElementById("whistle-map");
+    var features = [];
+    var map = null;
+    var marker = null;
+
+    function describe(lat, lng) {
+      var text = lat.toFixed(6) + ", " + lng.toFixed(6);
+      var feature = features.length ? gridAt(features, lat, lng) : null;
+      if (feature) {
+        var p = feature.properties || {};
+        text += " · " + msg("in-grid") + " " + p.code + " " + p.name + " (" + p.village + ")";
+      } else if (features.length) {
+        text += " · " + msg("outside");
+      }
+      status.textContent = text;
+    }
+
+    function place(lat, lng, fromUser) {
+      latInput.value = lat.toFixed(7);
+      lngInput.value = lng.toFixed(7);
+      if (map) {
+        var shown = toDisplay(lat, lng);
+        if (marker) {
+          marker.setLatLng(shown);
+        } else {
+          marker = window.L.marker(shown, { keyboard: false, interactive: false }).addTo(map);
+        }
+        if (fromUser) {
+          map.setView(shown, Math.max(map.getZoom(), 16));
+        }
+      }
+      if (gridSelect) {
+        gridSelect.value = ""; // the server finds the grid from the point
+      }
+      describe(lat, lng);
+      document.body.dispatchEvent(new Event("located"));
+    }
+
+    if (element && window.L) {
+      var L = window.L;
+      map = L.map(element, { zoomControl: true, attributionControl: true });
+      map.setView([30.5, 120.7], 13);
+      var tileUrl = form.getAttribute("data-tile-url");
+      if (tileUrl) {
+        var tiles = L.tileLayer(tileUrl, {
+          attribution: form.getAttribute("data-tile-attribution") || "",
+          maxZoom: 19,
+        });
+        tiles.on("tileerror", function () {
+          element.classList.add("whistle-map-blank");
+        });
+        tiles.addTo(map);
+      } else {
+        element.classList.add("whistle-map-blank");
+      }
+      map.on("click", function (event) {
+        var point = fromDisplay(event.latlng.lat, event.latlng.lng);
+        place(point[0], point[1], false);
+      });
+      fetch(form.getAttribute("data-grids-url"), { credentials: "same-origin" })
+        .then(function (response) {
+          if (!response.ok) {
+            throw new Error(String(response.status));
+          }
+          return response.json();
+        })
+        .then(function (collection) {
+          features = collection.features || [];
+          var layer = L.geoJSON(collection, {
+            coordsToLatLng: function (coords) {
+              var shown = toDisplay(coords[1], coords[0]);
+              return L.latLng(shown[0], shown[1]);
+            },
+            style: function (feature) {
+              return {
+                color: feature.properties.own ? "#b45309" : "#1d4ed8",
+                weight: feature.properties.own ? 3 : 1.5,
+                fillOpacity: 0.08,
+              };
+            },
+            onEachFeature: function (feature, shape) {
+              var p = feature.properties;
+              shape.bindTooltip(p.code + " " + p.name);
+              // A tap on a grid places the pin there too (the polygon takes the click).
+              shape.on("click", function (event) {
+                var point = fromDisplay(event.latlng.lat, event.latlng.lng);
+                place(point[0], point[1], false);
+              });
+            },
+          }).addTo(map);
+          if (latInput.value && lngInput.value) {
+            place(parseFloat(latInput.value), parseFloat(lngInput.value), true);
+          } else if (features.length) {
+            map.fitBounds(layer.getBounds());
+          }
+        })
+        .catch(function () {
+          status.textContent = msg("no-grids");
+        });
+    }
+
+    if (button) {
+      button.addEventListener("click", function () {
+        if (!navigator.geolocation) {
+          status.textContent = msg("geo-unsupported");
+          return;
+        }
+        status.textContent = msg("locating");
+        navigator.geolocation.getCurrentPosition(
+          function (position) {
+            place(position.coords.latitude, position.coords.longitude, true);
+          },
+          function () {
+            status.textContent = msg("geo-failed");
+          },
+          { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 }
+        );
+      });
+    }
+  }
+
+  // --- a submit that survives a bad network -----------------------------------------------
+
+  function setupSubmit() {
+    var status = document.getElementById("submit-status");
+    var sending = false;
+    form.addEventListener("submit", function (event) {
+      if (!window.fetch || !window.FormData) {
+        return; // a plain POST
+      }
+      event.preventDefault();
+      if (sending) {
+        return; // a double tap; the idempotency key would make it harmless anyway
+      }
+      sending = true;
+      var button = form.querySelector('button[type="submit"]');
+      button.setAttribute("aria-busy", "true");
+      status.textContent = msg("sending");
+      fetch(form.action, {
+        method: "POST",
+        body: new FormData(form), // the same idempotency key on every retry
+        credentials: "same-origin",
+        headers: { "X-Whistle-Fetch": "1" },
+      })
+        .then(function (response) {
+          var target = response.headers.get("X-Whistle-Redirect");
+          if (target) {
+            window.location.assign(target);
+            return null;
+          }
+          if (response.redirected) {
+            window.location.assign(response.url);
+            return null;
+          }
+          return response.text().then(function (html) {
+            document.open();
+            document.write(html);
+            document.close();
+          });
+        })
+        .catch(function () {
+          status.textContent = msg("network");
+        })
+        .then(function () {
+          sending = false;
+          button.removeAttribute("aria-busy");
+        });
+    });
+  }
+
+  setupItemSearch();
+  setupPhotos();
+  setupMap();
+  setupSubmit();
+})();
