@@ -130,6 +130,13 @@ def resume_deadlines(*, case: Case) -> int:
 def postpone_deadline(*, deadline: Deadline, amount: int, unit: str) -> Deadline:
     """Move a deadline once by the approved extra time; the yellow light moves with it (the
     same share of the longer limit), so it is not yellow, nor warned again, at once."""
+    if deadline.paused_at is not None:
+        # Suspended since it was asked: the extra time joins what is left, counted on resume.
+        extra = calendar.duration_seconds(amount=amount, unit=unit)
+        deadline.remaining_seconds = (deadline.remaining_seconds or 0) + extra
+        deadline.postponed = True
+        deadline.save(update_fields=["remaining_seconds", "postponed"])
+        return deadline
     deadline.due_at = calendar.add_duration(start=deadline.due_at, amount=amount, unit=unit)
     working = deadline.unit in WORKING_UNITS
     total = calendar.seconds_between(

@@ -419,3 +419,28 @@ def test_reopen_only_a_rejected_or_closed_case(org):
         reopen_case(user=org.town_committee, case_id=case.pk, reason="Why not")
     assert fresh(case).status == Status.IN_PROGRESS
     assert team_dispatch(case).state == Dispatch.State.REPORTED
+
+
+def test_a_postponement_approved_while_suspended_is_kept_on_resume(org, time_machine):
+    case = in_progress(org)
+    clock = handling(case)  # due Tuesday 14:30
+    postponement = request_postponement(
+        user=org.captain,
+        case_id=case.pk,
+        deadline_id=clock.pk,
+        amount=2,
+        unit=TimeUnit.WORKING_HOURS,
+        reason="The owner is away",
+    )
+    time_machine.move_to(at(2025, 6, 10, 10, 0), tick=False)
+    suspend_case(
+        user=org.town_committee, case_id=case.pk, reason="Court case", review_on=date(2025, 9, 1)
+    )
+    decide_postponement(user=org.town_committee, postponement_id=postponement.pk, approve=True)
+    clock.refresh_from_db()
+    assert (clock.remaining_seconds, clock.postponed) == (5 * 3600, True)
+    time_machine.move_to(at(2025, 6, 12, 9, 0), tick=False)
+    resume_case(user=org.town_committee, case_id=case.pk)
+    clock.refresh_from_db()
+    # 3 hours were left, 2 were granted: 5 working hours from Thursday 09:00.
+    assert clock.due_at == at(2025, 6, 12, 15, 30)
