@@ -102,6 +102,17 @@ def wait_for_grid_outlines(page: Page) -> None:
     page.wait_for_function("document.querySelectorAll('#whistle-map .leaflet-interactive').length")
 
 
+def tap_map_centre(page: Page) -> None:
+    """Tap the middle of the whistle map once it has settled on the grids it fitted."""
+    whistle_map = page.locator("#whistle-map")
+    whistle_map.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "!document.querySelector('#whistle-map .leaflet-zoom-anim, #whistle-map .leaflet-pan-anim')"
+    )
+    box = whistle_map.bounding_box()
+    whistle_map.click(position={"x": box["width"] / 2, "y": box["height"] / 2})
+
+
 def fill_whistle_form(
     page: Page,
     *,
@@ -122,8 +133,7 @@ def fill_whistle_form(
     if use_location:
         page.get_by_test_id("use-location").click()
     else:
-        box = page.locator("#whistle-map").bounding_box()
-        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        tap_map_centre(page)
     page.wait_for_function("document.getElementById('id_latitude').value !== ''")
 
 
