@@ -5,6 +5,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from cases import calendar
 from cases.errors import IllegalTransition, InvalidInput, NotAllowed
 from cases.models import Deadline, Dispatch, Level, Postponement, Status
 from cases.services import (
@@ -213,6 +214,13 @@ def test_suspend_pauses_every_clock_and_resume_counts_the_rest_in_working_time(o
     assert (clock.paused_at, clock.remaining_seconds) == (None, None)
     # 3 working hours from Thursday 15:00: 2.5 h to 17:30, 0.5 h on Friday.
     assert clock.due_at == at(2025, 6, 13, 9, 0)
+    # That is the old limit moved by the working time spent suspended (18.5 hours).
+    suspended = calendar.seconds_between(
+        start=at(2025, 6, 10, 10, 0), end=at(2025, 6, 12, 15, 0), working=True
+    )
+    assert suspended == 18.5 * 3600
+    old_due = at(2025, 6, 10, 14, 30)
+    assert calendar.add_seconds(start=old_due, seconds=suspended, working=True) == clock.due_at
     # The yellow light keeps its share: 2 h 12 min were left before it.
     assert clock.warn_at == at(2025, 6, 12, 17, 12)
     report.refresh_from_db()
