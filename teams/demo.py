@@ -559,10 +559,13 @@ DEMO_ITEM = {
     "aspect": "SAN",
     "name_zh": "演示：快速升级",
     "name_en": "Demo: fast escalation",
-    "description_zh": "演示用事项：各环节时限只有几分钟，无人处理时可看到案件逐级上升。",
+    "description_zh": (
+        "演示用事项：各环节时限只有几分钟。村里受理后不再处理，"
+        "案件会在几分钟内由村到镇、再到市逐级上升。"
+    ),
     "description_en": (
-        "For demonstrations: every limit is a few minutes, so a whistle nobody handles climbs "
-        "from the village to the town and the city while you watch."
+        "For demonstrations: every limit is a few minutes. Accept the whistle in the village "
+        "and then leave it alone: within minutes it climbs to the town and the city."
     ),
 }
 DEMO_ITEM_MINUTES = {

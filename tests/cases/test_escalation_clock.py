@@ -5,12 +5,15 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 
 from cases import calendar
 from cases.models import Case, Deadline, Event, Level, Status
 from cases.services import accept_case, file_whistle
 from cases.tasks import sweep_deadlines
-from checklists.models import Stage, TimeLimit
+from checklists.models import Item, Stage, TimeLimit
+from teams.demo import build_demo_city
+from teams.models import Grid, User
 
 pytestmark = pytest.mark.django_db
 
@@ -117,3 +120,39 @@ def test_a_whistle_left_alone_climbs_from_village_to_town_to_city(org, time_mach
     assert city.due_at == due(case, Stage.CITY_CONSULTATION, town_due)
     assert sweep_at(time_machine, town_due + timedelta(minutes=1)) == 0
     assert len(timer_events(case)) == 6
+
+
+def test_the_demo_item_climbs_to_the_city_within_minutes_of_beat_sweeps(time_machine):
+    """What a `make run` user sees with DEMO-01: accepted and left alone, the whistle reaches
+    the town after 2 minutes and the city committee 6 minutes later, beat sweeping every
+    WHISTLE_SWEEP_SECONDS."""
+    time_machine.move_to(FILED_AT, tick=False)
+    build_demo_city()
+    case = file_whistle(
+        user=User.objects.get(username="grid1"),
+        item=Item.objects.get(code="DEMO-01"),
+        grid=Grid.objects.get(code="HN-XS-01-01"),
+        description="Watch me climb",
+    ).case
+    accept_case(user=User.objects.get(username="village1"), case_id=case.pk)
+
+    every = timedelta(seconds=settings.CELERY_BEAT_SCHEDULE["sweep-deadlines"]["schedule"])
+    seen: dict[tuple[str, str], timedelta] = {}
+    moment = FILED_AT
+    while moment <= FILED_AT + timedelta(minutes=10):
+        sweep_at(time_machine, moment)
+        seen.setdefault(state(case), moment - FILED_AT)
+        moment += every
+
+    for reached, minutes in (
+        ((Status.DISPATCHED, Level.TOWN), 2),  # village handling: 2 minutes
+        ((Status.IN_CONSULTATION, Level.TOWN), 2 + 3),  # handling: 3 minutes
+        ((Status.IN_CONSULTATION, Level.CITY), 2 + 3 + 3),  # town consultation: 3 minutes
+    ):
+        assert timedelta(minutes=minutes) <= seen[reached] < timedelta(minutes=minutes) + every
+    assert list(seen) == [
+        (Status.VILLAGE_HANDLING, Level.VILLAGE),
+        (Status.DISPATCHED, Level.TOWN),
+        (Status.IN_CONSULTATION, Level.TOWN),
+        (Status.IN_CONSULTATION, Level.CITY),
+    ]
