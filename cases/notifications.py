@@ -52,6 +52,8 @@ DEADLINE_WARNING = "deadline_warning"
 OVERDUE = "overdue"
 CASE_ASSIGNED = "case_assigned"
 DISPATCH_CANCELLED = "dispatch_cancelled"
+CONSULTATION_INVITED = "consultation_invited"
+INVESTIGATION_PLANNED = "investigation_planned"
 
 # Subject and body per kind. `%(number)s` is the case number; `%(case)s` is the number with the
 # item name in the reader's language. Facts that only some messages carry (handler, due time,
@@ -128,6 +130,14 @@ TEMPLATES: dict[str, tuple[Promise, Promise]] = {
     DISPATCH_CANCELLED: (
         _("Dispatch cancelled: %(number)s"),
         _("Your dispatch for case %(case)s was cancelled; nothing more is needed from you."),
+    ),
+    CONSULTATION_INVITED: (
+        _("Invitation to a consultation"),
+        _("You are invited to a committee consultation. Confirm, then check in on the day."),
+    ),
+    INVESTIGATION_PLANNED: (
+        _("Comprehensive investigation planned"),
+        _("You take part in a joint comprehensive investigation."),
     ),
 }
 KINDS = frozenset(TEMPLATES)

@@ -42,6 +42,8 @@ TRANSITIONS: dict[str, Transition] = {
     "escalate": Transition(
         frozenset({S.IN_CONSULTATION}), S.IN_CONSULTATION, Level.CITY, frozenset({Level.TOWN})
     ),
+    # A committee closes a case at its consultation, with the reason recorded.
+    "close": Transition(frozenset({S.IN_CONSULTATION}), S.CLOSED),
     "verify_pass": Transition(frozenset({S.RESOLVED}), S.CLOSED),
     # Back to handling: at the village for a case solved on the spot, else with the town.
     "verify_fail": Transition(frozenset({S.RESOLVED}), S.IN_PROGRESS),

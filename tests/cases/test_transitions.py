@@ -18,6 +18,7 @@ EXPECTED = {
     "request_consultation": {"in_progress": "in_consultation", "dispatched": "in_consultation"},
     "decide": {"in_consultation": "in_progress"},
     "escalate": {"in_consultation": "in_consultation"},
+    "close": {"in_consultation": "closed"},
     "verify_pass": {"resolved": "closed"},
     "verify_fail": {"resolved": "in_progress"},
     "suspend": dict.fromkeys(
