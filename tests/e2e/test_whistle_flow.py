@@ -100,6 +100,14 @@ def run_happy_path(browsing, org, photo, language: str) -> Case:
     assert_status(officer, Status.DISPATCHED, lang)
     shot(officer, f"{lang}-05-case-dispatched")
 
+    # --- the town committee sees it among the dispatched cases --------------------------------
+    town = browsing.page("town", language=lang, phone=False)
+    town.goto("/command/")
+    assert town.get_by_role("heading", level=1).inner_text() == text("Town command", lang)
+    dispatched = town.get_by_test_id("section-dispatched")
+    assert dispatched.get_by_test_id(f"case-{case.number}").count() == 1
+    shot(town, f"{lang}-05b-town-command")
+
     # --- the captain reports in, assigns a member and resolves with a photo ------------------
     captain = browsing.page("cap", language=lang, phone=False)
     captain.goto("/board/")
