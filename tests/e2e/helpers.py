@@ -152,3 +152,10 @@ def status_badge(page: Page) -> str:
 
 def messages_text(page: Page) -> str:
     return " ".join(page.locator(".messages .message").all_inner_texts())
+
+
+def submit(page: Page, button) -> None:
+    """Click a button that posts a form and wait until the page it leads to has loaded (also
+    when that page has the same address, as after an inline form that returns to its list)."""
+    with page.expect_navigation(wait_until="load"):
+        button.click()

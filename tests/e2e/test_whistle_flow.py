@@ -13,6 +13,7 @@ from tests.e2e.helpers import (
     messages_text,
     shot,
     status_badge,
+    submit,
     submit_whistle,
 )
 
@@ -85,15 +86,13 @@ def run_happy_path(browsing, org, photo, language: str) -> Case:
     card = officer.get_by_test_id(f"case-{case.number}")
     assert description in card.inner_text()
     shot(officer, f"{lang}-03-village-inbox")
-    card.get_by_test_id("accept").click()
-    officer.wait_for_load_state()
+    submit(officer, card.get_by_test_id("accept"))
     assert messages_text(officer)
     case.refresh_from_db()
     assert case.status == Status.VILLAGE_HANDLING
     card = officer.get_by_test_id(f"case-{case.number}")
     shot(officer, f"{lang}-04-village-inbox-accepted")
-    card.get_by_test_id("whistle").click()
-    officer.wait_for_load_state()
+    submit(officer, card.get_by_test_id("whistle"))
     case.refresh_from_db()
     assert case.status == Status.DISPATCHED
     officer.goto(f"/cases/{case.pk}/")
@@ -116,15 +115,13 @@ def run_happy_path(browsing, org, photo, language: str) -> Case:
     with translation.override(LANGUAGE_CODES[lang]):
         assert org.team.name in row.inner_text()
     shot(captain, f"{lang}-06-board")
-    row.get_by_test_id("report_in").click()
-    captain.wait_for_load_state()
+    submit(captain, row.get_by_test_id("report_in"))
     assert messages_text(captain)
     case.refresh_from_db()
     assert case.status == Status.IN_PROGRESS
     row = captain.locator("tr[data-testid^='dispatch-']", has_text=case.number)
     row.get_by_test_id("assignee").select_option(label=org.member.username)
-    row.get_by_test_id("assign").click()
-    captain.wait_for_load_state()
+    submit(captain, row.get_by_test_id("assign"))
     row = captain.locator("tr[data-testid^='dispatch-']", has_text=case.number)
     assert org.member.username in row.inner_text()
     shot(captain, f"{lang}-07-board-assigned")
@@ -133,7 +130,7 @@ def run_happy_path(browsing, org, photo, language: str) -> Case:
     form.locator("[name=note]").fill({"en": "Cleared and cleaned", "zh": "已清运并清扫"}[lang])
     form.locator("[name=photos]").set_input_files([str(photo("cleaned"))])
     shot(captain, f"{lang}-08-resolve-form")
-    form.get_by_test_id("submit-resolve").click()
+    submit(captain, form.get_by_test_id("submit-resolve"))
     captain.wait_for_url("**/board/**")
     assert messages_text(captain)
     case.refresh_from_db()
@@ -143,16 +140,14 @@ def run_happy_path(browsing, org, photo, language: str) -> Case:
     worker.goto("/my/cases/")
     to_verify = worker.get_by_test_id("to-verify").get_by_test_id(f"case-{case.number}")
     shot(worker, f"{lang}-09-my-cases-to-verify")
-    to_verify.get_by_test_id("verify-pass").click()
-    worker.wait_for_load_state()
+    submit(worker, to_verify.get_by_test_id("verify-pass"))
     assert messages_text(worker)
     case.refresh_from_db()
     assert case.status == Status.CLOSED
     evaluate = worker.get_by_test_id(f"evaluate-{case.pk}")
     evaluate.locator("input[name=satisfaction][value=satisfied]").check()
     shot(worker, f"{lang}-10-my-cases-evaluate")
-    evaluate.get_by_test_id("evaluate").click()
-    worker.wait_for_load_state()
+    submit(worker, evaluate.get_by_test_id("evaluate"))
     assert messages_text(worker)
 
     worker.goto(f"/cases/{case.pk}/")

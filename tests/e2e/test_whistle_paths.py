@@ -21,6 +21,7 @@ from tests.e2e.helpers import (
     messages_text,
     shot,
     status_badge,
+    submit,
     submit_whistle,
 )
 from tests.e2e.helpers import jpeg as write_jpeg
@@ -71,7 +72,7 @@ def test_rejected_whistle_tells_the_grid_worker_why_and_where_to_go(browsing, or
     form = officer.get_by_test_id("form-reject")
     shot(officer, "en-20-reject-form")
     # No reason: refused next to the field, nothing changes.
-    form.get_by_test_id("submit-reject").click()
+    submit(officer, form.get_by_test_id("submit-reject"))
     assert officer.locator(".field-error").count() >= 1
     case.refresh_from_db()
     assert case.status == Status.FILED
@@ -80,7 +81,7 @@ def test_rejected_whistle_tells_the_grid_worker_why_and_where_to_go(browsing, or
     form = officer.get_by_test_id("form-reject")
     form.locator("[name=reason]").fill(reason)
     form.locator("[name=redirect]").fill(redirect)
-    form.get_by_test_id("submit-reject").click()
+    submit(officer, form.get_by_test_id("submit-reject"))
     officer.wait_for_url("**/village/inbox/**")
     assert messages_text(officer)
     case.refresh_from_db()
@@ -114,7 +115,7 @@ def test_failed_check_sends_the_case_back_for_rework(browsing, org, photo, tmp_p
     form.locator("[name=reason]").fill(reason)
     form.locator("[name=photos]").set_input_files([str(photo("still-dirty"))])
     shot(worker, "en-30-verify-fail-form")
-    form.get_by_test_id("submit-verify").click()
+    submit(worker, form.get_by_test_id("submit-verify"))
     worker.wait_for_url("**/my/cases/**")
     assert messages_text(worker)
 
