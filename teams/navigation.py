@@ -50,6 +50,26 @@ NAVIGATION: list[NavEntry] = [
     NavEntry(
         roles=frozenset({Role.TOWN_COMMITTEE}), url_name="cases:command", label=_("Town command")
     ),
+    NavEntry(
+        roles=frozenset({Role.TOWN_COMMITTEE, Role.CITY_COMMITTEE}),
+        url_name="consultation:queue",
+        label=_("Consultations"),
+    ),
+    NavEntry(
+        roles=frozenset({Role.DEPARTMENT_LIAISON}),
+        url_name="consultation:mine",
+        label=_("My consultations"),
+    ),
+    NavEntry(
+        roles=frozenset({Role.TOWN_COMMITTEE, Role.CITY_COMMITTEE, Role.SUPERVISOR}),
+        url_name="consultation:hotspots",
+        label=_("Hot spots"),
+    ),
+    NavEntry(
+        roles=frozenset({Role.TOWN_COMMITTEE, Role.TEAM_CAPTAIN}),
+        url_name="consultation:investigations",
+        label=_("Investigations"),
+    ),
     NavEntry(roles=ALL_ROLES, url_name="cases:list", label=_("Cases")),
     NavEntry(roles=ALL_ROLES, url_name="cases:notifications", label=_("Notifications")),
     NavEntry(

@@ -58,10 +58,26 @@ def test_registering_a_url_name_twice_keeps_the_first(registry):
     [
         (Role.GRID_WORKER, ["cases:file", "cases:mine", "cases:list", "cases:notifications"]),
         (Role.VILLAGE_OFFICER, ["cases:village_inbox", "cases:list", "cases:notifications"]),
-        (Role.TEAM_CAPTAIN, ["cases:board", "cases:list", "cases:notifications"]),
-        (Role.DEPARTMENT_LIAISON, ["cases:board", "cases:list", "cases:notifications"]),
-        (Role.TOWN_COMMITTEE, ["cases:command", "cases:list", "cases:notifications"]),
-        (Role.SUPERVISOR, ["cases:list", "cases:notifications"]),
+        (
+            Role.TEAM_CAPTAIN,
+            ["cases:board", "consultation:investigations", "cases:list", "cases:notifications"],
+        ),
+        (
+            Role.DEPARTMENT_LIAISON,
+            ["cases:board", "consultation:mine", "cases:list", "cases:notifications"],
+        ),
+        (
+            Role.TOWN_COMMITTEE,
+            [
+                "cases:command",
+                "consultation:queue",
+                "consultation:hotspots",
+                "consultation:investigations",
+                "cases:list",
+                "cases:notifications",
+            ],
+        ),
+        (Role.SUPERVISOR, ["consultation:hotspots", "cases:list", "cases:notifications"]),
     ],
 )
 def test_each_role_gets_the_pages_it_can_open(role, expected):
