@@ -7,6 +7,7 @@ append-only event that is the case's trace.
 
 from dataclasses import dataclass
 
+from django.db import transaction
 from django.utils import timezone
 
 from cases.errors import IllegalTransition, StaleCase
@@ -111,6 +112,7 @@ def apply_transition(
         case.closed_at = now
         update_fields.append("closed_at")
     case.save(update_fields=update_fields)
+    _refresh_facts_after_commit(case)
     return Event.objects.create(
         case=case,
         dispatch=dispatch,
@@ -143,6 +145,7 @@ def record_event(
     if bump_version:
         case.version += 1
         case.save(update_fields=["version", "updated_at"])
+    _refresh_facts_after_commit(case)
     return Event.objects.create(
         case=case,
         dispatch=dispatch,
@@ -157,3 +160,11 @@ def record_event(
         public=public,
         created_at=timezone.now(),
     )
+
+
+def _refresh_facts_after_commit(case: Case) -> None:
+    """The assessment's facts follow the trace: refresh them once this change is committed."""
+    from assessment.hooks import enqueue_fact_refresh
+
+    case_id = case.pk
+    transaction.on_commit(lambda: enqueue_fact_refresh(case_id), robust=True)

@@ -222,6 +222,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 60.0},
     },
+    # Assessment facts missed by the after-commit refresh (broker down, timer events).
+    "refresh-stale-facts": {
+        "task": "assessment.tasks.refresh_stale_facts",
+        "schedule": 120.0,
+        "options": {"expires": 120.0},
+    },
 }
 
 EMAIL_BACKEND = os.environ.get(

@@ -1,0 +1,234 @@
+"""The facts of one case, computed from its event log and its rows (DESIGN.md section 6).
+
+`compute_facts` is a pure function of what it is given (plus the working calendar, for the
+handling time in working hours): the incremental refresh and the full rebuild both call it on
+the same inputs, so they cannot disagree.
+
+Definitions (the indicators in assessment.indicators build on these):
+- accepted: the village took the whistle into handling (accepted it, or whistled it on).
+- rejected: the case stands rejected (or merged as a duplicate) now.
+- closed: the case stands closed now (verified on site, or closed by a committee).
+- closed_level: where it was solved: the level of the last resolution before a verified close
+  (village = solved on the spot), or the committee's level for a close at a consultation.
+- overdue: a deadline of a handling stage (village handling, handling, a dispatch's task,
+  town or city consultation) passed before it was met: its timer fired, or it was met late.
+  Report-in lateness is a dispatch fact (late), not this.
+- closed_on_time: closed and never overdue.
+- reworked / rework_count: failed on-site verifications.
+- postponed: a postponement of one of its deadlines was approved.
+- suspended: parked (挂账) now; was_suspended: ever.
+- handling_seconds: working seconds from filing to the last resolution (or to the committee's
+  close), for closed cases only.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from cases import calendar
+from cases.models import Case, Deadline, Dispatch, Event, Level, Status
+from checklists.models import Stage
+
+# Stages whose overrun makes a case overdue (report-in is judged per dispatch).
+HANDLING_STAGES = frozenset(
+    {Stage.VILLAGE_HANDLING, Stage.HANDLING, Stage.TOWN_CONSULTATION, Stage.CITY_CONSULTATION}
+)
+RESOLVING_ACTIONS = frozenset({"resolve", "resolve_on_spot"})
+LEVEL_ORDER = {Level.VILLAGE: 0, Level.TOWN: 1, Level.CITY: 2}
+
+
+@dataclass(frozen=True)
+class Attendance:
+    """One invitation of a handler to a consultation that had the case on its agenda."""
+
+    invitee: tuple[str, int]  # ("department", id) or ("team", id)
+    checked_in_at: datetime | None
+    late: bool
+
+
+@dataclass
+class Computed:
+    case: dict
+    dispatches: list[dict] = field(default_factory=list)
+
+
+def _missed(deadline: Deadline) -> bool:
+    if deadline.fired_at is not None:
+        return True
+    return deadline.met_at is not None and deadline.met_at > deadline.due_at
+
+
+def compute_facts(
+    *,
+    case: Case,
+    events: Sequence[Event],
+    dispatches: Iterable[Dispatch],
+    deadlines: Iterable[Deadline],
+    attendance: Iterable[Attendance] = (),
+) -> Computed:
+    """The CaseFact and DispatchFact values (as field dicts, without computed_at)."""
+    events = sorted(events, key=lambda e: (e.created_at, e.pk))
+    deadlines = list(deadlines)
+    actions = [e.action for e in events]
+    status = events[-1].to_status if events and events[-1].to_status else case.status
+    closed = status == Status.CLOSED
+
+    closing = None
+    last_resolution = None
+    for event in events:
+        if event.action in RESOLVING_ACTIONS:
+            last_resolution = event
+        if event.to_status == Status.CLOSED and event.from_status != Status.CLOSED:
+            closing = event
+        if event.action == "reopen":
+            closing = None
+    closed_level = ""
+    end_of_handling = None
+    if closed and closing is not None:
+        if closing.from_status == Status.RESOLVED and last_resolution is not None:
+            closed_level = last_resolution.from_level
+            end_of_handling = last_resolution.created_at
+        else:
+            closed_level = closing.from_level
+            end_of_handling = closing.created_at
+
+    satisfaction = ""
+    for event in events:
+        if event.action == "evaluate":
+            satisfaction = (event.data or {}).get("satisfaction", "")
+        elif event.action == "reopen":
+            satisfaction = ""
+
+    levels = [Level.VILLAGE] + [e.to_level for e in events if e.to_level]
+    max_level = max(levels, key=lambda level: LEVEL_ORDER.get(level, 0))
+    overdue = any(d.stage in HANDLING_STAGES and _missed(d) for d in deadlines)
+    rework_count = actions.count("verify_fail")
+    handling_seconds = None
+    if end_of_handling is not None:
+        handling_seconds = calendar.seconds_between(
+            start=case.filed_at, end=end_of_handling, working=True
+        )
+
+    values = {
+        "city_id": case.city_id,
+        "town_id": case.town_id,
+        "village_id": case.village_id,
+        "grid_id": case.grid_id,
+        "item_id": case.item_id,
+        "reporter_id": case.reporter_id,
+        "filed_at": case.filed_at,
+        "accepted": "accept" in actions or "whistle" in actions,
+        "rejected": status == Status.REJECTED,
+        "closed": closed,
+        "closed_at": closing.created_at if closed and closing is not None else None,
+        "closed_level": closed_level,
+        "resolved_at": last_resolution.created_at if last_resolution is not None else None,
+        "overdue": overdue,
+        "closed_on_time": closed and not overdue,
+        "reworked": rework_count > 0,
+        "rework_count": rework_count,
+        "postponed": any(
+            e.action == "decide_postponement" and (e.data or {}).get("approved") for e in events
+        ),
+        "suspended": status == Status.SUSPENDED,
+        "was_suspended": "suspend" in actions,
+        "whistled": "whistle" in actions,
+        "escalated": "escalate" in actions,
+        "max_level": max_level,
+        "satisfaction": satisfaction,
+        "handling_seconds": handling_seconds,
+        "last_event_id": max((e.pk for e in events), default=0),
+    }
+    return Computed(
+        case=values,
+        dispatches=[
+            _dispatch_facts(
+                case=case,
+                dispatch=dispatch,
+                events=events,
+                deadlines=deadlines,
+                attendance=attendance,
+            )
+            for dispatch in dispatches
+        ],
+    )
+
+
+def _dispatch_facts(
+    *,
+    case: Case,
+    dispatch: Dispatch,
+    events: Sequence[Event],
+    deadlines: Sequence[Deadline],
+    attendance: Iterable[Attendance],
+) -> dict:
+    late = dispatch.late or any(
+        e.action == "report_in_late" and e.dispatch_id == dispatch.pk for e in events
+    )
+    reported_on_time = (
+        dispatch.reported_in_at is not None
+        and not late
+        and dispatch.reported_in_at <= dispatch.report_in_due
+    )
+    invitee = (
+        ("team", dispatch.team_id) if dispatch.team_id else ("department", dispatch.department_id)
+    )
+    invitations = [a for a in attendance if a.invitee == invitee]
+    return {
+        "dispatch_id": dispatch.pk,
+        "case_fact_id": case.pk,
+        "team_id": dispatch.team_id,
+        "department_id": dispatch.department_id,
+        "city_id": case.city_id,
+        "town_id": case.town_id,
+        "village_id": case.village_id,
+        "grid_id": case.grid_id,
+        "reporter_id": case.reporter_id,
+        "origin": dispatch.origin,
+        "dispatched_at": dispatch.dispatched_at,
+        "report_in_due": dispatch.report_in_due,
+        "reported_in_at": dispatch.reported_in_at,
+        "reported_on_time": reported_on_time,
+        "late": late,
+        "cancelled": dispatch.state == Dispatch.State.CANCELLED,
+        "resolved_at": dispatch.resolved_at,
+        "task_due_at": dispatch.due_at,
+        "task_overdue": any(
+            d.dispatch_id == dispatch.pk and d.stage == Stage.HANDLING and _missed(d)
+            for d in deadlines
+        ),
+        "consultation_invited": bool(invitations),
+        "consultation_attended": any(a.checked_in_at is not None for a in invitations),
+        "consultation_late": any(a.late for a in invitations),
+    }
+
+
+def attendance_by_case(case_ids: Sequence[int]) -> Mapping[int, list[Attendance]]:
+    """Invitations of departments and teams to consultations on these cases' agendas.
+
+    Read from the consultation app when it is installed; empty otherwise."""
+    from django.apps import apps
+
+    try:
+        agenda_model = apps.get_model("consultation", "AgendaItem")
+        invitation_model = apps.get_model("consultation", "Invitation")
+    except LookupError:
+        return {}
+    consultations: dict[int, list[int]] = {}
+    for case_id, consultation_id in agenda_model.objects.filter(case_id__in=case_ids).values_list(
+        "case_id", "consultation_id"
+    ):
+        consultations.setdefault(consultation_id, []).append(case_id)
+    if not consultations:
+        return {}
+    result: dict[int, list[Attendance]] = {}
+    rows = invitation_model.objects.filter(
+        consultation_id__in=list(consultations), user__isnull=True
+    ).values_list("consultation_id", "department_id", "team_id", "checked_in_at", "late")
+    for consultation_id, department_id, team_id, checked_in_at, late in rows:
+        invitee = ("team", team_id) if team_id else ("department", department_id)
+        for case_id in consultations[consultation_id]:
+            result.setdefault(case_id, []).append(
+                Attendance(invitee=invitee, checked_in_at=checked_in_at, late=bool(late))
+            )
+    return result

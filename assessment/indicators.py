@@ -1,0 +1,331 @@
+"""The indicators of DESIGN.md section 6, computed on the fact tables.
+
+Which cases a period counts ("due")
+-----------------------------------
+A case is DUE in a period when it was FILED in that period and is not rejected (a rejected or
+merged whistle was never for handling). Every case-based indicator counts the cases due in the
+period, and the drill-down lists (`cases_behind`) filter on exactly the same conditions, so a
+list always has as many cases as the number it explains. A period's rates therefore follow its
+cohort of whistles: they move while that cohort is still being handled, and settle as it closes.
+
+- on_time_closure_rate = closed on time / (due − suspended)
+- closure_rate         = closed / (due − suspended)
+- rework_rate          = reworked / due
+- postponement_rate    = postponed / due
+- response_rate        = dispatches reported in on time / dispatches (dispatched in the period,
+                         not cancelled; one case dispatched twice to a team counts twice)
+- satisfaction_rate    = (satisfied + basically satisfied) / evaluated (among the due cases)
+- on_the_spot_rate     = closed at village level / accepted (among the due cases)
+- level_*_share        = closed at that level / closed (target 70/20/10)
+- avg_handling_hours   = mean working hours from filing to resolution of the closed cases;
+                         numerator and denominator are both the number of those cases
+- p90_handling_hours   = the 90th percentile (continuous) of the same; numerator: the cases at
+                         or above it (the slow tail)
+
+"suspended" is the case's state now (挂账 cases leave the closure rates while parked).
+A team's or department's case-based indicators count the cases dispatched to it (a dispatch not
+cancelled); a grid worker's count the cases they filed.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Avg,
+    Count,
+    Exists,
+    FloatField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+)
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from assessment.models import CaseFact, DispatchFact
+from assessment.periods import Period
+from cases.models import Case, Level, Satisfaction
+
+KEYS = (
+    "on_time_closure_rate",
+    "closure_rate",
+    "rework_rate",
+    "postponement_rate",
+    "response_rate",
+    "satisfaction_rate",
+    "on_the_spot_rate",
+    "level_village_share",
+    "level_town_share",
+    "level_city_share",
+    "avg_handling_hours",
+    "p90_handling_hours",
+)
+RATE_KEYS = KEYS[:7]
+LEVEL_TARGETS = {"village": 0.7, "town": 0.2, "city": 0.1}
+
+LABELS: dict[str, Promise] = {
+    "on_time_closure_rate": _("On-time closure rate"),
+    "closure_rate": _("Closure rate"),
+    "rework_rate": _("Rework rate"),
+    "postponement_rate": _("Postponement rate"),
+    "response_rate": _("Response rate"),
+    "satisfaction_rate": _("Satisfaction rate"),
+    "on_the_spot_rate": _("On-the-spot rate"),
+    "level_village_share": _("Solved at village level"),
+    "level_town_share": _("Solved at town level"),
+    "level_city_share": _("Solved at city level"),
+    "avg_handling_hours": _("Average handling time (working hours)"),
+    "p90_handling_hours": _("90th percentile of handling time (working hours)"),
+}
+# Rates where less is better (scoring uses a ceiling for them).
+LOWER_IS_BETTER = frozenset({"rework_rate", "postponement_rate"})
+
+# key: (source, numerator condition, denominator condition)
+FORMULAS: dict[str, tuple[str, str, str]] = {
+    "on_time_closure_rate": ("case", "closed_on_time", "active"),
+    "closure_rate": ("case", "closed", "active"),
+    "rework_rate": ("case", "reworked", "due"),
+    "postponement_rate": ("case", "postponed", "due"),
+    "response_rate": ("dispatch", "reported_on_time", "dispatched"),
+    "satisfaction_rate": ("case", "satisfied", "evaluated"),
+    "on_the_spot_rate": ("case", "on_the_spot", "accepted"),
+    "level_village_share": ("case", "closed_village", "closed"),
+    "level_town_share": ("case", "closed_town", "closed"),
+    "level_city_share": ("case", "closed_city", "closed"),
+    "avg_handling_hours": ("case", "measured", "measured"),
+    "p90_handling_hours": ("case", "slow_tail", "measured"),
+}
+
+UNIT_TYPES = ("city", "town", "village", "grid", "grid_worker", "team", "department")
+# The fact column that places a case or dispatch in a unit of this type.
+REGION_FIELDS = {
+    "city": "city_id",
+    "town": "town_id",
+    "village": "village_id",
+    "grid": "grid_id",
+    "grid_worker": "reporter_id",
+}
+HANDLER_FIELDS = {"team": "team_id", "department": "department_id"}
+
+
+def case_conditions(prefix: str = "") -> dict[str, Q]:
+    """The counted sets, as conditions on CaseFact (or on a relation to it, via prefix)."""
+
+    def q(**kwargs: object) -> Q:
+        return Q(**{prefix + name: value for name, value in kwargs.items()})
+
+    due = q(rejected=False)
+    active = due & q(suspended=False)
+    closed = active & q(closed=True)
+    evaluated = due & ~q(satisfaction="")
+    accepted = due & q(accepted=True)
+    return {
+        "due": due,
+        "suspended": due & q(suspended=True),
+        "active": active,
+        "closed": closed,
+        "closed_on_time": closed & q(closed_on_time=True),
+        "reworked": due & q(reworked=True),
+        "postponed": due & q(postponed=True),
+        "evaluated": evaluated,
+        "satisfied": evaluated
+        & q(satisfaction__in=[Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED]),
+        "accepted": accepted,
+        "on_the_spot": accepted & q(closed=True, suspended=False, closed_level=Level.VILLAGE),
+        "closed_village": closed & q(closed_level=Level.VILLAGE),
+        "closed_town": closed & q(closed_level=Level.TOWN),
+        "closed_city": closed & q(closed_level=Level.CITY),
+        "measured": closed & q(handling_seconds__isnull=False),
+    }
+
+
+def dispatch_conditions() -> dict[str, Q]:
+    dispatched = Q(cancelled=False)
+    return {
+        "dispatched": dispatched,
+        "reported_on_time": dispatched & Q(reported_on_time=True),
+        "late": dispatched & Q(late=True),
+        "consultation_missed": dispatched
+        & Q(consultation_invited=True, consultation_attended=False),
+        "consultation_late": dispatched & Q(consultation_late=True),
+    }
+
+
+CASE_COUNTS = tuple(case_conditions())
+DISPATCH_COUNTS = tuple(dispatch_conditions())
+
+
+@dataclass
+class Indicator:
+    key: str
+    label: Promise
+    numerator: int
+    denominator: int
+    value: float | None
+    cases_url_params: dict[str, str] = field(default_factory=dict)
+
+    def params(self, part: str) -> dict[str, str]:
+        """The drill-down GET parameters for the numerator or the denominator."""
+        return {**self.cases_url_params, "part": part}
+
+
+# --- which facts a unit and period cover -----------------------------------------------------
+
+
+def unit_case_facts(*, unit_type: str, unit_id: int, period: Period) -> QuerySet[CaseFact]:
+    rows = CaseFact.objects.filter(filed_at__gte=period.start_at, filed_at__lt=period.end_at)
+    if unit_type in REGION_FIELDS:
+        return rows.filter(**{REGION_FIELDS[unit_type]: unit_id})
+    if unit_type in HANDLER_FIELDS:
+        return rows.filter(
+            Exists(
+                DispatchFact.objects.filter(
+                    case_fact_id=OuterRef("pk"),
+                    cancelled=False,
+                    **{HANDLER_FIELDS[unit_type]: unit_id},
+                )
+            )
+        )
+    raise ValueError(unit_type)
+
+
+def unit_dispatch_facts(*, unit_type: str, unit_id: int, period: Period) -> QuerySet[DispatchFact]:
+    rows = DispatchFact.objects.filter(
+        dispatched_at__gte=period.start_at, dispatched_at__lt=period.end_at
+    )
+    column = REGION_FIELDS.get(unit_type) or HANDLER_FIELDS.get(unit_type)
+    if column is None:
+        raise ValueError(unit_type)
+    return rows.filter(**{column: unit_id})
+
+
+def case_aggregates() -> dict[str, Aggregate]:
+    """One conditional count per counted set, the mean handling time and the scoring counts."""
+    conditions = case_conditions()
+    result: dict[str, Aggregate] = {
+        f"c_{name}": Count("pk", filter=condition) for name, condition in conditions.items()
+    }
+    result["c_avg_seconds"] = Avg(
+        "handling_seconds", filter=conditions["measured"], output_field=FloatField()
+    )
+    result["c_rework_events"] = Sum("rework_count", filter=conditions["due"])
+    result["c_overdue"] = Count("pk", filter=conditions["due"] & Q(overdue=True))
+    return result
+
+
+def dispatch_aggregates() -> dict[str, Aggregate]:
+    return {f"d_{name}": Count("pk", filter=cond) for name, cond in dispatch_conditions().items()}
+
+
+# --- percentiles ----------------------------------------------------------------------------
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's percentile_cont(fraction) WITHIN GROUP (ORDER BY expression)."""
+
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression, fraction: float, **extra):
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+def percentile(rows: QuerySet, column: str, fraction: float, count: int) -> float | None:
+    """The continuous percentile of `column` over `rows` (which hold `count` values): one
+    aggregate on PostgreSQL, one OFFSET read of at most two values elsewhere."""
+    if count <= 0:
+        return None
+    if connection.vendor == "postgresql":
+        return rows.aggregate(value=PercentileCont(column, fraction))["value"]
+    position = fraction * (count - 1)
+    low = int(position)
+    values = list(rows.order_by(column).values_list(column, flat=True)[low : low + 2])
+    if not values:
+        return None
+    if len(values) == 1:
+        return float(values[0])
+    return float(values[0]) + (float(values[1]) - float(values[0])) * (position - low)
+
+
+# --- the numbers ----------------------------------------------------------------------------
+
+
+def ratio(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def compute(*, unit_type: str, unit_id: int, period: Period, params: dict[str, str]) -> dict:
+    """All indicators of one unit and period, plus the counts scoring needs, in four queries."""
+    cases = unit_case_facts(unit_type=unit_type, unit_id=unit_id, period=period)
+    counts = cases.aggregate(**case_aggregates())
+    counts.update(
+        unit_dispatch_facts(unit_type=unit_type, unit_id=unit_id, period=period).aggregate(
+            **dispatch_aggregates()
+        )
+    )
+    measured = cases.filter(case_conditions()["measured"])
+    p90 = percentile(measured, "handling_seconds", 0.9, counts["c_measured"])
+    counts["c_slow_tail"] = (
+        measured.filter(handling_seconds__gte=p90).count() if p90 is not None else 0
+    )
+    counts["p90_seconds"] = p90
+    return {"indicators": build(counts, params=params), "counts": counts}
+
+
+def build(counts: dict, *, params: dict[str, str]) -> dict[str, Indicator]:
+    """Indicators from the aggregated counts (keys c_<condition> and d_<condition>)."""
+    result = {}
+    for key, (source, num_name, den_name) in FORMULAS.items():
+        prefix = "d_" if source == "dispatch" else "c_"
+        numerator = counts.get(prefix + num_name) or 0
+        denominator = counts.get(prefix + den_name) or 0
+        if key == "avg_handling_hours":
+            seconds = counts.get("c_avg_seconds")
+            value = seconds / 3600 if denominator and seconds is not None else None
+        elif key == "p90_handling_hours":
+            seconds = counts.get("p90_seconds")
+            value = seconds / 3600 if denominator and seconds is not None else None
+        else:
+            value = ratio(numerator, denominator)
+        result[key] = Indicator(
+            key=key,
+            label=LABELS[key],
+            numerator=int(numerator),
+            denominator=int(denominator),
+            value=value,
+            cases_url_params={**params, "indicator": key, "part": "numerator"},
+        )
+    return result
+
+
+def behind(
+    *,
+    indicator_key: str,
+    part: str,
+    unit_type: str,
+    unit_id: int,
+    period: Period,
+    p90_seconds: float | None = None,
+) -> QuerySet[Case]:
+    """The cases counted by one side of an indicator (as rows: one per dispatch for the
+    response rate, one per case otherwise)."""
+    if indicator_key not in FORMULAS or part not in ("numerator", "denominator"):
+        raise ValueError(indicator_key)
+    source, num_name, den_name = FORMULAS[indicator_key]
+    name = num_name if part == "numerator" else den_name
+    if source == "dispatch":
+        dispatches = unit_dispatch_facts(unit_type=unit_type, unit_id=unit_id, period=period)
+        ids = dispatches.filter(dispatch_conditions()[name]).values("dispatch_id")
+        return Case.objects.filter(dispatches__in=ids)
+    cases = unit_case_facts(unit_type=unit_type, unit_id=unit_id, period=period)
+    if name == "slow_tail":
+        cases = cases.filter(case_conditions()["measured"])
+        if p90_seconds is None:
+            return Case.objects.none()
+        cases = cases.filter(handling_seconds__gte=p90_seconds)
+    else:
+        cases = cases.filter(case_conditions()[name])
+    return Case.objects.filter(pk__in=cases.values("case_id"))

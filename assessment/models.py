@@ -1,0 +1,349 @@
+"""Assessment: facts kept per case and per dispatch, scoring schemes, the towns' evaluations.
+
+Facts are derived data: assessment.facts computes them from the event log and the case's rows,
+assessment.services writes them. Indicators read only these tables, which carry the unit and
+date columns they filter and group on, so a dashboard's cost does not grow with the event log.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import Case, Dispatch, Level, Satisfaction
+from checklists.models import Item
+from teams.models import Department, Grid, Region, Team
+
+
+class CaseFact(models.Model):
+    """What one case amounts to for the assessment (DESIGN.md section 6)."""
+
+    case = models.OneToOneField(
+        Case,
+        verbose_name=_("case"),
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="fact",
+    )
+    city = models.ForeignKey(
+        Region, verbose_name=_("city"), on_delete=models.PROTECT, related_name="+"
+    )
+    town = models.ForeignKey(
+        Region, verbose_name=_("town"), on_delete=models.PROTECT, related_name="+"
+    )
+    village = models.ForeignKey(
+        Region, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
+    )
+    grid = models.ForeignKey(
+        Grid, verbose_name=_("grid"), on_delete=models.PROTECT, related_name="+"
+    )
+    item = models.ForeignKey(
+        Item, verbose_name=_("item"), on_delete=models.PROTECT, related_name="+"
+    )
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reporter"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    filed_at = models.DateTimeField(_("filed at"))
+    accepted = models.BooleanField(_("accepted for handling"), default=False)
+    rejected = models.BooleanField(_("rejected"), default=False)
+    closed = models.BooleanField(_("closed"), default=False)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    closed_level = models.CharField(
+        _("level at which it was solved"), max_length=10, choices=Level.choices, blank=True
+    )
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    overdue = models.BooleanField(_("overdue"), default=False)
+    closed_on_time = models.BooleanField(_("closed on time"), default=False)
+    reworked = models.BooleanField(_("reworked"), default=False)
+    rework_count = models.PositiveIntegerField(_("failed verifications"), default=0)
+    postponed = models.BooleanField(_("postponed"), default=False)
+    suspended = models.BooleanField(_("suspended now"), default=False)
+    was_suspended = models.BooleanField(_("ever suspended"), default=False)
+    whistled = models.BooleanField(_("whistled to the town"), default=False)
+    escalated = models.BooleanField(_("escalated to the city"), default=False)
+    max_level = models.CharField(_("highest level"), max_length=10, choices=Level.choices)
+    satisfaction = models.CharField(
+        _("satisfaction"), max_length=20, choices=Satisfaction.choices, blank=True
+    )
+    handling_seconds = models.PositiveBigIntegerField(
+        _("handling time (working seconds)"), null=True, blank=True
+    )
+    last_event_id = models.BigIntegerField(_("last event"), default=0)
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("case fact")
+        verbose_name_plural = _("case facts")
+        ordering = ["-filed_at"]
+        indexes = [
+            models.Index(fields=["city", "filed_at"], name="casefact_city_filed"),
+            models.Index(fields=["town", "filed_at"], name="casefact_town_filed"),
+            models.Index(fields=["village", "filed_at"], name="casefact_village_filed"),
+            models.Index(fields=["grid", "filed_at"], name="casefact_grid_filed"),
+            models.Index(fields=["reporter", "filed_at"], name="casefact_reporter_filed"),
+            models.Index(fields=["item", "filed_at"], name="casefact_item_filed"),
+            models.Index(fields=["filed_at"], name="casefact_filed"),
+            models.Index(fields=["computed_at"], name="casefact_computed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"facts of case {self.case_id}"
+
+
+class DispatchFact(models.Model):
+    """What one dispatch amounts to: reported in on time, resolved on time, attendance."""
+
+    dispatch = models.OneToOneField(
+        Dispatch,
+        verbose_name=_("dispatch"),
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="fact",
+    )
+    case_fact = models.ForeignKey(
+        CaseFact,
+        verbose_name=_("case"),
+        on_delete=models.CASCADE,
+        related_name="dispatch_facts",
+        db_column="case_id",
+    )
+    team = models.ForeignKey(
+        Team,
+        verbose_name=_("team"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    city = models.ForeignKey(
+        Region, verbose_name=_("city"), on_delete=models.PROTECT, related_name="+"
+    )
+    town = models.ForeignKey(
+        Region, verbose_name=_("town"), on_delete=models.PROTECT, related_name="+"
+    )
+    village = models.ForeignKey(
+        Region, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
+    )
+    grid = models.ForeignKey(
+        Grid, verbose_name=_("grid"), on_delete=models.PROTECT, related_name="+"
+    )
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reporter"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    origin = models.CharField(_("origin"), max_length=10, choices=Dispatch.Origin.choices)
+    dispatched_at = models.DateTimeField(_("dispatched at"))
+    report_in_due = models.DateTimeField(_("report-in due"))
+    reported_in_at = models.DateTimeField(_("reported in at"), null=True, blank=True)
+    reported_on_time = models.BooleanField(_("reported in on time"), default=False)
+    late = models.BooleanField(_("reported in late"), default=False)
+    cancelled = models.BooleanField(_("cancelled"), default=False)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    task_due_at = models.DateTimeField(_("task deadline"), null=True, blank=True)
+    task_overdue = models.BooleanField(_("task overdue"), default=False)
+    consultation_invited = models.BooleanField(_("invited to a consultation"), default=False)
+    consultation_attended = models.BooleanField(_("attended the consultation"), default=False)
+    consultation_late = models.BooleanField(_("arrived late at the consultation"), default=False)
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("dispatch fact")
+        verbose_name_plural = _("dispatch facts")
+        ordering = ["-dispatched_at"]
+        indexes = [
+            models.Index(fields=["team", "dispatched_at"], name="dispfact_team_disp"),
+            models.Index(fields=["department", "dispatched_at"], name="dispfact_dept_disp"),
+            models.Index(fields=["city", "dispatched_at"], name="dispfact_city_disp"),
+            models.Index(fields=["town", "dispatched_at"], name="dispfact_town_disp"),
+            models.Index(fields=["village", "dispatched_at"], name="dispfact_village_disp"),
+            models.Index(fields=["grid", "dispatched_at"], name="dispfact_grid_disp"),
+            models.Index(fields=["reporter", "dispatched_at"], name="dispfact_reporter_disp"),
+            # Case-based indicators of a team or department find its cases through these.
+            models.Index(fields=["team", "case_fact"], name="dispfact_team_case"),
+            models.Index(fields=["department", "case_fact"], name="dispfact_dept_case"),
+        ]
+
+    def __str__(self) -> str:
+        return f"facts of dispatch {self.dispatch_id}"
+
+
+class ScoringScheme(models.Model):
+    """Which indicators make a score, with which weights, from which date.
+
+    The scheme used for a period is the active one with the latest `valid_from` on or before
+    the period's first day. A scheme whose date has passed is locked (see assessment.scoring),
+    so a change applies from a date and never rewrites a closed period.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    valid_from = models.DateField(_("valid from"))
+    active = models.BooleanField(_("active"), default=True)
+    town_evaluation_weight = models.DecimalField(
+        _("weight of the towns' evaluation (departments)"),
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("0.300"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+        help_text=_("Share of a department's score given by the towns' monthly evaluation."),
+    )
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("scoring scheme")
+        verbose_name_plural = _("scoring schemes")
+        ordering = ["-valid_from", "-id"]
+        indexes = [models.Index(fields=["active", "valid_from"], name="scheme_active_from")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.valid_from:%Y-%m-%d})"
+
+
+class SchemeIndicator(models.Model):
+    """One indicator of a scheme with its weight and where full marks start."""
+
+    scheme = models.ForeignKey(
+        ScoringScheme,
+        verbose_name=_("scheme"),
+        on_delete=models.CASCADE,
+        related_name="indicators",
+    )
+    key = models.CharField(_("indicator"), max_length=40)
+    weight = models.DecimalField(
+        _("weight"),
+        max_digits=6,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    floor = models.DecimalField(
+        _("full marks from"),
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+        help_text=_("For rates where more is better: full marks at or above this rate."),
+    )
+    ceiling = models.DecimalField(
+        _("full marks up to"),
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+        help_text=_("For rates where less is better: full marks at or below this rate."),
+    )
+
+    class Meta:
+        verbose_name = _("scheme indicator")
+        verbose_name_plural = _("scheme indicators")
+        ordering = ["scheme_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["scheme", "key"], name="scheme_indicator_once"),
+            models.CheckConstraint(
+                condition=Q(floor__isnull=True) | Q(ceiling__isnull=True),
+                name="scheme_indicator_floor_or_ceiling",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} × {self.weight}"
+
+
+class SchemeDeduction(models.Model):
+    """Points taken off the score per counted event (a failed verification, a late report-in)."""
+
+    class Kind(models.TextChoices):
+        PER_FAILED_VERIFICATION = "per_failed_verification", _("per failed verification")
+        PER_LATE_REPORT_IN = "per_late_report_in", _("per late report-in")
+        PER_OVERDUE_CASE = "per_overdue_case", _("per overdue case")
+        PER_MISSED_CONSULTATION = "per_missed_consultation", _("per missed consultation")
+        PER_LATE_CONSULTATION = "per_late_consultation", _("per late arrival at a consultation")
+
+    scheme = models.ForeignKey(
+        ScoringScheme,
+        verbose_name=_("scheme"),
+        on_delete=models.CASCADE,
+        related_name="deductions",
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    points = models.DecimalField(
+        _("points"), max_digits=6, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+
+    class Meta:
+        verbose_name = _("scheme deduction")
+        verbose_name_plural = _("scheme deductions")
+        ordering = ["scheme_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["scheme", "kind"], name="scheme_deduction_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: −{self.points}"
+
+
+class TownEvaluation(models.Model):
+    """A town committee's monthly evaluation of one department's work in its town."""
+
+    town = models.ForeignKey(
+        Region, verbose_name=_("town"), on_delete=models.PROTECT, related_name="+"
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        on_delete=models.PROTECT,
+        related_name="town_evaluations",
+    )
+    month = models.DateField(_("month"), help_text=_("The first day of the month evaluated."))
+    score = models.DecimalField(
+        _("score"),
+        max_digits=5,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+    )
+    evaluated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("evaluated by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    note = models.TextField(_("note"), blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("town evaluation")
+        verbose_name_plural = _("town evaluations")
+        ordering = ["-month", "town_id", "department_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["town", "department", "month"], name="town_evaluation_once_a_month"
+            ),
+            models.CheckConstraint(
+                condition=Q(score__gte=0) & Q(score__lte=100), name="town_evaluation_score_range"
+            ),
+        ]
+        indexes = [models.Index(fields=["department", "month"], name="townevel_dept_month")]
+
+    def __str__(self) -> str:
+        return f"{self.town} → {self.department} {self.month:%Y-%m}: {self.score}"

@@ -1,0 +1,407 @@
+"""What the dashboards read: indicators, rankings, trends, lists — within the user's scope.
+
+A unit outside the user's scope does not exist for them (Http404). Every function reads the
+fact tables with a bounded number of aggregate queries, whatever the number of cases.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db import connection
+from django.db.models import Case as Choose
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, When
+from django.http import Http404
+from django.utils import timezone
+
+from assessment import indicators as formulas
+from assessment import scoring
+from assessment.indicators import UNIT_TYPES, Indicator
+from assessment.models import CaseFact, DispatchFact
+from assessment.periods import Period, period_for, previous
+from cases.access import scope_of, visible_cases
+from cases.models import OPEN_STATUSES, Case, Deadline
+from teams.models import Department, Grid, Region, Role, Team, User
+
+__all__ = [
+    "UNIT_TYPES",
+    "Indicator",
+    "RankRow",
+    "cases_behind",
+    "hot_spots",
+    "indicators",
+    "level_distribution",
+    "ranking",
+    "red_and_overdue",
+    "trend",
+    "units_in_scope",
+]
+
+CITY_ROLES = (Role.CITY_COMMITTEE, Role.SUPERVISOR, Role.ADMIN)
+
+
+@dataclass
+class RankRow:
+    unit_id: int
+    unit_name: str
+    score: float | None
+    rank: int | None
+    indicators: dict[str, Indicator]
+    town_evaluation: float | None = None
+    indicator_score: float | None = None
+    deductions: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+# --- scope ----------------------------------------------------------------------------------
+
+
+def units_in_scope(*, user: User, unit_type: str) -> QuerySet:
+    """The units of this type the user may look at: the whole city for the city's committee,
+    supervisors and administrators; a town and what lies in it for its committee; a village and
+    its grids for its officers; their own team, department or grids otherwise."""
+    if unit_type not in UNIT_TYPES:
+        raise Http404()
+    scope = scope_of(user) if user.is_authenticated and user.is_active else None
+    if scope is None:
+        return Region.objects.none()
+    cities = scope.regions_of(*CITY_ROLES)
+    towns = scope.regions_of(Role.TOWN_COMMITTEE)
+    villages = scope.regions_of(Role.VILLAGE_OFFICER)
+    grids = scope.grids.get(Role.GRID_WORKER, frozenset())
+    teams = scope.teams.get(Role.TEAM_CAPTAIN, frozenset()) | scope.teams.get(
+        Role.TEAM_MEMBER, frozenset()
+    )
+    departments = scope.departments.get(Role.DEPARTMENT_LIAISON, frozenset())
+    if unit_type == "city":
+        return Region.objects.filter(level=Region.Level.CITY, pk__in=cities)
+    if unit_type == "town":
+        return Region.objects.filter(
+            Q(parent_id__in=cities) | Q(pk__in=towns), level=Region.Level.TOWN
+        )
+    if unit_type == "village":
+        return Region.objects.filter(
+            Q(parent__parent_id__in=cities) | Q(parent_id__in=towns) | Q(pk__in=villages),
+            level=Region.Level.VILLAGE,
+        )
+    grid_condition = (
+        Q(village__parent__parent_id__in=cities)
+        | Q(village__parent_id__in=towns)
+        | Q(village_id__in=villages)
+        | Q(pk__in=grids)
+    )
+    if unit_type == "grid":
+        return Grid.objects.filter(grid_condition)
+    if unit_type == "team":
+        return Team.objects.filter(
+            Q(town__parent_id__in=cities) | Q(town_id__in=towns) | Q(pk__in=teams)
+        )
+    if unit_type == "department":
+        return Department.objects.filter(
+            Q(region_id__in=cities)
+            | Q(region__parent_id__in=cities)
+            | Q(region_id__in=towns)
+            | Q(pk__in=departments)
+        )
+    # grid_worker: the grid workers of the grids in scope (and oneself).
+    return User.objects.filter(
+        Q(pk=user.pk, memberships__role=Role.GRID_WORKER)
+        | Q(
+            memberships__role=Role.GRID_WORKER,
+            memberships__grid__in=Grid.objects.filter(grid_condition),
+        )
+    ).distinct()
+
+
+def _unit(*, user: User, unit_type: str, unit_id: int | None) -> int:
+    """The unit id if the user may see it (the user's city when a city is asked without an
+    id); Http404 otherwise."""
+    allowed = units_in_scope(user=user, unit_type=unit_type)
+    if unit_id is None:
+        if unit_type != "city":
+            raise Http404()
+        first = allowed.order_by("pk").values_list("pk", flat=True).first()
+        if first is None:
+            raise Http404()
+        return first
+    if not allowed.filter(pk=unit_id).exists():
+        raise Http404()
+    return int(unit_id)
+
+
+def _params(unit_type: str, unit_id: int, period: Period) -> dict[str, str]:
+    return {"unit_type": unit_type, "unit_id": str(unit_id), **period.as_params()}
+
+
+# --- indicators -----------------------------------------------------------------------------
+
+
+def indicators(
+    *, user: User, unit_type: str, unit_id: int | None, period: Period
+) -> dict[str, Indicator]:
+    """Every indicator of one unit and period (four aggregate queries on the facts)."""
+    unit_id = _unit(user=user, unit_type=unit_type, unit_id=unit_id)
+    return formulas.compute(
+        unit_type=unit_type,
+        unit_id=unit_id,
+        period=period,
+        params=_params(unit_type, unit_id, period),
+    )["indicators"]
+
+
+def level_distribution(*, user: User, unit_type: str, unit_id: int | None, period: Period) -> dict:
+    """Shares of closed cases solved at each level, with the 70/20/10 targets and counts."""
+    values = indicators(user=user, unit_type=unit_type, unit_id=unit_id, period=period)
+    closed = values["level_village_share"].denominator
+    result: dict = {"closed": closed, "levels": {}}
+    for level in ("village", "town", "city"):
+        indicator = values[f"level_{level}_share"]
+        result["levels"][level] = {
+            "count": indicator.numerator,
+            "share": indicator.value,
+            "target": formulas.LEVEL_TARGETS[level],
+            "indicator": indicator,
+        }
+    result["shares"] = {level: row["share"] for level, row in result["levels"].items()}
+    result["targets"] = dict(formulas.LEVEL_TARGETS)
+    result["counts"] = {level: row["count"] for level, row in result["levels"].items()}
+    return result
+
+
+def trend(
+    *, user: User, unit_type: str, unit_id: int | None, kind: str, count: int, anchor: date
+) -> list[tuple[Period, dict[str, Indicator]]]:
+    """The last `count` periods of this kind up to the one holding `anchor`, oldest first."""
+    unit_id = _unit(user=user, unit_type=unit_type, unit_id=unit_id)
+    count = max(1, min(int(count), 60))
+    periods = [period_for(kind, anchor)]
+    while len(periods) < count:
+        periods.append(previous(periods[-1]))
+    return [
+        (
+            period,
+            formulas.compute(
+                unit_type=unit_type,
+                unit_id=unit_id,
+                period=period,
+                params=_params(unit_type, unit_id, period),
+            )["indicators"],
+        )
+        for period in reversed(periods)
+    ]
+
+
+def cases_behind(
+    *,
+    user: User,
+    indicator_key: str,
+    part: str,
+    unit_type: str,
+    unit_id: int | None,
+    period: Period,
+) -> QuerySet[Case]:
+    """Exactly the cases counted by one side of an indicator (Http404 for an unknown one)."""
+    unit_id = _unit(user=user, unit_type=unit_type, unit_id=unit_id)
+    if indicator_key not in formulas.FORMULAS or part not in ("numerator", "denominator"):
+        raise Http404()
+    p90 = None
+    if indicator_key == "p90_handling_hours" and part == "numerator":
+        p90 = formulas.compute(unit_type=unit_type, unit_id=unit_id, period=period, params={})[
+            "counts"
+        ]["p90_seconds"]
+    return formulas.behind(
+        indicator_key=indicator_key,
+        part=part,
+        unit_type=unit_type,
+        unit_id=unit_id,
+        period=period,
+        p90_seconds=p90,
+    )
+
+
+# --- rankings -------------------------------------------------------------------------------
+
+
+def _names(unit_type: str, ids: list[int]) -> dict[int, str]:
+    if unit_type == "grid_worker":
+        return {
+            user.pk: user.get_full_name() or user.get_username()
+            for user in User.objects.filter(pk__in=ids)
+        }
+    model = {"team": Team, "department": Department, "grid": Grid}.get(unit_type, Region)
+    return {row.pk: row.name for row in model.objects.filter(pk__in=ids)}
+
+
+def _grouped(unit_type: str, unit_ids: list[int], period: Period) -> dict[int, dict]:
+    """Counts of every region-like unit in a few grouped queries."""
+    column = formulas.REGION_FIELDS[unit_type]
+    counts: dict[int, dict] = {unit_id: {} for unit_id in unit_ids}
+    cases = CaseFact.objects.filter(
+        filed_at__gte=period.start_at, filed_at__lt=period.end_at, **{f"{column}__in": unit_ids}
+    )
+    for row in cases.values(column).annotate(**formulas.case_aggregates()).order_by():
+        counts[row.pop(column)].update(row)
+    dispatches = DispatchFact.objects.filter(
+        dispatched_at__gte=period.start_at,
+        dispatched_at__lt=period.end_at,
+        **{f"{column}__in": unit_ids},
+    )
+    for row in dispatches.values(column).annotate(**formulas.dispatch_aggregates()).order_by():
+        counts[row.pop(column)].update(row)
+    measured = cases.filter(formulas.case_conditions()["measured"])
+    thresholds = _grouped_p90(measured, column)
+    for unit_id, p90 in thresholds.items():
+        counts[unit_id]["p90_seconds"] = p90
+    if thresholds:
+        threshold = Choose(
+            *[When(**{column: unit_id}, then=p90) for unit_id, p90 in thresholds.items()],
+            default=None,
+        )
+        slow = (
+            measured.annotate(threshold=threshold)
+            .filter(handling_seconds__gte=F("threshold"))
+            .values(column)
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        for row in slow:
+            counts[row[column]]["c_slow_tail"] = row["n"]
+    return counts
+
+
+def _grouped_p90(measured: QuerySet, column: str) -> dict[int, float]:
+    if connection.vendor == "postgresql":
+        rows = (
+            measured.values(column)
+            .annotate(p90=formulas.PercentileCont("handling_seconds", 0.9))
+            .order_by()
+        )
+        return {row[column]: row["p90"] for row in rows}
+    # SQLite (development): the values of each unit, read once in order.
+    values: dict[int, list[int]] = {}
+    for unit_id, seconds in measured.order_by(column, "handling_seconds").values_list(
+        column, "handling_seconds"
+    ):
+        values.setdefault(unit_id, []).append(seconds)
+    result = {}
+    for unit_id, series in values.items():
+        position = 0.9 * (len(series) - 1)
+        low = int(position)
+        high = min(low + 1, len(series) - 1)
+        result[unit_id] = series[low] + (series[high] - series[low]) * (position - low)
+    return result
+
+
+def ranking(*, user: User, unit_type: str, period: Period) -> list[RankRow]:
+    """The units of this type in the user's scope, scored by the scheme valid for the period
+    and ranked (best first; equal scores share a rank; units without a score come last).
+
+    Region-like units are counted in grouped queries; teams and departments (tens per city)
+    one by one, since a case may be dispatched to several of them."""
+    unit_ids = list(units_in_scope(user=user, unit_type=unit_type).values_list("pk", flat=True))
+    if unit_type in formulas.REGION_FIELDS:
+        counts = _grouped(unit_type, unit_ids, period)
+    else:
+        counts = {
+            unit_id: formulas.compute(
+                unit_type=unit_type, unit_id=unit_id, period=period, params={}
+            )["counts"]
+            for unit_id in unit_ids
+        }
+    scheme = scoring.scheme_for(period)
+    evaluations = (
+        scoring.town_evaluations(department_ids=unit_ids, period=period)
+        if unit_type == "department"
+        else {}
+    )
+    names = _names(unit_type, unit_ids)
+    rows = []
+    for unit_id in unit_ids:
+        values = formulas.build(counts[unit_id], params=_params(unit_type, unit_id, period))
+        result = scoring.score(
+            scheme=scheme,
+            indicators=values,
+            counts=counts[unit_id],
+            town_evaluation=evaluations.get(unit_id),
+        )
+        rows.append(
+            RankRow(
+                unit_id=unit_id,
+                unit_name=names.get(unit_id, str(unit_id)),
+                score=result.total,
+                rank=None,
+                indicators=values,
+                town_evaluation=result.town_evaluation,
+                indicator_score=result.indicator_score,
+                deductions=result.deductions,
+            )
+        )
+    rows.sort(key=lambda row: (row.score is None, -(row.score or 0), row.unit_name))
+    previous_score, previous_rank = None, 0
+    for position, row in enumerate(rows, start=1):
+        if row.score is None:
+            continue
+        if row.score != previous_score:
+            previous_rank, previous_score = position, row.score
+        row.rank = previous_rank
+    return rows
+
+
+# --- lists ----------------------------------------------------------------------------------
+
+
+def red_and_overdue(*, user: User, limit: int) -> QuerySet[Case]:
+    """Open visible cases with a running deadline past due (red light), the longest overdue
+    first; `overdue_since` is the earliest such due time."""
+    now = timezone.now()
+    running = Deadline.objects.filter(
+        case_id=OuterRef("pk"), met_at__isnull=True, paused_at__isnull=True, due_at__lte=now
+    )
+    return (
+        visible_cases(user=user)
+        .filter(status__in=OPEN_STATUSES)
+        .filter(Exists(running))
+        .annotate(
+            overdue_since=Min(
+                "deadlines__due_at",
+                filter=Q(
+                    deadlines__met_at__isnull=True,
+                    deadlines__paused_at__isnull=True,
+                    deadlines__due_at__lte=now,
+                ),
+            )
+        )
+        .select_related("item", "grid", "village", "town")
+        .order_by("overdue_since", "pk")[: max(0, int(limit))]
+    )
+
+
+def hot_spots(*, user: User, period: Period, item_id: int | None = None) -> list[dict]:
+    """Grids in scope with their case counts per item in the period (cases filed, rejected
+    ones left out), the busiest first; grids without cases are left out."""
+    grids = units_in_scope(user=user, unit_type="grid")
+    rows = CaseFact.objects.filter(
+        filed_at__gte=period.start_at,
+        filed_at__lt=period.end_at,
+        rejected=False,
+        grid_id__in=grids.values("pk"),
+    )
+    if item_id is not None:
+        rows = rows.filter(item_id=item_id)
+    counts: dict[int, dict[int, int]] = {}
+    for row in rows.values("grid_id", "item_id").annotate(n=Count("pk")).order_by():
+        counts.setdefault(row["grid_id"], {})[row["item_id"]] = row["n"]
+    result = []
+    for grid in Grid.objects.filter(pk__in=list(counts)):
+        items = counts[grid.pk]
+        result.append(
+            {
+                "grid_id": grid.pk,
+                "code": grid.code,
+                "name": grid.name,
+                "polygon": grid.polygon,
+                "items": dict(sorted(items.items(), key=lambda pair: -pair[1])),
+                "total": sum(items.values()),
+            }
+        )
+    result.sort(key=lambda row: (-row["total"], row["code"]))
+    return result

@@ -1,0 +1,228 @@
+"""Writing the assessment: refreshing and rebuilding facts, and the towns' evaluations.
+
+Facts are refreshed per case after every committed change (assessment.hooks), by a periodic
+sweep of stale cases (a broker that was down only delays them), and rebuilt from the event log
+by `manage.py rebuild_facts`. All three go through `_refresh_batch`, so they agree.
+"""
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.apps import apps
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from assessment.facts import attendance_by_case, compute_facts
+from assessment.models import CaseFact, DispatchFact, TownEvaluation
+from cases.access import scope_of
+from cases.errors import InvalidInput, NotAllowed
+from cases.models import Case, Deadline, Dispatch, Event
+from teams.models import Department, Region, Role, User
+
+logger = logging.getLogger(__name__)
+
+CASE_FIELDS = [
+    f.attname for f in CaseFact._meta.concrete_fields if f.attname not in ("case_id", "computed_at")
+]
+DISPATCH_FIELDS = [
+    f.attname
+    for f in DispatchFact._meta.concrete_fields
+    if f.attname not in ("dispatch_id", "computed_at")
+]
+
+
+def _refresh_batch(*, case_ids: Sequence[int]) -> int:
+    """Compute and store the facts of these cases, reading their rows in a bounded number of
+    queries. Returns how many cases were written."""
+    if not case_ids:
+        return 0
+    cases = list(Case.objects.filter(pk__in=case_ids))
+    events: dict[int, list[Event]] = defaultdict(list)
+    for event in Event.objects.filter(case_id__in=case_ids).order_by("created_at", "id"):
+        events[event.case_id].append(event)
+    dispatches: dict[int, list[Dispatch]] = defaultdict(list)
+    for dispatch in Dispatch.objects.filter(case_id__in=case_ids).order_by("id"):
+        dispatches[dispatch.case_id].append(dispatch)
+    deadlines: dict[int, list[Deadline]] = defaultdict(list)
+    for deadline in Deadline.objects.filter(case_id__in=case_ids).order_by("id"):
+        deadlines[deadline.case_id].append(deadline)
+    attendance = attendance_by_case(case_ids)
+    now = timezone.now()
+    case_rows, dispatch_rows = [], []
+    for case in cases:
+        computed = compute_facts(
+            case=case,
+            events=events[case.pk],
+            dispatches=dispatches[case.pk],
+            deadlines=deadlines[case.pk],
+            attendance=attendance.get(case.pk, ()),
+        )
+        case_rows.append(CaseFact(case_id=case.pk, computed_at=now, **computed.case))
+        dispatch_rows.extend(DispatchFact(computed_at=now, **row) for row in computed.dispatches)
+    CaseFact.objects.bulk_create(
+        case_rows,
+        update_conflicts=True,
+        unique_fields=["case"],
+        update_fields=[*CASE_FIELDS, "computed_at"],
+    )
+    if dispatch_rows:
+        DispatchFact.objects.bulk_create(
+            dispatch_rows,
+            update_conflicts=True,
+            unique_fields=["dispatch"],
+            update_fields=[*DISPATCH_FIELDS, "computed_at"],
+        )
+    return len(case_rows)
+
+
+def refresh_case_facts(*, case_id: int) -> bool:
+    """Recompute one case's facts, holding its row lock so that two refreshes of the same case
+    (or a refresh racing a service) cannot store an older picture over a newer one."""
+    with transaction.atomic():
+        exists = (
+            Case.objects.select_for_update(of=("self",))
+            .filter(pk=case_id)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if exists is None:
+            return False
+        return _refresh_batch(case_ids=[case_id]) == 1
+
+
+def stale_case_ids(*, limit: int = 2000, lookback: timedelta = timedelta(days=7)) -> list[int]:
+    """Cases whose facts are missing or older than the case: no fact row, the case changed
+    after its facts (updated_at > computed_at), or it has events the facts have not seen (the
+    timer's overdue and late events do not touch updated_at), or a consultation check-in."""
+    found: list[int] = []
+
+    def take(values) -> None:
+        for case_id in values:
+            if case_id not in found:
+                found.append(case_id)
+
+    take(Case.objects.filter(fact__isnull=True).order_by("pk").values_list("pk", flat=True)[:limit])
+    if len(found) < limit:
+        take(
+            Case.objects.filter(updated_at__gt=F("fact__computed_at"))
+            .order_by("pk")
+            .values_list("pk", flat=True)[: limit - len(found)]
+        )
+    since = timezone.now() - lookback
+    if len(found) < limit:
+        take(
+            Event.objects.filter(created_at__gte=since, id__gt=F("case__fact__last_event_id"))
+            .order_by("case_id")
+            .values_list("case_id", flat=True)
+            .distinct()[: limit - len(found)]
+        )
+    if len(found) < limit:
+        take(_checked_in_since(since=since, limit=limit - len(found)))
+    return found[:limit]
+
+
+def _checked_in_since(*, since, limit: int) -> list[int]:
+    try:
+        agenda_model = apps.get_model("consultation", "AgendaItem")
+    except LookupError:
+        return []
+    return list(
+        agenda_model.objects.filter(
+            consultation__invitations__checked_in_at__gte=since,
+            consultation__invitations__checked_in_at__gt=F("case__fact__computed_at"),
+        )
+        .order_by("case_id")
+        .values_list("case_id", flat=True)
+        .distinct()[:limit]
+    )
+
+
+def refresh_stale_facts(*, limit: int = 2000, batch_size: int = 200) -> int:
+    """The periodic safety net: refresh what the after-commit refresh missed."""
+    ids = stale_case_ids(limit=limit)
+    for start in range(0, len(ids), batch_size):
+        with transaction.atomic():
+            _refresh_batch(case_ids=ids[start : start + batch_size])
+    return len(ids)
+
+
+def rebuild_all_facts(*, batch_size: int = 500, stdout=None) -> int:
+    """Recompute every case's facts from its events, in batches of case ids (bounded memory:
+    one batch of cases, events and dispatches at a time)."""
+    total = 0
+    last = 0
+    while True:
+        ids = list(
+            Case.objects.filter(pk__gt=last)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            break
+        with transaction.atomic():
+            total += _refresh_batch(case_ids=ids)
+        last = ids[-1]
+        if stdout is not None:
+            stdout.write(f"{total} cases\n")
+    return total
+
+
+# --- the towns' monthly evaluation of departments -------------------------------------------
+
+
+def first_of_month(day: date) -> date:
+    return day.replace(day=1)
+
+
+def evaluable_months(*, today: date | None = None) -> list[date]:
+    """The months a town may still evaluate: the current one and the one before."""
+    current = first_of_month(today or timezone.localdate())
+    previous = first_of_month(current - timedelta(days=1))
+    return [current, previous]
+
+
+def record_town_evaluation(
+    *,
+    user: User,
+    town_id: int,
+    department_id: int,
+    month: date,
+    score: Decimal | float | int | str,
+    note: str = "",
+) -> TownEvaluation:
+    """A town committee rates a department's work in its town for a month (one row per
+    month, updated when given again). Only the current and previous month are open."""
+    if town_id not in scope_of(user).regions_of(Role.TOWN_COMMITTEE):
+        raise NotAllowed(_("Only the town's committee can evaluate departments for the town."))
+    town = Region.objects.filter(pk=town_id, level=Region.Level.TOWN).first()
+    if town is None:
+        raise NotAllowed()
+    errors: dict[str, list[str]] = {}
+    department = Department.objects.filter(
+        Q(region_id=town.pk) | Q(region_id=town.parent_id), pk=department_id
+    ).first()
+    if department is None:
+        errors["department"] = [_("Choose a department of this town or its city.")]
+    month = first_of_month(month) if month else None
+    if month is None or month not in evaluable_months():
+        errors["month"] = [_("Only the current and the previous month can be evaluated.")]
+    try:
+        value = Decimal(str(score)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError, TypeError):
+        value = None
+    if value is None or not value.is_finite() or not (0 <= value <= 100):
+        errors["score"] = [_("Enter a score from 0 to 100.")]
+    if errors:
+        raise InvalidInput(fields=errors)
+    evaluation, _created = TownEvaluation.objects.update_or_create(
+        town=town,
+        department=department,
+        month=month,
+        defaults={"score": value, "evaluated_by": user, "note": (note or "").strip()[:2000]},
+    )
+    return evaluation

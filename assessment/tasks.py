@@ -1,0 +1,18 @@
+"""Celery tasks of the assessment: thin wrappers that call the services."""
+
+from celery import shared_task
+
+from assessment import services
+
+
+@shared_task
+def refresh_case_facts(case_id: int) -> bool:
+    """Recompute one case's facts after a change was committed."""
+    return services.refresh_case_facts(case_id=case_id)
+
+
+@shared_task
+def refresh_stale_facts() -> int:
+    """Periodic: refresh the facts that the after-commit refresh missed (broker down, lost
+    message, timer events that do not touch the case row)."""
+    return services.refresh_stale_facts()
