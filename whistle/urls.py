@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from cases.views.tracking import track
 from teams import views as team_views
 
 urlpatterns = [
@@ -11,5 +12,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("cases.urls")),
     path("consultation/", include("consultation.urls")),
+    path("open311/v2/", include("cases.open311.urls")),
+    path("track/", track, name="track"),
     path("admin/", admin.site.urls),
 ]

@@ -1,3 +1,4 @@
+from cases.models.api_client import ApiClient, ApiSubmission
 from cases.models.calendar import CalendarDay, CalendarYear, OfficeHours
 from cases.models.case import (
     OPEN_STATUSES,
@@ -18,6 +19,8 @@ from cases.models.notification import Notification
 
 __all__ = [
     "OPEN_STATUSES",
+    "ApiClient",
+    "ApiSubmission",
     "Attachment",
     "CalendarDay",
     "CalendarYear",

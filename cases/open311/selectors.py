@@ -1,0 +1,290 @@
+"""Reads of the Open311 endpoint: services (whistle-able checklist items), their definitions,
+and the public fields of service requests (cases), field for field as GeoReport v2 names them.
+
+A request shows no contact data and no reporter; descriptions and addresses are shown only for
+cases the hotline filed itself, since a grid worker's or citizen's text may name people."""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
+
+from cases.models import Case, Event, Level, Source
+from cases.open311.errors import Open311Error
+from cases.open311.public import CLOSED_STATUSES, open311_status, step_label
+from cases.selectors_pages.village import running_case_deadline
+from checklists.models import Item
+from teams.models import Region
+
+MAX_REQUESTS = 1000
+MAX_SPAN = timedelta(days=90)
+MAX_DESCRIPTION = 4000
+
+HOTLINE_TICKET = "HOTLINE_TICKET"
+LEGAL_BASIS = "LEGAL_BASIS"
+
+
+@dataclass(frozen=True)
+class Attribute:
+    code: str
+    variable: bool
+    datatype: str  # string, number, datetime, text, singlevaluelist, multivaluelist
+    required: bool
+    order: int
+    description: str
+    datatype_description: str | None = None
+    values: list[tuple[str, str]] = field(default_factory=list)
+    max_length: int | None = None
+
+
+def attributes_for(item: Item) -> list[Attribute]:
+    """The questions of a service: the hotline's own work-order number to match its records,
+    and (for reading only) the legal basis the item is enforced under."""
+    attributes = [
+        Attribute(
+            code=HOTLINE_TICKET,
+            variable=True,
+            datatype="string",
+            required=False,
+            order=1,
+            description=_("The work-order number of the 12345 hotline, to match its records."),
+            datatype_description=_("Up to 64 characters."),
+            max_length=64,
+        )
+    ]
+    if item.legal_basis:
+        attributes.append(
+            Attribute(
+                code=LEGAL_BASIS,
+                variable=False,
+                datatype="text",
+                required=False,
+                order=2,
+                description=item.legal_basis,
+            )
+        )
+    return attributes
+
+
+def jurisdiction(*, jurisdiction_id: str) -> Region:
+    """The city a jurisdiction_id names; without one, the only city there is."""
+    cities = Region.objects.filter(level=Region.Level.CITY)
+    if jurisdiction_id:
+        city = cities.filter(code=jurisdiction_id).first()
+        if city is None:
+            raise Open311Error(404, _("jurisdiction_id not found."))
+        return city
+    found = list(cities.order_by("code")[:2])
+    if len(found) != 1:
+        raise Open311Error(400, _("jurisdiction_id was not provided."))
+    return found[0]
+
+
+def whistleable_items() -> QuerySet[Item]:
+    return Item.objects.filter(whistleable=True, active=True).select_related("aspect")
+
+
+def _keywords(item: Item) -> str:
+    words = [item.code, item.name_zh, item.name_en, item.aspect.name_zh, item.aspect.name_en]
+    unique = dict.fromkeys(word.replace(",", " ").strip() for word in words if word)
+    return ",".join(unique)
+
+
+def service_row(item: Item) -> dict[str, Any]:
+    return {
+        "service_code": item.code,
+        "service_name": item.name,
+        "description": item.description,
+        "metadata": True,
+        "type": "realtime",
+        "keywords": _keywords(item),
+        "group": item.aspect.name,
+    }
+
+
+def service_list() -> list[dict[str, Any]]:
+    return [service_row(item) for item in whistleable_items()]
+
+
+def service_item(*, service_code: str, whistleable_only: bool) -> Item:
+    """The item of a service code. Filing may name an item that is not for whistling, so that
+    screening refuses it with where to go instead; the service list shows only the others."""
+    items = whistleable_items() if whistleable_only else Item.objects.select_related("aspect")
+    item = items.filter(code=service_code).first() if service_code else None
+    if item is None:
+        raise Open311Error(404, _("service_code not found."))
+    return item
+
+
+def service_definition(*, service_code: str) -> dict[str, Any]:
+    item = service_item(service_code=service_code, whistleable_only=True)
+    return {
+        "service_code": item.code,
+        "attributes": [
+            {
+                "variable": attribute.variable,
+                "code": attribute.code,
+                "datatype": attribute.datatype,
+                "required": attribute.required,
+                "datatype_description": attribute.datatype_description,
+                "order": attribute.order,
+                "description": attribute.description,
+                "values": [{"key": key, "name": name} for key, name in attribute.values],
+            }
+            for attribute in attributes_for(item)
+        ],
+    }
+
+
+def parse_when(value: str, *, name: str) -> datetime | None:
+    """A W3C date-time (or date) of a query parameter; naive values are local time."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        parsed = parse_datetime(value.replace(" ", "+"))
+        if parsed is None:
+            day = parse_date(value)
+            if day is not None:
+                parsed = datetime(day.year, day.month, day.day)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise Open311Error(
+            400,
+            _("%(name)s is not a W3C date-time such as 2025-06-10T09:00:00+08:00.")
+            % {"name": name},
+        )
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed)
+    return parsed
+
+
+def request_window(*, start_date: str, end_date: str, now: datetime) -> tuple[datetime, datetime]:
+    """The spec's default window: 90 days, ending now unless dates say otherwise."""
+    start = parse_when(start_date, name="start_date")
+    end = parse_when(end_date, name="end_date")
+    if start is None and end is None:
+        end = now
+    if start is None:
+        start = end - MAX_SPAN
+    if end is None:
+        end = start + MAX_SPAN
+    if end < start:
+        raise Open311Error(400, _("end_date is before start_date."))
+    if end - start > MAX_SPAN:
+        raise Open311Error(400, _("start_date and end_date may be at most 90 days apart."))
+    return start, end
+
+
+def split_list(value: str) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def _latest_public_action() -> Subquery:
+    return Subquery(
+        Event.objects.filter(case_id=OuterRef("pk"), public=True)
+        .order_by("-created_at", "-id")
+        .values("action")[:1]
+    )
+
+
+def _requests() -> QuerySet[Case]:
+    return Case.objects.select_related(
+        "item", "grid", "village", "town", "city", "api_submission"
+    ).annotate(
+        latest_public_action=_latest_public_action(),
+        expected_at=running_case_deadline("due_at"),
+    )
+
+
+def w3c(value: datetime | None) -> str | None:
+    return timezone.localtime(value).isoformat(timespec="seconds") if value else None
+
+
+def _agency(case: Case) -> str:
+    region = {Level.VILLAGE: case.village, Level.TOWN: case.town, Level.CITY: case.city}.get(
+        case.level, case.village
+    )
+    return region.name
+
+
+def request_row(case: Case) -> dict[str, Any]:
+    """The public fields of one case in GeoReport v2 order."""
+    own_text = case.source == Source.HOTLINE
+    submission = getattr(case, "api_submission", None)
+    action = getattr(case, "latest_public_action", None)
+    is_open = case.status not in CLOSED_STATUSES
+    return {
+        "service_request_id": case.number,
+        "status": open311_status(case.status),
+        "status_notes": step_label(action) if action else None,
+        "service_name": case.item.name,
+        "service_code": case.item.code,
+        "description": case.description if own_text else None,
+        "agency_responsible": _agency(case),
+        "service_notice": None,
+        "requested_datetime": w3c(case.filed_at),
+        "updated_datetime": w3c(case.updated_at),
+        "expected_datetime": w3c(getattr(case, "expected_at", None)) if is_open else None,
+        "address": (case.address or None) if own_text else None,
+        "address_id": case.grid.code,
+        "zipcode": None,
+        "lat": case.latitude,
+        "long": case.longitude,
+        "media_url": (submission.media_url or None) if submission else None,
+    }
+
+
+STATUS_FILTERS = frozenset({"open", "closed"})
+
+
+def service_requests(
+    *,
+    city: Region,
+    ids: list[str],
+    codes: list[str],
+    statuses: list[str],
+    start: datetime,
+    end: datetime,
+) -> list[dict[str, Any]]:
+    """Requests of the city, newest first, at most 1,000. Asked by id, the ids alone decide."""
+    cases = _requests().filter(city=city)
+    if ids:
+        cases = cases.filter(number__in=ids[:MAX_REQUESTS])
+    else:
+        unknown = [status for status in statuses if status not in STATUS_FILTERS]
+        if unknown:
+            raise Open311Error(400, _("status must be open, closed or both."))
+        cases = cases.filter(filed_at__gte=start, filed_at__lte=end)
+        if codes:
+            cases = cases.filter(item__code__in=codes)
+        if set(statuses) == {"open"}:
+            cases = cases.exclude(status__in=CLOSED_STATUSES)
+        elif set(statuses) == {"closed"}:
+            cases = cases.filter(status__in=CLOSED_STATUSES)
+    return [request_row(case) for case in cases.order_by("-filed_at", "-id")[:MAX_REQUESTS]]
+
+
+def service_request(*, city: Region, service_request_id: str) -> dict[str, Any]:
+    case = _requests().filter(city=city, number=service_request_id).first()
+    if case is None:
+        raise Open311Error(404, _("service_request_id not found."))
+    return request_row(case)
+
+
+def token_request(*, city: Region, token: str) -> dict[str, Any]:
+    """Filing is immediate, so a token is the service_request_id of a request filed through
+    this endpoint; it answers for nothing else."""
+    case = (
+        Case.objects.filter(city=city, number=token, api_submission__isnull=False)
+        .only("number")
+        .first()
+    )
+    if case is None:
+        raise Open311Error(404, _("token not found."))
+    return {"service_request_id": case.number, "token": token}

@@ -1,0 +1,108 @@
+"""Case tracking for citizens: the tracking code they were given shows the status and the
+public steps of their case, and lets them rate it once it is closed. Nothing personal is
+shown, and lookups are rate limited per address so codes cannot be guessed."""
+
+from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from cases.errors import CaseError
+from cases.models import Satisfaction, Status
+from cases.open311 import ratelimit
+from cases.open311.public import case_by_tracking_code, public_steps, status_label
+from cases.services import evaluate_case
+
+LOOKUPS_PER_WINDOW = 20
+WINDOW_SECONDS = 600
+
+
+class TrackingForm(forms.Form):
+    code = forms.CharField(
+        label=gettext_lazy("Tracking code"),
+        max_length=40,
+        help_text=gettext_lazy("The 16-character code you were given when you reported."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
+    )
+
+
+class RatingForm(forms.Form):
+    code = forms.CharField(widget=forms.HiddenInput, max_length=40)
+    satisfaction = forms.ChoiceField(
+        label=gettext_lazy("How satisfied are you with how your case was handled?"),
+        choices=Satisfaction.choices,
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        label=gettext_lazy("Comment (optional)"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+def _too_many(request: HttpRequest) -> HttpResponse:
+    return render(request, "cases/tracking/too_many.html", status=429)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def track(request: HttpRequest) -> HttpResponse:
+    """GET shows the form (or looks up ?code=); POST looks up a code or rates the case."""
+    data = request.POST if request.method == "POST" else request.GET
+    if not data.get("code"):
+        return render(request, "cases/tracking/track.html", {"form": TrackingForm()})
+    allowed, _retry = ratelimit.hit(
+        bucket=f"track:{ratelimit.client_ip(request)}",
+        limit=LOOKUPS_PER_WINDOW,
+        window_seconds=WINDOW_SECONDS,
+    )
+    if not allowed:
+        return _too_many(request)
+    case = case_by_tracking_code(code=data["code"])
+    if case is None:
+        return render(
+            request,
+            "cases/tracking/track.html",
+            {
+                "form": TrackingForm(),
+                "not_found": _("There is no case with this tracking code."),
+            },
+        )
+    rating_form = None
+    thanks = ""
+    if request.method == "POST" and "satisfaction" in request.POST:
+        rating_form = RatingForm(request.POST)
+        if rating_form.is_valid():
+            try:
+                case = evaluate_case(
+                    user=None,
+                    case_id=case.pk,
+                    satisfaction=rating_form.cleaned_data["satisfaction"],
+                    comment=rating_form.cleaned_data["comment"],
+                    tracking_code=case.tracking_code,
+                )
+                thanks = _("Thank you: your rating was recorded.")
+                rating_form = None
+            except CaseError as error:
+                rating_form.add_error(None, error.message)
+    can_rate = case.status == Status.CLOSED and not case.satisfaction
+    if can_rate and rating_form is None:
+        rating_form = RatingForm(initial={"code": case.tracking_code})
+    return render(
+        request,
+        "cases/tracking/case.html",
+        {
+            "case": case,
+            "status": status_label(case.status),
+            "is_closed": case.status in (Status.CLOSED, Status.REJECTED),
+            "steps": public_steps(case=case),
+            "satisfaction": Satisfaction(case.satisfaction).label if case.satisfaction else "",
+            "rating_form": rating_form if can_rate else None,
+            "thanks": thanks,
+            "lookup_form": TrackingForm(),
+        },
+    )
