@@ -189,7 +189,7 @@ def consultation_view(*, user: User, consultation: Consultation) -> Consultation
             "case", "case__item", "case__grid", "case__village", "decided_by"
         )
         .prefetch_related(Prefetch("case__dispatches", queryset=tasks, to_attr="decision_tasks"))
-        .annotate(clock_id=running_case_deadline("case_id", case_ref="case_id"))
+        .annotate(clock_id=running_case_deadline("pk", case_ref="case_id"))
         .order_by("order", "pk")
     )
     deadlines = deadlines_by_id(item.clock_id for item in items)

@@ -427,3 +427,16 @@ def test_planning_is_for_the_town_committee(client, org):
     assert response.status_code == 403
     response = as_user(client, org.captain).get(reverse("consultation:investigations"))
     assert response.status_code == 200
+
+
+def test_the_consultation_page_costs_the_same_queries_for_2_or_6_cases(client, org, extra):
+    as_user(client, org.town_committee)
+    few = called(org, extra, [in_consultation(org) for _ in range(2)])
+    many = called(org, extra, [in_consultation(org) for _ in range(6)])
+    counts = []
+    for consultation in (few, many):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("consultation:detail", args=[consultation.pk]))
+        assert response.status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]

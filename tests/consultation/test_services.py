@@ -56,6 +56,10 @@ def test_calling_puts_the_cases_on_the_agenda_and_invites_and_grants(org, extra)
     assert first.pk not in visible_cases(user=extra.bureau_liaison).values_list("pk", flat=True)
 
     consultation = call(org, extra, [second, first])
+    view = selectors.consultation_view(user=org.town_committee, consultation=consultation)
+    # Each agenda case shows the clock that makes it climb to the city.
+    assert [row.deadline.stage for row in view.agenda] == [Stage.TOWN_CONSULTATION] * 2
+    assert [row.deadline.case_id for row in view.agenda] == [second.pk, first.pk]
 
     assert consultation.status == Consultation.Status.PLANNED
     assert list(consultation.agenda_items.values_list("case_id", "order")) == [
