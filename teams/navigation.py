@@ -70,6 +70,11 @@ NAVIGATION: list[NavEntry] = [
         url_name="consultation:investigations",
         label=_("Investigations"),
     ),
+    NavEntry(
+        roles=frozenset({Role.SUPERVISOR, Role.CITY_COMMITTEE, Role.TOWN_COMMITTEE}),
+        url_name="assessment:overview",
+        label=_("Assessment"),
+    ),
     NavEntry(roles=ALL_ROLES, url_name="cases:list", label=_("Cases")),
     NavEntry(roles=ALL_ROLES, url_name="cases:notifications", label=_("Notifications")),
     NavEntry(

@@ -12,6 +12,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("cases.urls")),
     path("consultation/", include("consultation.urls")),
+    path("assessment/", include("assessment.urls")),
     path("open311/v2/", include("cases.open311.urls")),
     path("track/", track, name="track"),
     path("admin/", admin.site.urls),

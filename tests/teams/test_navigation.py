@@ -73,11 +73,15 @@ def test_registering_a_url_name_twice_keeps_the_first(registry):
                 "consultation:queue",
                 "consultation:hotspots",
                 "consultation:investigations",
+                "assessment:overview",
                 "cases:list",
                 "cases:notifications",
             ],
         ),
-        (Role.SUPERVISOR, ["consultation:hotspots", "cases:list", "cases:notifications"]),
+        (
+            Role.SUPERVISOR,
+            ["consultation:hotspots", "assessment:overview", "cases:list", "cases:notifications"],
+        ),
     ],
 )
 def test_each_role_gets_the_pages_it_can_open(role, expected):
