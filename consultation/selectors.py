@@ -417,3 +417,22 @@ def task_targets(*, consultation: Consultation) -> tuple[list, list]:
         "code"
     )
     return [(t.pk, t.name) for t in teams], [(d.pk, d.name) for d in departments]
+
+
+def visible_consultations(*, user: User) -> QuerySet[Consultation]:
+    """Every consultation the user may read: its committee's, the city's for supervisors, and
+    the ones the user was invited to (object grants)."""
+    scope = scope_of(user)
+    towns = scope.regions_of(Role.TOWN_COMMITTEE)
+    cities = scope.regions_of(Role.CITY_COMMITTEE)
+    supervised = scope.regions_of(Role.SUPERVISOR)
+    granted = get_objects_for_user(
+        user, VIEW_CONSULTATION_PERMISSION, klass=Consultation, accept_global_perms=False
+    ).values("pk")
+    return Consultation.objects.filter(
+        Q(level=Consultation.Level.TOWN, region_id__in=towns)
+        | Q(level=Consultation.Level.CITY, region_id__in=cities)
+        | Q(level=Consultation.Level.TOWN, region__parent_id__in=supervised)
+        | Q(level=Consultation.Level.CITY, region_id__in=supervised)
+        | Q(pk__in=granted)
+    )
