@@ -131,13 +131,18 @@ TEMPLATES: dict[str, tuple[Promise, Promise]] = {
         _("Dispatch cancelled: %(number)s"),
         _("Your dispatch for case %(case)s was cancelled; nothing more is needed from you."),
     ),
+    # These two concern no single case: `number` carries the agenda's case numbers, or the
+    # place of the investigation.
     CONSULTATION_INVITED: (
-        _("Invitation to a consultation"),
-        _("You are invited to a committee consultation. Confirm, then check in on the day."),
+        _("Invitation to a consultation on %(number)s"),
+        _(
+            "You are invited to a committee consultation on %(case)s. "
+            "Confirm, then check in on the day."
+        ),
     ),
     INVESTIGATION_PLANNED: (
-        _("Comprehensive investigation planned"),
-        _("You take part in a joint comprehensive investigation."),
+        _("Comprehensive investigation planned: %(number)s"),
+        _("You take part in a joint comprehensive investigation at %(case)s."),
     ),
 }
 KINDS = frozenset(TEMPLATES)

@@ -261,6 +261,11 @@ def notify_invitees(*, invitation: Invitation) -> None:
         data={
             "consultation": invitation.consultation_id,
             "due": invitation.consultation.scheduled_at,
+            "number": ", ".join(
+                invitation.consultation.agenda_items.order_by("order").values_list(
+                    "case__number", flat=True
+                )
+            ),
         },
     )
 
@@ -607,7 +612,11 @@ def plan_investigation(
             recipients=recipients,
             kind=notifications.INVESTIGATION_PLANNED,
             case=None,
-            data={"investigation": investigation.pk, "due": planned_for},
+            data={
+                "investigation": investigation.pk,
+                "due": planned_for,
+                "number": investigation.place_name,
+            },
         )
         return investigation
 

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from cases import notifications
 from cases.access import visible_cases
 from cases.errors import IllegalTransition, InvalidInput, NotAllowed, NotInScope, StaleCase
 from cases.models import Deadline, Dispatch, Event, Level, Notification, Status
@@ -80,9 +81,10 @@ def test_calling_puts_the_cases_on_the_agenda_and_invites_and_grants(org, extra)
     with pytest.raises(NotInScope):
         selectors.consultation_for(user=extra.outsider, pk=consultation.pk)
     # Invitees are told, and the cases' traces say they were put on an agenda.
-    assert Notification.objects.filter(
-        recipient=extra.bureau_liaison, kind="consultation_invited"
-    ).exists()
+    invited = Notification.objects.get(recipient=extra.bureau_liaison, kind="consultation_invited")
+    subject, body = notifications.render(invited, "en")
+    assert subject == f"Invitation to a consultation on {second.number}, {first.number}"
+    assert body.endswith("Due: 2025-06-10 14:30")
     assert Event.objects.filter(case=first, action="consultation_called").count() == 1
 
 
