@@ -287,9 +287,11 @@ def indicator_cell(kpi_: Kpi) -> Cell:
 
 
 def indicator_headers(keys: Sequence[str], labels: dict[str, str]) -> list[str]:
+    from assessment.indicators import LABELS
+
     headers = []
     for key in keys:
-        label = labels.get(key, key)
+        label = labels.get(key) or str(LABELS.get(key, key))
         headers.append(
             _("%(indicator)s (h)") % {"indicator": label}
             if key in HOUR_KEYS
