@@ -391,6 +391,7 @@ def evaluate(request: HttpRequest) -> HttpResponse:
         "month": month,
         "months": months,
         "evaluations": board.town_evaluations(towns=[town], month=month),
+        "can_evaluate": True,
     }
     return render(request, "assessment/evaluate.html", context, status=status)
 
