@@ -77,6 +77,7 @@ NAVIGATION: list[NavEntry] = [
     ),
     NavEntry(roles=ALL_ROLES, url_name="cases:list", label=_("Cases")),
     NavEntry(roles=ALL_ROLES, url_name="cases:notifications", label=_("Notifications")),
+    NavEntry(roles=ALL_ROLES, url_name="tokens", label=_("API token")),
     NavEntry(
         roles=frozenset({Role.ADMIN}),
         url_name="admin:index",

@@ -1,9 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from cases.views.tracking import track
 from teams import views as team_views
+from teams import views_tokens
 
 urlpatterns = [
     path("", team_views.home, name="home"),
@@ -16,4 +18,13 @@ urlpatterns = [
     path("open311/v2/", include("cases.open311.urls")),
     path("track/", track, name="track"),
     path("admin/", admin.site.urls),
+    path("tokens/", views_tokens.tokens, name="tokens"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path(
+        "api/redoc/",
+        SpectacularRedocView.as_view(url_name="api-schema", template_name="api/redoc.html"),
+        name="api-redoc",
+    ),
+    path("api/", include("whistle.api_urls")),
 ]

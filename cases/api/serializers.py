@@ -1,0 +1,456 @@
+"""What the case API reads and returns. Input serializers check the shape only (as the page
+forms do); the rules and their refusals come from the case services."""
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from cases.access import CASE_ACTIONS, DISPATCH_ACTIONS
+from cases.models import (
+    Attachment,
+    Case,
+    Deadline,
+    Dispatch,
+    Event,
+    Notification,
+    Postponement,
+    Satisfaction,
+)
+from checklists.models import Item, TimeUnit
+from teams.models import Grid
+
+LIGHTS = ("green", "yellow", "red", "")
+
+
+def _id(**kwargs: object) -> serializers.IntegerField:
+    """A row id, bounded so that no database is asked about an integer it cannot hold."""
+    return serializers.IntegerField(min_value=1, max_value=2**63 - 1, **kwargs)
+
+
+class RefSerializer(serializers.Serializer):
+    """A related row by id, code and name in the reader's language."""
+
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class RegionRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class UserRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    name = serializers.SerializerMethodField()
+
+    def get_name(self, user: object) -> str:
+        return user.get_full_name() or user.get_username()
+
+
+class CaseRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+
+
+class CaseListSerializer(serializers.ModelSerializer):
+    item = RefSerializer()
+    grid = RefSerializer()
+    village = RegionRefSerializer()
+    light = serializers.ChoiceField(
+        choices=LIGHTS, help_text="Warning light of the running case-level deadline."
+    )
+    light_due_at = serializers.DateTimeField(
+        allow_null=True, help_text="Due time of the running case-level deadline."
+    )
+
+    class Meta:
+        model = Case
+        fields = [
+            "id",
+            "number",
+            "status",
+            "level",
+            "source",
+            "priority",
+            "item",
+            "grid",
+            "village",
+            "address",
+            "description",
+            "version",
+            "filed_at",
+            "updated_at",
+            "light",
+            "light_due_at",
+        ]
+
+
+class PostponementSerializer(serializers.ModelSerializer):
+    requested_by = UserRefSerializer()
+    decided_by = UserRefSerializer(allow_null=True)
+
+    class Meta:
+        model = Postponement
+        fields = [
+            "id",
+            "deadline",
+            "reason",
+            "amount",
+            "unit",
+            "requested_by",
+            "requested_at",
+            "decision",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+        ]
+
+
+class DeadlineSerializer(serializers.ModelSerializer):
+    light = serializers.ChoiceField(choices=LIGHTS)
+    time_left_seconds = serializers.IntegerField(
+        allow_null=True, help_text="Time left in the limit's own time; negative when overdue."
+    )
+    running = serializers.BooleanField()
+    postponements = PostponementSerializer(many=True)
+
+    class Meta:
+        model = Deadline
+        fields = [
+            "id",
+            "stage",
+            "dispatch",
+            "amount",
+            "unit",
+            "started_at",
+            "warn_at",
+            "due_at",
+            "met_at",
+            "fired_at",
+            "paused_at",
+            "postponed",
+            "running",
+            "light",
+            "time_left_seconds",
+            "postponements",
+        ]
+
+
+class DispatchSerializer(serializers.ModelSerializer):
+    team = RefSerializer(allow_null=True)
+    department = RefSerializer(allow_null=True)
+    assignee = UserRefSerializer(allow_null=True)
+    available_actions = serializers.ListField(
+        child=serializers.ChoiceField(choices=DISPATCH_ACTIONS),
+        help_text="Dispatch actions the requesting user may take now.",
+    )
+
+    class Meta:
+        model = Dispatch
+        fields = [
+            "id",
+            "case",
+            "team",
+            "department",
+            "origin",
+            "task",
+            "state",
+            "dispatched_at",
+            "report_in_due",
+            "reported_in_at",
+            "late",
+            "assignee",
+            "handling_note",
+            "handled_at",
+            "resolved_at",
+            "due_at",
+            "available_actions",
+        ]
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Attachment
+        fields = [
+            "id",
+            "kind",
+            "purpose",
+            "event",
+            "dispatch",
+            "original_name",
+            "content_type",
+            "size",
+            "created_at",
+            "url",
+        ]
+
+    def get_url(self, attachment: Attachment) -> str:
+        return reverse("cases:attachment", args=[attachment.pk])
+
+
+class CaseDetailSerializer(serializers.ModelSerializer):
+    item = RefSerializer()
+    grid = RefSerializer()
+    village = RegionRefSerializer()
+    town = RegionRefSerializer()
+    city = RegionRefSerializer()
+    reporter = UserRefSerializer(allow_null=True)
+    possible_duplicate_of = CaseRefSerializer(allow_null=True)
+    merged_into = CaseRefSerializer(allow_null=True)
+    light = serializers.ChoiceField(choices=LIGHTS)
+    dispatches = DispatchSerializer(many=True, source="dispatch_rows")
+    deadlines = DeadlineSerializer(many=True, source="deadline_rows")
+    attachments = AttachmentSerializer(many=True, source="attachment_rows")
+    available_actions = serializers.ListField(
+        child=serializers.ChoiceField(choices=CASE_ACTIONS),
+        help_text="Case actions the requesting user may take now.",
+    )
+
+    class Meta:
+        model = Case
+        fields = [
+            "id",
+            "number",
+            "status",
+            "level",
+            "source",
+            "priority",
+            "item",
+            "grid",
+            "village",
+            "town",
+            "city",
+            "latitude",
+            "longitude",
+            "address",
+            "description",
+            "reporter",
+            "version",
+            "rework_count",
+            "possible_duplicate_of",
+            "merged_into",
+            "rejection_reason",
+            "redirect",
+            "resolution_note",
+            "legal_instrument_number",
+            "satisfaction",
+            "resolved_level",
+            "filed_at",
+            "updated_at",
+            "resolved_at",
+            "closed_at",
+            "light",
+            "dispatches",
+            "deadlines",
+            "attachments",
+            "available_actions",
+        ]
+
+
+class EventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(
+        source="actor_name", help_text="Who acted: a person's name, or the timer."
+    )
+    actor_id = serializers.IntegerField(allow_null=True)
+    label = serializers.CharField(help_text="What happened, in the reader's language.")
+    data = serializers.DictField(help_text="The event's details as recorded.")
+
+    class Meta:
+        model = Event
+        fields = [
+            "id",
+            "action",
+            "label",
+            "actor",
+            "actor_id",
+            "actor_label",
+            "dispatch",
+            "from_status",
+            "to_status",
+            "from_level",
+            "to_level",
+            "data",
+            "created_at",
+        ]
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    case_number = serializers.CharField(allow_null=True)
+    subject = serializers.CharField(help_text="In the reader's language.")
+    body = serializers.CharField(help_text="In the reader's language.")
+
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "case", "case_number", "subject", "body", "created_at", "read_at"]
+
+
+class MarkReadSerializer(serializers.Serializer):
+    ids = serializers.ListField(child=_id(), required=False, max_length=1000)
+    all = serializers.BooleanField(required=False, default=False)
+
+    def validate(self, data: dict) -> dict:
+        if not data.get("all") and not data.get("ids"):
+            raise serializers.ValidationError(
+                {"ids": [_("Give the ids to mark read, or all: true.")]}
+            )
+        return data
+
+
+class MarkReadResultSerializer(serializers.Serializer):
+    marked = serializers.IntegerField()
+    unread = serializers.IntegerField()
+
+
+# Input of the actions.
+
+
+def _text(**kwargs: object) -> serializers.CharField:
+    kwargs.setdefault("max_length", 4000)
+    return serializers.CharField(required=False, allow_blank=True, default="", **kwargs)
+
+
+def _photos() -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.FileField(),
+        required=False,
+        default=list,
+        max_length=20,
+        help_text="Photos (multipart/form-data, the field repeated).",
+    )
+
+
+class FileWhistleSerializer(serializers.Serializer):
+    item = serializers.PrimaryKeyRelatedField(queryset=Item.objects.filter(active=True))
+    description = _text()
+    grid = serializers.PrimaryKeyRelatedField(
+        queryset=Grid.objects.all(), required=False, allow_null=True, default=None
+    )
+    latitude = serializers.FloatField(required=False, allow_null=True, default=None)
+    longitude = serializers.FloatField(required=False, allow_null=True, default=None)
+    address = _text(max_length=300)
+    photos = _photos()
+
+
+class VersionSerializer(serializers.Serializer):
+    version = serializers.IntegerField(
+        min_value=0, max_value=2**31 - 1, help_text="The case's version the client read."
+    )
+
+
+class RejectSerializer(VersionSerializer):
+    reason = _text()
+    redirect = _text(help_text="Where to go instead.")
+
+
+class MergeSerializer(VersionSerializer):
+    into = serializers.CharField(
+        max_length=32, help_text="The number (or id) of the open case of this village it repeats."
+    )
+
+
+class NoteSerializer(VersionSerializer):
+    note = _text()
+
+
+class NotePhotosSerializer(VersionSerializer):
+    note = _text()
+    photos = _photos()
+
+
+class ResolveSerializer(NotePhotosSerializer):
+    legal_instrument_number = _text(max_length=64)
+
+
+class ReasonSerializer(VersionSerializer):
+    reason = _text()
+
+
+class TaskSerializer(serializers.Serializer):
+    team = _id(required=False, allow_null=True, default=None)
+    department = _id(required=False, allow_null=True, default=None)
+    action = _text(help_text="What must be done.")
+    due_at = serializers.DateTimeField()
+
+
+class DecideSerializer(VersionSerializer):
+    decision = _text()
+    tasks = TaskSerializer(many=True, allow_empty=True, max_length=50)
+
+
+class VerifySerializer(VersionSerializer):
+    passed = serializers.BooleanField()
+    reason = _text()
+    photos = _photos()
+
+
+class SuspendSerializer(VersionSerializer):
+    reason = _text()
+    review_on = serializers.DateField()
+
+
+class EvaluateSerializer(VersionSerializer):
+    satisfaction = serializers.ChoiceField(choices=Satisfaction.choices)
+    comment = _text(max_length=1000)
+
+
+class AddDispatchSerializer(VersionSerializer):
+    team = _id(required=False, allow_null=True, default=None)
+    department = _id(required=False, allow_null=True, default=None)
+    task = _text()
+
+
+class RequestPostponementSerializer(VersionSerializer):
+    deadline = _id()
+    amount = serializers.IntegerField(min_value=1, max_value=1000)
+    unit = serializers.ChoiceField(choices=TimeUnit.choices)
+    reason = _text()
+
+
+class AssignSerializer(VersionSerializer):
+    assignee = _id()
+
+
+class PostponementDecisionSerializer(serializers.Serializer):
+    approve = serializers.BooleanField()
+    note = _text()
+    version = serializers.IntegerField(
+        min_value=0,
+        max_value=2**31 - 1,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The case's version the client read (optional here).",
+    )
+
+
+CASE_ACTION_SERIALIZERS: dict[str, type[serializers.Serializer]] = {
+    "accept": VersionSerializer,
+    "reject": RejectSerializer,
+    "merge": MergeSerializer,
+    "whistle": NoteSerializer,
+    "resolve_on_spot": NotePhotosSerializer,
+    "resolve": ResolveSerializer,
+    "request_consultation": ReasonSerializer,
+    "decide": DecideSerializer,
+    "escalate": ReasonSerializer,
+    "verify": VerifySerializer,
+    "suspend": SuspendSerializer,
+    "resume": VersionSerializer,
+    "reopen": ReasonSerializer,
+    "evaluate": EvaluateSerializer,
+    "add_dispatch": AddDispatchSerializer,
+    "request_postponement": RequestPostponementSerializer,
+}
+
+DISPATCH_ACTION_SERIALIZERS: dict[str, type[serializers.Serializer]] = {
+    "report_in": VersionSerializer,
+    "assign": AssignSerializer,
+    "handle": NotePhotosSerializer,
+    "resolve_part": ResolveSerializer,
+    "cancel": ReasonSerializer,
+}

@@ -1,0 +1,479 @@
+"""The case API: thin views that read within the user's scope and change cases only through
+the case services, exactly as the pages do (cases.views.detail), and answer with the case.
+
+Outside the scope a case, dispatch or postponement does not exist (404); in scope but not
+allowed is 403; a stale version or a move the case's state forbids is 409.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.filters import OrderingFilter
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import Serializer
+
+from cases import notifications, services
+from cases.access import visible_cases
+from cases.api import selectors
+from cases.api import serializers as api
+from cases.api.filters import CaseFilter, DispatchFilter, NotificationFilter
+from cases.api.idempotency import HEADER, IdempotentAutoSchema, IdempotentPostMixin
+from cases.errors import CaseError, NotInScope, StaleCase
+from cases.models import Case, Dispatch, Notification, Source
+from cases.selectors_pages.detail import case_id_by_number
+
+MAX_ID = 2**63 - 1
+
+ID_PARAMETER = OpenApiParameter(
+    "id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The row's id."
+)
+
+
+def parse_pk(value: Any) -> int:
+    """A path id as a number; anything else names no row (404)."""
+    try:
+        pk = int(value)
+    except (TypeError, ValueError):
+        raise NotInScope() from None
+    if not 1 <= pk <= MAX_ID:
+        raise NotInScope()
+    return pk
+
+
+def require_visible(*, user: Any, case_id: int) -> None:
+    """Outside the scope first (404), before the body is even read."""
+    if not visible_cases(user=user).filter(pk=case_id).exists():
+        raise NotInScope()
+
+
+def check_version(*, case_id: int, expected: int | None) -> None:
+    """For the services that take no expected version: refuse a stale request first, as the
+    pages do."""
+    if expected is not None and selectors.current_version(case_id=case_id) != expected:
+        raise StaleCase()
+
+
+def renamed(call: Callable[[], Any], names: dict[str, str]) -> Any:
+    """Run a service call; its field errors are named as the API's input names them."""
+    try:
+        return call()
+    except CaseError as error:
+        fields = {}
+        for key, value in error.fields.items():
+            if key.startswith("tasks-"):  # tasks-0-due_at -> tasks.0.due_at
+                key = key.replace("-", ".")
+            fields[names.get(key, key)] = value
+        error.fields = fields
+        raise
+
+
+def validated(serializer_class: type[Serializer], request: Request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def case_response(request: Request, case_id: int, *, status_code: int = 200) -> Response:
+    case = selectors.case_detail(user=request.user, pk=case_id)
+    response = Response(api.CaseDetailSerializer(case).data, status=status_code)
+    response.idempotent_case_id = case.pk
+    return response
+
+
+def _handler_ids(data: dict) -> dict:
+    return {"team_id": data["team"], "department_id": data["department"]}
+
+
+def _merge_target(user: Any, value: str) -> int:
+    value = value.strip()
+    case_id = case_id_by_number(user=user, number=value)
+    if case_id is None and value.isdigit() and int(value) <= MAX_ID:
+        case_id = int(value)
+    if case_id is None:
+        from cases.errors import InvalidInput
+
+        raise InvalidInput(fields={"into": [_("No case with this number.")]})
+    return case_id
+
+
+def case_call(action_name: str, user: Any, case_id: int, data: dict) -> Callable[[], Any]:
+    """The service call of a case action, from the validated body (as the pages' forms do)."""
+    common = {"user": user, "case_id": case_id, "expected_version": data["version"]}
+
+    def evaluate() -> Any:
+        check_version(case_id=case_id, expected=data["version"])
+        return services.evaluate_case(
+            user=user, case_id=case_id, satisfaction=data["satisfaction"], comment=data["comment"]
+        )
+
+    calls: dict[str, Callable[[], Any]] = {
+        "accept": lambda: services.accept_case(**common),
+        "reject": lambda: services.reject_case(
+            **common, reason=data["reason"], redirect=data["redirect"]
+        ),
+        "merge": lambda: services.merge_case(
+            **common, into_case_id=_merge_target(user, data["into"])
+        ),
+        "whistle": lambda: services.whistle_to_town(**common, note=data["note"].strip()),
+        "resolve_on_spot": lambda: services.resolve_on_spot(
+            **common, note=data["note"], photos=data["photos"]
+        ),
+        "resolve": lambda: services.resolve_case(
+            **common,
+            note=data["note"],
+            photos=data["photos"],
+            legal_instrument_number=data["legal_instrument_number"],
+        ),
+        "request_consultation": lambda: services.request_consultation(
+            **common, reason=data["reason"]
+        ),
+        "decide": lambda: services.decide_consultation(
+            **common,
+            decision=data["decision"],
+            tasks=[
+                services.Task(
+                    action=task["action"],
+                    due_at=task["due_at"],
+                    team_id=task["team"],
+                    department_id=task["department"],
+                )
+                for task in data["tasks"]
+            ],
+        ),
+        "escalate": lambda: services.escalate_case(**common, reason=data["reason"]),
+        "verify": lambda: services.verify_case(
+            **common, passed=data["passed"], reason=data["reason"], photos=data["photos"]
+        ),
+        "suspend": lambda: services.suspend_case(
+            **common, reason=data["reason"], review_on=data["review_on"]
+        ),
+        "resume": lambda: services.resume_case(**common),
+        "reopen": lambda: services.reopen_case(**common, reason=data["reason"]),
+        "evaluate": evaluate,
+        "add_dispatch": lambda: services.add_dispatch(
+            **common, **_handler_ids(data), task=data["task"]
+        ),
+        "request_postponement": lambda: services.request_postponement(
+            **common,
+            deadline_id=data["deadline"],
+            amount=data["amount"],
+            unit=data["unit"],
+            reason=data["reason"],
+        ),
+    }
+    return calls[action_name]
+
+
+# Service field names that the API's input calls otherwise.
+CASE_FIELD_NAMES = {
+    "add_dispatch": {"handler": "team"},
+    "decide": {"handler": "tasks"},
+}
+
+
+def dispatch_call(
+    action_name: str, user: Any, dispatch_id: int, case_id: int, data: dict
+) -> Callable[[], Any]:
+    calls: dict[str, Callable[[], Any]] = {
+        "report_in": lambda: services.report_in(
+            user=user, dispatch_id=dispatch_id, expected_version=data["version"]
+        ),
+        "assign": lambda: services.assign_dispatch(
+            user=user, dispatch_id=dispatch_id, assignee_id=data["assignee"]
+        ),
+        "handle": lambda: services.record_handling(
+            user=user, dispatch_id=dispatch_id, note=data["note"], photos=data["photos"]
+        ),
+        "resolve_part": lambda: services.resolve_dispatch(
+            user=user,
+            dispatch_id=dispatch_id,
+            note=data["note"],
+            photos=data["photos"],
+            legal_instrument_number=data["legal_instrument_number"],
+        ),
+        "cancel": lambda: services.cancel_dispatch(
+            user=user, dispatch_id=dispatch_id, reason=data["reason"]
+        ),
+    }
+    call = calls[action_name]
+    if action_name == "report_in":
+        return call
+
+    def checked() -> Any:
+        # These services take no expected version: refuse a stale request before calling them.
+        check_version(case_id=case_id, expected=data["version"])
+        return call()
+
+    return checked
+
+
+class ApiViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
+    """Base of every API viewset: idempotent POSTs, documented errors."""
+
+    schema = IdempotentAutoSchema()
+
+
+def _post_action(name: str, function: Callable) -> Callable:
+    """A POST action on one object at .../<id>/<name-with-hyphens>/."""
+    return action(
+        detail=True,
+        methods=["post"],
+        url_path=name.replace("_", "-"),
+        url_name=name.replace("_", "-"),
+        filter_backends=[],
+        pagination_class=None,
+    )(function)
+
+
+# Cases.
+
+CASE_ACTION_SUMMARIES = {
+    "accept": "Accept a filed whistle (village officer)",
+    "reject": "Reject a whistle with the reason and where to go instead (village officer)",
+    "merge": "Merge a duplicate into the open case it repeats (village officer)",
+    "whistle": "Whistle the case to the town (village officer)",
+    "resolve_on_spot": "Resolve on the spot in the village (village officer)",
+    "resolve": "Resolve with evidence: photos and a note, or a legal instrument (captain)",
+    "request_consultation": "Ask the committee for a consultation (captain)",
+    "decide": "Record the consultation's decision and its tasks (committee)",
+    "escalate": "Escalate a town consultation to the city (town committee)",
+    "verify": "Verify on site: pass closes, fail sends back for rework",
+    "suspend": "Suspend a long-term case until a review date (committee)",
+    "resume": "Resume a suspended case (committee)",
+    "reopen": "Reopen a rejected or closed case (town committee)",
+    "evaluate": "Rate a closed case (its whistler)",
+    "add_dispatch": "Add a team or a department to the case (town committee)",
+    "request_postponement": "Ask the level above to postpone a running deadline",
+}
+
+
+def _case_action(name: str) -> Callable:
+    serializer_class = api.CASE_ACTION_SERIALIZERS[name]
+
+    def act(self: "CaseViewSet", request: Request, pk: str | None = None) -> Response:
+        case_id = parse_pk(pk)
+        require_visible(user=request.user, case_id=case_id)
+        data = validated(serializer_class, request)
+        renamed(case_call(name, request.user, case_id, data), CASE_FIELD_NAMES.get(name, {}))
+        return case_response(request, case_id)
+
+    act.__name__ = name
+    act.__doc__ = CASE_ACTION_SUMMARIES[name]
+    return extend_schema(
+        operation_id=f"cases_{name}",
+        summary=CASE_ACTION_SUMMARIES[name],
+        parameters=[ID_PARAMETER],
+        request=serializer_class,
+        responses={200: api.CaseDetailSerializer},
+    )(_post_action(name, act))
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Cases the user may see, filtered and sorted"),
+    retrieve=extend_schema(
+        summary="One case with its dispatches, deadlines and the user's actions",
+        parameters=[ID_PARAMETER],
+    ),
+)
+class CaseViewSet(mixins.ListModelMixin, ApiViewSet):
+    queryset = Case.objects.none()
+    serializer_class = api.CaseListSerializer
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filterset_class = CaseFilter
+    ordering_fields = ["filed_at", "updated_at", "number", "light_due_at"]
+    ordering = ["-filed_at", "-id"]
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):
+            return Case.objects.none()
+        return selectors.case_rows(user=self.request.user)
+
+    def get_serializer_class(self) -> type[Serializer]:
+        if self.action == "create":
+            return api.FileWhistleSerializer
+        if self.action == "retrieve":
+            return api.CaseDetailSerializer
+        return api.CaseListSerializer
+
+    def retrieve(self, request: Request, pk: str | None = None) -> Response:
+        return case_response(request, parse_pk(pk))
+
+    @extend_schema(
+        summary="File a whistle (grid worker); photos as multipart/form-data",
+        request=api.FileWhistleSerializer,
+        responses={201: api.CaseDetailSerializer, 200: api.CaseDetailSerializer},
+    )
+    def create(self, request: Request) -> Response:
+        data = validated(api.FileWhistleSerializer, request)
+        result = services.file_whistle(
+            user=request.user,
+            source=Source.GRID_WORKER,
+            item=data["item"],
+            description=data["description"],
+            grid=data["grid"],
+            latitude=data["latitude"],
+            longitude=data["longitude"],
+            address=data["address"],
+            photos=data["photos"],
+            idempotency_key=(request.headers.get(HEADER) or "").strip(),
+        )
+        return case_response(
+            request,
+            result.case.pk,
+            status_code=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )
+
+    @extend_schema(
+        summary="The trace of a case: every event, oldest first",
+        parameters=[ID_PARAMETER],
+        responses={200: api.EventSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def events(self, request: Request, pk: str | None = None) -> Response:
+        rows = selectors.case_events(user=request.user, pk=parse_pk(pk))
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(
+            api.EventSerializer(selectors.label_events(page), many=True).data
+        )
+
+
+for _name in api.CASE_ACTION_SERIALIZERS:
+    setattr(CaseViewSet, _name, _case_action(_name))
+
+
+# Dispatches.
+
+DISPATCH_ACTION_SUMMARIES = {
+    "report_in": "Report in for the dispatch (captain, member or liaison)",
+    "assign": "Assign a team member (captain)",
+    "handle": "Record handling notes and photos",
+    "resolve_part": "Resolve the department's own part",
+    "cancel": "Withdraw the dispatch (town committee)",
+}
+
+
+def _dispatch_action(name: str) -> Callable:
+    serializer_class = api.DISPATCH_ACTION_SERIALIZERS[name]
+
+    def act(self: "DispatchViewSet", request: Request, pk: str | None = None) -> Response:
+        dispatch_id = parse_pk(pk)
+        case_id = selectors.dispatch_case_id(user=request.user, pk=dispatch_id)
+        data = validated(serializer_class, request)
+        renamed(dispatch_call(name, request.user, dispatch_id, case_id, data), {})
+        return case_response(request, case_id)
+
+    act.__name__ = name
+    act.__doc__ = DISPATCH_ACTION_SUMMARIES[name]
+    return extend_schema(
+        operation_id=f"dispatches_{name}",
+        summary=DISPATCH_ACTION_SUMMARIES[name],
+        parameters=[ID_PARAMETER],
+        request=serializer_class,
+        responses={200: api.CaseDetailSerializer},
+    )(_post_action(name, act))
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Dispatches of the cases the user may see"),
+    retrieve=extend_schema(summary="One dispatch", parameters=[ID_PARAMETER]),
+)
+class DispatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    queryset = Dispatch.objects.none()
+    serializer_class = api.DispatchSerializer
+    filterset_class = DispatchFilter
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):
+            return Dispatch.objects.none()
+        return selectors.dispatch_rows(user=self.request.user).order_by("dispatched_at", "id")
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        rows = selectors.with_dispatch_actions(user=request.user, dispatches=page)
+        return self.get_paginated_response(api.DispatchSerializer(rows, many=True).data)
+
+    def retrieve(self, request: Request, pk: str | None = None) -> Response:
+        dispatch = self.get_queryset().filter(pk=parse_pk(pk)).first()
+        if dispatch is None:
+            raise NotInScope()
+        (row,) = selectors.with_dispatch_actions(user=request.user, dispatches=[dispatch])
+        return Response(api.DispatchSerializer(row).data)
+
+
+for _name in api.DISPATCH_ACTION_SERIALIZERS:
+    setattr(DispatchViewSet, _name, _dispatch_action(_name))
+
+
+# Postponements.
+
+
+class PostponementViewSet(ApiViewSet):
+    queryset = Case.objects.none()
+    serializer_class = api.PostponementDecisionSerializer
+
+    @extend_schema(
+        operation_id="postponements_decide",
+        summary="Approve or refuse a postponement (committee at the case's level)",
+        parameters=[ID_PARAMETER],
+        request=api.PostponementDecisionSerializer,
+        responses={200: api.CaseDetailSerializer},
+    )
+    @action(detail=True, methods=["post"], filter_backends=[], pagination_class=None)
+    def decide(self, request: Request, pk: str | None = None) -> Response:
+        postponement_id = parse_pk(pk)
+        case_id = selectors.postponement_case_id(user=request.user, pk=postponement_id)
+        data = validated(api.PostponementDecisionSerializer, request)
+        check_version(case_id=case_id, expected=data["version"])
+        services.decide_postponement(
+            user=request.user,
+            postponement_id=postponement_id,
+            approve=data["approve"],
+            note=data["note"],
+        )
+        return case_response(request, case_id)
+
+
+# Notifications.
+
+
+@extend_schema_view(list=extend_schema(summary="The user's own notifications, newest first"))
+class NotificationViewSet(mixins.ListModelMixin, ApiViewSet):
+    queryset = Notification.objects.none()
+    serializer_class = api.NotificationSerializer
+    filterset_class = NotificationFilter
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):
+            return Notification.objects.none()
+        return selectors.notification_rows(user=self.request.user)
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(
+            api.NotificationSerializer(selectors.rendered(page), many=True).data
+        )
+
+    @extend_schema(
+        operation_id="notifications_read",
+        summary="Mark some (ids) or all of the user's notifications read",
+        request=api.MarkReadSerializer,
+        responses={200: api.MarkReadResultSerializer},
+    )
+    @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
+    def read(self, request: Request) -> Response:
+        data = validated(api.MarkReadSerializer, request)
+        if data["all"]:
+            marked = notifications.mark_all_read(user=request.user)
+        else:
+            marked = notifications.mark_read(user=request.user, notification_ids=data["ids"])
+        return Response({"marked": marked, "unread": notifications.unread_count(user=request.user)})
+
+
+__all__ = ["CaseViewSet", "DispatchViewSet", "NotificationViewSet", "PostponementViewSet"]
