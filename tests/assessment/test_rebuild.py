@@ -45,7 +45,7 @@ def drive(django_capture_on_commit_callbacks, time_machine, eager_celery):  # no
     return Driver(django_capture_on_commit_callbacks, time_machine)
 
 
-def file(drive, org, **extra):
+def file(drive, org, **extra):  # noqa: F811
     return drive.filed(
         file_whistle,
         user=org.grid_worker,
@@ -57,7 +57,7 @@ def file(drive, org, **extra):
     )
 
 
-def whistle(drive, org):
+def whistle(drive, org):  # noqa: F811
     case = file(drive, org)
     drive(accept_case, user=org.village_officer, case_id=case.pk)
     drive(whistle_to_town, user=org.village_officer, case_id=case.pk, note="Too big")
@@ -72,7 +72,7 @@ def department_of(case):
     return case.dispatches.get(department__isnull=False)
 
 
-def drive_all_paths(drive, org) -> dict:
+def drive_all_paths(drive, org) -> dict:  # noqa: F811
     cases = {}
     # 1. Solved on the spot, verified, evaluated satisfied.
     case = file(drive, org)
