@@ -348,7 +348,11 @@ def test_mine_lists_filed_and_to_verify_cases_with_their_forms(client, org):
     verify_url = f"/cases/{to_check.pk}/act/verify/"
     assert f'action="{verify_url}"' in body
     assert f'data-testid="verify-pass-{to_check.pk}"' in body
-    assert f'href="{verify_url}?next=' in body
+    assert f'href="{verify_url}?passed=0&amp;next=' in body
+    # The "Not fixed…" link opens the verify form with "not fixed" already chosen.
+    form_page = client.get(f"{verify_url}?passed=0&next=/my/cases/", **EN).content.decode()
+    assert 'name="passed" value="0" id="id_passed_1" required checked>' in form_page
+    assert 'name="passed" value="1" id="id_passed_0" required>' in form_page
     assert f'data-testid="evaluate-{closed.pk}"' in body
     assert f'action="/cases/{closed.pk}/act/evaluate/"' in body
     assert f'data-testid="evaluate-{evaluated.pk}"' not in body

@@ -122,10 +122,10 @@ def test_home_shows_roles_and_places_in_english_and_chinese(client):
     MembershipFactory(user=user, role=Role.TEAM_CAPTAIN, team=team, grid=None)
 
     body = _home(client, user, EN)
-    assert "grid worker" in body
+    assert "Grid worker" in body  # capitalised by the template
     assert "Xinshi grid 1" in body
     assert "HN-XS-01-1" in body
-    assert "team captain" in body
+    assert "Team captain" in body
     assert "Xinshi brigade" in body
     assert "no role yet" not in body
 
@@ -152,7 +152,7 @@ def test_home_shows_region_and_department_roles(client):
     assert "村(社区)干部" in body
     assert "桥头村" in body
     body = _home(client, liaison, EN)
-    assert "department liaison" in body
+    assert "Department liaison" in body
     assert "Market Bureau" in body
 
 
@@ -211,7 +211,7 @@ def test_language_switcher_switches_the_page_language(client):
     client.post(reverse("set_language"), {"language": "en", "next": reverse("home")}, **ZH)
     page = client.get(reverse("home"), **ZH)
     assert html_lang(page.content) == "en"
-    assert "town committee staff" in page.content.decode()
+    assert "Town committee staff" in page.content.decode()
 
 
 def test_language_switcher_names_each_language_in_itself(client):
