@@ -102,10 +102,6 @@ def postponement_case_id(*, user: User, pk: int) -> int:
     return case_id
 
 
-def current_version(*, case_id: int) -> int | None:
-    return Case.objects.filter(pk=case_id).values_list("version", flat=True).first()
-
-
 def notification_rows(*, user: User) -> QuerySet[Notification]:
     return Notification.objects.filter(recipient=user).select_related("case__item")
 

@@ -21,11 +21,12 @@ from rest_framework.serializers import Serializer
 
 from cases import notifications, services
 from cases.access import visible_cases
+from cases.actions import perform_case_action, perform_dispatch_action
 from cases.api import selectors
 from cases.api import serializers as api
 from cases.api.filters import CaseFilter, DispatchFilter, NotificationFilter
 from cases.api.idempotency import HEADER, IdempotentAutoSchema, IdempotentPostMixin
-from cases.errors import CaseError, NotInScope, StaleCase
+from cases.errors import CaseError, NotInScope
 from cases.models import Case, Dispatch, Notification, Source
 from cases.selectors_pages.detail import case_id_by_number
 
@@ -51,13 +52,6 @@ def require_visible(*, user: Any, case_id: int) -> None:
     """Outside the scope first (404), before the body is even read."""
     if not visible_cases(user=user).filter(pk=case_id).exists():
         raise NotInScope()
-
-
-def check_version(*, case_id: int, expected: int | None) -> None:
-    """For the services that take no expected version: refuse a stale request first, as the
-    pages do."""
-    if expected is not None and selectors.current_version(case_id=case_id) != expected:
-        raise StaleCase()
 
 
 def renamed(call: Callable[[], Any], names: dict[str, str]) -> Any:
@@ -87,10 +81,6 @@ def case_response(request: Request, case_id: int, *, status_code: int = 200) -> 
     return response
 
 
-def _handler_ids(data: dict) -> dict:
-    return {"team_id": data["team"], "department_id": data["department"]}
-
-
 def _merge_target(user: Any, value: str) -> int:
     value = value.strip()
     case_id = case_id_by_number(user=user, number=value)
@@ -103,72 +93,22 @@ def _merge_target(user: Any, value: str) -> int:
     return case_id
 
 
-def case_call(action_name: str, user: Any, case_id: int, data: dict) -> Callable[[], Any]:
-    """The service call of a case action, from the validated body (as the pages' forms do)."""
-    common = {"user": user, "case_id": case_id, "expected_version": data["version"]}
-
-    def evaluate() -> Any:
-        check_version(case_id=case_id, expected=data["version"])
-        return services.evaluate_case(
-            user=user, case_id=case_id, satisfaction=data["satisfaction"], comment=data["comment"]
-        )
-
-    calls: dict[str, Callable[[], Any]] = {
-        "accept": lambda: services.accept_case(**common),
-        "reject": lambda: services.reject_case(
-            **common, reason=data["reason"], redirect=data["redirect"]
-        ),
-        "merge": lambda: services.merge_case(
-            **common, into_case_id=_merge_target(user, data["into"])
-        ),
-        "whistle": lambda: services.whistle_to_town(**common, note=data["note"].strip()),
-        "resolve_on_spot": lambda: services.resolve_on_spot(
-            **common, note=data["note"], photos=data["photos"]
-        ),
-        "resolve": lambda: services.resolve_case(
-            **common,
-            note=data["note"],
-            photos=data["photos"],
-            legal_instrument_number=data["legal_instrument_number"],
-        ),
-        "request_consultation": lambda: services.request_consultation(
-            **common, reason=data["reason"]
-        ),
-        "decide": lambda: services.decide_consultation(
-            **common,
-            decision=data["decision"],
-            tasks=[
-                services.Task(
-                    action=task["action"],
-                    due_at=task["due_at"],
-                    team_id=task["team"],
-                    department_id=task["department"],
-                )
-                for task in data["tasks"]
-            ],
-        ),
-        "escalate": lambda: services.escalate_case(**common, reason=data["reason"]),
-        "verify": lambda: services.verify_case(
-            **common, passed=data["passed"], reason=data["reason"], photos=data["photos"]
-        ),
-        "suspend": lambda: services.suspend_case(
-            **common, reason=data["reason"], review_on=data["review_on"]
-        ),
-        "resume": lambda: services.resume_case(**common),
-        "reopen": lambda: services.reopen_case(**common, reason=data["reason"]),
-        "evaluate": evaluate,
-        "add_dispatch": lambda: services.add_dispatch(
-            **common, **_handler_ids(data), task=data["task"]
-        ),
-        "request_postponement": lambda: services.request_postponement(
-            **common,
-            deadline_id=data["deadline"],
-            amount=data["amount"],
-            unit=data["unit"],
-            reason=data["reason"],
-        ),
-    }
-    return calls[action_name]
+def case_input(*, action_name: str, user: Any, data: dict) -> dict:
+    """The validated body in the shared input names of cases.actions."""
+    normalised = {**data, "team_id": data.get("team"), "department_id": data.get("department")}
+    if action_name == "merge":
+        normalised["into"] = _merge_target(user, data["into"])
+    if action_name == "decide":
+        normalised["tasks"] = [
+            services.Task(
+                action=task["action"],
+                due_at=task["due_at"],
+                team_id=task["team"],
+                department_id=task["department"],
+            )
+            for task in data["tasks"]
+        ]
+    return normalised
 
 
 # Service field names that the API's input calls otherwise.
@@ -176,42 +116,6 @@ CASE_FIELD_NAMES = {
     "add_dispatch": {"handler": "team"},
     "decide": {"handler": "tasks"},
 }
-
-
-def dispatch_call(
-    action_name: str, user: Any, dispatch_id: int, case_id: int, data: dict
-) -> Callable[[], Any]:
-    calls: dict[str, Callable[[], Any]] = {
-        "report_in": lambda: services.report_in(
-            user=user, dispatch_id=dispatch_id, expected_version=data["version"]
-        ),
-        "assign": lambda: services.assign_dispatch(
-            user=user, dispatch_id=dispatch_id, assignee_id=data["assignee"]
-        ),
-        "handle": lambda: services.record_handling(
-            user=user, dispatch_id=dispatch_id, note=data["note"], photos=data["photos"]
-        ),
-        "resolve_part": lambda: services.resolve_dispatch(
-            user=user,
-            dispatch_id=dispatch_id,
-            note=data["note"],
-            photos=data["photos"],
-            legal_instrument_number=data["legal_instrument_number"],
-        ),
-        "cancel": lambda: services.cancel_dispatch(
-            user=user, dispatch_id=dispatch_id, reason=data["reason"]
-        ),
-    }
-    call = calls[action_name]
-    if action_name == "report_in":
-        return call
-
-    def checked() -> Any:
-        # These services take no expected version: refuse a stale request before calling them.
-        check_version(case_id=case_id, expected=data["version"])
-        return call()
-
-    return checked
 
 
 class ApiViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
@@ -261,7 +165,15 @@ def _case_action(name: str) -> Callable:
         case_id = parse_pk(pk)
         require_visible(user=request.user, case_id=case_id)
         data = validated(serializer_class, request)
-        renamed(case_call(name, request.user, case_id, data), CASE_FIELD_NAMES.get(name, {}))
+        renamed(
+            lambda: perform_case_action(
+                action=name,
+                user=request.user,
+                case_id=case_id,
+                data=case_input(action_name=name, user=request.user, data=data),
+            ),
+            CASE_FIELD_NAMES.get(name, {}),
+        )
         return case_response(request, case_id)
 
     act.__name__ = name
@@ -366,7 +278,12 @@ def _dispatch_action(name: str) -> Callable:
         dispatch_id = parse_pk(pk)
         case_id = selectors.dispatch_case_id(user=request.user, pk=dispatch_id)
         data = validated(serializer_class, request)
-        renamed(dispatch_call(name, request.user, dispatch_id, case_id, data), {})
+        renamed(
+            lambda: perform_dispatch_action(
+                action=name, user=request.user, dispatch_id=dispatch_id, data=data
+            ),
+            {},
+        )
         return case_response(request, case_id)
 
     act.__name__ = name
@@ -430,12 +347,12 @@ class PostponementViewSet(ApiViewSet):
         postponement_id = parse_pk(pk)
         case_id = selectors.postponement_case_id(user=request.user, pk=postponement_id)
         data = validated(api.PostponementDecisionSerializer, request)
-        check_version(case_id=case_id, expected=data["version"])
         services.decide_postponement(
             user=request.user,
             postponement_id=postponement_id,
             approve=data["approve"],
             note=data["note"],
+            expected_version=data["version"],
         )
         return case_response(request, case_id)
 

@@ -436,7 +436,3 @@ def case_id_by_number(*, user: User, number: str) -> int | None:
         .values_list("pk", flat=True)
         .first()
     )
-
-
-def current_version(*, case_id: int) -> int | None:
-    return Case.objects.filter(pk=case_id).values_list("version", flat=True).first()

@@ -88,6 +88,7 @@ def evaluate_case(
     satisfaction: str,
     comment: str = "",
     tracking_code: str = "",
+    expected_version: int | None = None,
 ) -> Case:
     """The whistler (or the citizen, by tracking code) rates a closed case, once."""
     if satisfaction not in Satisfaction.values:
@@ -103,7 +104,7 @@ def evaluate_case(
                 raise NotInScope()
             actor_label = "citizen"
         else:
-            case = lock_case(user=user, case_id=case_id)
+            case = lock_case(user=user, case_id=case_id, expected_version=expected_version)
             if case.reporter_id != user.pk:
                 raise NotAllowed(_("Only the whistler can evaluate the case."))
             actor_label = ""

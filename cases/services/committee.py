@@ -228,7 +228,12 @@ def _handles_stage(user: User, case: Case, deadline: Deadline) -> bool:
 
 
 def decide_postponement(
-    *, user: User, postponement_id: int, approve: bool, note: str = ""
+    *,
+    user: User,
+    postponement_id: int,
+    approve: bool,
+    note: str = "",
+    expected_version: int | None = None,
 ) -> Postponement:
     """The level above approves (the deadline moves once) or refuses."""
     case_id = (
@@ -237,7 +242,7 @@ def decide_postponement(
     if case_id is None:
         raise NotInScope()
     with transaction.atomic():
-        case = lock_case(user=user, case_id=case_id)
+        case = lock_case(user=user, case_id=case_id, expected_version=expected_version)
         require(is_committee_at_level(user, case))
         postponement = (
             Postponement.objects.select_for_update(of=("self",))

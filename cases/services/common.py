@@ -30,12 +30,14 @@ def lock_case(*, user: User | None, case_id: int, expected_version: int | None =
     return case
 
 
-def lock_dispatch(*, user: User | None, dispatch_id: int) -> tuple[Case, Dispatch]:
+def lock_dispatch(
+    *, user: User | None, dispatch_id: int, expected_version: int | None = None
+) -> tuple[Case, Dispatch]:
     """A dispatch and its case, the case locked first (the order every writer uses)."""
     case_id = Dispatch.objects.filter(pk=dispatch_id).values_list("case_id", flat=True).first()
     if case_id is None:
         raise NotInScope()
-    case = lock_case(user=user, case_id=case_id)
+    case = lock_case(user=user, case_id=case_id, expected_version=expected_version)
     # of=self: team and department are outer joins, which PostgreSQL cannot lock.
     dispatch = (
         Dispatch.objects.select_for_update(of=("self",))

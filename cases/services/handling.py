@@ -34,7 +34,7 @@ from cases.services.common import (
     store_photos,
 )
 from cases.services.village import create_dispatch
-from cases.transitions import allowed_actions, apply_transition, check_version, record_event
+from cases.transitions import allowed_actions, apply_transition, record_event
 from checklists.models import Stage
 from teams.models import Department, Membership, Role, Team, User
 
@@ -44,9 +44,10 @@ ACTIVE = (Dispatch.State.WAITING, Dispatch.State.REPORTED)
 def report_in(*, user: User, dispatch_id: int, expected_version: int | None = None) -> Dispatch:
     """The team or department acknowledges its dispatch (报到), on time or late."""
     with transaction.atomic():
-        case, dispatch = lock_dispatch(user=user, dispatch_id=dispatch_id)
+        case, dispatch = lock_dispatch(
+            user=user, dispatch_id=dispatch_id, expected_version=expected_version
+        )
         require(handles_dispatch(user, dispatch))
-        check_version(case, expected_version)
         if dispatch.state != Dispatch.State.WAITING:
             raise IllegalTransition(_("This dispatch has already reported in."))
         now = timezone.now()
@@ -73,10 +74,14 @@ def report_in(*, user: User, dispatch_id: int, expected_version: int | None = No
         return dispatch
 
 
-def assign_dispatch(*, user: User, dispatch_id: int, assignee_id: int) -> Dispatch:
+def assign_dispatch(
+    *, user: User, dispatch_id: int, assignee_id: int, expected_version: int | None = None
+) -> Dispatch:
     """The captain assigns a member of the team to the dispatch."""
     with transaction.atomic():
-        case, dispatch = lock_dispatch(user=user, dispatch_id=dispatch_id)
+        case, dispatch = lock_dispatch(
+            user=user, dispatch_id=dispatch_id, expected_version=expected_version
+        )
         require(
             dispatch.team_id is not None and handles_dispatch(user, dispatch, captain_only=True)
         )
@@ -113,11 +118,14 @@ def record_handling(
     dispatch_id: int,
     note: str,
     photos: Sequence[UploadedFile] | None = None,
+    expected_version: int | None = None,
 ) -> Dispatch:
     """Handling notes and photos on a dispatch, kept in the trace."""
     photos = check_photos(photos)
     with transaction.atomic():
-        case, dispatch = lock_dispatch(user=user, dispatch_id=dispatch_id)
+        case, dispatch = lock_dispatch(
+            user=user, dispatch_id=dispatch_id, expected_version=expected_version
+        )
         require(handles_dispatch(user, dispatch))
         if dispatch.state != Dispatch.State.REPORTED:
             raise IllegalTransition(_("Report in before recording the handling."))
@@ -146,11 +154,14 @@ def resolve_dispatch(
     note: str,
     photos: Sequence[UploadedFile] | None = None,
     legal_instrument_number: str = "",
+    expected_version: int | None = None,
 ) -> Dispatch:
     """A department (or a team) reports its own part done; the case is resolved by the captain."""
     photos = check_photos(photos)
     with transaction.atomic():
-        case, dispatch = lock_dispatch(user=user, dispatch_id=dispatch_id)
+        case, dispatch = lock_dispatch(
+            user=user, dispatch_id=dispatch_id, expected_version=expected_version
+        )
         require(handles_dispatch(user, dispatch))
         if dispatch.state != Dispatch.State.REPORTED:
             raise IllegalTransition(_("Report in before resolving your part."))
@@ -281,10 +292,14 @@ def add_dispatch(
         return dispatch
 
 
-def cancel_dispatch(*, user: User, dispatch_id: int, reason: str) -> Dispatch:
+def cancel_dispatch(
+    *, user: User, dispatch_id: int, reason: str, expected_version: int | None = None
+) -> Dispatch:
     """The town command withdraws a dispatch (sent to the wrong handler)."""
     with transaction.atomic():
-        case, dispatch = lock_dispatch(user=user, dispatch_id=dispatch_id)
+        case, dispatch = lock_dispatch(
+            user=user, dispatch_id=dispatch_id, expected_version=expected_version
+        )
         require(is_town_committee_of(user, case))
         if dispatch.state not in ACTIVE:
             raise IllegalTransition()

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from cases import services
 from cases.access import available_actions, available_dispatch_actions, is_committee_at_level
+from cases.actions import perform_case_action, perform_dispatch_action
 from cases.errors import CaseError, NotAllowed, StaleCase
 from cases.forms_detail import CASE_FORMS, DISPATCH_FORMS, PostponementDecisionForm
 from cases.selectors_pages import detail as selectors
@@ -106,73 +107,30 @@ def _next_url(request: HttpRequest, value: str | None, fallback: str) -> str:
     return fallback
 
 
+def _case_input(data: dict) -> dict:
+    """The form's cleaned data in the shared input names of cases.actions."""
+    normalised = dict(data)
+    team, department = data.get("team"), data.get("department")
+    normalised["team_id"] = team.pk if team else None
+    normalised["department_id"] = department.pk if department else None
+    if "decision" in data:
+        normalised["tasks"] = [
+            services.Task(
+                action=data["task"],
+                due_at=data["due_at"],
+                team_id=normalised["team_id"],
+                department_id=normalised["department_id"],
+            )
+        ]
+    return normalised
+
+
 def _case_call(action: str, request: HttpRequest, case_id: int, data: dict) -> Callable[[], Any]:
     """The service call for a case action, from the form's cleaned data."""
-    user = request.user
-    common = {"user": user, "case_id": case_id, "expected_version": data["version"]}
-    calls: dict[str, Callable[[], Any]] = {
-        "accept": lambda: services.accept_case(**common),
-        "reject": lambda: services.reject_case(
-            **common, reason=data["reason"], redirect=data["redirect"]
-        ),
-        "merge": lambda: services.merge_case(**common, into_case_id=data["into"]),
-        "whistle": lambda: services.whistle_to_town(**common, note=data["note"].strip()),
-        "resolve_on_spot": lambda: services.resolve_on_spot(
-            **common, note=data["note"], photos=data["photos"]
-        ),
-        "resolve": lambda: services.resolve_case(
-            **common,
-            note=data["note"],
-            photos=data["photos"],
-            legal_instrument_number=data["legal_instrument_number"],
-        ),
-        "request_consultation": lambda: services.request_consultation(
-            **common, reason=data["reason"]
-        ),
-        "decide": lambda: services.decide_consultation(
-            **common,
-            decision=data["decision"],
-            tasks=[
-                services.Task(
-                    action=data["task"],
-                    due_at=data["due_at"],
-                    team_id=data["team"].pk if data["team"] else None,
-                    department_id=data["department"].pk if data["department"] else None,
-                )
-            ],
-        ),
-        "escalate": lambda: services.escalate_case(**common, reason=data["reason"]),
-        "verify": lambda: services.verify_case(
-            **common, passed=data["passed"], reason=data["reason"], photos=data["photos"]
-        ),
-        "suspend": lambda: services.suspend_case(
-            **common, reason=data["reason"], review_on=data["review_on"]
-        ),
-        "resume": lambda: services.resume_case(**common),
-        "reopen": lambda: services.reopen_case(**common, reason=data["reason"]),
-        "evaluate": lambda: _evaluate(user=user, case_id=case_id, data=data),
-        "add_dispatch": lambda: services.add_dispatch(
-            **common,
-            team_id=data["team"].pk if data["team"] else None,
-            department_id=data["department"].pk if data["department"] else None,
-            task=data["task"],
-        ),
-        "request_postponement": lambda: services.request_postponement(
-            **common,
-            deadline_id=data["deadline"],
-            amount=data["amount"],
-            unit=data["unit"],
-            reason=data["reason"],
-        ),
-    }
-    return _renamed(calls[action])
-
-
-def _evaluate(*, user: Any, case_id: int, data: dict) -> Any:
-    # evaluate_case takes no expected version (citizens evaluate by tracking code).
-    check_version_of(case_id=case_id, expected=data["version"])
-    return services.evaluate_case(
-        user=user, case_id=case_id, satisfaction=data["satisfaction"], comment=data["comment"]
+    return _renamed(
+        lambda: perform_case_action(
+            action=action, user=request.user, case_id=case_id, data=_case_input(data)
+        )
     )
 
 
@@ -259,48 +217,6 @@ def case_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     return _render_form(request, "cases/detail/act.html", {**context, "form": form})
 
 
-def _dispatch_call(
-    action: str, request: HttpRequest, dispatch_id: int, case_id: int, data: dict
-) -> Callable[[], Any]:
-    user = request.user
-    calls: dict[str, Callable[[], Any]] = {
-        "report_in": lambda: services.report_in(
-            user=user, dispatch_id=dispatch_id, expected_version=data["version"]
-        ),
-        "assign": lambda: services.assign_dispatch(
-            user=user, dispatch_id=dispatch_id, assignee_id=data["assignee"]
-        ),
-        "handle": lambda: services.record_handling(
-            user=user, dispatch_id=dispatch_id, note=data["note"], photos=data["photos"]
-        ),
-        "resolve_part": lambda: services.resolve_dispatch(
-            user=user,
-            dispatch_id=dispatch_id,
-            note=data["note"],
-            photos=data["photos"],
-            legal_instrument_number=data["legal_instrument_number"],
-        ),
-        "cancel": lambda: services.cancel_dispatch(
-            user=user, dispatch_id=dispatch_id, reason=data["reason"]
-        ),
-    }
-    call = calls[action]
-    if action == "report_in":
-        return call
-
-    def checked() -> Any:
-        # These services take no expected version: refuse a stale form before calling them.
-        check_version_of(case_id=case_id, expected=data["version"])
-        return call()
-
-    return checked
-
-
-def check_version_of(*, case_id: int, expected: int) -> None:
-    if selectors.current_version(case_id=case_id) != expected:
-        raise StaleCase()
-
-
 @login_required
 def dispatch_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     form_class = DISPATCH_FORMS.get(action)
@@ -327,8 +243,16 @@ def dispatch_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     if request.method == "POST":
         form = form_class(request.POST, request.FILES, dispatch=dispatch, user=request.user)
         if form.is_valid():
-            call = _dispatch_call(action, request, dispatch.pk, case.pk, form.cleaned_data)
-            ok, _result = run_service(request, form, call)
+            ok, _result = run_service(
+                request,
+                form,
+                lambda: perform_dispatch_action(
+                    action=action,
+                    user=request.user,
+                    dispatch_id=dispatch.pk,
+                    data=form.cleaned_data,
+                ),
+            )
             if ok:
                 messages.success(request, DISPATCH_DONE[action])
                 return done(request, _next_url(request, form.cleaned_data.get("next"), detail_url))
