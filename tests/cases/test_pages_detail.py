@@ -116,7 +116,9 @@ def detail_url(case: Case) -> str:
 
 
 def post(client, user, url: str, data: dict, **extra):
+    """Post as the user; flash messages are stored in the language of the request."""
     client.force_login(user)
+    extra.setdefault("HTTP_ACCEPT_LANGUAGE", "en")
     return client.post(url, data, **extra)
 
 

@@ -148,4 +148,7 @@ def post_request(client, hotline: Hotline, fmt: str = "json", headers=None, **fi
         **fields,
     }
     data = {name: value for name, value in data.items() if value is not None}
-    return client.post(url("requests", fmt), data, headers=headers or {})
+    # Error descriptions come in the request's language; these tests read the English ones.
+    return client.post(
+        url("requests", fmt), data, headers={"Accept-Language": "en", **(headers or {})}
+    )
