@@ -7,6 +7,7 @@ switch to PostgreSQL and Redis; nothing else changes.
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "guardian",
+    "axes",
     "teams",
     "checklists",
     "cases",
@@ -75,6 +77,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "whistle.security.SecurityHeadersMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "whistle.urls"
@@ -122,6 +127,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "teams.User"
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses every sign-in, right or wrong, of a locked-out username and address.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -132,6 +139,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Login lockout (django-axes): 5 failed sign-ins of one username from one address lock that
+# pair for 15 minutes, counted in the database so every web process sees them. Locking the
+# pair, not the username alone, means nobody can lock a colleague out from elsewhere. A
+# success resets the count. API tokens do not sign in, so they are not affected.
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_LOCKOUT_CALLABLE = "teams.views_lockout.locked_out"
+AXES_CLIENT_IP_CALLABLE = "whistle.security.client_ip"
+AXES_VERBOSE = False
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -279,11 +299,14 @@ SECURE_HSTS_SECONDS = int(
 )
 SECURE_HSTS_INCLUDE_SUBDOMAINS = WHISTLE_HTTPS
 SECURE_HSTS_PRELOAD = WHISTLE_HTTPS
-if env_bool("WHISTLE_BEHIND_PROXY", False):
+WHISTLE_BEHIND_PROXY = env_bool("WHISTLE_BEHIND_PROXY", False)
+if WHISTLE_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Content-Security-Policy and Permissions-Policy: whistle.security.SecurityHeadersMiddleware.
 SESSION_COOKIE_HTTPONLY = True
 
 # Maps: the tile source is a setting; pages work without tiles (grid outlines only).

@@ -6,6 +6,7 @@ import itertools
 import pytest
 from django.apps import apps
 from django.core.management import call_command
+from django.http import HttpRequest
 from django.utils import translation
 
 from checklists.models import Item, TimeUnit
@@ -127,7 +128,9 @@ def test_every_role_has_a_demo_user_who_can_log_in(client):
         user = User.objects.get(username=username)
         assert user.first_name and user.last_name
         assert user.memberships.filter(role=role).exists()
-        assert client.login(username=username, password=DEMO_PASSWORD), username
+        assert client.login(request=HttpRequest(), username=username, password=DEMO_PASSWORD), (
+            username
+        )
         client.logout()
     assert output.count(DEMO_PASSWORD) == len(MAIN_USERS)
     assert "Username" in output and "Password" in output
@@ -253,8 +256,8 @@ def test_rerun_repairs_demo_rows_and_keeps_shipped_department_kinds():
 def test_password_option_changes_the_demo_password(client):
     seed("--password", "another-demo-pass")
 
-    assert client.login(username="city1", password="another-demo-pass")
-    assert not client.login(username="city1", password=DEMO_PASSWORD)
+    assert client.login(request=HttpRequest(), username="city1", password="another-demo-pass")
+    assert not client.login(request=HttpRequest(), username="city1", password=DEMO_PASSWORD)
 
 
 def test_demo_item_escalates_within_minutes():

@@ -1,0 +1,588 @@
+"""Every URL of the project, asked by every role about an object inside and outside its scope.
+
+The URL list comes from the URL conf itself, so a new URL without a row in EXPECTATIONS fails
+the test. Each row gives the status per role, in the order of ROLES:
+
+    grid_worker village_officer captain member liaison town_committee city_committee
+    supervisor anonymous
+
+"L" is a redirect to the sign-in page. Outside its scope an object does not exist (404);
+inside it, a role that may not act gets 403 (DESIGN.md section 7). Pages are asked with a
+signed-in session, the API with the user's token. Every request runs in a savepoint that is
+rolled back, so no request changes what the next one sees, and the whole matrix is one test
+that lists every mismatch at once.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.cases.conftest import org
+from tests.security.scenario import ROLES, Objects, build_objects, build_org
+
+__all__ = ["org"]
+
+pytestmark = pytest.mark.django_db
+
+# Left out of the matrix, with the reason.
+SKIPPED = {
+    "admin": "the Django admin: staff only, guarded by Django's own admin views",
+    "set_language": "Django's language switch: no object, no role; a redirect for everyone",
+}
+
+
+# URLs after which the clients must sign in again.
+SESSION_ENDING = {"logout"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """How to ask one URL: the method, its arguments from the objects, and whether the
+    arguments name an object that has an inside and an outside."""
+
+    method: str = "GET"
+    args: object = None  # Objects -> dict of URL kwargs
+    query: str = ""
+    body: object = None  # Objects -> the request's body (JSON for the API)
+    scoped: bool = False
+
+
+def _case(o: Objects) -> dict:
+    return {"pk": o.case.pk}
+
+
+def _dispatch(o: Objects) -> dict:
+    return {"pk": o.dispatch.pk}
+
+
+def _postponement(o: Objects) -> dict:
+    return {"pk": o.postponement.pk}
+
+
+def _consultation(o: Objects) -> dict:
+    return {"pk": o.consultation.pk}
+
+
+def _invitation(o: Objects) -> dict:
+    return {"pk": o.invitation.pk}
+
+
+def case_get() -> Target:
+    return Target(args=_case, scoped=True)
+
+
+def case_post() -> Target:
+    return Target(method="POST", args=_case, scoped=True)
+
+
+def dispatch_post() -> Target:
+    return Target(method="POST", args=_dispatch, scoped=True)
+
+
+def api_id(getter) -> Target:
+    return Target(args=lambda o: {"pk": getter(o)}, scoped=True)
+
+
+def page() -> Target:
+    return Target()
+
+
+J = {"fmt": "json"}
+
+TARGETS: dict[str, Target] = {
+    # --- pages of the teams app ---
+    "home": page(),
+    "login": page(),
+    "logout": Target(method="POST"),
+    "tokens": page(),
+    "track": page(),
+    # --- filing, lists, board ---
+    "cases:file": page(),
+    "cases:grids_geojson": page(),
+    "cases:nearby": page(),
+    "cases:mine": page(),
+    "cases:village_inbox": page(),
+    "cases:board": page(),
+    "cases:command": page(),
+    "cases:list": page(),
+    "cases:notifications": page(),
+    "cases:unread_count": page(),
+    "cases:notifications_read": Target(method="POST"),
+    # --- one case ---
+    "cases:detail": case_get(),
+    # suspend: the town committee may (its empty form is refused with 400), nobody else
+    "cases:act": Target(
+        method="POST", args=lambda o: {"pk": o.case.pk, "action": "suspend"}, scoped=True
+    ),
+    # cancel: the town committee may cancel a reported dispatch
+    "cases:dispatch_act": Target(
+        method="POST", args=lambda o: {"pk": o.dispatch.pk, "action": "cancel"}, scoped=True
+    ),
+    "cases:postponement_decide": Target(method="POST", args=_postponement, scoped=True),
+    "cases:attachment": Target(args=lambda o: {"pk": o.attachment.pk}, scoped=True),
+    # --- consultation ---
+    "consultation:queue": page(),
+    "consultation:call": page(),
+    "consultation:mine": page(),
+    "consultation:detail": Target(args=_consultation, scoped=True),
+    "consultation:minutes": Target(method="POST", args=_consultation, scoped=True),
+    "consultation:print": Target(args=_consultation, scoped=True),
+    "consultation:archive": Target(method="POST", args=_consultation, scoped=True),
+    "consultation:decide": Target(args=lambda o: {"pk": o.agenda_item.pk}, scoped=True),
+    "consultation:confirm": Target(method="POST", args=_invitation, scoped=True),
+    "consultation:check_in": Target(method="POST", args=_invitation, scoped=True),
+    "consultation:hotspots": page(),
+    "consultation:investigations": page(),
+    "consultation:plan_investigation": page(),
+    "consultation:investigation": Target(args=lambda o: {"pk": o.investigation.pk}, scoped=True),
+    # --- assessment ---
+    "assessment:overview": page(),
+    "assessment:rankings": page(),
+    "assessment:unit": Target(
+        args=lambda o: {"unit_type": "village", "unit_id": o.org.village.pk}, scoped=True
+    ),
+    "assessment:cases": page(),
+    "assessment:hotspots": page(),
+    "assessment:evaluate": page(),
+    "assessment:report": page(),
+    # --- Open311: public by design, per city (jurisdiction_id) ---
+    "open311-services": Target(args=lambda o: J, query="jurisdiction_id={city}"),
+    "open311-service-definition": Target(
+        args=lambda o: {**J, "service_code": o.org.item.code}, query="jurisdiction_id={city}"
+    ),
+    "open311-requests": Target(args=lambda o: J, query="jurisdiction_id={city}"),
+    "open311-request": Target(
+        args=lambda o: {**J, "service_request_id": o.case.number},
+        query="jurisdiction_id={city}",
+        scoped=True,
+    ),
+    "open311-token": Target(
+        args=lambda o: {**J, "token_id": o.open311_token}, query="jurisdiction_id={city}"
+    ),
+    # --- API documentation ---
+    "api-schema": page(),
+    "api-docs": page(),
+    "api-redoc": page(),
+    # --- REST API (token authentication) ---
+    "api:api-root": page(),
+    "api:region-list": page(),
+    "api:region-detail": api_id(lambda o: o.org.village.pk),
+    "api:grid-list": page(),
+    "api:grid-detail": api_id(lambda o: o.org.grid.pk),
+    "api:department-list": page(),
+    "api:department-detail": api_id(lambda o: o.org.department.pk),
+    "api:team-list": page(),
+    "api:team-detail": api_id(lambda o: o.org.team.pk),
+    "api:aspect-list": page(),
+    "api:aspect-detail": Target(args=lambda o: {"pk": o.org.item.aspect_id}),
+    "api:item-list": page(),
+    "api:item-detail": Target(args=lambda o: {"pk": o.org.item.pk}),
+    "api:case-list": page(),
+    "api:case-detail": case_get(),
+    "api:case-events": case_get(),
+    "api:case-accept": case_post(),
+    "api:case-add-dispatch": case_post(),
+    "api:case-decide": case_post(),
+    "api:case-escalate": case_post(),
+    "api:case-evaluate": case_post(),
+    "api:case-merge": case_post(),
+    "api:case-reject": case_post(),
+    "api:case-reopen": case_post(),
+    "api:case-request-consultation": case_post(),
+    "api:case-request-postponement": case_post(),
+    "api:case-resolve": case_post(),
+    "api:case-resolve-on-spot": case_post(),
+    "api:case-resume": case_post(),
+    # a valid body, so that the roles decide: the town committee suspends, nobody else may
+    "api:case-suspend": Target(
+        method="POST",
+        args=_case,
+        scoped=True,
+        body=lambda o: {
+            "version": o.case.version,
+            "reason": "Waiting for the court",
+            "review_on": str(timezone.localdate() + timedelta(days=30)),
+        },
+    ),
+    "api:case-verify": case_post(),
+    "api:case-whistle": case_post(),
+    "api:dispatch-list": page(),
+    "api:dispatch-detail": api_id(lambda o: o.dispatch.pk),
+    "api:dispatch-assign": dispatch_post(),
+    "api:dispatch-cancel": dispatch_post(),
+    "api:dispatch-handle": dispatch_post(),
+    "api:dispatch-report-in": dispatch_post(),
+    "api:dispatch-resolve-part": dispatch_post(),
+    "api:postponement-decide": Target(method="POST", args=_postponement, scoped=True),
+    "api:notification-list": page(),
+    "api:notification-read": Target(method="POST"),
+    "api:consultation-list": page(),
+    "api:consultation-detail": Target(args=_consultation, scoped=True),
+}
+
+# Expected statuses, in ROLES order. Scoped URLs have an (inside, outside) pair.
+EXPECTATIONS: dict[str, str | tuple[str, str]] = {
+    # Pages of the teams app: the sign-in page and tracking are public; tokens is for users.
+    "home": "200 200 200 200 200 200 200 200 L",
+    "login": "200 200 200 200 200 200 200 200 200",
+    "logout": "L L L L L L L L L",
+    "tokens": "200 200 200 200 200 200 200 200 L",
+    "track": "200 200 200 200 200 200 200 200 200",
+    # Filing is for grid workers; the village inbox for village officers; the board for teams and
+    # departments; the command page for the town committee.
+    "cases:board": "403 403 200 200 200 403 403 403 L",
+    "cases:command": "403 403 403 403 403 200 403 403 L",
+    "cases:file": "200 403 403 403 403 403 403 403 L",
+    "cases:grids_geojson": "200 403 403 403 403 403 403 403 L",
+    "cases:list": "200 200 200 200 200 200 200 200 L",
+    "cases:mine": "200 200 200 200 200 200 200 200 L",
+    "cases:nearby": "200 403 403 403 403 403 403 403 L",
+    "cases:notifications": "200 200 200 200 200 200 200 200 L",
+    "cases:notifications_read": "302 302 302 302 302 302 302 302 L",
+    "cases:unread_count": "200 200 200 200 200 200 200 200 L",
+    "cases:village_inbox": "403 200 403 403 403 403 403 403 L",
+    # One case: every role of the organisation sees the in-progress case (its grid, village, town,
+    # city, dispatched team and department); another city's case does not exist for them. Only the
+    # town committee may suspend it (empty form: 400), cancel its dispatch (400) and decide the
+    # postponement (302 after a decision); the team member and the liaison do not see the postponed
+    # case (not dispatched to them).
+    "cases:act": (
+        "403 403 403 403 403 400 403 403 L",
+        "404 404 404 404 404 404 404 404 L",
+    ),
+    "cases:attachment": (
+        "200 200 200 200 200 200 200 200 L",
+        "404 404 404 404 404 404 404 404 L",
+    ),
+    "cases:detail": (
+        "200 200 200 200 200 200 200 200 L",
+        "404 404 404 404 404 404 404 404 L",
+    ),
+    "cases:dispatch_act": (
+        "403 403 403 403 403 400 403 403 L",
+        "404 404 404 404 404 404 404 404 L",
+    ),
+    "cases:postponement_decide": (
+        "403 403 403 404 404 302 403 403 L",
+        "404 404 404 404 404 404 404 404 L",
+    ),
+    # Consultation: the calling town committee, the invited team (captain) and department (liaison),
+    # and the supervisor see it; the queue and calling are the committees'. An investigation is seen
+    # by the town, its team and the city.
+    "consultation:archive": (
+        "404 404 403 404 403 302 404 403 L",
+        "404 404 404 404 404 404 404 404 L",
+    ),
+    "consultation:call": "403 403 403 403 403 200 200 403 L",
+    "consultation:check_in": (
+        "404 404 403 404 302 302 404 403 L",
+        "404 404 404 404 404 404 404 404 L",
+    ),
+    "consultation:confirm": (
+        "404 404 403 404 302 403 404 403 L",
+        "404 404 404 404 404 404 404 404 L",
+    ),
+    "consultation:decide": (
+        "404 404 403 404 403 200 404 403 L",
+        "404 404 404 404 404 404 404 404 L",
+    ),
+    "consultation:detail": (
+        "404 404 200 404 200 200 404 200 L",
+        "404 404 404 404 404 404 404 404 L",
+    ),
+    "consultation:hotspots": "403 403 403 403 403 200 200 200 L",
+    "consultation:investigation": (
+        "404 404 200 200 404 200 200 200 L",
+        "404 404 404 404 404 404 404 404 L",
+    ),
+    "consultation:investigations": "200 200 200 200 200 200 200 200 L",
+    "consultation:mine": "200 200 200 200 200 200 200 200 L",
+    "consultation:minutes": (
+        "404 404 403 404 403 400 404 403 L",
+        "404 404 404 404 404 404 404 404 L",
+    ),
+    "consultation:plan_investigation": "403 403 403 403 403 200 403 403 L",
+    "consultation:print": (
+        "404 404 200 404 200 200 404 200 L",
+        "404 404 404 404 404 404 404 404 L",
+    ),
+    "consultation:queue": "403 403 403 403 403 200 200 403 L",
+    # Assessment dashboards: not for grid workers and team members; a unit of another city is not
+    # found.
+    "assessment:cases": "403 200 200 403 200 200 200 200 L",
+    "assessment:evaluate": "403 403 403 403 403 200 403 403 L",
+    "assessment:hotspots": "403 200 200 403 200 200 200 200 L",
+    "assessment:overview": "403 200 200 403 200 200 200 200 L",
+    "assessment:rankings": "403 200 200 403 200 200 200 200 L",
+    "assessment:report": "403 403 403 403 403 200 200 200 L",
+    "assessment:unit": (
+        "403 200 404 403 404 200 200 200 L",
+        "403 404 404 403 404 404 404 404 L",
+    ),
+    # Open311 GeoReport v2: public by design (read without a key); a request of another city is not
+    # found under this city's jurisdiction_id; a case not filed through Open311 has no token.
+    "open311-request": (
+        "200 200 200 200 200 200 200 200 200",
+        "404 404 404 404 404 404 404 404 404",
+    ),
+    "open311-requests": "200 200 200 200 200 200 200 200 200",
+    "open311-service-definition": "200 200 200 200 200 200 200 200 200",
+    "open311-services": "200 200 200 200 200 200 200 200 200",
+    "open311-token": "404 404 404 404 404 404 404 404 404",
+    # API documentation and schema: public, they describe no data.
+    "api-docs": "200 200 200 200 200 200 200 200 200",
+    "api-redoc": "200 200 200 200 200 200 200 200 200",
+    "api-schema": "200 200 200 200 200 200 200 200 200",
+    # REST API: token or 401. The organisation and the checklist are reference data that every user
+    # reads, another city's included; cases, dispatches, postponements and consultations are scoped
+    # (404 outside). Action bodies are validated before the permission check, so an empty body is
+    # 400 for every role; with a valid body (suspend) only the town committee may act.
+    "api:api-root": "200 200 200 200 200 200 200 200 401",
+    "api:aspect-detail": "200 200 200 200 200 200 200 200 401",
+    "api:aspect-list": "200 200 200 200 200 200 200 200 401",
+    "api:case-accept": (
+        "400 400 400 400 400 400 400 400 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:case-add-dispatch": (
+        "400 400 400 400 400 400 400 400 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:case-decide": (
+        "400 400 400 400 400 400 400 400 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:case-detail": (
+        "200 200 200 200 200 200 200 200 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:case-escalate": (
+        "400 400 400 400 400 400 400 400 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:case-evaluate": (
+        "400 400 400 400 400 400 400 400 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:case-events": (
+        "200 200 200 200 200 200 200 200 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:case-list": "200 200 200 200 200 200 200 200 401",
+    "api:case-merge": (
+        "400 400 400 400 400 400 400 400 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:case-reject": (
+        "400 400 400 400 400 400 400 400 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:case-reopen": (
+        "400 400 400 400 400 400 400 400 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:case-request-consultation": (
+        "400 400 400 400 400 400 400 400 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:case-request-postponement": (
+        "400 400 400 400 400 400 400 400 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:case-resolve": (
+        "400 400 400 400 400 400 400 400 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:case-resolve-on-spot": (
+        "400 400 400 400 400 400 400 400 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:case-resume": (
+        "400 400 400 400 400 400 400 400 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:case-suspend": (
+        "403 403 403 403 403 200 403 403 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:case-verify": (
+        "400 400 400 400 400 400 400 400 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:case-whistle": (
+        "400 400 400 400 400 400 400 400 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:consultation-detail": (
+        "404 404 200 404 200 200 404 200 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:consultation-list": "200 200 200 200 200 200 200 200 401",
+    "api:department-detail": (
+        "200 200 200 200 200 200 200 200 401",
+        "200 200 200 200 200 200 200 200 401",
+    ),
+    "api:department-list": "200 200 200 200 200 200 200 200 401",
+    "api:dispatch-assign": (
+        "400 400 400 400 400 400 400 400 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:dispatch-cancel": (
+        "400 400 400 400 400 400 400 400 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:dispatch-detail": (
+        "200 200 200 200 200 200 200 200 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:dispatch-handle": (
+        "400 400 400 400 400 400 400 400 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:dispatch-list": "200 200 200 200 200 200 200 200 401",
+    "api:dispatch-report-in": (
+        "400 400 400 400 400 400 400 400 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:dispatch-resolve-part": (
+        "400 400 400 400 400 400 400 400 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:grid-detail": (
+        "200 200 200 200 200 200 200 200 401",
+        "200 200 200 200 200 200 200 200 401",
+    ),
+    "api:grid-list": "200 200 200 200 200 200 200 200 401",
+    "api:item-detail": "200 200 200 200 200 200 200 200 401",
+    "api:item-list": "200 200 200 200 200 200 200 200 401",
+    "api:notification-list": "200 200 200 200 200 200 200 200 401",
+    "api:notification-read": "400 400 400 400 400 400 400 400 401",
+    "api:postponement-decide": (
+        "400 400 400 404 404 400 400 400 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:region-detail": (
+        "200 200 200 200 200 200 200 200 401",
+        "200 200 200 200 200 200 200 200 401",
+    ),
+    "api:region-list": "200 200 200 200 200 200 200 200 401",
+    "api:team-detail": (
+        "200 200 200 200 200 200 200 200 401",
+        "200 200 200 200 200 200 200 200 401",
+    ),
+    "api:team-list": "200 200 200 200 200 200 200 200 401",
+}
+
+
+def url_names() -> dict[str, str]:
+    """Every named URL of the project (namespaced), with its route, minus SKIPPED."""
+    found: dict[str, str] = {}
+
+    def walk(resolver: URLResolver, prefix: str, namespace: str) -> None:
+        for entry in resolver.url_patterns:
+            if isinstance(entry, URLResolver):
+                if entry.namespace == "admin":
+                    continue
+                inner = namespace
+                if entry.namespace:
+                    inner = f"{namespace}:{entry.namespace}" if namespace else entry.namespace
+                walk(entry, prefix + str(entry.pattern), inner)
+            elif isinstance(entry, URLPattern):
+                assert entry.name, f"unnamed URL {prefix}{entry.pattern}"
+                name = f"{namespace}:{entry.name}" if namespace else entry.name
+                if name not in SKIPPED:
+                    found.setdefault(name, prefix + str(entry.pattern))
+
+    walk(get_resolver(), "", "")
+    return found
+
+
+def test_every_url_has_a_target_and_an_expectation():
+    names = url_names()
+    assert len(names) > 80
+    missing = sorted(set(names) - set(TARGETS))
+    assert not missing, f"URLs without a target in the permission matrix: {missing}"
+    missing = sorted(set(names) - set(EXPECTATIONS))
+    assert not missing, f"URLs without expected statuses in the permission matrix: {missing}"
+    gone = sorted((set(TARGETS) | set(EXPECTATIONS)) - set(names))
+    assert not gone, f"rows for URLs that no longer exist: {gone}"
+
+
+@pytest.fixture
+def world(org, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    inside = build_objects(org)
+    other = build_org(prefix="x", city_code="SZ", lng=121.50)
+    outside = build_objects(other, lng=121.50)
+    return org, inside, outside
+
+
+def _clients(org) -> dict[str, tuple[Client, APIClient]]:
+    clients = {}
+    for role in ROLES:
+        page_client, api_client = Client(), APIClient()
+        if role != "anonymous":
+            user = getattr(org, role)
+            page_client.force_login(user)
+            token, _ = Token.objects.get_or_create(user=user)
+            api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        clients[role] = (page_client, api_client)
+    return clients
+
+
+def _status(response) -> str:
+    if response.status_code == 302 and response["Location"].startswith(reverse("login")):
+        return "L"
+    return str(response.status_code)
+
+
+def _ask(client, target: Target, name: str, objects: Objects, home: Objects) -> str:
+    kwargs = target.args(objects) if target.args else {}
+    url = reverse(name, kwargs=kwargs)
+    if target.query:  # always the users' own city: another city's requests are not there
+        url += "?" + target.query.format(city=home.org.city.code)
+    cache.clear()  # the Open311 readers' per-address limit must not interfere
+    body = target.body(objects) if target.body else {}
+    with transaction.atomic():
+        if target.method == "POST" and isinstance(client, APIClient):
+            response = client.post(url, body, format="json")
+        elif target.method == "POST":
+            response = client.post(url, body)
+        else:
+            response = client.get(url)
+        transaction.set_rollback(True)
+    return _status(response)
+
+
+def test_every_role_gets_the_expected_status_on_every_url(world):
+    org, inside, outside = world
+    clients = _clients(org)
+    mismatches = []
+    observed_rows = []
+    for name in sorted(url_names()):
+        target = TARGETS[name]
+        use_api = name.startswith("api:")
+        places = [("inside", inside), ("outside", outside)] if target.scoped else [("", inside)]
+        observed = []
+        for _place, objects in places:
+            row = [
+                _ask(clients[role][1 if use_api else 0], target, name, objects, inside)
+                for role in ROLES
+            ]
+            observed.append(" ".join(row))
+        if name in SESSION_ENDING:  # the clients are signed out now: sign them in again
+            clients = _clients(org)
+        got: str | tuple[str, str] = tuple(observed) if target.scoped else observed[0]
+        observed_rows.append(f"    {name!r}: {got!r},")
+        if EXPECTATIONS.get(name) != got:
+            mismatches.append(f"{name}: expected {EXPECTATIONS.get(name)!r}, got {got!r}")
+    assert not mismatches, "\n".join(mismatches) + "\n\nObserved:\n" + "\n".join(observed_rows)
