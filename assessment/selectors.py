@@ -27,7 +27,6 @@ __all__ = [
     "Indicator",
     "RankRow",
     "cases_behind",
-    "hot_spots",
     "indicators",
     "level_distribution",
     "ranking",
@@ -373,35 +372,3 @@ def red_and_overdue(*, user: User, limit: int) -> QuerySet[Case]:
         .select_related("item", "grid", "village", "town")
         .order_by("overdue_since", "pk")[: max(0, int(limit))]
     )
-
-
-def hot_spots(*, user: User, period: Period, item_id: int | None = None) -> list[dict]:
-    """Grids in scope with their case counts per item in the period (cases filed, rejected
-    ones left out), the busiest first; grids without cases are left out."""
-    grids = units_in_scope(user=user, unit_type="grid")
-    rows = CaseFact.objects.filter(
-        filed_at__gte=period.start_at,
-        filed_at__lt=period.end_at,
-        rejected=False,
-        grid_id__in=grids.values("pk"),
-    )
-    if item_id is not None:
-        rows = rows.filter(item_id=item_id)
-    counts: dict[int, dict[int, int]] = {}
-    for row in rows.values("grid_id", "item_id").annotate(n=Count("pk")).order_by():
-        counts.setdefault(row["grid_id"], {})[row["item_id"]] = row["n"]
-    result = []
-    for grid in Grid.objects.filter(pk__in=list(counts)):
-        items = counts[grid.pk]
-        result.append(
-            {
-                "grid_id": grid.pk,
-                "code": grid.code,
-                "name": grid.name,
-                "polygon": grid.polygon,
-                "items": dict(sorted(items.items(), key=lambda pair: -pair[1])),
-                "total": sum(items.values()),
-            }
-        )
-    result.sort(key=lambda row: (-row["total"], row["code"]))
-    return result

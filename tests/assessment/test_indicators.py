@@ -222,7 +222,7 @@ def test_a_bounded_number_of_queries(org, paths, django_assert_max_num_queries):
         selectors.ranking(user=org.supervisor, unit_type="village", period=SUMMER)
 
 
-def test_level_distribution_trend_red_list_and_hot_spots(org, paths):  # noqa: F811
+def test_level_distribution_trend_and_red_list(org, paths):  # noqa: F811
     levels = selectors.level_distribution(
         user=org.supervisor, unit_type="city", unit_id=None, period=SUMMER
     )
@@ -246,11 +246,6 @@ def test_level_distribution_trend_red_list_and_hot_spots(org, paths):  # noqa: F
     assert red and all(case.is_open for case in red)
     assert [case.overdue_since for case in red] == sorted(case.overdue_since for case in red)
     assert list(selectors.red_and_overdue(user=org.other_captain, limit=50)) == []
-
-    spots = selectors.hot_spots(user=org.supervisor, period=SUMMER, item_id=None)
-    assert [spot["grid_id"] for spot in spots] == [org.grid.pk]
-    assert spots[0]["total"] == 7 and spots[0]["items"] == {org.item.pk: 7}
-    assert selectors.hot_spots(user=org.supervisor, period=SUMMER, item_id=org.item.pk + 999) == []
 
 
 def test_periods_parse_and_step_back():
