@@ -16,11 +16,12 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || \
 # Extra arguments for pytest, e.g. make test PYTEST_ARGS="-x tests/teams".
 PYTEST_ARGS ?=
 
-.PHONY: help venv install run test lint format messages lock clean bench
+.PHONY: help venv install run test lint format messages lock clean bench fuzz
 
 help:
 	@echo "make run       install, migrate, seed the demo data and start web + worker + beat"
 	@echo "make test      install and run the whole test suite (DATABASE_URL/REDIS_URL honoured)"
+	@echo "make fuzz      schemathesis + Open311 fuzzing with thousands of requests: no 5xx"
 	@echo "make bench     timer sweep benchmark on PostgreSQL (DATABASE_URL) -> docs/benchmarks.md"
 	@echo "make lint      ruff check and ruff format --check"
 	@echo "make format    ruff format and ruff check --fix"
@@ -58,6 +59,11 @@ run: $(STAMP)
 # Browser tests (tests/e2e, marker e2e) will need Debian's chromium; .ci/run installs it.
 test: $(STAMP)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The fuzz tests of tests/security with many examples (make test runs them with a few).
+FUZZ_EXAMPLES ?= 150
+fuzz: $(STAMP)
+	WHISTLE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(VENV)/bin/pytest -s -p no:cacheprovider tests/security/test_fuzz_api.py $(PYTEST_ARGS)
 
 # PostgreSQL only: DATABASE_URL (default .../whistle_bench) is emptied and refilled.
 bench: $(STAMP)
