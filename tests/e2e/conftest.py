@@ -146,6 +146,16 @@ class Browsing:
 
     def _watch(self, page: Page) -> None:
         page.on("pageerror", lambda error: self.problems.append(f"{page.url}: JS error {error}"))
+        # Chromium reports a blocked script, style or image (and a bad policy header) on the
+        # console: the pages must satisfy the Content-Security-Policy of whistle.security.
+        page.on(
+            "console",
+            lambda message: (
+                self.problems.append(f"{page.url}: {message.text}")
+                if "Content Security Policy" in message.text or "Permissions-Policy" in message.text
+                else None
+            ),
+        )
         page.on(
             "response",
             lambda response: (
@@ -163,8 +173,8 @@ class Browsing:
 
 @pytest.fixture
 def browsing(browser, live_server) -> Iterator[Browsing]:
-    """Pages for the people of a test; the test fails on a JavaScript error or a static file
-    that did not load."""
+    """Pages for the people of a test; the test fails on a JavaScript error, a Content
+    Security Policy violation or a static file that did not load."""
     browsing = Browsing(browser=browser, base_url=live_server.url)
     try:
         yield browsing

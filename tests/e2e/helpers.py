@@ -99,7 +99,11 @@ def case_id_from_url(url: str) -> int:
 
 def wait_for_grid_outlines(page: Page) -> None:
     """The whistle map has drawn the grids it loaded from grids.geojson."""
-    page.wait_for_function("document.querySelectorAll('#whistle-map .leaflet-interactive').length")
+    # Functions, not expressions: Playwright polls an expression with eval, which the pages'
+    # Content-Security-Policy (script-src 'self') refuses.
+    page.wait_for_function(
+        "() => document.querySelectorAll('#whistle-map .leaflet-interactive').length"
+    )
 
 
 def tap_map_centre(page: Page) -> None:
@@ -107,7 +111,8 @@ def tap_map_centre(page: Page) -> None:
     whistle_map = page.locator("#whistle-map")
     whistle_map.scroll_into_view_if_needed()
     page.wait_for_function(
-        "!document.querySelector('#whistle-map .leaflet-zoom-anim, #whistle-map .leaflet-pan-anim')"
+        "() => !document.querySelector("
+        "'#whistle-map .leaflet-zoom-anim, #whistle-map .leaflet-pan-anim')"
     )
     box = whistle_map.bounding_box()
     whistle_map.click(position={"x": box["width"] / 2, "y": box["height"] / 2})
@@ -134,7 +139,7 @@ def fill_whistle_form(
         page.get_by_test_id("use-location").click()
     else:
         tap_map_centre(page)
-    page.wait_for_function("document.getElementById('id_latitude').value !== ''")
+    page.wait_for_function("() => document.getElementById('id_latitude').value !== ''")
 
 
 def submit_whistle(page: Page) -> int:

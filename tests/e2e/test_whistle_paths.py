@@ -180,7 +180,9 @@ def test_a_repeated_submit_files_one_case(browsing, org, photo):
 
     worker.route("**/cases/new/", lose_the_answer)
     worker.get_by_test_id("submit-whistle").click()
-    worker.wait_for_function("document.getElementById('submit-status').textContent.length > 20")
+    worker.wait_for_function(
+        "() => document.getElementById('submit-status').textContent.length > 20"
+    )
     assert Case.objects.count() == 1
     first = Case.objects.get()
     assert worker.locator("#id_idempotency_key").input_value() == key
