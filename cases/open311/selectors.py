@@ -159,6 +159,9 @@ def parse_when(value: str, *, name: str) -> datetime | None:
             _("%(name)s is not a W3C date-time such as 2025-06-10T09:00:00+08:00.")
             % {"name": name},
         )
+    # Far-off years would overflow the 90-day window arithmetic and the time zone conversion.
+    if not 1900 <= parsed.year <= 9000:
+        raise Open311Error(400, _("%(name)s is out of range.") % {"name": name})
     if timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed)
     return parsed
