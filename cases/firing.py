@@ -21,7 +21,10 @@ from checklists.models import Stage
 def act_on_deadline(*, case: Case, deadline: Deadline) -> None:
     data = {"deadline": deadline.pk, "stage": deadline.stage, "due_at": deadline.due_at.isoformat()}
     stage = deadline.stage
-    if stage == Stage.VILLAGE_HANDLING and case.status in (Status.FILED, Status.VILLAGE_HANDLING):
+    if (stage == Stage.SCREENING and case.status == Status.FILED) or (
+        stage == Stage.VILLAGE_HANDLING and case.status in (Status.FILED, Status.VILLAGE_HANDLING)
+    ):
+        # A whistle left alone climbs: the village never screened (or never finished) it.
         whistle_locked(case=case, user=None, data=data)
     elif (
         stage == Stage.HANDLING

@@ -560,12 +560,13 @@ DEMO_ITEM = {
     "name_zh": "演示：快速升级",
     "name_en": "Demo: fast escalation",
     "description_zh": (
-        "演示用事项：各环节时限只有几分钟。村里受理后不再处理，"
-        "案件会在几分钟内由村到镇、再到市逐级上升。"
+        "演示用事项：各环节时限只有几分钟。上报后无人处理，村里不受理，"
+        "案件会在筛查时限到期时由计时器吹哨到镇，再在几分钟内升级到市。"
     ),
     "description_en": (
-        "For demonstrations: every limit is a few minutes. Accept the whistle in the village "
-        "and then leave it alone: within minutes it climbs to the town and the city."
+        "For demonstrations: every limit is a few minutes. File the whistle and leave it "
+        "alone: at the screening limit the timer whistles it to the town, and within minutes "
+        "it climbs to the city."
     ),
 }
 DEMO_ITEM_MINUTES = {

@@ -26,3 +26,35 @@ def _fresh_working_calendar():
     invalidate_calendar()
     yield
     invalidate_calendar()
+
+
+def _is_transactional(request: pytest.FixtureRequest) -> bool:
+    """The same test pytest-django makes to choose TransactionTestCase (flushed afterwards)."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None:
+        from pytest_django.plugin import validate_django_db
+
+        transaction, reset_sequences, *_ = validate_django_db(marker)
+        if transaction or reset_sequences:
+            return True
+    return any(
+        name in request.fixturenames
+        for name in ("transactional_db", "live_server", "django_db_reset_sequences")
+    )
+
+
+@pytest.fixture(autouse=True)
+def _flushable_case_events(request: pytest.FixtureRequest):
+    """On SQLite, empty the append-only event table before the flush after a transactional
+    test (the flush's DELETE would hit the trigger).
+
+    The database fixture is requested here, so it is set up before this one and torn down, with
+    its flush, after this one's teardown."""
+    if not _is_transactional(request):
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")
+    yield
+    from tests.db import clear_case_events_for_flush
+
+    clear_case_events_for_flush()

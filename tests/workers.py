@@ -9,7 +9,6 @@ Use them with transactional tests only (`transactional_db`): rows a test writes 
 usual rolled-back transaction are invisible to another process.
 """
 
-import importlib
 import os
 import re
 import signal
@@ -237,24 +236,6 @@ def running_workers(*, count: int, broker: Broker, tmp_path: Path) -> Iterator[l
                 worker.process.send_signal(signal.SIGTERM)
         for worker in workers:
             stop_worker(worker)
-
-
-def clear_events_for_flush() -> None:
-    """Let the flush after a transactional test empty the append-only event table on SQLite.
-
-    Django flushes SQLite with DELETE, which the append-only trigger refuses (PostgreSQL uses
-    TRUNCATE, which it allows). The events go with the trigger lifted, then it is put back."""
-    if connection.vendor != "sqlite":
-        return
-    trigger = importlib.import_module("cases.migrations.0002_event_append_only_trigger")
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TRIGGER IF EXISTS cases_event_no_delete")
-        try:
-            cursor.execute("DELETE FROM cases_event")
-        finally:
-            cursor.execute(
-                next(sql for sql in trigger.SQLITE_CREATE if "cases_event_no_delete" in sql)
-            )
 
 
 def wait_for(condition: Callable[[], bool], *, timeout: float, what: str, every: float = 0.2):

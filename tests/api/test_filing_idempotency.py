@@ -10,7 +10,6 @@ from django.db import connection
 from cases.models import Case, Event, IdempotencyKey
 from tests.api.conftest import client_for, png
 from tests.api.steps import filed, fresh, post
-from tests.cases.engine_steps import clear_events_for_flush
 
 LAT, LNG = 30.50, 120.70
 
@@ -221,47 +220,41 @@ def _at_once(count: int, request) -> list:
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_retries_of_a_filing_file_exactly_one_case(org):
-    try:
-        client_for(org.grid_worker)  # the token exists before the threads start
-        body = filing(org, latitude=LAT, longitude=LNG)
+    client_for(org.grid_worker)  # the token exists before the threads start
+    body = filing(org, latitude=LAT, longitude=LNG)
 
-        def send():
-            client = client_for(org.grid_worker)
-            return post(client, "/api/cases/", body, HTTP_IDEMPOTENCY_KEY="same-key")
+    def send():
+        client = client_for(org.grid_worker)
+        return post(client, "/api/cases/", body, HTTP_IDEMPOTENCY_KEY="same-key")
 
-        responses = _at_once(4, send)
-        assert all(not isinstance(r, Exception) for r in responses), responses
-        assert [r.status_code for r in responses] == [201] * 4, [r.content for r in responses]
-        assert len({r.json()["id"] for r in responses}) == 1
-        assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in responses) == 3
-        assert Case.objects.count() == 1
-        assert Event.objects.filter(action="file").count() == 1
-        assert IdempotencyKey.objects.filter(key="same-key").count() == 2  # API + filing claim
-    finally:
-        clear_events_for_flush()
+    responses = _at_once(4, send)
+    assert all(not isinstance(r, Exception) for r in responses), responses
+    assert [r.status_code for r in responses] == [201] * 4, [r.content for r in responses]
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in responses) == 3
+    assert Case.objects.count() == 1
+    assert Event.objects.filter(action="file").count() == 1
+    assert IdempotencyKey.objects.filter(key="same-key").count() == 2  # API + filing claim
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_retries_of_an_action_act_once(org):
-    try:
-        case = filed(org)
-        client_for(org.village_officer)
+    case = filed(org)
+    client_for(org.village_officer)
 
-        def send():
-            client = client_for(org.village_officer)
-            return post(
-                client,
-                f"/api/cases/{case.pk}/accept/",
-                {"version": case.version},
-                HTTP_IDEMPOTENCY_KEY="accept-once",
-            )
+    def send():
+        client = client_for(org.village_officer)
+        return post(
+            client,
+            f"/api/cases/{case.pk}/accept/",
+            {"version": case.version},
+            HTTP_IDEMPOTENCY_KEY="accept-once",
+        )
 
-        responses = _at_once(3, send)
-        assert all(not isinstance(r, Exception) for r in responses), responses
-        assert [r.status_code for r in responses] == [200] * 3
-        bodies = [r.json() for r in responses]
-        assert all(body == bodies[0] for body in bodies)  # the same JSON (jsonb orders keys)
-        assert bodies[0]["status"] == "village_handling"
-        assert Event.objects.filter(case=case, action="accept").count() == 1
-    finally:
-        clear_events_for_flush()
+    responses = _at_once(3, send)
+    assert all(not isinstance(r, Exception) for r in responses), responses
+    assert [r.status_code for r in responses] == [200] * 3
+    bodies = [r.json() for r in responses]
+    assert all(body == bodies[0] for body in bodies)  # the same JSON (jsonb orders keys)
+    assert bodies[0]["status"] == "village_handling"
+    assert Event.objects.filter(case=case, action="accept").count() == 1

@@ -98,23 +98,3 @@ def resolved_by_team(org, **kwargs) -> Case:
 
 def fresh(case: Case) -> Case:
     return Case.objects.get(pk=case.pk)
-
-
-def clear_events_for_flush() -> None:
-    """Let the flush after a transactional test empty the append-only event table on SQLite,
-    which Django flushes with DELETE (the trigger refuses it; PostgreSQL's TRUNCATE passes)."""
-    import importlib
-
-    from django.db import connection
-
-    if connection.vendor != "sqlite":
-        return
-    trigger = importlib.import_module("cases.migrations.0002_event_append_only_trigger")
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TRIGGER IF EXISTS cases_event_no_delete")
-        try:
-            cursor.execute("DELETE FROM cases_event")
-        finally:
-            cursor.execute(
-                next(sql for sql in trigger.SQLITE_CREATE if "cases_event_no_delete" in sql)
-            )

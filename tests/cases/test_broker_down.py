@@ -15,13 +15,7 @@ from cases.models import Case, Deadline, Event, Notification, Status
 from cases.services import file_whistle
 from cases.tasks import deliver_pending_mail, sweep_deadlines
 from checklists.models import Stage
-from tests.workers import (
-    clear_events_for_flush,
-    isolated_broker,
-    publishing_to,
-    running_workers,
-    wait_for,
-)
+from tests.workers import isolated_broker, publishing_to, running_workers, wait_for
 
 pytestmark = [
     pytest.mark.celery_worker,
@@ -32,12 +26,6 @@ pytestmark = [
 
 # Nothing listens here: connecting is refused at once.
 CLOSED_BROKER = "redis://127.0.0.1:6399/0"
-
-
-@pytest.fixture(autouse=True)
-def _flushable_events(transactional_db):
-    yield
-    clear_events_for_flush()
 
 
 def file_while_broker_down(org, caplog) -> tuple[Case, float]:
@@ -94,10 +82,11 @@ def test_once_the_broker_is_back_the_due_timer_fires_once_and_the_mail_goes(org,
         )
         assert worker.results(sweep_deadlines.name) == ["1"]
 
-        deadline = Deadline.objects.get(case=case)
+        deadline = Deadline.objects.get(case=case, stage=Stage.SCREENING)
         assert deadline.fired_at is not None
-        overdue = Event.objects.filter(case=case, action="overdue")
-        assert [(e.actor_label, e.data["stage"]) for e in overdue] == [("timer", "screening")]
+        # Never screened by the village: the timer whistled it to the town.
+        whistle = Event.objects.filter(case=case, action="whistle")
+        assert [(e.actor_label, e.data["stage"]) for e in whistle] == [("timer", "screening")]
         assert Notification.objects.get(case=case, kind="case_filed").emailed_at is not None
 
         # Run again: nothing is due any more, so nothing happens twice.
@@ -109,7 +98,9 @@ def test_once_the_broker_is_back_the_due_timer_fires_once_and_the_mail_goes(org,
         )
         assert worker.results(sweep_deadlines.name) == ["1", "0"]
 
-    assert Deadline.objects.get(case=case).fired_at == deadline.fired_at
-    assert Event.objects.filter(case=case, action="overdue").count() == 1
-    assert Notification.objects.filter(case=case, kind="overdue").count() == 1
-    assert Case.objects.get(pk=case.pk).status == Status.FILED
+    assert Deadline.objects.get(case=case, stage=Stage.SCREENING).fired_at == deadline.fired_at
+    assert Event.objects.filter(case=case, action="whistle").count() == 1
+    whistled = Notification.objects.filter(case=case, kind="case_whistled")
+    assert whistled.filter(recipient=org.town_committee).count() == 1
+    assert whistled.count() == whistled.values("recipient").distinct().count()  # none twice
+    assert Case.objects.get(pk=case.pk).status == Status.DISPATCHED

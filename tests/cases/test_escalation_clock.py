@@ -9,7 +9,7 @@ from django.conf import settings
 
 from cases import calendar
 from cases.models import Case, Deadline, Event, Level, Status
-from cases.services import accept_case, file_whistle
+from cases.services import file_whistle
 from cases.tasks import sweep_deadlines
 from checklists.models import Item, Stage, TimeLimit
 from teams.demo import build_demo_city
@@ -51,31 +51,27 @@ def test_a_whistle_left_alone_climbs_from_village_to_town_to_city(org, time_mach
         user=org.grid_worker, item=org.item, grid=org.grid, description="Rubbish piled up"
     ).case
 
-    # Screening: 30 natural minutes; when it passes the timer only records it.
+    # Screening: 30 natural minutes. The village never accepts it: when the limit passes the
+    # timer whistles it to the town, with the item's default handlers.
     screening_due = due(case, Stage.SCREENING, FILED_AT)
     assert screening_due == datetime(2026, 3, 10, 9, 30, tzinfo=SHANGHAI)
     assert sweep_at(time_machine, screening_due - JUST_BEFORE) == 0
     assert timer_events(case) == []
-    assert sweep_at(time_machine, screening_due) == 1
     assert state(case) == (Status.FILED, Level.VILLAGE)
-    assert timer_events(case) == [("overdue", Stage.SCREENING, Status.FILED, Level.VILLAGE)]
-
-    # The village accepts it, then does nothing for one working day.
-    accept_case(user=org.village_officer, case_id=case.pk)
-    village_due = due(case, Stage.VILLAGE_HANDLING, screening_due)
-    assert village_due == datetime(2026, 3, 11, 9, 30, tzinfo=SHANGHAI)
-    assert sweep_at(time_machine, village_due - JUST_BEFORE) == 0
-    assert state(case) == (Status.VILLAGE_HANDLING, Level.VILLAGE)
-    assert sweep_at(time_machine, village_due) == 1
+    assert sweep_at(time_machine, screening_due) == 1
     assert state(case) == (Status.DISPATCHED, Level.TOWN)
+    whistle = Event.objects.get(case=case, action="whistle")
+    assert (whistle.actor, whistle.actor_label) == (None, "timer")
     dispatches = list(case.dispatches.order_by("pk"))
     assert [d.handler for d in dispatches] == [org.team, org.department]
+    assert {d.dispatched_at for d in dispatches} == {screening_due}
 
     # Nobody reports in: the report-in timers mark both dispatches late; the case stays put.
-    report_in_due = due(case, Stage.REPORT_IN, village_due)
+    report_in_due = due(case, Stage.REPORT_IN, screening_due)
     assert {d.report_in_due for d in dispatches} == {report_in_due}
-    handling_due = due(case, Stage.HANDLING, village_due)
-    assert report_in_due < handling_due == datetime(2026, 3, 11, 15, 0, tzinfo=SHANGHAI)
+    handling_due = due(case, Stage.HANDLING, screening_due)
+    # Four working hours from 09:30: 09:30-12:00 and 13:30-15:00 (lunch does not count).
+    assert report_in_due < handling_due == datetime(2026, 3, 10, 15, 0, tzinfo=SHANGHAI)
     assert sweep_at(time_machine, report_in_due) == 2
     assert [d.late for d in case.dispatches.order_by("pk")] == [True, True]
 
@@ -85,17 +81,16 @@ def test_a_whistle_left_alone_climbs_from_village_to_town_to_city(org, time_mach
     assert sweep_at(time_machine, handling_due) == 1
     assert state(case) == (Status.IN_CONSULTATION, Level.TOWN)
 
-    # The town does not decide within 3 working days (over the weekend): the city takes it.
+    # The town does not decide within 3 working days: the city takes it.
     town_due = due(case, Stage.TOWN_CONSULTATION, handling_due)
-    assert town_due == datetime(2026, 3, 16, 15, 0, tzinfo=SHANGHAI)  # Monday
+    assert town_due == datetime(2026, 3, 13, 15, 0, tzinfo=SHANGHAI)  # Friday
     assert sweep_at(time_machine, town_due - JUST_BEFORE) == 0
     assert state(case) == (Status.IN_CONSULTATION, Level.TOWN)
     assert sweep_at(time_machine, town_due) == 1
     assert state(case) == (Status.IN_CONSULTATION, Level.CITY)
 
     assert timer_events(case) == [
-        ("overdue", Stage.SCREENING, Status.FILED, Level.VILLAGE),
-        ("whistle", Stage.VILLAGE_HANDLING, Status.DISPATCHED, Level.TOWN),
+        ("whistle", Stage.SCREENING, Status.DISPATCHED, Level.TOWN),
         ("report_in_late", Stage.REPORT_IN, Status.DISPATCHED, Level.TOWN),
         ("report_in_late", Stage.REPORT_IN, Status.DISPATCHED, Level.TOWN),
         ("request_consultation", Stage.HANDLING, Status.IN_CONSULTATION, Level.TOWN),
@@ -108,7 +103,6 @@ def test_a_whistle_left_alone_climbs_from_village_to_town_to_city(org, time_mach
     )
     assert moments == [
         screening_due,
-        village_due,
         report_in_due,
         report_in_due,
         handling_due,
@@ -119,13 +113,13 @@ def test_a_whistle_left_alone_climbs_from_village_to_town_to_city(org, time_mach
     assert city.fired_at is None
     assert city.due_at == due(case, Stage.CITY_CONSULTATION, town_due)
     assert sweep_at(time_machine, town_due + timedelta(minutes=1)) == 0
-    assert len(timer_events(case)) == 6
+    assert len(timer_events(case)) == 5
 
 
 def test_the_demo_item_climbs_to_the_city_within_minutes_of_beat_sweeps(time_machine):
-    """What a `make run` user sees with DEMO-01: accepted and left alone, the whistle reaches
-    the town after 2 minutes and the city committee 6 minutes later, beat sweeping every
-    WHISTLE_SWEEP_SECONDS."""
+    """What a `make run` user sees with DEMO-01: filed and left alone, the whistle reaches
+    the town after 2 minutes (screening) and the city committee 6 minutes later, beat sweeping
+    every WHISTLE_SWEEP_SECONDS."""
     time_machine.move_to(FILED_AT, tick=False)
     build_demo_city()
     case = file_whistle(
@@ -134,7 +128,6 @@ def test_the_demo_item_climbs_to_the_city_within_minutes_of_beat_sweeps(time_mac
         grid=Grid.objects.get(code="HN-XS-01-01"),
         description="Watch me climb",
     ).case
-    accept_case(user=User.objects.get(username="village1"), case_id=case.pk)
 
     every = timedelta(seconds=settings.CELERY_BEAT_SCHEDULE["sweep-deadlines"]["schedule"])
     seen: dict[tuple[str, str], timedelta] = {}
@@ -145,13 +138,13 @@ def test_the_demo_item_climbs_to_the_city_within_minutes_of_beat_sweeps(time_mac
         moment += every
 
     for reached, minutes in (
-        ((Status.DISPATCHED, Level.TOWN), 2),  # village handling: 2 minutes
+        ((Status.DISPATCHED, Level.TOWN), 2),  # screening: 2 minutes
         ((Status.IN_CONSULTATION, Level.TOWN), 2 + 3),  # handling: 3 minutes
         ((Status.IN_CONSULTATION, Level.CITY), 2 + 3 + 3),  # town consultation: 3 minutes
     ):
         assert timedelta(minutes=minutes) <= seen[reached] < timedelta(minutes=minutes) + every
     assert list(seen) == [
-        (Status.VILLAGE_HANDLING, Level.VILLAGE),
+        (Status.FILED, Level.VILLAGE),
         (Status.DISPATCHED, Level.TOWN),
         (Status.IN_CONSULTATION, Level.TOWN),
         (Status.IN_CONSULTATION, Level.CITY),

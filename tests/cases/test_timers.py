@@ -141,10 +141,14 @@ def test_firing_is_exactly_once(org, time_machine):
     assert timers.fire_deadline(deadline_id=deadline.pk, now=due) is True
     assert timers.fire_deadline(deadline_id=deadline.pk, now=due) is False
     assert timers.sweep(now=due + timedelta(hours=1)) == 0
-    # The screening limit passing is recorded once; the officers are told.
-    assert timer_events(case) == [("overdue", Status.FILED, Level.VILLAGE)]
-    assert kinds_for(org.village_officer, case) == ["case_filed", "overdue"]
-    assert fresh(case).version == 1  # a record of lateness does not make open forms stale
+    # A whistle the village never screened is whistled to the town once, by the timer.
+    assert timer_events(case) == [("whistle", Status.DISPATCHED, Level.TOWN)]
+    whistle = case.events.get(action="whistle")
+    assert (whistle.actor, whistle.data["stage"]) == (None, Stage.SCREENING)
+    assert case.deadlines.get(stage=Stage.SCREENING).fired_at == due
+    assert case.dispatches.count() == 2
+    assert kinds_for(org.town_committee, case).count("case_whistled") == 1
+    assert fresh(case).version == 2  # a transition: open forms on the filed case are stale
 
 
 def test_verification_overdue_leaves_the_case_resolved(org, sweep_at):
@@ -193,9 +197,10 @@ def test_lights_and_the_yellow_warning(org, sweep_at):
     late = file_case(org, latitude=30.503)
     late_deadline = late.deadlines.get(stage=Stage.SCREENING)
     sweep_at(late_deadline.due_at + timedelta(minutes=5))
-    accept_case(user=org.village_officer, case_id=late.pk)
+    assert fresh(late).status == Status.DISPATCHED  # whistled by the timer, not screened
     late_deadline.refresh_from_db()
     assert late_deadline.fired_at is not None  # fired: met_at stays empty
+    assert late_deadline.met_at is None
     assert timers.light(late_deadline) == timers.RED
 
 

@@ -17,7 +17,7 @@ from django.db import connections
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.cases.conftest import Org, org
-from tests.e2e.helpers import DESKTOP, PHONE, clear_events_for_flush, jpeg, login
+from tests.e2e.helpers import DESKTOP, PHONE, jpeg, login
 from whistle.celery import app as celery_app
 
 CHROMIUM = os.environ.get("WHISTLE_CHROMIUM", "/usr/bin/chromium")
@@ -95,11 +95,10 @@ def _eager_celery() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _e2e_environment(transactional_db, settings, tmp_path, _eager_celery) -> Iterator[None]:
-    """Uploads go to the test's own folder; events may be flushed on SQLite afterwards."""
+    """Uploads go to the test's own folder (tests/conftest.py lets SQLite flush the events)."""
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.WHISTLE_TILE_URL = ""
     yield
-    clear_events_for_flush()
 
 
 @dataclass

@@ -1,12 +1,10 @@
 """Helpers for the browser tests: signing in, screenshots at phone and desktop size, photos."""
 
-import importlib
 import io
 import os
 import re
 from pathlib import Path
 
-from django.db import connection
 from PIL import Image
 from playwright.sync_api import Page
 
@@ -63,27 +61,6 @@ def jpeg(path: Path, *, colour: tuple[int, int, int] = (200, 120, 40)) -> Path:
     Image.new("RGB", (64, 48), colour).save(buffer, format="JPEG", quality=85)
     path.write_bytes(buffer.getvalue())
     return path
-
-
-def clear_events_for_flush() -> None:
-    """Let the flush after a transactional test empty the append-only event table on SQLite.
-
-    Django flushes SQLite with DELETE, which the append-only trigger refuses (PostgreSQL uses
-    TRUNCATE, which it allows): drop the trigger, delete the events, put the trigger back."""
-    if connection.vendor != "sqlite":
-        return
-    trigger = importlib.import_module("cases.migrations.0002_event_append_only_trigger")
-    with connection.cursor() as cursor:
-        # Attachments point at events; the flush that follows removes them too.
-        cursor.execute("PRAGMA foreign_keys = OFF")
-        cursor.execute("DROP TRIGGER IF EXISTS cases_event_no_delete")
-        try:
-            cursor.execute("DELETE FROM cases_event")
-        finally:
-            cursor.execute(
-                next(sql for sql in trigger.SQLITE_CREATE if "cases_event_no_delete" in sql)
-            )
-            cursor.execute("PRAGMA foreign_keys = ON")
 
 
 # --- steps of the flows ------------------------------------------------------------------------
