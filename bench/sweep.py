@@ -134,7 +134,7 @@ class QueryCounter:
         return execute(sql, params, many, context)
 
 
-def _seed(*, open_cases: int, due: int) -> datetime:
+def seed(*, open_cases: int, due: int) -> datetime:
     """Empty the case tables and seed `open_cases` open cases, `due` of them overdue."""
     from django.db import connection, transaction
     from django.utils import timezone
@@ -283,7 +283,7 @@ def measure(*, open_cases: int, due: int, profile: bool = False) -> Run:
 
     print(f"Seeding {open_cases:,} open cases, {due:,} of them due ...", flush=True)
     started = time.perf_counter()
-    _seed(open_cases=open_cases, due=due)
+    seed(open_cases=open_cases, due=due)
     seed_seconds = time.perf_counter() - started
     print(f"  seeded in {seed_seconds:.1f} s", flush=True)
 

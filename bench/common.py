@@ -1,0 +1,363 @@
+"""What every benchmark of `make bench` shares: the database, the machine, real server
+processes, their peak memory, and the page the figures go to.
+
+Each benchmark (bench.sweep, bench.intake, bench.pages) writes its own "## " section of
+docs/benchmarks.md and stores its headline figures in var/bench/results.json (under its own
+key), from which bench.summary writes the table of targets at the top of the page.
+"""
+
+import json
+import os
+import platform
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterable
+from contextlib import contextmanager
+from pathlib import Path
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/whistle_bench"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
+BASE_DIR = Path(__file__).resolve().parent.parent
+DOC = BASE_DIR / "docs" / "benchmarks.md"
+VENV_BIN = Path(sys.executable).parent
+
+
+def var_dir() -> Path:
+    path = Path(os.environ.get("WHISTLE_VAR_DIR", BASE_DIR / "var" / "bench"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def ensure_database(url: str, *, force: bool = False) -> None:
+    """Create the benchmark database when it does not exist yet. Refuses a database whose name
+    lacks "bench" (the benchmarks empty its case tables) unless `force`."""
+    import dj_database_url
+    import psycopg2
+    from psycopg2 import sql
+
+    options = dj_database_url.parse(url)
+    if "postgresql" not in options["ENGINE"]:
+        sys.exit(f"The benchmarks need PostgreSQL; DATABASE_URL is {url!r}.")
+    if "bench" not in options["NAME"] and not force:
+        sys.exit(
+            f"The benchmark empties the case tables of {options['NAME']!r}. Name a database "
+            "with 'bench' in its name, or pass --force if that is really what you want."
+        )
+    connection = psycopg2.connect(
+        dbname="postgres",
+        user=options.get("USER") or None,
+        password=options.get("PASSWORD") or None,
+        host=options.get("HOST") or None,
+        port=options.get("PORT") or None,
+    )
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [options["NAME"]])
+            if cursor.fetchone() is None:
+                print(f"Creating database {options['NAME']}", flush=True)
+                cursor.execute(
+                    sql.SQL("CREATE DATABASE {}").format(sql.Identifier(options["NAME"]))
+                )
+    finally:
+        connection.close()
+
+
+def load_average() -> str:
+    """The 1-minute load average: other work on the machine slows every figure down."""
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
+
+
+class QueryCounter:
+    """Counts the statements Django sends, without keeping them (connection.execute_wrapper)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def machine() -> dict[str, str]:
+    """CPU, memory, PostgreSQL and Python versions (needs Django set up on PostgreSQL)."""
+    from django.db import connection
+
+    cpu = "unknown"
+    memory = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+                break
+    except OSError:
+        pass
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        (pg_version,) = cursor.fetchone()
+    return {
+        "cpus": str(os.cpu_count()),
+        "cpu": cpu,
+        "memory": memory,
+        "postgresql": pg_version,
+        "python": platform.python_version(),
+    }
+
+
+def machine_line(info: dict[str, str]) -> str:
+    return (
+        f"Machine: {info['cpus']} CPUs ({info['cpu']}), {info['memory']} memory, "
+        f"PostgreSQL {info['postgresql']}, Python {info['python']}; the database, Redis, the "
+        "servers and the load generator all on the same machine."
+    )
+
+
+def write_section(heading: str, text: str, path: Path = DOC) -> None:
+    """Replace the section of the benchmarks page that starts with `heading` ("## ..."), or
+    append it. The section runs from its heading line to the next "## " heading or the end."""
+    if path.exists():
+        current = path.read_text()
+    else:
+        current = "# Benchmarks\n\nFigures written by `make bench`; see DESIGN.md section 10.\n\n"
+    section = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
+    if section.search(current):
+        current = section.sub(lambda _match: text.rstrip("\n") + "\n\n", current, count=1)
+    else:
+        current = current.rstrip("\n") + "\n\n" + text
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(current.rstrip("\n") + "\n")
+
+
+def record_results(key: str, data: dict) -> None:
+    """Keep one benchmark's headline figures for bench.summary (var/bench/results.json)."""
+    path = var_dir() / "results.json"
+    results = json.loads(path.read_text()) if path.exists() else {}
+    results[key] = data
+    path.write_text(json.dumps(results, indent=2, sort_keys=True, default=str))
+
+
+def read_results() -> dict:
+    path = var_dir() / "results.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+# Peak memory of server processes.
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(part) for part in text.split()]
+
+
+def _tree(pid: int) -> list[int]:
+    pids = [pid]
+    for child in _children(pid):
+        pids.extend(_tree(child))
+    return pids
+
+
+def _status_kib(pid: int, field: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+class PeakRss:
+    """Samples the process trees it watches every `interval` seconds and keeps the highest
+    resident set of any one process per label, from the kernel's own high-water mark (VmHWM),
+    so a peak between two samples is not missed while the process lives."""
+
+    def __init__(self, interval: float = 0.5) -> None:
+        self.interval = interval
+        self.roots: dict[str, list[int]] = {}
+        self.peaks_kib: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._lock = threading.Lock()
+
+    def watch(self, label: str, pid: int, *, children_only: bool = False) -> None:
+        """Watch `pid` (and its descendants) under `label`. `children_only` leaves out the
+        root itself, e.g. a gunicorn master when the workers are what is measured."""
+        with self._lock:
+            self.roots.setdefault(label, []).append(-pid if children_only else pid)
+
+    def sample(self) -> None:
+        with self._lock:
+            roots = {label: list(pids) for label, pids in self.roots.items()}
+        for label, pids in roots.items():
+            for root in pids:
+                tree = _tree(abs(root))
+                if root < 0:
+                    tree = tree[1:]
+                for pid in tree:
+                    peak = _status_kib(pid, "VmHWM")
+                    if peak > self.peaks_kib.get(label, 0):
+                        self.peaks_kib[label] = peak
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def __enter__(self) -> "PeakRss":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.sample()
+        self._stop.set()
+        self._thread.join()
+
+    def mib(self) -> dict[str, float]:
+        return {label: kib / 1024 for label, kib in self.peaks_kib.items()}
+
+
+# Real server processes.
+
+
+def server_env(**extra: str) -> dict[str, str]:
+    """The environment of a server process: this one's plus `extra` (DATABASE_URL etc.)."""
+    env = dict(os.environ)
+    env.update(extra)
+    env["PATH"] = f"{VENV_BIN}:{env.get('PATH', '')}"
+    env.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
+    env.setdefault("LOG_LEVEL", "WARNING")
+    return env
+
+
+class Server:
+    """A child process group (gunicorn, a Celery worker) stopped on exit, with its log."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        self.name = name
+        self.log_path = var_dir() / f"{name}.log"
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(  # noqa: S603 - our own argv
+            argv,
+            cwd=BASE_DIR,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Signal the whole process group (kill -9 by default)."""
+        try:
+            os.killpg(self.process.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def stop(self, timeout: float = 20) -> None:
+        if self.process.poll() is None:
+            self.kill(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill(signal.SIGKILL)
+                self.process.wait(5)
+        self._log.close()
+
+
+def gunicorn(*, port: int, workers: int, env: dict[str, str], name: str = "gunicorn") -> Server:
+    argv = [
+        str(VENV_BIN / "gunicorn"),
+        "whistle.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--no-control-socket",
+        "--backlog",
+        "2048",
+    ]
+    return Server(name, argv, env)
+
+
+def celery_worker(*, name: str, env: dict[str, str], concurrency: int = 1) -> Server:
+    argv = [
+        str(VENV_BIN / "celery"),
+        "-A",
+        "whistle",
+        "worker",
+        "--loglevel=INFO",
+        f"--concurrency={concurrency}",
+        "--pool=prefork",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        f"--hostname={name}@%h",
+    ]
+    return Server(name, argv, env)
+
+
+def wait_for_http(url: str, *, timeout: float = 60, server: Server | None = None) -> None:
+    """Wait until `url` answers (any HTTP status), or fail with the server's log."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server is not None and server.process.poll() is not None:
+            raise RuntimeError(f"{server.name} exited:\n{server.log()[-4000:]}")
+        try:
+            urllib.request.urlopen(url, timeout=2)  # noqa: S310 - loopback
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer in {timeout} s")
+
+
+def wait_for_log(server: Server, needle: str, *, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if needle in server.log():
+            return
+        if server.process.poll() is not None:
+            raise RuntimeError(f"{server.name} exited:\n{server.log()[-4000:]}")
+        time.sleep(0.3)
+    raise RuntimeError(f"{server.name}: no {needle!r} in {timeout} s:\n{server.log()[-4000:]}")
+
+
+@contextmanager
+def running(servers: Iterable[Server]):
+    """Stop every server on the way out, whatever happened."""
+    servers = list(servers)
+    try:
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The nearest-rank percentile (share in 0..1) of `values`; 0 for none."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(share * len(ordered) + 0.5) - 1))
+    return ordered[rank]
