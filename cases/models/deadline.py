@@ -47,6 +47,15 @@ class Deadline(models.Model):
         _("time left when paused (seconds)"), null=True, blank=True
     )
     postponed = models.BooleanField(_("postponed"), default=False)
+    claimed_until = models.DateTimeField(
+        _("handed to a worker until"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "A sweep handed this due deadline to a worker; another sweep hands it out again "
+            "only after this time, if it has not fired by then."
+        ),
+    )
 
     class Meta:
         verbose_name = _("deadline")
