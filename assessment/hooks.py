@@ -6,14 +6,24 @@ logger = logging.getLogger(__name__)
 
 
 def enqueue_fact_refresh(case_id: int) -> None:
-    """Queue the refresh of one case's facts. A broker that is down costs only a warning: the
-    periodic stale-facts sweep refreshes the case later."""
+    """Queue the refresh of one case's facts (once per timer batch for a batch's cases)."""
+    from cases import batching
+
+    batching.send("refresh_case_facts", [case_id], _publish_refresh)
+
+
+def _publish_refresh(case_ids: list[int]) -> None:
+    """A broker that is down costs only a warning: the periodic stale-facts sweep refreshes
+    the cases later."""
     from kombu.exceptions import OperationalError
     from redis.exceptions import RedisError
 
-    from assessment.tasks import refresh_case_facts
+    from assessment.tasks import refresh_case_facts, refresh_cases_facts
 
     try:
-        refresh_case_facts.delay(case_id)
+        if len(case_ids) == 1:
+            refresh_case_facts.delay(case_ids[0])
+        else:
+            refresh_cases_facts.delay(case_ids)
     except (OperationalError, RedisError, OSError) as error:
-        logger.warning("Could not queue the fact refresh of case %s: %s", case_id, error)
+        logger.warning("Could not queue the fact refresh of cases %s: %s", case_ids, error)

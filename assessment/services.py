@@ -95,6 +95,24 @@ def refresh_case_facts(*, case_id: int) -> bool:
         return _refresh_batch(case_ids=[case_id]) == 1
 
 
+def refresh_cases_facts(*, case_ids: Sequence[int], chunk: int = 50) -> int:
+    """Recompute the facts of many cases (a batch of timer firings), a chunk at a time under
+    the chunk's row locks, taken in id order as every writer does. Returns how many were
+    written."""
+    ordered = sorted(set(case_ids))
+    written = 0
+    for start in range(0, len(ordered), chunk):
+        with transaction.atomic():
+            present = list(
+                Case.objects.select_for_update(of=("self",))
+                .filter(pk__in=ordered[start : start + chunk])
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            written += _refresh_batch(case_ids=present)
+    return written
+
+
 def stale_case_ids(*, limit: int = 2000, lookback: timedelta = timedelta(days=7)) -> list[int]:
     """Cases whose facts are missing or older than the case: no fact row, the case changed
     after its facts (updated_at > computed_at), or it has events the facts have not seen (the

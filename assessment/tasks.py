@@ -12,6 +12,12 @@ def refresh_case_facts(case_id: int) -> bool:
 
 
 @shared_task
+def refresh_cases_facts(case_ids: list[int]) -> int:
+    """Recompute the facts of the cases a batch of timer firings changed."""
+    return services.refresh_cases_facts(case_ids=case_ids)
+
+
+@shared_task
 def refresh_stale_facts() -> int:
     """Periodic: refresh the facts that the after-commit refresh missed (broker down, lost
     message, timer events that do not touch the case row)."""

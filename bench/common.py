@@ -17,7 +17,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterable
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/whistle_bench"
@@ -268,10 +268,8 @@ class Server:
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Signal the whole process group (kill -9 by default)."""
-        try:
+        with suppress(ProcessLookupError):
             os.killpg(self.process.pid, sig)
-        except ProcessLookupError:
-            pass
 
     def stop(self, timeout: float = 20) -> None:
         if self.process.poll() is None:

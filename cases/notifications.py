@@ -26,6 +26,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from cases import batching
 from cases.models import Case, Dispatch, Level, Notification
 from checklists.models import Item, Stage
 from teams.models import Department, Grid, Region, Role, Team, User
@@ -438,7 +439,9 @@ def notify(
         return []
     created = Notification.objects.bulk_create(rows)
     ids = [row.pk for row in created]
-    transaction.on_commit(lambda: _publish_delivery(ids), robust=True)
+    transaction.on_commit(
+        lambda: batching.send("deliver_notifications", ids, _publish_delivery), robust=True
+    )
     return created
 
 
@@ -524,35 +527,40 @@ def inbox(*, user: User, limit: int = 50) -> list[Notification]:
     return list(Notification.objects.filter(recipient=user).select_related("case__item")[:limit])
 
 
-def _holders(role: str, **place: object) -> QuerySet[User]:
-    return (
-        User.objects.filter(
-            is_active=True,
-            memberships__role=role,
-            **{f"memberships__{key}": value for key, value in place.items()},
+def _holders(role: str, **place: int) -> list[User]:
+    """The active holders of `role` at a place (given by id); read once per timer batch."""
+
+    def read() -> list[User]:
+        return list(
+            User.objects.filter(
+                is_active=True,
+                memberships__role=role,
+                **{f"memberships__{key}_id": value for key, value in place.items()},
+            )
+            .distinct()
+            .order_by("pk")
         )
-        .distinct()
-        .order_by("pk")
-    )
+
+    return batching.remember(("holders", role, *sorted(place.items())), read)
 
 
-def village_officers(village: Region) -> QuerySet[User]:
-    return _holders(Role.VILLAGE_OFFICER, region=village)
+def village_officers(village: Region) -> list[User]:
+    return _holders(Role.VILLAGE_OFFICER, region=village.pk)
 
 
-def town_committee(town: Region) -> QuerySet[User]:
-    return _holders(Role.TOWN_COMMITTEE, region=town)
+def town_committee(town: Region) -> list[User]:
+    return _holders(Role.TOWN_COMMITTEE, region=town.pk)
 
 
-def city_committee(city: Region) -> QuerySet[User]:
-    return _holders(Role.CITY_COMMITTEE, region=city)
+def city_committee(city: Region) -> list[User]:
+    return _holders(Role.CITY_COMMITTEE, region=city.pk)
 
 
-def grid_workers(grid: Grid) -> QuerySet[User]:
-    return _holders(Role.GRID_WORKER, grid=grid)
+def grid_workers(grid: Grid) -> list[User]:
+    return _holders(Role.GRID_WORKER, grid=grid.pk)
 
 
-def handlers_of_dispatch(dispatch: Dispatch) -> QuerySet[User]:
+def handlers_of_dispatch(dispatch: Dispatch) -> list[User]:
     """Who answers for a dispatch: the captains of its team or the liaisons of its department."""
     if dispatch.team_id is not None:
         return _holders(Role.TEAM_CAPTAIN, team=dispatch.team_id)

@@ -19,6 +19,17 @@ def deliver_pending_mail() -> int:
 
 @shared_task
 def sweep_deadlines() -> int:
-    """Periodic sweep: fire every due deadline once. It keeps no lock of its own: each firing
-    takes the case's row lock and re-checks the deadline, so overlapping sweeps are safe."""
-    return timers.sweep()
+    """Periodic sweep: hand every due deadline to the workers in batches (a few are fired at
+    once). It keeps no lock of its own: each firing takes the case's row lock and re-checks
+    the deadline, so overlapping sweeps and redelivered batches are safe."""
+    return timers.hand_out(send=_queue_firing)
+
+
+@shared_task
+def fire_deadlines(deadline_ids: list[int]) -> int:
+    """Fire one batch of due deadlines handed out by the sweep."""
+    return timers.fire_deadlines(deadline_ids=deadline_ids)
+
+
+def _queue_firing(deadline_ids: list[int]) -> None:
+    fire_deadlines.delay(deadline_ids)

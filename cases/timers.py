@@ -7,13 +7,14 @@ delays the next sweep.
 """
 
 import logging
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from cases import calendar
+from cases import batching, calendar
 from cases.models import Case, Deadline, Dispatch
 from checklists.models import Stage, TimeLimit, TimeUnit
 
@@ -32,11 +33,14 @@ CASE_STAGES = {
 }
 
 
-def _limit(case: Case, stage: str) -> TimeLimit | None:
-    return TimeLimit.objects.filter(item_id=case.item_id, stage=stage).first()
+def _limit(*, item_id: int, stage: str) -> TimeLimit | None:
+    return batching.remember(
+        ("time_limit", item_id, stage),
+        lambda: TimeLimit.objects.filter(item_id=item_id, stage=stage).first(),
+    )
 
 
-def start_deadline(
+def plan_deadline(
     *,
     case: Case,
     stage: str,
@@ -44,9 +48,10 @@ def start_deadline(
     start: datetime | None = None,
     due: datetime | None = None,
 ) -> Deadline | None:
-    """Start the clock of a stage from the item's time limit (or an explicit due time)."""
+    """The unsaved clock of a stage from the item's time limit (or an explicit due time), for
+    a caller that needs its due time before the rows it belongs to exist."""
     start = start or timezone.now()
-    limit = _limit(case, stage)
+    limit = _limit(item_id=case.item_id, stage=stage)
     if limit is None and due is None:
         logger.warning("No time limit for item %s stage %s", case.item_id, stage)
         return None
@@ -58,7 +63,7 @@ def start_deadline(
         due = calendar.add_duration(start=start, amount=amount, unit=unit)
     total = calendar.seconds_between(start=start, end=due, working=working)
     warn_at = calendar.add_seconds(start=start, seconds=total * yellow // 100, working=working)
-    return Deadline.objects.create(
+    return Deadline(
         case=case,
         dispatch=dispatch,
         stage=stage,
@@ -69,6 +74,21 @@ def start_deadline(
         warn_at=warn_at,
         due_at=due,
     )
+
+
+def start_deadline(
+    *,
+    case: Case,
+    stage: str,
+    dispatch: Dispatch | None = None,
+    start: datetime | None = None,
+    due: datetime | None = None,
+) -> Deadline | None:
+    """Start the clock of a stage from the item's time limit (or an explicit due time)."""
+    deadline = plan_deadline(case=case, stage=stage, dispatch=dispatch, start=start, due=due)
+    if deadline is not None:
+        deadline.save(force_insert=True)
+    return deadline
 
 
 def pending_deadlines(*, case: Case) -> "Iterable[Deadline]":
@@ -200,47 +220,113 @@ def time_left_seconds(deadline: Deadline, *, now: datetime | None = None) -> int
 
 # The sweep.
 
+# A sweep hands due deadlines to the workers in batches of this size.
+FIRE_BATCH = 100
+# A batch handed out and not fired within this time (its worker died) is handed out again.
+CLAIM_SECONDS = 120
+
+
+def _due(*, now: datetime) -> QuerySet[Deadline]:
+    """Due, pending deadlines, oldest first; reads the partial index only."""
+    return Deadline.objects.filter(
+        fired_at__isnull=True, met_at__isnull=True, paused_at__isnull=True, due_at__lte=now
+    ).order_by("due_at", "id")
+
 
 def due_deadline_ids(*, now: datetime, limit: int) -> list[int]:
-    """Ids of due, pending deadlines, oldest first; reads the partial index only."""
-    return list(
-        Deadline.objects.filter(
-            fired_at__isnull=True, met_at__isnull=True, paused_at__isnull=True, due_at__lte=now
+    """Ids of due, pending deadlines, oldest first."""
+    return list(_due(now=now).values_list("id", flat=True)[:limit])
+
+
+def claim_due_deadlines(*, now: datetime, limit: int) -> list[int]:
+    """Claim up to `limit` due deadlines that no live claim holds, oldest first, in one
+    statement: overlapping sweeps never hand out the same deadline twice while a worker may
+    still be firing it, and a claim left by a dead worker lapses after CLAIM_SECONDS."""
+    with transaction.atomic():
+        ids = list(
+            _due(now=now)
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+            .select_for_update(skip_locked=True)
+            .values_list("id", flat=True)[:limit]
         )
-        .order_by("due_at", "id")
-        .values_list("id", flat=True)[:limit]
-    )
+        if ids:
+            Deadline.objects.filter(pk__in=ids).update(
+                claimed_until=now + timedelta(seconds=CLAIM_SECONDS)
+            )
+    return ids
 
 
 def fire_deadline(*, deadline_id: int, now: datetime | None = None) -> bool:
-    """Fire one deadline exactly once. Returns whether this call fired it.
+    """Fire one deadline exactly once. Returns whether this call fired it."""
+    return fire_deadlines(deadline_ids=[deadline_id], now=now) == 1
 
-    The case row is locked first (the same order as the services take), skipping a case that
-    someone is changing right now: the next sweep takes it. Under the lock the deadline is read
-    again, so a deadline fired or met meanwhile is left alone."""
+
+def fire_deadlines(*, deadline_ids: Iterable[int], now: datetime | None = None) -> int:
+    """Fire a batch of deadlines, each exactly once and in its own transaction. Returns how
+    many this call fired.
+
+    The batch reads its deadlines in one query and shares its reference reads and queued tasks
+    (cases.batching). Each firing locks the case row first (the order the services take),
+    skipping a case someone is changing right now: the next sweep takes it. It then claims the
+    deadline with one conditional UPDATE, so a deadline fired, met, paused or postponed
+    meanwhile is left alone."""
+    now = now or timezone.now()
+    deadlines = list(Deadline.objects.filter(pk__in=list(deadline_ids)).order_by("due_at", "id"))
+    fired = 0
+    with batching.batch_scope():
+        for deadline in deadlines:
+            try:
+                fired += _fire(deadline=deadline, now=now)
+            except Exception:
+                # One broken case must not hold up the rest of the batch; it stays due and is
+                # tried again by the next sweep, and the error is in the log.
+                logger.exception("Firing deadline %s failed", deadline.pk)
+    return fired
+
+
+def _fire(*, deadline: Deadline, now: datetime) -> bool:
     from cases import firing
 
-    now = now or timezone.now()
-    case_id = Deadline.objects.filter(pk=deadline_id).values_list("case_id", flat=True).first()
-    if case_id is None:
+    if deadline.fired_at or deadline.met_at or deadline.paused_at or deadline.due_at > now:
         return False
     with transaction.atomic():
-        case = Case.objects.select_for_update(skip_locked=True).filter(pk=case_id).first()
+        case = Case.objects.select_for_update(skip_locked=True).filter(pk=deadline.case_id).first()
         if case is None:
             return False
-        deadline = Deadline.objects.select_for_update().filter(pk=deadline_id).first()
-        if (
-            deadline is None
-            or deadline.fired_at is not None
-            or deadline.met_at is not None
-            or deadline.paused_at is not None
-            or deadline.due_at > now
-        ):
+        claimed = Deadline.objects.filter(
+            pk=deadline.pk,
+            fired_at__isnull=True,
+            met_at__isnull=True,
+            paused_at__isnull=True,
+            due_at=deadline.due_at,
+        ).update(fired_at=now, claimed_until=None)
+        if not claimed:
             return False
         deadline.fired_at = now
-        deadline.save(update_fields=["fired_at"])
+        deadline.claimed_until = None
+        deadline.case = case
+        _share_references(case)
         firing.act_on_deadline(case=case, deadline=deadline)
         return True
+
+
+def _share_references(case: Case) -> None:
+    """Give the case the batch's copies of its item and regions (read once per batch)."""
+    from checklists.models import Item
+    from teams.models import Region
+
+    def region(pk: int | None) -> Region | None:
+        if pk is None:
+            return None
+        return batching.remember(("region", pk), lambda: Region.objects.get(pk=pk))
+
+    case.item = batching.remember(("item", case.item_id), lambda: Item.objects.get(pk=case.item_id))
+    case.town = region(case.town_id)
+    case.city = region(case.city_id)
+    village = region(case.village_id)
+    if village is not None and village.parent_id == case.town_id:
+        village.parent = case.town
+    case.village = village
 
 
 def warn_deadline(*, deadline_id: int, now: datetime | None = None) -> bool:
@@ -264,20 +350,8 @@ def warn_deadline(*, deadline_id: int, now: datetime | None = None) -> bool:
         return True
 
 
-def sweep(*, now: datetime | None = None, batch: int = 1000, max_rounds: int = 100) -> int:
-    """Fire every due deadline (and send yellow warnings). Returns how many this call fired.
-
-    Its cost follows the number of due rows, not the number of open cases."""
-    now = now or timezone.now()
-    fired = 0
-    for _round in range(max_rounds):
-        ids = due_deadline_ids(now=now, limit=batch)
-        if not ids:
-            break
-        fired_now = sum(fire_deadline(deadline_id=pk, now=now) for pk in ids)
-        fired += fired_now
-        if fired_now == 0:
-            break  # what is left is locked by another sweep or by a user right now
+def warn_due(*, now: datetime, limit: int) -> int:
+    """Send the yellow warnings that are due (a light turning yellow before its limit)."""
     warn_ids = list(
         Deadline.objects.filter(
             warned_at__isnull=True,
@@ -288,8 +362,55 @@ def sweep(*, now: datetime | None = None, batch: int = 1000, max_rounds: int = 1
             due_at__gt=now,
         )
         .order_by("warn_at")
-        .values_list("id", flat=True)[:batch]
+        .values_list("id", flat=True)[:limit]
     )
-    for pk in warn_ids:
-        warn_deadline(deadline_id=pk, now=now)
+    with batching.batch_scope():
+        return sum(warn_deadline(deadline_id=pk, now=now) for pk in warn_ids)
+
+
+def sweep(*, now: datetime | None = None, batch: int = 1000, max_rounds: int = 100) -> int:
+    """Fire every due deadline in this process (and send yellow warnings). Returns how many
+    this call fired. Its cost follows the number of due rows, not the number of open cases."""
+    now = now or timezone.now()
+    fired = 0
+    for _round in range(max_rounds):
+        ids = due_deadline_ids(now=now, limit=batch)
+        if not ids:
+            break
+        fired_now = 0
+        for start in range(0, len(ids), FIRE_BATCH):
+            fired_now += fire_deadlines(deadline_ids=ids[start : start + FIRE_BATCH], now=now)
+        fired += fired_now
+        if fired_now == 0:
+            break  # what is left is locked by another sweep or by a user right now
+    warn_due(now=now, limit=batch)
     return fired
+
+
+def hand_out(
+    *,
+    send: Callable[[list[int]], None],
+    now: datetime | None = None,
+    limit: int = 20_000,
+) -> int:
+    """The beat's sweep: claim what is due and hand it to the workers, FIRE_BATCH deadlines a
+    task, so every worker fires in parallel. A few due deadlines are fired here at once rather
+    than queued. A batch the broker refuses is released and fired here. Returns how many
+    deadlines were handed out or fired."""
+    now = now or timezone.now()
+    ids = claim_due_deadlines(now=now, limit=limit)
+    done = 0
+    if len(ids) <= FIRE_BATCH:
+        done += fire_deadlines(deadline_ids=ids, now=now) if ids else 0
+    else:
+        for start in range(0, len(ids), FIRE_BATCH):
+            chunk = ids[start : start + FIRE_BATCH]
+            try:
+                send(chunk)
+                done += len(chunk)
+            except Exception as error:
+                logger.warning("Could not queue %s deadlines; firing here: %s", len(chunk), error)
+                Deadline.objects.filter(pk__in=chunk).update(claimed_until=None)
+                done += fire_deadlines(deadline_ids=chunk, now=now)
+    warn_due(now=now, limit=1000)
+    return done

@@ -227,7 +227,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-WHISTLE_SWEEP_SECONDS = float(os.environ.get("WHISTLE_SWEEP_SECONDS", "15"))
+WHISTLE_SWEEP_SECONDS = float(os.environ.get("WHISTLE_SWEEP_SECONDS", "5"))
 # Several Whistle installations (or test runs) can share one Redis under their own queue names.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("WHISTLE_CELERY_QUEUE", "celery")
 # The deadline sweep runs every WHISTLE_SWEEP_SECONDS, never less often than every 30 s. A

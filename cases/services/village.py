@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases import timers
+from cases import batching, timers
 from cases.access import is_village_officer_of, require
 from cases.errors import IllegalTransition, InvalidInput
 from cases.models import Case, Dispatch
@@ -145,7 +145,10 @@ def whistle_locked(
     *, case: Case, user: User | None, note: str = "", data: dict | None = None
 ) -> None:
     """The whistle itself, on a case the caller has locked."""
-    teams, departments = default_handlers(case=case)
+    teams, departments = batching.remember(
+        ("default_handlers", case.item_id, case.town_id, case.city_id),
+        lambda: default_handlers(case=case),
+    )
     apply_transition(
         case=case,
         action="whistle",
@@ -181,6 +184,8 @@ def create_dispatch(
     is_team = isinstance(handler, Team)
     if is_team and not handler.serves(case.village):
         raise InvalidInput(fields={"team": [_("A town's team serves its own town only.")]})
+    # The report-in clock is planned first, so the dispatch is written once with its due time.
+    report_in = timers.plan_deadline(case=case, stage=Stage.REPORT_IN, start=now)
     dispatch = Dispatch(
         case=case,
         team=handler if is_team else None,
@@ -188,14 +193,13 @@ def create_dispatch(
         origin=origin,
         task=task,
         dispatched_at=now,
-        report_in_due=now,
+        report_in_due=report_in.due_at if report_in else now,
         due_at=due_at,
     )
-    dispatch.save()
-    deadline = timers.start_deadline(case=case, stage=Stage.REPORT_IN, dispatch=dispatch, start=now)
-    if deadline is not None:
-        dispatch.report_in_due = deadline.due_at
-        dispatch.save(update_fields=["report_in_due"])
+    dispatch.save(force_insert=True)
+    if report_in is not None:
+        report_in.dispatch = dispatch
+        report_in.save(force_insert=True)
     notify(
         recipients=handlers_of_dispatch(dispatch),
         kind="case_whistled",

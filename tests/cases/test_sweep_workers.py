@@ -9,7 +9,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from cases.models import Case, Deadline, Event, Notification, Status
-from cases.tasks import sweep_deadlines
+from cases.tasks import fire_deadlines, sweep_deadlines
+from cases.timers import FIRE_BATCH
 from checklists.models import Stage, TimeUnit
 from tests.cases.conftest import Org
 from tests.workers import isolated_broker, running_workers, wait_for
@@ -77,16 +78,24 @@ def test_two_workers_and_overlapping_sweeps_fire_each_deadline_exactly_once(org,
         isolated_broker(tmp_path) as broker,
         running_workers(count=2, broker=broker, tmp_path=tmp_path) as workers,
     ):
-        # Four sweeps for two workers: each worker takes one at once, the rest overlap the
-        # tail of the first ones.
+        # Four overlapping sweeps: the first hands the due deadlines out in batches, the
+        # others find them claimed; both workers fire batches at once.
         for _ in range(4):
             sweep_deadlines.apply_async(queue=broker.queue)
+
+        def fired_by(worker) -> list[int]:
+            return [int(r) for r in worker.results(fire_deadlines.name)]
+
         wait_for(
-            lambda: sum(len(w.results(sweep_deadlines.name)) for w in workers) == 4,
-            timeout=120,
-            what="four sweeps to finish",
+            lambda: (
+                sum(len(w.results(sweep_deadlines.name)) for w in workers) == 4
+                and sum(sum(fired_by(w)) for w in workers) == CASES
+            ),
+            timeout=180,
+            what="four sweeps and every batch to finish",
         )
-        results = {w.name: [int(r) for r in w.results(sweep_deadlines.name)] for w in workers}
+        handed = [int(r) for w in workers for r in w.results(sweep_deadlines.name)]
+        batches = {w.name: fired_by(w) for w in workers}
 
     fired = Deadline.objects.filter(fired_at__isnull=False)
     assert fired.count() == CASES
@@ -102,6 +111,7 @@ def test_two_workers_and_overlapping_sweeps_fire_each_deadline_exactly_once(org,
     notices = Notification.objects.filter(kind="overdue", recipient=org.village_officer)
     assert notices.count() == CASES
     assert Case.objects.filter(status=Status.RESOLVED).count() == CASES
-    # Both workers swept, and what the sweeps report adds up to the firings.
-    assert all(results.values()), results
-    assert sum(sum(r) for r in results.values()) == CASES
+    # Every deadline was handed out once, in batches of FIRE_BATCH, and both workers fired.
+    assert sum(handed) == CASES and sorted(handed)[:3] == [0, 0, 0], handed
+    assert sum(len(b) for b in batches.values()) == CASES // FIRE_BATCH, batches
+    assert all(batches.values()), batches
