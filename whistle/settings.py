@@ -78,6 +78,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whistle.security.SecurityHeadersMiddleware",
+    # A view that finds the database down (restarting) answers 503 "try again", not 500.
+    "whistle.faults.DatabaseUnavailableMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -107,6 +109,7 @@ DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{VAR_DIR / 'whistle.sqlite3'}",
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+        # A connection the database dropped (a restart) is replaced at the next request.
         conn_health_checks=True,
     )
 }
@@ -186,8 +189,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 # Redis, when REDIS_URL is set, carries the Celery broker and the shared cache.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
+    # Optional: a Redis that is down reads as a cache miss (whistle.cache), never as an error.
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "whistle.cache.DegradingRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
+        }
     }
 else:
     CACHES = {
