@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from cases import batching, calendar
+from cases import batching, calendar, notifications
 from cases.models import Case, Deadline, Dispatch
 from checklists.models import Stage, TimeLimit, TimeUnit
 
@@ -306,7 +306,8 @@ def _fire(*, deadline: Deadline, now: datetime) -> bool:
         deadline.claimed_until = None
         deadline.case = case
         _share_references(case)
-        firing.act_on_deadline(case=case, deadline=deadline)
+        with notifications.stored_together():
+            firing.act_on_deadline(case=case, deadline=deadline)
         return True
 
 

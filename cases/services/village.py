@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from cases import batching, timers
 from cases.access import is_village_officer_of, require
 from cases.errors import IllegalTransition, InvalidInput
-from cases.models import Case, Dispatch
+from cases.models import Case, Deadline, Dispatch
 from cases.notifications import grid_workers, handlers_of_dispatch, town_committee
 from cases.selectors import default_handlers
 from cases.services.common import (
@@ -164,9 +164,13 @@ def whistle_locked(
     )
     timers.meet_deadlines(case=case, stages=[Stage.SCREENING, Stage.VILLAGE_HANDLING])
     now = timezone.now()
-    for handler in [*teams, *departments]:
-        create_dispatch(case=case, handler=handler, now=now)
-    timers.start_deadline(case=case, stage=Stage.HANDLING, start=now)
+    handling = timers.plan_deadline(case=case, stage=Stage.HANDLING, start=now)
+    create_dispatches(
+        case=case,
+        handlers=[*teams, *departments],
+        now=now,
+        other_clocks=[handling] if handling else [],
+    )
     notify(recipients=town_committee(case.town), kind="case_whistled", case=case)
 
 
@@ -180,30 +184,61 @@ def create_dispatch(
     due_at: datetime | None = None,
 ) -> Dispatch:
     """Hand the case to one team or department and start its report-in clock."""
-    now = now or timezone.now()
-    is_team = isinstance(handler, Team)
-    if is_team and not handler.serves(case.village):
-        raise InvalidInput(fields={"team": [_("A town's team serves its own town only.")]})
-    # The report-in clock is planned first, so the dispatch is written once with its due time.
-    report_in = timers.plan_deadline(case=case, stage=Stage.REPORT_IN, start=now)
-    dispatch = Dispatch(
-        case=case,
-        team=handler if is_team else None,
-        department=None if is_team else handler,
-        origin=origin,
-        task=task,
-        dispatched_at=now,
-        report_in_due=report_in.due_at if report_in else now,
-        due_at=due_at,
-    )
-    dispatch.save(force_insert=True)
-    if report_in is not None:
-        report_in.dispatch = dispatch
-        report_in.save(force_insert=True)
-    notify(
-        recipients=handlers_of_dispatch(dispatch),
-        kind="case_whistled",
-        case=case,
-        data={"handler": handler.code},
+    (dispatch,) = create_dispatches(
+        case=case, handlers=[handler], now=now, origin=origin, task=task, due_at=due_at
     )
     return dispatch
+
+
+def create_dispatches(
+    *,
+    case: Case,
+    handlers: Sequence[Team | Department],
+    now: datetime | None = None,
+    origin: str = Dispatch.Origin.WHISTLE,
+    task: str = "",
+    due_at: datetime | None = None,
+    other_clocks: Sequence[Deadline] = (),
+) -> list[Dispatch]:
+    """Hand the case to teams and departments at once: the dispatches in one insert, their
+    report-in clocks (with `other_clocks`, started at the same moment) in another, since a
+    whistle fired by the timer does this for thousands of cases in a burst."""
+    now = now or timezone.now()
+    for handler in handlers:
+        if isinstance(handler, Team) and not handler.serves(case.village):
+            raise InvalidInput(fields={"team": [_("A town's team serves its own town only.")]})
+    # The report-in clock is planned first, so each dispatch is written once with its due time.
+    report_in = timers.plan_deadline(case=case, stage=Stage.REPORT_IN, start=now)
+    dispatches = Dispatch.objects.bulk_create(
+        [
+            Dispatch(
+                case=case,
+                team=handler if isinstance(handler, Team) else None,
+                department=None if isinstance(handler, Team) else handler,
+                origin=origin,
+                task=task,
+                dispatched_at=now,
+                report_in_due=report_in.due_at if report_in else now,
+                due_at=due_at,
+            )
+            for handler in handlers
+        ]
+    )
+    clocks = list(other_clocks)
+    if report_in is not None:
+        clocks += [
+            timers.plan_deadline(
+                case=case, stage=Stage.REPORT_IN, dispatch=dispatch, start=now, due=report_in.due_at
+            )
+            for dispatch in dispatches
+        ]
+    if clocks:
+        Deadline.objects.bulk_create(clocks)
+    for dispatch, handler in zip(dispatches, handlers, strict=True):
+        notify(
+            recipients=handlers_of_dispatch(dispatch),
+            kind="case_whistled",
+            case=case,
+            data={"handler": handler.code},
+        )
+    return dispatches
