@@ -686,12 +686,35 @@ def measure_page(*, spec: PageSpec, cases: int, repeat: int) -> PageRun:
     )
 
 
-def measure(*, cases: int, repeat: int) -> SizeRun:
+def seeded_history_case(*, cases: int) -> int | None:
+    """The long-history case of an earlier seed of exactly `cases` cases, if there is one."""
+    from django.db.models import Count
+
+    from cases.models import Case
+
+    if Case.objects.count() != cases:
+        return None
+    return (
+        Case.objects.annotate(n=Count("events"))
+        .filter(n__gt=HISTORY_EVENTS)
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def measure(*, cases: int, repeat: int, reuse: bool = False) -> SizeRun:
+    from django.core.cache import cache
+
     from cases.models import OPEN_STATUSES, Case
 
-    print(f"Seeding {cases:,} cases ...", flush=True)
     started = time.perf_counter()
-    history_case = seed(cases=cases)
+    history_case = seeded_history_case(cases=cases) if reuse else None
+    if history_case is None:
+        print(f"Seeding {cases:,} cases ...", flush=True)
+        history_case = seed(cases=cases)
+    else:
+        print(f"Reusing the {cases:,} cases already seeded", flush=True)
+    cache.clear()  # nothing computed from an earlier seed may answer for this one
     seed_seconds = time.perf_counter() - started
     open_cases = Case.objects.filter(status__in=OPEN_STATUSES).count()
     print(f"  seeded in {seed_seconds:.1f} s ({open_cases:,} open)", flush=True)
@@ -805,6 +828,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="do not touch the docs")
     parser.add_argument("--show-sql", action="store_true", help="print the slowest statements")
     parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the cases of an earlier run of the same size instead of seeding again",
+    )
+    parser.add_argument(
         "--force", action="store_true", help="run on a database without 'bench' in its name"
     )
     args = parser.parse_args(argv)
@@ -820,7 +848,7 @@ def main(argv: list[str] | None = None) -> int:
 
     call_command("migrate", verbosity=0)
     build_demo_city()
-    runs = [measure(cases=n, repeat=args.repeat) for n in sorted(args.sizes)]
+    runs = [measure(cases=n, repeat=args.repeat, reuse=args.reuse) for n in sorted(args.sizes)]
     info = machine()
     command = "python -m bench.pages" + (f" {' '.join(argv)}" if argv else "")
     if argv is None and len(sys.argv) > 1:
