@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.paginator import Page
+from django.db import connection
 from django.db.models import Case as CaseWhen
 from django.db.models import (
     CharField,
-    Count,
     DateTimeField,
     F,
     IntegerField,
@@ -129,14 +129,67 @@ def board_dispatches(*, user: User, scope: BoardScope) -> QuerySet[Dispatch]:
     return Dispatch.objects.filter(condition, state__in=ACTIVE, case__status__in=OPEN_STATUSES)
 
 
-def light_counts(queryset: QuerySet[Dispatch]) -> dict[str, int]:
-    """How many dispatches show each light, in one grouped query."""
-    counts = dict.fromkeys(LIGHTS, 0)
-    rows = queryset.order_by().values("light").annotate(n=Count("pk")).values_list("light", "n")
-    for light, n in rows:
-        if light in counts:
-            counts[light] += n
-    return counts
+# The clock and light of every dispatch of a board in one pass: each dispatch's clock row is
+# found once by index (its own clock, else its case's running clock), not once per expression
+# that reads it, so a board of thousands of open dispatches costs one cheap statement.
+BOARD_CLOCKS_SQL = """
+SELECT b.id, k.id,
+       CASE WHEN k.id IS NULL THEN ''
+            WHEN k.due_at <= COALESCE(k.paused_at, %(now)s) THEN 'red'
+            WHEN k.warn_at <= COALESCE(k.paused_at, %(now)s) THEN 'yellow'
+            ELSE 'green' END
+FROM ({board}) AS b
+LEFT JOIN LATERAL (
+    SELECT d.id, d.due_at, d.warn_at, d.paused_at FROM cases_deadline d
+    WHERE d.dispatch_id = b.id AND d.met_at IS NULL
+      AND ((b.state = %(waiting)s) = (d.stage = %(report_in)s))
+    ORDER BY d.started_at DESC, d.id DESC LIMIT 1
+) AS own ON true
+LEFT JOIN LATERAL (
+    SELECT d.id, d.due_at, d.warn_at, d.paused_at FROM cases_deadline d
+    WHERE own.id IS NULL AND b.state <> %(waiting)s AND d.case_id = b.case_id
+      AND d.dispatch_id IS NULL AND d.met_at IS NULL
+    ORDER BY d.started_at DESC, d.id DESC LIMIT 1
+) AS running ON true
+CROSS JOIN LATERAL (
+    SELECT COALESCE(own.id, running.id) AS id, COALESCE(own.due_at, running.due_at) AS due_at,
+           COALESCE(own.warn_at, running.warn_at) AS warn_at,
+           CASE WHEN own.id IS NOT NULL THEN own.paused_at ELSE running.paused_at END
+               AS paused_at
+) AS k
+ORDER BY k.due_at ASC NULLS LAST, b.dispatched_at, b.id
+"""
+
+
+def board_clocks(
+    *, queryset: QuerySet[Dispatch], now: datetime
+) -> list[tuple[int, int | None, str]]:
+    """(dispatch id, clock id, light) of every dispatch in `queryset`, most urgent first, by
+    the rule of `with_light`; one statement on PostgreSQL (LATERAL joins), the annotated
+    queryset elsewhere."""
+    if connection.vendor != "postgresql":
+        rows = (
+            with_light(queryset, now=now)
+            .order_by(F("clock_due").asc(nulls_last=True), "dispatched_at", "pk")
+            .values_list("pk", "clock_id", "light")
+        )
+        return list(rows)
+    board_sql, board_params = (
+        queryset.order_by().values("id", "case_id", "state", "dispatched_at").query
+    ).sql_with_params()
+    # The board's own SQL uses positional parameters: name them for the outer statement.
+    names = {f"board_{n}": value for n, value in enumerate(board_params)}
+    board_sql = board_sql.replace("%", "%%").replace("%%s", "%s")
+    board_sql = board_sql % tuple(f"%(board_{n})s" for n in range(len(board_params)))
+    params = {
+        **names,
+        "now": now,
+        "waiting": Dispatch.State.WAITING.value,
+        "report_in": Stage.REPORT_IN.value,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(BOARD_CLOCKS_SQL.format(board=board_sql), params)
+        return cursor.fetchall()
 
 
 @dataclass
@@ -184,22 +237,35 @@ def dispatch_board(
     *, user: User, scope: BoardScope, light: str = "", page: str | None = None
 ) -> Board:
     """The board: counts per light over all the user's open dispatches, then one page of the
-    rows (of one light, when asked), most urgent first."""
-    everything = with_light(board_dispatches(user=user, scope=scope))
-    counts = light_counts(everything)
-    rows_qs = everything.filter(light=light) if light else everything
-    rows_qs = rows_qs.select_related(
-        "case",
-        "case__item",
-        "case__grid",
-        "case__village",
-        "team",
-        "department",
-        "assignee",
-    ).prefetch_related(Prefetch("case__dispatches", queryset=Dispatch.objects.order_by("pk")))
-    rows_qs = rows_qs.order_by(F("clock_due").asc(nulls_last=True), "dispatched_at", "pk")
-    current = page_of(rows_qs, page, per_page=BOARD_PER_PAGE)
-    dispatches = list(current.object_list)
+    rows (of one light, when asked), most urgent first. The clocks of the whole board are read
+    in one statement; only the page's dispatches are loaded as objects."""
+    clocks = board_clocks(queryset=board_dispatches(user=user, scope=scope), now=timezone.now())
+    counts = dict.fromkeys(LIGHTS, 0)
+    for _pk, _clock_id, row_light in clocks:
+        if row_light in counts:
+            counts[row_light] += 1
+    chosen = [row for row in clocks if row[2] == light] if light else clocks
+    current = page_of(chosen, page, per_page=BOARD_PER_PAGE)
+    loaded = (
+        Dispatch.objects.filter(pk__in=[row[0] for row in current.object_list])
+        .select_related(
+            "case",
+            "case__item",
+            "case__grid",
+            "case__village",
+            "team",
+            "department",
+            "assignee",
+        )
+        .prefetch_related(Prefetch("case__dispatches", queryset=Dispatch.objects.order_by("pk")))
+        .in_bulk()
+    )
+    dispatches = []
+    for pk, clock_id, row_light in current.object_list:
+        dispatch = loaded[pk]
+        dispatch.clock_id, dispatch.light = clock_id, row_light
+        dispatches.append(dispatch)
+    current.object_list = dispatches
     deadlines = deadlines_by_id(d.clock_id for d in dispatches)
     members = team_members(team_ids=scope.captain_teams) if scope.captain_teams else {}
     rows = []
