@@ -16,13 +16,14 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || \
 # Extra arguments for pytest, e.g. make test PYTEST_ARGS="-x tests/teams".
 PYTEST_ARGS ?=
 
-.PHONY: help venv install run test lint format messages lock clean bench fuzz
+.PHONY: help venv install run test lint format messages lock clean bench fuzz chaos
 
 help:
 	@echo "make run       install, migrate, seed the demo data and start web + worker + beat"
 	@echo "make test      install and run the whole test suite (DATABASE_URL/REDIS_URL honoured)"
 	@echo "make fuzz      schemathesis + Open311 fuzzing with thousands of requests: no 5xx"
 	@echo "make bench     timer sweep benchmark on PostgreSQL (DATABASE_URL) -> docs/benchmarks.md"
+	@echo "make chaos     scripted faults on a private PostgreSQL and Redis -> docs/reliability.md"
 	@echo "make lint      ruff check and ruff format --check"
 	@echo "make format    ruff format and ruff check --fix"
 	@echo "make messages  update and compile the translation catalogues under locale/"
@@ -68,6 +69,10 @@ fuzz: $(STAMP)
 # PostgreSQL only: DATABASE_URL (default .../whistle_bench) is emptied and refilled.
 bench: $(STAMP)
 	PY=$(CURDIR)/$(PY) scripts/bench.sh
+
+# Its own PostgreSQL cluster (port 55432) and redis-server (port 56379), started and stopped.
+chaos: $(STAMP)
+	PY=$(CURDIR)/$(PY) scripts/chaos.sh $(CHAOS_ARGS)
 
 # Both checks always run, so one report shows everything; either failing fails the target.
 lint: $(STAMP)
