@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import QuerySet
 
 from cases.models import OPEN_STATUSES, Case
 from checklists.models import Item, ScreeningRule
@@ -33,12 +34,40 @@ def refusal_for(*, item: Item, description: str) -> Refusal | None:
     return None
 
 
+# The most open cases nearby read for one new whistle.
+DUPLICATE_CANDIDATES = 50
+
+
 def duplicate_radius_m() -> float:
     return float(getattr(settings, "WHISTLE_DUPLICATE_RADIUS_M", 200))
 
 
 def duplicate_window() -> timedelta:
     return timedelta(hours=float(getattr(settings, "WHISTLE_DUPLICATE_WINDOW_HOURS", 72)))
+
+
+def nearby_candidates(
+    *, item: Item, latitude: float, longitude: float, now: datetime, exclude_pk: int | None = None
+) -> QuerySet[Case]:
+    """Open cases of the item filed within the window inside the radius' bounding box, at most
+    DUPLICATE_CANDIDATES of them: the index on (item, grid, filed_at) bounds the read by item
+    and time, the box by place (the exact distance is checked in Python)."""
+    radius = duplicate_radius_m()
+    dlat = radius / 111_320.0
+    dlng = radius / (111_320.0 * max(math.cos(math.radians(latitude)), 0.01))
+    candidates = Case.objects.filter(
+        item=item,
+        status__in=OPEN_STATUSES,
+        filed_at__gte=now - duplicate_window(),
+        merged_into__isnull=True,
+        latitude__range=(latitude - dlat, latitude + dlat),
+        longitude__range=(longitude - dlng, longitude + dlng),
+    )
+    if exclude_pk:
+        candidates = candidates.exclude(pk=exclude_pk)
+    return candidates.only("pk", "number", "latitude", "longitude", "filed_at")[
+        :DUPLICATE_CANDIDATES
+    ]
 
 
 def find_possible_duplicate(
@@ -53,24 +82,23 @@ def find_possible_duplicate(
     """The nearest open case of the same item filed within the window and radius.
 
     Without a location, an open case of the same item in the same grid counts."""
-    since = now - duplicate_window()
-    candidates = Case.objects.filter(
-        item=item, status__in=OPEN_STATUSES, filed_at__gte=since, merged_into__isnull=True
-    )
-    if exclude_pk:
-        candidates = candidates.exclude(pk=exclude_pk)
     if latitude is None or longitude is None:
         if grid_id is None:
             return None
-        return candidates.filter(grid_id=grid_id).order_by("-filed_at").first()
-    radius = duplicate_radius_m()
-    dlat = radius / 111_320.0
-    dlng = radius / (111_320.0 * max(math.cos(math.radians(latitude)), 0.01))
-    nearby = candidates.filter(
-        latitude__range=(latitude - dlat, latitude + dlat),
-        longitude__range=(longitude - dlng, longitude + dlng),
-    ).only("pk", "number", "latitude", "longitude", "filed_at")[:50]
-    best, best_distance = None, radius
+        candidates = Case.objects.filter(
+            item=item,
+            status__in=OPEN_STATUSES,
+            filed_at__gte=now - duplicate_window(),
+            merged_into__isnull=True,
+            grid_id=grid_id,
+        )
+        if exclude_pk:
+            candidates = candidates.exclude(pk=exclude_pk)
+        return candidates.order_by("-filed_at").first()
+    best, best_distance = None, duplicate_radius_m()
+    nearby = nearby_candidates(
+        item=item, latitude=latitude, longitude=longitude, now=now, exclude_pk=exclude_pk
+    )
     for case in nearby:
         distance = distance_m(latitude, longitude, case.latitude, case.longitude)
         if distance <= best_distance:

@@ -1,0 +1,655 @@
+"""Whistle intake benchmark: whistles filed through the API per second, against a ceiling.
+
+    python -m bench.intake                       # steps 8 16 32 64, 25 s each
+    python -m bench.intake --steps 8 16 --seconds 10 --no-write
+
+Against PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/whistle_bench;
+created and migrated when missing; its case tables are emptied, so its name must contain
+"bench" unless --force) and Redis (REDIS_URL, default redis://127.0.0.1:6379/14) with its own
+Celery queue (WHISTLE_CELERY_QUEUE, default whistle-bench-intake). It builds the demo city,
+gives every grid worker an API token, starts real gunicorn (settings bench.settings) and one
+Celery worker, and runs the load generator (bench.loadgen, an asyncio process) at each
+concurrency step against
+
+- the whistle API, POST /api/cases/: valid whistles of every grid worker in their own grid,
+  at random places and items, each with a fresh Idempotency-Key, and
+- the ceiling, POST /bench/ceiling/: one row into a one-table model through the same server,
+  middleware, token authentication and permission (bench.ceiling; only bench.settings has it).
+
+Afterwards it checks that nothing was lost or doubled: the cases in the database are exactly
+the ids of the 2xx answers, each with its filing event, screening clock, notifications and
+idempotency claim; the Celery worker consumed every queued delivery (queue empty, every mail
+sent). The figures replace the "Whistle intake" section of docs/benchmarks.md.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.common import (
+    BASE_DIR,
+    DEFAULT_DATABASE_URL,
+    DEFAULT_REDIS_URL,
+    DOC,
+    VENV_BIN,
+    PeakRss,
+    Server,
+    celery_worker,
+    ensure_database,
+    load_average,
+    machine,
+    machine_line,
+    percentile,
+    record_results,
+    running,
+    server_env,
+    wait_for_http,
+    wait_for_log,
+    write_section,
+)
+
+SECTION = "## Whistle intake"
+SETTINGS = "bench.settings"
+DEFAULT_QUEUE = "whistle-bench-intake"
+WHISTLE_PATH = "/api/cases/"
+CEILING_PATH = "/bench/ceiling/"
+TARGET_PER_SECOND = 300
+TARGET_RATIO = 0.6
+
+
+@dataclass
+class Step:
+    kind: str  # "whistle" or "ceiling"
+    concurrency: int
+    seconds: float
+    ok: int
+    errors: int
+    elapsed: float
+    p50: float
+    p95: float
+    p99: float
+    load: str
+    ids: list[int] = field(default_factory=list, repr=False)
+    error_samples: list[str] = field(default_factory=list, repr=False)
+    # CPU milliseconds per successful request of each server process tree.
+    cpu_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def requests(self) -> int:
+        return self.ok + self.errors
+
+    @property
+    def per_second(self) -> float:
+        return self.ok / self.elapsed if self.elapsed else 0.0
+
+
+def _prepare_environment() -> None:
+    os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+    os.environ.setdefault("REDIS_URL", DEFAULT_REDIS_URL)
+    os.environ.setdefault("WHISTLE_CELERY_QUEUE", DEFAULT_QUEUE)
+    os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+
+def reset() -> None:
+    """Empty the case tables, the idempotency claims and the ceiling's table."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE cases_case, cases_deadline, cases_event, cases_dispatch, "
+            "cases_notification, cases_casesequence, cases_idempotencykey, "
+            "bench_ceiling_ping RESTART IDENTITY CASCADE"
+        )
+
+
+def filers() -> list[dict[str, Any]]:
+    """Every grid worker of the demo city with an API token and the box of their grid."""
+    from rest_framework.authtoken.models import Token
+
+    from teams.models import Membership, Role
+
+    rows = []
+    memberships = Membership.objects.filter(
+        role=Role.GRID_WORKER, grid__isnull=False, user__is_active=True
+    ).select_related("grid", "user")
+    for membership in memberships.order_by("pk"):
+        token, _created = Token.objects.get_or_create(user=membership.user)
+        grid = membership.grid
+        rows.append(
+            {
+                "token": token.key,
+                "grid": grid.pk,
+                # A margin inside the box: a point on an edge may belong to the neighbour.
+                "box": [
+                    grid.min_lat + (grid.max_lat - grid.min_lat) * 0.02,
+                    grid.max_lat - (grid.max_lat - grid.min_lat) * 0.02,
+                    grid.min_lng + (grid.max_lng - grid.min_lng) * 0.02,
+                    grid.max_lng - (grid.max_lng - grid.min_lng) * 0.02,
+                ],
+            }
+        )
+    if not rows:
+        raise RuntimeError("The demo city has no grid workers")
+    return rows
+
+
+def item_ids() -> list[int]:
+    from checklists.models import Item
+
+    return list(Item.objects.filter(active=True, whistleable=True).values_list("pk", flat=True))
+
+
+def statements_per_request(*, filer: dict[str, Any], items: list[int]) -> dict[str, Any]:
+    """Statements sent by one whistle and one ceiling request through the whole stack (the
+    test client in this process, after one warm-up request each); returns what they created."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_AUTHORIZATION=f"Token {filer['token']}")
+    counts: dict[str, int] = {}
+    ids: dict[str, list[int]] = {"whistle": [], "ceiling": []}
+    for kind, path in (("whistle", WHISTLE_PATH), ("ceiling", CEILING_PATH)):
+        for attempt in range(2):
+            if kind == "whistle":
+                min_lat, max_lat, min_lng, max_lng = filer["box"]
+                body = {
+                    "item": items[attempt % len(items)],
+                    "description": f"Rubbish piled up beside the road (count {attempt})",
+                    "grid": filer["grid"],
+                    "latitude": (min_lat + max_lat) / 2,
+                    "longitude": (min_lng + max_lng) / 2 + attempt * 0.001,
+                    "address": "",
+                }
+            else:
+                body = {"note": f"count {attempt}"}
+            with CaptureQueriesContext(connection) as queries:
+                response = client.post(
+                    path,
+                    data=json.dumps(body),
+                    content_type="application/json",
+                    HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
+                )
+            if response.status_code != 201:
+                raise RuntimeError(f"{path}: {response.status_code} {response.content[:500]!r}")
+            ids[kind].append(response.json()["id"])
+            counts[kind] = len(queries.captured_queries)
+    return {"counts": counts, "ids": ids}
+
+
+def gunicorn(*, port: int, workers: int, worker_class: str, threads: int, env: dict) -> Server:
+    argv = [
+        str(VENV_BIN / "gunicorn"),
+        "whistle.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        worker_class,
+        "--threads",
+        str(threads),
+        "--no-control-socket",
+        "--backlog",
+        "2048",
+    ]
+    return Server("intake-gunicorn", argv, env)
+
+
+def queue_depth(redis_url: str, queue: str) -> int:
+    """Messages waiting in the Celery queue plus those a worker took but has not acked."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return int(client.llen(queue)) + int(client.hlen("unacked"))
+    finally:
+        client.close()
+
+
+def purge_queue(redis_url: str, queue: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        client.delete(queue, "unacked", "unacked_index")
+    finally:
+        client.close()
+
+
+def wait_for_drain(redis_url: str, queue: str, *, timeout: float) -> float:
+    """Wait until the worker has consumed the queue; returns the seconds it took."""
+    started = time.monotonic()
+    while queue_depth(redis_url, queue):
+        if time.monotonic() - started > timeout:
+            raise RuntimeError(f"The Celery queue {queue} still holds messages after {timeout} s")
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its live descendants so far."""
+    from bench.common import _tree
+
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for member in _tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def run_step(
+    *,
+    kind: str,
+    concurrency: int,
+    seconds: float,
+    base_url: str,
+    spec_extra: dict[str, Any],
+    label: str,
+    workdir: str,
+    watched: dict[str, int],
+) -> Step:
+    """One load generator process at `concurrency` for `seconds` against one endpoint."""
+    spec = {
+        "kind": kind,
+        "base_url": base_url,
+        "path": WHISTLE_PATH if kind == "whistle" else CEILING_PATH,
+        "concurrency": concurrency,
+        "seconds": seconds,
+        "label": label,
+        "seed": label,
+        **spec_extra,
+    }
+    spec_path = os.path.join(workdir, f"{label}.spec.json")
+    result_path = os.path.join(workdir, f"{label}.result.json")
+    with open(spec_path, "w") as handle:
+        json.dump(spec, handle)
+    load = load_average()
+    cpu_before = {name: cpu_seconds(pid) for name, pid in watched.items()}
+    subprocess.run(  # noqa: S603 - our own module
+        [sys.executable, "-m", "bench.loadgen", spec_path, result_path],
+        cwd=BASE_DIR,
+        check=True,
+        timeout=seconds + 180,
+    )
+    cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in watched.items()}
+    with open(result_path) as handle:
+        result = json.load(handle)
+    latencies = result["latencies_ms"]
+    errors = sum(result["statuses"].values()) + result["transport_errors"] + result["bad_bodies"]
+    step = Step(
+        kind=kind,
+        concurrency=concurrency,
+        seconds=seconds,
+        ok=len(latencies),
+        errors=errors,
+        elapsed=result["elapsed"],
+        p50=percentile(latencies, 0.50),
+        p95=percentile(latencies, 0.95),
+        p99=percentile(latencies, 0.99),
+        load=f"{load} / {load_average()}",
+        ids=result["ids"],
+        error_samples=result["error_samples"],
+        cpu_ms={name: seconds * 1000 / max(len(latencies), 1) for name, seconds in cpu.items()},
+    )
+    print(
+        f"  {kind:7} c={concurrency:3}: {step.ok:6,} ok, {step.errors} errors, "
+        f"{step.per_second:6.0f}/s, p50 {step.p50:.0f} ms, p95 {step.p95:.0f} ms, "
+        f"p99 {step.p99:.0f} ms (load {step.load}); CPU ms/request "
+        + ", ".join(f"{name} {ms:.1f}" for name, ms in step.cpu_ms.items()),
+        flush=True,
+    )
+    for sample in step.error_samples[:5]:
+        print(f"    {sample}", flush=True)
+    return step
+
+
+def verify(
+    *, whistle_ids: list[int], ceiling_ids: list[int], celery_log: str
+) -> tuple[list[str], dict[str, Any]]:
+    """What the database and the worker hold after the runs, against the 2xx answers.
+    Returns the problems (none when all is well) and the counts."""
+    from django.db.models import Q
+
+    from bench.ceiling.models import Ping
+    from cases.models import Case, Deadline, Event, IdempotencyKey, Notification
+
+    problems = []
+    case_ids = set(Case.objects.values_list("pk", flat=True))
+    answered = set(whistle_ids)
+    if len(answered) != len(whistle_ids):
+        problems.append(f"{len(whistle_ids) - len(answered)} whistle ids answered twice")
+    if case_ids != answered:
+        problems.append(
+            f"{len(case_ids)} cases in the database for {len(answered)} 2xx whistle answers "
+            f"({len(case_ids - answered)} unanswered, {len(answered - case_ids)} missing)"
+        )
+    cases = len(case_ids)
+    checks = {
+        "filing events": Event.objects.filter(action="file").count(),
+        "screening clocks": Deadline.objects.filter(stage="screening").count(),
+        "idempotency claims": IdempotencyKey.objects.filter(case__isnull=False)
+        .values("case")
+        .distinct()
+        .count(),
+    }
+    for name, count in checks.items():
+        if count != cases:
+            problems.append(f"{count} {name} for {cases} cases")
+    unnotified = Case.objects.exclude(pk__in=Notification.objects.values("case_id")).count()
+    if unnotified:
+        problems.append(f"{unnotified} cases without a notification")
+    unmailed = Notification.objects.filter(
+        ~Q(recipient__email=""), recipient__is_active=True, emailed_at__isnull=True
+    ).count()
+    if unmailed:
+        problems.append(f"{unmailed} notifications not mailed by the worker")
+    pings = set(Ping.objects.values_list("pk", flat=True))
+    if pings != set(ceiling_ids) or len(ceiling_ids) != len(pings):
+        problems.append(f"{len(pings)} ceiling rows for {len(ceiling_ids)} 2xx ceiling answers")
+    succeeded = celery_log.count("succeeded in")
+    failed = celery_log.count("raised unexpected") + celery_log.count("Traceback")
+    if failed:
+        problems.append(f"{failed} Celery task failures in the worker log")
+    counts = {
+        "cases": cases,
+        "ceiling_rows": len(pings),
+        "notifications": Notification.objects.count(),
+        "mailed": Notification.objects.filter(emailed_at__isnull=False).count(),
+        "tasks_succeeded": succeeded,
+        "possible_duplicates": Case.objects.filter(possible_duplicate_of__isnull=False).count(),
+        **checks,
+    }
+    return problems, counts
+
+
+def duplicate_plan() -> str:
+    """EXPLAIN of the duplicate-nearby query for a new whistle in the busiest grid."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from cases.models import Case
+    from cases.screening import nearby_candidates
+
+    sample = Case.objects.filter(latitude__isnull=False).order_by("-pk").first()
+    if sample is None:
+        return "(no case with a location)"
+    queryset = nearby_candidates(
+        item=sample.item, latitude=sample.latitude, longitude=sample.longitude, now=timezone.now()
+    )
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def _row(step: Step) -> str:
+    return (
+        f"| {step.concurrency} | {step.kind} | {step.requests:,} | {step.errors} "
+        f"| {step.per_second:,.0f} | {step.p50:.0f} ms | {step.p95:.0f} ms | {step.p99:.0f} ms "
+        f"| {step.load} |"
+    )
+
+
+def _section(
+    *,
+    command: str,
+    machine_info: dict[str, str],
+    server: str,
+    steps: list[Step],
+    summary: dict[str, Any],
+    statements: dict[str, int],
+    counts: dict[str, Any],
+    problems: list[str],
+    plan: str,
+) -> str:
+    from django.utils import timezone
+
+    best_whistle = max((s for s in steps if s.kind == "whistle"), key=lambda s: s.per_second)
+    best_ceiling = max((s for s in steps if s.kind == "ceiling"), key=lambda s: s.per_second)
+    met = "met" if summary["target_met"] else "NOT met"
+    lines = [
+        SECTION,
+        "",
+        f"Command: `{command}` on {timezone.localtime():%Y-%m-%d %H:%M %Z}.",
+        "",
+        machine_line(machine_info),
+        "",
+        f"Server: {server}; one Celery worker (prefork, concurrency 1) consuming the "
+        "after-commit tasks from Redis while the load runs; the load generator "
+        "(bench.loadgen, one asyncio process with aiohttp) on loopback. Each step runs "
+        f"{steps[0].seconds:.0f} s at a fixed number of concurrent clients, each sending one "
+        "request after the other; the ceiling and the whistles alternate at each step, and "
+        "every step starts once the worker has emptied the queue. Load is the 1-minute "
+        "load average before / after the step.",
+        "",
+        "- **whistle**: `POST /api/cases/`, a valid whistle by one of the 48 grid workers of the "
+        "demo city in their own grid, a random item and place, a unique description and a "
+        "fresh Idempotency-Key: screening, duplicate detection, numbering, the filing event, "
+        "the screening clock, the village officers' notifications and their delivery task "
+        "after commit, the idempotency claim with the stored answer, and the case as the API "
+        "returns it.",
+        "- **ceiling**: `POST /bench/ceiling/`, a DRF view inserting one row into a one-table "
+        "model, behind the same gunicorn, middleware, token authentication and permission "
+        "(an app and URL that only the benchmark's settings `bench.settings` install; the "
+        "served application never contains it). The ratio therefore measures Whistle's own "
+        "work per filing.",
+        "",
+        "| clients | endpoint | requests | errors | per second | p50 | p95 | p99 | load |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines += [_row(step) for step in steps]
+    lines += [
+        "",
+        f"Best sustained: **{best_whistle.per_second:,.0f} whistles/s** "
+        f"({best_whistle.concurrency} clients, p95 {best_whistle.p95:.0f} ms) against a "
+        f"ceiling of **{best_ceiling.per_second:,.0f} requests/s** "
+        f"({best_ceiling.concurrency} clients): ratio **{summary['ratio']:.0%}**, "
+        f"{summary['errors']} errors in all steps.",
+        "",
+        f"Target: at least {TARGET_PER_SECOND} whistles/s and {TARGET_RATIO:.0%} of the "
+        f"ceiling with zero errors: **{met}**.",
+        "",
+        f"Peak resident memory of one process: gunicorn worker "
+        f"{summary['gunicorn_rss_mib']:.0f} MiB, Celery worker {summary['celery_rss_mib']:.0f} "
+        "MiB.",
+        "",
+        f"Statements per request (through the whole stack, measured once in process): "
+        f"whistle {statements['whistle']}, ceiling {statements['ceiling']}.",
+        "",
+        f"Checked afterwards: {counts['cases']:,} cases in the database, exactly the ids of the "
+        f"2xx whistle answers (warm-up included), each with its filing event, screening clock "
+        f"and idempotency claim; {counts['notifications']:,} notifications, "
+        f"{counts['mailed']:,} mailed by the worker, which ran "
+        f"{counts['tasks_succeeded']:,} tasks and left the queue empty; "
+        f"{counts['ceiling_rows']:,} ceiling rows for as many 2xx answers. "
+        f"{counts['possible_duplicates']:,} whistles were flagged as possible duplicates "
+        "(the same item within 200 m and 72 h: the demo city is small).",
+    ]
+    if problems:
+        lines += ["", "**Problems found:**", ""] + [f"- {problem}" for problem in problems]
+    lines += [
+        "",
+        "The duplicate-nearby query of the last whistle, with every case of the run in the table:",
+        "",
+        "```",
+        plan,
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--steps", type=int, nargs="+", default=[8, 16, 32, 64], help="concurrent clients"
+    )
+    parser.add_argument("--seconds", type=float, default=25, help="seconds per step")
+    parser.add_argument("--warmup", type=float, default=3, help="warm-up seconds per endpoint")
+    parser.add_argument("--port", type=int, default=8311)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--worker-class", default="sync", help="gunicorn worker class")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
+    parser.add_argument("--no-write", action="store_true", help="do not touch the docs")
+    parser.add_argument(
+        "--force", action="store_true", help="run on a database without 'bench' in its name"
+    )
+    args = parser.parse_args(argv)
+
+    _prepare_environment()
+    ensure_database(os.environ["DATABASE_URL"], force=args.force)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from teams.demo import build_demo_city
+
+    redis_url = os.environ["REDIS_URL"]
+    queue = os.environ["WHISTLE_CELERY_QUEUE"]
+    call_command("migrate", verbosity=0)
+    build_demo_city()
+    reset()
+    purge_queue(redis_url, queue)
+    people = filers()
+    items = item_ids()
+    measured = statements_per_request(filer=people[0], items=items)
+    whistle_ids = list(measured["ids"]["whistle"])
+    ceiling_ids = list(measured["ids"]["ceiling"])
+    machine_info = machine()
+    # The server processes open their own connections; this one would only sit idle.
+    from django.db import connection
+
+    connection.close()
+
+    env = server_env(
+        DATABASE_URL=os.environ["DATABASE_URL"],
+        REDIS_URL=redis_url,
+        WHISTLE_CELERY_QUEUE=queue,
+        DJANGO_SETTINGS_MODULE=SETTINGS,
+        LOG_LEVEL="WARNING",
+    )
+    worker_env = {**env, "DJANGO_SETTINGS_MODULE": "whistle.settings", "LOG_LEVEL": "INFO"}
+    server = (
+        f"gunicorn {args.workers} {args.worker_class} workers"
+        + (f" x {args.threads} threads" if args.threads > 1 else "")
+        + " (the same for both endpoints)"
+    )
+    base_url = f"http://127.0.0.1:{args.port}"
+    spec_extra = {"filers": people, "items": items}
+    steps: list[Step] = []
+    web = gunicorn(
+        port=args.port,
+        workers=args.workers,
+        worker_class=args.worker_class,
+        threads=args.threads,
+        env=env,
+    )
+    worker = celery_worker(name="intake-celery", env=worker_env)
+    with (
+        tempfile.TemporaryDirectory(prefix="whistle-intake-") as workdir,
+        running([web, worker]),
+        PeakRss() as rss,
+    ):
+        wait_for_http(base_url + "/api/", server=web)
+        wait_for_log(worker, "ready")
+        rss.watch("gunicorn", web.pid, children_only=True)
+        rss.watch("celery", worker.pid)
+        watched = {"gunicorn": web.pid, "celery": worker.pid}
+        print(f"Warm-up ({server}) ...", flush=True)
+        for kind in ("ceiling", "whistle"):
+            warm = run_step(
+                kind=kind,
+                concurrency=8,
+                seconds=args.warmup,
+                base_url=base_url,
+                spec_extra=spec_extra,
+                label=f"warmup-{kind}",
+                workdir=workdir,
+                watched=watched,
+            )
+            (whistle_ids if kind == "whistle" else ceiling_ids).extend(warm.ids)
+        wait_for_drain(redis_url, queue, timeout=300)
+        for concurrency in args.steps:
+            for kind in ("ceiling", "whistle"):
+                step = run_step(
+                    kind=kind,
+                    concurrency=concurrency,
+                    seconds=args.seconds,
+                    base_url=base_url,
+                    spec_extra=spec_extra,
+                    label=f"{kind}-{concurrency}",
+                    workdir=workdir,
+                    watched=watched,
+                )
+                steps.append(step)
+                (whistle_ids if kind == "whistle" else ceiling_ids).extend(step.ids)
+                drained = wait_for_drain(redis_url, queue, timeout=300)
+                if drained > 1:
+                    print(f"    the worker caught up {drained:.0f} s after the step", flush=True)
+        time.sleep(1)  # the last task's mail is written before its ack
+    problems, counts = verify(
+        whistle_ids=whistle_ids, ceiling_ids=ceiling_ids, celery_log=worker.log()
+    )
+    plan = duplicate_plan()
+
+    best_whistle = max(s.per_second for s in steps if s.kind == "whistle")
+    best_ceiling = max(s.per_second for s in steps if s.kind == "ceiling")
+    errors = sum(s.errors for s in steps)
+    ratio = best_whistle / best_ceiling if best_ceiling else 0.0
+    peaks = rss.mib()
+    best_step = max((s for s in steps if s.kind == "whistle"), key=lambda s: s.per_second)
+    target_met = (
+        best_whistle >= TARGET_PER_SECOND and ratio >= TARGET_RATIO and not errors and not problems
+    )
+    summary = {
+        "best_whistles_per_s": round(best_whistle, 1),
+        "ceiling_per_s": round(best_ceiling, 1),
+        "ratio": round(ratio, 3),
+        "errors": errors,
+        "p95_ms": round(best_step.p95, 1),
+        "gunicorn_rss_mib": round(peaks.get("gunicorn", 0.0), 1),
+        "celery_rss_mib": round(peaks.get("celery", 0.0), 1),
+        "target_met": target_met,
+        "server": server,
+        "problems": problems,
+    }
+    command = "python -m bench.intake" + (" " + " ".join(argv) if argv else "")
+    if argv is None and len(sys.argv) > 1:
+        command = "python -m bench.intake " + " ".join(sys.argv[1:])
+    text = _section(
+        command=command,
+        machine_info=machine_info,
+        server=server,
+        steps=steps,
+        summary=summary,
+        statements=measured["counts"],
+        counts=counts,
+        problems=problems,
+        plan=plan,
+    )
+    print()
+    print(text)
+    if not args.no_write:
+        write_section(SECTION, text)
+        record_results("intake", summary)
+        print(f"Written to {DOC.relative_to(BASE_DIR)}")
+    return 0 if target_met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
