@@ -119,12 +119,16 @@ def overview(request: HttpRequest) -> HttpResponse:
     tables: dict = {}
     if period is not None:
         user = request.user
-        current = selectors.indicators(
-            user=user, unit_type=unit_type, unit_id=unit_id, period=period
+        # The period, the one before and the trend's periods, counted together.
+        trend_periods = _trend_periods(period)
+        computed = selectors.indicators_over(
+            user=user,
+            unit_type=unit_type,
+            unit_id=unit_id,
+            periods=[*trend_periods, period, previous(period)],
         )
-        before = selectors.indicators(
-            user=user, unit_type=unit_type, unit_id=unit_id, period=previous(period)
-        )
+        current = computed[period]
+        before = computed[previous(period)]
         kpis = [
             board.kpi(
                 current[key],
@@ -136,9 +140,9 @@ def overview(request: HttpRequest) -> HttpResponse:
             for key in board.KPI_KEYS
             if key in current
         ]
-        trend = _trend(user, unit_type, unit_id, period)
+        trend = [(each, computed[each]) for each in trend_periods]
         levels = selectors.level_distribution(
-            user=user, unit_type=unit_type, unit_id=unit_id, period=period
+            user=user, unit_type=unit_type, unit_id=unit_id, period=period, values=current
         )
         red = list(selectors.red_and_overdue(user=user, limit=RED_LIMIT))
         tables = {
@@ -157,6 +161,16 @@ def overview(request: HttpRequest) -> HttpResponse:
             red=red,
         )
     return page(request, "assessment/overview.html", context, tables=tables)
+
+
+def _trend_periods(period) -> list:
+    """The TREND_COUNT periods of the period's kind (months for a custom one) up to the one
+    holding its start, oldest first."""
+    kind = "month" if period.kind == "custom" else period.kind
+    periods = [period_for(kind, period.start)]
+    while len(periods) < TREND_COUNT:
+        periods.append(previous(periods[-1]))
+    return periods[::-1]
 
 
 def _trend(user, unit_type: str, unit_id: int | None, period) -> list:
@@ -430,12 +444,16 @@ def report(request: HttpRequest) -> HttpResponse:
     tables: dict = {}
     if period is not None:
         user = request.user
-        current = selectors.indicators(
-            user=user, unit_type=unit_type, unit_id=unit_id, period=period
+        # The period, the one before and the trend's periods, counted together.
+        trend_periods = _trend_periods(period)
+        computed = selectors.indicators_over(
+            user=user,
+            unit_type=unit_type,
+            unit_id=unit_id,
+            periods=[*trend_periods, period, previous(period)],
         )
-        before = selectors.indicators(
-            user=user, unit_type=unit_type, unit_id=unit_id, period=previous(period)
-        )
+        current = computed[period]
+        before = computed[previous(period)]
         kpis = [
             board.kpi(
                 current[key],
