@@ -400,6 +400,7 @@ def _row(step: Step) -> str:
     return (
         f"| {step.concurrency} | {step.kind} | {step.requests:,} | {step.errors} "
         f"| {step.per_second:,.0f} | {step.p50:.0f} ms | {step.p95:.0f} ms | {step.p99:.0f} ms "
+        f"| {step.cpu_ms.get('gunicorn', 0):.1f} ms | {step.cpu_ms.get('celery', 0):.1f} ms "
         f"| {step.load} |"
     )
 
@@ -448,8 +449,13 @@ def _section(
         "served application never contains it). The ratio therefore measures Whistle's own "
         "work per filing.",
         "",
-        "| clients | endpoint | requests | errors | per second | p50 | p95 | p99 | load |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        "CPU per request is the CPU time the gunicorn workers and the Celery worker spent "
+        "during the step divided by its successful requests (PostgreSQL's share is not "
+        "counted: other databases share its server).",
+        "",
+        "| clients | endpoint | requests | errors | per second | p50 | p95 | p99 "
+        "| web CPU/request | worker CPU/request | load |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [_row(step) for step in steps]
     lines += [

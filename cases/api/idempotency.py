@@ -98,36 +98,35 @@ def _reused() -> Response:
 def run_idempotent(
     *, request: Request, key: str, endpoint: str, call: Callable[[], Response]
 ) -> Response:
-    """Run `call` once per (key, user, endpoint); later copies get the stored response."""
+    """Run `call` once per (key, user, endpoint); later copies get the stored response.
+
+    The claim is the transaction's first statement: a new key (the usual case) costs one
+    INSERT and no lookup; a key already claimed fails that INSERT (after waiting for the
+    claimer to commit), and only then is the stored answer read."""
     request_hash = fingerprint(request)
     user_id = request.user.pk
-    earlier = _lookup(key=key, user_id=user_id, endpoint=endpoint)
-    if earlier is not None:
-        return _replay(earlier) if earlier.request_hash == request_hash else _reused()
+    claimed = False
     try:
         with transaction.atomic():
-            try:
-                with transaction.atomic():
-                    claim = IdempotencyKey.objects.create(
-                        key=key, user_id=user_id, endpoint=endpoint, request_hash=request_hash
-                    )
-            except IntegrityError:
-                claimed = True
-            else:
-                claimed = False
-            if not claimed:
-                response = call()
-                if response.status_code >= 500:
-                    raise _ServerError(response)
-                claim.response_status = response.status_code
-                claim.response_body = json.loads(JSONRenderer().render(response.data) or b"null")
-                case_id = getattr(response, "idempotent_case_id", None)
-                if case_id:
-                    claim.case_id = case_id
-                claim.save(update_fields=["response_status", "response_body", "case"])
-                return response
+            claim = IdempotencyKey.objects.create(
+                key=key, user_id=user_id, endpoint=endpoint, request_hash=request_hash
+            )
+            claimed = True
+            response = call()
+            if response.status_code >= 500:
+                raise _ServerError(response)
+            claim.response_status = response.status_code
+            claim.response_body = json.loads(JSONRenderer().render(response.data) or b"null")
+            case_id = getattr(response, "idempotent_case_id", None)
+            if case_id:
+                claim.case_id = case_id
+            claim.save(update_fields=["response_status", "response_body", "case"])
+            return response
     except _ServerError as error:
         return error.response
+    except IntegrityError:
+        if claimed:
+            raise
     # A concurrent copy claimed the key first and has committed by now: answer as it did.
     earlier = _lookup(key=key, user_id=user_id, endpoint=endpoint)
     if earlier is None or earlier.response_status is None:

@@ -7,7 +7,15 @@ from django.utils import timezone
 from cases import notifications, timers
 from cases.access import available_actions, available_dispatch_actions, visible_cases
 from cases.errors import NotInScope
-from cases.models import Attachment, Case, Dispatch, Event, Notification, Postponement
+from cases.models import (
+    Attachment,
+    Case,
+    Deadline,
+    Dispatch,
+    Event,
+    Notification,
+    Postponement,
+)
 from cases.selectors_pages.detail import EVENT_LABELS, actor_name, case_for_page
 from cases.selectors_pages.lists import with_light
 from teams.models import User
@@ -24,12 +32,7 @@ def case_detail(*, user: User, pk: int) -> Case:
     """The case (404 outside the scope) with its dispatches, deadlines, attachments and the
     actions this user may take, as the detail serializer reads them."""
     case = case_for_page(user=user, pk=pk)
-    now = timezone.now()
-    case.available_actions = available_actions(user=user, case=case)
     dispatches = list(case.dispatches.select_related("team", "department", "assignee"))
-    for dispatch in dispatches:
-        dispatch.case = case  # available_dispatch_actions reads it; no query per row
-        dispatch.available_actions = available_dispatch_actions(user=user, dispatch=dispatch)
     deadlines = list(
         case.deadlines.prefetch_related(
             Prefetch(
@@ -38,6 +41,41 @@ def case_detail(*, user: User, pk: int) -> Case:
             )
         ).order_by("started_at", "id")
     )
+    for deadline in deadlines:
+        deadline.postponement_rows = list(deadline.postponements.all())
+    attachments = list(Attachment.objects.filter(case=case).order_by("created_at", "id"))
+    return _with_detail(
+        user=user, case=case, dispatches=dispatches, deadlines=deadlines, attachments=attachments
+    )
+
+
+def filed_case_detail(
+    *, user: User, case: Case, deadlines: list[Deadline], attachments: list[Attachment]
+) -> Case:
+    """The detail of a case this request has just filed, from the rows the filing wrote (no
+    read): a new case has no dispatch and no postponement yet. Equal to case_detail's."""
+    for deadline in deadlines:
+        deadline.postponement_rows = []
+    deadlines = sorted(deadlines, key=lambda d: (d.started_at, d.pk))
+    attachments = sorted(attachments, key=lambda a: (a.created_at, a.pk))
+    return _with_detail(
+        user=user, case=case, dispatches=[], deadlines=deadlines, attachments=attachments
+    )
+
+
+def _with_detail(
+    *,
+    user: User,
+    case: Case,
+    dispatches: list[Dispatch],
+    deadlines: list[Deadline],
+    attachments: list[Attachment],
+) -> Case:
+    now = timezone.now()
+    case.available_actions = available_actions(user=user, case=case)
+    for dispatch in dispatches:
+        dispatch.case = case  # available_dispatch_actions reads it; no query per row
+        dispatch.available_actions = available_dispatch_actions(user=user, dispatch=dispatch)
     case.light = ""
     case_clocks = []
     for deadline in deadlines:
@@ -52,7 +90,7 @@ def case_detail(*, user: User, pk: int) -> Case:
         case.light = min(case_clocks, key=lambda d: (d.due_at, d.pk)).light
     case.dispatch_rows = dispatches
     case.deadline_rows = deadlines
-    case.attachment_rows = list(Attachment.objects.filter(case=case).order_by("created_at", "id"))
+    case.attachment_rows = attachments
     return case
 
 

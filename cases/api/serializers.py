@@ -115,7 +115,7 @@ class DeadlineSerializer(serializers.ModelSerializer):
         allow_null=True, help_text="Time left in the limit's own time; negative when overdue."
     )
     running = serializers.BooleanField()
-    postponements = PostponementSerializer(many=True)
+    postponements = PostponementSerializer(many=True, source="postponement_rows")
 
     class Meta:
         model = Deadline
@@ -328,7 +328,10 @@ class FileWhistleSerializer(serializers.Serializer):
     item = serializers.PrimaryKeyRelatedField(queryset=Item.objects.filter(active=True))
     description = _text()
     grid = serializers.PrimaryKeyRelatedField(
-        queryset=Grid.objects.all(), required=False, allow_null=True, default=None
+        queryset=Grid.objects.select_related("village__parent__parent"),
+        required=False,
+        allow_null=True,
+        default=None,
     )
     latitude = serializers.FloatField(required=False, allow_null=True, default=None)
     longitude = serializers.FloatField(required=False, allow_null=True, default=None)
@@ -454,3 +457,16 @@ DISPATCH_ACTION_SERIALIZERS: dict[str, type[serializers.Serializer]] = {
     "resolve_part": ResolveSerializer,
     "cancel": ReasonSerializer,
 }
+
+
+_shared: dict[type, serializers.Serializer] = {}
+
+
+def represent(serializer_class: type[serializers.Serializer], instance: object) -> dict:
+    """The output of an output-only serializer, from one instance per class kept for the
+    process: DRF otherwise builds every (nested) field from the model for each response, a
+    few milliseconds for the case detail. Its fields keep no state between calls."""
+    serializer = _shared.get(serializer_class)
+    if serializer is None:
+        serializer = _shared[serializer_class] = serializer_class()
+    return serializer.to_representation(instance)

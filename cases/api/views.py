@@ -25,7 +25,7 @@ from cases.actions import perform_case_action, perform_dispatch_action
 from cases.api import selectors
 from cases.api import serializers as api
 from cases.api.filters import CaseFilter, DispatchFilter, NotificationFilter
-from cases.api.idempotency import HEADER, IdempotentAutoSchema, IdempotentPostMixin
+from cases.api.idempotency import IdempotentAutoSchema, IdempotentPostMixin
 from cases.errors import CaseError, NotInScope
 from cases.models import Case, Dispatch, Notification, Source
 from cases.selectors_pages.detail import case_id_by_number
@@ -76,7 +76,7 @@ def validated(serializer_class: type[Serializer], request: Request) -> dict:
 
 def case_response(request: Request, case_id: int, *, status_code: int = 200) -> Response:
     case = selectors.case_detail(user=request.user, pk=case_id)
-    response = Response(api.CaseDetailSerializer(case).data, status=status_code)
+    response = Response(api.represent(api.CaseDetailSerializer, case), status=status_code)
     response.idempotent_case_id = case.pk
     return response
 
@@ -234,13 +234,20 @@ class CaseViewSet(mixins.ListModelMixin, ApiViewSet):
             longitude=data["longitude"],
             address=data["address"],
             photos=data["photos"],
-            idempotency_key=(request.headers.get(HEADER) or "").strip(),
+            # The Idempotency-Key is honoured around this whole request (IdempotentPostMixin),
+            # in the same transaction; the service need not claim it a second time.
         )
-        return case_response(
-            request,
-            result.case.pk,
-            status_code=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        case = selectors.filed_case_detail(
+            user=request.user,
+            case=result.case,
+            deadlines=result.deadlines,
+            attachments=result.attachments,
         )
+        response = Response(
+            api.represent(api.CaseDetailSerializer, case), status=status.HTTP_201_CREATED
+        )
+        response.idempotent_case_id = case.pk
+        return response
 
     @extend_schema(
         summary="The trace of a case: every event, oldest first",

@@ -3,17 +3,26 @@
 import hashlib
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import timers
 from cases.access import scope_of
 from cases.errors import InvalidInput, NotAllowed, ScreeningRefused
-from cases.models import Case, CaseSequence, Event, IdempotencyKey, Priority, Source
+from cases.models import (
+    Attachment,
+    Case,
+    CaseSequence,
+    Deadline,
+    Event,
+    IdempotencyKey,
+    Priority,
+    Source,
+)
 from cases.screening import find_possible_duplicate, refusal_for
 from cases.selectors import locate_grid
 from cases.services.common import check_photos, notify, require_text, store_photos
@@ -28,6 +37,10 @@ class FilingResult:
     case: Case
     created: bool
     possible_duplicate: Case | None
+    # What this filing wrote besides the case (empty when an earlier filing is returned), so
+    # the API answers with the new case without reading it back.
+    deadlines: list[Deadline] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
 
 
 def new_tracking_code() -> str:
@@ -36,18 +49,27 @@ def new_tracking_code() -> str:
 
 
 def next_case_number(*, city_id: int, city_code: str, year: int) -> str:
-    """The next readable number of the city and year, e.g. HN-2026-000123."""
-    sequence = CaseSequence.objects.select_for_update().filter(city_id=city_id, year=year).first()
-    if sequence is None:
+    """The next readable number of the city and year, e.g. HN-2026-000123.
+
+    One statement takes the number and locks the city's counter until the transaction ends, so
+    numbers have no gaps and every filing of the city waits here for the one before to commit:
+    call it as late in the transaction as possible."""
+    table = CaseSequence._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last = last + 1 WHERE city_id = %s AND year = %s "  # noqa: S608
+            "RETURNING last",
+            [city_id, year],
+        )
+        row = cursor.fetchone()
+    if row is None:
         try:
             with transaction.atomic():
                 CaseSequence.objects.create(city_id=city_id, year=year, last=0)
         except IntegrityError:
-            pass  # created by a concurrent filing; lock it below
-        sequence = CaseSequence.objects.select_for_update().get(city_id=city_id, year=year)
-    sequence.last += 1
-    sequence.save(update_fields=["last"])
-    return f"{city_code}-{year}-{sequence.last:06d}"
+            pass  # created by a concurrent filing; take the number below
+        return next_case_number(city_id=city_id, city_code=city_code, year=year)
+    return f"{city_code}-{year}-{row[0]:06d}"
 
 
 def _validate(
@@ -130,7 +152,9 @@ def file_whistle(
     )
     photos = check_photos(photos)
     try:
-        with transaction.atomic():
+        # The savepoint lets a concurrent filing's claim (IntegrityError) be answered inside
+        # a caller's transaction; without a key there is nothing to catch.
+        with transaction.atomic(savepoint=bool(key)):
             claim = None
             if key:
                 claim = IdempotencyKey.objects.create(
@@ -198,6 +222,8 @@ def _file(
     contact_email: str,
     actor_label: str,
 ) -> FilingResult:
+    from cases.notifications import village_officers
+
     now = timezone.now()
     village = grid.village
     town = village.parent
@@ -205,11 +231,11 @@ def _file(
     duplicate = find_possible_duplicate(
         item=item, latitude=latitude, longitude=longitude, now=now, grid_id=grid.pk
     )
+    tracking_code = new_tracking_code()
     case = Case.objects.create(
-        number=next_case_number(
-            city_id=city.pk, city_code=city.code, year=timezone.localtime(now).year
-        ),
-        tracking_code=new_tracking_code(),
+        # A unique stand-in until the number is taken, last (see next_case_number).
+        number=f"~{tracking_code}",
+        tracking_code=tracking_code,
         source=source,
         item=item,
         grid=grid,
@@ -241,9 +267,18 @@ def _file(
         public=True,
         created_at=now,
     )
-    store_photos(case=case, photos=photos, purpose="filing", user=user, event=event)
-    timers.start_deadline(case=case, stage=Stage.SCREENING, start=now)
-    from cases.notifications import village_officers
-
-    notify(recipients=village_officers(village), kind="case_filed", case=case)
-    return FilingResult(case=case, created=True, possible_duplicate=duplicate)
+    attachments = store_photos(case=case, photos=photos, purpose="filing", user=user, event=event)
+    deadline = timers.start_deadline(case=case, stage=Stage.SCREENING, start=now)
+    officers = list(village_officers(village))
+    case.number = next_case_number(
+        city_id=city.pk, city_code=city.code, year=timezone.localtime(now).year
+    )
+    Case.objects.filter(pk=case.pk).update(number=case.number)
+    notify(recipients=officers, kind="case_filed", case=case)
+    return FilingResult(
+        case=case,
+        created=True,
+        possible_duplicate=duplicate,
+        deadlines=[deadline] if deadline is not None else [],
+        attachments=attachments,
+    )
