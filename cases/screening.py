@@ -50,8 +50,8 @@ def nearby_candidates(
     *, item: Item, latitude: float, longitude: float, now: datetime, exclude_pk: int | None = None
 ) -> QuerySet[Case]:
     """Open cases of the item filed within the window inside the radius' bounding box, at most
-    DUPLICATE_CANDIDATES of them: the index on (item, grid, filed_at) bounds the read by item
-    and time, the box by place (the exact distance is checked in Python)."""
+    DUPLICATE_CANDIDATES of them: the index case_duplicate_nearby bounds the read by item and
+    time and checks the box on its own entries (the exact distance is checked in Python)."""
     radius = duplicate_radius_m()
     dlat = radius / 111_320.0
     dlng = radius / (111_320.0 * max(math.cos(math.radians(latitude)), 0.01))
@@ -65,9 +65,10 @@ def nearby_candidates(
     )
     if exclude_pk:
         candidates = candidates.exclude(pk=exclude_pk)
-    return candidates.only("pk", "number", "latitude", "longitude", "filed_at")[
-        :DUPLICATE_CANDIDATES
-    ]
+    # The most recent first, as the index (item, filed_at, latitude, longitude) runs.
+    return candidates.only("pk", "number", "latitude", "longitude", "filed_at").order_by(
+        "-filed_at"
+    )[:DUPLICATE_CANDIDATES]
 
 
 def find_possible_duplicate(

@@ -170,6 +170,10 @@ class Case(models.Model):
             models.Index(fields=["city", "status", "-filed_at"]),
             models.Index(fields=["grid", "status", "-filed_at"]),
             models.Index(fields=["item", "grid", "filed_at"]),
+            # A new whistle's duplicate check: same item, the last 72 h, then the box.
+            models.Index(
+                fields=["item", "filed_at", "latitude", "longitude"], name="case_duplicate_nearby"
+            ),
             models.Index(fields=["reporter", "-filed_at"]),
         ]
         constraints = [
