@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# `make bench`: the benchmarks of DESIGN.md section 10, against PostgreSQL, figures written to
-# docs/benchmarks.md. DATABASE_URL names a database the benchmark may empty and refill
-# (default postgres://postgres@127.0.0.1:5432/whistle_bench; created when missing).
-# Extra arguments go to the sweep benchmark, e.g. scripts/bench.sh --open 100000 --profile.
+# `make bench`: the benchmarks of DESIGN.md section 10 and issue 8, one after another in one
+# run (never side by side: each needs the machine to itself), against PostgreSQL and Redis,
+# with real gunicorn and Celery processes; the figures go to docs/benchmarks.md.
+#
+#   scripts/bench.sh                   # all: timer sweep, intake, pages, then the summary
+#   scripts/bench.sh sweep --open 100000 --burst-open 0 --no-write   # one, with its options
+#
+# DATABASE_URL names a PostgreSQL server and a database the benchmarks may empty and refill
+# (default postgres://postgres@127.0.0.1:5432/whistle_bench; created when missing; each
+# benchmark uses that name with its own suffix). REDIS_URL (default redis://127.0.0.1:6379/14)
+# is the Redis the servers use.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,8 +21,36 @@ case "$DATABASE_URL" in
   postgres://*|postgresql://*) ;;
   *) echo "make bench needs PostgreSQL: DATABASE_URL=$DATABASE_URL" >&2; exit 2 ;;
 esac
-# The benchmark's own var dir: its cache and secret key never touch the development ones.
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/14}"
+# The benchmark's own var dir: its cache, logs and secret key never touch the development ones.
 export WHISTLE_VAR_DIR="${WHISTLE_BENCH_VAR_DIR:-$ROOT/var/bench}"
+mkdir -p "$WHISTLE_VAR_DIR"
 
-echo "Timer sweep benchmark against ${DATABASE_URL%%\?*}"
-"$PY" -m bench.sweep "$@"
+# The database of one benchmark: DATABASE_URL's name plus a suffix.
+database_for() {
+  local base="${DATABASE_URL%%\?*}" query=""
+  [[ "$DATABASE_URL" == *\?* ]] && query="?${DATABASE_URL#*\?}"
+  if [ "$1" = sweep ]; then echo "$DATABASE_URL"; else echo "${base}_$1${query}"; fi
+}
+
+run() {
+  local name="$1"; shift
+  echo
+  echo "=== $name: $(date '+%Y-%m-%d %H:%M:%S'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+  DATABASE_URL="$(database_for "$name")" "$PY" -m "bench.$name" "$@"
+}
+
+if [ $# -gt 0 ]; then
+  case "$1" in
+    sweep|intake|pages|summary) name="$1"; shift; run "$name" "$@"; exit ;;
+    *) echo "usage: $0 [sweep|intake|pages|summary [options]]" >&2; exit 2 ;;
+  esac
+fi
+
+rm -f "$WHISTLE_VAR_DIR/results.json"
+status=0
+for name in sweep intake pages; do
+  run "$name" || status=1
+done
+run summary || status=1
+exit $status

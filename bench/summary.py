@@ -1,0 +1,166 @@
+"""The table of targets at the top of docs/benchmarks.md, from what the benchmarks recorded.
+
+    python -m bench.summary          # make bench runs it last
+
+Reads var/bench/results.json (written by bench.sweep, bench.intake and bench.pages in the same
+`make bench`) and writes the "## Summary" section: each target, the figure measured, its ratio
+to the target or ceiling, and whether it is met. Exits non-zero when a target is missed or a
+benchmark left no figures.
+"""
+
+import argparse
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from bench.common import DOC, read_results, write_section
+
+SECTION = "## Summary"
+
+
+def _row(what: str, target: str, measured: str, ratio: str, met: bool | None) -> str:
+    verdict = "no figures" if met is None else ("met" if met else "**MISSED**")
+    return f"| {what} | {target} | {measured} | {ratio} | {verdict} |"
+
+
+def rows(results: dict) -> tuple[list[str], bool]:
+    lines: list[str] = []
+    ok = True
+
+    intake = results.get("intake")
+    if intake:
+        rate = intake["best_whistles_per_s"]
+        ceiling = intake["ceiling_per_s"]
+        ratio = intake["ratio"]
+        errors = intake["errors"]
+        lines.append(
+            _row(
+                "Whistle intake through the API",
+                ">= 300 whistles/s, zero errors",
+                f"{rate:,.0f} whistles/s, {errors} errors",
+                f"{rate / 300:.2f}x the target",
+                rate >= 300 and errors == 0,
+            )
+        )
+        lines.append(
+            _row(
+                "Intake against the one-row DRF ceiling",
+                ">= 60% of the ceiling",
+                f"{rate:,.0f} of {ceiling:,.0f} requests/s",
+                f"{ratio:.0%} of the ceiling",
+                ratio >= 0.6,
+            )
+        )
+        ok = ok and rate >= 300 and errors == 0 and ratio >= 0.6
+    else:
+        lines.append(_row("Whistle intake", ">= 300/s, >= 60% of ceiling", "-", "-", None))
+        ok = False
+
+    sweep = results.get("sweep", {})
+    burst = sweep.get("burst")
+    if burst:
+        lines.append(
+            _row(
+                f"Timer burst: {burst['due']:,} due among {burst['open_cases']:,} open, "
+                f"{burst['workers']} Celery workers",
+                "every clock fired once, within 60 s of its due time",
+                f"all fired by {burst['max_after_due_s']:.1f} s (p95 "
+                f"{burst['p95_after_due_s']:.1f} s), {burst['duplicates']} fired twice",
+                f"{burst['max_after_due_s'] / 60:.2f} of the limit",
+                bool(burst["target_met"]),
+            )
+        )
+        ok = ok and bool(burst["target_met"])
+    else:
+        lines.append(_row("Timer burst with 2 workers", "within 60 s", "-", "-", None))
+        ok = False
+
+    pages = results.get("pages")
+    if pages:
+        for page in pages["pages"]:
+            met = page["p95_ms"] <= page["target_ms"] and page["queries_equal"]
+            lines.append(
+                _row(
+                    f"Page: {page['name']} at {pages['largest']:,} cases",
+                    f"p95 <= {page['target_ms']:,.0f} ms; queries do not grow",
+                    f"p95 {page['p95_ms']:,.0f} ms; {page['queries']} queries "
+                    f"({'same' if page['queries_equal'] else 'NOT the same'} at "
+                    f"{pages['smallest']:,} cases)",
+                    f"{page['p95_ms'] / page['target_ms']:.2f} of the target",
+                    met,
+                )
+            )
+            ok = ok and met
+    else:
+        lines.append(_row("Pages at 2,000,000 cases", "p95, queries", "-", "-", None))
+        ok = False
+
+    memory = []
+    if intake and intake.get("gunicorn_rss_mib"):
+        memory.append(f"gunicorn worker {intake['gunicorn_rss_mib']:.0f} MiB (intake)")
+    if intake and intake.get("celery_rss_mib"):
+        memory.append(f"Celery worker {intake['celery_rss_mib']:.0f} MiB (intake)")
+    if burst and burst.get("celery_rss_mib"):
+        memory.append(f"Celery worker {burst['celery_rss_mib']:.0f} MiB (timer burst)")
+    if memory:
+        lines.append(
+            _row("Peak memory (resident) of one process", "reported", "; ".join(memory), "-", True)
+        )
+    return lines, ok
+
+
+def section(results: dict, *, when: datetime) -> tuple[str, bool]:
+    table, ok = rows(results)
+    text = "\n".join(
+        [
+            SECTION,
+            "",
+            f"Written by `make bench` (scripts/bench.sh; `python -m bench.summary`) on "
+            f"{when:%Y-%m-%d %H:%M %Z}, from the figures of the sections below, all measured "
+            "in that one run on the machine each section names.",
+            "",
+            "| what | target | measured | ratio | verdict |",
+            "|---|---|---|---|---|",
+            *table,
+            "",
+        ]
+    )
+    return text, ok
+
+
+def _put_first(path: Path, heading: str) -> None:
+    """Keep the summary right under the page title."""
+    text = path.read_text()
+    start = text.index(heading)
+    end = text.find("\n## ", start + len(heading))
+    block = text[start : end + 1 if end != -1 else len(text)]
+    rest = text[:start] + text[start + len(block) :]
+    first = rest.find("\n## ")
+    if first == -1:
+        rest = rest.rstrip("\n") + "\n\n" + block
+    else:
+        rest = rest[: first + 1] + block.rstrip("\n") + "\n\n" + rest[first + 1 :]
+    path.write_text(rest.rstrip("\n") + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
+    import django
+
+    django.setup()
+    from django.utils import timezone
+
+    text, ok = section(read_results(), when=timezone.localtime())
+    print(text)
+    if not args.no_write:
+        write_section(SECTION, text)
+        _put_first(DOC, SECTION)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

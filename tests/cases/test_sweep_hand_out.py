@@ -1,0 +1,119 @@
+"""The beat's sweep hands due deadlines to the workers in claimed batches (cases.timers.hand_out)
+and a batch of firings shares its reads and queues its side effects once (cases.batching)."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+
+from cases import batching, timers
+from cases.models import Deadline, Event, Notification
+from tests.cases.test_sweep_workers import due_cases
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_burst_is_handed_out_in_claimed_batches_once(org):
+    due_cases(org=org, count=250)
+    sent: list[list[int]] = []
+
+    handed = timers.hand_out(send=sent.append)
+
+    assert handed == 250
+    assert [len(batch) for batch in sent] == [100, 100, 50]
+    ids = [pk for batch in sent for pk in batch]
+    assert len(set(ids)) == 250
+    # Claimed, not fired: the workers fire them.
+    assert Deadline.objects.filter(pk__in=ids, claimed_until__isnull=False).count() == 250
+    assert not Deadline.objects.filter(fired_at__isnull=False).exists()
+    # An overlapping sweep finds nothing to hand out while the claims hold.
+    again: list[list[int]] = []
+    assert timers.hand_out(send=again.append) == 0
+    assert again == []
+
+
+def test_a_claim_left_by_a_dead_worker_lapses_and_is_handed_out_again(org):
+    due_cases(org=org, count=150)
+    first: list[list[int]] = []
+    timers.hand_out(send=first.append)
+
+    later = timezone.now() + timedelta(seconds=timers.CLAIM_SECONDS + 1)
+    second: list[list[int]] = []
+    timers.hand_out(send=second.append, now=later)
+
+    assert sorted(pk for batch in second for pk in batch) == sorted(
+        pk for batch in first for pk in batch
+    )
+
+
+def test_a_handed_out_batch_fires_each_deadline_once_even_when_delivered_twice(org):
+    due_cases(org=org, count=120)
+    sent: list[list[int]] = []
+    timers.hand_out(send=sent.append)
+
+    fired = sum(timers.fire_deadlines(deadline_ids=batch) for batch in sent)
+    redelivered = sum(timers.fire_deadlines(deadline_ids=batch) for batch in sent)
+
+    assert (fired, redelivered) == (120, 0)
+    assert Event.objects.filter(action="overdue").count() == 120
+    assert not Deadline.objects.filter(claimed_until__isnull=False).exists()
+
+
+def test_when_the_broker_refuses_a_batch_the_sweep_fires_it_itself(org):
+    due_cases(org=org, count=150)
+
+    def broker_down(ids: list[int]) -> None:
+        raise OperationalError("connection refused")
+
+    assert timers.hand_out(send=broker_down) == 150
+    assert Deadline.objects.filter(fired_at__isnull=False).count() == 150
+    assert Event.objects.filter(action="overdue").count() == 150
+
+
+def test_a_few_due_deadlines_are_fired_at_once_without_the_broker(org):
+    due_cases(org=org, count=3)
+    sent: list[list[int]] = []
+
+    assert timers.hand_out(send=sent.append) == 3
+
+    assert sent == []
+    assert Deadline.objects.filter(fired_at__isnull=False).count() == 3
+
+
+def test_a_batch_reads_reference_rows_once_and_queues_one_task_per_kind(
+    org, django_capture_on_commit_callbacks
+):
+    deadlines = due_cases(org=org, count=40)
+
+    with CaptureQueriesContext(connection) as queries, batching.batch_scope() as scope:
+        with django_capture_on_commit_callbacks(execute=True):
+            fired = timers.fire_deadlines(deadline_ids=[d.pk for d in deadlines])
+        # The after-commit sends of 40 firings wait in the scope: one list per kind.
+        pending = {kind: list(ids) for kind, (_sender, ids) in scope.pending.items()}
+
+    assert fired == 40
+    notices = Notification.objects.filter(kind="overdue").values_list("pk", flat=True)
+    assert sorted(pending["deliver_notifications"]) == sorted(notices)
+    assert len(notices) == 40
+    assert sorted(pending["refresh_case_facts"]) == sorted(d.case_id for d in deadlines)
+    assert scope.pending == {}  # sent when the scope ended
+    # The village officers are read once for the batch, not once per firing.
+    holder_reads = [q for q in queries.captured_queries if '"teams_membership"' in q["sql"]]
+    assert len(holder_reads) == 1
+
+
+def test_outside_a_batch_nothing_is_remembered():
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return len(calls)
+
+    assert batching.remember(("k",), compute) == 1
+    assert batching.remember(("k",), compute) == 2
+    with batching.batch_scope():
+        assert batching.remember(("k",), compute) == 3
+        assert batching.remember(("k",), compute) == 3
