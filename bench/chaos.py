@@ -650,10 +650,16 @@ def arm_clocks(*, case_ids: list[int], due_at: datetime) -> list[int]:
     return [row[0] for row in rows]
 
 
-def wait_fired(deadline_ids: list[int], *, timeout: float) -> float | None:
-    """Seconds until every deadline in `deadline_ids` fired, or None at the timeout."""
+def wait_fired(
+    deadline_ids: list[int], *, timeout: float, workers: list[Server] | None = None
+) -> float | None:
+    """Seconds until every deadline in `deadline_ids` fired, or None at the timeout (or at
+    once when every one of `workers` has exited: nothing would fire them)."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
+        if workers and all(w.process.poll() is not None for w in workers):
+            log("  every Celery worker has exited: nothing will fire the clocks")
+            return None
         left = sql_value(
             "SELECT count(*) FROM cases_deadline WHERE id = ANY(%s) AND fired_at IS NULL",
             [deadline_ids],
@@ -775,10 +781,10 @@ def redis_down(args: argparse.Namespace, redis: PrivateRedis) -> Result:
     outage_at, outage = args.outage_at, args.outage
     try:
         app.web()
-        app.worker("worker-1")
+        worker = app.worker("worker-1")
         app.beat()
         timer_cases = file_timer_cases(
-            count=args.timers, filers_=people, item=item, label=f"{label}-timers"
+            count=args.timers, filers_=people, item=item, label=f"timers-{label}"
         )
         # Clocks that fall due 2 s into the outage: they can fire only once Redis is back.
         timer_ids = arm_clocks(
@@ -817,8 +823,12 @@ def redis_down(args: argparse.Namespace, redis: PrivateRedis) -> Result:
             "SELECT count(*) FROM cases_deadline WHERE id = ANY(%s) AND fired_at < %s",
             [timer_ids, marks["up_wall"]],
         )
-        waited = wait_fired(timer_ids, timeout=args.timeout)
+        waited = wait_fired(timer_ids, timeout=args.timeout, workers=[worker])
         timers_after_up = (time.monotonic() - marks["up_clock"]) if waited is not None else None
+        worker_exit = worker.process.poll()
+        crash = next(
+            (line for line in worker.log().splitlines() if "Unrecoverable error" in line), ""
+        )
         time.sleep(3)
         load_after = load_average()
     finally:
@@ -835,6 +845,11 @@ def redis_down(args: argparse.Namespace, redis: PrivateRedis) -> Result:
     )
     result.check(
         fired_before_up == 0, f"{fired_before_up} outage clocks fired before Redis was back"
+    )
+    result.check(
+        worker_exit is None and not crash,
+        "the Celery worker survived the outage"
+        + (f" (exit status {worker_exit}; {crash.strip()})" if worker_exit is not None else ""),
     )
     timer_counts = firing_checks(result, timer_ids, label="clocks due during the outage")
     result.done = (
@@ -859,6 +874,10 @@ def redis_down(args: argparse.Namespace, redis: PrivateRedis) -> Result:
             "clocks due during the outage: fired / events / twice",
             f"{timer_counts['fired']} of {len(timer_ids)} / {timer_counts['events']} / "
             f"{timer_counts['twice']}",
+        ),
+        (
+            "Celery worker after the outage",
+            "running" if worker_exit is None else f"exited: {crash.split('] ', 1)[-1].strip()}",
         ),
         (
             "all of them fired",
@@ -888,7 +907,7 @@ def postgres_restart(args: argparse.Namespace, pg: PrivatePostgres) -> Result:
         app.worker("worker-1")
         app.beat()
         timer_cases = file_timer_cases(
-            count=max(10, args.timers // 4), filers_=people, item=item, label=f"{label}-timers"
+            count=max(10, args.timers // 4), filers_=people, item=item, label=f"timers-{label}"
         )
         # Clocks due 5 s after PostgreSQL is back: the workers and beat must have recovered.
         timer_ids = arm_clocks(
