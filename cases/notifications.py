@@ -304,6 +304,10 @@ class Channel(Protocol):
 
     name: str
 
+    def wants(self, notification: Notification) -> bool:
+        """Whether delivering this row would do anything (decided without a query)."""
+        ...
+
     def deliver(self, notification: Notification) -> None: ...
 
 
@@ -311,6 +315,9 @@ class InAppChannel:
     """The stored row is the inbox entry: nothing more to do."""
 
     name = "inbox"
+
+    def wants(self, notification: Notification) -> bool:
+        return False
 
     def deliver(self, notification: Notification) -> None:
         return None
@@ -320,6 +327,10 @@ class MailChannel:
     """Mail to the recipient's address, sent at most once per row (emailed_at is the claim)."""
 
     name = "mail"
+
+    def wants(self, notification: Notification) -> bool:
+        recipient = notification.recipient
+        return bool(recipient.email) and recipient.is_active
 
     def deliver(self, notification: Notification) -> None:
         recipient = notification.recipient
@@ -447,11 +458,15 @@ def notify(
 
 
 def _store(rows: list[Notification]) -> list[Notification]:
+    """Insert the rows and queue a delivery after commit for those a channel has work for
+    (an inbox-only row needs no task: storing it was its delivery)."""
     created = Notification.objects.bulk_create(rows)
-    ids = [row.pk for row in created]
-    transaction.on_commit(
-        lambda: batching.send("deliver_notifications", ids, _publish_delivery), robust=True
-    )
+    channels = configured_channels()
+    ids = [row.pk for row in created if any(channel.wants(row) for channel in channels)]
+    if ids:
+        transaction.on_commit(
+            lambda: batching.send("deliver_notifications", ids, _publish_delivery), robust=True
+        )
     return created
 
 

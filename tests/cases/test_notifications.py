@@ -272,6 +272,23 @@ def test_notify_schedules_delivery_after_commit(django_capture_on_commit_callbac
     assert len(callbacks) == 1
 
 
+def test_no_delivery_task_when_no_channel_has_work(settings, django_capture_on_commit_callbacks):
+    """Inbox-only rows (no address, or mail switched off) are delivered by being stored."""
+    case = make_case()
+    with django_capture_on_commit_callbacks() as callbacks:
+        notifications.notify(
+            recipients=[UserFactory(email="")], kind=notifications.CASE_FILED, case=case, data={}
+        )
+    assert callbacks == []
+    settings.WHISTLE_NOTIFICATION_CHANNELS = ["inbox"]
+    with django_capture_on_commit_callbacks() as callbacks:
+        notifications.notify(
+            recipients=[UserFactory()], kind=notifications.CASE_FILED, case=case, data={}
+        )
+    assert callbacks == []
+    assert Notification.objects.filter(case=case).count() == 2
+
+
 # --- delivery ----------------------------------------------------------------------------------
 
 
