@@ -347,3 +347,21 @@ class TownEvaluation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.town} → {self.department} {self.month:%Y-%m}: {self.score}"
+
+
+class FactMonth(models.Model):
+    """A token per calendar month (local time) that changes whenever a fact of that month is
+    written (a case filed or a dispatch sent in it), so that numbers counted from the month's
+    facts can be kept in the cache until then (assessment.selectors)."""
+
+    month = models.DateField(_("month"), primary_key=True)
+    token = models.UUIDField(_("version"))
+    changed_at = models.DateTimeField(_("changed at"))
+
+    class Meta:
+        verbose_name = _("fact month")
+        verbose_name_plural = _("fact months")
+        ordering = ["-month"]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.token}"

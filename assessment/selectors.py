@@ -4,10 +4,12 @@ A unit outside the user's scope does not exist for them (Http404). Every functio
 fact tables with a bounded number of aggregate queries, whatever the number of cases.
 """
 
+import hashlib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from itertools import pairwise
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Case as Choose
 from django.db.models import Count, Exists, F, IntegerField, Min, OuterRef, Q, QuerySet, Value, When
@@ -17,7 +19,7 @@ from django.utils import timezone
 from assessment import indicators as formulas
 from assessment import scoring
 from assessment.indicators import UNIT_TYPES, Indicator
-from assessment.models import CaseFact, DispatchFact
+from assessment.models import CaseFact, DispatchFact, FactMonth
 from assessment.periods import Period, period_for, previous
 from cases.access import scope_of, visible_cases
 from cases.models import OPEN_STATUSES, Case, Deadline
@@ -38,6 +40,9 @@ __all__ = [
 ]
 
 CITY_ROLES = (Role.CITY_COMMITTEE, Role.SUPERVISOR, Role.ADMIN)
+# Counted indicators are kept this long at most, even if a month's token change was lost.
+COUNTS_CACHE_SECONDS = 600
+COUNTS_VERSION = 1  # bump when what is counted changes
 
 
 @dataclass
@@ -141,12 +146,7 @@ def indicators(
 ) -> dict[str, Indicator]:
     """Every indicator of one unit and period (four aggregate queries on the facts)."""
     unit_id = _unit(user=user, unit_type=unit_type, unit_id=unit_id)
-    return formulas.compute(
-        unit_type=unit_type,
-        unit_id=unit_id,
-        period=period,
-        params=_params(unit_type, unit_id, period),
-    )["indicators"]
+    return _computed_periods(unit_type=unit_type, unit_id=unit_id, periods=[period])[period]
 
 
 def level_distribution(
@@ -205,21 +205,66 @@ def indicators_over(
 def _computed_periods(
     *, unit_type: str, unit_id: int, periods: list[Period]
 ) -> dict[Period, dict[str, Indicator]]:
+    """The indicators of each period, from the cache while none of the period's months had a
+    fact written since they were counted, else counted (grouped when the periods are disjoint)
+    and kept."""
+    keys = _counts_keys(unit_type, unit_id, periods)
+    cached = cache.get_many([key for key in keys.values() if key])
+    counts = {period: cached[keys[period]] for period in periods if keys[period] in cached}
+    missing = [period for period in periods if period not in counts]
+    if missing:
+        counts.update(_count_periods(unit_type, unit_id, missing))
+        cache.set_many(
+            {keys[period]: counts[period] for period in missing if keys[period]},
+            COUNTS_CACHE_SECONDS,
+        )
+    return {
+        period: formulas.build(counts[period], params=_params(unit_type, unit_id, period))
+        for period in periods
+    }
+
+
+def _count_periods(unit_type: str, unit_id: int, periods: list[Period]) -> dict[Period, dict]:
     if unit_type not in formulas.REGION_FIELDS or _overlapping(periods):
         return {
             period: formulas.compute(
-                unit_type=unit_type,
-                unit_id=unit_id,
-                period=period,
-                params=_params(unit_type, unit_id, period),
-            )["indicators"]
+                unit_type=unit_type, unit_id=unit_id, period=period, params={}
+            )["counts"]
             for period in periods
         }
-    counts = _grouped_by_period(unit_type, unit_id, periods)
-    return {
-        period: formulas.build(counts[index], params=_params(unit_type, unit_id, period))
-        for index, period in enumerate(periods)
-    }
+    grouped = _grouped_by_period(unit_type, unit_id, periods)
+    return dict(zip(periods, grouped, strict=True))
+
+
+def _months_of(period: Period) -> list[date]:
+    months = []
+    month = period.start.replace(day=1)
+    while month < period.end:
+        months.append(month)
+        month = (month + timedelta(days=32)).replace(day=1)
+    return months
+
+
+def _counts_keys(unit_type: str, unit_id: int, periods: list[Period]) -> dict[Period, str | None]:
+    """The cache key of each period's counts, made of the tokens of its months (FactMonth):
+    every write of a month's facts gives it a new token, so a key stands for one state of the
+    facts. A period with a month without a token has no key and is counted every time (a month
+    without facts, or facts from before tokens existed, until `rebuild_facts`)."""
+    wanted = {month for period in periods for month in _months_of(period)}
+    tokens = dict(FactMonth.objects.filter(month__in=wanted).values_list("month", "token"))
+    keys: dict[Period, str | None] = {}
+    for period in periods:
+        months = _months_of(period)
+        if any(month not in tokens for month in months):
+            keys[period] = None
+            continue
+        state = "".join(tokens[month].hex for month in months)
+        digest = hashlib.sha1(state.encode(), usedforsecurity=False).hexdigest()
+        keys[period] = (
+            f"assessment:counts:{COUNTS_VERSION}:{unit_type}:{unit_id}:"
+            f"{period.start.isoformat()}:{period.end.isoformat()}:{digest}"
+        )
+    return keys
 
 
 def _overlapping(periods: list[Period]) -> bool:

@@ -6,8 +6,9 @@ by `manage.py rebuild_facts`. All three go through `_refresh_batch`, so they agr
 """
 
 import logging
+import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -18,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from assessment.facts import attendance_by_case, compute_facts
-from assessment.models import CaseFact, DispatchFact, TownEvaluation
+from assessment.models import CaseFact, DispatchFact, FactMonth, TownEvaluation
 from cases.access import scope_of
 from cases.errors import InvalidInput, NotAllowed
 from cases.models import Case, Deadline, Dispatch, Event
@@ -77,7 +78,32 @@ def _refresh_batch(*, case_ids: Sequence[int]) -> int:
             unique_fields=["dispatch"],
             update_fields=[*DISPATCH_FIELDS, "computed_at"],
         )
+    months = {_month_of(row.filed_at) for row in case_rows}
+    months |= {_month_of(row.dispatched_at) for row in dispatch_rows}
+    touch_fact_months(months=months)
     return len(case_rows)
+
+
+def _month_of(moment) -> date:
+    return timezone.localtime(moment).date().replace(day=1)
+
+
+def touch_fact_months(*, months: Iterable[date]) -> None:
+    """Give these months new tokens: what was counted from their facts is out of date.
+
+    Written in the transaction that writes the facts: a reader that sees the new token sees the
+    new facts; one that counted new facts under the old token stored them under a key nobody
+    asks for any more. Months are locked in date order, after the cases, as every writer does."""
+    months = sorted(set(months))
+    if not months:
+        return
+    now = timezone.now()
+    FactMonth.objects.bulk_create(
+        [FactMonth(month=month, token=uuid.uuid4(), changed_at=now) for month in months],
+        update_conflicts=True,
+        unique_fields=["month"],
+        update_fields=["token", "changed_at"],
+    )
 
 
 def refresh_case_facts(*, case_id: int) -> bool:

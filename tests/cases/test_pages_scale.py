@@ -134,7 +134,17 @@ def test_grouped_counts_equal_the_per_period_formulas(org, kind):
     assert len(counted) >= (1 if kind == "quarter" else 2)  # cases in several periods
 
 
-def overview_queries(client) -> int:
+def overview_queries(client, *, recount: bool = False) -> int:
+    """The overview's queries; `recount`: every month changed since it was counted."""
+    if recount:
+        from assessment.services import touch_fact_months
+
+        month = T0.date().replace(day=1)
+        months = []
+        for _n in range(14):
+            months.append(month)
+            month = (month - timedelta(days=1)).replace(day=1)
+        touch_fact_months(months=months)
     with CaptureQueriesContext(connection) as context:
         response = client.get(reverse("assessment:overview"), HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
@@ -147,11 +157,13 @@ def test_overview_counts_all_periods_in_a_fixed_number_of_queries(client, org):
         rebuild_all_facts()
         client.force_login(org.supervisor)
         overview_queries(client)  # warm the per-process caches
-        few = overview_queries(client)
+        few = overview_queries(client, recount=True)
     months_of_cases(org)
     with time_machine.travel(T0, tick=False):
-        many = overview_queries(client)
+        many = overview_queries(client, recount=True)
+        cached = overview_queries(client)
     assert many == few
+    assert cached < many  # nothing changed: every period from the cache
     assert few <= 20  # the period, the one before and twelve months: grouped, not per period
 
 
@@ -167,3 +179,40 @@ def test_filing_page_reads_no_cases(client, org):
             assert client.get(reverse("cases:file")).status_code == 200
     assert len(many) == len(few)
     assert not [q for q in many.captured_queries if '"cases_case"' in q["sql"]]
+
+
+def test_counted_months_come_from_the_cache_until_a_fact_of_theirs_changes(client, org):
+    """Months' counts are kept while nothing of theirs changes; writing a fact of a month gives
+    it a new token, and only its numbers are counted again."""
+    from assessment.models import FactMonth
+    from assessment.services import refresh_case_facts, touch_fact_months
+
+    months_of_cases(org)
+    assert FactMonth.objects.count() == 3  # April, May and June have facts
+    june = period_for("month", T0.date())
+    periods = [previous(previous(june)), previous(june), june]
+
+    def counted() -> tuple[int, dict]:
+        with CaptureQueriesContext(connection) as context:
+            values = assessment_selectors.indicators_over(
+                user=org.supervisor, unit_type="city", unit_id=org.city.pk, periods=periods
+            )
+        return len(context.captured_queries), values
+
+    first, values = counted()
+    again, same = counted()
+    assert again < first  # scope and tokens only
+    assert {p: v["rework_rate"].denominator for p, v in same.items()} == {
+        p: v["rework_rate"].denominator for p, v in values.items()
+    }
+    touch_fact_months(months=[june.start])
+    assert counted()[0] > again  # June counted again (its grouped queries)
+    assert counted()[0] == again
+    with time_machine.travel(T0, tick=False):
+        case = file_case(org)
+        refresh_case_facts(case_id=case.pk)
+    _queries, after = counted()
+    assert after[june]["rework_rate"].denominator == values[june]["rework_rate"].denominator + 1
+    assert after[periods[0]]["rework_rate"].denominator == (
+        values[periods[0]]["rework_rate"].denominator
+    )
