@@ -22,6 +22,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from bench.common import (
     BASE_DIR,
@@ -539,6 +540,9 @@ class PageSpec:
     username: str
     path: str
     must_contain: tuple[str, ...]
+    # Months (this one and those before) whose facts changed before each request: their
+    # counts are not in the cache (the overview of a busy city, or after a full recount).
+    changed_months: int = 0
 
 
 @dataclass
@@ -595,6 +599,43 @@ class StatementTimer:
         return sorted(self.timed, key=lambda row: -row[0])[:n]
 
 
+def touch_months(*, count: int) -> None:
+    """New tokens for this month and the `count - 1` before it, as writing their facts does."""
+    from django.utils import timezone
+
+    from assessment.services import touch_fact_months
+
+    month = timezone.localdate().replace(day=1)
+    months = []
+    for _n in range(count):
+        months.append(month)
+        month = (month - timedelta(days=1)).replace(day=1)
+    touch_fact_months(months=months)
+
+
+def tokens_for_every_month() -> None:
+    """A token for every month with facts, as the facts' refresh writes (the seed wrote the
+    facts with SQL)."""
+    from django.db import connection
+    from django.utils import timezone
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO assessment_factmonth (month, token, changed_at)
+            SELECT m.month, md5(random()::text || m.month::text)::uuid, %(now)s
+            FROM (SELECT DISTINCT date_trunc('month', filed_at AT TIME ZONE %(tz)s)::date
+                      AS month FROM assessment_casefact
+                  UNION
+                  SELECT DISTINCT date_trunc('month', dispatched_at AT TIME ZONE %(tz)s)::date
+                  FROM assessment_dispatchfact) AS m
+            ON CONFLICT (month) DO UPDATE SET token = EXCLUDED.token,
+                                              changed_at = EXCLUDED.changed_at
+            """,
+            {"now": timezone.now(), "tz": timezone.get_current_timezone_name()},
+        )
+
+
 def page_specs(*, history_case: int) -> list[PageSpec]:
     from django.urls import reverse
 
@@ -636,10 +677,26 @@ def page_specs(*, history_case: int) -> list[PageSpec]:
         ),
         PageSpec(
             "overview",
-            "Supervisor overview",
+            "Supervisor overview (this and last month changed)",
             "supervisor1",
             reverse("assessment:overview"),
             ('data-testid="kpi-tiles"', 'data-testid="count-link"'),
+            changed_months=2,
+        ),
+        PageSpec(
+            "overview_unchanged",
+            "Supervisor overview (nothing changed)",
+            "supervisor1",
+            reverse("assessment:overview"),
+            ('data-testid="kpi-tiles"', 'data-testid="count-link"'),
+        ),
+        PageSpec(
+            "overview_recount",
+            "Supervisor overview (all 13 months changed)",
+            "supervisor1",
+            reverse("assessment:overview"),
+            ('data-testid="kpi-tiles"', 'data-testid="count-link"'),
+            changed_months=13,
         ),
     ]
 
@@ -657,6 +714,8 @@ def measure_page(*, spec: PageSpec, cases: int, repeat: int) -> PageRun:
     slowest: list[tuple[float, str]] = []
     size = 0
     for n in range(WARM_UP + repeat):
+        if spec.changed_months:
+            touch_months(count=spec.changed_months)
         timer = StatementTimer()
         with connection.execute_wrapper(timer):
             started = time.perf_counter()
@@ -714,6 +773,7 @@ def measure(*, cases: int, repeat: int, reuse: bool = False) -> SizeRun:
         history_case = seed(cases=cases)
     else:
         print(f"Reusing the {cases:,} cases already seeded", flush=True)
+    tokens_for_every_month()
     cache.clear()  # nothing computed from an earlier seed may answer for this one
     seed_seconds = time.perf_counter() - started
     open_cases = Case.objects.filter(status__in=OPEN_STATUSES).count()

@@ -4,23 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('assessment', '0002_default_scheme'),
+        ("assessment", "0002_default_scheme"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='FactMonth',
+            name="FactMonth",
             fields=[
-                ('month', models.DateField(primary_key=True, serialize=False, verbose_name='month')),
-                ('token', models.UUIDField(verbose_name='version')),
-                ('changed_at', models.DateTimeField(verbose_name='changed at')),
+                (
+                    "month",
+                    models.DateField(primary_key=True, serialize=False, verbose_name="month"),
+                ),
+                ("token", models.UUIDField(verbose_name="version")),
+                ("changed_at", models.DateTimeField(verbose_name="changed at")),
             ],
             options={
-                'verbose_name': 'fact month',
-                'verbose_name_plural': 'fact months',
-                'ordering': ['-month'],
+                "verbose_name": "fact month",
+                "verbose_name_plural": "fact months",
+                "ordering": ["-month"],
             },
         ),
     ]
