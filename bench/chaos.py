@@ -725,8 +725,11 @@ def worker_kill(args: argparse.Namespace) -> Result:
         app.worker("worker-1-restarted")
         log(f"  {victim.name} restarted; waiting until nothing is due")
         finished = None
+        progress: list[tuple[float, int]] = []  # (seconds after the kill, fired)
         while time.monotonic() - began < args.timeout:
-            if pending_due() == 0:
+            left = pending_due()
+            progress.append((time.monotonic() - began - killed_after, args.due - left))
+            if left == 0:
                 finished = time.monotonic()
                 break
             time.sleep(1)
@@ -752,6 +755,12 @@ def worker_kill(args: argparse.Namespace) -> Result:
         ("deadlines fired twice", str(counts["twice"])),
         ("cases moved twice by one deadline", str(counts["moved_twice"])),
         (
+            "fired after the kill",
+            ", ".join(
+                f"{n:,} by +{t:.0f} s" for t, n in _milestones(progress, args.due, fired_at_kill)
+            ),
+        ),
+        (
             "all fired after",
             f"{total:.0f} s from the first worker's start, "
             f"{finished - restarted_at:.0f} s after the restart"
@@ -767,6 +776,18 @@ def worker_kill(args: argparse.Namespace) -> Result:
     )
     result.load = f"{load_before} / {load_after}" if finished else load_before
     return result
+
+
+def _milestones(progress: list[tuple[float, int]], due: int, start: int) -> list[tuple[float, int]]:
+    """When the firings after the kill reached a quarter, half, three quarters and all of
+    what was left (the plateau shows the killed worker's claimed batches waiting)."""
+    marks = []
+    for share in (0.25, 0.5, 0.75, 1.0):
+        target = start + (due - start) * share
+        reached = next(((t, n) for t, n in progress if n >= target), None)
+        if reached is not None and reached not in marks:
+            marks.append(reached)
+    return marks
 
 
 def redis_down(args: argparse.Namespace, redis: PrivateRedis) -> Result:
