@@ -127,8 +127,9 @@ def test_redis_url_carries_broker_and_cache(tmp_path):
     values = read_settings(tmp_path, "CELERY_BROKER_URL", "CACHES", REDIS_URL=url)
     assert values["CELERY_BROKER_URL"] == url
     assert values["CACHES"]["default"] == {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "whistle.cache.DegradingRedisCache",
         "LOCATION": url,
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
     }
 
 
