@@ -297,7 +297,11 @@ def gunicorn(*, port: int, workers: int, env: dict[str, str], name: str = "gunic
     return Server(name, argv, env)
 
 
-def celery_worker(*, name: str, env: dict[str, str], concurrency: int = 1) -> Server:
+def celery_worker(
+    *, name: str, env: dict[str, str], concurrency: int = 1, respawn: bool = False
+) -> Server:
+    """A `celery worker`; with `respawn`, run through scripts/respawn.sh as the Procfile runs
+    it (started again if it dies on its own)."""
     argv = [
         str(VENV_BIN / "celery"),
         "-A",
@@ -311,6 +315,8 @@ def celery_worker(*, name: str, env: dict[str, str], concurrency: int = 1) -> Se
         "--without-heartbeat",
         f"--hostname={name}@%h",
     ]
+    if respawn:
+        argv.insert(0, str(BASE_DIR / "scripts" / "respawn.sh"))
     return Server(name, argv, env)
 
 
