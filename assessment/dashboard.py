@@ -525,7 +525,7 @@ def case_table(cases, *, title: str) -> PageTable:
 def red_table(cases: list) -> PageTable:
     rows = []
     for case in cases:
-        due = getattr(case, "due_at", None) or getattr(case, "light_due_at", None)
+        due = getattr(case, "overdue_since", None) or getattr(case, "light_due_at", None)
         rows.append(
             [
                 Cell(value=case.number, url=case_detail_url(case.pk), css="case-number"),

@@ -12,7 +12,7 @@ from itertools import pairwise
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Case as Choose
-from django.db.models import Count, Exists, F, IntegerField, Min, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Count, F, IntegerField, Min, Q, QuerySet, Value, When
 from django.http import Http404
 from django.utils import timezone
 
@@ -497,27 +497,44 @@ def ranking(*, user: User, unit_type: str, period: Period) -> list[RankRow]:
 # --- lists ----------------------------------------------------------------------------------
 
 
-def red_and_overdue(*, user: User, limit: int) -> QuerySet[Case]:
+RED_CHUNK = 1000  # candidates whose scope and status are checked per query, most overdue first
+
+
+def red_and_overdue(*, user: User, limit: int) -> list[Case]:
     """Open visible cases with a running deadline past due (red light), the longest overdue
-    first; `overdue_since` is the earliest such due time."""
+    first; `overdue_since` is the earliest such due time.
+
+    The cost follows what is overdue, not the history: the running deadlines past due are
+    grouped by case from their own index, the user's scope and the open status are checked on
+    those cases by primary key, and only the listed cases are loaded."""
     now = timezone.now()
-    running = Deadline.objects.filter(
-        case_id=OuterRef("pk"), met_at__isnull=True, paused_at__isnull=True, due_at__lte=now
+    limit = max(0, int(limit))
+    firsts = list(
+        Deadline.objects.filter(met_at__isnull=True, paused_at__isnull=True, due_at__lte=now)
+        .values("case_id")
+        .annotate(overdue_since=Min("due_at"))
+        .order_by("overdue_since", "case_id")
+        .values_list("case_id", "overdue_since")
     )
-    return (
-        visible_cases(user=user)
-        .filter(status__in=OPEN_STATUSES)
-        .filter(Exists(running))
-        .annotate(
-            overdue_since=Min(
-                "deadlines__due_at",
-                filter=Q(
-                    deadlines__met_at__isnull=True,
-                    deadlines__paused_at__isnull=True,
-                    deadlines__due_at__lte=now,
-                ),
-            )
+    shown: list[tuple[int, object]] = []
+    for start in range(0, len(firsts), RED_CHUNK):
+        chunk = firsts[start : start + RED_CHUNK]
+        visible = set(
+            visible_cases(user=user)
+            .filter(status__in=OPEN_STATUSES, pk__in=[case_id for case_id, _since in chunk])
+            .values_list("pk", flat=True)
         )
-        .select_related("item", "grid", "village", "town")
-        .order_by("overdue_since", "pk")[: max(0, int(limit))]
+        shown += [row for row in chunk if row[0] in visible][: limit - len(shown)]
+        if len(shown) >= limit:
+            break
+    if not shown:
+        return []
+    cases = Case.objects.select_related("item", "grid", "village", "town").in_bulk(
+        [case_id for case_id, _since in shown]
     )
+    result = []
+    for case_id, since in shown:
+        case = cases[case_id]
+        case.overdue_since = since
+        result.append(case)
+    return result

@@ -79,6 +79,26 @@ class Deadline(models.Model):
                 ),
             ),
             models.Index(fields=["case", "stage"]),
+            # Pages read running clocks only (bench.pages): the clock of a case or dispatch,
+            # and the red list's overdue ones, without visiting every met deadline.
+            models.Index(
+                fields=["case", "-started_at"],
+                name="deadline_running_case",
+                condition=Q(met_at__isnull=True, dispatch__isnull=True),
+                include=["due_at", "warn_at", "paused_at"],
+            ),
+            models.Index(
+                fields=["dispatch", "-started_at"],
+                name="deadline_running_dispatch",
+                condition=Q(met_at__isnull=True, dispatch__isnull=False),
+                include=["stage", "due_at", "warn_at", "paused_at"],
+            ),
+            models.Index(
+                fields=["due_at"],
+                name="deadline_running_overdue",
+                condition=Q(met_at__isnull=True, paused_at__isnull=True),
+                include=["case"],
+            ),
         ]
 
     def __str__(self) -> str:
