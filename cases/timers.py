@@ -262,53 +262,72 @@ def fire_deadline(*, deadline_id: int, now: datetime | None = None) -> bool:
 
 
 def fire_deadlines(*, deadline_ids: Iterable[int], now: datetime | None = None) -> int:
-    """Fire a batch of deadlines, each exactly once and in its own transaction. Returns how
-    many this call fired.
+    """Fire a batch of deadlines, each exactly once. Returns how many this call fired.
 
-    The batch reads its deadlines in one query and shares its reference reads and queued tasks
-    (cases.batching). Each firing locks the case row first (the order the services take),
-    skipping a case someone is changing right now: the next sweep takes it. It then claims the
-    deadline with one conditional UPDATE, so a deadline fired, met, paused or postponed
-    meanwhile is left alone."""
+    The batch reads its deadlines in one query, shares its reference reads and queued tasks
+    (cases.batching), and fires in one transaction: its cases are locked in one statement
+    (skipping any case someone is changing right now: the next sweep takes it), and each
+    deadline is claimed with one conditional UPDATE under that lock, so one fired, met, paused
+    or postponed meanwhile (also by an earlier firing of the batch) is left alone. If a firing
+    fails, the batch is rolled back and fired again one deadline per transaction, so one broken
+    case holds up nothing but itself."""
     now = now or timezone.now()
-    deadlines = list(Deadline.objects.filter(pk__in=list(deadline_ids)).order_by("due_at", "id"))
-    fired = 0
+    ids = list(deadline_ids)
     with batching.batch_scope():
-        for deadline in deadlines:
+        try:
+            return _fire_together(deadline_ids=ids, now=now)
+        except Exception:
+            logger.exception("A batch of %s firings failed; firing them one at a time", len(ids))
+        fired = 0
+        for deadline_id in ids:
             try:
-                fired += _fire(deadline=deadline, now=now)
+                fired += _fire_together(deadline_ids=[deadline_id], now=now)
             except Exception:
-                # One broken case must not hold up the rest of the batch; it stays due and is
-                # tried again by the next sweep, and the error is in the log.
-                logger.exception("Firing deadline %s failed", deadline.pk)
-    return fired
+                # It stays due and is tried again by the next sweep; the error is in the log.
+                logger.exception("Firing deadline %s failed", deadline_id)
+        return fired
 
 
-def _fire(*, deadline: Deadline, now: datetime) -> bool:
+def _fire_together(*, deadline_ids: list[int], now: datetime) -> int:
     from cases import firing
 
-    if deadline.fired_at or deadline.met_at or deadline.paused_at or deadline.due_at > now:
-        return False
+    deadlines = [
+        deadline
+        for deadline in Deadline.objects.filter(pk__in=deadline_ids).order_by("due_at", "id")
+        if not (deadline.fired_at or deadline.met_at or deadline.paused_at)
+        and deadline.due_at <= now
+    ]
+    if not deadlines:
+        return 0
+    fired = 0
     with transaction.atomic():
-        case = Case.objects.select_for_update(skip_locked=True).filter(pk=deadline.case_id).first()
-        if case is None:
-            return False
-        claimed = Deadline.objects.filter(
-            pk=deadline.pk,
-            fired_at__isnull=True,
-            met_at__isnull=True,
-            paused_at__isnull=True,
-            due_at=deadline.due_at,
-        ).update(fired_at=now, claimed_until=None)
-        if not claimed:
-            return False
-        deadline.fired_at = now
-        deadline.claimed_until = None
-        deadline.case = case
-        _share_references(case)
-        with notifications.stored_together():
-            firing.act_on_deadline(case=case, deadline=deadline)
-        return True
+        cases = {
+            case.pk: case
+            for case in Case.objects.select_for_update(skip_locked=True)
+            .filter(pk__in={deadline.case_id for deadline in deadlines})
+            .order_by("pk")
+        }
+        for deadline in deadlines:
+            case = cases.get(deadline.case_id)
+            if case is None:
+                continue
+            claimed = Deadline.objects.filter(
+                pk=deadline.pk,
+                fired_at__isnull=True,
+                met_at__isnull=True,
+                paused_at__isnull=True,
+                due_at=deadline.due_at,
+            ).update(fired_at=now, claimed_until=None)
+            if not claimed:
+                continue
+            deadline.fired_at = now
+            deadline.claimed_until = None
+            deadline.case = case
+            _share_references(case)
+            with notifications.stored_together():
+                firing.act_on_deadline(case=case, deadline=deadline)
+            fired += 1
+    return fired
 
 
 def _share_references(case: Case) -> None:

@@ -117,3 +117,51 @@ def test_outside_a_batch_nothing_is_remembered():
     with batching.batch_scope():
         assert batching.remember(("k",), compute) == 3
         assert batching.remember(("k",), compute) == 3
+
+
+def test_a_firing_that_fails_holds_up_only_its_own_case(org):
+    """The batch fires in one transaction; when one firing fails (here the database refuses
+    that case's event), the batch is fired again one deadline at a time."""
+    deadlines = due_cases(org=org, count=5)
+    broken = deadlines[2].case_id
+    create, drop = _refusing_trigger(case_id=broken)
+    with connection.cursor() as cursor:
+        cursor.execute(create)
+    try:
+        fired = timers.fire_deadlines(deadline_ids=[d.pk for d in deadlines])
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(drop)
+
+    assert fired == 4
+    assert set(Event.objects.values_list("case_id", flat=True)) == {
+        d.case_id for d in deadlines
+    } - {broken}
+    assert Deadline.objects.get(case_id=broken).fired_at is None
+    # Once the database takes it, the next sweep fires it.
+    assert timers.sweep() == 1
+    assert Event.objects.filter(case_id=broken).count() == 1
+
+
+def _refusing_trigger(*, case_id: int) -> tuple[str, str]:
+    if connection.vendor == "postgresql":
+        return (
+            f"""
+            CREATE FUNCTION test_refuse_event() RETURNS trigger AS $$
+            BEGIN
+                IF NEW.case_id = {case_id} THEN RAISE EXCEPTION 'refused for the test'; END IF;
+                RETURN NEW;
+            END $$ LANGUAGE plpgsql;
+            CREATE TRIGGER test_refuse_event BEFORE INSERT ON cases_event
+            FOR EACH ROW EXECUTE FUNCTION test_refuse_event();
+            """,
+            "DROP TRIGGER test_refuse_event ON cases_event; DROP FUNCTION test_refuse_event();",
+        )
+    return (
+        f"""
+        CREATE TRIGGER test_refuse_event BEFORE INSERT ON cases_event
+        WHEN NEW.case_id = {case_id}
+        BEGIN SELECT RAISE(ABORT, 'refused for the test'); END;
+        """,
+        "DROP TRIGGER test_refuse_event;",
+    )
