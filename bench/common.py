@@ -349,8 +349,10 @@ def wait_for_log(server: Server, needle: str, *, timeout: float = 60) -> None:
 
 @contextmanager
 def running(servers: Iterable[Server]):
-    """Stop every server on the way out, whatever happened."""
-    servers = list(servers)
+    """Stop every server on the way out, whatever happened (a list stays live: servers
+    appended to it inside the block are stopped too)."""
+    if not isinstance(servers, list):
+        servers = list(servers)
     try:
         yield servers
     finally:
