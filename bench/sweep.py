@@ -27,6 +27,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from bench.common import (
     BASE_DIR,
@@ -87,6 +88,8 @@ class Run:
     events: int
     idle_ms: float
     idle_queries: int
+    python_cpu_ms: float = 0.0
+    database_cpu_ms: float | None = None
     load: str = ""
     profile: str = ""
 
@@ -239,6 +242,21 @@ def _explain(now: datetime) -> str:
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
+def _backend_cpu_seconds() -> float | None:
+    """CPU time of the PostgreSQL backend serving this connection (None when the server is
+    not on this machine): with the process's own CPU time, what one firing costs the cores."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(*, open_cases: int, due: int, profile: bool = False) -> Run:
     from django.db import connection
     from django.utils import timezone
@@ -261,14 +279,21 @@ def measure(*, open_cases: int, due: int, profile: bool = False) -> Run:
     load_before = load_average()
     counter = QueryCounter()
     profiler = cProfile.Profile() if profile else None
+    backend_before = _backend_cpu_seconds()
     with connection.execute_wrapper(counter):
         started = time.perf_counter()
+        cpu_started = time.process_time()
         if profiler:
             profiler.enable()
         fired = timers.sweep()
         if profiler:
             profiler.disable()
         sweep_seconds = time.perf_counter() - started
+        python_cpu = time.process_time() - cpu_started
+    backend_after = _backend_cpu_seconds()
+    database_cpu_ms = None
+    if backend_before is not None and backend_after is not None and fired:
+        database_cpu_ms = (backend_after - backend_before) / fired * 1000
     load = f"{load_before} / {load_average()}"
     print(f"  sweep fired {fired:,} in {sweep_seconds:.1f} s (load {load})", flush=True)
 
@@ -302,6 +327,8 @@ def measure(*, open_cases: int, due: int, profile: bool = False) -> Run:
         events=events,
         idle_ms=idle_ms,
         idle_queries=idle.count,
+        python_cpu_ms=python_cpu / fired * 1000 if fired else 0.0,
+        database_cpu_ms=database_cpu_ms,
         load=load,
         profile=text,
     )
@@ -552,14 +579,17 @@ def _section(runs: list[Run], burst: WorkerRun | None, info: dict[str, str], com
         "and notifications, and each batch queues their delivery and the fact refresh once "
         "(to a filesystem broker in a temporary folder).",
         "",
-        "| open cases | due | sweep | firings/s | queries/firing | due-rows read (1,000) "
-        "| idle sweep after | seeding | load before / after |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| open cases | due | sweep | firings/s | queries/firing | CPU/firing: Python + "
+        "PostgreSQL | due-rows read (1,000) | idle sweep after | seeding | load before / after |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for run in sorted(runs, key=lambda r: r.open_cases):
         lines.append(
             f"| {run.open_cases:,} | {run.due:,} | {run.sweep_seconds:.1f} s "
-            f"| {run.per_second:,.0f} | {run.queries_per_firing:.1f} | {run.read_ms:.1f} ms "
+            f"| {run.per_second:,.0f} | {run.queries_per_firing:.1f} "
+            f"| {run.python_cpu_ms:.1f} + "
+            f"{f'{run.database_cpu_ms:.1f}' if run.database_cpu_ms is not None else '?'} ms "
+            f"| {run.read_ms:.1f} ms "
             f"| {run.idle_ms:.1f} ms ({run.idle_queries} queries) | {run.seed_seconds:.0f} s "
             f"| {run.load} |"
         )
