@@ -22,7 +22,7 @@ help:
 	@echo "make run       install, migrate, seed the demo data and start web + worker + beat"
 	@echo "make test      install and run the whole test suite (DATABASE_URL/REDIS_URL honoured)"
 	@echo "make fuzz      schemathesis + Open311 fuzzing with thousands of requests: no 5xx"
-	@echo "make bench     timer sweep benchmark on PostgreSQL (DATABASE_URL) -> docs/benchmarks.md"
+	@echo "make bench     timer burst, intake load and page speed on PostgreSQL + Redis -> docs/benchmarks.md"
 	@echo "make chaos     scripted faults on a private PostgreSQL and Redis -> docs/reliability.md"
 	@echo "make lint      ruff check and ruff format --check"
 	@echo "make format    ruff format and ruff check --fix"
@@ -66,9 +66,10 @@ FUZZ_EXAMPLES ?= 150
 fuzz: $(STAMP)
 	WHISTLE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(VENV)/bin/pytest -s -p no:cacheprovider tests/security/test_fuzz_api.py $(PYTEST_ARGS)
 
-# PostgreSQL only: DATABASE_URL (default .../whistle_bench) is emptied and refilled.
+# PostgreSQL + Redis: DATABASE_URL (default .../whistle_bench, plus _intake and _pages) is
+# emptied and refilled; BENCH_ARGS runs one benchmark, e.g. BENCH_ARGS="sweep --open 100000".
 bench: $(STAMP)
-	PY=$(CURDIR)/$(PY) scripts/bench.sh
+	PY=$(CURDIR)/$(PY) scripts/bench.sh $(BENCH_ARGS)
 
 # Its own PostgreSQL cluster (port 55432) and redis-server (port 56379), started and stopped.
 chaos: $(STAMP)
