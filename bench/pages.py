@@ -585,6 +585,7 @@ class SizeRun:
     open_cases: int
     load: str
     pages: list[PageRun]
+    reused: bool = False
 
 
 class StatementTimer:
@@ -775,6 +776,7 @@ def measure(*, cases: int, repeat: int, reuse: bool = False) -> SizeRun:
 
     started = time.perf_counter()
     history_case = seeded_history_case(cases=cases) if reuse else None
+    reused = history_case is not None
     if history_case is None:
         print(f"Seeding {cases:,} cases ...", flush=True)
         history_case = seed(cases=cases)
@@ -801,6 +803,7 @@ def measure(*, cases: int, repeat: int, reuse: bool = False) -> SizeRun:
         open_cases=open_cases,
         load=f"{load_before} / {load_average()}",
         pages=pages,
+        reused=reused,
     )
 
 
@@ -869,9 +872,10 @@ def _section(runs: list[SizeRun], info: dict[str, str], command: str, repeat: in
         "|---:|---:|---:|---:|",
     ]
     for run in runs:
-        lines.append(
-            f"| {run.cases:,} | {run.open_cases:,} | {run.seed_seconds:.0f} s | {run.load} |"
+        seeding = (
+            "kept from an earlier run (--reuse)" if run.reused else f"{run.seed_seconds:.0f} s"
         )
+        lines.append(f"| {run.cases:,} | {run.open_cases:,} | {seeding} | {run.load} |")
     over = [page for page in largest.pages if page.p95 > TARGET_MS]
     if over:
         lines += [
