@@ -4,6 +4,7 @@ decision and its effect on the case and its timers, and the object permissions o
 from datetime import date, timedelta
 
 import pytest
+from django.utils import translation
 
 from cases import notifications
 from cases.access import visible_cases
@@ -122,7 +123,7 @@ def test_cases_not_waiting_or_already_scheduled_are_refused(org, extra):
     assert "cases" in refused.value.fields
     case = in_consultation(org)
     call(org, extra, [case])
-    with pytest.raises(InvalidInput) as again:
+    with translation.override("en"), pytest.raises(InvalidInput) as again:
         call(org, extra, [case])
     assert "another consultation" in str(again.value.fields["cases"][0])
     assert Consultation.objects.count() == 1
