@@ -974,9 +974,11 @@ def main(argv: list[str] | None = None) -> int:
             "pages",
             {
                 "cases": largest.cases,
+                "smallest": min(run.cases for run in runs),
                 "target_ms": TARGET_MS,
                 "pages": {
                     page.spec.key: {
+                        "title": page.spec.title,
                         "p95_ms": round(page.p95, 1),
                         "queries": page.query_count,
                         "queries_equal": equal[page.spec.key],

@@ -78,16 +78,16 @@ def rows(results: dict) -> tuple[list[str], bool]:
 
     pages = results.get("pages")
     if pages:
-        for page in pages["pages"]:
-            met = page["p95_ms"] <= page["target_ms"] and page["queries_equal"]
+        for page in pages["pages"].values():
+            met = page["p95_ms"] <= pages["target_ms"] and page["queries_equal"]
             lines.append(
                 _row(
-                    f"Page: {page['name']} at {pages['largest']:,} cases",
-                    f"p95 <= {page['target_ms']:,.0f} ms; queries do not grow",
+                    f"Page: {page.get('title', '?')} at {pages['cases']:,} cases",
+                    f"p95 <= {pages['target_ms']:,.0f} ms; queries do not grow",
                     f"p95 {page['p95_ms']:,.0f} ms; {page['queries']} queries "
-                    f"({'same' if page['queries_equal'] else 'NOT the same'} at "
-                    f"{pages['smallest']:,} cases)",
-                    f"{page['p95_ms'] / page['target_ms']:.2f} of the target",
+                    f"({'the same' if page['queries_equal'] else 'NOT the same'} at "
+                    f"{pages.get('smallest', 0):,} cases)",
+                    f"{page['p95_ms'] / pages['target_ms']:.2f} of the target",
                     met,
                 )
             )
