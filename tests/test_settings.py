@@ -31,6 +31,7 @@ SETTINGS_VARIABLES = (
     "WHISTLE_HTTPS",
     "WHISTLE_BEHIND_PROXY",
     "WHISTLE_MANIFEST_STATIC",
+    "WHISTLE_PG_JIT",
     "SECURE_HSTS_SECONDS",
     "STATIC_ROOT",
     "MEDIA_ROOT",
@@ -99,6 +100,17 @@ def test_database_url_selects_postgresql(tmp_path):
     assert database["USER"] == "whistle"
     assert database["PASSWORD"] == "s3cret"
     assert database["CONN_MAX_AGE"] == 60
+    assert database["OPTIONS"]["options"] == "-c jit=off"
+
+
+def test_postgresql_jit_can_be_switched_back_on(tmp_path):
+    values = read_settings(
+        tmp_path,
+        "DATABASES",
+        DATABASE_URL="postgres://whistle@db.example.gov.cn/whistle_prod",
+        WHISTLE_PG_JIT="on",
+    )
+    assert values["DATABASES"]["default"]["OPTIONS"]["options"] == "-c jit=on"
 
 
 def test_default_database_is_sqlite_under_var_dir(tmp_path):

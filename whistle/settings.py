@@ -125,6 +125,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         ),
     }
     DATABASES["default"].setdefault("TEST", {})["NAME"] = str(VAR_DIR / "test.sqlite3")
+elif "postgresql" in DATABASES["default"]["ENGINE"]:
+    # PostgreSQL's JIT compiles a query whose estimated cost is high (the counts of a large
+    # city's overview, a busy board); for a web request's short queries compiling costs more
+    # than it saves. WHISTLE_PG_JIT=on turns it back on.
+    _jit = "on" if os.environ.get("WHISTLE_PG_JIT", "off") == "on" else "off"
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = f"{_options.get('options', '')} -c jit={_jit}".strip()
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "teams.User"
