@@ -68,6 +68,29 @@ def ensure_database(url: str, *, force: bool = False) -> None:
         connection.close()
 
 
+def add_common_arguments(parser) -> None:
+    """The options every benchmark takes."""
+    parser.add_argument("--no-write", action="store_true", help="do not touch the docs")
+    parser.add_argument(
+        "--force", action="store_true", help="run on a database without 'bench' in its name"
+    )
+
+
+def set_up(*, force: bool) -> None:
+    """Create the benchmark database if needed, start Django, migrate and build the demo city
+    (the environment, DATABASE_URL first, must be prepared by the caller)."""
+    ensure_database(os.environ["DATABASE_URL"], force=force)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from teams.demo import build_demo_city
+
+    call_command("migrate", verbosity=0)
+    build_demo_city()
+
+
 def load_average() -> str:
     """The 1-minute load average: other work on the machine slows every figure down."""
     try:
@@ -282,7 +305,15 @@ class Server:
         self._log.close()
 
 
-def gunicorn(*, port: int, workers: int, env: dict[str, str], name: str = "gunicorn") -> Server:
+def gunicorn(
+    *,
+    port: int,
+    workers: int,
+    env: dict[str, str],
+    name: str = "gunicorn",
+    worker_class: str = "sync",
+    threads: int = 1,
+) -> Server:
     argv = [
         str(VENV_BIN / "gunicorn"),
         "whistle.wsgi",
@@ -290,6 +321,10 @@ def gunicorn(*, port: int, workers: int, env: dict[str, str], name: str = "gunic
         f"127.0.0.1:{port}",
         "--workers",
         str(workers),
+        "--worker-class",
+        worker_class,
+        "--threads",
+        str(threads),
         "--no-control-socket",
         "--backlog",
         "2048",

@@ -39,11 +39,10 @@ from bench.common import (
     DEFAULT_DATABASE_URL,
     DEFAULT_REDIS_URL,
     DOC,
-    VENV_BIN,
     PeakRss,
-    Server,
+    add_common_arguments,
     celery_worker,
-    ensure_database,
+    gunicorn,
     load_average,
     machine,
     machine_line,
@@ -51,6 +50,7 @@ from bench.common import (
     record_results,
     running,
     server_env,
+    set_up,
     wait_for_http,
     wait_for_log,
     write_section,
@@ -184,25 +184,6 @@ def statements_per_request(*, filer: dict[str, Any], items: list[int]) -> dict[s
             ids[kind].append(response.json()["id"])
             counts[kind] = len(queries.captured_queries)
     return {"counts": counts, "ids": ids}
-
-
-def gunicorn(*, port: int, workers: int, worker_class: str, threads: int, env: dict) -> Server:
-    argv = [
-        str(VENV_BIN / "gunicorn"),
-        "whistle.wsgi",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--worker-class",
-        worker_class,
-        "--threads",
-        str(threads),
-        "--no-control-socket",
-        "--backlog",
-        "2048",
-    ]
-    return Server("intake-gunicorn", argv, env)
 
 
 def queue_depth(redis_url: str, queue: str) -> int:
@@ -510,25 +491,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--worker-class", default="sync", help="gunicorn worker class")
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
-    parser.add_argument("--no-write", action="store_true", help="do not touch the docs")
-    parser.add_argument(
-        "--force", action="store_true", help="run on a database without 'bench' in its name"
-    )
+    add_common_arguments(parser)
     args = parser.parse_args(argv)
 
     _prepare_environment()
-    ensure_database(os.environ["DATABASE_URL"], force=args.force)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    from teams.demo import build_demo_city
-
+    set_up(force=args.force)
     redis_url = os.environ["REDIS_URL"]
     queue = os.environ["WHISTLE_CELERY_QUEUE"]
-    call_command("migrate", verbosity=0)
-    build_demo_city()
     reset()
     purge_queue(redis_url, queue)
     people = filers()
@@ -564,6 +533,7 @@ def main(argv: list[str] | None = None) -> int:
         worker_class=args.worker_class,
         threads=args.threads,
         env=env,
+        name="intake-gunicorn",
     )
     worker = celery_worker(name="intake-celery", env=worker_env)
     with (

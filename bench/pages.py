@@ -27,12 +27,13 @@ from datetime import timedelta
 from bench.common import (
     BASE_DIR,
     DOC,
-    ensure_database,
+    add_common_arguments,
     load_average,
     machine,
     machine_line,
     percentile,
     record_results,
+    set_up,
     write_section,
 )
 
@@ -924,29 +925,17 @@ def main(argv: list[str] | None = None) -> int:
         help="case counts to measure (default: 20000 2000000)",
     )
     parser.add_argument("--repeat", type=int, default=30, help="measured requests per page")
-    parser.add_argument("--no-write", action="store_true", help="do not touch the docs")
     parser.add_argument("--show-sql", action="store_true", help="print the slowest statements")
     parser.add_argument(
         "--reuse",
         action="store_true",
         help="keep the cases of an earlier run of the same size instead of seeding again",
     )
-    parser.add_argument(
-        "--force", action="store_true", help="run on a database without 'bench' in its name"
-    )
+    add_common_arguments(parser)
     args = parser.parse_args(argv)
 
     _prepare_environment()
-    ensure_database(os.environ["DATABASE_URL"], force=args.force)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    from teams.demo import build_demo_city
-
-    call_command("migrate", verbosity=0)
-    build_demo_city()
+    set_up(force=args.force)
     # The largest first, so that --reuse keeps its seed (a smaller size seeds over it).
     runs = [
         measure(cases=n, repeat=args.repeat, reuse=args.reuse)

@@ -38,8 +38,8 @@ from bench.common import (
     PeakRss,
     QueryCounter,
     Server,
+    add_common_arguments,
     celery_worker,
-    ensure_database,
     load_average,
     machine,
     machine_line,
@@ -47,6 +47,7 @@ from bench.common import (
     record_results,
     running,
     server_env,
+    set_up,
     var_dir,
     wait_for_log,
     write_section,
@@ -634,25 +635,13 @@ def main(argv: list[str] | None = None) -> int:
         "--concurrency", type=int, default=2, help="processes per worker (default 2)"
     )
     parser.add_argument("--profile", action="store_true", help="print the sweep's hot spots")
-    parser.add_argument("--no-write", action="store_true", help="do not touch the docs")
-    parser.add_argument(
-        "--force", action="store_true", help="run on a database without 'bench' in its name"
-    )
+    add_common_arguments(parser)
     args = parser.parse_args(argv)
 
     broker_dir = tempfile.mkdtemp(prefix="whistle-bench-broker-")
     try:
         _prepare_environment(broker_dir)
-        ensure_database(os.environ["DATABASE_URL"], force=args.force)
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        from teams.demo import build_demo_city
-
-        call_command("migrate", verbosity=0)
-        build_demo_city()
+        set_up(force=args.force)
         runs = [measure(open_cases=n, due=args.due, profile=args.profile) for n in args.open]
         burst = None
         if args.burst_open:
