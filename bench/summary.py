@@ -117,8 +117,8 @@ def section(results: dict, *, when: datetime) -> tuple[str, bool]:
             SECTION,
             "",
             f"Written by `make bench` (scripts/bench.sh; `python -m bench.summary`) on "
-            f"{when:%Y-%m-%d %H:%M %Z}, from the figures of the sections below, all measured "
-            "in that one run on the machine each section names.",
+            f"{when:%Y-%m-%d %H:%M %Z}, from the figures the sections below recorded; each "
+            "section names its own command, date, machine and load.",
             "",
             "| what | target | measured | ratio | verdict |",
             "|---|---|---|---|---|",
