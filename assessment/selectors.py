@@ -182,13 +182,20 @@ def trend(
 ) -> list[tuple[Period, dict[str, Indicator]]]:
     """The last `count` periods of this kind up to the one holding `anchor`, oldest first."""
     unit_id = _unit(user=user, unit_type=unit_type, unit_id=unit_id)
+    periods = trend_periods(kind=kind, count=count, anchor=anchor)
+    computed = _computed_periods(unit_type=unit_type, unit_id=unit_id, periods=periods)
+    return [(period, computed[period]) for period in periods]
+
+
+def trend_periods(*, kind: str, count: int, anchor: date) -> list[Period]:
+    """The last `count` (1 to 60) periods of this kind up to the one holding `anchor`, oldest
+    first."""
     count = max(1, min(int(count), 60))
     periods = [period_for(kind, anchor)]
     while len(periods) < count:
         periods.append(previous(periods[-1]))
     periods.reverse()
-    computed = _computed_periods(unit_type=unit_type, unit_id=unit_id, periods=periods)
-    return [(period, computed[period]) for period in periods]
+    return periods
 
 
 def indicators_over(
@@ -297,25 +304,21 @@ def _grouped_by_period(unit_type: str, unit_id: int, periods: list[Period]) -> l
     cases = CaseFact.objects.filter(
         filed_at__gte=start, filed_at__lt=end, **{column: unit_id}
     ).annotate(period_index=_bucket("filed_at", periods))
-    rows = (
-        cases.filter(period_index__isnull=False)
-        .values("period_index")
-        .annotate(**formulas.case_aggregates())
-        .order_by()
-    )
-    for row in rows:
-        counts[row.pop("period_index")].update(row)
     dispatches = DispatchFact.objects.filter(
         dispatched_at__gte=start, dispatched_at__lt=end, **{column: unit_id}
     ).annotate(period_index=_bucket("dispatched_at", periods))
-    rows = (
-        dispatches.filter(period_index__isnull=False)
-        .values("period_index")
-        .annotate(**formulas.dispatch_aggregates())
-        .order_by()
-    )
-    for row in rows:
-        counts[row.pop("period_index")].update(row)
+    for facts, aggregates in (
+        (cases, formulas.case_aggregates()),
+        (dispatches, formulas.dispatch_aggregates()),
+    ):
+        rows = (
+            facts.filter(period_index__isnull=False)
+            .values("period_index")
+            .annotate(**aggregates)
+            .order_by()
+        )
+        for row in rows:
+            counts[row.pop("period_index")].update(row)
     measured = cases.filter(formulas.case_conditions()["measured"], period_index__isnull=False)
     thresholds = _grouped_p90(measured, "period_index")
     for index in range(len(periods)):

@@ -119,27 +119,11 @@ def overview(request: HttpRequest) -> HttpResponse:
     tables: dict = {}
     if period is not None:
         user = request.user
-        # The period, the one before and the trend's periods, counted together.
         trend_periods = _trend_periods(period)
-        computed = selectors.indicators_over(
-            user=user,
-            unit_type=unit_type,
-            unit_id=unit_id,
-            periods=[*trend_periods, period, previous(period)],
+        computed, kpis = _period_kpis(
+            user=user, unit_type=unit_type, unit_id=unit_id, period=period, also=trend_periods
         )
         current = computed[period]
-        before = computed[previous(period)]
-        kpis = [
-            board.kpi(
-                current[key],
-                unit_type=unit_type,
-                unit_id=unit_id,
-                period=period,
-                previous=before.get(key),
-            )
-            for key in board.KPI_KEYS
-            if key in current
-        ]
         trend = [(each, computed[each]) for each in trend_periods]
         levels = selectors.level_distribution(
             user=user, unit_type=unit_type, unit_id=unit_id, period=period, values=current
@@ -167,10 +151,31 @@ def _trend_periods(period) -> list:
     """The TREND_COUNT periods of the period's kind (months for a custom one) up to the one
     holding its start, oldest first."""
     kind = "month" if period.kind == "custom" else period.kind
-    periods = [period_for(kind, period.start)]
-    while len(periods) < TREND_COUNT:
-        periods.append(previous(periods[-1]))
-    return periods[::-1]
+    return selectors.trend_periods(kind=kind, count=TREND_COUNT, anchor=period.start)
+
+
+def _period_kpis(*, user, unit_type: str, unit_id: int | None, period, also=()) -> tuple:
+    """The indicators of the period, the one before and `also` (counted together), and the
+    KPI tiles of the period against the one before."""
+    computed = selectors.indicators_over(
+        user=user,
+        unit_type=unit_type,
+        unit_id=unit_id,
+        periods=[*also, period, previous(period)],
+    )
+    current, before = computed[period], computed[previous(period)]
+    kpis = [
+        board.kpi(
+            current[key],
+            unit_type=unit_type,
+            unit_id=unit_id,
+            period=period,
+            previous=before.get(key),
+        )
+        for key in board.KPI_KEYS
+        if key in current
+    ]
+    return computed, kpis
 
 
 def _trend(user, unit_type: str, unit_id: int | None, period) -> list:
@@ -444,29 +449,12 @@ def report(request: HttpRequest) -> HttpResponse:
     tables: dict = {}
     if period is not None:
         user = request.user
-        # The period, the one before and the trend's periods, counted together.
-        trend_periods = _trend_periods(period)
-        computed = selectors.indicators_over(
-            user=user,
-            unit_type=unit_type,
-            unit_id=unit_id,
-            periods=[*trend_periods, period, previous(period)],
+        computed, kpis = _period_kpis(
+            user=user, unit_type=unit_type, unit_id=unit_id, period=period
         )
         current = computed[period]
-        before = computed[previous(period)]
-        kpis = [
-            board.kpi(
-                current[key],
-                unit_type=unit_type,
-                unit_id=unit_id,
-                period=period,
-                previous=before.get(key),
-            )
-            for key in board.KPI_KEYS
-            if key in current
-        ]
         levels = selectors.level_distribution(
-            user=user, unit_type=unit_type, unit_id=unit_id, period=period
+            user=user, unit_type=unit_type, unit_id=unit_id, period=period, values=current
         )
         tables = {
             "kpis": board.kpi_table(kpis, previous_label=board.period_label(previous(period))),
