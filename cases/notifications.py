@@ -333,9 +333,9 @@ class MailChannel:
         return bool(recipient.email) and recipient.is_active
 
     def deliver(self, notification: Notification) -> None:
-        recipient = notification.recipient
-        if not recipient.email or not recipient.is_active:
+        if not self.wants(notification):
             return
+        recipient = notification.recipient
         stamp = self._claim(notification.pk)
         if stamp is None:
             return

@@ -240,8 +240,9 @@ def due_deadline_ids(*, now: datetime, limit: int) -> list[int]:
 
 def claim_due_deadlines(*, now: datetime, limit: int) -> list[int]:
     """Claim up to `limit` due deadlines that no live claim holds, oldest first, in one
-    statement: overlapping sweeps never hand out the same deadline twice while a worker may
-    still be firing it, and a claim left by a dead worker lapses after CLAIM_SECONDS."""
+    transaction (read them locked, then mark them): overlapping sweeps never hand out the same
+    deadline twice while a worker may still be firing it, and a claim left by a dead worker
+    lapses after CLAIM_SECONDS."""
     with transaction.atomic():
         ids = list(
             _due(now=now)
