@@ -395,6 +395,28 @@ def running(servers: Iterable[Server]):
             server.stop()
 
 
+def queue_depth(redis_url: str, queue: str) -> int:
+    """Messages waiting in the Celery queue plus those a worker took but has not acked."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return int(client.llen(queue)) + int(client.hlen("unacked"))
+    finally:
+        client.close()
+
+
+def purge_queue(redis_url: str, queue: str) -> None:
+    """Drop what an earlier run left in the Celery queue and its unacknowledged messages."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        client.delete(queue, "unacked", "unacked_index")
+    finally:
+        client.close()
+
+
 def percentile(values: list[float], share: float) -> float:
     """The nearest-rank percentile (share in 0..1) of `values`; 0 for none."""
     if not values:

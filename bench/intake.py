@@ -47,6 +47,8 @@ from bench.common import (
     machine,
     machine_line,
     percentile,
+    purge_queue,
+    queue_depth,
     record_results,
     running,
     server_env,
@@ -184,27 +186,6 @@ def statements_per_request(*, filer: dict[str, Any], items: list[int]) -> dict[s
             ids[kind].append(response.json()["id"])
             counts[kind] = len(queries.captured_queries)
     return {"counts": counts, "ids": ids}
-
-
-def queue_depth(redis_url: str, queue: str) -> int:
-    """Messages waiting in the Celery queue plus those a worker took but has not acked."""
-    import redis
-
-    client = redis.Redis.from_url(redis_url)
-    try:
-        return int(client.llen(queue)) + int(client.hlen("unacked"))
-    finally:
-        client.close()
-
-
-def purge_queue(redis_url: str, queue: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(redis_url)
-    try:
-        client.delete(queue, "unacked", "unacked_index")
-    finally:
-        client.close()
 
 
 def wait_for_drain(redis_url: str, queue: str, *, timeout: float) -> float:

@@ -44,6 +44,8 @@ from bench.common import (
     machine,
     machine_line,
     percentile,
+    purge_queue,
+    queue_depth,
     record_results,
     running,
     server_env,
@@ -378,18 +380,11 @@ def _rearm(*, due_at: datetime) -> int:
         return cursor.rowcount
 
 
-def _redis_queue_length(url: str, queue: str) -> int:
-    import redis
-
-    return redis.Redis.from_url(url).llen(queue)
-
-
 def measure_workers(
     *, open_cases: int, due: int, workers: int, concurrency: int, timeout: float = 600
 ) -> WorkerRun:
     """Seed, start `workers` Celery workers and beat on Redis, make `due` clocks fall due at
     once and time how long after their due time each one fired."""
-    import redis
     from django.conf import settings
     from django.db import connection
     from django.utils import timezone
@@ -403,7 +398,7 @@ def measure_workers(
 
     redis_url = os.environ["BENCH_REDIS_URL"]
     queue = f"whistle-bench-sweep-{os.getpid()}"
-    redis.Redis.from_url(redis_url).delete(queue)
+    purge_queue(redis_url, queue)
     env = server_env(
         DATABASE_URL=os.environ["DATABASE_URL"],
         REDIS_URL=redis_url,
@@ -466,7 +461,7 @@ def measure_workers(
         # The notifications and fact refreshes the firings queued: how long until none waits.
         drained_after = None
         while time.monotonic() < limit:
-            if _redis_queue_length(redis_url, queue) == 0:
+            if queue_depth(redis_url, queue) == 0:
                 drained_after = (timezone.now() - due_at).total_seconds()
                 break
             time.sleep(1)
