@@ -365,3 +365,31 @@ class FactMonth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.token}"
+
+
+class PeriodCounts(models.Model):
+    """A unit's counts for one period, stored by the worker (services.keep_overview_counts) so
+    that the overview of a busy city or town reads them instead of counting millions of facts
+    while people work. `state` names the facts they were counted from (the tokens of the
+    period's months, FactMonth): stored counts whose state is no longer current are served only
+    while younger than WHISTLE_COUNTS_STALE_SECONDS."""
+
+    unit_type = models.CharField(_("unit type"), max_length=20)
+    unit_id = models.BigIntegerField(_("unit"))
+    start = models.DateField(_("first day"))
+    end = models.DateField(_("day after the last"))
+    counts = models.JSONField(_("counts"))
+    state = models.CharField(_("state of the facts"), max_length=40, blank=True)
+    counted_at = models.DateTimeField(_("counted at"))
+
+    class Meta:
+        verbose_name = _("stored period counts")
+        verbose_name_plural = _("stored period counts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit_type", "unit_id", "start", "end"], name="period_counts_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit_type} {self.unit_id} {self.start}–{self.end}"

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import pairwise
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Case as Choose
@@ -19,7 +20,7 @@ from django.utils import timezone
 from assessment import indicators as formulas
 from assessment import scoring
 from assessment.indicators import UNIT_TYPES, Indicator
-from assessment.models import CaseFact, DispatchFact, FactMonth
+from assessment.models import CaseFact, DispatchFact, FactMonth, PeriodCounts
 from assessment.periods import Period, period_for, previous
 from cases.access import scope_of, visible_cases
 from cases.models import OPEN_STATUSES, Case, Deadline
@@ -30,6 +31,8 @@ __all__ = [
     "Indicator",
     "RankRow",
     "cases_behind",
+    "count_periods",
+    "fact_states",
     "indicators",
     "indicators_over",
     "level_distribution",
@@ -42,7 +45,9 @@ __all__ = [
 CITY_ROLES = (Role.CITY_COMMITTEE, Role.SUPERVISOR, Role.ADMIN)
 # Counted indicators are kept this long at most, even if a month's token change was lost.
 COUNTS_CACHE_SECONDS = 600
-COUNTS_VERSION = 1  # bump when what is counted changes
+COUNTS_VERSION = 2  # bump when what is counted changes
+# The overview's trend: this many periods of the chosen kind up to the chosen one.
+TREND_COUNT = 12
 
 
 @dataclass
@@ -187,6 +192,13 @@ def trend(
     return [(period, computed[period]) for period in periods]
 
 
+def overview_periods(*, kind: str, anchor: date) -> list[Period]:
+    """Every period the overview of the period of this kind holding `anchor` shows: its trend
+    (which ends with it) and the period before it."""
+    periods = trend_periods(kind=kind, count=TREND_COUNT, anchor=anchor)
+    return [*periods, previous(periods[-1])]
+
+
 def trend_periods(*, kind: str, count: int, anchor: date) -> list[Period]:
     """The last `count` (1 to 60) periods of this kind up to the one holding `anchor`, oldest
     first."""
@@ -212,17 +224,22 @@ def indicators_over(
 def _computed_periods(
     *, unit_type: str, unit_id: int, periods: list[Period]
 ) -> dict[Period, dict[str, Indicator]]:
-    """The indicators of each period, from the cache while none of the period's months had a
-    fact written since they were counted, else counted (grouped when the periods are disjoint)
-    and kept."""
-    keys = _counts_keys(unit_type, unit_id, periods)
-    cached = cache.get_many([key for key in keys.values() if key])
+    """The indicators of each period: from the cache while none of the period's months had a
+    fact written since they were counted; else from the counts the worker stored, while they
+    are current or young enough (PeriodCounts); else counted now (grouped when the periods are
+    disjoint) and kept in the cache."""
+    states = fact_states(periods)
+    keys = {period: counts_key(unit_type, unit_id, period, states[period]) for period in periods}
+    cached = cache.get_many(list(keys.values()))
     counts = {period: cached[keys[period]] for period in periods if keys[period] in cached}
     missing = [period for period in periods if period not in counts]
     if missing:
-        counts.update(_count_periods(unit_type, unit_id, missing))
+        counts.update(_stored_counts(unit_type, unit_id, missing, states))
+        missing = [period for period in missing if period not in counts]
+    if missing:
+        counts.update(count_periods(unit_type, unit_id, missing))
         cache.set_many(
-            {keys[period]: counts[period] for period in missing if keys[period]},
+            {keys[period]: counts[period] for period in missing},
             COUNTS_CACHE_SECONDS,
         )
     return {
@@ -231,7 +248,34 @@ def _computed_periods(
     }
 
 
-def _count_periods(unit_type: str, unit_id: int, periods: list[Period]) -> dict[Period, dict]:
+def _stored_counts(
+    unit_type: str, unit_id: int, periods: list[Period], states: dict[Period, str]
+) -> dict[Period, dict]:
+    """The stored counts of these periods that are current, or stale but counted less than
+    WHISTLE_COUNTS_STALE_SECONDS ago (the worker recounts them meanwhile)."""
+    stale_seconds = settings.WHISTLE_COUNTS_STALE_SECONDS
+    youngest = timezone.now() - timedelta(seconds=stale_seconds)
+    by_range = {(period.start, period.end): period for period in periods}
+    rows = PeriodCounts.objects.filter(
+        unit_type=unit_type,
+        unit_id=unit_id,
+        start__in={period.start for period in periods},
+        end__in={period.end for period in periods},
+    ).values_list("start", "end", "counts", "state", "counted_at")
+    found = {}
+    for start, end, counts, state, counted_at in rows:
+        period = by_range.get((start, end))
+        if period is None:
+            continue
+        if state == states[period] or (stale_seconds > 0 and counted_at >= youngest):
+            found[period] = counts
+    return found
+
+
+def count_periods(unit_type: str, unit_id: int, periods: list[Period]) -> dict[Period, dict]:
+    """Count these periods of one unit from the fact tables (the expensive part)."""
+    if not periods:
+        return {}
     if unit_type not in formulas.REGION_FIELDS or _overlapping(periods):
         return {
             period: formulas.compute(
@@ -252,26 +296,28 @@ def _months_of(period: Period) -> list[date]:
     return months
 
 
-def _counts_keys(unit_type: str, unit_id: int, periods: list[Period]) -> dict[Period, str | None]:
-    """The cache key of each period's counts, made of the tokens of its months (FactMonth):
-    every write of a month's facts gives it a new token, so a key stands for one state of the
-    facts. A period with a month without a token has no key and is counted every time (a month
-    without facts, or facts from before tokens existed, until `rebuild_facts`)."""
+def fact_states(periods: list[Period]) -> dict[Period, str]:
+    """The state of each period's facts, made of the tokens of its months (FactMonth): every
+    write of a month's facts gives it a new token, so a state stands for one version of the
+    facts. A month without a token has had no fact written since tokens exist; its first
+    write gives it one, which changes the state."""
     wanted = {month for period in periods for month in _months_of(period)}
     tokens = dict(FactMonth.objects.filter(month__in=wanted).values_list("month", "token"))
-    keys: dict[Period, str | None] = {}
+    states: dict[Period, str] = {}
     for period in periods:
-        months = _months_of(period)
-        if any(month not in tokens for month in months):
-            keys[period] = None
-            continue
-        state = "".join(tokens[month].hex for month in months)
-        digest = hashlib.sha1(state.encode(), usedforsecurity=False).hexdigest()
-        keys[period] = (
-            f"assessment:counts:{COUNTS_VERSION}:{unit_type}:{unit_id}:"
-            f"{period.start.isoformat()}:{period.end.isoformat()}:{digest}"
+        state = ".".join(
+            tokens[month].hex if month in tokens else "-" for month in _months_of(period)
         )
-    return keys
+        states[period] = hashlib.sha1(state.encode(), usedforsecurity=False).hexdigest()
+    return states
+
+
+def counts_key(unit_type: str, unit_id: int, period: Period, state: str) -> str:
+    """The cache key of a period's counts in one state of its facts."""
+    return (
+        f"assessment:counts:{COUNTS_VERSION}:{unit_type}:{unit_id}:"
+        f"{period.start.isoformat()}:{period.end.isoformat()}:{state}"
+    )
 
 
 def _overlapping(periods: list[Period]) -> bool:

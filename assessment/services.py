@@ -13,13 +13,16 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.apps import apps
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from assessment import selectors
 from assessment.facts import attendance_by_case, compute_facts
-from assessment.models import CaseFact, DispatchFact, FactMonth, TownEvaluation
+from assessment.models import CaseFact, DispatchFact, FactMonth, PeriodCounts, TownEvaluation
+from assessment.periods import Period
 from cases.access import scope_of
 from cases.errors import InvalidInput, NotAllowed
 from cases.models import Case, Deadline, Dispatch, Event
@@ -270,3 +273,84 @@ def record_town_evaluation(
         defaults={"score": value, "evaluated_by": user, "note": (note or "").strip()[:2000]},
     )
     return evaluation
+
+
+# --- stored counts ----------------------------------------------------------------------------
+
+# The kinds of period whose overview is kept counted for every city and town. A year is
+# counted by the page when asked (and cached while its facts do not change): recounting the
+# current year of a busy city every half minute would cost more than the pages it saves.
+KEPT_KINDS = ("month", "quarter")
+
+
+def recount_period_counts(*, unit_type: str, unit_id: int, periods: Sequence[Period]) -> int:
+    """Count and store the periods of one unit whose stored counts are missing or no longer
+    current. Returns how many were counted.
+
+    The state is read before counting: facts written meanwhile leave the stored state behind
+    the facts, so the next run counts again; never the other way round."""
+    periods = list(dict.fromkeys(periods))
+    states = selectors.fact_states(periods)
+    stored = {
+        (start, end): state
+        for start, end, state in PeriodCounts.objects.filter(
+            unit_type=unit_type,
+            unit_id=unit_id,
+            start__in={period.start for period in periods},
+            end__in={period.end for period in periods},
+        ).values_list("start", "end", "state")
+    }
+    stale = [
+        period for period in periods if stored.get((period.start, period.end)) != states[period]
+    ]
+    if not stale:
+        return 0
+    counted = selectors.count_periods(unit_type, unit_id, stale)
+    now = timezone.now()
+    rows = [
+        PeriodCounts(
+            unit_type=unit_type,
+            unit_id=unit_id,
+            start=period.start,
+            end=period.end,
+            counts=counted[period],
+            state=states[period],
+            counted_at=now,
+        )
+        for period in sorted(stale, key=lambda period: (period.start, period.end))
+    ]
+    PeriodCounts.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["unit_type", "unit_id", "start", "end"],
+        update_fields=["counts", "state", "counted_at"],
+    )
+    cache.set_many(
+        {
+            selectors.counts_key(unit_type, unit_id, period, states[period]): counted[period]
+            for period in stale
+        },
+        selectors.COUNTS_CACHE_SECONDS,
+    )
+    return len(stale)
+
+
+def keep_overview_counts(*, today: date | None = None) -> int:
+    """Periodic: keep the overview of every city and town counted (this month's and quarter's,
+    with their trends), so that a committee's or supervisor's overview reads stored
+    counts instead of counting up to millions of facts while the city works. Only periods
+    whose facts changed are counted again. Returns how many periods were counted."""
+    today = today or timezone.localdate()
+    periods = [
+        period
+        for kind in KEPT_KINDS
+        for period in selectors.overview_periods(kind=kind, anchor=today)
+    ]
+    units = Region.objects.filter(level__in=[Region.Level.CITY, Region.Level.TOWN]).order_by(
+        "level", "pk"
+    )
+    counted = 0
+    for pk, level in units.values_list("pk", "level"):
+        unit_type = "city" if level == Region.Level.CITY else "town"
+        counted += recount_period_counts(unit_type=unit_type, unit_id=pk, periods=periods)
+    return counted

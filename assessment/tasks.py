@@ -22,3 +22,10 @@ def refresh_stale_facts() -> int:
     """Periodic: refresh the facts that the after-commit refresh missed (broker down, lost
     message, timer events that do not touch the case row)."""
     return services.refresh_stale_facts()
+
+
+@shared_task
+def keep_overview_counts() -> int:
+    """Periodic: recount the stored overview counts of every city and town whose facts
+    changed."""
+    return services.keep_overview_counts()

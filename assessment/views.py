@@ -29,7 +29,7 @@ from assessment.services import evaluable_months, record_town_evaluation
 from cases.views.common import run_service
 
 PAGE_SIZE = 25
-TREND_COUNT = 12
+TREND_COUNT = selectors.TREND_COUNT
 RED_LIMIT = 20
 
 

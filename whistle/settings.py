@@ -243,6 +243,11 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 WHISTLE_SWEEP_SECONDS = float(os.environ.get("WHISTLE_SWEEP_SECONDS", "5"))
+# The worker recounts the stored overview counts of every city and town this often; a page
+# serves stored counts whose facts changed since for at most WHISTLE_COUNTS_STALE_SECONDS (0:
+# never), then counts itself.
+WHISTLE_COUNTS_KEEP_SECONDS = max(float(os.environ.get("WHISTLE_COUNTS_KEEP_SECONDS", "30")), 5.0)
+WHISTLE_COUNTS_STALE_SECONDS = float(os.environ.get("WHISTLE_COUNTS_STALE_SECONDS", "120"))
 # Several Whistle installations (or test runs) can share one Redis under their own queue names.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("WHISTLE_CELERY_QUEUE", "celery")
 # The deadline sweep runs every WHISTLE_SWEEP_SECONDS, never less often than every 30 s. A
@@ -258,6 +263,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cases.tasks.deliver_pending_mail",
         "schedule": 60.0,
         "options": {"expires": 60.0},
+    },
+    # The overview's counts of every city and town, stored so that the page need not count.
+    "keep-overview-counts": {
+        "task": "assessment.tasks.keep_overview_counts",
+        "schedule": WHISTLE_COUNTS_KEEP_SECONDS,
+        "options": {"expires": WHISTLE_COUNTS_KEEP_SECONDS},
     },
     # Assessment facts missed by the after-commit refresh (broker down, timer events).
     "refresh-stale-facts": {
