@@ -544,6 +544,11 @@ class PageSpec:
     # Months (this one and those before) whose facts changed before each request: their
     # counts are not in the cache (the overview of a busy city, or after a full recount).
     changed_months: int = 0
+    # The page's tolerance for stored counts of an older state of the facts (None: as
+    # configured; 0: as if the worker that keeps them had stopped, so the page counts).
+    stale_seconds: float | None = None
+    # False: reported beside the target (a degraded mode), not held to it.
+    target: bool = True
 
 
 @dataclass
@@ -587,6 +592,8 @@ class SizeRun:
     load: str
     pages: list[PageRun]
     reused: bool = False
+    # The worker's keep_overview_counts: (what changed, periods counted, seconds).
+    keeps: list[tuple[str, int, float]] = field(default_factory=list)
 
 
 class StatementTimer:
@@ -707,12 +714,36 @@ def page_specs(*, history_case: int) -> list[PageSpec]:
             ('data-testid="kpi-tiles"', 'data-testid="count-link"'),
             changed_months=13,
         ),
+        PageSpec(
+            "overview_counting",
+            "Supervisor overview counted by the page (worker stopped; this and last month changed)",
+            "supervisor1",
+            reverse("assessment:overview"),
+            ('data-testid="kpi-tiles"', 'data-testid="count-link"'),
+            changed_months=2,
+            stale_seconds=0,
+            target=False,
+        ),
     ]
 
 
+def keep_counts(*, changed_months: int) -> tuple[int, float]:
+    """Run the worker's periodic recount of the stored overview counts once, after the facts
+    of `changed_months` months changed; returns periods counted and seconds taken."""
+    from assessment.services import keep_overview_counts
+
+    if changed_months:
+        touch_months(count=changed_months)
+    started = time.perf_counter()
+    counted = keep_overview_counts()
+    return counted, time.perf_counter() - started
+
+
 def measure_page(*, spec: PageSpec, cases: int, repeat: int) -> PageRun:
+    from django.conf import settings
     from django.db import connection
     from django.test import Client
+    from django.test.utils import override_settings
 
     from teams.models import User
 
@@ -722,11 +753,20 @@ def measure_page(*, spec: PageSpec, cases: int, repeat: int) -> PageRun:
     queries: list[int] = []
     slowest: list[tuple[float, str]] = []
     size = 0
+    stale_seconds = settings.WHISTLE_COUNTS_STALE_SECONDS
+    if spec.stale_seconds is not None:
+        stale_seconds = spec.stale_seconds
+    elif spec.changed_months:
+        # What the worker does every WHISTLE_COUNTS_KEEP_SECONDS while the city works.
+        keep_counts(changed_months=spec.changed_months)
     for n in range(WARM_UP + repeat):
         if spec.changed_months:
             touch_months(count=spec.changed_months)
         timer = StatementTimer()
-        with connection.execute_wrapper(timer):
+        with (
+            override_settings(WHISTLE_COUNTS_STALE_SECONDS=stale_seconds),
+            connection.execute_wrapper(timer),
+        ):
             started = time.perf_counter()
             response = client.get(spec.path, HTTP_ACCEPT_LANGUAGE="en")
             content = response.content
@@ -789,6 +829,16 @@ def measure(*, cases: int, repeat: int, reuse: bool = False) -> SizeRun:
     open_cases = Case.objects.filter(status__in=OPEN_STATUSES).count()
     print(f"  seeded in {seed_seconds:.1f} s ({open_cases:,} open)", flush=True)
     load_before = load_average()
+    keeps = []
+    for label, changed in (
+        ("nothing stored yet (first run)", 0),
+        ("nothing changed", 0),
+        ("this and last month changed", 2),
+        ("all 13 months changed", 13),
+    ):
+        counted, seconds = keep_counts(changed_months=changed)
+        keeps.append((label, counted, seconds))
+        print(f"  worker's recount, {label}: {counted} periods in {seconds:.2f} s", flush=True)
     pages = []
     for spec in page_specs(history_case=history_case):
         run = measure_page(spec=spec, cases=cases, repeat=repeat)
@@ -805,6 +855,7 @@ def measure(*, cases: int, repeat: int, reuse: bool = False) -> SizeRun:
         load=f"{load_before} / {load_average()}",
         pages=pages,
         reused=reused,
+        keeps=keeps,
     )
 
 
@@ -862,7 +913,9 @@ def _section(runs: list[SizeRun], info: dict[str, str], command: str, repeat: in
                 f"| {page.p50:.1f} ms | {page.p95:.1f} ms | {page.max:.1f} ms "
                 f"| {page.query_label} | {page.p95 / TARGET_MS:.2f} |"
             )
-    met = all(page.p95 <= TARGET_MS for page in largest.pages) and all(equal.values())
+    met = all(page.p95 <= TARGET_MS for page in largest.pages if page.spec.target) and all(
+        equal.values()
+    )
     lines += [
         "",
         "Query counts equal at every size: "
@@ -877,7 +930,7 @@ def _section(runs: list[SizeRun], info: dict[str, str], command: str, repeat: in
             "kept from an earlier run (--reuse)" if run.reused else f"{run.seed_seconds:.0f} s"
         )
         lines.append(f"| {run.cases:,} | {run.open_cases:,} | {seeding} | {run.load} |")
-    over = [page for page in largest.pages if page.p95 > TARGET_MS]
+    over = [page for page in largest.pages if page.p95 > TARGET_MS and page.spec.target]
     if over:
         lines += [
             "",
@@ -890,13 +943,27 @@ def _section(runs: list[SizeRun], info: dict[str, str], command: str, repeat: in
         ]
     lines += [
         "",
-        "The overview keeps each period's counts in the cache under a token per month "
-        "(`assessment.models.FactMonth`) that every write of that month's facts renews, so a "
-        "request counts again only the months whose facts changed: the three overview rows "
-        "are the same page when nothing changed, in a busy city where this month's and last "
-        "month's facts changed since the previous request (the usual case while people work; "
-        "the target applies to it), and after all thirteen months changed (the first request "
-        "after a rebuild).",
+        "The overview reads counts the worker stores (`assessment.models.PeriodCounts`): "
+        "every WHISTLE_COUNTS_KEEP_SECONDS (30 s) the beat's `keep_overview_counts` recounts, "
+        "for every city and town, the month and quarter periods of the default overview whose "
+        "facts changed, known by a token per month (`assessment.models.FactMonth`) that every "
+        "write of that month's facts renews. A page serves stored counts that are current, or "
+        "whose facts changed less than WHISTLE_COUNTS_STALE_SECONDS (120 s) after they were "
+        "counted; otherwise it counts itself and keeps the result in the cache while the "
+        "month's facts do not change. The overview rows are the same page when nothing "
+        "changed, in a busy city where this month's and last month's facts changed since the "
+        "worker's last count (the usual case while people work; the target applies to it), "
+        "after all thirteen months changed, and with the worker stopped so that the page "
+        "counts the two changed months itself.",
+        "",
+        "The worker's recount at the largest size (`keep_overview_counts`, in-process):",
+        "",
+        "| what changed since the last recount | periods counted | time |",
+        "|---|---:|---:|",
+        *[
+            f"| {label} | {counted} | {seconds:.2f} s |"
+            for label, counted, seconds in largest.keeps
+        ],
         "",
         "What these figures needed (the first runs at 2,000,000 cases): the board read the "
         "clock of each of its dispatches once per expression that used it (about 5 s for a "
@@ -955,7 +1022,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{ms:.1f} ms: {sql[:2000]}\n")
     largest = max(runs, key=lambda r: r.cases)
     equal = counts_equal(runs)
-    met = all(page.p95 <= TARGET_MS for page in largest.pages) and all(equal.values())
+    met = all(page.p95 <= TARGET_MS for page in largest.pages if page.spec.target) and all(
+        equal.values()
+    )
     if not args.no_write:
         write_section(SECTION, text)
         print(f"Written to {DOC.relative_to(BASE_DIR)}")
@@ -971,6 +1040,7 @@ def main(argv: list[str] | None = None) -> int:
                         "p95_ms": round(page.p95, 1),
                         "queries": page.query_count,
                         "queries_equal": equal[page.spec.key],
+                        "target": page.spec.target,
                     }
                     for page in largest.pages
                 },

@@ -80,18 +80,22 @@ def rows(results: dict) -> tuple[list[str], bool]:
     if pages:
         for page in pages["pages"].values():
             met = page["p95_ms"] <= pages["target_ms"] and page["queries_equal"]
+            # A degraded mode (the worker stopped) is reported beside the targets, not in them.
+            targeted = page.get("target", True)
             lines.append(
                 _row(
                     f"Page: {page.get('title', '?')} at {pages['cases']:,} cases",
-                    f"p95 <= {pages['target_ms']:,.0f} ms; queries do not grow",
+                    f"p95 <= {pages['target_ms']:,.0f} ms; queries do not grow"
+                    if targeted
+                    else "reported (degraded mode)",
                     f"p95 {page['p95_ms']:,.0f} ms; {page['queries']} queries "
                     f"({'the same' if page['queries_equal'] else 'NOT the same'} at "
                     f"{pages.get('smallest', 0):,} cases)",
                     f"{page['p95_ms'] / pages['target_ms']:.2f} of the target",
-                    met,
+                    met if targeted else None,
                 )
             )
-            ok = ok and met
+            ok = ok and (met or not targeted)
     else:
         lines.append(_row("Pages at 2,000,000 cases", "p95, queries", "-", "-", None))
         ok = False
