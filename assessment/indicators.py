@@ -28,6 +28,7 @@ cancelled); a grid worker's count the cases they filed.
 """
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db import connection
 from django.db.models import (
@@ -165,6 +166,8 @@ class Indicator:
     denominator: int
     value: float | None
     cases_url_params: dict[str, str] = field(default_factory=dict)
+    # When counted from an older state of the facts (stored counts the worker is renewing).
+    counted_at: datetime | None = None
 
     def params(self, part: str) -> dict[str, str]:
         """The drill-down GET parameters for the numerator or the denominator."""
@@ -275,8 +278,11 @@ def compute(*, unit_type: str, unit_id: int, period: Period, params: dict[str, s
     return {"indicators": build(counts, params=params), "counts": counts}
 
 
-def build(counts: dict, *, params: dict[str, str]) -> dict[str, Indicator]:
-    """Indicators from the aggregated counts (keys c_<condition> and d_<condition>)."""
+def build(
+    counts: dict, *, params: dict[str, str], counted_at: datetime | None = None
+) -> dict[str, Indicator]:
+    """Indicators from the aggregated counts (keys c_<condition> and d_<condition>);
+    `counted_at` when the counts are behind the facts."""
     result = {}
     for key, (source, num_name, den_name) in FORMULAS.items():
         prefix = "d_" if source == "dispatch" else "c_"
@@ -297,6 +303,7 @@ def build(counts: dict, *, params: dict[str, str]) -> dict[str, Indicator]:
             denominator=int(denominator),
             value=value,
             cases_url_params={**params, "indicator": key, "part": "numerator"},
+            counted_at=counted_at,
         )
     return result
 

@@ -6,7 +6,7 @@ fact tables with a bounded number of aggregate queries, whatever the number of c
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from itertools import pairwise
 
 from django.conf import settings
@@ -232,9 +232,15 @@ def _computed_periods(
     keys = {period: counts_key(unit_type, unit_id, period, states[period]) for period in periods}
     cached = cache.get_many(list(keys.values()))
     counts = {period: cached[keys[period]] for period in periods if keys[period] in cached}
+    behind: dict[Period, datetime] = {}
     missing = [period for period in periods if period not in counts]
     if missing:
-        counts.update(_stored_counts(unit_type, unit_id, missing, states))
+        for period, (stored, counted_at) in _stored_counts(
+            unit_type, unit_id, missing, states
+        ).items():
+            counts[period] = stored
+            if counted_at is not None:
+                behind[period] = counted_at
         missing = [period for period in missing if period not in counts]
     if missing:
         counts.update(count_periods(unit_type, unit_id, missing))
@@ -243,16 +249,21 @@ def _computed_periods(
             COUNTS_CACHE_SECONDS,
         )
     return {
-        period: formulas.build(counts[period], params=_params(unit_type, unit_id, period))
+        period: formulas.build(
+            counts[period],
+            params=_params(unit_type, unit_id, period),
+            counted_at=behind.get(period),
+        )
         for period in periods
     }
 
 
 def _stored_counts(
     unit_type: str, unit_id: int, periods: list[Period], states: dict[Period, str]
-) -> dict[Period, dict]:
-    """The stored counts of these periods that are current, or stale but counted less than
-    WHISTLE_COUNTS_STALE_SECONDS ago (the worker recounts them meanwhile)."""
+) -> dict[Period, tuple[dict, datetime | None]]:
+    """The stored counts of these periods that are current (with None), or stale but counted
+    less than WHISTLE_COUNTS_STALE_SECONDS ago (with when; the worker recounts them
+    meanwhile)."""
     stale_seconds = settings.WHISTLE_COUNTS_STALE_SECONDS
     youngest = timezone.now() - timedelta(seconds=stale_seconds)
     by_range = {(period.start, period.end): period for period in periods}
@@ -267,8 +278,10 @@ def _stored_counts(
         period = by_range.get((start, end))
         if period is None:
             continue
-        if state == states[period] or (stale_seconds > 0 and counted_at >= youngest):
-            found[period] = counts
+        if state == states[period]:
+            found[period] = (counts, None)
+        elif stale_seconds > 0 and counted_at >= youngest:
+            found[period] = (counts, counted_at)
     return found
 
 

@@ -7,6 +7,8 @@ Supervisors read everything and change nothing; other roles see their own scope 
 outside it is 404); grid workers and team members have no dashboards (403).
 """
 
+from datetime import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -139,12 +141,25 @@ def overview(request: HttpRequest) -> HttpResponse:
         }
         context.update(
             kpis=kpis,
+            counted_at=_counted_at(computed.values()),
             previous_period=previous(period),
             trend_chart=board.trend_chart(trend),
             level_chart=board.level_chart(levels),
             red=red,
         )
     return page(request, "assessment/overview.html", context, tables=tables)
+
+
+def _counted_at(computed) -> datetime | None:
+    """When the oldest of these indicators were counted, if any are behind the facts (stored
+    counts that the worker is renewing); None when all follow the facts."""
+    behind = [
+        indicator.counted_at
+        for values in computed
+        for indicator in values.values()
+        if indicator.counted_at is not None
+    ]
+    return min(behind) if behind else None
 
 
 def _trend_periods(period) -> list:
@@ -257,6 +272,7 @@ def unit_page(request: HttpRequest, unit_type: str, unit_id: int) -> HttpRespons
         }
         context.update(
             kpis=kpis,
+            counted_at=_counted_at([current, *(values for _period, values in trend)]),
             trend_chart=board.trend_chart(trend),
             listing=listing,
             all_cases_url=board.cases_url(
@@ -471,6 +487,7 @@ def report(request: HttpRequest) -> HttpResponse:
             tables[ranked] = board.ranking_table(rows, unit_type=ranked, period=period)
         context.update(
             kpis=kpis,
+            counted_at=_counted_at(computed.values()),
             previous_period=previous(period),
             generated_at=timezone.localtime(),
             ranking_names=board.report_rankings(unit_type),

@@ -9,6 +9,7 @@ from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from assessment import selectors, services, tasks
@@ -110,7 +111,9 @@ def test_counts_of_an_older_state_are_served_only_while_young(org, paths, settin
 
     # The worker recounts exactly the periods holding the changed month, for every unit.
     units = Region.objects.filter(level__in=[Region.Level.CITY, Region.Level.TOWN]).count()
-    assert services.keep_overview_counts(today=timezone.localdate()) == units * 3
+    # One period of each kept kind holds the month.
+    kinds = len(services.KEPT_KINDS)
+    assert services.keep_overview_counts(today=timezone.localdate()) == units * kinds
     cache.clear()
     with CaptureQueriesContext(connection) as stored:
         assert _values(org, month) == live
@@ -123,3 +126,23 @@ def test_the_beat_keeps_the_counts(org, paths):  # noqa: F811
     assert tasks.keep_overview_counts() > 0
     assert PeriodCounts.objects.filter(unit_type="city", unit_id=org.city.pk).exists()
     assert tasks.keep_overview_counts() == 0
+
+
+def test_the_overview_says_when_its_figures_are_behind(client, org, paths, settings):  # noqa: F811
+    settings.WHISTLE_COUNTS_STALE_SECONDS = 120
+    services.keep_overview_counts(today=timezone.localdate())
+    client.force_login(org.supervisor)
+    url = reverse("assessment:overview")
+    current = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    assert current.status_code == 200
+    assert b'data-testid="counted-at"' not in current.content
+
+    services.touch_fact_months(months=[timezone.localdate().replace(day=1)])
+    cache.clear()
+    behind = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    assert behind.status_code == 200
+    counted_at = timezone.localtime().strftime("%H:%M:%S")
+    assert f"These figures were counted at {counted_at}".encode() in behind.content
+    chinese = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert f"{counted_at}".encode() in chinese.content
+    assert b'data-testid="counted-at"' in chinese.content
