@@ -8,7 +8,8 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from cases.models import OPEN_STATUSES, Case
-from checklists.models import Item, ScreeningRule
+from checklists.models import Item
+from checklists.selectors import active_screening_rules
 from teams.geo import distance_m
 
 
@@ -28,7 +29,7 @@ def refusal_for(*, item: Item, description: str) -> Refusal | None:
             redirect=item.redirect,
         )
     text = description.lower()
-    for rule in ScreeningRule.objects.filter(active=True):
+    for rule in active_screening_rules():
         if any(keyword in text for keyword in rule.keyword_list()):
             return Refusal(reason=rule.reason, redirect=rule.redirect)
     return None

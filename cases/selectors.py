@@ -11,7 +11,7 @@ def locate_grid(*, latitude: float, longitude: float) -> Grid | None:
     """The grid whose polygon holds the point; the bounding-box index narrows the candidates."""
     candidates = Grid.objects.filter(
         min_lat__lte=latitude, max_lat__gte=latitude, min_lng__lte=longitude, max_lng__gte=longitude
-    ).select_related("village")
+    ).select_related("village__parent__parent")  # filing needs the town and the city too
     for grid in candidates:
         if contains(grid.polygon, longitude, latitude):
             return grid

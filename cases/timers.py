@@ -17,6 +17,7 @@ from django.utils import timezone
 from cases import batching, calendar, notifications
 from cases.models import Case, Deadline, Dispatch
 from checklists.models import Stage, TimeLimit, TimeUnit
+from checklists.selectors import time_limit
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +36,7 @@ CASE_STAGES = {
 
 def _limit(*, item_id: int, stage: str) -> TimeLimit | None:
     return batching.remember(
-        ("time_limit", item_id, stage),
-        lambda: TimeLimit.objects.filter(item_id=item_id, stage=stage).first(),
+        ("time_limit", item_id, stage), lambda: time_limit(item_id=item_id, stage=stage)
     )
 
 

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from teams.localized import BilingualNameMixin, localized
 from teams.models import DepartmentKind, Team
+from whistle.reference import ReferenceQuerySet
 
 
 class Aspect(BilingualNameMixin):
@@ -73,6 +74,9 @@ class Item(BilingualNameMixin):
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     active = models.BooleanField(_("active"), default=True)
 
+    # Filing keeps items in each process (checklists.selectors): every write must drop them.
+    objects = ReferenceQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("item")
         verbose_name_plural = _("items")
@@ -139,6 +143,8 @@ class TimeLimit(models.Model):
         help_text=_("The light turns yellow at this share of the limit and red when overdue."),
     )
 
+    objects = ReferenceQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("time limit")
         verbose_name_plural = _("time limits")
@@ -174,6 +180,8 @@ class ScreeningRule(BilingualNameMixin):
     redirect_zh = models.TextField(_("where to go instead (Chinese)"))
     redirect_en = models.TextField(_("where to go instead (English)"))
     active = models.BooleanField(_("active"), default=True)
+
+    objects = ReferenceQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("screening rule")

@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from teams.localized import BilingualNameMixin
+from whistle.reference import ReferenceQuerySet
 
 
 class User(AbstractUser):
@@ -43,6 +44,10 @@ class Region(BilingualNameMixin):
         blank=True,
         related_name="children",
     )
+
+    # Filing keeps regions and grids in each process (teams.selectors): every write must drop
+    # them.
+    objects = ReferenceQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("region")
@@ -112,6 +117,8 @@ class Grid(BilingualNameMixin):
     max_lat = models.FloatField(_("maximum latitude"), editable=False, default=0)
     min_lng = models.FloatField(_("minimum longitude"), editable=False, default=0)
     max_lng = models.FloatField(_("maximum longitude"), editable=False, default=0)
+
+    objects = ReferenceQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("grid")

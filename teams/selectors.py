@@ -4,7 +4,8 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-from teams.models import Membership, Region, Role, User
+from teams.models import Grid, Membership, Region, Role, User
+from whistle import reference
 
 _ROLE_ORDER = {value: index for index, value in enumerate(Role.values)}
 
@@ -63,3 +64,44 @@ def user_roles_and_places(*, user: User) -> list[RolePlace]:
         )
     rows.sort(key=lambda row: (_ROLE_ORDER.get(row.role, len(_ROLE_ORDER)), row.place_code))
     return rows
+
+
+_GRID_FIELDS = reference.fields_of(Grid, leave_out=("polygon",))
+_REGION_FIELDS = reference.fields_of(Region)
+
+
+def grid_with_regions(*, pk: int) -> Grid | None:
+    """The grid with its village, town and city attached, from the process's copy of the
+    reference data (whistle.reference): filing reads them for every whistle. The polygon is
+    left out of the copy and read on first use."""
+
+    def load() -> tuple | None:
+        grid = (
+            Grid.objects.filter(pk=pk)
+            .select_related("village__parent__parent")
+            .defer("polygon")
+            .first()
+        )
+        if grid is None:
+            return None
+        regions = []
+        region = grid.village
+        while region is not None:
+            regions.append(reference.row_of(region, _REGION_FIELDS))
+            region = region.parent if region.parent_id else None
+        return reference.row_of(grid, _GRID_FIELDS), tuple(regions)
+
+    kept = reference.cached(("grid", pk), load)
+    if kept is None:
+        return None
+    grid_row, region_rows = kept
+    grid = reference.instance(Grid, _GRID_FIELDS, grid_row)
+    child: Grid | Region = grid
+    for row in region_rows:
+        region = reference.instance(Region, _REGION_FIELDS, row)
+        if child is grid:
+            grid.village = region
+        else:
+            child.parent = region
+        child = region
+    return grid

@@ -1,6 +1,10 @@
 """What the case API reads and returns. Input serializers check the shape only (as the page
 forms do); the rules and their refusals come from the case services."""
 
+from collections.abc import Callable
+from typing import Any
+
+from django.db.models import Model
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -17,7 +21,9 @@ from cases.models import (
     Satisfaction,
 )
 from checklists.models import Item, TimeUnit
+from checklists.selectors import item_by_pk
 from teams.models import Grid
+from teams.selectors import grid_with_regions
 
 LIGHTS = ("green", "yellow", "red", "")
 
@@ -324,11 +330,47 @@ def _photos() -> serializers.ListField:
     )
 
 
+class ReferencePrimaryKeyField(serializers.PrimaryKeyRelatedField):
+    """A PrimaryKeyRelatedField that finds its row through a selector of reference data
+    (kept in the process, see whistle.reference) instead of a query per request; it accepts
+    and refuses exactly what `queryset` would (the queryset still documents the schema)."""
+
+    def __init__(
+        self,
+        *,
+        find: Callable[[int], Model | None],
+        accept: Callable[[Any], bool] = lambda row: True,
+        **kwargs: Any,
+    ) -> None:
+        self.find = find
+        self.accept = accept
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Model:
+        model = self.get_queryset().model
+        try:
+            if isinstance(data, bool):
+                raise TypeError
+            pk = model._meta.pk.get_prep_value(data)
+        except (TypeError, ValueError):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        # A row id the database could not hold names no row, as the queryset would find.
+        found = self.find(pk) if pk is not None and -(2**63) <= pk < 2**63 else None
+        if found is None or not self.accept(found):
+            self.fail("does_not_exist", pk_value=data)
+        return found
+
+
 class FileWhistleSerializer(serializers.Serializer):
-    item = serializers.PrimaryKeyRelatedField(queryset=Item.objects.filter(active=True))
+    item = ReferencePrimaryKeyField(
+        queryset=Item.objects.filter(active=True),
+        find=lambda pk: item_by_pk(pk=pk),
+        accept=lambda item: item.active,
+    )
     description = _text()
-    grid = serializers.PrimaryKeyRelatedField(
+    grid = ReferencePrimaryKeyField(
         queryset=Grid.objects.select_related("village__parent__parent"),
+        find=lambda pk: grid_with_regions(pk=pk),
         required=False,
         allow_null=True,
         default=None,
