@@ -59,7 +59,8 @@ class Satisfaction(models.TextChoices):
 class CaseSequence(models.Model):
     """The last number given per city and year, locked to hand out readable case numbers."""
 
-    city = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    # The unique (city, year) constraint is its index.
+    city = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", db_index=False)
     year = models.PositiveSmallIntegerField()
     last = models.PositiveIntegerField(default=0)
 
@@ -82,21 +83,35 @@ class Case(models.Model):
     number = models.CharField(_("number"), max_length=32, unique=True)
     tracking_code = models.CharField(_("tracking code"), max_length=32, unique=True)
     source = models.CharField(_("source"), max_length=16, choices=Source.choices)
+    # Foreign keys that lead an index in Meta.indexes get no index of their own (every
+    # insert would maintain both).
     item = models.ForeignKey(
-        Item, verbose_name=_("item"), on_delete=models.PROTECT, related_name="cases"
+        Item,
+        verbose_name=_("item"),
+        on_delete=models.PROTECT,
+        related_name="cases",
+        db_index=False,
     )
     grid = models.ForeignKey(
-        Grid, verbose_name=_("grid"), on_delete=models.PROTECT, related_name="cases"
+        Grid,
+        verbose_name=_("grid"),
+        on_delete=models.PROTECT,
+        related_name="cases",
+        db_index=False,
     )
     # The grid's village, town and city, kept on the case for scope filters and rollups.
     village = models.ForeignKey(
-        Region, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
+        Region,
+        verbose_name=_("village"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     town = models.ForeignKey(
-        Region, verbose_name=_("town"), on_delete=models.PROTECT, related_name="+"
+        Region, verbose_name=_("town"), on_delete=models.PROTECT, related_name="+", db_index=False
     )
     city = models.ForeignKey(
-        Region, verbose_name=_("city"), on_delete=models.PROTECT, related_name="+"
+        Region, verbose_name=_("city"), on_delete=models.PROTECT, related_name="+", db_index=False
     )
     latitude = models.FloatField(_("latitude"), null=True, blank=True)
     longitude = models.FloatField(_("longitude"), null=True, blank=True)
@@ -109,6 +124,7 @@ class Case(models.Model):
         null=True,
         blank=True,
         related_name="reported_cases",
+        db_index=False,
     )
     contact_name = models.CharField(_("contact name"), max_length=100, blank=True)
     contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
@@ -206,6 +222,7 @@ class Dispatch(models.Model):
     case = models.ForeignKey(
         Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="dispatches"
     )
+    # team, department and assignee lead indexes in Meta.indexes: no index of their own.
     team = models.ForeignKey(
         Team,
         verbose_name=_("team"),
@@ -213,6 +230,7 @@ class Dispatch(models.Model):
         null=True,
         blank=True,
         related_name="dispatches",
+        db_index=False,
     )
     department = models.ForeignKey(
         Department,
@@ -221,6 +239,7 @@ class Dispatch(models.Model):
         null=True,
         blank=True,
         related_name="dispatches",
+        db_index=False,
     )
     origin = models.CharField(
         _("origin"), max_length=10, choices=Origin.choices, default=Origin.WHISTLE
@@ -248,6 +267,7 @@ class Dispatch(models.Model):
         null=True,
         blank=True,
         related_name="assigned_dispatches",
+        db_index=False,
     )
     handling_note = models.TextField(_("handling notes"), blank=True)
     handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
@@ -292,8 +312,13 @@ class EventQuerySet(models.QuerySet):
 class Event(models.Model):
     """One thing that happened to a case: who, what, when, from and to, with its data."""
 
+    # (case, created_at) in Meta.indexes serves it.
     case = models.ForeignKey(
-        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="events"
+        Case,
+        verbose_name=_("case"),
+        on_delete=models.PROTECT,
+        related_name="events",
+        db_index=False,
     )
     dispatch = models.ForeignKey(
         Dispatch,

@@ -16,8 +16,13 @@ class Deadline(models.Model):
     sweep, whatever happened to the broker in between.
     """
 
+    # (case, stage) in Meta.indexes serves it.
     case = models.ForeignKey(
-        Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="deadlines"
+        Case,
+        verbose_name=_("case"),
+        on_delete=models.CASCADE,
+        related_name="deadlines",
+        db_index=False,
     )
     dispatch = models.ForeignKey(
         Dispatch,

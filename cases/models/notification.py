@@ -16,6 +16,8 @@ class Notification(models.Model):
         verbose_name=_("recipient"),
         on_delete=models.CASCADE,
         related_name="notifications",
+        # (recipient, read_at, created_at) in Meta.indexes serves it.
+        db_index=False,
     )
     case = models.ForeignKey(
         Case,
