@@ -144,5 +144,5 @@ def test_the_overview_says_when_its_figures_are_behind(client, org, paths, setti
     counted_at = timezone.localtime().strftime("%H:%M:%S")
     assert f"These figures were counted at {counted_at}".encode() in behind.content
     chinese = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans")
-    assert f"{counted_at}".encode() in chinese.content
+    assert f"以下数据统计于 {counted_at}".encode() in chinese.content
     assert b'data-testid="counted-at"' in chinese.content
