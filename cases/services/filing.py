@@ -72,6 +72,36 @@ def next_case_number(*, city_id: int, city_code: str, year: int) -> str:
     return f"{city_code}-{year}-{row[0]:06d}"
 
 
+def number_case(*, case_id: int, city_id: int, city_code: str, year: int) -> str:
+    """Take the next number of the city and year (next_case_number) and write it on the case.
+
+    On PostgreSQL one statement does both, so the city's counter stays locked one round trip
+    less; elsewhere the number is taken, then written."""
+    if connection.vendor != "postgresql":
+        number = next_case_number(city_id=city_id, city_code=city_code, year=year)
+        Case.objects.filter(pk=case_id).update(number=number)
+        return number
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # A data-modifying WITH runs once, whatever the outer statement reads of it.
+            f"WITH taken AS (UPDATE {CaseSequence._meta.db_table} SET last = last + 1 "  # noqa: S608
+            "WHERE city_id = %s AND year = %s RETURNING last) "
+            f"UPDATE {Case._meta.db_table} SET number = %s || CASE WHEN taken.last < 1000000 "
+            "THEN lpad(taken.last::text, 6, '0') ELSE taken.last::text END "
+            f"FROM taken WHERE {Case._meta.db_table}.id = %s RETURNING taken.last",
+            [city_id, year, f"{city_code}-{year}-", case_id],
+        )
+        row = cursor.fetchone()
+    if row is None:  # the city's first case of the year: create its counter as above
+        try:
+            with transaction.atomic():
+                CaseSequence.objects.create(city_id=city_id, year=year, last=0)
+        except IntegrityError:
+            pass
+        return number_case(case_id=case_id, city_id=city_id, city_code=city_code, year=year)
+    return f"{city_code}-{year}-{row[0]:06d}"
+
+
 def _validate(
     *,
     user: User | None,
@@ -233,7 +263,7 @@ def _file(
     )
     tracking_code = new_tracking_code()
     case = Case.objects.create(
-        # A unique stand-in until the number is taken, last (see next_case_number).
+        # A unique stand-in until the number is taken, last (see number_case).
         number=f"~{tracking_code}",
         tracking_code=tracking_code,
         source=source,
@@ -270,10 +300,9 @@ def _file(
     attachments = store_photos(case=case, photos=photos, purpose="filing", user=user, event=event)
     deadline = timers.start_deadline(case=case, stage=Stage.SCREENING, start=now)
     officers = list(village_officers(village))
-    case.number = next_case_number(
-        city_id=city.pk, city_code=city.code, year=timezone.localtime(now).year
+    case.number = number_case(
+        case_id=case.pk, city_id=city.pk, city_code=city.code, year=timezone.localtime(now).year
     )
-    Case.objects.filter(pk=case.pk).update(number=case.number)
     notify(recipients=officers, kind="case_filed", case=case)
     return FilingResult(
         case=case,

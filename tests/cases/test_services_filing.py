@@ -79,6 +79,14 @@ def test_numbers_count_per_city_and_year(org, time_machine):
     assert CaseSequence.objects.get(city=org.city, year=2026).last == 1
 
 
+def test_the_stored_number_is_the_number_returned_also_past_six_digits(org):
+    file_case(org)
+    CaseSequence.objects.filter(city=org.city, year=2025).update(last=999_998)
+    numbers = [file_case(org, latitude=LAT + 0.001 * n).number for n in (1, 2)]
+    assert numbers == ["HN-2025-999999", "HN-2025-1000000"]
+    assert set(Case.objects.values_list("number", flat=True)) >= set(numbers)
+
+
 def test_tracking_code_is_random_16_characters(org):
     codes = {file_case(org, latitude=LAT + 0.001 * n).tracking_code for n in range(3)}
     assert len(codes) == 3
