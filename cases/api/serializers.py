@@ -347,7 +347,7 @@ class ReferencePrimaryKeyField(serializers.PrimaryKeyRelatedField):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> Model:
-        model = self.get_queryset().model
+        model = self.queryset.model
         try:
             if isinstance(data, bool):
                 raise TypeError

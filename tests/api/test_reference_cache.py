@@ -246,3 +246,36 @@ def test_copies_are_new_instances(org):
     second = item_by_pk(pk=org.item.pk)
     assert second.name_en == org.item.name_en
     assert "changed" not in second.default_team_kinds
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (True, "Incorrect type. Expected pk value, received bool."),
+        ("abc", "Incorrect type. Expected pk value, received str."),
+        ([1], "Incorrect type. Expected pk value, received list."),
+        (999_999, 'Invalid pk "999999" - object does not exist.'),
+        (2**70, f'Invalid pk "{2**70}" - object does not exist.'),
+    ],
+)
+def test_an_item_id_is_refused_as_drf_refuses_it(org, value, message):
+    response = post(
+        client_for(org.grid_worker),
+        "/api/cases/",
+        {"item": value, "grid": org.grid.pk, "description": "Garbage by the bridge"},
+    )
+    assert response.status_code == 400
+    assert message in str(response.json()), response.json()
+
+
+def test_an_inactive_item_is_refused_and_a_numeric_string_accepted(org):
+    response = post(
+        client_for(org.grid_worker),
+        "/api/cases/",
+        {"item": str(org.item.pk), "grid": org.grid.pk, "description": "Garbage by the bridge"},
+    )
+    assert response.status_code == 201, response.content
+    Item.objects.filter(pk=org.item.pk).update(active=False)
+    refused = _file(org)
+    assert refused.status_code == 400
+    assert f'Invalid pk "{org.item.pk}" - object does not exist.' in str(refused.json())
