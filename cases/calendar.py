@@ -77,9 +77,17 @@ _snapshot: _Snapshot | None = None
 
 
 def invalidate_calendar() -> None:
-    """Drop this process's copy and tell the other processes to drop theirs.
+    """Drop this process's copy and tell the other processes to drop theirs, now and, inside a
+    transaction, again after its commit: a process that reloaded in between read the rows as
+    they were before the commit, under the token published first.
 
     Call after every change of CalendarYear, CalendarDay or OfficeHours."""
+    _publish()
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(_publish, robust=True)
+
+
+def _publish() -> None:
     global _snapshot
     with _lock:
         _snapshot = None

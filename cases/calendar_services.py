@@ -39,7 +39,6 @@ def confirm_year(*, year: int, user) -> CalendarYear:
     row.confirmed_at = timezone.now()
     row.save()
     # Now for this process; again at commit, for a process that reloaded in between.
-    transaction.on_commit(invalidate_calendar)
     invalidate_calendar()
     return row
 
@@ -50,7 +49,6 @@ def unconfirm_year(*, year: int) -> CalendarYear:
     row = CalendarYear.objects.select_for_update().get(year=year)
     row.confirmed, row.confirmed_by, row.confirmed_at = False, None, None
     row.save()
-    transaction.on_commit(invalidate_calendar)
     invalidate_calendar()
     return row
 
@@ -64,7 +62,6 @@ def set_day(*, date: date, kind: str, name: str = "") -> CalendarDay:
         date=date, defaults={"kind": kind, "name": name}
     )
     mark_year_edited(year=date.year)
-    transaction.on_commit(invalidate_calendar)
     invalidate_calendar()
     return day
 
@@ -75,7 +72,6 @@ def remove_day(*, date: date) -> bool:
     deleted, _details = CalendarDay.objects.filter(date=date).delete()
     if deleted:
         mark_year_edited(year=date.year)
-    transaction.on_commit(invalidate_calendar)
     invalidate_calendar()
     return bool(deleted)
 
@@ -95,7 +91,6 @@ def set_office_hours(*, periods: list[tuple[time, time]]) -> list[OfficeHours]:
     rows = OfficeHours.objects.bulk_create(
         [OfficeHours(start=start, end=end) for start, end in ordered]
     )
-    transaction.on_commit(invalidate_calendar)
     invalidate_calendar()
     return rows
 
@@ -187,6 +182,5 @@ def seed_calendar(*, now: datetime | None = None) -> SeedReport:
             row.save()
             changed = True
         (report.seeded if changed else report.unchanged).append(year)
-    transaction.on_commit(invalidate_calendar)
     invalidate_calendar()
     return report

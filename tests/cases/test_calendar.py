@@ -409,3 +409,21 @@ def test_admin_highlights_provisional_years_and_confirms_them(client, admin_user
     assert (row.confirmed, row.confirmed_by) == (True, admin_user)
     response = client.get("/admin/cases/calendaryear/", HTTP_ACCEPT_LANGUAGE="en")
     assert not any("2028" in str(m) for m in response.context["messages"])
+
+
+@pytest.mark.django_db
+def test_a_change_in_a_transaction_moves_the_token_again_after_the_commit(
+    django_capture_on_commit_callbacks,
+):
+    """Another process that reloads between the change and the commit reads the old rows under
+    the first token; the second token, after the commit, makes it read again."""
+    from django.core.cache import cache
+
+    from cases.calendar import VERSION_CACHE_KEY, invalidate_calendar
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        invalidate_calendar()
+        first = cache.get(VERSION_CACHE_KEY)
+        assert first is not None
+    assert len(callbacks) == 1
+    assert cache.get(VERSION_CACHE_KEY) not in (None, first)
