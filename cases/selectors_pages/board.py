@@ -200,7 +200,8 @@ class DispatchRow:
     read_only: bool
     actions: list[Action] = field(default_factory=list)
     case_actions: list[Action] = field(default_factory=list)
-    assignees: list[User] = field(default_factory=list)
+    # (user id, name) of whom the dispatch may be assigned to, shared by the team's rows.
+    assignees: list[tuple[int, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -268,6 +269,11 @@ def dispatch_board(
     current.object_list = dispatches
     deadlines = deadlines_by_id(d.clock_id for d in dispatches)
     members = team_members(team_ids=scope.captain_teams) if scope.captain_teams else {}
+    # Named once per team, not once per row and member while the page renders.
+    choices = {
+        team_id: [(person.pk, person.get_full_name() or person.get_username()) for person in people]
+        for team_id, people in members.items()
+    }
     rows = []
     for dispatch in dispatches:
         captain = dispatch.team_id in scope.captain_teams
@@ -289,7 +295,7 @@ def dispatch_board(
                 read_only=read_only,
                 actions=actions,
                 case_actions=case_actions,
-                assignees=members.get(dispatch.team_id, []) if captain else [],
+                assignees=choices.get(dispatch.team_id, []) if captain else [],
             )
         )
     return Board(counts=counts, total=sum(counts.values()), page=current, rows=rows)
