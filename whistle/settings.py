@@ -248,6 +248,11 @@ WHISTLE_SWEEP_SECONDS = float(os.environ.get("WHISTLE_SWEEP_SECONDS", "5"))
 # never), then counts itself.
 WHISTLE_COUNTS_KEEP_SECONDS = max(float(os.environ.get("WHISTLE_COUNTS_KEEP_SECONDS", "30")), 5.0)
 WHISTLE_COUNTS_STALE_SECONDS = float(os.environ.get("WHISTLE_COUNTS_STALE_SECONDS", "120"))
+# Each process keeps the checklist, regions and grids it read; it checks every
+# WHISTLE_REFERENCE_CHECK_SECONDS whether they were edited elsewhere, and drops its copy after
+# WHISTLE_REFERENCE_MAX_AGE_SECONDS whatever the check says (whistle.reference).
+WHISTLE_REFERENCE_CHECK_SECONDS = float(os.environ.get("WHISTLE_REFERENCE_CHECK_SECONDS", "1"))
+WHISTLE_REFERENCE_MAX_AGE_SECONDS = float(os.environ.get("WHISTLE_REFERENCE_MAX_AGE_SECONDS", "30"))
 # Several Whistle installations (or test runs) can share one Redis under their own queue names.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("WHISTLE_CELERY_QUEUE", "celery")
 # The deadline sweep runs every WHISTLE_SWEEP_SECONDS, never less often than every 30 s. A
