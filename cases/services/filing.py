@@ -63,13 +63,19 @@ def next_case_number(*, city_id: int, city_code: str, year: int) -> str:
         )
         row = cursor.fetchone()
     if row is None:
-        try:
-            with transaction.atomic():
-                CaseSequence.objects.create(city_id=city_id, year=year, last=0)
-        except IntegrityError:
-            pass  # created by a concurrent filing; take the number below
+        _start_counter(city_id=city_id, year=year)
         return next_case_number(city_id=city_id, city_code=city_code, year=year)
     return f"{city_code}-{year}-{row[0]:06d}"
+
+
+def _start_counter(*, city_id: int, year: int) -> None:
+    """The city's counter for its first case of the year (or one a concurrent filing created
+    meanwhile): the caller then takes its number again."""
+    try:
+        with transaction.atomic():
+            CaseSequence.objects.create(city_id=city_id, year=year, last=0)
+    except IntegrityError:
+        pass  # created by a concurrent filing
 
 
 def number_case(*, case_id: int, city_id: int, city_code: str, year: int) -> str:
@@ -92,12 +98,8 @@ def number_case(*, case_id: int, city_id: int, city_code: str, year: int) -> str
             [city_id, year, f"{city_code}-{year}-", case_id],
         )
         row = cursor.fetchone()
-    if row is None:  # the city's first case of the year: create its counter as above
-        try:
-            with transaction.atomic():
-                CaseSequence.objects.create(city_id=city_id, year=year, last=0)
-        except IntegrityError:
-            pass
+    if row is None:
+        _start_counter(city_id=city_id, year=year)
         return number_case(case_id=case_id, city_id=city_id, city_code=city_code, year=year)
     return f"{city_code}-{year}-{row[0]:06d}"
 
