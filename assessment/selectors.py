@@ -38,6 +38,7 @@ __all__ = [
     "level_distribution",
     "ranking",
     "red_and_overdue",
+    "stored_period_counts",
     "trend",
     "units_in_scope",
 ]
@@ -267,12 +268,9 @@ def _stored_counts(
     stale_seconds = settings.WHISTLE_COUNTS_STALE_SECONDS
     youngest = timezone.now() - timedelta(seconds=stale_seconds)
     by_range = {(period.start, period.end): period for period in periods}
-    rows = PeriodCounts.objects.filter(
-        unit_type=unit_type,
-        unit_id=unit_id,
-        start__in={period.start for period in periods},
-        end__in={period.end for period in periods},
-    ).values_list("start", "end", "counts", "state", "counted_at")
+    rows = stored_period_counts(unit_type=unit_type, unit_id=unit_id, periods=periods).values_list(
+        "start", "end", "counts", "state", "counted_at"
+    )
     found = {}
     for start, end, counts, state, counted_at in rows:
         period = by_range.get((start, end))
@@ -283,6 +281,19 @@ def _stored_counts(
         elif stale_seconds > 0 and counted_at >= youngest:
             found[period] = (counts, counted_at)
     return found
+
+
+def stored_period_counts(
+    *, unit_type: str, unit_id: int, periods: list[Period]
+) -> QuerySet[PeriodCounts]:
+    """The stored counts of one unit for these periods (and, rarely, a few more rows: those
+    whose start and end each match some period; callers match them by range)."""
+    return PeriodCounts.objects.filter(
+        unit_type=unit_type,
+        unit_id=unit_id,
+        start__in={period.start for period in periods},
+        end__in={period.end for period in periods},
+    )
 
 
 def count_periods(unit_type: str, unit_id: int, periods: list[Period]) -> dict[Period, dict]:

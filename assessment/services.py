@@ -293,11 +293,8 @@ def recount_period_counts(*, unit_type: str, unit_id: int, periods: Sequence[Per
     states = selectors.fact_states(periods)
     stored = {
         (start, end): state
-        for start, end, state in PeriodCounts.objects.filter(
-            unit_type=unit_type,
-            unit_id=unit_id,
-            start__in={period.start for period in periods},
-            end__in={period.end for period in periods},
+        for start, end, state in selectors.stored_period_counts(
+            unit_type=unit_type, unit_id=unit_id, periods=periods
         ).values_list("start", "end", "state")
     }
     stale = [

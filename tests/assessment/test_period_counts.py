@@ -18,15 +18,9 @@ from assessment.models import CaseFact, PeriodCounts
 from assessment.periods import period_for
 from teams.models import Region
 from tests.assessment.facts_steps import Driver, eager_celery  # noqa: F401
+from tests.assessment.test_indicators import _clock_and_media  # noqa: F401 (autouse)
 from tests.assessment.test_rebuild import drive_all_paths
 from tests.cases.conftest import org  # noqa: F401
-from tests.cases.engine_steps import T0
-
-
-@pytest.fixture(autouse=True)
-def _clock_and_media(time_machine, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    time_machine.move_to(T0, tick=False)
 
 
 @pytest.fixture
