@@ -183,6 +183,8 @@ def seed(*, cases: int) -> int:
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from cases.timers import sync_dispatch_board
+
     now = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL synchronous_commit = off")
@@ -273,6 +275,8 @@ def seed(*, cases: int) -> int:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for _name, definition in indexes:
             cursor.execute(definition)
+        # What the services keep on every dispatch, copied here once for the whole seed.
+        sync_dispatch_board()
     with connection.cursor() as cursor:
         for table in SEEDED_TABLES:
             cursor.execute(f"VACUUM ANALYZE {table}")

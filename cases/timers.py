@@ -10,12 +10,13 @@ import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db import connection, transaction
+from django.db.models import IntegerField, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from cases import batching, calendar, notifications
-from cases.models import Case, Deadline, Dispatch
+from cases.models import OPEN_STATUSES, Case, Deadline, Dispatch
 from checklists.models import Stage, TimeLimit, TimeUnit
 from checklists.selectors import time_limit
 
@@ -186,6 +187,69 @@ def _sync_dispatch(deadline: Deadline) -> None:
         Dispatch.objects.filter(pk=deadline.dispatch_id, due_at__isnull=False).update(
             due_at=deadline.due_at
         )
+
+
+# The clock each dispatch shows on the board.
+
+# The id of the clock a dispatch shows: while it waits, its report-in clock; once reported in,
+# a task clock of its own (a consultation decision) or else the case's running clock; none once
+# resolved or cancelled. Each branch is the latest-started clock not yet met, read from a
+# partial index of running clocks. Parameters: CURRENT_CLOCK_PARAMS.
+CURRENT_CLOCK_SQL = """
+CASE cases_dispatch.state
+  WHEN %s THEN (
+    SELECT k.id FROM cases_deadline k
+    WHERE k.dispatch_id = cases_dispatch.id AND k.met_at IS NULL AND k.stage = %s
+    ORDER BY k.started_at DESC, k.id DESC LIMIT 1)
+  WHEN %s THEN COALESCE(
+    (SELECT k.id FROM cases_deadline k
+     WHERE k.dispatch_id = cases_dispatch.id AND k.met_at IS NULL AND k.stage <> %s
+     ORDER BY k.started_at DESC, k.id DESC LIMIT 1),
+    (SELECT k.id FROM cases_deadline k
+     WHERE k.case_id = cases_dispatch.case_id AND k.dispatch_id IS NULL AND k.met_at IS NULL
+     ORDER BY k.started_at DESC, k.id DESC LIMIT 1))
+END"""
+CURRENT_CLOCK_PARAMS = (
+    Dispatch.State.WAITING.value,
+    Stage.REPORT_IN.value,
+    Dispatch.State.REPORTED.value,
+    Stage.REPORT_IN.value,
+)
+
+
+def current_clock() -> RawSQL:
+    """CURRENT_CLOCK_SQL as an annotation of a dispatch queryset (constant SQL, values bound)."""
+    return RawSQL(  # noqa: S611
+        CURRENT_CLOCK_SQL, CURRENT_CLOCK_PARAMS, output_field=IntegerField()
+    )
+
+
+def sync_dispatch_board(*, case: Case | None = None) -> int:
+    """Copy onto each dispatch of the case what the boards read: whether it is on them
+    (waiting or reported in, on an open case) and the times of the clock it shows, in one
+    statement. Every service that changes a case's status, clocks or dispatches calls this
+    last, under the case's lock. Without a case: every active dispatch (after a migration or a
+    bulk load). Returns how many dispatches it wrote."""
+    active = [Dispatch.State.WAITING.value, Dispatch.State.REPORTED.value]
+    if case is None:
+        where, params = "cases_dispatch.state IN (%s, %s)", active
+    else:
+        where, params = "cases_dispatch.case_id = %s", [case.pk]
+    open_statuses = ", ".join(["%s"] * len(OPEN_STATUSES))
+    # Constant SQL: only the chosen WHERE clause varies, and every value is bound.
+    sql = f"""
+        UPDATE cases_dispatch
+        SET (clock_due_at, clock_warn_at, clock_paused_at) = (
+                SELECT clock.due_at, clock.warn_at, clock.paused_at FROM cases_deadline clock
+                WHERE clock.id = ({CURRENT_CLOCK_SQL})),
+            on_board = (
+                cases_dispatch.state IN (%s, %s) AND EXISTS (
+                    SELECT 1 FROM cases_case c
+                    WHERE c.id = cases_dispatch.case_id AND c.status IN ({open_statuses})))
+        WHERE {where}"""  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*CURRENT_CLOCK_PARAMS, *active, *OPEN_STATUSES, *params])
+        return cursor.rowcount
 
 
 # Lights: green below the yellow share of a limit, yellow from it, red when overdue.

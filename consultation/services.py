@@ -494,6 +494,7 @@ def close_in_consultation(
             case=case, action="close", actor=user, data={"reason": reason}, public=True
         )
         timers.meet_deadlines(case=case)
+        timers.sync_dispatch_board(case=case)
         recipients = list(village_officers(case.village))
         if case.reporter_id:
             recipients.append(case.reporter)

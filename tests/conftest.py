@@ -62,3 +62,29 @@ def _flushable_case_events(request: pytest.FixtureRequest):
     from tests.db import clear_case_events_for_flush
 
     clear_case_events_for_flush()
+
+
+def _uses_database(request: pytest.FixtureRequest) -> bool:
+    return request.node.get_closest_marker("django_db") is not None or any(
+        name in request.fixturenames
+        for name in ("db", "transactional_db", "live_server", "django_db_reset_sequences")
+    )
+
+
+@pytest.fixture(autouse=True)
+def _board_copies_kept(request: pytest.FixtureRequest):
+    """After every test that used the database, each active dispatch's copy of its clock
+    matches the rule (tests/board_copies.py). The database fixture is requested here so its
+    rollback or flush comes after this check."""
+    if not _uses_database(request):
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")
+    yield
+    from django.db import connection
+
+    from tests.board_copies import stale_board_copies
+
+    if connection.in_atomic_block and connection.needs_rollback:
+        return  # the test left a broken transaction on purpose; nothing can be read
+    assert stale_board_copies() == []

@@ -273,6 +273,19 @@ class Dispatch(models.Model):
     handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     due_at = models.DateTimeField(_("task deadline"), null=True, blank=True)
+    # What the handlers' boards read, copied by cases.timers.sync_dispatch_board after every
+    # change to the case's status, clocks or dispatches: whether the dispatch is on the boards
+    # (waiting or reported in, on an open case) and the times of the clock it shows
+    # (cases.timers.CURRENT_CLOCK_SQL). The board counts, filters and sorts by these columns
+    # alone, from an index, instead of finding every dispatch's case and clock.
+    on_board = models.BooleanField(_("on the board"), default=False, editable=False)
+    clock_due_at = models.DateTimeField(_("clock due"), null=True, blank=True, editable=False)
+    clock_warn_at = models.DateTimeField(
+        _("clock yellow from"), null=True, blank=True, editable=False
+    )
+    clock_paused_at = models.DateTimeField(
+        _("clock paused at"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("dispatch")
@@ -282,6 +295,19 @@ class Dispatch(models.Model):
             models.Index(fields=["team", "state"]),
             models.Index(fields=["department", "state"]),
             models.Index(fields=["assignee", "state"]),
+            # A board: its lights counted from the index alone, its first page read in order.
+            models.Index(
+                fields=["team", "clock_due_at", "dispatched_at", "id"],
+                name="dispatch_board_team",
+                condition=Q(on_board=True),
+                include=["clock_warn_at", "clock_paused_at", "assignee"],
+            ),
+            models.Index(
+                fields=["department", "clock_due_at", "dispatched_at", "id"],
+                name="dispatch_board_department",
+                condition=Q(on_board=True),
+                include=["clock_warn_at", "clock_paused_at"],
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -1,20 +1,20 @@
 """Reads for the dispatch board (captains, members, liaisons) and the town command.
 
-The warning light of a dispatch is computed in the database, so the board can filter, count
-and sort by it and still read one page of rows: while the dispatch waits, its report-in clock
-decides; once reported in, its own task clock (a consultation decision) or else the case's
-running clock. Every list costs a fixed number of queries whatever its length."""
+Each dispatch carries a copy of its current clock's times (cases.timers.sync_dispatch_board),
+so the board filters, counts and sorts by the warning light from the dispatch rows alone and
+reads one page of them: its cost follows the page, not the thousands of clocks behind a busy
+team's board. Every list costs a fixed number of queries whatever its length."""
 
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.core.paginator import Page
-from django.db import connection
+from django.core.paginator import Page, Paginator
 from django.db.models import Case as CaseWhen
 from django.db.models import (
     CharField,
+    Count,
     DateTimeField,
     F,
     IntegerField,
@@ -29,6 +29,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from cases import timers
 from cases.access import available_actions, available_dispatch_actions, scope_of
 from cases.models import OPEN_STATUSES, Case, Deadline, Dispatch, Level, Postponement, Status
 from cases.selectors_pages.village import (
@@ -78,36 +79,16 @@ def _dispatch_deadline(*, stages: Q) -> Subquery:
     )
 
 
-def _clock_field(name: str, output_field) -> Subquery:
-    return Subquery(
-        Deadline.objects.filter(pk=OuterRef("clock_id")).values(name)[:1],
-        output_field=output_field,
-    )
-
-
-def with_light(queryset: QuerySet[Dispatch], *, now: datetime | None = None) -> QuerySet[Dispatch]:
-    """Annotate each dispatch with its clock (`clock_id`, `clock_due`) and `light`, by the same
-    rule as cases.timers.light: red from the due time, yellow from the warning time; a paused
-    clock keeps the light it had when paused."""
-    now = now or timezone.now()
-    report_in = _dispatch_deadline(stages=Q(stage=Stage.REPORT_IN))
-    own_task = _dispatch_deadline(stages=~Q(stage=Stage.REPORT_IN))
-    case_clock = running_case_deadline("pk", case_ref="case_id")
-    reference = Coalesce(F("clock_paused"), Value(now, output_field=DateTimeField()))
+def with_light(queryset: QuerySet[Dispatch], *, now: datetime) -> QuerySet[Dispatch]:
+    """Annotate each dispatch with the `light` of its clock, by the rule of cases.timers.light:
+    red from the due time, yellow from the warning time; a paused clock keeps the light it had
+    when paused; no light without a clock."""
+    reference = Coalesce(F("clock_paused_at"), Value(now, output_field=DateTimeField()))
     return queryset.annotate(
-        clock_id=CaseWhen(
-            When(state=Dispatch.State.WAITING, then=report_in),
-            default=Coalesce(own_task, case_clock),
-            output_field=IntegerField(),
-        ),
-        clock_due=_clock_field("due_at", DateTimeField()),
-        clock_warn=_clock_field("warn_at", DateTimeField()),
-        clock_paused=_clock_field("paused_at", DateTimeField()),
-    ).annotate(
         light=CaseWhen(
-            When(clock_id__isnull=True, then=Value("")),
-            When(clock_due__lte=reference, then=Value("red")),
-            When(clock_warn__lte=reference, then=Value("yellow")),
+            When(clock_due_at__isnull=True, then=Value("")),
+            When(clock_due_at__lte=reference, then=Value("red")),
+            When(clock_warn_at__lte=reference, then=Value("yellow")),
             default=Value("green"),
             output_field=CharField(),
         )
@@ -116,7 +97,8 @@ def with_light(queryset: QuerySet[Dispatch], *, now: datetime | None = None) -> 
 
 def board_dispatches(*, user: User, scope: BoardScope) -> QuerySet[Dispatch]:
     """The open dispatches on the user's board: all of a captain's teams, a member's own and
-    their team's unassigned ones, a liaison's department's."""
+    their team's unassigned ones, a liaison's department's. `on_board` is kept by
+    cases.timers.sync_dispatch_board: waiting or reported in, on an open case."""
     condition = Q(pk__in=[])
     if scope.captain_teams:
         condition |= Q(team_id__in=scope.captain_teams)
@@ -126,70 +108,7 @@ def board_dispatches(*, user: User, scope: BoardScope) -> QuerySet[Dispatch]:
         )
     if scope.departments:
         condition |= Q(department_id__in=scope.departments)
-    return Dispatch.objects.filter(condition, state__in=ACTIVE, case__status__in=OPEN_STATUSES)
-
-
-# The clock and light of every dispatch of a board in one pass: each dispatch's clock row is
-# found once by index (its own clock, else its case's running clock), not once per expression
-# that reads it, so a board of thousands of open dispatches costs one cheap statement.
-BOARD_CLOCKS_SQL = """
-SELECT b.id, k.id,
-       CASE WHEN k.id IS NULL THEN ''
-            WHEN k.due_at <= COALESCE(k.paused_at, %(now)s) THEN 'red'
-            WHEN k.warn_at <= COALESCE(k.paused_at, %(now)s) THEN 'yellow'
-            ELSE 'green' END
-FROM ({board}) AS b
-LEFT JOIN LATERAL (
-    SELECT d.id, d.due_at, d.warn_at, d.paused_at FROM cases_deadline d
-    WHERE d.dispatch_id = b.id AND d.met_at IS NULL
-      AND ((b.state = %(waiting)s) = (d.stage = %(report_in)s))
-    ORDER BY d.started_at DESC, d.id DESC LIMIT 1
-) AS own ON true
-LEFT JOIN LATERAL (
-    SELECT d.id, d.due_at, d.warn_at, d.paused_at FROM cases_deadline d
-    WHERE own.id IS NULL AND b.state <> %(waiting)s AND d.case_id = b.case_id
-      AND d.dispatch_id IS NULL AND d.met_at IS NULL
-    ORDER BY d.started_at DESC, d.id DESC LIMIT 1
-) AS running ON true
-CROSS JOIN LATERAL (
-    SELECT COALESCE(own.id, running.id) AS id, COALESCE(own.due_at, running.due_at) AS due_at,
-           COALESCE(own.warn_at, running.warn_at) AS warn_at,
-           CASE WHEN own.id IS NOT NULL THEN own.paused_at ELSE running.paused_at END
-               AS paused_at
-) AS k
-ORDER BY k.due_at ASC NULLS LAST, b.dispatched_at, b.id
-"""
-
-
-def board_clocks(
-    *, queryset: QuerySet[Dispatch], now: datetime
-) -> list[tuple[int, int | None, str]]:
-    """(dispatch id, clock id, light) of every dispatch in `queryset`, most urgent first, by
-    the rule of `with_light`; one statement on PostgreSQL (LATERAL joins), the annotated
-    queryset elsewhere."""
-    if connection.vendor != "postgresql":
-        rows = (
-            with_light(queryset, now=now)
-            .order_by(F("clock_due").asc(nulls_last=True), "dispatched_at", "pk")
-            .values_list("pk", "clock_id", "light")
-        )
-        return list(rows)
-    board_sql, board_params = (
-        queryset.order_by().values("id", "case_id", "state", "dispatched_at").query
-    ).sql_with_params()
-    # The board's own SQL uses positional parameters: name them for the outer statement.
-    names = {f"board_{n}": value for n, value in enumerate(board_params)}
-    board_sql = board_sql.replace("%", "%%").replace("%%s", "%s")
-    board_sql = board_sql % tuple(f"%(board_{n})s" for n in range(len(board_params)))
-    params = {
-        **names,
-        "now": now,
-        "waiting": Dispatch.State.WAITING.value,
-        "report_in": Stage.REPORT_IN.value,
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(BOARD_CLOCKS_SQL.format(board=board_sql), params)
-        return cursor.fetchall()
+    return Dispatch.objects.filter(condition, on_board=True)
 
 
 @dataclass
@@ -238,17 +157,14 @@ def dispatch_board(
     *, user: User, scope: BoardScope, light: str = "", page: str | None = None
 ) -> Board:
     """The board: counts per light over all the user's open dispatches, then one page of the
-    rows (of one light, when asked), most urgent first. The clocks of the whole board are read
-    in one statement; only the page's dispatches are loaded as objects."""
-    clocks = board_clocks(queryset=board_dispatches(user=user, scope=scope), now=timezone.now())
-    counts = dict.fromkeys(LIGHTS, 0)
-    for _pk, _clock_id, row_light in clocks:
-        if row_light in counts:
-            counts[row_light] += 1
-    chosen = [row for row in clocks if row[2] == light] if light else clocks
-    current = page_of(chosen, page, per_page=BOARD_PER_PAGE)
-    loaded = (
-        Dispatch.objects.filter(pk__in=[row[0] for row in current.object_list])
+    rows (of one light, when asked), most urgent first: one grouped count and one page read."""
+    chosen = with_light(board_dispatches(user=user, scope=scope), now=timezone.now())
+    grouped = dict(chosen.values_list("light").annotate(n=Count("pk")).order_by())
+    counts = {name: grouped.get(name, 0) for name in LIGHTS}
+    if light:
+        chosen = chosen.filter(light=light)
+    chosen = (
+        chosen.order_by(F("clock_due_at").asc(nulls_last=True), "dispatched_at", "pk")
         .select_related(
             "case",
             "case__item",
@@ -259,13 +175,13 @@ def dispatch_board(
             "assignee",
         )
         .prefetch_related(Prefetch("case__dispatches", queryset=Dispatch.objects.order_by("pk")))
-        .in_bulk()
+        .annotate(clock_id=timers.current_clock())
     )
-    dispatches = []
-    for pk, clock_id, row_light in current.object_list:
-        dispatch = loaded[pk]
-        dispatch.clock_id, dispatch.light = clock_id, row_light
-        dispatches.append(dispatch)
+    paginator = Paginator(chosen, BOARD_PER_PAGE)
+    # Counted above, with the lights: the paginator need not count again.
+    paginator.count = counts.get(light, 0) if light else sum(grouped.values())
+    current = paginator.get_page(page)
+    dispatches = list(current.object_list)
     current.object_list = dispatches
     deadlines = deadlines_by_id(d.clock_id for d in dispatches)
     members = team_members(team_ids=scope.captain_teams) if scope.captain_teams else {}

@@ -44,6 +44,7 @@ def verify_case(
             )
             store_photos(case=case, photos=photos, purpose="verification", user=user, event=event)
             timers.meet_deadlines(case=case)
+            timers.sync_dispatch_board(case=case)
             if case.reporter_id and case.reporter_id != user.pk:
                 notify(recipients=[case.reporter], kind="case_closed", case=case)
             return case
@@ -77,6 +78,7 @@ def verify_case(
                 for dispatch in case.dispatches.exclude(state=Dispatch.State.CANCELLED)
                 for person in handlers_of_dispatch(dispatch)
             ]
+        timers.sync_dispatch_board(case=case)
         notify(recipients=recipients, kind="rework", case=case, data={"reason": reason})
         return case
 

@@ -92,6 +92,7 @@ def decide_consultation(
             timers.start_deadline(
                 case=case, stage=Stage.HANDLING, dispatch=dispatch, start=now, due=due_at
             )
+        timers.sync_dispatch_board(case=case)
         return case
 
 
@@ -123,6 +124,7 @@ def escalate_locked(
     )
     timers.meet_deadlines(case=case, stages=[Stage.TOWN_CONSULTATION])
     timers.start_deadline(case=case, stage=Stage.CITY_CONSULTATION)
+    timers.sync_dispatch_board(case=case)
     notify(recipients=city_committee(case.city), kind="case_escalated", case=case)
 
 
@@ -149,6 +151,7 @@ def suspend_case(
             data={"reason": reason, "review_on": review_on.isoformat()},
         )
         timers.pause_deadlines(case=case)
+        timers.sync_dispatch_board(case=case)
         notify(recipients=village_officers(case.village), kind="case_suspended", case=case)
         return case
 
@@ -160,6 +163,7 @@ def resume_case(*, user: User, case_id: int, expected_version: int | None = None
         require(is_committee_at_level(user, case))
         apply_transition(case=case, action="resume", actor=user, public=True)
         timers.resume_deadlines(case=case)
+        timers.sync_dispatch_board(case=case)
         notify(recipients=village_officers(case.village), kind="case_resumed", case=case)
         return case
 
@@ -266,6 +270,7 @@ def decide_postponement(
             timers.postpone_deadline(
                 deadline=deadline, amount=postponement.amount, unit=postponement.unit
             )
+            timers.sync_dispatch_board(case=case)
             data["due_at"] = deadline.due_at.isoformat()
         record_event(
             case=case,
@@ -320,4 +325,5 @@ def reopen_case(
                 state=Dispatch.State.REPORTED, resolved_at=None
             )
         timers.start_deadline(case=case, stage=stage)
+        timers.sync_dispatch_board(case=case)
         return case

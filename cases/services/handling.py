@@ -71,6 +71,7 @@ def report_in(*, user: User, dispatch_id: int, expected_version: int | None = No
         else:
             raise IllegalTransition()
         timers.meet_deadlines(case=case, stages=[Stage.REPORT_IN], dispatch=dispatch)
+        timers.sync_dispatch_board(case=case)
         return dispatch
 
 
@@ -182,6 +183,7 @@ def resolve_dispatch(
             case=case, photos=photos, purpose="evidence", user=user, event=event, dispatch=dispatch
         )
         timers.meet_deadlines(case=case, dispatch=dispatch)
+        timers.sync_dispatch_board(case=case)
         return dispatch
 
 
@@ -219,6 +221,7 @@ def resolve_case(
         )
         timers.meet_deadlines(case=case)
         timers.start_deadline(case=case, stage=Stage.VERIFICATION)
+        timers.sync_dispatch_board(case=case)
         notify(recipients=grid_workers(case.grid), kind="case_resolved", case=case)
         return case
 
@@ -256,6 +259,7 @@ def request_consultation_locked(
     else:
         stage, recipients = Stage.TOWN_CONSULTATION, town_committee(case.town)
     timers.start_deadline(case=case, stage=stage)
+    timers.sync_dispatch_board(case=case)
     notify(recipients=recipients, kind="consultation_requested", case=case)
 
 
@@ -289,6 +293,7 @@ def add_dispatch(
             dispatch=dispatch,
             data={"handler": handler.code, "task": task.strip()},
         )
+        timers.sync_dispatch_board(case=case)
         return dispatch
 
 
@@ -307,6 +312,7 @@ def cancel_dispatch(
         dispatch.state = Dispatch.State.CANCELLED
         dispatch.save(update_fields=["state"])
         timers.meet_deadlines(case=case, dispatch=dispatch)
+        timers.sync_dispatch_board(case=case)
         record_event(
             case=case,
             action="cancel_dispatch",

@@ -35,6 +35,7 @@ def accept_case(*, user: User, case_id: int, expected_version: int | None = None
         apply_transition(case=case, action="accept", actor=user, public=True)
         timers.meet_deadlines(case=case, stages=[Stage.SCREENING])
         timers.start_deadline(case=case, stage=Stage.VILLAGE_HANDLING)
+        timers.sync_dispatch_board(case=case)
         return case
 
 
@@ -69,6 +70,7 @@ def _reject(
         public=True,
     )
     timers.meet_deadlines(case=case)
+    timers.sync_dispatch_board(case=case)
     if case.reporter_id:
         notify(recipients=[case.reporter], kind="case_rejected", case=case, data={"reason": reason})
 
@@ -123,6 +125,7 @@ def resolve_on_spot(
         store_photos(case=case, photos=photos, purpose="evidence", user=user, event=event)
         timers.meet_deadlines(case=case, stages=[Stage.VILLAGE_HANDLING, Stage.SCREENING])
         timers.start_deadline(case=case, stage=Stage.VERIFICATION)
+        timers.sync_dispatch_board(case=case)
         notify(recipients=grid_workers(case.grid), kind="case_resolved", case=case)
         return case
 
@@ -171,6 +174,7 @@ def whistle_locked(
         now=now,
         other_clocks=[handling] if handling else [],
     )
+    timers.sync_dispatch_board(case=case)
     notify(recipients=town_committee(case.town), kind="case_whistled", case=case)
 
 

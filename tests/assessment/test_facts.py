@@ -21,7 +21,7 @@ from cases.services import (
     verify_case,
     whistle_to_town,
 )
-from cases.transitions import apply_transition
+from consultation.services import close_in_consultation
 from tests.assessment.facts_steps import Driver, eager_celery  # noqa: F401
 from tests.cases.conftest import org  # noqa: F401
 from tests.cases.engine_steps import T0, at, file_case, png, team_dispatch
@@ -175,8 +175,7 @@ def test_a_committee_close_is_a_closure_at_its_level(org):  # noqa: F811
     whistle_to_town(user=org.village_officer, case_id=case.pk)
     report_in(user=org.captain, dispatch_id=team_dispatch(case).pk)
     request_consultation(user=org.captain, case_id=case.pk, reason="Not for us")
-    locked = Case.objects.get(pk=case.pk)
-    apply_transition(case=locked, action="close", actor=org.town_committee, data={"reason": "x"})
+    close_in_consultation(user=org.town_committee, case_id=case.pk, reason="x")
     refresh_case_facts(case_id=case.pk)
     fact = CaseFact.objects.get(pk=case.pk)
     assert fact.closed and fact.closed_level == Level.TOWN and fact.closed_at is not None

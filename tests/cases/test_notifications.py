@@ -14,7 +14,7 @@ from django.urls import include, path
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from cases import notifications
+from cases import notifications, timers
 from cases import tasks as case_tasks
 from cases.models import Case, Dispatch, Notification, Source
 from checklists.models import Aspect, Item
@@ -532,5 +532,6 @@ def test_handlers_of_a_dispatch_are_team_captains_or_department_liaisons():
     to_department = Dispatch.objects.create(
         case=case, department=department, dispatched_at=now, report_in_due=now
     )
+    timers.sync_dispatch_board(case=case)  # as the services that dispatch do
     assert list(notifications.handlers_of_dispatch(to_team)) == [captain]
     assert list(notifications.handlers_of_dispatch(to_department)) == [liaison]

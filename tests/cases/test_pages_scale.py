@@ -16,11 +16,13 @@ from assessment import indicators as formulas
 from assessment import selectors as assessment_selectors
 from assessment.periods import period_for, previous
 from assessment.services import rebuild_all_facts
+from cases import timers
 from cases.models import Deadline
-from cases.selectors_pages.board import board_clocks, board_dispatches, board_scope, with_light
+from cases.selectors_pages.board import LIGHTS, board_dispatches, board_scope, dispatch_board
 from cases.services import report_in, suspend_case
 from checklists.models import Stage
 from tests.assessment.dashboards_steps import closed_by_team, closed_on_spot
+from tests.board_copies import expected_clock
 from tests.cases import conftest as cases_conftest
 from tests.cases.engine_steps import file_case
 from tests.cases.test_pages_board import team_dispatch, whistled
@@ -31,20 +33,23 @@ TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2025, 6, 10, 9, 0, tzinfo=TZ)  # a Tuesday in office hours
 
 
-def ordered_lights(queryset, now):
-    """The light rule as the annotated queryset states it, most urgent first."""
-    from django.db.models import F
+def rule_lights(dispatches, now) -> list[tuple[int, int | None, str]]:
+    """(dispatch, clock, light) by the rule written out in Python, most urgent first."""
+    rows = []
+    for dispatch in dispatches:
+        running = list(Deadline.objects.filter(case_id=dispatch.case_id, met_at__isnull=True))
+        clock = expected_clock(dispatch, running)
+        light = timers.light(clock, now=now) if clock else ""
+        due = clock.due_at if clock else None
+        rows.append(((due is None, due or now, dispatch.dispatched_at, dispatch.pk), clock, light))
+    rows.sort(key=lambda row: row[0])
+    return [(key[-1], clock.pk if clock else None, light) for key, clock, light in rows]
 
-    return list(
-        with_light(queryset, now=now)
-        .order_by(F("clock_due").asc(nulls_last=True), "dispatched_at", "pk")
-        .values_list("pk", "clock_id", "light")
-    )
 
-
-def test_board_clocks_agree_with_the_light_rule(org):
+def test_board_lights_follow_the_light_rule(org):
     """Waiting (report-in clock), reported (the case's handling clock), a task clock of its
-    own, a paused clock, and lights of every colour as time passes."""
+    own, a paused clock, and lights of every colour as time passes: the board's order, lights,
+    counts and clocks, read from the dispatches' copies, agree with the rule."""
     with time_machine.travel(T0, tick=False) as traveller:
         waiting = [whistled(org, n) for n in range(3)]
         reported = [whistled(org, n) for n in range(3, 6)]
@@ -62,6 +67,7 @@ def test_board_clocks_agree_with_the_light_rule(org):
             warn_at=T0 + timedelta(days=3),
             due_at=T0 + timedelta(days=4),
         )
+        timers.sync_dispatch_board(case=reported[0])
         suspend_case(
             user=org.town_committee,
             case_id=reported[1].pk,
@@ -69,13 +75,18 @@ def test_board_clocks_agree_with_the_light_rule(org):
             review_on=(T0 + timedelta(days=30)).date(),
         )
         scope = board_scope(user=org.captain)
-        queryset = board_dispatches(user=org.captain, scope=scope)
+        dispatches = list(board_dispatches(user=org.captain, scope=scope))
         seen_lights = set()
         for hours in (0, 20, 30, 24 * 5, 24 * 20):
             traveller.move_to(T0 + timedelta(hours=hours))
             now = T0 + timedelta(hours=hours)
-            expected = ordered_lights(queryset, now)
-            assert board_clocks(queryset=queryset, now=now) == expected
+            expected = rule_lights(dispatches, now)
+            board = dispatch_board(user=org.captain, scope=scope)
+            shown = [(row.dispatch.pk, row.dispatch.clock_id, row.light) for row in board.rows]
+            assert shown == expected
+            assert [row.deadline.pk for row in board.rows] == [clock for _, clock, _ in expected]
+            for light in LIGHTS:
+                assert board.counts[light] == sum(1 for row in expected if row[2] == light)
             seen_lights |= {light for _pk, _clock, light in expected}
         assert len(expected) == len(waiting) + len(reported)  # the suspended one is paused
     assert {"green", "red"} <= seen_lights
