@@ -67,7 +67,9 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="dispatch",
             name="on_board",
-            field=models.BooleanField(default=False, editable=False, verbose_name="on the board"),
+            field=models.BooleanField(
+                db_default=False, default=False, editable=False, verbose_name="on the board"
+            ),
         ),
         migrations.RunSQL(FILL, migrations.RunSQL.noop, elidable=True),
         migrations.AddIndex(

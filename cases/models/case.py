@@ -278,7 +278,9 @@ class Dispatch(models.Model):
     # (waiting or reported in, on an open case) and the times of the clock it shows
     # (cases.timers.CURRENT_CLOCK_SQL). The board counts, filters and sorts by these columns
     # alone, from an index, instead of finding every dispatch's case and clock.
-    on_board = models.BooleanField(_("on the board"), default=False, editable=False)
+    on_board = models.BooleanField(
+        _("on the board"), default=False, db_default=False, editable=False
+    )
     clock_due_at = models.DateTimeField(_("clock due"), null=True, blank=True, editable=False)
     clock_warn_at = models.DateTimeField(
         _("clock yellow from"), null=True, blank=True, editable=False
