@@ -5,8 +5,6 @@ fills it by the same rule. (Every other test also ends with this check: tests/co
 import importlib
 from datetime import timedelta
 
-import pytest
-
 from cases import timers
 from cases.models import Dispatch
 from cases.services import (
@@ -34,11 +32,8 @@ from tests.cases.engine_steps import (
     whistled,
 )
 
-
-@pytest.fixture(autouse=True)
-def _clock_and_media(time_machine, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    time_machine.move_to(T0, tick=False)
+# The committee tests' clock (T0) and media folder, for every test here.
+from tests.cases.test_services_committee import _clock_and_media  # noqa: F401
 
 
 def copied(dispatch: Dispatch) -> tuple:
