@@ -230,9 +230,10 @@ def sync_dispatch_board(*, case: Case | None = None) -> int:
     statement. Every service that changes a case's status, clocks or dispatches calls this
     last, under the case's lock. Without a case: every active dispatch (after a migration or a
     bulk load). Returns how many dispatches it wrote."""
-    active = [Dispatch.State.WAITING.value, Dispatch.State.REPORTED.value]
+    active = list(Dispatch.ACTIVE_STATES)
+    active_states = ", ".join(["%s"] * len(active))
     if case is None:
-        where, params = "cases_dispatch.state IN (%s, %s)", active
+        where, params = f"cases_dispatch.state IN ({active_states})", active
     else:
         where, params = "cases_dispatch.case_id = %s", [case.pk]
     open_statuses = ", ".join(["%s"] * len(OPEN_STATUSES))
@@ -243,7 +244,7 @@ def sync_dispatch_board(*, case: Case | None = None) -> int:
                 SELECT clock.due_at, clock.warn_at, clock.paused_at FROM cases_deadline clock
                 WHERE clock.id = ({CURRENT_CLOCK_SQL})),
             on_board = (
-                cases_dispatch.state IN (%s, %s) AND EXISTS (
+                cases_dispatch.state IN ({active_states}) AND EXISTS (
                     SELECT 1 FROM cases_case c
                     WHERE c.id = cases_dispatch.case_id AND c.status IN ({open_statuses})))
         WHERE {where}"""  # noqa: S608

@@ -214,6 +214,9 @@ class Dispatch(models.Model):
         RESOLVED = "resolved", _("resolved")
         CANCELLED = "cancelled", _("cancelled")
 
+    # Still to be handled: on the handlers' boards while the case is open.
+    ACTIVE_STATES = (State.WAITING.value, State.REPORTED.value)
+
     class Origin(models.TextChoices):
         WHISTLE = "whistle", _("whistle")
         ADDED = "added", _("added by the town")

@@ -43,7 +43,6 @@ from checklists.models import Stage
 from teams.models import Membership, Role, User
 
 LIGHTS = ("red", "yellow", "green")
-ACTIVE = (Dispatch.State.WAITING, Dispatch.State.REPORTED)
 CAPTAIN_CASE_ACTIONS = ("resolve", "request_consultation", "request_postponement")
 BOARD_PER_PAGE = 50
 
@@ -307,7 +306,7 @@ def town_command(*, user: User, towns: Iterable[int], pages: dict[str, str | Non
         town_cases(towns=towns, statuses=[Status.SUSPENDED]).exclude(level=Level.CITY),
         pages.get("suspended"),
     )
-    active = Dispatch.objects.filter(state__in=ACTIVE).select_related(
+    active = Dispatch.objects.filter(state__in=Dispatch.ACTIVE_STATES).select_related(
         "team", "department", "assignee"
     )
     dispatched = page_of(

@@ -38,8 +38,6 @@ from cases.transitions import allowed_actions, apply_transition, record_event
 from checklists.models import Stage
 from teams.models import Department, Membership, Role, Team, User
 
-ACTIVE = (Dispatch.State.WAITING, Dispatch.State.REPORTED)
-
 
 def report_in(*, user: User, dispatch_id: int, expected_version: int | None = None) -> Dispatch:
     """The team or department acknowledges its dispatch (报到), on time or late."""
@@ -86,7 +84,7 @@ def assign_dispatch(
         require(
             dispatch.team_id is not None and handles_dispatch(user, dispatch, captain_only=True)
         )
-        if dispatch.state not in ACTIVE:
+        if dispatch.state not in Dispatch.ACTIVE_STATES:
             raise IllegalTransition()
         member = (
             Membership.objects.filter(
@@ -216,7 +214,7 @@ def resolve_case(
         )
         store_photos(case=case, photos=photos, purpose="evidence", user=user, event=event)
         now = timezone.now()
-        case.dispatches.filter(state__in=ACTIVE).update(
+        case.dispatches.filter(state__in=Dispatch.ACTIVE_STATES).update(
             state=Dispatch.State.RESOLVED, resolved_at=now
         )
         timers.meet_deadlines(case=case)
@@ -280,7 +278,7 @@ def add_dispatch(
             raise IllegalTransition()
         handler = _handler(case=case, team_id=team_id, department_id=department_id)
         if case.dispatches.filter(
-            state__in=ACTIVE, team_id=team_id, department_id=department_id
+            state__in=Dispatch.ACTIVE_STATES, team_id=team_id, department_id=department_id
         ).exists():
             raise InvalidInput(fields={"handler": [_("This case is already dispatched there.")]})
         dispatch = create_dispatch(
@@ -306,7 +304,7 @@ def cancel_dispatch(
             user=user, dispatch_id=dispatch_id, expected_version=expected_version
         )
         require(is_town_committee_of(user, case))
-        if dispatch.state not in ACTIVE:
+        if dispatch.state not in Dispatch.ACTIVE_STATES:
             raise IllegalTransition()
         reason = require_text(reason, field="reason", message=_("Say why it is withdrawn."))
         dispatch.state = Dispatch.State.CANCELLED
