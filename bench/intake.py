@@ -1,6 +1,6 @@
 """Whistle intake benchmark: whistles filed through the API per second, against a ceiling.
 
-    python -m bench.intake                       # steps 8 16 32 64, 25 s each
+    python -m bench.intake                       # steps 2 4 8 16 32 64, 25 s each
     python -m bench.intake --steps 8 16 --seconds 10 --no-write
 
 Against PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/whistle_bench;
@@ -464,7 +464,7 @@ def _section(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--steps", type=int, nargs="+", default=[8, 16, 32, 64], help="concurrent clients"
+        "--steps", type=int, nargs="+", default=[2, 4, 8, 16, 32, 64], help="concurrent clients"
     )
     parser.add_argument("--seconds", type=float, default=25, help="seconds per step")
     parser.add_argument("--warmup", type=float, default=3, help="warm-up seconds per endpoint")
