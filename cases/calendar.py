@@ -7,11 +7,12 @@ settings.TIME_ZONE.
 
 The sweep and the pages call these functions a lot, so the calendar (office periods and the
 exception days of each year touched) is cached in the process. Several processes on several
-machines share it through a version token in the Django cache: `invalidate_calendar()` (called
-by the services and the admin on every change) sets a new token, every process compares its
-copy with the token at most every `WHISTLE_CALENDAR_CHECK_SECONDS` (1 s) and reloads it at
-least every `WHISTLE_CALENDAR_MAX_AGE_SECONDS` (60 s) whatever the token says, so a broken
-cache delays an edit and never loses it.
+machines share it through a version token in the Django cache, as the reference data does
+(whistle.reference.SharedVersion): `invalidate_calendar()` (called by the services and the admin
+on every change) sets a new token, every process compares its copy with the token at most every
+`WHISTLE_CALENDAR_CHECK_SECONDS` (1 s) and reloads it at least every
+`WHISTLE_CALENDAR_MAX_AGE_SECONDS` (60 s) whatever the token says, so a broken cache delays an
+edit and never loses it.
 
 A year without a CalendarYear row does not stop the engine: the first time it is needed a
 provisional row is created and weekdays count as working days; the system check cases.W001
@@ -22,18 +23,15 @@ from __future__ import annotations
 
 import logging
 import threading
-import time as monotonic_clock
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.conf import settings
-from django.core.cache import cache
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from cases.models import CalendarDay, CalendarYear, OfficeHours
 from checklists.models import TimeUnit
+from whistle.reference import SharedVersion, Stamp
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +51,13 @@ _NATURAL_SECONDS = {
     TimeUnit.NATURAL_HOURS: 3600,
     TimeUnit.NATURAL_DAYS: 86_400,
 }
-_UNCHANGED = object()
+_VERSION = SharedVersion(
+    VERSION_CACHE_KEY,
+    check_setting="WHISTLE_CALENDAR_CHECK_SECONDS",
+    max_age_setting="WHISTLE_CALENDAR_MAX_AGE_SECONDS",
+    max_age_default=60.0,
+    what="calendar",
+)
 
 
 @dataclass
@@ -62,9 +66,7 @@ class _Snapshot:
 
     periods: tuple[tuple[int, int], ...]  # office periods in microseconds after midnight
     day_total: int  # office microseconds of one working day
-    version: object
-    loaded_at: float
-    checked_at: float
+    stamp: Stamp
     known_years: set[int]
     days: dict[int, dict[date, bool]] = field(default_factory=dict)  # year -> {day: working}
 
@@ -91,18 +93,7 @@ def _publish() -> None:
     global _snapshot
     with _lock:
         _snapshot = None
-    try:
-        cache.set(VERSION_CACHE_KEY, uuid.uuid4().hex, timeout=None)
-    except Exception:  # the cache is an optimisation: the 60 s refresh still applies
-        logger.warning("Could not publish the calendar version to the cache", exc_info=True)
-
-
-def _shared_version() -> object:
-    try:
-        return cache.get(VERSION_CACHE_KEY)
-    except Exception:
-        logger.warning("Could not read the calendar version from the cache", exc_info=True)
-        return _UNCHANGED
+    _VERSION.publish()
 
 
 def _to_us(value: time) -> int:
@@ -130,42 +121,27 @@ def _merge(periods: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
     return tuple((start, end) for start, end in merged)
 
 
-def _load(version: object) -> _Snapshot:
+def _load(stamp: Stamp) -> _Snapshot:
     rows = list(OfficeHours.objects.values_list("start", "end"))
     periods = _merge([(_to_us(start), _to_us(end)) for start, end in rows])
     if not periods:
         # An empty table must not stop the engine; the system check cases.W002 warns.
         periods = _merge([(_to_us(start), _to_us(end)) for start, end in DEFAULT_OFFICE_HOURS])
-    now = monotonic_clock.monotonic()
     return _Snapshot(
         periods=periods,
         day_total=sum(end - start for start, end in periods),
-        version=version,
-        loaded_at=now,
-        checked_at=now,
+        stamp=stamp,
         known_years=set(CalendarYear.objects.values_list("year", flat=True)),
     )
 
 
 def _current() -> _Snapshot:
     global _snapshot
-    check_seconds = getattr(settings, "WHISTLE_CALENDAR_CHECK_SECONDS", 1.0)
-    max_age = getattr(settings, "WHISTLE_CALENDAR_MAX_AGE_SECONDS", 60.0)
     with _lock:
         snap = _snapshot
-        now = monotonic_clock.monotonic()
-        if snap is not None and now - snap.loaded_at < max_age:
-            if now - snap.checked_at < check_seconds:
-                return snap
-            version = _shared_version()
-            if version is _UNCHANGED or version == snap.version:
-                snap.checked_at = now
-                return snap
-        else:
-            version = _shared_version()
-            if version is _UNCHANGED:
-                version = None
-        _snapshot = _load(version)
+        if snap is not None and _VERSION.still_current(snap.stamp):
+            return snap
+        _snapshot = _load(_VERSION.new_stamp())
         return _snapshot
 
 

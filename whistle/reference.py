@@ -43,10 +43,89 @@ _MISSING = object()
 
 
 @dataclass
-class _Copy:
+class Stamp:
+    """When a process's copy was read, under which shared version, and last compared."""
+
     version: object
     loaded_at: float
     checked_at: float
+
+
+class SharedVersion:
+    """A version token in the Django cache (Redis) that every process compares its copy with.
+
+    A copy is used until the token moves, compared at most every `check_setting` seconds, and
+    never longer than `max_age_setting` seconds whatever the token says: a cache that is down,
+    or a change made outside Django, delays an edit and never loses it. Shared by this module
+    and the working calendar (cases.calendar)."""
+
+    def __init__(
+        self,
+        key: str,
+        *,
+        check_setting: str,
+        max_age_setting: str,
+        max_age_default: float,
+        what: str,
+    ) -> None:
+        self.key = key
+        self.check_setting = check_setting
+        self.max_age_setting = max_age_setting
+        self.max_age_default = max_age_default
+        self.what = what
+
+    def _read(self) -> object:
+        try:
+            return cache.get(self.key)
+        except Exception:  # the token is an optimisation: the maximum age still applies
+            logger.warning("Could not read the %s version from the cache", self.what, exc_info=True)
+            return _UNKNOWN
+
+    def publish(self) -> None:
+        """Tell every process to drop its copy."""
+        try:
+            cache.set(self.key, uuid.uuid4().hex, timeout=None)
+        except Exception:  # the maximum age still applies
+            logger.warning(
+                "Could not publish the %s version to the cache", self.what, exc_info=True
+            )
+
+    def still_current(self, stamp: Stamp | None) -> bool:
+        """Whether the copy under `stamp` may still be used (it is then marked compared)."""
+        if stamp is None:
+            return False
+        now = time.monotonic()
+        if now - stamp.loaded_at >= getattr(settings, self.max_age_setting, self.max_age_default):
+            return False
+        if now - stamp.checked_at < getattr(settings, self.check_setting, 1.0):
+            return True
+        version = self._read()
+        if version is _UNKNOWN or version == stamp.version:
+            stamp.checked_at = now
+            return True
+        return False
+
+    def new_stamp(self) -> Stamp:
+        """The stamp of a copy read now."""
+        version = self._read()
+        now = time.monotonic()
+        return Stamp(
+            version=None if version is _UNKNOWN else version, loaded_at=now, checked_at=now
+        )
+
+
+_VERSION = SharedVersion(
+    VERSION_CACHE_KEY,
+    check_setting="WHISTLE_REFERENCE_CHECK_SECONDS",
+    max_age_setting="WHISTLE_REFERENCE_MAX_AGE_SECONDS",
+    max_age_default=30.0,
+    what="reference",
+)
+
+
+@dataclass
+class _Copy:
+    stamp: Stamp
     values: dict[Hashable, Any] = field(default_factory=dict)
 
 
@@ -54,30 +133,13 @@ _lock = threading.Lock()
 _copy: _Copy | None = None
 
 
-def _shared_version() -> object:
-    try:
-        return cache.get(VERSION_CACHE_KEY)
-    except Exception:  # the token is an optimisation: the maximum age still applies
-        logger.warning("Could not read the reference version from the cache", exc_info=True)
-        return _UNKNOWN
-
-
 def _current() -> _Copy:
     """This process's copy, dropped when the shared token moved or it is too old."""
     global _copy
-    now = time.monotonic()
     held = _copy
-    max_age = getattr(settings, "WHISTLE_REFERENCE_MAX_AGE_SECONDS", 30.0)
-    if held is not None and now - held.loaded_at < max_age:
-        if now - held.checked_at < getattr(settings, "WHISTLE_REFERENCE_CHECK_SECONDS", 1.0):
-            return held
-        version = _shared_version()
-        if version is _UNKNOWN or version == held.version:
-            held.checked_at = now
-            return held
-    else:
-        version = _shared_version()
-    fresh = _Copy(version=None if version is _UNKNOWN else version, loaded_at=now, checked_at=now)
+    if held is not None and _VERSION.still_current(held.stamp):
+        return held
+    fresh = _Copy(stamp=_VERSION.new_stamp())
     with _lock:
         _copy = fresh
     return fresh
@@ -92,10 +154,7 @@ def _drop() -> None:
 def _publish() -> None:
     """After the commit: drop this process's copy and tell the others to drop theirs."""
     _drop()
-    try:
-        cache.set(VERSION_CACHE_KEY, uuid.uuid4().hex, timeout=None)
-    except Exception:  # the maximum age still applies
-        logger.warning("Could not publish the reference version to the cache", exc_info=True)
+    _VERSION.publish()
 
 
 def _changed_in_this_transaction() -> bool:
