@@ -188,6 +188,99 @@ def statements_per_request(*, filer: dict[str, Any], items: list[int]) -> dict[s
     return {"counts": counts, "ids": ids}
 
 
+def _backend_cpu_seconds(pid: int) -> float | None:
+    """CPU time of one PostgreSQL backend process, or None where /proc does not show it (a
+    database on another machine, or another user's process)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cost_per_request(
+    *, people: list[dict[str, Any]], items: list[int], requests: int
+) -> dict[str, Any]:
+    """The CPU each request needs at the least: one after the other in this process (no HTTP
+    server, no load generator), the Python time of this process and the time of its PostgreSQL
+    backend, per request of each endpoint. Returns the figures and the ids it created."""
+    import random
+
+    from django.db import connection
+    from django.test import Client
+
+    clients = [(person, Client(HTTP_AUTHORIZATION=f"Token {person['token']}")) for person in people]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    figures: dict[str, Any] = {"requests": requests}
+    ids: dict[str, list[int]] = {"whistle": [], "ceiling": []}
+    for kind, path in (("ceiling", CEILING_PATH), ("whistle", WHISTLE_PATH)):
+        python_start = time.process_time()
+        database_start = _backend_cpu_seconds(backend)
+        for number in range(requests):
+            person, client = clients[number % len(clients)]
+            if kind == "whistle":
+                min_lat, max_lat, min_lng, max_lng = person["box"]
+                body: dict[str, Any] = {
+                    "item": random.choice(items),
+                    "description": f"Rubbish by the road, measured alone ({uuid.uuid4()})",
+                    "grid": person["grid"],
+                    "latitude": random.uniform(min_lat, max_lat),
+                    "longitude": random.uniform(min_lng, max_lng),
+                    "address": "",
+                }
+            else:
+                body = {"note": f"alone {number}"}
+            response = client.post(
+                path,
+                data=json.dumps(body),
+                content_type="application/json",
+                HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
+            )
+            if response.status_code != 201:
+                raise RuntimeError(f"{path}: {response.status_code} {response.content[:500]!r}")
+            ids[kind].append(response.json()["id"])
+        python_ms = (time.process_time() - python_start) * 1000 / requests
+        database_end = _backend_cpu_seconds(backend)
+        database_ms = (
+            (database_end - database_start) * 1000 / requests
+            if database_start is not None and database_end is not None
+            else None
+        )
+        figures[kind] = {"python_ms": round(python_ms, 2), "postgres_ms": database_ms}
+    return {"figures": figures, "ids": ids}
+
+
+def budget_line(*, cost: dict[str, Any], best_ceiling: float, cpus: int) -> str:
+    """What the targets leave per whistle on this machine, against what a whistle needs."""
+    whistle = cost["whistle"]
+    ceiling = cost["ceiling"]
+    if whistle["postgres_ms"] is None or not best_ceiling:
+        return (
+            f"CPU a request needs at the least (one process, no HTTP, {cost['requests']:,} "
+            f"each): whistle {whistle['python_ms']:.2f} ms of Python, ceiling "
+            f"{ceiling['python_ms']:.2f} ms (PostgreSQL's share could not be read)."
+        )
+    needs = whistle["python_ms"] + whistle["postgres_ms"]
+    ratio_budget = cpus * 1000 / (TARGET_RATIO * best_ceiling)
+    rate_budget = cpus * 1000 / TARGET_PER_SECOND
+    return (
+        f"CPU a request needs at the least, one after the other in one process without HTTP "
+        f"server or load generator ({cost['requests']:,} each; the process's Python and its "
+        f"PostgreSQL backend): whistle {whistle['python_ms']:.2f} + "
+        f"{whistle['postgres_ms']:.2f} = **{needs:.2f} ms**, ceiling "
+        f"{ceiling['python_ms']:.2f} + {ceiling['postgres_ms']:.2f} = "
+        f"{ceiling['python_ms'] + ceiling['postgres_ms']:.2f} ms. On {cpus} CPUs, "
+        f"{TARGET_RATIO:.0%} of the ceiling ({TARGET_RATIO * best_ceiling:,.0f} whistles/s) "
+        f"leaves at most **{ratio_budget:.2f} ms** of CPU per whistle for everything (server, "
+        f"database, load generator), and {TARGET_PER_SECOND} whistles/s at most "
+        f"**{rate_budget:.2f} ms**: a whistle needs {needs / ratio_budget:.1f}x and "
+        f"{needs / rate_budget:.1f}x what they leave before any HTTP is served; PostgreSQL's "
+        f"share alone is {whistle['postgres_ms'] / ratio_budget:.0%} of the first."
+    )
+
+
 def wait_for_drain(redis_url: str, queue: str, *, timeout: float) -> float:
     """Wait until the worker has consumed the queue; returns the seconds it took."""
     started = time.monotonic()
@@ -375,6 +468,7 @@ def _section(
     steps: list[Step],
     summary: dict[str, Any],
     statements: dict[str, int],
+    budget: str,
     counts: dict[str, Any],
     problems: list[str],
     plan: str,
@@ -438,6 +532,8 @@ def _section(
         f"Statements per request (through the whole stack, measured once in process): "
         f"whistle {statements['whistle']}, ceiling {statements['ceiling']}.",
         "",
+        budget,
+        "",
         f"Checked afterwards: {counts['cases']:,} cases in the database, exactly the ids of the "
         f"2xx whistle answers (warm-up included), each with its filing event, screening clock "
         f"and idempotency claim; {counts['notifications']:,} notifications, "
@@ -468,6 +564,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seconds", type=float, default=25, help="seconds per step")
     parser.add_argument("--warmup", type=float, default=3, help="warm-up seconds per endpoint")
+    parser.add_argument(
+        "--alone", type=int, default=1000, help="requests of each endpoint timed in process"
+    )
     parser.add_argument("--port", type=int, default=8311)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--worker-class", default="sync", help="gunicorn worker class")
@@ -486,6 +585,9 @@ def main(argv: list[str] | None = None) -> int:
     measured = statements_per_request(filer=people[0], items=items)
     whistle_ids = list(measured["ids"]["whistle"])
     ceiling_ids = list(measured["ids"]["ceiling"])
+    alone = cost_per_request(people=people, items=items, requests=args.alone)
+    whistle_ids += alone["ids"]["whistle"]
+    ceiling_ids += alone["ids"]["ceiling"]
     machine_info = machine()
     # The server processes open their own connections; this one would only sit idle.
     from django.db import connection
@@ -584,6 +686,7 @@ def main(argv: list[str] | None = None) -> int:
         "target_met": target_met,
         "server": server,
         "problems": problems,
+        "cost_alone": alone["figures"],
     }
     command = "python -m bench.intake" + (" " + " ".join(argv) if argv else "")
     if argv is None and len(sys.argv) > 1:
@@ -595,6 +698,9 @@ def main(argv: list[str] | None = None) -> int:
         steps=steps,
         summary=summary,
         statements=measured["counts"],
+        budget=budget_line(
+            cost=alone["figures"], best_ceiling=best_ceiling, cpus=os.cpu_count() or 1
+        ),
         counts=counts,
         problems=problems,
         plan=plan,
