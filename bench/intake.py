@@ -267,7 +267,7 @@ def budget_line(*, cost: dict[str, Any], best_ceiling: float, cpus: int) -> str:
     rate_budget = cpus * 1000 / TARGET_PER_SECOND
     ceiling_alone = ceiling["python_ms"] + ceiling["postgres_ms"]
     overhead = max(cpus * 1000 / best_ceiling - ceiling_alone, 0.0)
-    floor = ceiling["python_ms"] + whistle["postgres_ms"] + overhead
+    python_left = ratio_budget - whistle["postgres_ms"] - overhead
     return (
         f"CPU a request needs at the least, one after the other in one process without HTTP "
         f"server or load generator ({cost['requests']:,} each; the process's Python and its "
@@ -280,11 +280,12 @@ def budget_line(*, cost: dict[str, Any], best_ceiling: float, cpus: int) -> str:
         f"database, load generator), and {TARGET_PER_SECOND} whistles/s at most "
         f"**{rate_budget:.2f} ms**: a whistle needs {needs / ratio_budget:.1f}x and "
         f"{needs / rate_budget:.1f}x what they leave before any HTTP is served; PostgreSQL's "
-        f"share alone is {whistle['postgres_ms'] / ratio_budget:.0%} of the first. Even a "
-        f"whistle whose Python cost no more than the one-row insert's would need "
-        f"{floor:.2f} ms with its PostgreSQL share and the share of HTTP and the load "
-        f"generator seen on the ceiling ({overhead:.2f} ms: {cpus} CPUs over its best rate, "
-        f"minus what it needs alone)."
+        f"share alone is {whistle['postgres_ms'] / ratio_budget:.0%} of the first. With that "
+        f"share and the share of HTTP and the load generator seen on the ceiling "
+        f"({overhead:.2f} ms: {cpus} CPUs over its best rate, minus what it needs alone), the "
+        f"first leaves **{python_left:.2f} ms** for all of a whistle's Python, against "
+        f"{ceiling['python_ms']:.2f} ms for the one-row insert's and "
+        f"{whistle['python_ms']:.2f} ms measured."
     )
 
 
