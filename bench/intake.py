@@ -150,6 +150,19 @@ def item_ids() -> list[int]:
     return list(Item.objects.filter(active=True, whistleable=True).values_list("pk", flat=True))
 
 
+def _post_in_process(client: Any, path: str, body: dict[str, Any]) -> int:
+    """POST through the whole stack in this process; the id of what was created."""
+    response = client.post(
+        path,
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
+    )
+    if response.status_code != 201:
+        raise RuntimeError(f"{path}: {response.status_code} {response.content[:500]!r}")
+    return response.json()["id"]
+
+
 def statements_per_request(*, filer: dict[str, Any], items: list[int]) -> dict[str, Any]:
     """Statements sent by one whistle and one ceiling request through the whole stack (the
     test client in this process, after one warm-up request each); returns what they created."""
@@ -175,27 +188,19 @@ def statements_per_request(*, filer: dict[str, Any], items: list[int]) -> dict[s
             else:
                 body = {"note": f"count {attempt}"}
             with CaptureQueriesContext(connection) as queries:
-                response = client.post(
-                    path,
-                    data=json.dumps(body),
-                    content_type="application/json",
-                    HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
-                )
-            if response.status_code != 201:
-                raise RuntimeError(f"{path}: {response.status_code} {response.content[:500]!r}")
-            ids[kind].append(response.json()["id"])
+                ids[kind].append(_post_in_process(client, path, body))
             counts[kind] = len(queries.captured_queries)
     return {"counts": counts, "ids": ids}
 
 
-def _backend_cpu_seconds(pid: int) -> float | None:
-    """CPU time of one PostgreSQL backend process, or None where /proc does not show it (a
-    database on another machine, or another user's process)."""
+def _process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU of one process so far, or None where /proc does not show it (a
+    process that ended, or a database on another machine)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 def cost_per_request(
@@ -217,7 +222,7 @@ def cost_per_request(
     ids: dict[str, list[int]] = {"whistle": [], "ceiling": []}
     for kind, path in (("ceiling", CEILING_PATH), ("whistle", WHISTLE_PATH)):
         python_start = time.process_time()
-        database_start = _backend_cpu_seconds(backend)
+        database_start = _process_cpu_seconds(backend)
         for number in range(requests):
             person, client = clients[number % len(clients)]
             if kind == "whistle":
@@ -232,17 +237,9 @@ def cost_per_request(
                 }
             else:
                 body = {"note": f"alone {number}"}
-            response = client.post(
-                path,
-                data=json.dumps(body),
-                content_type="application/json",
-                HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
-            )
-            if response.status_code != 201:
-                raise RuntimeError(f"{path}: {response.status_code} {response.content[:500]!r}")
-            ids[kind].append(response.json()["id"])
+            ids[kind].append(_post_in_process(client, path, body))
         python_ms = (time.process_time() - python_start) * 1000 / requests
-        database_end = _backend_cpu_seconds(backend)
+        database_end = _process_cpu_seconds(backend)
         database_ms = (
             (database_end - database_start) * 1000 / requests
             if database_start is not None and database_end is not None
@@ -303,15 +300,7 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process and its live descendants so far."""
     from bench.common import _tree
 
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for member in _tree(pid):
-        try:
-            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
+    return sum(_process_cpu_seconds(member) or 0.0 for member in _tree(pid))
 
 
 def run_step(
