@@ -64,6 +64,7 @@ DEFAULT_QUEUE = "whistle-bench-intake"
 WHISTLE_PATH = "/api/cases/"
 CEILING_PATH = "/bench/ceiling/"
 TARGET_PER_SECOND = 300
+TRANSACTION_CONTROL = {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"}
 TARGET_RATIO = 0.6
 
 
@@ -165,7 +166,8 @@ def _post_in_process(client: Any, path: str, body: dict[str, Any]) -> int:
 
 def statements_per_request(*, filer: dict[str, Any], items: list[int]) -> dict[str, Any]:
     """Statements sent by one whistle and one ceiling request through the whole stack (the
-    test client in this process, after one warm-up request each); returns what they created."""
+    test client in this process, after one warm-up request each), not counting BEGIN and
+    COMMIT; returns what they created."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -178,7 +180,8 @@ def statements_per_request(*, filer: dict[str, Any], items: list[int]) -> dict[s
             if kind == "whistle":
                 min_lat, max_lat, min_lng, max_lng = filer["box"]
                 body = {
-                    "item": items[attempt % len(items)],
+                    # The same item twice: the second finds it in the process's copy.
+                    "item": items[0],
                     "description": f"Rubbish piled up beside the road (count {attempt})",
                     "grid": filer["grid"],
                     "latitude": (min_lat + max_lat) / 2,
@@ -189,7 +192,11 @@ def statements_per_request(*, filer: dict[str, Any], items: list[int]) -> dict[s
                 body = {"note": f"count {attempt}"}
             with CaptureQueriesContext(connection) as queries:
                 ids[kind].append(_post_in_process(client, path, body))
-            counts[kind] = len(queries.captured_queries)
+            counts[kind] = sum(
+                1
+                for query in queries.captured_queries
+                if query["sql"].split(None, 1)[0].upper() not in TRANSACTION_CONTROL
+            )
     return {"counts": counts, "ids": ids}
 
 
@@ -203,12 +210,29 @@ def _process_cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
+def _least_statement_ms(count: int) -> float:
+    """The Python CPU of the cheapest ORM write here: one row into the ceiling's table, `count`
+    times in a transaction rolled back afterwards (the ceiling's rows are checked later)."""
+    from django.db import transaction
+
+    from bench.ceiling.models import Ping
+
+    with transaction.atomic():
+        started = time.process_time()
+        for number in range(count):
+            Ping.objects.create(note=f"least {number}")
+        spent = time.process_time() - started
+        transaction.set_rollback(True)
+    return round(spent * 1000 / count, 3)
+
+
 def cost_per_request(
     *, people: list[dict[str, Any]], items: list[int], requests: int
 ) -> dict[str, Any]:
     """The CPU each request needs at the least: one after the other in this process (no HTTP
     server, no load generator), the Python time of this process and the time of its PostgreSQL
-    backend, per request of each endpoint. Returns the figures and the ids it created."""
+    backend, per request of each endpoint, and the Python of the cheapest ORM statement.
+    Returns the figures and the ids it created."""
     import random
 
     from django.db import connection
@@ -246,10 +270,13 @@ def cost_per_request(
             else None
         )
         figures[kind] = {"python_ms": round(python_ms, 2), "postgres_ms": database_ms}
+    figures["statement_python_ms"] = _least_statement_ms(requests)
     return {"figures": figures, "ids": ids}
 
 
-def budget_line(*, cost: dict[str, Any], best_ceiling: float, cpus: int) -> str:
+def budget_line(
+    *, cost: dict[str, Any], statements: dict[str, int], best_ceiling: float, cpus: int
+) -> str:
     """What the targets leave per whistle on this machine, against what a whistle needs."""
     whistle = cost["whistle"]
     ceiling = cost["ceiling"]
@@ -265,6 +292,7 @@ def budget_line(*, cost: dict[str, Any], best_ceiling: float, cpus: int) -> str:
     ceiling_alone = ceiling["python_ms"] + ceiling["postgres_ms"]
     overhead = max(cpus * 1000 / best_ceiling - ceiling_alone, 0.0)
     python_left = ratio_budget - whistle["postgres_ms"] - overhead
+    extra = statements["whistle"] - statements["ceiling"]
     return (
         f"CPU a request needs at the least, one after the other in one process without HTTP "
         f"server or load generator ({cost['requests']:,} each; the process's Python and its "
@@ -282,7 +310,11 @@ def budget_line(*, cost: dict[str, Any], best_ceiling: float, cpus: int) -> str:
         f"({overhead:.2f} ms: {cpus} CPUs over its best rate, minus what it needs alone), the "
         f"first leaves **{python_left:.2f} ms** for all of a whistle's Python, against "
         f"{ceiling['python_ms']:.2f} ms for the one-row insert's and "
-        f"{whistle['python_ms']:.2f} ms measured."
+        f"{whistle['python_ms']:.2f} ms measured. The cheapest ORM statement costs "
+        f"{cost['statement_python_ms']:.3f} ms of Python here (one row into the ceiling's table, "
+        f"{cost['requests']:,} times), so the {extra} statements a whistle sends beyond the "
+        f"ceiling's need about {extra * cost['statement_python_ms']:.2f} ms more Python on "
+        "their own."
     )
 
 
@@ -526,7 +558,8 @@ def _section(
         f"{summary['gunicorn_rss_mib']:.0f} MiB, Celery worker {summary['celery_rss_mib']:.0f} "
         "MiB.",
         "",
-        f"Statements per request (through the whole stack, measured once in process): "
+        f"Statements per request (through the whole stack, measured once in process, BEGIN "
+        f"and COMMIT not counted): "
         f"whistle {statements['whistle']}, ceiling {statements['ceiling']}.",
         "",
         budget,
@@ -696,7 +729,10 @@ def main(argv: list[str] | None = None) -> int:
         summary=summary,
         statements=measured["counts"],
         budget=budget_line(
-            cost=alone["figures"], best_ceiling=best_ceiling, cpus=os.cpu_count() or 1
+            cost=alone["figures"],
+            statements=measured["counts"],
+            best_ceiling=best_ceiling,
+            cpus=os.cpu_count() or 1,
         ),
         counts=counts,
         problems=problems,
