@@ -57,6 +57,7 @@ from bench.common import (
     wait_for_log,
     write_section,
 )
+from bench.loadgen import whistle_body
 
 SECTION = "## Whistle intake"
 SETTINGS = "bench.settings"
@@ -64,8 +65,9 @@ DEFAULT_QUEUE = "whistle-bench-intake"
 WHISTLE_PATH = "/api/cases/"
 CEILING_PATH = "/bench/ceiling/"
 TARGET_PER_SECOND = 300
-TRANSACTION_CONTROL = {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"}
 TARGET_RATIO = 0.6
+# Not counted as statements of a request.
+TRANSACTION_CONTROL = {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"}
 
 
 @dataclass
@@ -233,8 +235,6 @@ def cost_per_request(
     server, no load generator), the Python time of this process and the time of its PostgreSQL
     backend, per request of each endpoint, and the Python of the cheapest ORM statement.
     Returns the figures and the ids it created."""
-    import random
-
     from django.db import connection
     from django.test import Client
 
@@ -249,18 +249,9 @@ def cost_per_request(
         database_start = _process_cpu_seconds(backend)
         for number in range(requests):
             person, client = clients[number % len(clients)]
-            if kind == "whistle":
-                min_lat, max_lat, min_lng, max_lng = person["box"]
-                body: dict[str, Any] = {
-                    "item": random.choice(items),
-                    "description": f"Rubbish by the road, measured alone ({uuid.uuid4()})",
-                    "grid": person["grid"],
-                    "latitude": random.uniform(min_lat, max_lat),
-                    "longitude": random.uniform(min_lng, max_lng),
-                    "address": "",
-                }
-            else:
-                body = {"note": f"alone {number}"}
+            serial = f"alone-{uuid.uuid4().hex}"
+            # The bodies the load generator sends.
+            body = whistle_body(person, items, serial) if kind == "whistle" else {"note": serial}
             ids[kind].append(_post_in_process(client, path, body))
         python_ms = (time.process_time() - python_start) * 1000 / requests
         database_end = _process_cpu_seconds(backend)

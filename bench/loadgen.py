@@ -40,7 +40,8 @@ PROBLEMS = [
 ]
 
 
-def _whistle_body(filer: dict[str, Any], items: list[int], serial: str) -> dict[str, Any]:
+def whistle_body(filer: dict[str, Any], items: list[int], serial: str) -> dict[str, Any]:
+    """A valid whistle by `filer` in their own grid: a random item, problem and place."""
     min_lat, max_lat, min_lng, max_lng = filer["box"]
     return {
         "item": random.choice(items),
@@ -68,7 +69,7 @@ async def _client(
         sent += 1
         serial = f"{spec['label']}-{number}-{sent}"
         if spec["kind"] == "whistle":
-            body = _whistle_body(filer, spec["items"], serial)
+            body = whistle_body(filer, spec["items"], serial)
             request_headers = {**headers, "Idempotency-Key": str(uuid.uuid4())}
         else:
             body = {"note": serial}
