@@ -1,5 +1,9 @@
-"""System checks of the working calendar: years still provisional, office hours missing."""
+"""System checks of the working calendar (years still provisional, office hours missing) and,
+under `check --deploy`, of the site's public address."""
 
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.core.checks import Warning, register
 from django.db import DatabaseError
 from django.utils.translation import gettext as _
@@ -41,3 +45,21 @@ def check_calendar(app_configs=None, **kwargs) -> list[Warning]:
             )
         )
     return warnings
+
+
+@register("cases", deploy=True)
+def check_site_url(app_configs=None, **kwargs) -> list[Warning]:
+    """Warn on a deployment whose WHISTLE_SITE_URL is not an absolute http(s) address: the
+    links in notification mail would be relative and open nothing. (In English, as Django's
+    own deployment checks are.)"""
+    parts = urlsplit(settings.WHISTLE_SITE_URL)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return []
+    return [
+        Warning(
+            "WHISTLE_SITE_URL is not an absolute http(s) URL, so the links in notification "
+            "mail are relative.",
+            hint="Set WHISTLE_SITE_URL to the public base URL, e.g. https://whistle.example.gov.cn.",
+            id="cases.W003",
+        )
+    ]

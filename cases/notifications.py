@@ -286,14 +286,15 @@ def render(notification: Notification, language: str | None = None) -> tuple[str
 
 
 def case_url(case_id: int | None) -> str | None:
-    """The absolute link to the case page, or None while that page does not exist."""
+    """The link to the case page, absolute under WHISTLE_SITE_URL (relative while that is
+    empty), or None while that page does not exist."""
     if case_id is None:
         return None
     try:
         path = reverse("cases:detail", args=[case_id])
     except NoReverseMatch:
         return None
-    return getattr(settings, "WHISTLE_SITE_URL", "").rstrip("/") + path
+    return settings.WHISTLE_SITE_URL.rstrip("/") + path
 
 
 # --- channels ----------------------------------------------------------------------------------
@@ -383,13 +384,12 @@ CHANNEL_REGISTRY: dict[str, type] = {
     InAppChannel.name: InAppChannel,
     MailChannel.name: MailChannel,
 }
-DEFAULT_CHANNELS = ["inbox", "mail"]
 
 
 def configured_channels() -> list[Channel]:
     """The channels named in WHISTLE_NOTIFICATION_CHANNELS; unknown names are logged, skipped."""
     channels: list[Channel] = []
-    for name in getattr(settings, "WHISTLE_NOTIFICATION_CHANNELS", DEFAULT_CHANNELS):
+    for name in settings.WHISTLE_NOTIFICATION_CHANNELS:
         channel_class = CHANNEL_REGISTRY.get(name)
         if channel_class is None:
             logger.warning("Unknown notification channel %r in settings", name)

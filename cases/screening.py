@@ -40,11 +40,11 @@ DUPLICATE_CANDIDATES = 50
 
 
 def duplicate_radius_m() -> float:
-    return float(getattr(settings, "WHISTLE_DUPLICATE_RADIUS_M", 200))
+    return float(settings.WHISTLE_DUPLICATE_RADIUS_M)
 
 
 def duplicate_window() -> timedelta:
-    return timedelta(hours=float(getattr(settings, "WHISTLE_DUPLICATE_WINDOW_HOURS", 72)))
+    return timedelta(hours=float(settings.WHISTLE_DUPLICATE_WINDOW_HOURS))
 
 
 def nearby_candidates(

@@ -30,11 +30,6 @@ from cases.models import Attachment, Case, Dispatch, Event
 
 logger = logging.getLogger(__name__)
 
-MB = 1024 * 1024
-DEFAULT_MAX_PHOTO_BYTES = 15 * MB
-DEFAULT_MAX_DOCUMENT_BYTES = 20 * MB
-DEFAULT_MAX_IMAGE_PIXELS = 40_000_000
-DEFAULT_MAX_IMAGE_SIDE = 2560
 JPEG_QUALITY = 85
 WEBP_QUALITY = 85
 ORPHAN_AGE = timedelta(hours=1)
@@ -87,19 +82,19 @@ class CheckedFile:
 
 
 def max_photo_bytes() -> int:
-    return int(getattr(settings, "WHISTLE_MAX_PHOTO_BYTES", DEFAULT_MAX_PHOTO_BYTES))
+    return int(settings.WHISTLE_MAX_PHOTO_BYTES)
 
 
 def max_document_bytes() -> int:
-    return int(getattr(settings, "WHISTLE_MAX_DOCUMENT_BYTES", DEFAULT_MAX_DOCUMENT_BYTES))
+    return int(settings.WHISTLE_MAX_DOCUMENT_BYTES)
 
 
 def max_image_pixels() -> int:
-    return int(getattr(settings, "WHISTLE_MAX_IMAGE_PIXELS", DEFAULT_MAX_IMAGE_PIXELS))
+    return int(settings.WHISTLE_MAX_IMAGE_PIXELS)
 
 
 def max_image_side() -> int:
-    return int(getattr(settings, "WHISTLE_MAX_IMAGE_SIDE", DEFAULT_MAX_IMAGE_SIDE))
+    return int(settings.WHISTLE_MAX_IMAGE_SIDE)
 
 
 def _too_large(size: int, limit: int) -> ValidationError:

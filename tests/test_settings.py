@@ -29,6 +29,7 @@ SETTINGS_VARIABLES = (
     "LANGUAGE_CODE",
     "TIME_ZONE",
     "WHISTLE_HTTPS",
+    "WHISTLE_SITE_URL",
     "WHISTLE_BEHIND_PROXY",
     "WHISTLE_MANIFEST_STATIC",
     "WHISTLE_PG_JIT",
@@ -81,6 +82,7 @@ def production_environment(var_dir: Path, **overrides: str) -> dict[str, str]:
         "WHISTLE_HTTPS": "1",
         "SECRET_KEY": secrets.token_urlsafe(64),
         "ALLOWED_HOSTS": "example.gov.cn",
+        "WHISTLE_SITE_URL": "https://example.gov.cn",
     }
     values.update(overrides)
     return clean_environment(var_dir, **values)

@@ -36,7 +36,7 @@ def tile_source(url: str) -> str:
 
 
 def content_security_policy(*, path: str) -> str:
-    tiles = tile_source(getattr(settings, "WHISTLE_TILE_URL", ""))
+    tiles = tile_source(settings.WHISTLE_TILE_URL)
     relaxed = path.startswith(RELAXED_PATHS)
     inline = " 'unsafe-inline'" if relaxed else ""
     directives = [
@@ -80,7 +80,7 @@ def client_ip(request: HttpRequest) -> str | None:
     Behind the reverse proxy (WHISTLE_BEHIND_PROXY) it is the right-most X-Forwarded-For
     entry, the one our proxy appended; entries to its left come from the client and could be
     forged to dodge the lockout. Otherwise it is the socket's address."""
-    if getattr(settings, "WHISTLE_BEHIND_PROXY", False):
+    if settings.WHISTLE_BEHIND_PROXY:
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
         hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
         if hops:

@@ -192,6 +192,14 @@ STORAGES = {
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
+# Case photos and documents (cases.uploads): the largest file accepted of each kind, in bytes,
+# and the largest image decoded (pixels) and stored (longest side, larger ones are scaled down).
+WHISTLE_MAX_PHOTO_BYTES = int(os.environ.get("WHISTLE_MAX_PHOTO_BYTES", str(15 * 1024 * 1024)))
+WHISTLE_MAX_DOCUMENT_BYTES = int(
+    os.environ.get("WHISTLE_MAX_DOCUMENT_BYTES", str(20 * 1024 * 1024))
+)
+WHISTLE_MAX_IMAGE_PIXELS = int(os.environ.get("WHISTLE_MAX_IMAGE_PIXELS", "40000000"))
+WHISTLE_MAX_IMAGE_SIDE = int(os.environ.get("WHISTLE_MAX_IMAGE_SIDE", "2560"))
 
 # Redis, when REDIS_URL is set, carries the Celery broker and the shared cache.
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -253,6 +261,10 @@ WHISTLE_COUNTS_STALE_SECONDS = float(os.environ.get("WHISTLE_COUNTS_STALE_SECOND
 # WHISTLE_REFERENCE_MAX_AGE_SECONDS whatever the check says (whistle.reference).
 WHISTLE_REFERENCE_CHECK_SECONDS = float(os.environ.get("WHISTLE_REFERENCE_CHECK_SECONDS", "1"))
 WHISTLE_REFERENCE_MAX_AGE_SECONDS = float(os.environ.get("WHISTLE_REFERENCE_MAX_AGE_SECONDS", "30"))
+# The same for the working calendar (cases.calendar): compared every
+# WHISTLE_CALENDAR_CHECK_SECONDS, reloaded after WHISTLE_CALENDAR_MAX_AGE_SECONDS at the latest.
+WHISTLE_CALENDAR_CHECK_SECONDS = float(os.environ.get("WHISTLE_CALENDAR_CHECK_SECONDS", "1"))
+WHISTLE_CALENDAR_MAX_AGE_SECONDS = float(os.environ.get("WHISTLE_CALENDAR_MAX_AGE_SECONDS", "60"))
 # Several Whistle installations (or test runs) can share one Redis under their own queue names.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("WHISTLE_CELERY_QUEUE", "celery")
 # The deadline sweep runs every WHISTLE_SWEEP_SECONDS, never less often than every 30 s. A
@@ -293,6 +305,15 @@ EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "whistle@localhost")
+# The public base URL, e.g. https://whistle.example.gov.cn, used to make absolute links in mail;
+# empty leaves them relative (`manage.py check --deploy` warns, cases.W003).
+WHISTLE_SITE_URL = os.environ.get("WHISTLE_SITE_URL", "")
+# The channels that deliver notifications (cases.notifications), comma-separated: inbox, mail.
+WHISTLE_NOTIFICATION_CHANNELS = env_list("WHISTLE_NOTIFICATION_CHANNELS", "inbox,mail")
+# A new whistle is flagged as a likely duplicate of an open case of the same item filed within
+# this many metres and hours (cases.screening).
+WHISTLE_DUPLICATE_RADIUS_M = float(os.environ.get("WHISTLE_DUPLICATE_RADIUS_M", "200"))
+WHISTLE_DUPLICATE_WINDOW_HOURS = float(os.environ.get("WHISTLE_DUPLICATE_WINDOW_HOURS", "72"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
