@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class AssessmentConfig(AppConfig):
     name = "assessment"
     verbose_name = _("Assessment")
+
+    def ready(self) -> None:
+        from assessment import hooks
+        from cases.signals import case_changed
+
+        # The facts follow the trace: every committed change of a case refreshes its facts.
+        case_changed.connect(hooks.on_case_changed, dispatch_uid="assessment.facts")

@@ -1,8 +1,15 @@
-"""The case engine's one call into the assessment: refresh a case's facts after commit."""
+"""The assessment's subscription to the case engine's domain event: refresh a case's facts
+after commit (docs/architecture.md)."""
 
 import logging
+from typing import Any
 
 logger = logging.getLogger(__name__)
+
+
+def on_case_changed(*, case_id: int, **_kwargs: Any) -> None:
+    """Receiver of cases.signals.case_changed, sent after the change committed."""
+    enqueue_fact_refresh(case_id)
 
 
 def enqueue_fact_refresh(case_id: int) -> None:

@@ -1,4 +1,4 @@
-"""What a timer does when a stage's limit is reached (DESIGN.md section 5).
+"""What a timer does when a stage's limit is reached (docs/workflow.md).
 
 Called by cases.timers with the case locked and the deadline marked fired. Every firing writes
 exactly one event: the transition it caused, or a record that the limit passed."""
@@ -10,10 +10,10 @@ from cases.notifications import (
     town_committee,
     village_officers,
 )
+from cases.perform import perform
 from cases.services.committee import escalate_locked
 from cases.services.common import TIMER, notify
 from cases.services.handling import request_consultation_locked
-from cases.services.village import whistle_locked
 from cases.transitions import record_event
 from checklists.models import Stage
 
@@ -25,7 +25,7 @@ def act_on_deadline(*, case: Case, deadline: Deadline) -> None:
         stage == Stage.VILLAGE_HANDLING and case.status in (Status.FILED, Status.VILLAGE_HANDLING)
     ):
         # A whistle left alone climbs: the village never screened (or never finished) it.
-        whistle_locked(case=case, user=None, data=data)
+        perform(action="whistle", user=None, case=case, data={"deadline": data})
     elif (
         stage == Stage.HANDLING
         and deadline.dispatch_id is None

@@ -1,68 +1,51 @@
-"""The transition table of DESIGN.md section 4: the only writer of a case's status and level.
+"""The transition table (docs/workflow.md): the only writer of a case's status and level.
 
 Every service that changes a case calls `apply_transition` (status actions) or `record_event`
 (actions that leave the status as it is) while holding the case's row lock; both write the
 append-only event that is the case's trace.
 """
 
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
 
 from django.db import transaction
 from django.utils import timezone
 
 from cases.errors import IllegalTransition, StaleCase
-from cases.models import Case, Dispatch, Event, Level, Status
+from cases.models import Case, Dispatch, Event, Status
+from cases.signals import case_changed
+from cases.workflow import REGISTRY, Transition
 from teams.models import User
 
 S = Status
 
 
-@dataclass(frozen=True)
-class Transition:
-    sources: frozenset[str]
-    target: str | None  # None: the status stays as it is
-    level: str | None = None  # the level the case moves to, if it moves
-    from_levels: frozenset[str] | None = None  # only at these levels
+class _Table(Mapping):
+    """The status table: each step of the registry that moves a case, by its code. Read live,
+    so a step another app declares from its AppConfig is in it too."""
+
+    def _moves(self) -> dict[str, Transition]:
+        return {code: step.moves for code, step in REGISTRY.steps.items() if step.moves}
+
+    def __getitem__(self, code: str) -> Transition:
+        return self._moves()[code]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._moves())
+
+    def __len__(self) -> int:
+        return len(self._moves())
+
+    def get(self, code: str, default: Transition | None = None) -> Transition | None:
+        step = REGISTRY.steps.get(code)
+        return step.moves if step is not None and step.moves is not None else default
 
 
-OPEN = frozenset(
-    {S.FILED, S.VILLAGE_HANDLING, S.DISPATCHED, S.IN_PROGRESS, S.IN_CONSULTATION, S.RESOLVED}
-)
-
-TRANSITIONS: dict[str, Transition] = {
-    "accept": Transition(frozenset({S.FILED}), S.VILLAGE_HANDLING),
-    "reject": Transition(frozenset({S.FILED}), S.REJECTED),
-    "whistle": Transition(frozenset({S.FILED, S.VILLAGE_HANDLING}), S.DISPATCHED, Level.TOWN),
-    "resolve_on_spot": Transition(frozenset({S.VILLAGE_HANDLING}), S.RESOLVED),
-    # Per dispatch; the first report-in moves the case, later ones leave it in progress.
-    "report_in": Transition(frozenset({S.DISPATCHED, S.IN_PROGRESS}), S.IN_PROGRESS),
-    "resolve": Transition(frozenset({S.IN_PROGRESS}), S.RESOLVED),
-    # A case nobody reported in on also goes to the committee when its handling time is up.
-    "request_consultation": Transition(frozenset({S.IN_PROGRESS, S.DISPATCHED}), S.IN_CONSULTATION),
-    "decide": Transition(frozenset({S.IN_CONSULTATION}), S.IN_PROGRESS),
-    "escalate": Transition(
-        frozenset({S.IN_CONSULTATION}), S.IN_CONSULTATION, Level.CITY, frozenset({Level.TOWN})
-    ),
-    # A committee closes a case at its consultation, with the reason recorded.
-    "close": Transition(frozenset({S.IN_CONSULTATION}), S.CLOSED),
-    "verify_pass": Transition(frozenset({S.RESOLVED}), S.CLOSED),
-    # Back to handling: at the village for a case solved on the spot, else with the town.
-    "verify_fail": Transition(frozenset({S.RESOLVED}), S.IN_PROGRESS),
-    "suspend": Transition(OPEN, S.SUSPENDED),
-    "resume": Transition(frozenset({S.SUSPENDED}), None),
-    "reopen": Transition(frozenset({S.REJECTED, S.CLOSED}), S.FILED),
-    "evaluate": Transition(frozenset({S.CLOSED}), S.CLOSED),
-}
+TRANSITIONS: Mapping[str, Transition] = _Table()
 
 
 def allowed_actions(case: Case) -> set[str]:
-    """The status actions the table allows from the case's current status and level."""
-    return {
-        action
-        for action, transition in TRANSITIONS.items()
-        if case.status in transition.sources
-        and (transition.from_levels is None or case.level in transition.from_levels)
-    }
+    """The steps the table allows from the case's current status and level."""
+    return {code for code, step in REGISTRY.steps.items() if step.moves and step.moves.allows(case)}
 
 
 def check_version(case: Case, expected_version: int | None) -> None:
@@ -89,7 +72,7 @@ def apply_transition(
     (resume returns to the status before suspension; verify_fail and reopen pick the handling
     stage that fits the case)."""
     transition = TRANSITIONS.get(action)
-    if transition is None or action not in allowed_actions(case):
+    if transition is None or not transition.allows(case):
         raise IllegalTransition()
     from_status, from_level = case.status, case.level
     to_status = target or transition.target or case.status
@@ -163,8 +146,11 @@ def record_event(
 
 
 def _refresh_facts_after_commit(case: Case) -> None:
-    """The assessment's facts follow the trace: refresh them once this change is committed."""
-    from assessment.hooks import enqueue_fact_refresh
+    """Tell whoever follows the trace (the assessment's facts) once this change is committed."""
+    publish_case_changed(case_id=case.pk)
 
-    case_id = case.pk
-    transaction.on_commit(lambda: enqueue_fact_refresh(case_id), robust=True)
+
+def publish_case_changed(*, case_id: int) -> None:
+    """The domain event `case_changed`, sent after commit; cases imports none of its
+    receivers (docs/architecture.md)."""
+    transaction.on_commit(lambda: case_changed.send(sender=Case, case_id=case_id), robust=True)

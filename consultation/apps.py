@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class ConsultationConfig(AppConfig):
     name = "consultation"
     verbose_name = _("Consultation")
+
+    def ready(self) -> None:
+        from consultation import workflow
+
+        workflow.register()

@@ -7,6 +7,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cases.forms_detail import ReasonForm, _text
 from cases.services import Task
 from consultation.models import AgendaItem, Consultation
 from consultation.services import Attended, Checked, Decision
@@ -363,3 +364,9 @@ class RecordInvestigationForm(forms.Form):
             )
             for check in self.view.checks
         ]
+
+
+class CloseCaseForm(ReasonForm):
+    """Close a case at its consultation, from the case page (the registry's `close`)."""
+
+    reason = _text(_("Why the case is closed"))

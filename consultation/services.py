@@ -17,13 +17,12 @@ from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
 from cases import services as case_services
-from cases import timers
-from cases.access import VIEW_CASE_PERMISSION, is_committee_at_level, require, scope_of
+from cases.access import VIEW_CASE_PERMISSION, require, scope_of
 from cases.errors import IllegalTransition, InvalidInput, NotAllowed, NotInScope, ScreeningRefused
 from cases.models import Case, Level, Source, Status
-from cases.notifications import village_officers
-from cases.services.common import lock_case, notify, require_text
-from cases.transitions import apply_transition, record_event
+from cases.perform import Context, perform
+from cases.services.common import lock_case, require_text
+from cases.transitions import record_event
 from checklists.models import Aspect, Item
 from consultation.models import (
     AgendaItem,
@@ -483,23 +482,25 @@ def close_in_consultation(
     *, user: User, case_id: int, reason: str, expected_version: int | None = None
 ) -> Case:
     """The committee closes a case at its consultation, recording why; every clock stops."""
-    with transaction.atomic():
-        case = lock_case(user=user, case_id=case_id, expected_version=expected_version)
-        require(is_committee_at_level(user, case))
-        reason = require_text(reason, field="reason", message=_("Give the reason for closing."))
-        case.resolution_note = reason
-        case.resolved_level = case.level
-        case.save(update_fields=["resolution_note", "resolved_level"])
-        apply_transition(
-            case=case, action="close", actor=user, data={"reason": reason}, public=True
-        )
-        timers.meet_deadlines(case=case)
-        timers.sync_dispatch_board(case=case)
-        recipients = list(village_officers(case.village))
-        if case.reporter_id:
-            recipients.append(case.reporter)
-        notify(recipients=recipients, kind="case_closed", case=case, data={"reason": reason})
-        return case
+    return perform(
+        action="close",
+        user=user,
+        case_id=case_id,
+        expected_version=expected_version,
+        data={"reason": reason},
+    )
+
+
+def run_close(ctx: Context) -> Case:
+    case = ctx.case
+    reason = require_text(
+        ctx.data.get("reason"), field="reason", message=_("Give the reason for closing.")
+    )
+    case.resolution_note = reason
+    case.resolved_level = case.level
+    case.save(update_fields=["resolution_note", "resolved_level"])
+    ctx.write("close", data={"reason": reason})
+    return case
 
 
 def archive_consultation(*, user: User, consultation_id: int) -> Consultation:

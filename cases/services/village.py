@@ -4,39 +4,27 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import batching, timers
-from cases.access import is_village_officer_of, require
-from cases.errors import IllegalTransition, InvalidInput
+from cases.errors import InvalidInput
 from cases.models import Case, Deadline, Dispatch
-from cases.notifications import grid_workers, handlers_of_dispatch, town_committee
+from cases.notifications import handlers_of_dispatch
+from cases.perform import Context, perform
 from cases.selectors import default_handlers
-from cases.services.common import (
-    TIMER,
-    check_photos,
-    lock_case,
-    notify,
-    require_evidence,
-    require_text,
-    store_photos,
-)
-from cases.transitions import allowed_actions, apply_transition
+from cases.services.common import notify, require_evidence, require_text
 from checklists.models import Stage
 from teams.models import Department, Team, User
 
 
 def accept_case(*, user: User, case_id: int, expected_version: int | None = None) -> Case:
-    with transaction.atomic():
-        case = lock_case(user=user, case_id=case_id, expected_version=expected_version)
-        require(is_village_officer_of(user, case))
-        apply_transition(case=case, action="accept", actor=user, public=True)
-        timers.meet_deadlines(case=case, stages=[Stage.SCREENING])
-        timers.start_deadline(case=case, stage=Stage.VILLAGE_HANDLING)
-        timers.sync_dispatch_board(case=case)
-        return case
+    return perform(action="accept", user=user, case_id=case_id, expected_version=expected_version)
+
+
+def run_accept(ctx: Context) -> Case:
+    ctx.write("accept")
+    return ctx.case
 
 
 def reject_case(
@@ -48,31 +36,29 @@ def reject_case(
     expected_version: int | None = None,
 ) -> Case:
     """Refuse a whistle that is not for whistling, saying why and where to go instead."""
-    with transaction.atomic():
-        case = lock_case(user=user, case_id=case_id, expected_version=expected_version)
-        require(is_village_officer_of(user, case))
-        reason = require_text(reason, field="reason", message=_("Give the reason for rejection."))
-        _reject(case=case, user=user, reason=reason, redirect=redirect.strip())
-        return case
+    return perform(
+        action="reject",
+        user=user,
+        case_id=case_id,
+        expected_version=expected_version,
+        data={"reason": reason, "redirect": redirect},
+    )
 
 
-def _reject(
-    *, case: Case, user: User, reason: str, redirect: str, data: dict | None = None
-) -> None:
+def run_reject(ctx: Context) -> Case:
+    reason = require_text(
+        ctx.data.get("reason"), field="reason", message=_("Give the reason for rejection.")
+    )
+    _reject(ctx, reason=reason, redirect=(ctx.data.get("redirect") or "").strip())
+    return ctx.case
+
+
+def _reject(ctx: Context, *, reason: str, redirect: str, data: dict | None = None) -> None:
+    case = ctx.case
     case.rejection_reason = reason
     case.redirect = redirect
     case.save(update_fields=["rejection_reason", "redirect"])
-    apply_transition(
-        case=case,
-        action="reject",
-        actor=user,
-        data={"reason": reason, "redirect": redirect, **(data or {})},
-        public=True,
-    )
-    timers.meet_deadlines(case=case)
-    timers.sync_dispatch_board(case=case)
-    if case.reporter_id:
-        notify(recipients=[case.reporter], kind="case_rejected", case=case, data={"reason": reason})
+    ctx.write("reject", data={"reason": reason, "redirect": redirect, **(data or {})})
 
 
 def merge_case(
@@ -80,21 +66,27 @@ def merge_case(
 ) -> Case:
     """Merge a duplicate whistle into the open case it repeats: it is rejected as a duplicate
     and linked to that case."""
-    with transaction.atomic():
-        case = lock_case(user=user, case_id=case_id, expected_version=expected_version)
-        require(is_village_officer_of(user, case))
-        target = Case.objects.filter(pk=into_case_id, village_id=case.village_id).first()
-        if target is None or target.pk == case.pk or not target.is_open:
-            raise InvalidInput(
-                fields={"into": [_("Choose an open case of this village to merge into.")]}
-            )
-        case.merged_into = target
-        case.save(update_fields=["merged_into"])
-        reason = _("Duplicate of %(number)s.") % {"number": target.number}
-        _reject(
-            case=case, user=user, reason=reason, redirect="", data={"merged_into": target.number}
+    return perform(
+        action="merge",
+        user=user,
+        case_id=case_id,
+        expected_version=expected_version,
+        data={"into": into_case_id},
+    )
+
+
+def run_merge(ctx: Context) -> Case:
+    case = ctx.case
+    target = Case.objects.filter(pk=ctx.data["into"], village_id=case.village_id).first()
+    if target is None or target.pk == case.pk or not target.is_open:
+        raise InvalidInput(
+            fields={"into": [_("Choose an open case of this village to merge into.")]}
         )
-        return case
+    case.merged_into = target
+    case.save(update_fields=["merged_into"])
+    reason = _("Duplicate of %(number)s.") % {"number": target.number}
+    _reject(ctx, reason=reason, redirect="", data={"merged_into": target.number})
+    return case
 
 
 def resolve_on_spot(
@@ -106,28 +98,22 @@ def resolve_on_spot(
     expected_version: int | None = None,
 ) -> Case:
     """The village solved it itself ("small things don't leave the village")."""
-    photos = check_photos(photos)
-    with transaction.atomic():
-        case = lock_case(user=user, case_id=case_id, expected_version=expected_version)
-        require(is_village_officer_of(user, case))
-        if "resolve_on_spot" not in allowed_actions(case):
-            raise IllegalTransition()
-        require_evidence(note=note, photos=photos)
-        case.resolution_note = note.strip()
-        case.save(update_fields=["resolution_note"])
-        event = apply_transition(
-            case=case,
-            action="resolve_on_spot",
-            actor=user,
-            data={"note": note.strip()},
-            public=True,
-        )
-        store_photos(case=case, photos=photos, purpose="evidence", user=user, event=event)
-        timers.meet_deadlines(case=case, stages=[Stage.VILLAGE_HANDLING, Stage.SCREENING])
-        timers.start_deadline(case=case, stage=Stage.VERIFICATION)
-        timers.sync_dispatch_board(case=case)
-        notify(recipients=grid_workers(case.grid), kind="case_resolved", case=case)
-        return case
+    return perform(
+        action="resolve_on_spot",
+        user=user,
+        case_id=case_id,
+        expected_version=expected_version,
+        data={"note": note, "photos": photos},
+    )
+
+
+def run_resolve_on_spot(ctx: Context) -> Case:
+    note = ctx.data.get("note") or ""
+    require_evidence(note=note, photos=ctx.photos)
+    ctx.case.resolution_note = note.strip()
+    ctx.case.save(update_fields=["resolution_note"])
+    ctx.write("resolve_on_spot", data={"note": note.strip()}, photos="evidence")
+    return ctx.case
 
 
 def whistle_to_town(
@@ -136,36 +122,33 @@ def whistle_to_town(
     """Whistle the case up to the town: dispatches go to the item's default handlers.
 
     `user=None` is the village-handling timer."""
-    with transaction.atomic():
-        case = lock_case(user=user, case_id=case_id, expected_version=expected_version)
-        if user is not None:
-            require(is_village_officer_of(user, case))
-        whistle_locked(case=case, user=user, note=note)
-        return case
+    return perform(
+        action="whistle",
+        user=user,
+        case_id=case_id,
+        expected_version=expected_version,
+        data={"note": note},
+    )
 
 
-def whistle_locked(
-    *, case: Case, user: User | None, note: str = "", data: dict | None = None
-) -> None:
-    """The whistle itself, on a case the caller has locked."""
+def run_whistle(ctx: Context) -> Case:
+    """The whistle itself: the dispatches go to the item's default handlers, their report-in
+    clocks and the handling clock in one insert (the timer does this for thousands of cases
+    in a burst)."""
+    case = ctx.case
     teams, departments = batching.remember(
         ("default_handlers", case.item_id, case.town_id, case.city_id),
         lambda: default_handlers(case=case),
     )
-    apply_transition(
-        case=case,
-        action="whistle",
-        actor=user,
-        actor_label="" if user else TIMER,
+    ctx.write(
+        "whistle",
         data={
-            "note": note,
+            "note": (ctx.data.get("note") or "").strip(),
             "teams": [team.code for team in teams],
             "departments": [department.code for department in departments],
-            **(data or {}),
+            **(ctx.data.get("deadline") or {}),
         },
-        public=True,
     )
-    timers.meet_deadlines(case=case, stages=[Stage.SCREENING, Stage.VILLAGE_HANDLING])
     now = timezone.now()
     handling = timers.plan_deadline(case=case, stage=Stage.HANDLING, start=now)
     create_dispatches(
@@ -174,8 +157,7 @@ def whistle_locked(
         now=now,
         other_clocks=[handling] if handling else [],
     )
-    timers.sync_dispatch_board(case=case)
-    notify(recipients=town_committee(case.town), kind="case_whistled", case=case)
+    return case
 
 
 def create_dispatch(

@@ -1,0 +1,194 @@
+"""What the town and city committees decide: consultations, escalation, suspension (挂账),
+postponements and reopening (docs/workflow.md)."""
+
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import OPEN_STATUSES, Level, Status
+from cases.workflow import effects as fx
+from cases.workflow import guards
+from cases.workflow.spec import CASE, REGISTRY, Action, Step, Transition
+from checklists.models import Stage
+
+S = Status
+# Every open status but suspended itself.
+OPEN = frozenset(OPEN_STATUSES) - {S.SUSPENDED}
+
+REGISTRY.step(
+    Step(
+        "decide",
+        timeline=_("decided in consultation"),
+        tracking=_("Decided in consultation"),
+        moves=Transition(frozenset({S.IN_CONSULTATION}), S.IN_PROGRESS),
+        public=True,
+        # Each task's dispatch starts its report-in and handling clocks with it.
+        clocks=(fx.Meet((Stage.TOWN_CONSULTATION, Stage.CITY_CONSULTATION)),),
+        assessment="the committee's decision: its tasks become dispatches with their deadlines",
+    )
+)
+REGISTRY.action(
+    Action(
+        name="decide",
+        on=CASE,
+        steps=("decide",),
+        button=_("Record the decision"),
+        done=_("The decision was recorded."),
+        summary="Record the consultation's decision and its tasks (committee)",
+        who=guards.committee,
+        run="cases.services.committee.run_decide",
+        form="cases.forms_detail.DecideForm",
+        serializer="cases.api.serializers.DecideSerializer",
+        api_fields={"handler": "tasks"},
+        form_fields={"handler": "team", "tasks": "task", "tasks-0-action": "task"},
+    )
+)
+
+REGISTRY.step(
+    Step(
+        "escalate",
+        timeline=_("escalated to the city"),
+        tracking=_("Escalated to the city"),
+        moves=Transition(
+            frozenset({S.IN_CONSULTATION}), S.IN_CONSULTATION, Level.CITY, frozenset({Level.TOWN})
+        ),
+        public=True,
+        clocks=(fx.Meet((Stage.TOWN_CONSULTATION,)), fx.Start(Stage.CITY_CONSULTATION)),
+        notices=(fx.notice("case_escalated", fx.city_committee, who="the city committee"),),
+        assessment="the case climbs to the city (the 70/20/10 level distribution)",
+    )
+)
+REGISTRY.action(
+    Action(
+        name="escalate",
+        on=CASE,
+        steps=("escalate",),
+        button=_("Escalate to the city"),
+        done=_("The case was escalated to the city."),
+        summary="Escalate a town consultation to the city (town committee)",
+        who=guards.town_committee,
+        run="cases.services.committee.run_escalate",
+        form="cases.forms_detail.EscalateForm",
+        serializer="cases.api.serializers.ReasonSerializer",
+        by_timer=True,
+    )
+)
+
+REGISTRY.step(
+    Step(
+        "suspend",
+        timeline=_("suspended"),
+        tracking=_("Suspended"),
+        moves=Transition(OPEN, S.SUSPENDED),
+        public=True,
+        clocks=(fx.Pause(),),
+        notices=(fx.notice("case_suspended", fx.village_officers, who="the village officers"),),
+        assessment="suspended now; was suspended ever",
+    )
+)
+REGISTRY.action(
+    Action(
+        name="suspend",
+        on=CASE,
+        steps=("suspend",),
+        button=_("Suspend"),
+        done=_("The case was suspended."),
+        summary="Suspend a long-term case until a review date (committee)",
+        who=guards.committee,
+        run="cases.services.committee.run_suspend",
+        form="cases.forms_detail.SuspendForm",
+        serializer="cases.api.serializers.SuspendSerializer",
+    )
+)
+
+REGISTRY.step(
+    Step(
+        "resume",
+        timeline=_("resumed"),
+        tracking=_("Resumed"),
+        # Back to the status it had before it was suspended.
+        moves=Transition(frozenset({S.SUSPENDED}), None),
+        public=True,
+        clocks=(fx.Resume(),),
+        notices=(fx.notice("case_resumed", fx.village_officers, who="the village officers"),),
+        assessment="no longer suspended",
+    )
+)
+REGISTRY.action(
+    Action(
+        name="resume",
+        on=CASE,
+        steps=("resume",),
+        button=_("Resume"),
+        done=_("The case was resumed."),
+        summary="Resume a suspended case (committee)",
+        who=guards.committee,
+        run="cases.services.committee.run_resume",
+        form="cases.forms_detail.ResumeForm",
+        serializer="cases.api.serializers.VersionSerializer",
+        inline=True,
+    )
+)
+
+REGISTRY.step(
+    Step(
+        "reopen",
+        timeline=_("reopened"),
+        tracking=_("Reopened"),
+        # To screening (a rejected case) or back to handling where it was solved.
+        moves=Transition(frozenset({S.REJECTED, S.CLOSED}), S.FILED),
+        public=True,
+        clocks=(fx.Start(),),
+        assessment="open again: no longer closed or rejected",
+    )
+)
+REGISTRY.action(
+    Action(
+        name="reopen",
+        on=CASE,
+        steps=("reopen",),
+        button=_("Reopen"),
+        done=_("The case was reopened."),
+        summary="Reopen a rejected or closed case (town committee)",
+        who=guards.town_committee,
+        run="cases.services.committee.run_reopen",
+        form="cases.forms_detail.ReopenForm",
+        serializer="cases.api.serializers.ReasonSerializer",
+    )
+)
+
+REGISTRY.step(
+    Step(
+        "request_postponement",
+        timeline=_("asked for a postponement"),
+        notices=(
+            fx.notice(
+                "postponement_requested",
+                fx.committee_at_level,
+                who="the committee at the case's level",
+            ),
+        ),
+    )
+)
+REGISTRY.action(
+    Action(
+        name="request_postponement",
+        on=CASE,
+        steps=("request_postponement",),
+        button=_("Request a postponement"),
+        done=_("The postponement was requested."),
+        summary="Ask the level above to postpone a running deadline",
+        who=guards.deadline_holder,
+        when=guards.status_in(S.VILLAGE_HANDLING, S.DISPATCHED, S.IN_PROGRESS),
+        run="cases.services.committee.run_request_postponement",
+        form="cases.forms_detail.RequestPostponementForm",
+        serializer="cases.api.serializers.RequestPostponementSerializer",
+    )
+)
+
+# Decided on the postponement's own page and route (cases.services.decide_postponement).
+REGISTRY.step(
+    Step(
+        "decide_postponement",
+        timeline=_("decided on a postponement"),
+        assessment="postponed: an approved postponement of one of its deadlines",
+    )
+)

@@ -1,0 +1,149 @@
+"""The clocks a step starts, meets, pauses or resumes, and the people it tells: declared on the
+steps, applied by perform() after the action's own code, in the order declared."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from cases import notifications, timers
+from cases.models import Dispatch, Level
+from cases.workflow.spec import Effect, Notice
+from checklists.models import Stage
+
+if TYPE_CHECKING:
+    from cases.perform import Context
+    from teams.models import User
+
+
+def _stage_names(stages: Iterable[str]) -> str:
+    return ", ".join(str(Stage(stage).label) for stage in stages)
+
+
+@dataclass(frozen=True)
+class Meet(Effect):
+    """These stages' clocks are done (all of the case's clocks when no stage is named)."""
+
+    stages: tuple[str, ...] = ()
+
+    def apply(self, ctx: "Context") -> None:
+        timers.meet_deadlines(case=ctx.case, stages=list(self.stages) if self.stages else None)
+
+    def describe(self) -> str:
+        return f"meets {_stage_names(self.stages)}" if self.stages else "meets every clock"
+
+
+@dataclass(frozen=True)
+class MeetDispatch(Effect):
+    """The dispatch's own clocks are done (those of these stages, or all of them)."""
+
+    stages: tuple[str, ...] = ()
+
+    def apply(self, ctx: "Context") -> None:
+        stages = list(self.stages) if self.stages else None
+        timers.meet_deadlines(case=ctx.case, stages=stages, dispatch=ctx.dispatch)
+
+    def describe(self) -> str:
+        what = _stage_names(self.stages) if self.stages else "every clock"
+        return f"meets the dispatch's {what}"
+
+
+@dataclass(frozen=True)
+class Start(Effect):
+    """Start a stage's clock from the item's time limit. `stage=None`: the stage the action's
+    code chose (ctx.next_stage), where the table leaves it open."""
+
+    stage: str | None = None
+
+    def apply(self, ctx: "Context") -> None:
+        stage = self.stage or ctx.next_stage
+        if stage:
+            timers.start_deadline(case=ctx.case, stage=stage)
+
+    def describe(self) -> str:
+        if self.stage is None:
+            return "starts the clock of the stage it returns to"
+        return f"starts {Stage(self.stage).label}"
+
+
+@dataclass(frozen=True)
+class StartConsultation(Effect):
+    """The consultation clock of the committee at the case's level."""
+
+    def apply(self, ctx: "Context") -> None:
+        timers.start_deadline(case=ctx.case, stage=consultation_stage(ctx))
+
+    def describe(self) -> str:
+        return "starts the town (or, for a city case, the city) consultation"
+
+
+@dataclass(frozen=True)
+class Pause(Effect):
+    def apply(self, ctx: "Context") -> None:
+        timers.pause_deadlines(case=ctx.case)
+
+    def describe(self) -> str:
+        return "pauses every running clock, keeping the time left"
+
+
+@dataclass(frozen=True)
+class Resume(Effect):
+    def apply(self, ctx: "Context") -> None:
+        timers.resume_deadlines(case=ctx.case)
+
+    def describe(self) -> str:
+        return "resumes the paused clocks with the time they had left"
+
+
+def consultation_stage(ctx: "Context") -> str:
+    """A case the city has taken up (escalated, decided, back in handling) returns to the city."""
+    return Stage.CITY_CONSULTATION if ctx.case.level == Level.CITY else Stage.TOWN_CONSULTATION
+
+
+# Who is told.
+
+
+def grid_workers(ctx: "Context") -> list["User"]:
+    return notifications.grid_workers(ctx.case.grid)
+
+
+def village_officers(ctx: "Context") -> list["User"]:
+    return notifications.village_officers(ctx.case.village)
+
+
+def town_committee(ctx: "Context") -> list["User"]:
+    return notifications.town_committee(ctx.case.town)
+
+
+def city_committee(ctx: "Context") -> list["User"]:
+    return notifications.city_committee(ctx.case.city)
+
+
+def committee_at_level(ctx: "Context") -> list["User"]:
+    if ctx.case.level == Level.CITY:
+        return notifications.city_committee(ctx.case.city)
+    return notifications.town_committee(ctx.case.town)
+
+
+def reporter(ctx: "Context") -> list["User"]:
+    return [ctx.case.reporter] if ctx.case.reporter_id else []
+
+
+def dispatch_handlers(ctx: "Context") -> list["User"]:
+    return notifications.handlers_of_dispatch(ctx.dispatch)
+
+
+def handlers_still_on_case(ctx: "Context") -> list["User"]:
+    return [
+        person
+        for dispatch in ctx.case.dispatches.exclude(state=Dispatch.State.CANCELLED)
+        for person in notifications.handlers_of_dispatch(dispatch)
+    ]
+
+
+def chosen(ctx: "Context") -> list["User"]:
+    """The people the action's code named (ctx.recipients)."""
+    return list(ctx.recipients)
+
+
+def notice(kind: str, to, *, who: str, data=None) -> Notice:
+    return Notice(kind=kind, to=to, data=data, who=who)

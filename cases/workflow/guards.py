@@ -1,0 +1,102 @@
+"""Who may take an action: the predicates of cases.access, shaped as an action's `who`
+(the user and the case or dispatch) and `when` (the case or dispatch alone)."""
+
+from cases.access import (
+    handles_dispatch,
+    is_captain_on_case,
+    is_committee_at_level,
+    is_grid_worker_of,
+    is_town_committee_of,
+    is_village_officer_of,
+    scope_of,
+)
+from cases.models import Case, Dispatch, Level, Status
+from teams.models import Role, User
+
+
+def village_officer(user: User, case: Case) -> bool:
+    return is_village_officer_of(user, case)
+
+
+def town_committee(user: User, case: Case) -> bool:
+    return is_town_committee_of(user, case)
+
+
+def committee(user: User, case: Case) -> bool:
+    """The committee at the case's level (town, or city once escalated)."""
+    return is_committee_at_level(user, case)
+
+
+def captain(user: User, case: Case) -> bool:
+    """A captain of a team the case is dispatched to, once it has left the village."""
+    return case.level != Level.VILLAGE and is_captain_on_case(user, case)
+
+
+def verifier(user: User, case: Case) -> bool:
+    return is_grid_worker_of(user, case) or is_village_officer_of(user, case)
+
+
+def whistler(user: User, case: Case) -> bool:
+    return case.reporter_id == user.pk
+
+
+def deadline_holder(user: User, case: Case) -> bool:
+    """Who answers for a running clock: the village officer, a captain on the case, or the
+    handler of one of its dispatches (the service checks the chosen clock)."""
+    if village_officer(user, case) or captain(user, case):
+        return True
+    return any(
+        handles_dispatch(user, dispatch)
+        for dispatch in case.dispatches.filter(state__in=Dispatch.ACTIVE_STATES)
+    )
+
+
+def handler(user: User, dispatch: Dispatch) -> bool:
+    return handles_dispatch(user, dispatch)
+
+
+def dispatch_captain(user: User, dispatch: Dispatch) -> bool:
+    return dispatch.team_id is not None and handles_dispatch(user, dispatch, captain_only=True)
+
+
+def dispatch_town(user: User, dispatch: Dispatch) -> bool:
+    return dispatch.case.town_id in scope_of(user).regions_of(Role.TOWN_COMMITTEE)
+
+
+# State rules beyond the status table.
+
+
+def status_in(*statuses: str):
+    allowed = frozenset(statuses)
+
+    def rule(case: Case) -> bool:
+        return case.status in allowed
+
+    return rule
+
+
+def waiting(dispatch: Dispatch) -> bool:
+    return dispatch.state == Dispatch.State.WAITING
+
+
+def reported(dispatch: Dispatch) -> bool:
+    return dispatch.state == Dispatch.State.REPORTED
+
+
+def active(dispatch: Dispatch) -> bool:
+    return dispatch.state in Dispatch.ACTIVE_STATES
+
+
+def department_reported(dispatch: Dispatch) -> bool:
+    return reported(dispatch) and dispatch.department_id is not None
+
+
+def not_evaluated(case: Case) -> bool:
+    return not case.satisfaction
+
+
+def possible_duplicate(case: Case) -> bool:
+    return case.possible_duplicate_of_id is not None
+
+
+IN_HANDLING = (Status.DISPATCHED, Status.IN_PROGRESS, Status.IN_CONSULTATION)
