@@ -1,6 +1,6 @@
 """Who may see and do what: the one place every page, API view, service and task asks.
 
-Scope follows the organisation (DESIGN.md section 7): outside it a case does not exist (404);
+Scope follows the organisation (docs/architecture.md): outside it a case does not exist (404);
 inside it, an action the user's roles do not allow is refused (403).
 """
 
@@ -218,79 +218,3 @@ def require(allowed: bool) -> None:
     """Refuse with 403 when an in-scope user may not take the action."""
     if not allowed:
         raise NotAllowed()
-
-
-# The actions a user may take on a case now: the table's allowed moves, filtered by role.
-# Pages show exactly these; the services check the same predicates again when called.
-
-CASE_ACTIONS = (
-    "accept",
-    "reject",
-    "merge",
-    "whistle",
-    "resolve_on_spot",
-    "resolve",
-    "request_consultation",
-    "decide",
-    "escalate",
-    "verify",
-    "suspend",
-    "resume",
-    "reopen",
-    "evaluate",
-    "add_dispatch",
-    "request_postponement",
-)
-
-
-def available_actions(*, user: User, case: Case) -> list[str]:
-    """Case-level actions this user may take on this case in its current state."""
-    from cases.models import Status
-    from cases.transitions import allowed_actions
-
-    table = allowed_actions(case)
-    village = is_village_officer_of(user, case)
-    town = is_town_committee_of(user, case)
-    committee = is_committee_at_level(user, case)
-    captain = is_captain_on_case(user, case) if case.level != Level.VILLAGE else False
-    rules = {
-        "accept": village and "accept" in table,
-        "reject": village and "reject" in table,
-        "merge": village and "reject" in table and case.possible_duplicate_of_id is not None,
-        "whistle": village and "whistle" in table,
-        "resolve_on_spot": village and "resolve_on_spot" in table,
-        "resolve": captain and "resolve" in table,
-        "request_consultation": captain and case.status == Status.IN_PROGRESS,
-        "decide": committee and "decide" in table,
-        "escalate": town and "escalate" in table,
-        "verify": (is_grid_worker_of(user, case) or village) and case.status == Status.RESOLVED,
-        "suspend": committee and "suspend" in table,
-        "resume": committee and "resume" in table,
-        "reopen": town and "reopen" in table,
-        "evaluate": case.reporter_id == user.pk and "evaluate" in table and not case.satisfaction,
-        "add_dispatch": town
-        and case.status in (Status.DISPATCHED, Status.IN_PROGRESS, Status.IN_CONSULTATION),
-        "request_postponement": (village or captain)
-        and case.status in (Status.VILLAGE_HANDLING, Status.DISPATCHED, Status.IN_PROGRESS),
-    }
-    return [action for action in CASE_ACTIONS if rules[action]]
-
-
-DISPATCH_ACTIONS = ("report_in", "assign", "handle", "resolve_part", "cancel")
-
-
-def available_dispatch_actions(*, user: User, dispatch: Dispatch) -> list[str]:
-    """Dispatch-level actions this user may take on this dispatch now."""
-    waiting = dispatch.state == Dispatch.State.WAITING
-    reported = dispatch.state == Dispatch.State.REPORTED
-    handler = handles_dispatch(user, dispatch)
-    captain = dispatch.team_id is not None and handles_dispatch(user, dispatch, captain_only=True)
-    town = dispatch.case.town_id in scope_of(user).regions_of(Role.TOWN_COMMITTEE)
-    rules = {
-        "report_in": handler and waiting,
-        "assign": captain and (waiting or reported),
-        "handle": handler and reported,
-        "resolve_part": handler and reported and dispatch.department_id is not None,
-        "cancel": town and (waiting or reported),
-    }
-    return [action for action in DISPATCH_ACTIONS if rules[action]]

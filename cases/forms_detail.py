@@ -255,26 +255,6 @@ class RequestPostponementForm(CaseActionForm):
             self.fields["unit"].initial = rows[0].unit
 
 
-CASE_FORMS: dict[str, type[CaseActionForm]] = {
-    "accept": AcceptForm,
-    "reject": RejectForm,
-    "merge": MergeForm,
-    "whistle": WhistleForm,
-    "resolve_on_spot": ResolveOnSpotForm,
-    "resolve": ResolveForm,
-    "request_consultation": RequestConsultationForm,
-    "decide": DecideForm,
-    "escalate": EscalateForm,
-    "verify": VerifyForm,
-    "suspend": SuspendForm,
-    "resume": ResumeForm,
-    "reopen": ReopenForm,
-    "evaluate": EvaluateForm,
-    "add_dispatch": AddDispatchForm,
-    "request_postponement": RequestPostponementForm,
-}
-
-
 # Dispatch actions.
 
 
@@ -325,15 +305,6 @@ class ResolvePartForm(DispatchActionForm):
 
 class CancelDispatchForm(DispatchActionForm):
     reason = _text(_("Why it is withdrawn"))
-
-
-DISPATCH_FORMS: dict[str, type[DispatchActionForm]] = {
-    "report_in": ReportInForm,
-    "assign": AssignForm,
-    "handle": HandleForm,
-    "resolve_part": ResolvePartForm,
-    "cancel": CancelDispatchForm,
-}
 
 
 class PostponementDecisionForm(forms.Form):

@@ -5,7 +5,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from cases import notifications, timers
-from cases.access import available_actions, available_dispatch_actions, visible_cases
+from cases.access import visible_cases
 from cases.errors import NotInScope
 from cases.models import (
     Attachment,
@@ -16,8 +16,9 @@ from cases.models import (
     Notification,
     Postponement,
 )
-from cases.selectors_pages.detail import EVENT_LABELS, actor_name, case_for_page
+from cases.selectors_pages.detail import actor_name, case_for_page
 from cases.selectors_pages.lists import with_light
+from cases.workflow import available_actions, available_dispatch_actions, timeline_label
 from teams.models import User
 
 
@@ -102,7 +103,7 @@ def case_events(*, user: User, pk: int) -> QuerySet[Event]:
 
 def label_events(events: list[Event]) -> list[Event]:
     for event in events:
-        event.label = str(EVENT_LABELS.get(event.action, event.action))
+        event.label = timeline_label(event.action)
         event.actor_name = actor_name(event)
     return events
 

@@ -9,7 +9,6 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from cases.access import CASE_ACTIONS, DISPATCH_ACTIONS
 from cases.models import (
     Attachment,
     Case,
@@ -20,6 +19,7 @@ from cases.models import (
     Postponement,
     Satisfaction,
 )
+from cases.workflow import CASE, DISPATCH, REGISTRY
 from checklists.models import Item, TimeUnit
 from checklists.selectors import item_by_pk
 from teams.models import Grid
@@ -150,7 +150,7 @@ class DispatchSerializer(serializers.ModelSerializer):
     department = RefSerializer(allow_null=True)
     assignee = UserRefSerializer(allow_null=True)
     available_actions = serializers.ListField(
-        child=serializers.ChoiceField(choices=DISPATCH_ACTIONS),
+        child=serializers.ChoiceField(choices=[a.name for a in REGISTRY.of(DISPATCH)]),
         help_text="Dispatch actions the requesting user may take now.",
     )
 
@@ -213,7 +213,7 @@ class CaseDetailSerializer(serializers.ModelSerializer):
     deadlines = DeadlineSerializer(many=True, source="deadline_rows")
     attachments = AttachmentSerializer(many=True, source="attachment_rows")
     available_actions = serializers.ListField(
-        child=serializers.ChoiceField(choices=CASE_ACTIONS),
+        child=serializers.ChoiceField(choices=[a.name for a in REGISTRY.of(CASE)]),
         help_text="Case actions the requesting user may take now.",
     )
 
@@ -471,34 +471,6 @@ class PostponementDecisionSerializer(serializers.Serializer):
         default=None,
         help_text="The case's version the client read (optional here).",
     )
-
-
-CASE_ACTION_SERIALIZERS: dict[str, type[serializers.Serializer]] = {
-    "accept": VersionSerializer,
-    "reject": RejectSerializer,
-    "merge": MergeSerializer,
-    "whistle": NoteSerializer,
-    "resolve_on_spot": NotePhotosSerializer,
-    "resolve": ResolveSerializer,
-    "request_consultation": ReasonSerializer,
-    "decide": DecideSerializer,
-    "escalate": ReasonSerializer,
-    "verify": VerifySerializer,
-    "suspend": SuspendSerializer,
-    "resume": VersionSerializer,
-    "reopen": ReasonSerializer,
-    "evaluate": EvaluateSerializer,
-    "add_dispatch": AddDispatchSerializer,
-    "request_postponement": RequestPostponementSerializer,
-}
-
-DISPATCH_ACTION_SERIALIZERS: dict[str, type[serializers.Serializer]] = {
-    "report_in": VersionSerializer,
-    "assign": AssignSerializer,
-    "handle": NotePhotosSerializer,
-    "resolve_part": ResolveSerializer,
-    "cancel": ReasonSerializer,
-}
 
 
 _shared: dict[type, serializers.Serializer] = {}

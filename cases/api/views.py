@@ -21,14 +21,15 @@ from rest_framework.serializers import Serializer
 
 from cases import notifications, services
 from cases.access import visible_cases
-from cases.actions import perform_case_action, perform_dispatch_action
 from cases.api import selectors
 from cases.api import serializers as api
 from cases.api.filters import CaseFilter, DispatchFilter, NotificationFilter
 from cases.api.idempotency import IdempotentAutoSchema, IdempotentPostMixin
 from cases.errors import CaseError, NotInScope
 from cases.models import Case, Dispatch, Notification, Source
+from cases.perform import perform
 from cases.selectors_pages.detail import case_id_by_number
+from cases.workflow import CASE, DISPATCH, REGISTRY, Action
 
 MAX_ID = 2**63 - 1
 
@@ -94,7 +95,7 @@ def _merge_target(user: Any, value: str) -> int:
 
 
 def case_input(*, action_name: str, user: Any, data: dict) -> dict:
-    """The validated body in the shared input names of cases.actions."""
+    """The validated body in the shared input names (cases.perform)."""
     normalised = {**data, "team_id": data.get("team"), "department_id": data.get("department")}
     if action_name == "merge":
         normalised["into"] = _merge_target(user, data["into"])
@@ -109,13 +110,6 @@ def case_input(*, action_name: str, user: Any, data: dict) -> dict:
             for task in data["tasks"]
         ]
     return normalised
-
-
-# Service field names that the API's input calls otherwise.
-CASE_FIELD_NAMES = {
-    "add_dispatch": {"handler": "team"},
-    "decide": {"handler": "tasks"},
-}
 
 
 class ApiViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
@@ -138,53 +132,47 @@ def _post_action(name: str, function: Callable) -> Callable:
 
 # Cases.
 
-CASE_ACTION_SUMMARIES = {
-    "accept": "Accept a filed whistle (village officer)",
-    "reject": "Reject a whistle with the reason and where to go instead (village officer)",
-    "merge": "Merge a duplicate into the open case it repeats (village officer)",
-    "whistle": "Whistle the case to the town (village officer)",
-    "resolve_on_spot": "Resolve on the spot in the village (village officer)",
-    "resolve": "Resolve with evidence: photos and a note, or a legal instrument (captain)",
-    "request_consultation": "Ask the committee for a consultation (captain)",
-    "decide": "Record the consultation's decision and its tasks (committee)",
-    "escalate": "Escalate a town consultation to the city (town committee)",
-    "verify": "Verify on site: pass closes, fail sends back for rework",
-    "suspend": "Suspend a long-term case until a review date (committee)",
-    "resume": "Resume a suspended case (committee)",
-    "reopen": "Reopen a rejected or closed case (town committee)",
-    "evaluate": "Rate a closed case (its whistler)",
-    "add_dispatch": "Add a team or a department to the case (town committee)",
-    "request_postponement": "Ask the level above to postpone a running deadline",
-}
 
+def _action_route(spec: Action) -> Callable:
+    """The POST route of one declared action: .../<id>/<name-with-hyphens>/."""
 
-def _case_action(name: str) -> Callable:
-    serializer_class = api.CASE_ACTION_SERIALIZERS[name]
-
-    def act(self: "CaseViewSet", request: Request, pk: str | None = None) -> Response:
-        case_id = parse_pk(pk)
-        require_visible(user=request.user, case_id=case_id)
-        data = validated(serializer_class, request)
+    def act(self: ApiViewSet, request: Request, pk: str | None = None) -> Response:
+        target_id = parse_pk(pk)
+        if spec.on == CASE:
+            require_visible(user=request.user, case_id=target_id)
+            case_id, target = target_id, {"case_id": target_id}
+        else:
+            case_id = selectors.dispatch_case_id(user=request.user, pk=target_id)
+            target = {"dispatch_id": target_id}
+        data = validated(spec.serializer_class, request)
         renamed(
-            lambda: perform_case_action(
-                action=name,
+            lambda: perform(
+                action=spec.name,
                 user=request.user,
-                case_id=case_id,
-                data=case_input(action_name=name, user=request.user, data=data),
+                data=case_input(action_name=spec.name, user=request.user, data=data),
+                expected_version=data.get("version"),
+                **target,
             ),
-            CASE_FIELD_NAMES.get(name, {}),
+            spec.api_fields,
         )
         return case_response(request, case_id)
 
-    act.__name__ = name
-    act.__doc__ = CASE_ACTION_SUMMARIES[name]
+    act.__name__ = spec.name
+    act.__doc__ = spec.summary
     return extend_schema(
-        operation_id=f"cases_{name}",
-        summary=CASE_ACTION_SUMMARIES[name],
+        operation_id=f"{'cases' if spec.on == CASE else 'dispatches'}_{spec.name}",
+        summary=spec.summary,
         parameters=[ID_PARAMETER],
-        request=serializer_class,
+        request=spec.serializer_class,
         responses={200: api.CaseDetailSerializer},
-    )(_post_action(name, act))
+    )(_post_action(spec.name, act))
+
+
+def add_action_routes(viewset: type, on: str) -> None:
+    """Give a viewset a route for every action the registry declares on its kind of row
+    (also one declared later, e.g. by a test)."""
+    for spec in REGISTRY.of(on):
+        setattr(viewset, spec.name, _action_route(spec))
 
 
 @extend_schema_view(
@@ -263,45 +251,10 @@ class CaseViewSet(mixins.ListModelMixin, ApiViewSet):
         )
 
 
-for _name in api.CASE_ACTION_SERIALIZERS:
-    setattr(CaseViewSet, _name, _case_action(_name))
+add_action_routes(CaseViewSet, CASE)
 
 
 # Dispatches.
-
-DISPATCH_ACTION_SUMMARIES = {
-    "report_in": "Report in for the dispatch (captain, member or liaison)",
-    "assign": "Assign a team member (captain)",
-    "handle": "Record handling notes and photos",
-    "resolve_part": "Resolve the department's own part",
-    "cancel": "Withdraw the dispatch (town committee)",
-}
-
-
-def _dispatch_action(name: str) -> Callable:
-    serializer_class = api.DISPATCH_ACTION_SERIALIZERS[name]
-
-    def act(self: "DispatchViewSet", request: Request, pk: str | None = None) -> Response:
-        dispatch_id = parse_pk(pk)
-        case_id = selectors.dispatch_case_id(user=request.user, pk=dispatch_id)
-        data = validated(serializer_class, request)
-        renamed(
-            lambda: perform_dispatch_action(
-                action=name, user=request.user, dispatch_id=dispatch_id, data=data
-            ),
-            {},
-        )
-        return case_response(request, case_id)
-
-    act.__name__ = name
-    act.__doc__ = DISPATCH_ACTION_SUMMARIES[name]
-    return extend_schema(
-        operation_id=f"dispatches_{name}",
-        summary=DISPATCH_ACTION_SUMMARIES[name],
-        parameters=[ID_PARAMETER],
-        request=serializer_class,
-        responses={200: api.CaseDetailSerializer},
-    )(_post_action(name, act))
 
 
 @extend_schema_view(
@@ -331,8 +284,7 @@ class DispatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
         return Response(api.DispatchSerializer(row).data)
 
 
-for _name in api.DISPATCH_ACTION_SERIALIZERS:
-    setattr(DispatchViewSet, _name, _dispatch_action(_name))
+add_action_routes(DispatchViewSet, DISPATCH)
 
 
 # Postponements.

@@ -5,32 +5,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import QuerySet
-from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case, Event, Status
+from cases.workflow import tracking_label
 
 CLOSED_STATUSES = frozenset({Status.CLOSED, Status.REJECTED})
-
-# Each public step in words, phrased without an actor.
-STEP_LABELS: dict[str, Promise] = {
-    "file": _("Whistle received"),
-    "accept": _("Accepted by the village"),
-    "reject": _("Not accepted"),
-    "whistle": _("Whistled up to the town"),
-    "report_in": _("A team or department reported in"),
-    "resolve": _("Resolved"),
-    "resolve_on_spot": _("Resolved on the spot by the village"),
-    "request_consultation": _("Taken to a consultation"),
-    "decide": _("Decided in consultation"),
-    "escalate": _("Escalated to the city"),
-    "verify_pass": _("Checked on site: solved"),
-    "verify_fail": _("Checked on site: not yet solved, back to work"),
-    "suspend": _("Suspended"),
-    "resume": _("Resumed"),
-    "reopen": _("Reopened"),
-    "evaluate": _("Rated by the citizen"),
-}
 
 
 def open311_status(status: str) -> str:
@@ -39,7 +19,8 @@ def open311_status(status: str) -> str:
 
 
 def step_label(action: str) -> str:
-    return str(STEP_LABELS.get(action, _("Updated")))
+    """A public step in words, phrased without an actor (declared with the step)."""
+    return tracking_label(action) or str(_("Updated"))
 
 
 @dataclass(frozen=True)

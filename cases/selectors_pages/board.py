@@ -30,7 +30,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from cases import timers
-from cases.access import available_actions, available_dispatch_actions, scope_of
+from cases.access import scope_of
 from cases.models import OPEN_STATUSES, Case, Deadline, Dispatch, Level, Postponement, Status
 from cases.selectors_pages.village import (
     Action,
@@ -39,6 +39,7 @@ from cases.selectors_pages.village import (
     page_of,
     running_case_deadline,
 )
+from cases.workflow import available_actions, available_dispatch_actions
 from checklists.models import Stage
 from teams.models import Membership, Role, User
 

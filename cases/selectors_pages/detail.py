@@ -10,8 +10,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cases.access import (
-    available_actions,
-    available_dispatch_actions,
     handles_dispatch,
     is_captain_on_case,
     is_committee_at_level,
@@ -30,37 +28,9 @@ from cases.models import (
     Satisfaction,
     Status,
 )
+from cases.workflow import available_actions, available_dispatch_actions, timeline_label
 from checklists.models import Stage, TimeUnit
 from teams.models import Department, Role, Team, User
-
-# A label per event action, for the timeline.
-EVENT_LABELS = {
-    "file": gettext_lazy("filed the whistle"),
-    "accept": gettext_lazy("accepted"),
-    "reject": gettext_lazy("rejected"),
-    "whistle": gettext_lazy("whistled to the town"),
-    "report_in": gettext_lazy("reported in"),
-    "resolve": gettext_lazy("resolved"),
-    "resolve_on_spot": gettext_lazy("resolved on the spot"),
-    "request_consultation": gettext_lazy("asked for a consultation"),
-    "decide": gettext_lazy("decided in consultation"),
-    "escalate": gettext_lazy("escalated to the city"),
-    "verify_pass": gettext_lazy("verified on site: passed"),
-    "verify_fail": gettext_lazy("verified on site: failed, back for rework"),
-    "suspend": gettext_lazy("suspended"),
-    "resume": gettext_lazy("resumed"),
-    "reopen": gettext_lazy("reopened"),
-    "evaluate": gettext_lazy("evaluated"),
-    "overdue": gettext_lazy("time limit passed"),
-    "report_in_late": gettext_lazy("report-in overdue"),
-    "assign": gettext_lazy("assigned a team member"),
-    "handle": gettext_lazy("recorded handling"),
-    "resolve_dispatch": gettext_lazy("resolved their part"),
-    "add_dispatch": gettext_lazy("added a dispatch"),
-    "cancel_dispatch": gettext_lazy("withdrew a dispatch"),
-    "request_postponement": gettext_lazy("asked for a postponement"),
-    "decide_postponement": gettext_lazy("decided on a postponement"),
-}
 
 # Who acted when it was not a user.
 ACTOR_LABELS = {
@@ -267,7 +237,7 @@ def _timeline(case: Case, attachments: list[Attachment]) -> list[TimelineEntry]:
             TimelineEntry(
                 event=event,
                 actor=actor_name(event),
-                label=str(EVENT_LABELS.get(event.action, event.action)),
+                label=timeline_label(event.action),
                 from_status=_status_label(event.from_status) if moved else "",
                 to_status=_status_label(event.to_status) if moved or not event.from_status else "",
                 details=event_details(event, names),

@@ -12,39 +12,12 @@ from django.db.models.functions import Coalesce
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from cases.access import available_actions, scope_of
+from cases.access import scope_of
 from cases.models import Attachment, Case, Deadline, Status
+from cases.workflow import CASE, DISPATCH, REGISTRY, available_actions
 from teams.models import Role, User
 
 PER_PAGE = 20
-
-# How each action is offered on a list page: a one-click form posted in place, or a link to
-# the action's own page when it needs more input (a reason, evidence).
-INLINE_ACTIONS = frozenset({"accept", "whistle", "merge", "resume"})
-
-ACTION_LABELS: dict[str, Promise] = {
-    "accept": _("Accept"),
-    "reject": _("Reject"),
-    "merge": _("Merge into the duplicate"),
-    "whistle": _("Whistle up to the town"),
-    "resolve_on_spot": _("Solve on the spot"),
-    "resolve": _("Resolve"),
-    "request_consultation": _("Ask for a consultation"),
-    "decide": _("Record the decision"),
-    "escalate": _("Escalate to the city"),
-    "verify": _("Verify"),
-    "suspend": _("Suspend"),
-    "resume": _("Resume"),
-    "reopen": _("Reopen"),
-    "evaluate": _("Evaluate"),
-    "add_dispatch": _("Add a team or department"),
-    "request_postponement": _("Request a postponement"),
-    "report_in": _("Report in"),
-    "assign": _("Assign"),
-    "handle": _("Handling notes and photos"),
-    "resolve_part": _("Resolve our part"),
-    "cancel": _("Withdraw this dispatch"),
-}
 
 
 @dataclass(frozen=True)
@@ -58,8 +31,9 @@ def actions_for(names: Iterable[str], *, keep: Iterable[str] | None = None) -> l
     """The named actions as offered on a list page, optionally only those in `keep`."""
     kept = None if keep is None else set(keep)
     return [
-        Action(name=name, label=ACTION_LABELS.get(name, name), inline=name in INLINE_ACTIONS)
+        Action(name=name, label=spec.button, inline=spec.inline)
         for name in names
+        if (spec := REGISTRY.get(on=CASE, name=name) or REGISTRY.get(on=DISPATCH, name=name))
         if kept is None or name in kept
     ]
 

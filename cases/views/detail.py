@@ -13,87 +13,33 @@ from django.templatetags.static import static
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from cases import services
-from cases.access import available_actions, available_dispatch_actions, is_committee_at_level
-from cases.actions import perform_case_action, perform_dispatch_action
+from cases.access import is_committee_at_level
 from cases.errors import CaseError, NotAllowed, StaleCase
-from cases.forms_detail import CASE_FORMS, DISPATCH_FORMS, PostponementDecisionForm
+from cases.forms_detail import PostponementDecisionForm
+from cases.perform import perform
 from cases.selectors_pages import detail as selectors
 from cases.views.common import done, run_service
-
-# Button and page titles per action.
-ACTION_TITLES = {
-    "accept": gettext_lazy("Accept"),
-    "reject": gettext_lazy("Reject"),
-    "merge": gettext_lazy("Merge into another case"),
-    "whistle": gettext_lazy("Whistle to the town"),
-    "resolve_on_spot": gettext_lazy("Resolve on the spot"),
-    "resolve": gettext_lazy("Resolve"),
-    "request_consultation": gettext_lazy("Ask for a consultation"),
-    "decide": gettext_lazy("Record the decision"),
-    "escalate": gettext_lazy("Escalate to the city"),
-    "verify": gettext_lazy("Verify on site"),
-    "suspend": gettext_lazy("Suspend"),
-    "resume": gettext_lazy("Resume"),
-    "reopen": gettext_lazy("Reopen"),
-    "evaluate": gettext_lazy("Evaluate"),
-    "add_dispatch": gettext_lazy("Add a team or department"),
-    "request_postponement": gettext_lazy("Request a postponement"),
-}
-
-ACTION_DONE = {
-    "accept": gettext_lazy("The case was accepted."),
-    "reject": gettext_lazy("The case was rejected."),
-    "merge": gettext_lazy("The case was merged."),
-    "whistle": gettext_lazy("The case was whistled to the town."),
-    "resolve_on_spot": gettext_lazy("The case was resolved on the spot."),
-    "resolve": gettext_lazy("The case was resolved."),
-    "request_consultation": gettext_lazy("A consultation was requested."),
-    "decide": gettext_lazy("The decision was recorded."),
-    "escalate": gettext_lazy("The case was escalated to the city."),
-    "verify": gettext_lazy("The verification was recorded."),
-    "suspend": gettext_lazy("The case was suspended."),
-    "resume": gettext_lazy("The case was resumed."),
-    "reopen": gettext_lazy("The case was reopened."),
-    "evaluate": gettext_lazy("Thank you for your evaluation."),
-    "add_dispatch": gettext_lazy("The dispatch was added."),
-    "request_postponement": gettext_lazy("The postponement was requested."),
-}
-
-DISPATCH_TITLES = {
-    "report_in": gettext_lazy("Report in"),
-    "assign": gettext_lazy("Assign a member"),
-    "handle": gettext_lazy("Record handling"),
-    "resolve_part": gettext_lazy("Resolve our part"),
-    "cancel": gettext_lazy("Withdraw the dispatch"),
-}
-
-DISPATCH_DONE = {
-    "report_in": gettext_lazy("You reported in."),
-    "assign": gettext_lazy("The member was assigned."),
-    "handle": gettext_lazy("The handling was recorded."),
-    "resolve_part": gettext_lazy("Your part was resolved."),
-    "cancel": gettext_lazy("The dispatch was withdrawn."),
-}
-
-# Service field names that the forms call otherwise.
-FIELD_NAMES = {
-    "handler": "team",
-    "tasks": "task",
-    "tasks-0-action": "task",
-    "tasks-0-due_at": "due_at",
-}
+from cases.workflow import (
+    CASE,
+    Action,
+    available_actions,
+    available_dispatch_actions,
+    case_action,
+    dispatch_action,
+)
 
 
-def _renamed(call: Callable[[], Any]) -> Callable[[], Any]:
+def _renamed(call: Callable[[], Any], names: dict[str, str]) -> Callable[[], Any]:
+    """Service field names as the action's form calls them (its declared form_fields)."""
+
     def wrapped() -> Any:
         try:
             return call()
         except CaseError as error:
-            error.fields = {FIELD_NAMES.get(k, k): v for k, v in error.fields.items()}
+            error.fields = {names.get(k, k): v for k, v in error.fields.items()}
             raise
 
     return wrapped
@@ -108,7 +54,7 @@ def _next_url(request: HttpRequest, value: str | None, fallback: str) -> str:
 
 
 def _case_input(data: dict) -> dict:
-    """The form's cleaned data in the shared input names of cases.actions."""
+    """The form's cleaned data in the shared input names (cases.perform)."""
     normalised = dict(data)
     team, department = data.get("team"), data.get("department")
     normalised["team_id"] = team.pk if team else None
@@ -125,12 +71,18 @@ def _case_input(data: dict) -> dict:
     return normalised
 
 
-def _case_call(action: str, request: HttpRequest, case_id: int, data: dict) -> Callable[[], Any]:
-    """The service call for a case action, from the form's cleaned data."""
+def _perform(spec: Action, request: HttpRequest, target_id: int, data: dict) -> Callable[[], Any]:
+    """The action carried out with the form's cleaned data, in the shared input names."""
+    target = {"case_id": target_id} if spec.on == CASE else {"dispatch_id": target_id}
     return _renamed(
-        lambda: perform_case_action(
-            action=action, user=request.user, case_id=case_id, data=_case_input(data)
-        )
+        lambda: perform(
+            action=spec.name,
+            user=request.user,
+            data=_case_input(data),
+            expected_version=data.get("version"),
+            **target,
+        ),
+        spec.form_fields,
     )
 
 
@@ -171,9 +123,9 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "case": case,
             "page": page,
             "map_data": map_data,
-            "action_buttons": [(name, ACTION_TITLES[name]) for name in page.actions],
+            "action_buttons": [(name, case_action(name).button) for name in page.actions],
             "dispatch_rows": [
-                (row, [(name, DISPATCH_TITLES[name]) for name in row.actions])
+                (row, [(name, dispatch_action(name).button) for name in row.actions])
                 for row in page.dispatches
             ],
             "here": request.get_full_path(),
@@ -183,9 +135,10 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def case_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    form_class = CASE_FORMS.get(action)
-    if form_class is None:
+    spec = case_action(action)
+    if spec is None:
         raise Http404()
+    form_class = spec.form_class
     case = selectors.case_for_page(user=request.user, pk=pk)
     detail_url = reverse("cases:detail", args=[case.pk])
     if action not in available_actions(user=request.user, case=case):
@@ -198,7 +151,7 @@ def case_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     context = {
         "case": case,
         "action": action,
-        "title": ACTION_TITLES[action],
+        "title": spec.button,
         "form_action": reverse("cases:act", args=[case.pk, action]),
         "multipart": any(name == "photos" for name in form_class.base_fields),
         "cancel_url": detail_url,
@@ -207,10 +160,10 @@ def case_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         form = form_class(request.POST, request.FILES, case=case, user=request.user)
         if form.is_valid():
             ok, _result = run_service(
-                request, form, _case_call(action, request, case.pk, form.cleaned_data)
+                request, form, _perform(spec, request, case.pk, form.cleaned_data)
             )
             if ok:
-                messages.success(request, ACTION_DONE[action])
+                messages.success(request, spec.done)
                 return done(request, _next_url(request, form.cleaned_data.get("next"), detail_url))
         return _render_form(request, "cases/detail/act.html", {**context, "form": form}, status=400)
     form = form_class(case=case, user=request.user, initial=_initial(request, form_class))
@@ -219,9 +172,10 @@ def case_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 @login_required
 def dispatch_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    form_class = DISPATCH_FORMS.get(action)
-    if form_class is None:
+    spec = dispatch_action(action)
+    if spec is None:
         raise Http404()
+    form_class = spec.form_class
     dispatch = selectors.dispatch_for_page(user=request.user, pk=pk)
     case = dispatch.case
     detail_url = reverse("cases:detail", args=[case.pk])
@@ -235,7 +189,7 @@ def dispatch_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         "case": case,
         "dispatch": dispatch,
         "action": action,
-        "title": DISPATCH_TITLES[action],
+        "title": spec.button,
         "form_action": reverse("cases:dispatch_act", args=[dispatch.pk, action]),
         "multipart": "photos" in form_class.base_fields,
         "cancel_url": detail_url,
@@ -244,17 +198,10 @@ def dispatch_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         form = form_class(request.POST, request.FILES, dispatch=dispatch, user=request.user)
         if form.is_valid():
             ok, _result = run_service(
-                request,
-                form,
-                lambda: perform_dispatch_action(
-                    action=action,
-                    user=request.user,
-                    dispatch_id=dispatch.pk,
-                    data=form.cleaned_data,
-                ),
+                request, form, _perform(spec, request, dispatch.pk, form.cleaned_data)
             )
             if ok:
-                messages.success(request, DISPATCH_DONE[action])
+                messages.success(request, spec.done)
                 return done(request, _next_url(request, form.cleaned_data.get("next"), detail_url))
         return _render_form(request, "cases/detail/act.html", {**context, "form": form}, status=400)
     form = form_class(dispatch=dispatch, user=request.user, initial=_initial(request, form_class))

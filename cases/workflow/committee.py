@@ -38,7 +38,12 @@ REGISTRY.action(
         form="cases.forms_detail.DecideForm",
         serializer="cases.api.serializers.DecideSerializer",
         api_fields={"handler": "tasks"},
-        form_fields={"handler": "team", "tasks": "task", "tasks-0-action": "task"},
+        form_fields={
+            "handler": "team",
+            "tasks": "task",
+            "tasks-0-action": "task",
+            "tasks-0-due_at": "due_at",
+        },
     )
 )
 
