@@ -135,7 +135,9 @@ def check_guard(
         if REGISTRY.steps[spec.steps[0]].moves.allows(target):
             return
         raise IllegalTransition(spec.refusal)
-    if not REGISTRY.allowed(spec, target):
+    if not REGISTRY.table_allows(spec, target):
+        raise IllegalTransition()
+    if not spec.when(target):
         raise IllegalTransition(spec.refusal)
 
 

@@ -13,17 +13,16 @@ from cases.access import (
     handles_dispatch,
     is_captain_on_case,
     is_committee_at_level,
-    is_town_committee_of,
     is_village_officer_of,
     require,
 )
 from cases.errors import IllegalTransition, InvalidInput, NotInScope
 from cases.models import Case, Deadline, Dispatch, Level, Postponement, Status
-from cases.notifications import city_committee, town_committee, village_officers
-from cases.services.common import TIMER, lock_case, notify, require_text
+from cases.perform import Context, perform
+from cases.services.common import lock_case, notify, require_text
 from cases.services.handling import _handler
 from cases.services.village import create_dispatch
-from cases.transitions import apply_transition, record_event
+from cases.transitions import record_event
 from checklists.models import Stage, TimeUnit
 from teams.models import User
 
@@ -48,84 +47,89 @@ def decide_consultation(
 ) -> Case:
     """A committee decides: the tasks become dispatches with deadlines, and the case returns
     to handling."""
-    with transaction.atomic():
-        case = lock_case(user=user, case_id=case_id, expected_version=expected_version)
-        require(is_committee_at_level(user, case))
-        decision = require_text(decision, field="decision", message=_("Record the decision."))
-        if not tasks:
-            raise InvalidInput(fields={"tasks": [_("Give at least one task.")]})
-        now = timezone.now()
-        handlers = []
-        for index, task in enumerate(tasks):
-            action = require_text(
-                task.action, field=f"tasks-{index}-action", message=_("Say what must be done.")
-            )
-            if task.due_at <= now:
-                raise InvalidInput(
-                    fields={f"tasks-{index}-due_at": [_("The deadline must be in the future.")]}
-                )
-            handler = _handler(case=case, team_id=task.team_id, department_id=task.department_id)
-            handlers.append((handler, action, task.due_at))
-        apply_transition(
-            case=case,
-            action="decide",
-            actor=user,
-            data={
-                "decision": decision,
-                "tasks": [
-                    {"handler": h.code, "action": a, "due_at": d.isoformat()}
-                    for h, a, d in handlers
-                ],
-            },
-            public=True,
+    return perform(
+        action="decide",
+        user=user,
+        case_id=case_id,
+        expected_version=expected_version,
+        data={"decision": decision, "tasks": tasks},
+    )
+
+
+def run_decide(ctx: Context) -> Case:
+    case = ctx.case
+    decision = require_text(
+        ctx.data.get("decision"), field="decision", message=_("Record the decision.")
+    )
+    tasks = list(ctx.data.get("tasks") or [])
+    if not tasks:
+        raise InvalidInput(fields={"tasks": [_("Give at least one task.")]})
+    now = timezone.now()
+    handlers = []
+    for index, task in enumerate(tasks):
+        action = require_text(
+            task.action, field=f"tasks-{index}-action", message=_("Say what must be done.")
         )
-        timers.meet_deadlines(case=case, stages=[Stage.TOWN_CONSULTATION, Stage.CITY_CONSULTATION])
-        for handler, action, due_at in handlers:
-            dispatch = create_dispatch(
-                case=case,
-                handler=handler,
-                now=now,
-                origin=Dispatch.Origin.DECISION,
-                task=action,
-                due_at=due_at,
+        if task.due_at <= now:
+            raise InvalidInput(
+                fields={f"tasks-{index}-due_at": [_("The deadline must be in the future.")]}
             )
-            timers.start_deadline(
-                case=case, stage=Stage.HANDLING, dispatch=dispatch, start=now, due=due_at
-            )
-        timers.sync_dispatch_board(case=case)
-        return case
+        handler = _handler(case=case, team_id=task.team_id, department_id=task.department_id)
+        handlers.append((handler, action, task.due_at))
+    ctx.write(
+        "decide",
+        data={
+            "decision": decision,
+            "tasks": [
+                {"handler": h.code, "action": a, "due_at": d.isoformat()} for h, a, d in handlers
+            ],
+        },
+    )
+    for handler, action, due_at in handlers:
+        dispatch = create_dispatch(
+            case=case,
+            handler=handler,
+            now=now,
+            origin=Dispatch.Origin.DECISION,
+            task=action,
+            due_at=due_at,
+        )
+        timers.start_deadline(
+            case=case, stage=Stage.HANDLING, dispatch=dispatch, start=now, due=due_at
+        )
+    return case
 
 
 def escalate_case(
     *, user: User | None, case_id: int, reason: str = "", expected_version: int | None = None
 ) -> Case:
     """The town committee sends the case to the city committee; `user=None` is the timer."""
-    with transaction.atomic():
-        case = lock_case(user=user, case_id=case_id, expected_version=expected_version)
-        if user is not None:
-            require(is_town_committee_of(user, case))
-            reason = require_text(
-                reason, field="reason", message=_("Say why the town cannot decide it.")
-            )
-        escalate_locked(case=case, user=user, reason=reason)
-        return case
+    return perform(
+        action="escalate",
+        user=user,
+        case_id=case_id,
+        expected_version=expected_version,
+        data={"reason": reason},
+    )
 
 
 def escalate_locked(
     *, case: Case, user: User | None, reason: str, data: dict | None = None
-) -> None:
-    apply_transition(
-        case=case,
-        action="escalate",
-        actor=user,
-        actor_label="" if user else TIMER,
-        data={"reason": reason, **(data or {})},
-        public=True,
+) -> Case:
+    """Escalate a case the caller has already locked (the town consultation's timer)."""
+    return perform(
+        action="escalate", user=user, case=case, data={"reason": reason, "deadline": data}
     )
-    timers.meet_deadlines(case=case, stages=[Stage.TOWN_CONSULTATION])
-    timers.start_deadline(case=case, stage=Stage.CITY_CONSULTATION)
-    timers.sync_dispatch_board(case=case)
-    notify(recipients=city_committee(case.city), kind="case_escalated", case=case)
+
+
+def run_escalate(ctx: Context) -> Case:
+    reason = ctx.data.get("reason") or ""
+    if ctx.user is not None:
+        reason = require_text(
+            reason, field="reason", message=_("Say why the town cannot decide it.")
+        )
+    ctx.write("escalate", data={"reason": reason, **(ctx.data.get("deadline") or {})})
+    return ctx.case
 
 
 def suspend_case(
@@ -137,35 +141,34 @@ def suspend_case(
     expected_version: int | None = None,
 ) -> Case:
     """Park a long-term case (挂账) with a reason and a review date; every timer pauses."""
-    with transaction.atomic():
-        case = lock_case(user=user, case_id=case_id, expected_version=expected_version)
-        require(is_committee_at_level(user, case))
-        reason = require_text(reason, field="reason", message=_("Give the reason for suspending."))
-        if review_on is None or review_on <= timezone.localdate():
-            raise InvalidInput(fields={"review_on": [_("The review date must be in the future.")]})
-        apply_transition(
-            case=case,
-            action="suspend",
-            actor=user,
-            public=True,
-            data={"reason": reason, "review_on": review_on.isoformat()},
-        )
-        timers.pause_deadlines(case=case)
-        timers.sync_dispatch_board(case=case)
-        notify(recipients=village_officers(case.village), kind="case_suspended", case=case)
-        return case
+    return perform(
+        action="suspend",
+        user=user,
+        case_id=case_id,
+        expected_version=expected_version,
+        data={"reason": reason, "review_on": review_on},
+    )
+
+
+def run_suspend(ctx: Context) -> Case:
+    reason = require_text(
+        ctx.data.get("reason"), field="reason", message=_("Give the reason for suspending.")
+    )
+    review_on = ctx.data.get("review_on")
+    if review_on is None or review_on <= timezone.localdate():
+        raise InvalidInput(fields={"review_on": [_("The review date must be in the future.")]})
+    ctx.write("suspend", data={"reason": reason, "review_on": review_on.isoformat()})
+    return ctx.case
 
 
 def resume_case(*, user: User, case_id: int, expected_version: int | None = None) -> Case:
     """Take a suspended case up again; the time left is counted again from now."""
-    with transaction.atomic():
-        case = lock_case(user=user, case_id=case_id, expected_version=expected_version)
-        require(is_committee_at_level(user, case))
-        apply_transition(case=case, action="resume", actor=user, public=True)
-        timers.resume_deadlines(case=case)
-        timers.sync_dispatch_board(case=case)
-        notify(recipients=village_officers(case.village), kind="case_resumed", case=case)
-        return case
+    return perform(action="resume", user=user, case_id=case_id, expected_version=expected_version)
+
+
+def run_resume(ctx: Context) -> Case:
+    ctx.write("resume")
+    return ctx.case
 
 
 def request_postponement(
@@ -179,48 +182,56 @@ def request_postponement(
     expected_version: int | None = None,
 ) -> Postponement:
     """The handler asks the level above for a one-time extension of a running deadline."""
-    with transaction.atomic():
-        case = lock_case(user=user, case_id=case_id, expected_version=expected_version)
-        deadline = (
-            Deadline.objects.filter(pk=deadline_id, case=case).select_related("dispatch").first()
-        )
-        if deadline is None:
-            raise NotInScope()
-        require(_handles_stage(user, case, deadline))
-        if not deadline.is_pending or deadline.paused_at is not None:
-            raise IllegalTransition(_("Only a running deadline can be postponed."))
-        reason = require_text(reason, field="reason", message=_("Say why more time is needed."))
-        if unit not in TimeUnit.values:
-            raise InvalidInput(fields={"unit": [_("Choose a unit of time.")]})
-        if not isinstance(amount, int) or amount <= 0 or amount > 1000:
-            raise InvalidInput(fields={"amount": [_("Enter a whole number from 1 to 1000.")]})
-        try:
-            with transaction.atomic():
-                postponement = Postponement.objects.create(
-                    case=case,
-                    deadline=deadline,
-                    reason=reason,
-                    amount=amount,
-                    unit=unit,
-                    requested_by=user,
-                    requested_at=timezone.now(),
-                )
-        except IntegrityError:
-            raise IllegalTransition(
-                _("A postponement of this deadline was already requested; it is granted once.")
-            ) from None
-        record_event(
-            case=case,
-            action="request_postponement",
-            actor=user,
-            dispatch=deadline.dispatch,
-            data={"stage": deadline.stage, "amount": amount, "unit": unit, "reason": reason},
-        )
-        recipients = (
-            city_committee(case.city) if case.level == Level.CITY else town_committee(case.town)
-        )
-        notify(recipients=recipients, kind="postponement_requested", case=case)
-        return postponement
+    return perform(
+        action="request_postponement",
+        user=user,
+        case_id=case_id,
+        expected_version=expected_version,
+        data={"deadline": deadline_id, "amount": amount, "unit": unit, "reason": reason},
+    )
+
+
+def run_request_postponement(ctx: Context) -> Postponement:
+    case, user = ctx.case, ctx.user
+    deadline = (
+        Deadline.objects.filter(pk=ctx.data.get("deadline"), case=case)
+        .select_related("dispatch")
+        .first()
+    )
+    if deadline is None:
+        raise NotInScope()
+    require(_handles_stage(user, case, deadline))
+    if not deadline.is_pending or deadline.paused_at is not None:
+        raise IllegalTransition(_("Only a running deadline can be postponed."))
+    reason = require_text(
+        ctx.data.get("reason"), field="reason", message=_("Say why more time is needed.")
+    )
+    unit, amount = ctx.data.get("unit"), ctx.data.get("amount")
+    if unit not in TimeUnit.values:
+        raise InvalidInput(fields={"unit": [_("Choose a unit of time.")]})
+    if not isinstance(amount, int) or amount <= 0 or amount > 1000:
+        raise InvalidInput(fields={"amount": [_("Enter a whole number from 1 to 1000.")]})
+    try:
+        with transaction.atomic():
+            postponement = Postponement.objects.create(
+                case=case,
+                deadline=deadline,
+                reason=reason,
+                amount=amount,
+                unit=unit,
+                requested_by=user,
+                requested_at=timezone.now(),
+            )
+    except IntegrityError:
+        raise IllegalTransition(
+            _("A postponement of this deadline was already requested; it is granted once.")
+        ) from None
+    ctx.write(
+        "request_postponement",
+        dispatch=deadline.dispatch,
+        data={"stage": deadline.stage, "amount": amount, "unit": unit, "reason": reason},
+    )
+    return postponement
 
 
 def _handles_stage(user: User, case: Case, deadline: Deadline) -> bool:
@@ -293,37 +304,38 @@ def reopen_case(
 ) -> Case:
     """The town reopens a rejected or closed case: a rejected one is screened again, a closed
     one goes back to handling where it was solved."""
-    with transaction.atomic():
-        case = lock_case(user=user, case_id=case_id, expected_version=expected_version)
-        require(is_town_committee_of(user, case))
-        reason = require_text(reason, field="reason", message=_("Say why the case is reopened."))
-        if (
-            case.status == Status.CLOSED
-            and case.resolved_level
-            and case.resolved_level != Level.VILLAGE
-        ):
-            target, level, stage = Status.IN_PROGRESS, case.resolved_level, Stage.HANDLING
-        elif case.status == Status.CLOSED:
-            target, level, stage = Status.VILLAGE_HANDLING, Level.VILLAGE, Stage.VILLAGE_HANDLING
-        else:
-            target, level, stage = Status.FILED, Level.VILLAGE, Stage.SCREENING
-        apply_transition(
-            case=case,
-            action="reopen",
-            actor=user,
-            target=target,
-            level=level,
-            public=True,
-            data={"reason": reason},
+    return perform(
+        action="reopen",
+        user=user,
+        case_id=case_id,
+        expected_version=expected_version,
+        data={"reason": reason},
+    )
+
+
+def run_reopen(ctx: Context) -> Case:
+    case = ctx.case
+    reason = require_text(
+        ctx.data.get("reason"), field="reason", message=_("Say why the case is reopened.")
+    )
+    if (
+        case.status == Status.CLOSED
+        and case.resolved_level
+        and case.resolved_level != Level.VILLAGE
+    ):
+        target, level, stage = Status.IN_PROGRESS, case.resolved_level, Stage.HANDLING
+    elif case.status == Status.CLOSED:
+        target, level, stage = Status.VILLAGE_HANDLING, Level.VILLAGE, Stage.VILLAGE_HANDLING
+    else:
+        target, level, stage = Status.FILED, Level.VILLAGE, Stage.SCREENING
+    ctx.write("reopen", target=target, level=level, data={"reason": reason})
+    case.closed_at = None
+    case.satisfaction = ""
+    case.save(update_fields=["closed_at", "satisfaction"])
+    if target == Status.IN_PROGRESS:
+        # As after a failed verification: the teams that resolved it work it again.
+        case.dispatches.filter(state=Dispatch.State.RESOLVED).update(
+            state=Dispatch.State.REPORTED, resolved_at=None
         )
-        case.closed_at = None
-        case.satisfaction = ""
-        case.save(update_fields=["closed_at", "satisfaction"])
-        if target == Status.IN_PROGRESS:
-            # As after a failed verification: the teams that resolved it work it again.
-            case.dispatches.filter(state=Dispatch.State.RESOLVED).update(
-                state=Dispatch.State.REPORTED, resolved_at=None
-            )
-        timers.start_deadline(case=case, stage=stage)
-        timers.sync_dispatch_board(case=case)
-        return case
+    ctx.next_stage = stage
+    return case

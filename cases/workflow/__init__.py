@@ -7,14 +7,14 @@ committees, the closing of the loop; the consultation app adds its own from its 
 routes and labels from here.
 """
 
-# The declarations, in the order of the lifecycle (it is the order of the buttons).
-from cases.workflow import (
-    closing,  # noqa: F401
-    committee,  # noqa: F401
-    handling,  # noqa: F401
-    village,  # noqa: F401
-)
+from importlib import import_module
+
 from cases.workflow.spec import CASE, DISPATCH, REGISTRY, Action, Effect, Notice, Step, Transition
+
+# The declarations, in the order of the lifecycle: it is the order of the buttons.
+DOMAINS = ("village", "handling", "committee", "closing")
+for _domain in DOMAINS:
+    import_module(f"cases.workflow.{_domain}")
 
 __all__ = [
     "CASE",

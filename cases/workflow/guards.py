@@ -45,10 +45,15 @@ def deadline_holder(user: User, case: Case) -> bool:
     handler of one of its dispatches (the service checks the chosen clock)."""
     if village_officer(user, case) or captain(user, case):
         return True
-    return any(
-        handles_dispatch(user, dispatch)
-        for dispatch in case.dispatches.filter(state__in=Dispatch.ACTIVE_STATES)
-    )
+    scope = scope_of(user)
+    if not any(scope.teams.values()) and not any(scope.departments.values()):
+        return False  # no team or department: no dispatch to answer for, and no query
+    prefetched = getattr(case, "_prefetched_objects_cache", {}).get("dispatches")
+    if prefetched is not None:  # list pages prefetch the dispatches: no query per row
+        dispatches = [d for d in prefetched if d.state in Dispatch.ACTIVE_STATES]
+    else:
+        dispatches = case.dispatches.filter(state__in=Dispatch.ACTIVE_STATES)
+    return any(handles_dispatch(user, dispatch) for dispatch in dispatches)
 
 
 def handler(user: User, dispatch: Dispatch) -> bool:
@@ -72,6 +77,7 @@ def status_in(*statuses: str):
     def rule(case: Case) -> bool:
         return case.status in allowed
 
+    rule.__name__ = "status in " + ", ".join(sorted(allowed))
     return rule
 
 

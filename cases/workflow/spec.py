@@ -168,11 +168,14 @@ class Registry:
     def allowed(self, action: Action, target: Any) -> bool:
         """The status table (for a case action: its own step's move) and the action's own
         state rule."""
-        if action.on == CASE:
-            move = self.steps[action.steps[0]].moves
-            if move is not None and not move.allows(target):
-                return False
-        return action.when(target)
+        return self.table_allows(action, target) and action.when(target)
+
+    def table_allows(self, action: Action, target: Any) -> bool:
+        """For a case action, its own step's move in the status table."""
+        if action.on != CASE:
+            return True
+        move = self.steps[action.steps[0]].moves
+        return move is None or move.allows(target)
 
     def available(self, *, on: str, user: "User", target: "Case | Dispatch") -> list[str]:
         """The actions of this kind this user may take on this case or dispatch now: exactly

@@ -184,7 +184,7 @@ def test_an_action_declared_in_a_test_alone_is_on_the_page_in_the_api_and_timeli
 
     # Outside the guard: the village officer may see the case but not take the action.
     village = client_for(org.village_officer).post(
-        f"/api/cases/{case.pk}/flag-for-test/", {}, format="json"
+        f"/api/cases/{case.pk}/flag-for-test/", {"version": case.version + 2}, format="json"
     )
     assert village.status_code == 403
 
@@ -213,3 +213,10 @@ def test_a_route_goes_with_its_declaration(flag_action):
     REGISTRY.action(flag_action)
     with pytest.raises(NoReverseMatch):
         reverse("api:case-not-declared", args=[1])
+
+
+def test_docs_workflow_is_generated_from_the_registry():
+    """docs/workflow.md never drifts from the declarations (manage.py workflow_doc)."""
+    from django.core.management import call_command
+
+    call_command("workflow_doc", "--check")
