@@ -26,6 +26,7 @@ from cases.models import (
 from cases.screening import find_possible_duplicate, refusal_for
 from cases.selectors import locate_grid
 from cases.services.common import check_photos, notify, require_text, store_photos
+from cases.transitions import publish_case_changed
 from checklists.models import Item, Stage
 from teams.models import Grid, Role, User
 
@@ -306,6 +307,8 @@ def _file(
         case_id=case.pk, city_id=city.pk, city_code=city.code, year=timezone.localtime(now).year
     )
     notify(recipients=officers, kind="case_filed", case=case)
+    # The new case's facts follow at once, not at the stale sweep.
+    publish_case_changed(case_id=case.pk)
     return FilingResult(
         case=case,
         created=True,

@@ -7,7 +7,7 @@ the test. Each row gives the status per role, in the order of ROLES:
     supervisor anonymous
 
 "L" is a redirect to the sign-in page. Outside its scope an object does not exist (404);
-inside it, a role that may not act gets 403 (DESIGN.md section 7). Pages are asked with a
+inside it, a role that may not act gets 403 (docs/architecture.md). Pages are asked with a
 signed-in session, the API with the user's token. Every request runs in a savepoint that is
 rolled back, so no request changes what the next one sees, and the whole matrix is one test
 that lists every mismatch at once.
@@ -190,6 +190,7 @@ TARGETS: dict[str, Target] = {
     "api:case-events": case_get(),
     "api:case-accept": case_post(),
     "api:case-add-dispatch": case_post(),
+    "api:case-close": case_post(),
     "api:case-decide": case_post(),
     "api:case-escalate": case_post(),
     "api:case-evaluate": case_post(),
@@ -353,6 +354,10 @@ EXPECTATIONS: dict[str, str | tuple[str, str]] = {
         "404 404 404 404 404 404 404 404 401",
     ),
     "api:case-add-dispatch": (
+        "400 400 400 400 400 400 400 400 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:case-close": (
         "400 400 400 400 400 400 400 400 401",
         "404 404 404 404 404 404 404 404 401",
     ),

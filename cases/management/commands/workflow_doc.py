@@ -1,7 +1,7 @@
 """Write docs/workflow.md from the workflow registry, or check that it is current.
 
-    manage.py workflow_doc            # rewrite docs/workflow.md
-    manage.py workflow_doc --check    # exit 1 when docs/workflow.md differs (CI)
+manage.py workflow_doc            # rewrite docs/workflow.md
+manage.py workflow_doc --check    # exit 1 when docs/workflow.md differs (CI)
 """
 
 from pathlib import Path
