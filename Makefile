@@ -24,7 +24,7 @@ help:
 	@echo "make fuzz      schemathesis + Open311 fuzzing with thousands of requests: no 5xx"
 	@echo "make bench     timer burst, intake load and page speed on PostgreSQL + Redis -> docs/benchmarks.md"
 	@echo "make chaos     scripted faults on a private PostgreSQL and Redis -> docs/reliability.md"
-	@echo "make lint      ruff check and ruff format --check"
+	@echo "make lint      ruff check, ruff format --check and lint-imports (the apps' layers)"
 	@echo "make format    ruff format and ruff check --fix"
 	@echo "make messages  update and compile the translation catalogues under locale/"
 	@echo "make lock      rewrite requirements.lock from the installed versions"
@@ -75,11 +75,12 @@ bench: $(STAMP)
 chaos: $(STAMP)
 	PY=$(CURDIR)/$(PY) scripts/chaos.sh $(CHAOS_ARGS)
 
-# Both checks always run, so one report shows everything; either failing fails the target.
+# Every check always runs, so one report shows everything; any failing fails the target.
 lint: $(STAMP)
 	@status=0; \
 	$(VENV)/bin/ruff check . || status=1; \
 	$(VENV)/bin/ruff format --check . || status=1; \
+	$(VENV)/bin/lint-imports --no-cache --no-logo || status=1; \
 	exit $$status
 
 format: $(STAMP)

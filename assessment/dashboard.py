@@ -21,6 +21,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from assessment.exports import Table, Value
+from assessment.hotspots import TOP_ITEMS
+from assessment.indicators import LABELS
+from assessment.models import TownEvaluation
 from cases.access import scope_of
 from cases.selectors_pages.lists import items_by_aspect
 from teams.models import Department, Grid, Region, Role, Team, User
@@ -287,8 +290,6 @@ def indicator_cell(kpi_: Kpi) -> Cell:
 
 
 def indicator_headers(keys: Sequence[str], labels: dict[str, str]) -> list[str]:
-    from assessment.indicators import LABELS
-
     headers = []
     for key in keys:
         label = labels.get(key) or str(LABELS.get(key, key))
@@ -718,8 +719,6 @@ def hot_spot_table(found: list[dict], *, period, item_id: int | None) -> PageTab
 
 
 def spots_top() -> int:
-    from assessment.hotspots import TOP_ITEMS
-
     return TOP_ITEMS
 
 
@@ -752,8 +751,6 @@ def evaluable_departments(*, towns: list[Region]):
 
 
 def town_evaluations(*, towns: list[Region], month: date) -> list:
-    from assessment.models import TownEvaluation
-
     return list(
         TownEvaluation.objects.filter(town__in=towns, month=month)
         .select_related("department", "evaluated_by")

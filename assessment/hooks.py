@@ -4,6 +4,9 @@ after commit (docs/architecture.md)."""
 import logging
 from typing import Any
 
+from assessment.tasks import refresh_case_facts, refresh_cases_facts
+from cases import batching
+
 logger = logging.getLogger(__name__)
 
 
@@ -14,8 +17,6 @@ def on_case_changed(*, case_id: int, **_kwargs: Any) -> None:
 
 def enqueue_fact_refresh(case_id: int) -> None:
     """Queue the refresh of one case's facts (once per timer batch for a batch's cases)."""
-    from cases import batching
-
     batching.send("refresh_case_facts", [case_id], _publish_refresh)
 
 
@@ -24,8 +25,6 @@ def _publish_refresh(case_ids: list[int]) -> None:
     the cases later."""
     from kombu.exceptions import OperationalError
     from redis.exceptions import RedisError
-
-    from assessment.tasks import refresh_case_facts, refresh_cases_facts
 
     try:
         if len(case_ids) == 1:

@@ -28,7 +28,7 @@ from assessment.exports import export_format, export_response, file_name
 from assessment.forms import DrillDownForm, PeriodForm, RankingForm, TownEvaluationForm
 from assessment.periods import parse_period, period_for, previous
 from assessment.services import evaluable_months, record_town_evaluation
-from cases.views.common import run_service
+from core.views import run_service
 
 PAGE_SIZE = 25
 TREND_COUNT = selectors.TREND_COUNT

@@ -772,7 +772,7 @@ def worker_kill(args: argparse.Namespace) -> Result:
     ]
     result.notes.append(
         "What the killed worker held is not lost: the sweep claims a due deadline for "
-        "CLAIM_SECONDS (cases.timers) and hands it out again when the claim lapses; a batch "
+        "CLAIM_SECONDS (cases.sweep) and hands it out again when the claim lapses; a batch "
         "Redis redelivers later finds its deadlines fired and does nothing (one conditional "
         "UPDATE per firing)."
     )
@@ -1250,7 +1250,7 @@ def main(argv: list[str] | None = None) -> int:
         django.setup()
         from django.core.management import call_command
 
-        from teams.demo import build_demo_city
+        from checklists.demo import build_demo_city
 
         call_command("migrate", verbosity=0)
         build_demo_city()

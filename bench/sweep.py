@@ -264,7 +264,7 @@ def measure(*, open_cases: int, due: int, profile: bool = False) -> Run:
     from django.db import connection
     from django.utils import timezone
 
-    from cases import timers
+    from cases import sweep
     from cases.models import Deadline, Event
 
     print(f"Seeding {open_cases:,} open cases, {due:,} of them due ...", flush=True)
@@ -276,7 +276,7 @@ def measure(*, open_cases: int, due: int, profile: bool = False) -> Run:
     now = timezone.now()
     plan = _explain(now)
     started = time.perf_counter()
-    timers.due_deadline_ids(now=now, limit=1000)
+    sweep.due_deadline_ids(now=now, limit=1000)
     read_ms = (time.perf_counter() - started) * 1000
 
     load_before = load_average()
@@ -288,7 +288,7 @@ def measure(*, open_cases: int, due: int, profile: bool = False) -> Run:
         cpu_started = time.process_time()
         if profiler:
             profiler.enable()
-        fired = timers.sweep()
+        fired = sweep.sweep()
         if profiler:
             profiler.disable()
         sweep_seconds = time.perf_counter() - started
@@ -303,7 +303,7 @@ def measure(*, open_cases: int, due: int, profile: bool = False) -> Run:
     idle = QueryCounter()
     with connection.execute_wrapper(idle):
         started = time.perf_counter()
-        again = timers.sweep()
+        again = sweep.sweep()
         idle_ms = (time.perf_counter() - started) * 1000
     if again:
         raise AssertionError(f"The second sweep fired {again} deadlines")

@@ -7,4 +7,5 @@ class CasesConfig(AppConfig):
     verbose_name = _("Cases")
 
     def ready(self):
+        # In ready(): the checks read the models, which cannot be imported while apps load.
         from cases import checks  # noqa: F401

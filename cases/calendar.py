@@ -8,7 +8,7 @@ settings.TIME_ZONE.
 The sweep and the pages call these functions a lot, so the calendar (office periods and the
 exception days of each year touched) is cached in the process. Several processes on several
 machines share it through a version token in the Django cache, as the reference data does
-(whistle.reference.SharedVersion): `invalidate_calendar()` (called by the services and the admin
+(core.reference.SharedVersion): `invalidate_calendar()` (called by the services and the admin
 on every change) sets a new token, every process compares its copy with the token at most every
 `WHISTLE_CALENDAR_CHECK_SECONDS` (1 s) and reloads it at least every
 `WHISTLE_CALENDAR_MAX_AGE_SECONDS` (60 s) whatever the token says, so a broken cache delays an
@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from cases.models import CalendarDay, CalendarYear, OfficeHours
 from checklists.models import TimeUnit
-from whistle.reference import SharedVersion, Stamp
+from core.reference import SharedVersion, Stamp
 
 logger = logging.getLogger(__name__)
 

@@ -8,13 +8,13 @@ from django.core.checks import Warning, register
 from django.db import DatabaseError
 from django.utils.translation import gettext as _
 
+from cases.calendar import office_hours_missing, provisional_years
+
 
 @register("cases")
 def check_calendar(app_configs=None, **kwargs) -> list[Warning]:
     """Warn while the engine counts a year by weekdays only, so that an administrator enters
     its holidays before deadlines go wrong. Silent on a database that is not migrated yet."""
-    from cases.calendar import office_hours_missing, provisional_years
-
     try:
         years = provisional_years()
         no_office_hours = office_hours_missing()

@@ -5,18 +5,15 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
+from core.errors import ServiceError
 
-class CaseError(Exception):
+
+class CaseError(ServiceError):
     """Base of the errors the case services raise; nothing was changed when one is raised."""
 
     code = "case_error"
     default_message = _("The case could not be changed.")
     http_status = 400
-
-    def __init__(self, message: str | None = None, *, fields: dict | None = None) -> None:
-        self.message = message if message is not None else self.default_message
-        self.fields = fields or {}
-        super().__init__(str(self.message))
 
 
 class IllegalTransition(CaseError):

@@ -1,6 +1,6 @@
 """What a timer does when a stage's limit is reached (docs/workflow.md).
 
-Called by cases.timers with the case locked and the deadline marked fired. Every firing writes
+Called by cases.sweep with the case locked and the deadline marked fired. Every firing writes
 exactly one event: the transition it caused, or a record that the limit passed."""
 
 from cases.models import Case, Deadline, Dispatch, Level, Status
@@ -11,9 +11,7 @@ from cases.notifications import (
     village_officers,
 )
 from cases.perform import perform
-from cases.services.committee import escalate_locked
 from cases.services.common import TIMER, notify
-from cases.services.handling import request_consultation_locked
 from cases.transitions import record_event
 from checklists.models import Stage
 
@@ -35,13 +33,13 @@ def act_on_deadline(*, case: Case, deadline: Deadline) -> None:
             Status.DISPATCHED,
         )
     ):
-        request_consultation_locked(case=case, user=None, reason="", data=data)
+        perform(action="request_consultation", user=None, case=case, data={"deadline": data})
     elif (
         stage == Stage.TOWN_CONSULTATION
         and case.status == Status.IN_CONSULTATION
         and case.level == Level.TOWN
     ):
-        escalate_locked(case=case, user=None, reason="", data=data)
+        perform(action="escalate", user=None, case=case, data={"deadline": data})
     elif stage == Stage.REPORT_IN and deadline.dispatch_id:
         _report_in_late(case=case, deadline=deadline, data=data)
     else:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case, Dispatch, Satisfaction
 from cases.selectors_pages import detail as selectors
+from cases.templatetags.whistle_cases import time_left
 from checklists.models import TimeUnit
 from teams.models import User
 
@@ -239,7 +240,6 @@ class RequestPostponementForm(CaseActionForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from cases.templatetags.whistle_cases import time_left
 
         rows = selectors.postponable_deadlines(user=self.user, case=self.case)
         choices = []

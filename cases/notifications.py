@@ -16,6 +16,7 @@ from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
@@ -406,12 +407,17 @@ def _json_safe(data: dict) -> dict:
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
 
 
+# Named as when it sat in cases.tasks, so that deliveries queued before an upgrade still run.
+@shared_task(name="cases.tasks.deliver_notifications")
+def deliver_notifications(notification_ids: list[int]) -> int:
+    """Deliver freshly committed notifications through the configured channels."""
+    return deliver(notification_ids=notification_ids)
+
+
 def _publish_delivery(notification_ids: list[int]) -> None:
     """Queue the delivery task; a broker that is down only costs a warning (the sweep retries)."""
     from kombu.exceptions import OperationalError
     from redis.exceptions import RedisError
-
-    from cases.tasks import deliver_notifications
 
     try:
         deliver_notifications.delay(notification_ids)

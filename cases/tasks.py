@@ -1,14 +1,9 @@
-"""Celery tasks of the case engine: thin wrappers that call the services."""
+"""Celery tasks of the case engine: thin wrappers that call the services. The delivery of
+fresh notifications is queued by cases.notifications itself (its task sits there)."""
 
 from celery import shared_task
 
-from cases import notifications, timers
-
-
-@shared_task
-def deliver_notifications(notification_ids: list[int]) -> int:
-    """Deliver freshly committed notifications through the configured channels."""
-    return notifications.deliver(notification_ids=notification_ids)
+from cases import notifications, sweep
 
 
 @shared_task
@@ -22,13 +17,13 @@ def sweep_deadlines() -> int:
     """Periodic sweep: hand every due deadline to the workers in batches (a few are fired at
     once). It keeps no lock of its own: each firing takes the case's row lock and re-checks
     the deadline, so overlapping sweeps and redelivered batches are safe."""
-    return timers.hand_out(send=_queue_firing)
+    return sweep.hand_out(send=_queue_firing)
 
 
 @shared_task
 def fire_deadlines(deadline_ids: list[int]) -> int:
     """Fire one batch of due deadlines handed out by the sweep."""
-    return timers.fire_deadlines(deadline_ids=deadline_ids)
+    return sweep.fire_deadlines(deadline_ids=deadline_ids)
 
 
 def _queue_firing(deadline_ids: list[int]) -> None:

@@ -7,8 +7,8 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers
 from rest_framework.routers import DefaultRouter
 
-from cases.api.views import ApiViewSet
 from checklists.models import Aspect, Item, TimeLimit
+from core.api.views import ApiViewSet
 
 
 class AspectSerializer(serializers.ModelSerializer):

@@ -4,9 +4,9 @@ and how long each stage may take."""
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.reference import ReferenceQuerySet
 from teams.localized import BilingualNameMixin, localized
 from teams.models import DepartmentKind, Team
-from whistle.reference import ReferenceQuerySet
 
 
 class Aspect(BilingualNameMixin):

@@ -1,9 +1,9 @@
 """Reads of the checklist that filing and the timers make for every case, from the process's
-copy of the reference data (whistle.reference): the rows change only when edited, and every
+copy of the reference data (core.reference): the rows change only when edited, and every
 edit drops the copy."""
 
 from checklists.models import Item, ScreeningRule, TimeLimit
-from whistle import reference
+from core import reference
 
 _ITEM_FIELDS = reference.fields_of(Item)
 _LIMIT_FIELDS = reference.fields_of(TimeLimit)

@@ -10,10 +10,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
-from cases.api.views import ID_PARAMETER, ApiViewSet, parse_pk
+from cases.api.views import ID_PARAMETER, parse_pk
 from cases.errors import NotInScope
 from consultation.models import AgendaItem, Consultation, Invitation
 from consultation.selectors import visible_consultations
+from core.api.views import ApiViewSet
 
 
 class AgendaItemSerializer(serializers.ModelSerializer):

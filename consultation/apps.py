@@ -7,6 +7,7 @@ class ConsultationConfig(AppConfig):
     verbose_name = _("Consultation")
 
     def ready(self) -> None:
+        # In ready(): the declarations import the models, which cannot be imported while apps load.
         from consultation import workflow
 
         workflow.register()

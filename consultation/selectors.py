@@ -12,6 +12,7 @@ from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
 from cases.access import scope_of
+from cases.errors import NotInScope
 from cases.models import Case, Deadline, Dispatch, Level, Status
 from cases.selectors_pages.village import deadlines_by_id, page_of, running_case_deadline
 from checklists.models import Aspect, Item
@@ -172,8 +173,6 @@ class ConsultationView:
 def consultation_for(*, user: User, pk: int) -> Consultation:
     """The consultation if the user may see it; otherwise 404 (also for an uninvited
     department)."""
-    from cases.errors import NotInScope
-
     consultation = Consultation.objects.select_related("region", "called_by").filter(pk=pk).first()
     if consultation is None or not can_see(user=user, consultation=consultation):
         raise NotInScope()
@@ -343,8 +342,6 @@ def investigations_for(*, user: User) -> QuerySet[Investigation]:
 
 
 def investigation_for(*, user: User, pk: int) -> Investigation:
-    from cases.errors import NotInScope
-
     investigation = (
         Investigation.objects.select_related("town", "team", "grid", "hotspot_item", "hotspot_grid")
         .filter(pk=pk)

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
+from cases import notifications
 from cases import services as case_services
 from cases.access import VIEW_CASE_PERMISSION, require, scope_of
 from cases.errors import IllegalTransition, InvalidInput, NotAllowed, NotInScope, ScreeningRefused
@@ -251,8 +252,6 @@ def pending_agenda(*, case_id: int) -> QuerySet[AgendaItem]:
 
 
 def notify_invitees(*, invitation: Invitation) -> None:
-    from cases import notifications
-
     notifications.notify(
         recipients=invitee_users(invitation),
         kind=notifications.CONSULTATION_INVITED,
@@ -600,7 +599,6 @@ def plan_investigation(
             )
         for aspect in sorted(aspects, key=lambda a: (a.order, a.pk)):
             InvestigationCheck.objects.create(investigation=investigation, aspect=aspect)
-        from cases import notifications
 
         recipients = User.objects.filter(
             Q(memberships__role=Role.TEAM_CAPTAIN, memberships__team=team)

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from cases.access import scope_of
 from cases.errors import InvalidInput, NotInScope
-from cases.views.common import done, run_service
+from checklists.models import Item
 from consultation import selectors, services
 from consultation.forms import (
     CallConsultationForm,
@@ -27,6 +27,7 @@ from consultation.forms import (
     decision_of,
 )
 from consultation.models import AgendaItem, Consultation, HotSpotSettings, Invitation
+from core.views import done, run_service
 from teams.models import Role
 
 
@@ -374,8 +375,6 @@ def _plan_initial(request: HttpRequest, choices: dict) -> dict:
     if grid is not None:
         initial.update(grid=grid, town=grid.village.parent_id, hotspot_grid=grid.pk)
     if item_id.isdigit():
-        from checklists.models import Item
-
         item = Item.objects.filter(pk=item_id).first()
         if item is not None:
             initial.update(hotspot_item=item.pk, aspects=[item.aspect_id])

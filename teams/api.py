@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers
 from rest_framework.routers import DefaultRouter
 
-from cases.api.views import ApiViewSet
+from core.api.views import ApiViewSet
 from teams.models import Department, Grid, Region, Team
 
 MAX_ID = 2**63 - 1

@@ -1,7 +1,9 @@
-"""A demo city modelled on Haining (海宁市), built idempotently for demos, e2e tests and benchmarks.
+"""The organisation of a demo city modelled on Haining (海宁市), built idempotently for demos,
+e2e tests and benchmarks.
 
-The data is kept as plain structures below; `build_demo_city` turns them into rows with
-"upsert by code / username" so that running it again changes nothing.
+The data is kept as plain structures below; `build_demo_organisation` turns them into rows with
+"upsert by code / username" so that running it again changes nothing. The whole demo (this and
+a fast-escalation checklist item) is built by checklists.demo.build_demo_city.
 """
 
 from dataclasses import dataclass, field
@@ -10,7 +12,6 @@ from typing import Any
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import models, transaction
 
-from checklists.models import Aspect, Item, Stage, TimeLimit, TimeUnit
 from teams.models import (
     Department,
     DepartmentKind,
@@ -240,7 +241,7 @@ def village_outline(village: Region) -> dict:
     return region_outline(village)
 
 
-def _upsert(model: type[models.Model], *, lookup: dict[str, Any], values: dict[str, Any]) -> Any:
+def upsert(model: type[models.Model], *, lookup: dict[str, Any], values: dict[str, Any]) -> Any:
     """Create the row, or update only the fields that differ: a rerun writes nothing."""
     obj = model.objects.filter(**lookup).first()
     if obj is None:
@@ -332,7 +333,7 @@ def _membership(
     field_name = {Region: "region", Grid: "grid", Team: "team", Department: "department"}[
         type(place)
     ]
-    membership = _upsert(
+    membership = upsert(
         Membership,
         lookup={"user": user, "role": role, field_name: place},
         values={"force": force},
@@ -354,7 +355,7 @@ def _build_geography(*, city: Region) -> tuple[dict[str, Region], dict[str, Grid
     regions: dict[str, Region] = {city.code: city}
     grids: dict[str, Grid] = {}
     for town_data in TOWNS:
-        town = _upsert(
+        town = upsert(
             Region,
             lookup={"code": f"{city.code}-{town_data['code']}"},
             values={
@@ -366,7 +367,7 @@ def _build_geography(*, city: Region) -> tuple[dict[str, Region], dict[str, Grid
         )
         regions[town.code] = town
         for v, (v_zh, v_en) in enumerate(town_data["villages"]):
-            village = _upsert(
+            village = upsert(
                 Region,
                 lookup={"code": f"{town.code}-{v + 1:02d}"},
                 values={
@@ -379,7 +380,7 @@ def _build_geography(*, city: Region) -> tuple[dict[str, Region], dict[str, Grid
             regions[village.code] = village
             for g in range(GRIDS_PER_VILLAGE):
                 code = f"{village.code}-{g + 1:02d}"
-                grids[code] = _upsert(
+                grids[code] = upsert(
                     Grid,
                     lookup={"code": code},
                     values={
@@ -396,7 +397,7 @@ def _build_departments(*, city: Region, towns: list[Region]) -> dict[str, Depart
     departments: dict[str, Department] = {}
     for suffix, kind_code, name_zh, name_en in CITY_DEPARTMENTS:
         code = f"{city.code}-{suffix}"
-        departments[code] = _upsert(
+        departments[code] = upsert(
             Department,
             lookup={"code": code},
             values={
@@ -408,7 +409,7 @@ def _build_departments(*, city: Region, towns: list[Region]) -> dict[str, Depart
         )
     for town in towns:
         code = f"{town.code}-MSO"
-        departments[code] = _upsert(
+        departments[code] = upsert(
             Department,
             lookup={"code": code},
             values={
@@ -429,7 +430,7 @@ def _build_teams(*, towns: list[Region], departments: dict[str, Department]) -> 
     }
     for town in towns:
         for kind, (suffix, name_zh, name_en) in names.items():
-            team = _upsert(
+            team = upsert(
                 Team,
                 lookup={"code": f"{town.code}-{suffix}"},
                 values={
@@ -552,70 +553,11 @@ def _build_people(
     return logins
 
 
-# A checklist item whose every limit is a few natural minutes, so that someone trying
-# `make run` can watch a whistle left alone climb from the village to the town to the city.
-DEMO_ITEM = {
-    "code": "DEMO-01",
-    "aspect": "SAN",
-    "name_zh": "演示：快速升级",
-    "name_en": "Demo: fast escalation",
-    "description_zh": (
-        "演示用事项：各环节时限只有几分钟。上报后无人处理，村里不受理，"
-        "案件会在筛查时限到期时由计时器吹哨到镇，再在几分钟内升级到市。"
-    ),
-    "description_en": (
-        "For demonstrations: every limit is a few minutes. File the whistle and leave it "
-        "alone: at the screening limit the timer whistles it to the town, and within minutes "
-        "it climbs to the city."
-    ),
-}
-DEMO_ITEM_MINUTES = {
-    Stage.SCREENING: 2,
-    Stage.VILLAGE_HANDLING: 2,
-    Stage.REPORT_IN: 2,
-    Stage.HANDLING: 3,
-    Stage.TOWN_CONSULTATION: 3,
-    Stage.CITY_CONSULTATION: 3,
-    Stage.VERIFICATION: 5,
-}
-
-
-def _build_demo_item() -> Item | None:
-    """The fast-escalation demo item with its seven natural-minute limits (None without the
-    aspect it belongs to)."""
-    aspect = Aspect.objects.filter(code=DEMO_ITEM["aspect"]).first()
-    if aspect is None:
-        return None
-    item = _upsert(
-        Item,
-        lookup={"code": DEMO_ITEM["code"]},
-        values={
-            "aspect": aspect,
-            "name_zh": DEMO_ITEM["name_zh"],
-            "name_en": DEMO_ITEM["name_en"],
-            "description_zh": DEMO_ITEM["description_zh"],
-            "description_en": DEMO_ITEM["description_en"],
-            "urgency": Item.Urgency.ORDINARY,
-            "whistleable": True,
-            "default_team_kinds": [Team.Kind.COMPREHENSIVE.value],
-            "order": 99,
-            "active": True,
-        },
-    )
-    for stage, minutes in DEMO_ITEM_MINUTES.items():
-        _upsert(
-            TimeLimit,
-            lookup={"item": item, "stage": stage},
-            values={"amount": minutes, "unit": TimeUnit.NATURAL_MINUTES},
-        )
-    return item
-
-
 @transaction.atomic
-def build_demo_city(*, password: str = DEMO_PASSWORD) -> DemoCity:
+def build_demo_organisation(*, password: str = DEMO_PASSWORD) -> DemoCity:
     """Create or bring up to date the demo city, its organisation and one user per role."""
     run = _Run(password)
-    city = _upsert(
+    city = upsert(
         Region,
         lookup={"code": CITY["code"]},
         values={
@@ -632,7 +574,6 @@ def build_demo_city(*, password: str = DEMO_PASSWORD) -> DemoCity:
     logins = _build_people(
         run=run, regions=regions, grids=grids, teams=teams, departments=departments
     )
-    _build_demo_item()
     counts = {
         "towns": len(towns),
         "villages": sum(r.level == Region.Level.VILLAGE for r in regions.values()),

@@ -6,8 +6,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.reference import ReferenceQuerySet
+from teams.geo import bbox, polygon_errors
 from teams.localized import BilingualNameMixin
-from whistle.reference import ReferenceQuerySet
 
 
 class User(AbstractUser):
@@ -130,8 +131,6 @@ class Grid(BilingualNameMixin):
         return f"{self.code} {self.name}"
 
     def clean(self) -> None:
-        from teams.geo import polygon_errors
-
         if self.village_id and self.village.level != Region.Level.VILLAGE:
             raise ValidationError({"village": _("A grid must lie in a village or community.")})
         problem = polygon_errors(self.polygon)
@@ -139,8 +138,6 @@ class Grid(BilingualNameMixin):
             raise ValidationError({"polygon": problem})
 
     def refresh_bbox(self) -> None:
-        from teams.geo import bbox
-
         self.min_lng, self.min_lat, self.max_lng, self.max_lat = bbox(self.polygon)
 
 

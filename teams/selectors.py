@@ -4,8 +4,8 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
+from core import reference
 from teams.models import Grid, Membership, Region, Role, User
-from whistle import reference
 
 _ROLE_ORDER = {value: index for index, value in enumerate(Role.values)}
 
@@ -72,7 +72,7 @@ _REGION_FIELDS = reference.fields_of(Region)
 
 def grid_with_regions(*, pk: int) -> Grid | None:
     """The grid with its village, town and city attached, from the process's copy of the
-    reference data (whistle.reference): filing reads them for every whistle. The polygon is
+    reference data (core.reference): filing reads them for every whistle. The polygon is
     left out of the copy and read on first use."""
 
     def load() -> tuple | None:

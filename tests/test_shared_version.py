@@ -1,10 +1,10 @@
-"""whistle.reference.SharedVersion: how long a process may use its copy of rows that others edit
+"""core.reference.SharedVersion: how long a process may use its copy of rows that others edit
 (the reference data and the working calendar both rely on it)."""
 
 import pytest
 from django.core.cache import cache
 
-from whistle.reference import SharedVersion
+from core.reference import SharedVersion
 
 KEY = "whistle:test:shared-version"
 

@@ -7,9 +7,11 @@ How an app adds its endpoints: give the app an `api` module (`<app>/api.py` or a
         router.register("consultations", ConsultationViewSet, basename="consultation")
 
 Every installed app's `register` is called once, in INSTALLED_APPS order, on the one router
-below; nothing here needs editing. Base the viewsets on `cases.api.views.ApiViewSet`: its
-POSTs then honour the Idempotency-Key header and its schema documents the errors, which come
-out as {"code", "message", "fields"} (whistle.api_errors). Annotate the views with
+below; nothing here needs editing. Base the viewsets on `core.api.views.ApiViewSet`: its
+schema documents the errors, which come out as {"code", "message", "fields"}
+(core.api.errors); a viewset whose POSTs change cases bases on
+`cases.api.idempotency.IdempotentViewSet`, so that they honour the Idempotency-Key header.
+Annotate the views with
 drf-spectacular's `extend_schema` so that `manage.py spectacular --validate --fail-on-warn`
 stays clean; tests/api/test_schema.py checks it and runs schemathesis on every endpoint.
 """

@@ -16,6 +16,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
+from core.api.errors import error_body
+
 logger = logging.getLogger(__name__)
 
 # Paths answered in JSON: the API and Open311 (whose clients expect machine-readable errors).
@@ -36,8 +38,6 @@ def service_unavailable(request: HttpRequest) -> HttpResponse:
     processors, no user), in the language LocaleMiddleware chose."""
     message = _("The service is briefly unavailable. Please try again in a moment.")
     if wants_json(request):
-        from whistle.api_errors import error_body
-
         response: HttpResponse = JsonResponse(
             error_body(code="service_unavailable", message=message), status=503
         )

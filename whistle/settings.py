@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "guardian",
     "axes",
+    "core",
     "teams",
     "checklists",
     "cases",
@@ -258,7 +259,7 @@ WHISTLE_COUNTS_KEEP_SECONDS = max(float(os.environ.get("WHISTLE_COUNTS_KEEP_SECO
 WHISTLE_COUNTS_STALE_SECONDS = float(os.environ.get("WHISTLE_COUNTS_STALE_SECONDS", "120"))
 # Each process keeps the checklist, regions and grids it read; it checks every
 # WHISTLE_REFERENCE_CHECK_SECONDS whether they were edited elsewhere, and drops its copy after
-# WHISTLE_REFERENCE_MAX_AGE_SECONDS whatever the check says (whistle.reference).
+# WHISTLE_REFERENCE_MAX_AGE_SECONDS whatever the check says (core.reference).
 WHISTLE_REFERENCE_CHECK_SECONDS = float(os.environ.get("WHISTLE_REFERENCE_CHECK_SECONDS", "1"))
 WHISTLE_REFERENCE_MAX_AGE_SECONDS = float(os.environ.get("WHISTLE_REFERENCE_MAX_AGE_SECONDS", "30"))
 # The same for the working calendar (cases.calendar): compared every
@@ -324,7 +325,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "whistle.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 

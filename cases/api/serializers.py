@@ -332,7 +332,7 @@ def _photos() -> serializers.ListField:
 
 class ReferencePrimaryKeyField(serializers.PrimaryKeyRelatedField):
     """A PrimaryKeyRelatedField that finds its row through a selector of reference data
-    (kept in the process, see whistle.reference) instead of a query per request; it accepts
+    (kept in the process, see core.reference) instead of a query per request; it accepts
     and refuses exactly what `queryset` would (the queryset still documents the schema)."""
 
     def __init__(

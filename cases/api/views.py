@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
@@ -24,8 +24,8 @@ from cases.access import visible_cases
 from cases.api import selectors
 from cases.api import serializers as api
 from cases.api.filters import CaseFilter, DispatchFilter, NotificationFilter
-from cases.api.idempotency import IdempotentAutoSchema, IdempotentPostMixin
-from cases.errors import CaseError, NotInScope
+from cases.api.idempotency import IdempotentViewSet
+from cases.errors import CaseError, InvalidInput, NotInScope
 from cases.models import Case, Dispatch, Notification, Source
 from cases.perform import perform
 from cases.selectors_pages.detail import case_id_by_number
@@ -88,8 +88,6 @@ def _merge_target(user: Any, value: str) -> int:
     if case_id is None and value.isdigit() and int(value) <= MAX_ID:
         case_id = int(value)
     if case_id is None:
-        from cases.errors import InvalidInput
-
         raise InvalidInput(fields={"into": [_("No case with this number.")]})
     return case_id
 
@@ -112,12 +110,6 @@ def case_input(*, action_name: str, user: Any, data: dict) -> dict:
     return normalised
 
 
-class ApiViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
-    """Base of every API viewset: idempotent POSTs, documented errors."""
-
-    schema = IdempotentAutoSchema()
-
-
 def _post_action(name: str, function: Callable) -> Callable:
     """A POST action on one object at .../<id>/<name-with-hyphens>/."""
     return action(
@@ -136,7 +128,7 @@ def _post_action(name: str, function: Callable) -> Callable:
 def _action_route(spec: Action) -> Callable:
     """The POST route of one declared action: .../<id>/<name-with-hyphens>/."""
 
-    def act(self: ApiViewSet, request: Request, pk: str | None = None) -> Response:
+    def act(self: IdempotentViewSet, request: Request, pk: str | None = None) -> Response:
         target_id = parse_pk(pk)
         if spec.on == CASE:
             require_visible(user=request.user, case_id=target_id)
@@ -182,7 +174,7 @@ def add_action_routes(viewset: type, on: str) -> None:
         parameters=[ID_PARAMETER],
     ),
 )
-class CaseViewSet(mixins.ListModelMixin, ApiViewSet):
+class CaseViewSet(mixins.ListModelMixin, IdempotentViewSet):
     queryset = Case.objects.none()
     serializer_class = api.CaseListSerializer
     filter_backends = [DjangoFilterBackend, OrderingFilter]
@@ -261,7 +253,7 @@ add_action_routes(CaseViewSet, CASE)
     list=extend_schema(summary="Dispatches of the cases the user may see"),
     retrieve=extend_schema(summary="One dispatch", parameters=[ID_PARAMETER]),
 )
-class DispatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+class DispatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, IdempotentViewSet):
     queryset = Dispatch.objects.none()
     serializer_class = api.DispatchSerializer
     filterset_class = DispatchFilter
@@ -290,7 +282,9 @@ add_action_routes(DispatchViewSet, DISPATCH)
 # Postponements.
 
 
-class PostponementViewSet(ApiViewSet):
+class PostponementViewSet(IdempotentViewSet):
+    """The postponements asked for on the cases' deadlines, decided by the committee."""
+
     queryset = Case.objects.none()
     serializer_class = api.PostponementDecisionSerializer
 
@@ -320,7 +314,7 @@ class PostponementViewSet(ApiViewSet):
 
 
 @extend_schema_view(list=extend_schema(summary="The user's own notifications, newest first"))
-class NotificationViewSet(mixins.ListModelMixin, ApiViewSet):
+class NotificationViewSet(mixins.ListModelMixin, IdempotentViewSet):
     queryset = Notification.objects.none()
     serializer_class = api.NotificationSerializer
     filterset_class = NotificationFilter

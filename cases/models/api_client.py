@@ -5,12 +5,11 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from cases.models.case import Case
+from teams.models import Region
 
 
 def default_jurisdiction() -> str:
     """The code of the first city: most installations serve one."""
-    from teams.models import Region
-
     return (
         Region.objects.filter(level=Region.Level.CITY)
         .order_by("code")

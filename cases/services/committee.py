@@ -113,15 +113,6 @@ def escalate_case(
     )
 
 
-def escalate_locked(
-    *, case: Case, user: User | None, reason: str, data: dict | None = None
-) -> Case:
-    """Escalate a case the caller has already locked (the town consultation's timer)."""
-    return perform(
-        action="escalate", user=user, case=case, data={"reason": reason, "deadline": data}
-    )
-
-
 def run_escalate(ctx: Context) -> Case:
     reason = ctx.data.get("reason") or ""
     if ctx.user is not None:

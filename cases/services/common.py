@@ -7,10 +7,12 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from cases import notifications
 from cases.access import access_case
 from cases.errors import InvalidInput, NotInScope
 from cases.models import Attachment, Case, Dispatch, Event
 from cases.transitions import check_version
+from cases.uploads import check_uploads, store_attachment
 from teams.models import User
 
 TIMER = "timer"
@@ -49,8 +51,6 @@ def lock_dispatch(
 
 def check_photos(photos: Sequence[UploadedFile] | None) -> list[UploadedFile]:
     """Validate uploads before anything is written; InvalidInput lists what is wrong."""
-    from cases.uploads import check_uploads
-
     photos = list(photos or [])
     if photos:
         try:
@@ -69,8 +69,6 @@ def store_photos(
     event: Event | None = None,
     dispatch: Dispatch | None = None,
 ) -> list[Attachment]:
-    from cases.uploads import store_attachment
-
     stored = []
     for photo in photos:
         photo.seek(0)
@@ -125,7 +123,5 @@ def after_commit(function: Callable, *args: object, **kwargs: object) -> None:
 
 def notify(*, recipients: Iterable[User], kind: str, case: Case, data: dict | None = None) -> None:
     """Store notifications for the people concerned; delivery is sent after commit."""
-    from cases import notifications
-
     payload = {"number": case.number, **(data or {})}
     notifications.notify(recipients=recipients, kind=kind, case=case, data=payload)

@@ -23,6 +23,7 @@ from cases.models import (
     Priority,
     Source,
 )
+from cases.notifications import village_officers
 from cases.screening import find_possible_duplicate, refusal_for
 from cases.selectors import locate_grid
 from cases.services.common import check_photos, notify, require_text, store_photos
@@ -255,8 +256,6 @@ def _file(
     contact_email: str,
     actor_label: str,
 ) -> FilingResult:
-    from cases.notifications import village_officers
-
     now = timezone.now()
     village = grid.village
     town = village.parent

@@ -195,18 +195,6 @@ def request_consultation(
     )
 
 
-def request_consultation_locked(
-    *, case: Case, user: User | None, reason: str, data: dict | None = None
-) -> None:
-    """The same on a case the caller has locked (the handling timer's firing)."""
-    perform(
-        action="request_consultation",
-        user=user,
-        case=case,
-        data={"reason": reason, "deadline": data},
-    )
-
-
 def run_request_consultation(ctx: Context) -> Case:
     reason = ctx.data.get("reason") or ""
     if ctx.user is not None:

@@ -21,7 +21,6 @@ from cases.errors import CaseError, NotAllowed, StaleCase
 from cases.forms_detail import PostponementDecisionForm
 from cases.perform import perform
 from cases.selectors_pages import detail as selectors
-from cases.views.common import done, run_service
 from cases.workflow import (
     CASE,
     Action,
@@ -30,6 +29,7 @@ from cases.workflow import (
     case_action,
     dispatch_action,
 )
+from core.views import done, run_service
 
 
 def _renamed(call: Callable[[], Any], names: dict[str, str]) -> Callable[[], Any]:

@@ -17,7 +17,7 @@ from cases.forms_filing import NearbyForm, WhistleForm
 from cases.models import Source
 from cases.selectors_pages import filing as selectors
 from cases.services import FilingResult, file_whistle
-from cases.views.common import done, run_service
+from core.views import done, run_service
 from teams.models import User
 
 # filing.js sends this header; the answer to a successful submit is then a 204 carrying the

@@ -19,8 +19,8 @@ from django.views.decorators.http import require_GET, require_POST
 from cases import notifications
 from cases.forms_lists import MarkReadForm
 from cases.selectors_pages.lists import inbox_entries, notification_rows
-from cases.views.common import done
 from cases.views.lists import wants_fragment
+from core.views import done
 
 PAGE_SIZE = 25
 UNREAD_CHANGED = "whistle:unread-changed"

@@ -6,7 +6,7 @@ from django.utils import translation
 from rest_framework import exceptions
 
 from cases.errors import IllegalTransition, InvalidInput, NotInScope, ScreeningRefused
-from whistle.api_errors import exception_handler, flatten_fields
+from core.api.errors import exception_handler, flatten_fields
 
 
 def handle(error):

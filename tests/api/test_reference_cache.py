@@ -1,5 +1,5 @@
 """Filing reads the item, its time limits, the screening rules and the grid with its regions from
-each process's copy of the reference data (whistle.reference). An edit through the admin, a
+each process's copy of the reference data (core.reference). An edit through the admin, a
 service or a queryset must show in the very next whistle; an edit in another process once the
 process compares version tokens; an edit rolled back never.
 
@@ -15,10 +15,10 @@ from django.urls import reverse
 from cases.models import Case
 from checklists.models import Item, ScreeningRule, Stage, TimeLimit, TimeUnit
 from checklists.selectors import item_by_pk
+from core import reference
 from teams.models import Region
 from tests.api.conftest import client_for
 from tests.api.steps import post
-from whistle import reference
 
 LAT, LNG = 30.50, 120.70
 

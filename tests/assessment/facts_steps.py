@@ -9,7 +9,7 @@ import pytest
 
 from assessment.models import CaseFact, DispatchFact
 from assessment.services import refresh_case_facts
-from cases import timers
+from cases import sweep
 from cases.models import Case
 
 FACT_EXCLUDE = {"computed_at"}
@@ -48,7 +48,7 @@ class Driver:
     def sweep_at(self, moment) -> int:
         self.time_machine.move_to(moment, tick=False)
         with self.capture(execute=True):
-            return timers.sweep(now=moment)
+            return sweep.sweep(now=moment)
 
     def later(self, **delta: float) -> None:
         from django.utils import timezone

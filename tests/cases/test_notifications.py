@@ -312,7 +312,7 @@ def test_delivery_mails_each_recipient_with_an_address_exactly_once(settings, ma
     assert rows.get(recipient=no_mail).emailed_at is None
 
     notifications.deliver(notification_ids=ids)
-    case_tasks.deliver_notifications(ids)
+    notifications.deliver_notifications(ids)
     assert case_tasks.deliver_pending_mail() == 0
     assert len(mailoutbox) == 2
 
@@ -322,7 +322,7 @@ def test_mail_is_written_in_the_site_language_by_default(mailoutbox):
     created = notifications.notify(
         recipients=[UserFactory()], kind=notifications.CASE_SUSPENDED, case=case, data={}
     )
-    case_tasks.deliver_notifications([created[0].pk])
+    notifications.deliver_notifications([created[0].pk])
     assert len(mailoutbox) == 1
     assert case.number in mailoutbox[0].subject
     assert "乱倒垃圾" in mailoutbox[0].body

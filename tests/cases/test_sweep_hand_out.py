@@ -1,4 +1,4 @@
-"""The beat's sweep hands due deadlines to the workers in claimed batches (cases.timers.hand_out)
+"""The beat's sweep hands due deadlines to the workers in claimed batches (cases.sweep.hand_out)
 and a batch of firings shares its reads and queues its side effects once (cases.batching)."""
 
 from datetime import timedelta
@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from cases import batching, timers
+from cases import batching, sweep
 from cases.models import Deadline, Event, Notification
 from tests.cases.test_sweep_workers import due_cases
 
@@ -20,7 +20,7 @@ def test_a_burst_is_handed_out_in_claimed_batches_once(org):
     due_cases(org=org, count=250)
     sent: list[list[int]] = []
 
-    handed = timers.hand_out(send=sent.append)
+    handed = sweep.hand_out(send=sent.append)
 
     assert handed == 250
     assert [len(batch) for batch in sent] == [100, 100, 50]
@@ -31,18 +31,18 @@ def test_a_burst_is_handed_out_in_claimed_batches_once(org):
     assert not Deadline.objects.filter(fired_at__isnull=False).exists()
     # An overlapping sweep finds nothing to hand out while the claims hold.
     again: list[list[int]] = []
-    assert timers.hand_out(send=again.append) == 0
+    assert sweep.hand_out(send=again.append) == 0
     assert again == []
 
 
 def test_a_claim_left_by_a_dead_worker_lapses_and_is_handed_out_again(org):
     due_cases(org=org, count=150)
     first: list[list[int]] = []
-    timers.hand_out(send=first.append)
+    sweep.hand_out(send=first.append)
 
-    later = timezone.now() + timedelta(seconds=timers.CLAIM_SECONDS + 1)
+    later = timezone.now() + timedelta(seconds=sweep.CLAIM_SECONDS + 1)
     second: list[list[int]] = []
-    timers.hand_out(send=second.append, now=later)
+    sweep.hand_out(send=second.append, now=later)
 
     assert sorted(pk for batch in second for pk in batch) == sorted(
         pk for batch in first for pk in batch
@@ -52,10 +52,10 @@ def test_a_claim_left_by_a_dead_worker_lapses_and_is_handed_out_again(org):
 def test_a_handed_out_batch_fires_each_deadline_once_even_when_delivered_twice(org):
     due_cases(org=org, count=120)
     sent: list[list[int]] = []
-    timers.hand_out(send=sent.append)
+    sweep.hand_out(send=sent.append)
 
-    fired = sum(timers.fire_deadlines(deadline_ids=batch) for batch in sent)
-    redelivered = sum(timers.fire_deadlines(deadline_ids=batch) for batch in sent)
+    fired = sum(sweep.fire_deadlines(deadline_ids=batch) for batch in sent)
+    redelivered = sum(sweep.fire_deadlines(deadline_ids=batch) for batch in sent)
 
     assert (fired, redelivered) == (120, 0)
     assert Event.objects.filter(action="overdue").count() == 120
@@ -68,7 +68,7 @@ def test_when_the_broker_refuses_a_batch_the_sweep_fires_it_itself(org):
     def broker_down(ids: list[int]) -> None:
         raise OperationalError("connection refused")
 
-    assert timers.hand_out(send=broker_down) == 150
+    assert sweep.hand_out(send=broker_down) == 150
     assert Deadline.objects.filter(fired_at__isnull=False).count() == 150
     assert Event.objects.filter(action="overdue").count() == 150
 
@@ -77,7 +77,7 @@ def test_a_few_due_deadlines_are_fired_at_once_without_the_broker(org):
     due_cases(org=org, count=3)
     sent: list[list[int]] = []
 
-    assert timers.hand_out(send=sent.append) == 3
+    assert sweep.hand_out(send=sent.append) == 3
 
     assert sent == []
     assert Deadline.objects.filter(fired_at__isnull=False).count() == 3
@@ -90,7 +90,7 @@ def test_a_batch_reads_reference_rows_once_and_queues_one_task_per_kind(
 
     with CaptureQueriesContext(connection) as queries, batching.batch_scope() as scope:
         with django_capture_on_commit_callbacks(execute=True):
-            fired = timers.fire_deadlines(deadline_ids=[d.pk for d in deadlines])
+            fired = sweep.fire_deadlines(deadline_ids=[d.pk for d in deadlines])
         # The after-commit sends of 40 firings wait in the scope: one list per kind.
         pending = {kind: list(ids) for kind, (_sender, ids) in scope.pending.items()}
 
@@ -128,7 +128,7 @@ def test_a_firing_that_fails_holds_up_only_its_own_case(org):
     with connection.cursor() as cursor:
         cursor.execute(create)
     try:
-        fired = timers.fire_deadlines(deadline_ids=[d.pk for d in deadlines])
+        fired = sweep.fire_deadlines(deadline_ids=[d.pk for d in deadlines])
     finally:
         with connection.cursor() as cursor:
             cursor.execute(drop)
@@ -139,7 +139,7 @@ def test_a_firing_that_fails_holds_up_only_its_own_case(org):
     } - {broken}
     assert Deadline.objects.get(case_id=broken).fired_at is None
     # Once the database takes it, the next sweep fires it.
-    assert timers.sweep() == 1
+    assert sweep.sweep() == 1
     assert Event.objects.filter(case_id=broken).count() == 1
 
 

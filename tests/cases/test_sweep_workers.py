@@ -9,8 +9,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from cases.models import Case, Deadline, Event, Notification, Status
+from cases.sweep import FIRE_BATCH
 from cases.tasks import fire_deadlines, sweep_deadlines
-from cases.timers import FIRE_BATCH
 from checklists.models import Stage, TimeUnit
 from tests.cases.conftest import Org
 from tests.workers import isolated_broker, running_workers, wait_for

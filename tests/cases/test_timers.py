@@ -1,11 +1,11 @@
 """Deadline rows, lights and what the sweep does when a limit is reached, called directly
-(cases.timers.sweep(now=...)) with the clock moved by time_machine to the same instant."""
+(cases.sweep.sweep(now=...)) with the clock moved by time_machine to the same instant."""
 
 from datetime import date, timedelta
 
 import pytest
 
-from cases import timers
+from cases import sweep, timers
 from cases.models import Deadline, Dispatch, Event, Level, Notification, Status
 from cases.services import accept_case, resolve_on_spot, suspend_case
 from checklists.models import Stage
@@ -33,11 +33,11 @@ def _clock_and_media(time_machine, settings, tmp_path):
 def sweep_at(time_machine):
     """Sweep as the periodic task would at `moment`, with the services' clock there too."""
 
-    def sweep(moment):
+    def sweep_once(moment):
         time_machine.move_to(moment, tick=False)
-        return timers.sweep(now=moment)
+        return sweep.sweep(now=moment)
 
-    return sweep
+    return sweep_once
 
 
 def timer_events(case) -> list[tuple[str, str, str]]:
@@ -137,10 +137,10 @@ def test_firing_is_exactly_once(org, time_machine):
     deadline = case.deadlines.get(stage=Stage.SCREENING)
     due = deadline.due_at
     time_machine.move_to(due, tick=False)
-    assert timers.fire_deadline(deadline_id=deadline.pk, now=due - SECOND) is False  # not due
-    assert timers.fire_deadline(deadline_id=deadline.pk, now=due) is True
-    assert timers.fire_deadline(deadline_id=deadline.pk, now=due) is False
-    assert timers.sweep(now=due + timedelta(hours=1)) == 0
+    assert sweep.fire_deadline(deadline_id=deadline.pk, now=due - SECOND) is False  # not due
+    assert sweep.fire_deadline(deadline_id=deadline.pk, now=due) is True
+    assert sweep.fire_deadline(deadline_id=deadline.pk, now=due) is False
+    assert sweep.sweep(now=due + timedelta(hours=1)) == 0
     # A whistle the village never screened is whistled to the town once, by the timer.
     assert timer_events(case) == [("whistle", Status.DISPATCHED, Level.TOWN)]
     whistle = case.events.get(action="whistle")

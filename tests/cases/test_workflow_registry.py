@@ -22,7 +22,7 @@ from tests.cases.test_pages_detail import accepted
 from tests.security.test_permission_matrix import EXPECTATIONS, TARGETS
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCT = ["cases", "consultation", "assessment", "teams", "checklists", "whistle"]
+PRODUCT = ["cases", "consultation", "assessment", "teams", "checklists", "core", "whistle"]
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 

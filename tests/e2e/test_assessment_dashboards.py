@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page
 
 from assessment.services import rebuild_all_facts
-from cases.timers import fire_deadline
+from cases.sweep import fire_deadline
 from checklists.models import Stage
 from tests.assessment.dashboards_steps import closed_by_team, closed_on_spot
 from tests.cases.engine_steps import accepted, file_case, resolved_by_team

@@ -1,9 +1,10 @@
 """One shape for every error of the API: {"code", "message", "fields"}.
 
 The message is in the request's language (LocaleMiddleware reads Accept-Language), the code is
-stable for clients to branch on, and `fields` maps each input field to its messages. The case
-services' errors keep their own status (404 outside the scope, 403 not allowed, 409 stale or
-illegal, 400 bad input); DRF's own exceptions keep theirs.
+stable for clients to branch on, and `fields` maps each input field to its messages. The
+services' errors (core.errors.ServiceError, e.g. cases.errors) keep their own status (404
+outside the scope, 403 not allowed, 409 stale or illegal, 400 bad input); DRF's own exceptions
+keep theirs.
 """
 
 from typing import Any
@@ -15,7 +16,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from cases.errors import CaseError
+from core.errors import ServiceError
 
 # DRF's default codes that the API names otherwise.
 CODES = {
@@ -63,7 +64,7 @@ def flatten_fields(detail: Any, prefix: str = "") -> dict[str, list[str]]:
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """REST_FRAMEWORK["EXCEPTION_HANDLER"]: every handled error in the one shape; anything else
     is left to Django (a 500, logged)."""
-    if isinstance(exc, CaseError):  # before Http404/PermissionDenied: NotInScope is both
+    if isinstance(exc, ServiceError):  # before Http404/PermissionDenied, which some also are
         return Response(
             error_body(code=exc.code, message=exc.message, fields=exc.fields),
             status=exc.http_status,

@@ -6,7 +6,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils.translation import gettext as _
 
-from teams.demo import DEMO_PASSWORD, build_demo_city
+from checklists.demo import build_demo_city
+from teams.demo import DEMO_PASSWORD
 
 
 def _width(text: str) -> int:

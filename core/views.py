@@ -1,29 +1,33 @@
-"""What every case page shares: running a service and showing its refusal in the user's
-language next to the right field, and the htmx-aware redirect after a successful action."""
+"""What every page that changes something shares: running a service and showing its refusal
+in the user's language next to the right field, and the htmx-aware redirect after a successful
+action."""
 
 from collections.abc import Callable
 from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from cases.errors import CaseError, NotAllowed, NotInScope
+from core.errors import ServiceError
 
 
 def run_service(
     request: HttpRequest, form: forms.Form | None, call: Callable[[], Any]
 ) -> tuple[bool, Any]:
-    """Call a case service. On a refusal the error lands on the form (field errors next to
-    their field, the message at the top) or, without a form, in the messages; nothing changed.
+    """Call a service. On a refusal (core.errors.ServiceError) the error lands on the form
+    (field errors next to their field, the message at the top) or, without a form, in the
+    messages; nothing changed.
 
-    NotInScope and NotAllowed propagate, so Django answers 404 and 403."""
+    A refusal that is also Http404 or PermissionDenied (cases.errors.NotInScope, NotAllowed)
+    propagates, so Django answers 404 and 403."""
     try:
         return True, call()
-    except (NotInScope, NotAllowed):
+    except (Http404, PermissionDenied):
         raise
-    except CaseError as error:
+    except ServiceError as error:
         if form is not None:
             placed = False
             for field, errors in error.fields.items():

@@ -1,0 +1,233 @@
+"""The sweep: fires the stage deadlines (cases.timers) that fell due, and sends the yellow
+warnings of those about to.
+
+The sweep takes due rows, and fires each exactly once by re-checking it under the case's row
+lock, so several workers and overlapping sweeps can run at once. What a firing means for the
+case is decided by cases.firing. Nothing waits in the broker: a broker that is down only
+delays the next sweep.
+"""
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from cases import batching, firing, notifications
+from cases.models import Case, Deadline
+from checklists.models import Item
+from teams.models import Region
+
+logger = logging.getLogger(__name__)
+
+# A sweep hands due deadlines to the workers in batches of this size.
+FIRE_BATCH = 100
+# A batch handed out and not fired within this time (its worker died) is handed out again.
+CLAIM_SECONDS = 120
+
+
+def _due(*, now: datetime) -> QuerySet[Deadline]:
+    """Due, pending deadlines, oldest first; reads the partial index only."""
+    return Deadline.objects.filter(
+        fired_at__isnull=True, met_at__isnull=True, paused_at__isnull=True, due_at__lte=now
+    ).order_by("due_at", "id")
+
+
+def due_deadline_ids(*, now: datetime, limit: int) -> list[int]:
+    """Ids of due, pending deadlines, oldest first."""
+    return list(_due(now=now).values_list("id", flat=True)[:limit])
+
+
+def claim_due_deadlines(*, now: datetime, limit: int) -> list[int]:
+    """Claim up to `limit` due deadlines that no live claim holds, oldest first, in one
+    transaction (read them locked, then mark them): overlapping sweeps never hand out the same
+    deadline twice while a worker may still be firing it, and a claim left by a dead worker
+    lapses after CLAIM_SECONDS."""
+    with transaction.atomic():
+        ids = list(
+            _due(now=now)
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+            .select_for_update(skip_locked=True)
+            .values_list("id", flat=True)[:limit]
+        )
+        if ids:
+            Deadline.objects.filter(pk__in=ids).update(
+                claimed_until=now + timedelta(seconds=CLAIM_SECONDS)
+            )
+    return ids
+
+
+def fire_deadline(*, deadline_id: int, now: datetime | None = None) -> bool:
+    """Fire one deadline exactly once. Returns whether this call fired it."""
+    return fire_deadlines(deadline_ids=[deadline_id], now=now) == 1
+
+
+def fire_deadlines(*, deadline_ids: Iterable[int], now: datetime | None = None) -> int:
+    """Fire a batch of deadlines, each exactly once. Returns how many this call fired.
+
+    The batch reads its deadlines in one query, shares its reference reads and queued tasks
+    (cases.batching), and fires in one transaction: its cases are locked in one statement
+    (skipping any case someone is changing right now: the next sweep takes it), and each
+    deadline is claimed with one conditional UPDATE under that lock, so one fired, met, paused
+    or postponed meanwhile (also by an earlier firing of the batch) is left alone. If a firing
+    fails, the batch is rolled back and fired again one deadline per transaction, so one broken
+    case holds up nothing but itself."""
+    now = now or timezone.now()
+    ids = list(deadline_ids)
+    with batching.batch_scope():
+        try:
+            return _fire_together(deadline_ids=ids, now=now)
+        except Exception:
+            logger.exception("A batch of %s firings failed; firing them one at a time", len(ids))
+        fired = 0
+        for deadline_id in ids:
+            try:
+                fired += _fire_together(deadline_ids=[deadline_id], now=now)
+            except Exception:
+                # It stays due and is tried again by the next sweep; the error is in the log.
+                logger.exception("Firing deadline %s failed", deadline_id)
+        return fired
+
+
+def _fire_together(*, deadline_ids: list[int], now: datetime) -> int:
+    deadlines = [
+        deadline
+        for deadline in Deadline.objects.filter(pk__in=deadline_ids).order_by("due_at", "id")
+        if not (deadline.fired_at or deadline.met_at or deadline.paused_at)
+        and deadline.due_at <= now
+    ]
+    if not deadlines:
+        return 0
+    fired = 0
+    with transaction.atomic():
+        cases = {
+            case.pk: case
+            for case in Case.objects.select_for_update(skip_locked=True)
+            .filter(pk__in={deadline.case_id for deadline in deadlines})
+            .order_by("pk")
+        }
+        for deadline in deadlines:
+            case = cases.get(deadline.case_id)
+            if case is None:
+                continue
+            claimed = Deadline.objects.filter(
+                pk=deadline.pk,
+                fired_at__isnull=True,
+                met_at__isnull=True,
+                paused_at__isnull=True,
+                due_at=deadline.due_at,
+            ).update(fired_at=now, claimed_until=None)
+            if not claimed:
+                continue
+            deadline.fired_at = now
+            deadline.claimed_until = None
+            deadline.case = case
+            _share_references(case)
+            with notifications.stored_together():
+                firing.act_on_deadline(case=case, deadline=deadline)
+            fired += 1
+    return fired
+
+
+def _share_references(case: Case) -> None:
+    """Give the case the batch's copies of its item and regions (read once per batch)."""
+
+    def region(pk: int | None) -> Region | None:
+        if pk is None:
+            return None
+        return batching.remember(("region", pk), lambda: Region.objects.get(pk=pk))
+
+    case.item = batching.remember(("item", case.item_id), lambda: Item.objects.get(pk=case.item_id))
+    case.town = region(case.town_id)
+    case.city = region(case.city_id)
+    village = region(case.village_id)
+    if village is not None and village.parent_id == case.town_id:
+        village.parent = case.town
+    case.village = village
+
+
+def warn_deadline(*, deadline_id: int, now: datetime | None = None) -> bool:
+    """Turn a deadline's light yellow once: notify the people concerned."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        updated = Deadline.objects.filter(
+            pk=deadline_id,
+            warned_at__isnull=True,
+            fired_at__isnull=True,
+            met_at__isnull=True,
+            paused_at__isnull=True,
+            warn_at__lte=now,
+        ).update(warned_at=now)
+        if not updated:
+            return False
+        deadline = Deadline.objects.select_related("case", "dispatch").get(pk=deadline_id)
+        firing.warn_on_deadline(deadline=deadline)
+        return True
+
+
+def warn_due(*, now: datetime, limit: int) -> int:
+    """Send the yellow warnings that are due (a light turning yellow before its limit)."""
+    warn_ids = list(
+        Deadline.objects.filter(
+            warned_at__isnull=True,
+            fired_at__isnull=True,
+            met_at__isnull=True,
+            paused_at__isnull=True,
+            warn_at__lte=now,
+            due_at__gt=now,
+        )
+        .order_by("warn_at")
+        .values_list("id", flat=True)[:limit]
+    )
+    with batching.batch_scope():
+        return sum(warn_deadline(deadline_id=pk, now=now) for pk in warn_ids)
+
+
+def sweep(*, now: datetime | None = None, batch: int = 1000, max_rounds: int = 100) -> int:
+    """Fire every due deadline in this process (and send yellow warnings). Returns how many
+    this call fired. Its cost follows the number of due rows, not the number of open cases."""
+    now = now or timezone.now()
+    fired = 0
+    for _round in range(max_rounds):
+        ids = due_deadline_ids(now=now, limit=batch)
+        if not ids:
+            break
+        fired_now = 0
+        for start in range(0, len(ids), FIRE_BATCH):
+            fired_now += fire_deadlines(deadline_ids=ids[start : start + FIRE_BATCH], now=now)
+        fired += fired_now
+        if fired_now == 0:
+            break  # what is left is locked by another sweep or by a user right now
+    warn_due(now=now, limit=batch)
+    return fired
+
+
+def hand_out(
+    *,
+    send: Callable[[list[int]], None],
+    now: datetime | None = None,
+    limit: int = 20_000,
+) -> int:
+    """The beat's sweep: claim what is due and hand it to the workers, FIRE_BATCH deadlines a
+    task, so every worker fires in parallel. A few due deadlines are fired here at once rather
+    than queued. A batch the broker refuses is released and fired here. Returns how many
+    deadlines were handed out or fired."""
+    now = now or timezone.now()
+    ids = claim_due_deadlines(now=now, limit=limit)
+    done = 0
+    if len(ids) <= FIRE_BATCH:
+        done += fire_deadlines(deadline_ids=ids, now=now) if ids else 0
+    else:
+        for start in range(0, len(ids), FIRE_BATCH):
+            chunk = ids[start : start + FIRE_BATCH]
+            try:
+                send(chunk)
+                done += len(chunk)
+            except Exception as error:
+                logger.warning("Could not queue %s deadlines; firing here: %s", len(chunk), error)
+                Deadline.objects.filter(pk__in=chunk).update(claimed_until=None)
+                done += fire_deadlines(deadline_ids=chunk, now=now)
+    warn_due(now=now, limit=1000)
+    return done
