@@ -1,4 +1,4 @@
-"""The facts of one case, computed from its event log and its rows (DESIGN.md section 6).
+"""The facts of one case, computed from its event log and its rows (docs/architecture.md, Facts and indicators).
 
 `compute_facts` is a pure function of what it is given (plus the working calendar, for the
 handling time in working hours): the incremental refresh and the full rebuild both call it on

@@ -1,4 +1,4 @@
-"""The indicators of DESIGN.md section 6, computed on the fact tables.
+"""The indicators of docs/architecture.md, Facts and indicators, computed on the fact tables.
 
 Which cases a period counts ("due")
 -----------------------------------

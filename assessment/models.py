@@ -19,7 +19,7 @@ from teams.models import Department, Grid, Region, Team
 
 
 class CaseFact(models.Model):
-    """What one case amounts to for the assessment (DESIGN.md section 6)."""
+    """What one case amounts to for the assessment (docs/architecture.md, Facts and indicators)."""
 
     case = models.OneToOneField(
         Case,

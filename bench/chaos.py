@@ -1,4 +1,4 @@
-"""Scripted, repeatable faults (`make chaos`): what breaks, what holds (DESIGN.md section 10).
+"""Scripted, repeatable faults (`make chaos`): what breaks, what holds (docs/benchmarks.md).
 
     python -m bench.chaos [worker-kill] [redis-down] [postgres-restart] [idempotency]
 

@@ -153,7 +153,7 @@ def write_section(heading: str, text: str, path: Path = DOC) -> None:
     if path.exists():
         current = path.read_text()
     else:
-        current = "# Benchmarks\n\nFigures written by `make bench`; see DESIGN.md section 10.\n\n"
+        current = "# Benchmarks\n\nFigures written by `make bench`.\n\n"
     section = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
     if section.search(current):
         current = section.sub(lambda _match: text.rstrip("\n") + "\n\n", current, count=1)

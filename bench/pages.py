@@ -1,5 +1,5 @@
 """Page benchmark: the server time and SQL queries of the pages people open every day, at a
-small and a large history (DESIGN.md section 10: "every page a person opens stays fast however
+small and a large history (docs/benchmarks.md: "every page a person opens stays fast however
 large the history grows").
 
     python -m bench.pages                       # 20,000 and 2,000,000 cases

@@ -1,4 +1,4 @@
-"""Timer sweep benchmark: the sweep costs what is due, not what is open (DESIGN.md section 10).
+"""Timer sweep benchmark: the sweep costs what is due, not what is open (docs/benchmarks.md).
 
     python -m bench.sweep            # or: make bench
 

@@ -164,7 +164,7 @@ def access_case(*, user: User, pk: int, for_update: bool = False) -> Case:
         raise NotInScope() from None
 
 
-# Who may act on a case, by role and place (the "who" column of DESIGN.md section 4).
+# Who may act on a case, by role and place (the guards of docs/workflow.md).
 
 
 def is_grid_worker_of(user: User, case: Case) -> bool:

@@ -1,5 +1,5 @@
 """The checklist in the API, read-only for every signed-in user: aspects, and items with their
-time limits (DESIGN.md section 5)."""
+time limits (docs/architecture.md, Clocks)."""
 
 import django_filters
 from django.db.models import Prefetch

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench`: the benchmarks of DESIGN.md section 10 and issue 8, one after another in one
+# `make bench`: the benchmarks of docs/benchmarks.md, one after another in one
 # run (never side by side: each needs the machine to itself), against PostgreSQL and Redis,
 # with real gunicorn and Celery processes; the figures go to docs/benchmarks.md.
 #

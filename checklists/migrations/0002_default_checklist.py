@@ -4,7 +4,7 @@ limits of every stage, and the screening rules for matters that are not for whis
 The aspects follow the Haining list (seeds 000, 001, 003): ecological protection, dog management,
 market supervision, city appearance, planning and construction (illegal construction, illegal
 decoration, damage to greening) and traffic order (parking hot spots). Time limits follow
-DESIGN.md section 5; administrators edit all of it in the admin afterwards.
+docs/architecture.md, Clocks; administrators edit all of it in the admin afterwards.
 """
 
 from django.db import migrations

@@ -1,4 +1,4 @@
-"""Every case action of DESIGN.md section 4 as POST /api/cases/{id}/<action>/: the right user
+"""Every case action of docs/workflow.md as POST /api/cases/{id}/<action>/: the right user
 moves the case and gets it back; out of scope is 404, in scope but not allowed 403, a stale
 version 409, bad input 400 with the fields."""
 

@@ -1,4 +1,4 @@
-"""A broker that is down delays firing and never loses it (DESIGN.md section 5).
+"""A broker that is down delays firing and never loses it (docs/architecture.md, Clocks).
 
 Filing goes on while the broker is unreachable; once it is back, a real worker's sweep fires
 what fell due meanwhile, once, and mails what could not be queued."""

@@ -1,5 +1,5 @@
 """The deadline sweep, run by real Celery worker processes: exactly once, also with several
-workers and overlapping sweeps (DESIGN.md section 5)."""
+workers and overlapping sweeps (docs/architecture.md, Clocks)."""
 
 from collections import Counter
 from datetime import timedelta
