@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from cases import timers
 from cases.errors import IllegalTransition, NotAllowed
-from cases.models import Case, Dispatch, Event
+from cases.models import Attachment, Case, Deadline, Dispatch, Event
 from cases.services.common import (
     TIMER,
     check_photos,
@@ -30,6 +30,7 @@ from cases.services.common import (
 )
 from cases.transitions import apply_transition, record_event
 from cases.workflow import CASE, DISPATCH, REGISTRY, Action
+from cases.workflow.spec import NEW
 from teams.models import User
 
 
@@ -47,6 +48,9 @@ class Context:
     now: datetime = field(default_factory=timezone.now)
     events: list[Event] = field(default_factory=list)
     next_stage: str | None = None  # for a step whose clock the service chooses (Start())
+    clock_start: datetime | None = None  # when its clocks start (default: now)
+    started: list[Deadline] = field(default_factory=list)  # the clocks its steps started
+    attachments: list[Attachment] = field(default_factory=list)  # the uploads it stored
     recipients: list[User] = field(default_factory=list)  # for a Notice to `chosen`
     notice_data: dict = field(default_factory=dict)  # extra data for this action's notices
 
@@ -60,9 +64,12 @@ class Context:
         level: str | None = None,
         dispatch: Dispatch | None = None,
         photos: str = "",
+        first: bool = False,
+        at: datetime | None = None,
     ) -> Event:
-        """Write one declared step: a status move by the table, or a record. `photos` names the
-        purpose under which the action's uploads are stored with this event."""
+        """Write one declared step: a status move by the table, or a record (`first`: the
+        case's first, which comes from nothing). `photos` names the purpose under which the
+        action's uploads are stored with this event."""
         step = REGISTRY.steps[code]
         common = {
             "case": self.case,
@@ -76,9 +83,9 @@ class Context:
         if step.moves is not None:
             event = apply_transition(**common, target=target, level=level)
         else:
-            event = record_event(**common)
+            event = record_event(**common, first=first, at=at)
         if photos and self.photos:
-            store_photos(
+            self.attachments += store_photos(
                 case=self.case,
                 photos=self.photos,
                 purpose=photos,
@@ -100,16 +107,22 @@ def perform(
     expected_version: int | None = None,
     case: Case | None = None,
     actor_label: str = "",
+    new: bool = False,
 ) -> Any:
     """Carry out an action for `user` (None: the timer, or `actor_label` such as a citizen).
 
     `case`: a case the caller has already locked (the timer's batch, a citizen's tracking code);
-    otherwise `case_id` or `dispatch_id` is locked here within the user's scope (404)."""
-    spec = REGISTRY.get(on=DISPATCH if dispatch_id is not None else CASE, name=action)
+    otherwise `case_id` or `dispatch_id` is locked here within the user's scope (404).
+    `new`: the action brings `case`, created in the caller's transaction, into being."""
+    kind = NEW if new else DISPATCH if dispatch_id is not None else CASE
+    spec = REGISTRY.get(on=kind, name=action)
     if spec is None:
         raise IllegalTransition()
     data = dict(data or {})
-    photos = check_photos(data.get("photos")) if spec.photos else []
+    if new:  # the filing checked its uploads before its idempotent claim
+        photos = list(data.get("photos") or [])
+    else:
+        photos = check_photos(data.get("photos")) if spec.photos else []
     if case is not None:
         return _perform_locked(spec, user, case, None, data, photos, actor_label)
     with transaction.atomic():
@@ -170,7 +183,7 @@ def apply_effects(ctx: Context) -> None:
     """What the written steps declare, in order: clocks, then the boards' copy, then notices."""
     steps = [REGISTRY.steps[event.action] for event in ctx.events]
     for step in steps:
-        for effect in step.clocks:
+        for effect in step.effects:
             effect.apply(ctx)
     if any(step.changes_board for step in steps):
         timers.sync_dispatch_board(case=ctx.case)

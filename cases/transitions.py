@@ -6,6 +6,7 @@ append-only event that is the case's trace.
 """
 
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -122,10 +123,15 @@ def record_event(
     dispatch: Dispatch | None = None,
     public: bool = False,
     bump_version: bool = True,
+    first: bool = False,
+    at: datetime | None = None,
 ) -> Event:
     """Write an event for an action that leaves status and level as they are (assign, notes,
-    postponements, lateness), bumping the version so open forms see the change."""
-    if bump_version:
+    postponements, lateness), bumping the version so open forms see the change.
+
+    `first`: the case's first event (its filing), which comes from nothing and leaves the
+    version of the new row as it is."""
+    if bump_version and not first:
         case.version += 1
         case.save(update_fields=["version", "updated_at"])
     _refresh_facts_after_commit(case)
@@ -135,13 +141,13 @@ def record_event(
         actor=actor,
         actor_label=actor_label,
         action=action,
-        from_status=case.status,
+        from_status="" if first else case.status,
         to_status=case.status,
-        from_level=case.level,
+        from_level="" if first else case.level,
         to_level=case.level,
         data=data or {},
         public=public,
-        created_at=timezone.now(),
+        created_at=at or timezone.now(),
     )
 
 

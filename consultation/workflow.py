@@ -27,7 +27,7 @@ def register() -> None:
             tracking=_("Closed by the committee"),
             moves=Transition(frozenset({Status.IN_CONSULTATION}), Status.CLOSED),
             public=True,
-            clocks=(fx.Meet(),),
+            effects=(fx.Meet(),),
             notices=(
                 fx.notice(
                     "case_closed",

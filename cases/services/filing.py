@@ -6,29 +6,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases import timers
 from cases.access import scope_of
 from cases.errors import InvalidInput, NotAllowed, ScreeningRefused
 from cases.models import (
     Attachment,
     Case,
-    CaseSequence,
     Deadline,
-    Event,
     IdempotencyKey,
     Priority,
     Source,
 )
-from cases.notifications import village_officers
+from cases.perform import Context, perform
 from cases.screening import find_possible_duplicate, refusal_for
 from cases.selectors import locate_grid
-from cases.services.common import check_photos, notify, require_text, store_photos
-from cases.transitions import publish_case_changed
-from checklists.models import Item, Stage
+from cases.services.common import check_photos, require_text
+from checklists.models import Item
 from teams.models import Grid, Role, User
 
 TRACKING_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -48,62 +44,6 @@ class FilingResult:
 def new_tracking_code() -> str:
     """A random code a citizen can type, impractical to guess (about 79 bits)."""
     return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(16))
-
-
-def next_case_number(*, city_id: int, city_code: str, year: int) -> str:
-    """The next readable number of the city and year, e.g. HN-2026-000123.
-
-    One statement takes the number and locks the city's counter until the transaction ends, so
-    numbers have no gaps and every filing of the city waits here for the one before to commit:
-    call it as late in the transaction as possible."""
-    table = CaseSequence._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET last = last + 1 WHERE city_id = %s AND year = %s "  # noqa: S608
-            "RETURNING last",
-            [city_id, year],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        _start_counter(city_id=city_id, year=year)
-        return next_case_number(city_id=city_id, city_code=city_code, year=year)
-    return f"{city_code}-{year}-{row[0]:06d}"
-
-
-def _start_counter(*, city_id: int, year: int) -> None:
-    """The city's counter for its first case of the year (or one a concurrent filing created
-    meanwhile): the caller then takes its number again."""
-    try:
-        with transaction.atomic():
-            CaseSequence.objects.create(city_id=city_id, year=year, last=0)
-    except IntegrityError:
-        pass  # created by a concurrent filing
-
-
-def number_case(*, case_id: int, city_id: int, city_code: str, year: int) -> str:
-    """Take the next number of the city and year (next_case_number) and write it on the case.
-
-    On PostgreSQL one statement does both, so the city's counter stays locked one round trip
-    less; elsewhere the number is taken, then written."""
-    if connection.vendor != "postgresql":
-        number = next_case_number(city_id=city_id, city_code=city_code, year=year)
-        Case.objects.filter(pk=case_id).update(number=number)
-        return number
-    with connection.cursor() as cursor:
-        cursor.execute(
-            # A data-modifying WITH runs once, whatever the outer statement reads of it.
-            f"WITH taken AS (UPDATE {CaseSequence._meta.db_table} SET last = last + 1 "  # noqa: S608
-            "WHERE city_id = %s AND year = %s RETURNING last) "
-            f"UPDATE {Case._meta.db_table} SET number = %s || CASE WHEN taken.last < 1000000 "
-            "THEN lpad(taken.last::text, 6, '0') ELSE taken.last::text END "
-            f"FROM taken WHERE {Case._meta.db_table}.id = %s RETURNING taken.last",
-            [city_id, year, f"{city_code}-{year}-", case_id],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        _start_counter(city_id=city_id, year=year)
-        return number_case(case_id=case_id, city_id=city_id, city_code=city_code, year=year)
-    return f"{city_code}-{year}-{row[0]:06d}"
 
 
 def _validate(
@@ -286,32 +226,34 @@ def _file(
         possible_duplicate_of=duplicate,
         filed_at=now,
     )
-    event = Event.objects.create(
-        case=case,
-        actor=user,
-        actor_label=actor_label or ("" if user else source),
+    ctx = perform(
         action="file",
-        from_status="",
-        to_status=case.status,
-        from_level="",
-        to_level=case.level,
-        data={"possible_duplicate": duplicate.number} if duplicate else {},
-        public=True,
-        created_at=now,
+        user=user,
+        case=case,
+        new=True,
+        actor_label=actor_label or ("" if user else source),
+        data={"photos": photos, "possible_duplicate": duplicate, "at": now},
     )
-    attachments = store_photos(case=case, photos=photos, purpose="filing", user=user, event=event)
-    deadline = timers.start_deadline(case=case, stage=Stage.SCREENING, start=now)
-    officers = list(village_officers(village))
-    case.number = number_case(
-        case_id=case.pk, city_id=city.pk, city_code=city.code, year=timezone.localtime(now).year
-    )
-    notify(recipients=officers, kind="case_filed", case=case)
-    # The new case's facts follow at once, not at the stale sweep.
-    publish_case_changed(case_id=case.pk)
     return FilingResult(
         case=case,
         created=True,
         possible_duplicate=duplicate,
-        deadlines=[deadline] if deadline is not None else [],
-        attachments=attachments,
+        deadlines=ctx.started,
+        attachments=ctx.attachments,
     )
+
+
+def run_file(ctx: Context) -> Context:
+    """The filing's first step; its screening clock, its number and the village officers'
+    notice follow from the step's declaration. Returns the context: the filing answers with
+    the clocks and uploads it wrote."""
+    duplicate = ctx.data.get("possible_duplicate")
+    ctx.clock_start = ctx.data["at"]
+    ctx.write(
+        "file",
+        data={"possible_duplicate": duplicate.number} if duplicate else {},
+        photos="filing",
+        first=True,
+        at=ctx.data["at"],
+    )
+    return ctx

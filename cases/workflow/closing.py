@@ -18,7 +18,7 @@ REGISTRY.step(
         tracking=_("Checked on site: solved"),
         moves=Transition(frozenset({S.RESOLVED}), S.CLOSED),
         public=True,
-        clocks=(fx.Meet(),),
+        effects=(fx.Meet(),),
         notices=(
             fx.notice(
                 "case_closed",
@@ -41,7 +41,7 @@ REGISTRY.step(
         tracking=_("Checked on site: not yet solved, back to work"),
         moves=Transition(frozenset({S.RESOLVED}), S.IN_PROGRESS),
         public=True,
-        clocks=(fx.Meet((Stage.VERIFICATION,)), fx.Start()),
+        effects=(fx.Meet((Stage.VERIFICATION,)), fx.Start()),
         notices=(
             fx.notice(
                 "rework",

@@ -21,7 +21,7 @@ REGISTRY.step(
         moves=Transition(frozenset({S.IN_CONSULTATION}), S.IN_PROGRESS),
         public=True,
         # Each task's dispatch starts its report-in and handling clocks with it.
-        clocks=(fx.Meet((Stage.TOWN_CONSULTATION, Stage.CITY_CONSULTATION)),),
+        effects=(fx.Meet((Stage.TOWN_CONSULTATION, Stage.CITY_CONSULTATION)),),
         assessment="the committee's decision: its tasks become dispatches with their deadlines",
     )
 )
@@ -56,7 +56,7 @@ REGISTRY.step(
             frozenset({S.IN_CONSULTATION}), S.IN_CONSULTATION, Level.CITY, frozenset({Level.TOWN})
         ),
         public=True,
-        clocks=(fx.Meet((Stage.TOWN_CONSULTATION,)), fx.Start(Stage.CITY_CONSULTATION)),
+        effects=(fx.Meet((Stage.TOWN_CONSULTATION,)), fx.Start(Stage.CITY_CONSULTATION)),
         notices=(fx.notice("case_escalated", fx.city_committee, who="the city committee"),),
         assessment="the case climbs to the city (the 70/20/10 level distribution)",
     )
@@ -84,7 +84,7 @@ REGISTRY.step(
         tracking=_("Suspended"),
         moves=Transition(OPEN, S.SUSPENDED),
         public=True,
-        clocks=(fx.Pause(),),
+        effects=(fx.Pause(),),
         notices=(fx.notice("case_suspended", fx.village_officers, who="the village officers"),),
         assessment="suspended now; was suspended ever",
     )
@@ -112,7 +112,7 @@ REGISTRY.step(
         # Back to the status it had before it was suspended.
         moves=Transition(frozenset({S.SUSPENDED}), None),
         public=True,
-        clocks=(fx.Resume(),),
+        effects=(fx.Resume(),),
         notices=(fx.notice("case_resumed", fx.village_officers, who="the village officers"),),
         assessment="no longer suspended",
     )
@@ -141,7 +141,7 @@ REGISTRY.step(
         # To screening (a rejected case) or back to handling where it was solved.
         moves=Transition(frozenset({S.REJECTED, S.CLOSED}), S.FILED),
         public=True,
-        clocks=(fx.Start(),),
+        effects=(fx.Start(),),
         assessment="open again: no longer closed or rejected",
     )
 )

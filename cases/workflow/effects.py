@@ -5,7 +5,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cases import notifications, timers
+from django.utils import timezone
+
+from cases import notifications, numbering, timers
 from cases.models import Dispatch, Level
 from cases.workflow.spec import Effect, Notice
 from checklists.models import Stage
@@ -57,7 +59,9 @@ class Start(Effect):
     def apply(self, ctx: "Context") -> None:
         stage = self.stage or ctx.next_stage
         if stage:
-            timers.start_deadline(case=ctx.case, stage=stage)
+            deadline = timers.start_deadline(case=ctx.case, stage=stage, start=ctx.clock_start)
+            if deadline is not None:
+                ctx.started.append(deadline)
 
     def describe(self) -> str:
         if self.stage is None:
@@ -92,6 +96,24 @@ class Resume(Effect):
 
     def describe(self) -> str:
         return "resumes the paused clocks with the time they had left"
+
+
+@dataclass(frozen=True)
+class TakeNumber(Effect):
+    """The city's next readable number, written on the new case. Last but for the notices,
+    which show it: the city's counter stays locked until the filing commits."""
+
+    def apply(self, ctx: "Context") -> None:
+        case = ctx.case
+        ctx.case.number = numbering.number_case(
+            case_id=case.pk,
+            city_id=case.city_id,
+            city_code=case.city.code,
+            year=timezone.localtime(case.filed_at).year,
+        )
+
+    def describe(self) -> str:
+        return "takes the city's next case number"
 
 
 def consultation_stage(ctx: "Context") -> str:

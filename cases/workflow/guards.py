@@ -10,8 +10,16 @@ from cases.access import (
     is_village_officer_of,
     scope_of,
 )
-from cases.models import Case, Dispatch, Level, Status
+from cases.models import Case, Dispatch, Level, Source, Status
 from teams.models import Role, User
+
+
+def filer(user: User, case: Case) -> bool:
+    """A grid worker files in the villages of their grids; the hotline, Open311 and an
+    investigation file through their own entry points, which answer for the caller."""
+    if case.source != Source.GRID_WORKER:
+        return True
+    return case.village_id in scope_of(user).grid_villages
 
 
 def village_officer(user: User, case: Case) -> bool:

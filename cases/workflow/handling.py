@@ -19,7 +19,7 @@ REGISTRY.step(
         tracking=_("A team or department reported in"),
         moves=Transition(frozenset({S.DISPATCHED, S.IN_PROGRESS}), S.IN_PROGRESS),
         public=True,
-        clocks=(fx.MeetDispatch((Stage.REPORT_IN,)),),
+        effects=(fx.MeetDispatch((Stage.REPORT_IN,)),),
         board=True,
         assessment="the dispatch's report-in, on time or late (the report-in rate)",
     )
@@ -87,7 +87,7 @@ REGISTRY.step(
     Step(
         "resolve_dispatch",
         timeline=_("resolved their part"),
-        clocks=(fx.MeetDispatch(),),
+        effects=(fx.MeetDispatch(),),
         assessment="the department's part done (its dispatch facts)",
     )
 )
@@ -113,7 +113,7 @@ REGISTRY.step(
     Step(
         "cancel_dispatch",
         timeline=_("withdrew a dispatch"),
-        clocks=(fx.MeetDispatch(),),
+        effects=(fx.MeetDispatch(),),
         notices=(
             fx.notice("dispatch_cancelled", fx.dispatch_handlers, who="the dispatch's handlers"),
         ),
@@ -145,7 +145,7 @@ REGISTRY.step(
         tracking=_("Resolved"),
         moves=Transition(frozenset({S.IN_PROGRESS}), S.RESOLVED),
         public=True,
-        clocks=(fx.Meet(), fx.Start(Stage.VERIFICATION)),
+        effects=(fx.Meet(), fx.Start(Stage.VERIFICATION)),
         notices=(fx.notice("case_resolved", fx.grid_workers, who="the grid's workers"),),
         assessment="the last resolution sets the level it was solved at and the handling time",
     )
@@ -174,7 +174,7 @@ REGISTRY.step(
         tracking=_("Taken to a consultation"),
         moves=Transition(frozenset({S.IN_PROGRESS, S.DISPATCHED}), S.IN_CONSULTATION),
         public=True,
-        clocks=(fx.Meet((Stage.HANDLING,)), fx.StartConsultation()),
+        effects=(fx.Meet((Stage.HANDLING,)), fx.StartConsultation()),
         notices=(
             fx.notice(
                 "consultation_requested",

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 CASE = "case"
 DISPATCH = "dispatch"
+# An action that brings a case into being (filing): no button, its route is the API's create.
+NEW = "new"
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ class Step:
     )
     moves: Transition | None = None  # None: the status and level stay as they are
     public: bool = False  # shown to the citizen by default
-    clocks: tuple[Effect, ...] = ()
+    effects: tuple[Effect, ...] = ()  # clocks started, met, paused; other consequences
     notices: tuple[Notice, ...] = ()
     board: bool | None = None  # whether the boards' copy must follow; default: when it moves
     assessment: Promise | str = ""  # what the assessment reads in it (assessment/facts.py)
@@ -82,7 +84,7 @@ class Step:
     def changes_board(self) -> bool:
         if self.board is not None:
             return self.board
-        return self.moves is not None or bool(self.clocks)
+        return self.moves is not None or bool(self.effects)
 
 
 def _always(*_args: Any) -> bool:
@@ -94,7 +96,7 @@ class Action:
     """What someone does to a case or a dispatch, declared once."""
 
     name: str
-    on: str  # CASE or DISPATCH
+    on: str  # CASE, DISPATCH or NEW
     steps: tuple[str, ...]  # the step codes it may write; the first is its own
     button: Promise  # the button, the page title and the list-page label
     done: Promise  # the message after it was done

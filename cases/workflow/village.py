@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from cases.models import Level, Status
 from cases.workflow import effects as fx
 from cases.workflow import guards
-from cases.workflow.spec import CASE, REGISTRY, Action, Step, Transition
+from cases.workflow.spec import CASE, NEW, REGISTRY, Action, Step, Transition
 from checklists.models import Stage
 
 S = Status
@@ -17,8 +17,25 @@ REGISTRY.step(
         timeline=_("filed the whistle"),
         tracking=_("Whistle received"),
         public=True,
+        effects=(fx.Start(Stage.SCREENING), fx.TakeNumber()),
+        notices=(fx.notice("case_filed", fx.village_officers, who="the village officers"),),
         board=False,
         assessment="counts the whistle (one whistle, one assessment); its clocks start with it",
+    )
+)
+REGISTRY.action(
+    Action(
+        name="file",
+        on=NEW,
+        steps=("file",),
+        button=_("Blow the whistle"),
+        done=_("The whistle was filed."),
+        summary="File a whistle (grid worker); photos as multipart/form-data",
+        who=guards.filer,
+        run="cases.services.filing.run_file",
+        form="cases.forms_filing.WhistleForm",
+        serializer="cases.api.serializers.FileWhistleSerializer",
+        photos=True,
     )
 )
 
@@ -29,7 +46,7 @@ REGISTRY.step(
         tracking=_("Accepted by the village"),
         moves=Transition(frozenset({S.FILED}), S.VILLAGE_HANDLING),
         public=True,
-        clocks=(fx.Meet((Stage.SCREENING,)), fx.Start(Stage.VILLAGE_HANDLING)),
+        effects=(fx.Meet((Stage.SCREENING,)), fx.Start(Stage.VILLAGE_HANDLING)),
         assessment="accepted: the village took the whistle into handling",
     )
 )
@@ -56,7 +73,7 @@ REGISTRY.step(
         tracking=_("Not accepted"),
         moves=Transition(frozenset({S.FILED}), S.REJECTED),
         public=True,
-        clocks=(fx.Meet(),),
+        effects=(fx.Meet(),),
         notices=(
             fx.notice(
                 "case_rejected",
@@ -108,7 +125,7 @@ REGISTRY.step(
         public=True,
         # The handling clock and each dispatch's report-in clock start with the dispatches,
         # in one insert (cases.services.village.create_dispatches).
-        clocks=(fx.Meet((Stage.SCREENING, Stage.VILLAGE_HANDLING)),),
+        effects=(fx.Meet((Stage.SCREENING, Stage.VILLAGE_HANDLING)),),
         notices=(fx.notice("case_whistled", fx.town_committee, who="the town committee"),),
         assessment="accepted; the case leaves the village (the 70/20/10 level distribution)",
     )
@@ -137,7 +154,7 @@ REGISTRY.step(
         tracking=_("Resolved on the spot by the village"),
         moves=Transition(frozenset({S.VILLAGE_HANDLING}), S.RESOLVED),
         public=True,
-        clocks=(
+        effects=(
             fx.Meet((Stage.VILLAGE_HANDLING, Stage.SCREENING)),
             fx.Start(Stage.VERIFICATION),
         ),

@@ -17,6 +17,7 @@ from cases.api import views as api_views
 from cases.models import Event
 from cases.perform import Context
 from cases.workflow import CASE, DISPATCH, REGISTRY, Action, Step, guards
+from cases.workflow.spec import NEW
 from tests.api.conftest import client_for
 from tests.cases.test_pages_detail import accepted
 from tests.security.test_permission_matrix import EXPECTATIONS, TARGETS
@@ -32,7 +33,15 @@ def chinese(label: object) -> bool:
 
 
 def api_route(action: Action) -> str:
+    if action.on == NEW:  # filing: the API's create
+        return "api:case-list"
     return f"api:{'case' if action.on == CASE else 'dispatch'}-{action.url_name}"
+
+
+def operation_id(action: Action) -> str:
+    if action.on == NEW:
+        return "cases_create"
+    return f"{'cases' if action.on == CASE else 'dispatches'}_{action.name}"
 
 
 def actions() -> list[Action]:
@@ -50,9 +59,13 @@ def test_every_action_is_declared_whole(action):
     assert action.form_class.__name__.endswith("Form")
     assert action.serializer_class.__name__.endswith("Serializer")
     assert action.steps and all(code in REGISTRY.steps for code in action.steps)
-    page = "cases:act" if action.on == CASE else "cases:dispatch_act"
-    assert reverse(page, args=[1, action.name])
-    assert reverse(api_route(action), args=[1])
+    if action.on == NEW:
+        assert reverse("cases:file")
+        assert reverse(api_route(action))
+    else:
+        page = "cases:act" if action.on == CASE else "cases:dispatch_act"
+        assert reverse(page, args=[1, action.name])
+        assert reverse(api_route(action), args=[1])
     assert api_route(action) in TARGETS, f"{api_route(action)}: no permission-matrix target"
     assert api_route(action) in EXPECTATIONS, f"{api_route(action)}: no permission-matrix row"
 
@@ -77,8 +90,7 @@ def test_every_action_has_an_openapi_entry():
         for operation in methods.values()
     }
     for action in actions():
-        prefix = "cases" if action.on == CASE else "dispatches"
-        assert f"{prefix}_{action.name}" in operations, action.name
+        assert operation_id(action) in operations, action.name
 
 
 WRITES = re.compile(

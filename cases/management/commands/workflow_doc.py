@@ -105,7 +105,7 @@ def _render_tables() -> str:
     lines.append("|---|---|---|---|---|---|")
     for step in REGISTRY.steps.values():
         tracking = _words(step.tracking) if step.tracking is not None else "(internal)"
-        clocks = "; ".join(effect.describe() for effect in step.clocks)
+        clocks = "; ".join(effect.describe() for effect in step.effects)
         if step.changes_board:
             clocks = (clocks + "; " if clocks else "") + "the boards' copy follows"
         notices = "; ".join(f"`{n.kind}` to {n.who}" for n in step.notices)
