@@ -29,8 +29,7 @@ from cases.services.common import (
     store_photos,
 )
 from cases.transitions import apply_transition, record_event
-from cases.workflow import CASE, DISPATCH, REGISTRY, Action
-from cases.workflow.spec import NEW
+from cases.workflow import CASE, DISPATCH, NEW, REGISTRY, Action
 from teams.models import User
 
 
@@ -52,7 +51,6 @@ class Context:
     started: list[Deadline] = field(default_factory=list)  # the clocks its steps started
     attachments: list[Attachment] = field(default_factory=list)  # the uploads it stored
     recipients: list[User] = field(default_factory=list)  # for a Notice to `chosen`
-    notice_data: dict = field(default_factory=dict)  # extra data for this action's notices
 
     def write(
         self,
@@ -65,11 +63,13 @@ class Context:
         dispatch: Dispatch | None = None,
         photos: str = "",
         first: bool = False,
+        record: bool = False,
         at: datetime | None = None,
     ) -> Event:
-        """Write one declared step: a status move by the table, or a record (`first`: the
-        case's first, which comes from nothing). `photos` names the purpose under which the
-        action's uploads are stored with this event."""
+        """Write one declared step: a status move by the table, or a record (`record`: of a
+        step that moves the case from some statuses and is only recorded in others; `first`:
+        the case's first, which comes from nothing). `photos` names the purpose under which
+        the action's uploads are stored with this event."""
         step = REGISTRY.steps[code]
         common = {
             "case": self.case,
@@ -80,7 +80,7 @@ class Context:
             "dispatch": dispatch if dispatch is not None else self.dispatch,
             "public": step.public if public is None else public,
         }
-        if step.moves is not None:
+        if step.moves is not None and not record:
             event = apply_transition(**common, target=target, level=level)
         else:
             event = record_event(**common, first=first, at=at)

@@ -11,7 +11,6 @@ from cases.models import Case, Dispatch, Status
 from cases.perform import Context, perform
 from cases.services.common import require_evidence, require_text
 from cases.services.village import create_dispatch
-from cases.transitions import record_event
 from teams.models import Department, Membership, Role, Team, User
 
 
@@ -37,12 +36,7 @@ def run_report_in(ctx: Context) -> Dispatch:
     if case.status == Status.DISPATCHED:
         ctx.write("report_in", data=data)
     else:
-        # A record, not a move: the step's declared clock still applies (ctx.events).
-        ctx.events.append(
-            record_event(
-                case=case, action="report_in", actor=ctx.user, dispatch=dispatch, data=data
-            )
-        )
+        ctx.write("report_in", data=data, public=False, record=True)
     return dispatch
 
 
@@ -117,7 +111,7 @@ def resolve_dispatch(
     legal_instrument_number: str = "",
     expected_version: int | None = None,
 ) -> Dispatch:
-    """A department (or a team) reports its own part done; the case is resolved by the captain."""
+    """A department reports its own part done; the case is resolved by the captain."""
     return perform(
         action="resolve_part",
         user=user,

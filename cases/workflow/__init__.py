@@ -9,7 +9,17 @@ routes and labels from here.
 
 from importlib import import_module
 
-from cases.workflow.spec import CASE, DISPATCH, REGISTRY, Action, Effect, Notice, Step, Transition
+from cases.workflow.spec import (
+    CASE,
+    DISPATCH,
+    NEW,
+    REGISTRY,
+    Action,
+    Effect,
+    Notice,
+    Step,
+    Transition,
+)
 
 # The declarations, in the order of the lifecycle: it is the order of the buttons.
 DOMAINS = ("village", "handling", "committee", "closing")
@@ -19,6 +29,7 @@ for _domain in DOMAINS:
 __all__ = [
     "CASE",
     "DISPATCH",
+    "NEW",
     "REGISTRY",
     "Action",
     "Effect",

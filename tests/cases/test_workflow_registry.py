@@ -16,8 +16,7 @@ from cases import notifications
 from cases.api import views as api_views
 from cases.models import Event
 from cases.perform import Context
-from cases.workflow import CASE, DISPATCH, REGISTRY, Action, Step, guards
-from cases.workflow.spec import NEW
+from cases.workflow import CASE, DISPATCH, NEW, REGISTRY, Action, Step, guards
 from tests.api.conftest import client_for
 from tests.cases.test_pages_detail import accepted
 from tests.security.test_permission_matrix import EXPECTATIONS, TARGETS
