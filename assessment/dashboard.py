@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from assessment.exports import Table, Value
 from assessment.hotspots import TOP_ITEMS
-from assessment.indicators import LABELS
+from assessment.indicators import LABELS, RETURN_KEYS, SUPERVISION_KEYS
 from assessment.models import TownEvaluation
 from cases.access import scope_of
 from cases.selectors_pages.lists import items_by_aspect
@@ -40,8 +40,13 @@ RATE_KEYS = (
 LEVEL_KEYS = ("level_village_share", "level_town_share", "level_city_share")
 HOUR_KEYS = ("avg_handling_hours", "p90_handling_hours")
 KPI_KEYS = RATE_KEYS + HOUR_KEYS
-ALL_KEYS = RATE_KEYS + LEVEL_KEYS + HOUR_KEYS
-LOWER_IS_BETTER = frozenset({"rework_rate", "postponement_rate", *HOUR_KEYS})
+# The supervision rates (urged, supervised, orders met late) follow on a unit's page and in the
+# API, each with its cases behind it.
+# The overruled returns (退回) too, against the unit that returned.
+ALL_KEYS = RATE_KEYS + LEVEL_KEYS + HOUR_KEYS + SUPERVISION_KEYS + RETURN_KEYS
+LOWER_IS_BETTER = frozenset(
+    {"rework_rate", "postponement_rate", *HOUR_KEYS, *SUPERVISION_KEYS, *RETURN_KEYS}
+)
 LEVEL_TARGETS = {"village": 0.7, "town": 0.2, "city": 0.1}
 
 # Who opens the dashboards, and the unit each role looks at first (its own place).

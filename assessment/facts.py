@@ -1,4 +1,5 @@
-"""The facts of one case, computed from its event log and its rows (docs/architecture.md, Facts and indicators).
+"""The facts of one case, computed from its event log and its rows (docs/architecture.md,
+Facts and indicators).
 
 `compute_facts` is a pure function of what it is given (plus the working calendar, for the
 handling time in working hours): the incremental refresh and the full rebuild both call it on
@@ -10,8 +11,9 @@ Definitions (the indicators in assessment.indicators build on these):
 - closed: the case stands closed now (verified on site, or closed by a committee).
 - closed_level: where it was solved: the level of the last resolution before a verified close
   (village = solved on the spot), or the committee's level for a close at a consultation.
-- overdue: a deadline of a handling stage (village handling, handling, a dispatch's task,
-  town or city consultation) passed before it was met: its timer fired, or it was met late.
+- overdue: a deadline of a handling stage (village handling, the committee's re-dispatch after
+  a return, handling, a dispatch's task, town or city consultation) passed before it was met:
+  its timer fired, or it was met late.
   Report-in lateness is a dispatch fact (late), not this.
 - closed_on_time: closed and never overdue.
 - reworked / rework_count: failed on-site verifications.
@@ -19,6 +21,18 @@ Definitions (the indicators in assessment.indicators build on these):
 - suspended: parked (挂账) now; was_suspended: ever.
 - handling_seconds: working seconds from filing to the last resolution (or to the committee's
   close), for closed cases only.
+
+Per dispatch, its return (退回) and the committee's ruling, from the steps on it:
+- returned: the unit handed it back before its report-in limit (`return_dispatch`); it is
+  neither late nor unanswered (the response rate leaves it out).
+- return_upheld / return_overruled: the committee's ruling (`uphold_return`,
+  `overrule_return`); only an overruled return is held against the unit.
+
+Per dispatch, what the committees and supervisors did to press its unit:
+- urged / urge_count: the `urge` steps on the dispatch (催办).
+- supervised: a supervision order (督办) was issued on it (its SupervisionOrder rows).
+- supervision_late: one of its orders was met after its deadline (an order still open past
+  its deadline is not late yet: the facts do not read the clock).
 """
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -26,12 +40,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from cases import calendar
-from cases.models import Case, Deadline, Dispatch, Event, Level, Status
+from cases.models import Case, Deadline, Dispatch, Event, Level, Status, SupervisionOrder
 from checklists.models import Stage
 
-# Stages whose overrun makes a case overdue (report-in is judged per dispatch).
+# Stages whose overrun makes a case overdue (report-in is judged per dispatch); the committee's
+# re-dispatch after a return is part of the handling.
 HANDLING_STAGES = frozenset(
-    {Stage.VILLAGE_HANDLING, Stage.HANDLING, Stage.TOWN_CONSULTATION, Stage.CITY_CONSULTATION}
+    {
+        Stage.VILLAGE_HANDLING,
+        Stage.REDISPATCH,
+        Stage.HANDLING,
+        Stage.TOWN_CONSULTATION,
+        Stage.CITY_CONSULTATION,
+    }
 )
 RESOLVING_ACTIONS = frozenset({"resolve", "resolve_on_spot"})
 LEVEL_ORDER = {Level.VILLAGE: 0, Level.TOWN: 1, Level.CITY: 2}
@@ -65,10 +86,12 @@ def compute_facts(
     dispatches: Iterable[Dispatch],
     deadlines: Iterable[Deadline],
     attendance: Iterable[Attendance] = (),
+    orders: Iterable[SupervisionOrder] = (),
 ) -> Computed:
     """The CaseFact and DispatchFact values (as field dicts, without computed_at)."""
     events = sorted(events, key=lambda e: (e.created_at, e.pk))
     deadlines = list(deadlines)
+    orders = list(orders)
     actions = [e.action for e in events]
     status = events[-1].to_status if events and events[-1].to_status else case.status
     closed = status == Status.CLOSED
@@ -148,6 +171,7 @@ def compute_facts(
                 events=events,
                 deadlines=deadlines,
                 attendance=attendance,
+                orders=[order for order in orders if order.dispatch_id == dispatch.pk],
             )
             for dispatch in dispatches
         ],
@@ -161,10 +185,11 @@ def _dispatch_facts(
     events: Sequence[Event],
     deadlines: Sequence[Deadline],
     attendance: Iterable[Attendance],
+    orders: Sequence[SupervisionOrder],
 ) -> dict:
-    late = dispatch.late or any(
-        e.action == "report_in_late" and e.dispatch_id == dispatch.pk for e in events
-    )
+    urge_count = sum(1 for e in events if e.action == "urge" and e.dispatch_id == dispatch.pk)
+    own = {e.action for e in events if e.dispatch_id == dispatch.pk}
+    late = dispatch.late or "report_in_late" in own
     reported_on_time = (
         dispatch.reported_in_at is not None
         and not late
@@ -191,6 +216,9 @@ def _dispatch_facts(
         "reported_on_time": reported_on_time,
         "late": late,
         "cancelled": dispatch.state == Dispatch.State.CANCELLED,
+        "returned": "return_dispatch" in own,
+        "return_upheld": "uphold_return" in own,
+        "return_overruled": "overrule_return" in own,
         "resolved_at": dispatch.resolved_at,
         "task_due_at": dispatch.due_at,
         "task_overdue": any(
@@ -200,6 +228,10 @@ def _dispatch_facts(
         "consultation_invited": bool(invitations),
         "consultation_attended": any(a.checked_in_at is not None for a in invitations),
         "consultation_late": any(a.late for a in invitations),
+        "urged": urge_count > 0,
+        "urge_count": urge_count,
+        "supervised": bool(orders),
+        "supervision_late": any(order.met_late for order in orders),
     }
 
 

@@ -13,7 +13,8 @@ cohort of whistles: they move while that cohort is still being handled, and sett
 - rework_rate          = reworked / due
 - postponement_rate    = postponed / due
 - response_rate        = dispatches reported in on time / dispatches (dispatched in the period,
-                         not cancelled; one case dispatched twice to a team counts twice)
+                         not cancelled, not returned; one case dispatched twice to a team counts
+                         twice)
 - satisfaction_rate    = (satisfied + basically satisfied) / evaluated (among the due cases)
 - on_the_spot_rate     = closed at village level / accepted (among the due cases)
 - level_*_share        = closed at that level / closed (target 70/20/10)
@@ -21,10 +22,18 @@ cohort of whistles: they move while that cohort is still being handled, and sett
                          numerator and denominator are both the number of those cases
 - p90_handling_hours   = the 90th percentile (continuous) of the same; numerator: the cases at
                          or above it (the slow tail)
+- overruled_return_rate = returns (退回) the committee overruled / dispatches received (not
+                         cancelled, returned or not): a unit that hands back what was its to do;
+                         an upheld return is not held against it
+- urge_rate            = dispatches urged (催办) / dispatches
+- supervision_rate     = dispatches under a supervision order (督办) / dispatches
+- supervision_late_rate = dispatches whose supervision order was met late / dispatches under a
+                         supervision order
 
 "suspended" is the case's state now (挂账 cases leave the closure rates while parked).
 A team's or department's case-based indicators count the cases dispatched to it (a dispatch not
-cancelled); a grid worker's count the cases they filed.
+cancelled nor returned: an overruled return gives it a new dispatch); a grid worker's count the
+cases they filed.
 """
 
 from dataclasses import dataclass, field
@@ -62,8 +71,17 @@ KEYS = (
     "level_city_share",
     "avg_handling_hours",
     "p90_handling_hours",
+    "overruled_return_rate",
+    "urge_rate",
+    "supervision_rate",
+    "supervision_late_rate",
 )
-RATE_KEYS = KEYS[:7]
+# Pressed by the committees and the supervisors: urged, supervised, orders met late.
+SUPERVISION_KEYS = KEYS[-3:]
+# The rates a scoring scheme may weigh.
+# Held against a unit that hands back a dispatch that was its own.
+RETURN_KEYS = ("overruled_return_rate",)
+RATE_KEYS = (*KEYS[:7], *SUPERVISION_KEYS, *RETURN_KEYS)
 LEVEL_TARGETS = {"village": 0.7, "town": 0.2, "city": 0.1}
 
 LABELS: dict[str, Promise] = {
@@ -79,9 +97,13 @@ LABELS: dict[str, Promise] = {
     "level_city_share": _("Solved at city level"),
     "avg_handling_hours": _("Average handling time (working hours)"),
     "p90_handling_hours": _("90th percentile of handling time (working hours)"),
+    "overruled_return_rate": _("Overruled returns"),
+    "urge_rate": _("Urged dispatches"),
+    "supervision_rate": _("Dispatches under supervision"),
+    "supervision_late_rate": _("Supervision orders met late"),
 }
 # Rates where less is better (scoring uses a ceiling for them).
-LOWER_IS_BETTER = frozenset({"rework_rate", "postponement_rate"})
+LOWER_IS_BETTER = frozenset({"rework_rate", "postponement_rate", *SUPERVISION_KEYS, *RETURN_KEYS})
 
 # key: (source, numerator condition, denominator condition)
 FORMULAS: dict[str, tuple[str, str, str]] = {
@@ -97,6 +119,10 @@ FORMULAS: dict[str, tuple[str, str, str]] = {
     "level_city_share": ("case", "closed_city", "closed"),
     "avg_handling_hours": ("case", "measured", "measured"),
     "p90_handling_hours": ("case", "slow_tail", "measured"),
+    "overruled_return_rate": ("dispatch", "overruled_returns", "received"),
+    "urge_rate": ("dispatch", "urged", "dispatched"),
+    "supervision_rate": ("dispatch", "supervised", "dispatched"),
+    "supervision_late_rate": ("dispatch", "supervision_late", "supervised"),
 }
 
 UNIT_TYPES = ("city", "town", "village", "grid", "grid_worker", "team", "department")
@@ -143,14 +169,24 @@ def case_conditions(prefix: str = "") -> dict[str, Q]:
 
 
 def dispatch_conditions() -> dict[str, Q]:
-    dispatched = Q(cancelled=False)
+    # Every dispatch the unit received; those it still had to answer: not handed back (a
+    # return is judged by the committee's ruling instead, not as an unanswered dispatch).
+    received = Q(cancelled=False)
+    dispatched = received & Q(returned=False)
     return {
+        "received": received,
+        "returned": received & Q(returned=True),
+        "returns_upheld": received & Q(return_upheld=True),
+        "overruled_returns": received & Q(return_overruled=True),
         "dispatched": dispatched,
         "reported_on_time": dispatched & Q(reported_on_time=True),
         "late": dispatched & Q(late=True),
         "consultation_missed": dispatched
         & Q(consultation_invited=True, consultation_attended=False),
         "consultation_late": dispatched & Q(consultation_late=True),
+        "urged": dispatched & Q(urged=True),
+        "supervised": dispatched & Q(supervised=True),
+        "supervision_late": dispatched & Q(supervised=True, supervision_late=True),
     }
 
 
@@ -187,6 +223,7 @@ def unit_case_facts(*, unit_type: str, unit_id: int, period: Period) -> QuerySet
                 DispatchFact.objects.filter(
                     case_fact_id=OuterRef("pk"),
                     cancelled=False,
+                    returned=False,
                     **{HANDLER_FIELDS[unit_type]: unit_id},
                 )
             )

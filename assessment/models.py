@@ -158,12 +158,21 @@ class DispatchFact(models.Model):
     reported_on_time = models.BooleanField(_("reported in on time"), default=False)
     late = models.BooleanField(_("reported in late"), default=False)
     cancelled = models.BooleanField(_("cancelled"), default=False)
+    # A return (退回) and the committee's ruling: an upheld return is not held against the
+    # unit; an overruled one is (assessment.indicators, overruled_return_rate).
+    returned = models.BooleanField(_("returned"), default=False)
+    return_upheld = models.BooleanField(_("return upheld"), default=False)
+    return_overruled = models.BooleanField(_("return overruled"), default=False)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     task_due_at = models.DateTimeField(_("task deadline"), null=True, blank=True)
     task_overdue = models.BooleanField(_("task overdue"), default=False)
     consultation_invited = models.BooleanField(_("invited to a consultation"), default=False)
     consultation_attended = models.BooleanField(_("attended the consultation"), default=False)
     consultation_late = models.BooleanField(_("arrived late at the consultation"), default=False)
+    urged = models.BooleanField(_("urged"), default=False)
+    urge_count = models.PositiveIntegerField(_("times urged"), default=0)
+    supervised = models.BooleanField(_("under a supervision order"), default=False)
+    supervision_late = models.BooleanField(_("a supervision order met late"), default=False)
     computed_at = models.DateTimeField(_("computed at"))
 
     class Meta:

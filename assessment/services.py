@@ -25,7 +25,7 @@ from assessment.models import CaseFact, DispatchFact, FactMonth, PeriodCounts, T
 from assessment.periods import Period
 from cases.access import scope_of
 from cases.errors import InvalidInput, NotAllowed
-from cases.models import Case, Deadline, Dispatch, Event
+from cases.models import Case, Deadline, Dispatch, Event, SupervisionOrder
 from teams.models import Department, Region, Role, User
 
 logger = logging.getLogger(__name__)
@@ -55,6 +55,9 @@ def _refresh_batch(*, case_ids: Sequence[int]) -> int:
     deadlines: dict[int, list[Deadline]] = defaultdict(list)
     for deadline in Deadline.objects.filter(case_id__in=case_ids).order_by("id"):
         deadlines[deadline.case_id].append(deadline)
+    orders: dict[int, list[SupervisionOrder]] = defaultdict(list)
+    for order in SupervisionOrder.objects.filter(case_id__in=case_ids).order_by("id"):
+        orders[order.case_id].append(order)
     attendance = attendance_by_case(case_ids)
     now = timezone.now()
     case_rows, dispatch_rows = [], []
@@ -65,6 +68,7 @@ def _refresh_batch(*, case_ids: Sequence[int]) -> int:
             dispatches=dispatches[case.pk],
             deadlines=deadlines[case.pk],
             attendance=attendance.get(case.pk, ()),
+            orders=orders[case.pk],
         )
         case_rows.append(CaseFact(case_id=case.pk, computed_at=now, **computed.case))
         dispatch_rows.extend(DispatchFact(computed_at=now, **row) for row in computed.dispatches)

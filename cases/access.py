@@ -208,9 +208,9 @@ def is_captain_on_case(user: User, case: Case) -> bool:
         return False
     prefetched = getattr(case, "_prefetched_objects_cache", {}).get("dispatches")
     if prefetched is not None:  # list pages prefetch the dispatches: no query per row
-        return any(d.team_id in teams and d.state != Dispatch.State.CANCELLED for d in prefetched)
+        return any(d.team_id in teams and d.state not in Dispatch.GONE_STATES for d in prefetched)
     return (
-        case.dispatches.filter(team_id__in=teams).exclude(state=Dispatch.State.CANCELLED).exists()
+        case.dispatches.filter(team_id__in=teams).exclude(state__in=Dispatch.GONE_STATES).exists()
     )
 
 

@@ -97,7 +97,15 @@ class DispatchAdmin(ReadOnlyAdmin):
         "reported_in_at",
         "late",
     ]
-    list_filter = ["state", "late", "origin", "team", "department"]
+    list_filter = [
+        "state",
+        "late",
+        "origin",
+        "return_reason",
+        "return_ruling",
+        "team",
+        "department",
+    ]
     search_fields = ["case__number"]
     list_select_related = ["case", "team", "department"]
 
@@ -145,8 +153,8 @@ class PostponementAdmin(ReadOnlyAdmin):
 
 @admin.register(Attachment)
 class AttachmentAdmin(ReadOnlyAdmin):
-    list_display = ["case", "kind", "purpose", "original_name", "size", "created_at"]
-    list_filter = ["kind", "purpose"]
+    list_display = ["case", "kind", "purpose", "public", "original_name", "size", "created_at"]
+    list_filter = ["kind", "purpose", "public"]
     search_fields = ["case__number", "original_name"]
 
 

@@ -84,10 +84,17 @@ def _report_in_late(*, case: Case, deadline: Deadline, data: dict) -> None:
 
 
 def _concerned(*, case: Case, deadline: Deadline) -> list:
+    if deadline.stage == Stage.REDISPATCH:
+        # The clock of a returned dispatch is the committee's, not the unit's that returned it.
+        return _committee(case)
     if deadline.dispatch is not None:
         return list(handlers_of_dispatch(deadline.dispatch))
     if deadline.stage in (Stage.SCREENING, Stage.VILLAGE_HANDLING, Stage.VERIFICATION):
         return list(village_officers(case.village))
+    return _committee(case)
+
+
+def _committee(case: Case) -> list:
     if case.level == Level.CITY:
         return list(city_committee(case.city))
     return list(town_committee(case.town))

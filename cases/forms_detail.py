@@ -149,6 +149,39 @@ class ReasonForm(CaseActionForm):
     reason = _text(_("Reason"))
 
 
+class PostUpdateForm(CaseActionForm):
+    message = _text(
+        _("Message for the public"),
+        max_length=1000,
+        help_text=_(
+            "The citizen following the case reads it on the tracking page. Name no one and "
+            "write nothing that is for colleagues only."
+        ),
+    )
+    photos = PhotosField(help_text=_("Photos posted here are public."))
+
+
+VISIBILITY_CHOICES = [("1", _("public")), ("0", _("internal"))]
+
+
+class PublishPhotoForm(CaseActionForm):
+    attachment = forms.TypedChoiceField(label=_("Photo or document"), coerce=int)
+    public = forms.TypedChoiceField(
+        label=_("Who may see it"),
+        choices=VISIBILITY_CHOICES,
+        coerce=lambda value: value == "1",
+        widget=forms.RadioSelect,
+        help_text=_("Public: the citizen sees it on the tracking page and in Open311."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["attachment"].choices = [
+            (attachment.pk, label)
+            for attachment, label in selectors.attachment_choices(case=self.case)
+        ]
+
+
 class RequestConsultationForm(ReasonForm):
     reason = _text(_("What the committee must decide"))
 
@@ -305,6 +338,39 @@ class ResolvePartForm(DispatchActionForm):
 
 class CancelDispatchForm(DispatchActionForm):
     reason = _text(_("Why it is withdrawn"))
+
+
+class ReturnDispatchForm(DispatchActionForm):
+    return_reason = forms.ChoiceField(
+        label=_("Why it is returned"),
+        choices=[("", _("choose a reason")), *Dispatch.ReturnReason.choices],
+        required=False,
+    )
+    note = _text(
+        _("Explain"), help_text=_("What the committee needs to know to dispatch it again.")
+    )
+
+
+class ReviewReturnForm(DispatchActionForm):
+    return_ruling = forms.ChoiceField(
+        label=_("Ruling"),
+        choices=Dispatch.ReturnRuling.choices,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    note = _text(_("Note"))
+
+
+class UrgeForm(DispatchActionForm):
+    note = _text(_("What the unit must do now"))
+
+
+class SuperviseForm(DispatchActionForm):
+    note = _text(_("What the unit must do by the deadline"))
+    due_at = forms.DateTimeField(
+        label=_("Deadline of the order"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
 
 
 class PostponementDecisionForm(forms.Form):

@@ -56,8 +56,13 @@ DEADLINE_WARNING = "deadline_warning"
 OVERDUE = "overdue"
 CASE_ASSIGNED = "case_assigned"
 DISPATCH_CANCELLED = "dispatch_cancelled"
+DISPATCH_RETURNED = "dispatch_returned"
+RETURN_UPHELD = "return_upheld"
+RETURN_OVERRULED = "return_overruled"
 CONSULTATION_INVITED = "consultation_invited"
 INVESTIGATION_PLANNED = "investigation_planned"
+DISPATCH_URGED = "dispatch_urged"
+SUPERVISION_ORDERED = "supervision_ordered"
 
 # Subject and body per kind. `%(number)s` is the case number; `%(case)s` is the number with the
 # item name in the reader's language. Facts that only some messages carry (handler, due time,
@@ -134,6 +139,35 @@ TEMPLATES: dict[str, tuple[Promise, Promise]] = {
     DISPATCH_CANCELLED: (
         _("Dispatch cancelled: %(number)s"),
         _("Your dispatch for case %(case)s was cancelled; nothing more is needed from you."),
+    ),
+    DISPATCH_RETURNED: (
+        _("Dispatch returned: %(number)s"),
+        _(
+            "A dispatch of case %(case)s was returned. Rule on the return and dispatch the "
+            "case again within the time limit."
+        ),
+    ),
+    RETURN_UPHELD: (
+        _("Return upheld: %(number)s"),
+        _("Your return of case %(case)s was upheld; nothing more is needed from you."),
+    ),
+    RETURN_OVERRULED: (
+        _("Return overruled: %(number)s"),
+        _(
+            "Your return of case %(case)s was overruled: the case is dispatched to you again. "
+            "Report in within the time limit."
+        ),
+    ),
+    DISPATCH_URGED: (
+        _("Urged: %(number)s"),
+        _("You are urged to act on case %(case)s now: its time limit is near or has passed."),
+    ),
+    SUPERVISION_ORDERED: (
+        _("Supervision order: %(number)s"),
+        _(
+            "A supervision order was issued on your dispatch for case %(case)s: "
+            "solve it by its deadline."
+        ),
     ),
     # These two concern no single case: `number` carries the agenda's case numbers, or the
     # place of the investigation.

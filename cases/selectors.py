@@ -40,6 +40,6 @@ def case_deadlines(*, case: Case) -> QuerySet[Deadline]:
 
 
 def open_dispatches(*, case: Case) -> QuerySet[Dispatch]:
-    return case.dispatches.exclude(state=Dispatch.State.CANCELLED).select_related(
+    return case.dispatches.exclude(state__in=Dispatch.GONE_STATES).select_related(
         "team", "department", "assignee"
     )

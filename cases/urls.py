@@ -1,6 +1,15 @@
 """URLs of the case pages. Each page module owns its own `urlpatterns`; this file joins them."""
 
-from cases.views import board, detail, filing, lists, mine, notifications, village
+from cases.views import (
+    board,
+    detail,
+    filing,
+    lists,
+    mine,
+    notifications,
+    supervision,
+    village,
+)
 
 app_name = "cases"
 
@@ -9,6 +18,7 @@ urlpatterns = [
     *mine.urlpatterns,
     *village.urlpatterns,
     *board.urlpatterns,
+    *supervision.urlpatterns,
     *detail.urlpatterns,
     *lists.urlpatterns,
     *notifications.urlpatterns,

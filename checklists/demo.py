@@ -29,6 +29,7 @@ DEMO_ITEM_MINUTES = {
     Stage.SCREENING: 2,
     Stage.VILLAGE_HANDLING: 2,
     Stage.REPORT_IN: 2,
+    Stage.REDISPATCH: 3,
     Stage.HANDLING: 3,
     Stage.TOWN_CONSULTATION: 3,
     Stage.CITY_CONSULTATION: 3,
@@ -37,7 +38,7 @@ DEMO_ITEM_MINUTES = {
 
 
 def build_demo_item() -> Item | None:
-    """The fast-escalation demo item with its seven natural-minute limits (None without the
+    """The fast-escalation demo item with its natural-minute limits, one per stage (None without the
     aspect it belongs to)."""
     aspect = Aspect.objects.filter(code=DEMO_ITEM["aspect"]).first()
     if aspect is None:

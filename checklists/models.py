@@ -114,6 +114,8 @@ class Stage(models.TextChoices):
     SCREENING = "screening", _("screening")
     VILLAGE_HANDLING = "village_handling", _("village handling")
     REPORT_IN = "report_in", _("report-in")
+    # The committee's time to dispatch again once a team or department returned a dispatch.
+    REDISPATCH = "redispatch", _("re-dispatch")
     HANDLING = "handling", _("handling")
     TOWN_CONSULTATION = "town_consultation", _("town consultation")
     CITY_CONSULTATION = "city_consultation", _("city consultation")

@@ -433,3 +433,21 @@ def visible_consultations(*, user: User) -> QuerySet[Consultation]:
         | Q(level=Consultation.Level.CITY, region_id__in=supervised)
         | Q(pk__in=granted)
     )
+
+
+def agenda_item_for(*, user: User, pk: int) -> AgendaItem:
+    """An agenda item of a consultation the user may see; otherwise 404."""
+    item = AgendaItem.objects.select_related("case").filter(pk=pk).first()
+    if item is None:
+        raise NotInScope()
+    item.consultation = consultation_for(user=user, pk=item.consultation_id)
+    return item
+
+
+def invitation_for(*, user: User, pk: int) -> Invitation:
+    """An invitation to a consultation the user may see; otherwise 404."""
+    invitation = Invitation.objects.filter(pk=pk).first()
+    if invitation is None:
+        raise NotInScope()
+    invitation.consultation = consultation_for(user=user, pk=invitation.consultation_id)
+    return invitation

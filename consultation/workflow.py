@@ -27,7 +27,7 @@ def register() -> None:
             tracking=_("Closed by the committee"),
             moves=Transition(frozenset({Status.IN_CONSULTATION}), Status.CLOSED),
             public=True,
-            effects=(fx.Meet(),),
+            effects=(fx.Meet(), fx.MeetSupervision(whole_case=True)),
             notices=(
                 fx.notice(
                     "case_closed",

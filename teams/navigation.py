@@ -51,6 +51,11 @@ NAVIGATION: list[NavEntry] = [
         roles=frozenset({Role.TOWN_COMMITTEE}), url_name="cases:command", label=_("Town command")
     ),
     NavEntry(
+        roles=frozenset({Role.TOWN_COMMITTEE, Role.CITY_COMMITTEE, Role.SUPERVISOR}),
+        url_name="cases:supervision",
+        label=_("Supervision orders"),
+    ),
+    NavEntry(
         roles=frozenset({Role.TOWN_COMMITTEE, Role.CITY_COMMITTEE}),
         url_name="consultation:queue",
         label=_("Consultations"),

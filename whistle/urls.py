@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from cases.views.tracking import track
+from cases.views.tracking import track, track_attachment
 from teams import views as team_views
 from teams import views_tokens
 
@@ -17,6 +17,7 @@ urlpatterns = [
     path("assessment/", include("assessment.urls")),
     path("open311/v2/", include("cases.open311.urls")),
     path("track/", track, name="track"),
+    path("track/files/<str:token>/", track_attachment, name="track_attachment"),
     path("admin/", admin.site.urls),
     path("tokens/", views_tokens.tokens, name="tokens"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

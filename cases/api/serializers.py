@@ -173,6 +173,11 @@ class DispatchSerializer(serializers.ModelSerializer):
             "handled_at",
             "resolved_at",
             "due_at",
+            "returned_at",
+            "return_reason",
+            "return_note",
+            "return_ruling",
+            "return_ruled_at",
             "available_actions",
         ]
 
@@ -191,6 +196,7 @@ class AttachmentSerializer(serializers.ModelSerializer):
             "original_name",
             "content_type",
             "size",
+            "public",
             "created_at",
             "url",
         ]
@@ -281,6 +287,7 @@ class EventSerializer(serializers.ModelSerializer):
             "from_level",
             "to_level",
             "data",
+            "public",
             "created_at",
         ]
 
@@ -456,8 +463,40 @@ class RequestPostponementSerializer(VersionSerializer):
     reason = _text()
 
 
+class PostUpdateSerializer(VersionSerializer):
+    message = _text(
+        max_length=1000, help_text="The message the citizen reads (tracking page, Open311)."
+    )
+    photos = _photos()
+
+
+class PublishPhotoSerializer(VersionSerializer):
+    attachment = _id(help_text="The id of a photo or document of this case.")
+    public = serializers.BooleanField(help_text="true: the public sees it; false: internal.")
+
+
 class AssignSerializer(VersionSerializer):
     assignee = _id()
+
+
+class ReturnDispatchSerializer(VersionSerializer):
+    return_reason = serializers.ChoiceField(
+        choices=Dispatch.ReturnReason.choices, help_text="Why the dispatch is returned."
+    )
+    note = _text(help_text="Required: what the committee needs to know to dispatch it again.")
+
+
+class ReviewReturnSerializer(VersionSerializer):
+    return_ruling = serializers.ChoiceField(
+        choices=Dispatch.ReturnRuling.choices,
+        help_text="upheld: the committee dispatches elsewhere; overruled: the same unit again.",
+    )
+    note = _text()
+
+
+class SuperviseSerializer(VersionSerializer):
+    note = _text(help_text="What the unit must do by the deadline.")
+    due_at = serializers.DateTimeField(help_text="The order's own deadline, in the future.")
 
 
 class PostponementDecisionSerializer(serializers.Serializer):

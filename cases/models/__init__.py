@@ -16,6 +16,7 @@ from cases.models.case import (
 from cases.models.deadline import Deadline, Postponement
 from cases.models.idempotency import IdempotencyKey
 from cases.models.notification import Notification
+from cases.models.supervision import SupervisionOrder
 
 __all__ = [
     "OPEN_STATUSES",
@@ -38,4 +39,5 @@ __all__ = [
     "Satisfaction",
     "Source",
     "Status",
+    "SupervisionOrder",
 ]

@@ -213,14 +213,30 @@ class Dispatch(models.Model):
         REPORTED = "reported", _("reported in")
         RESOLVED = "resolved", _("resolved")
         CANCELLED = "cancelled", _("cancelled")
+        RETURNED = "returned", _("returned")
 
     # Still to be handled: on the handlers' boards while the case is open.
     ACTIVE_STATES = (State.WAITING.value, State.REPORTED.value)
+    # Off the case: withdrawn by the town, or returned by its unit (docs/workflow.md).
+    GONE_STATES = (State.CANCELLED.value, State.RETURNED.value)
 
     class Origin(models.TextChoices):
         WHISTLE = "whistle", _("whistle")
         ADDED = "added", _("added by the town")
         DECISION = "decision", _("consultation decision")
+        OVERRULED = "overruled", _("return overruled")
+
+    class ReturnReason(models.TextChoices):
+        """Why a team or department hands a dispatch back before reporting in (退回)."""
+
+        NOT_OUR_DUTY = "not_our_duty", _("not our duty")
+        WRONG_PLACE = "wrong_place", _("wrong place")
+        DUPLICATE = "duplicate", _("duplicate of another case")
+        OTHER = "other", _("other")
+
+    class ReturnRuling(models.TextChoices):
+        UPHELD = "upheld", _("upheld: dispatch it elsewhere")
+        OVERRULED = "overruled", _("overruled: the same unit handles it")
 
     case = models.ForeignKey(
         Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="dispatches"
@@ -276,6 +292,32 @@ class Dispatch(models.Model):
     handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     due_at = models.DateTimeField(_("task deadline"), null=True, blank=True)
+    # A return (退回): who handed it back, when and why, and the committee's ruling on it.
+    returned_at = models.DateTimeField(_("returned at"), null=True, blank=True)
+    returned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("returned by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    return_reason = models.CharField(
+        _("reason for the return"), max_length=20, choices=ReturnReason.choices, blank=True
+    )
+    return_note = models.TextField(_("why it was returned"), blank=True)
+    return_ruling = models.CharField(
+        _("ruling on the return"), max_length=10, choices=ReturnRuling.choices, blank=True
+    )
+    return_ruled_at = models.DateTimeField(_("ruled at"), null=True, blank=True)
+    return_ruled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("ruled by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     # What the handlers' boards read, copied by cases.timers.sync_dispatch_board after every
     # change to the case's status, clocks or dispatches: whether the dispatch is on the boards
     # (waiting or reported in, on an open case) and the times of the clock it shows
@@ -414,6 +456,7 @@ class Attachment(models.Model):
         HANDLING = "handling", _("handling")
         EVIDENCE = "evidence", _("evidence of resolution")
         VERIFICATION = "verification", _("verification")
+        UPDATE = "update", _("public update")
 
     case = models.ForeignKey(
         Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="attachments"
@@ -451,6 +494,9 @@ class Attachment(models.Model):
         blank=True,
         related_name="+",
     )
+    # The citizen's tracking page and Open311 show public attachments only; a whistle's own
+    # photos and handling photos stay internal until someone on the case makes them public.
+    public = models.BooleanField(_("shown to the citizen"), default=False)
     created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
 
     class Meta:

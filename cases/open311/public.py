@@ -1,14 +1,24 @@
-"""What the public may see of a case: its open/closed state, its status in words and the
-public steps by action label and date. Never who acted, never notes, never contact data."""
+"""What the public may see of a case: its open/closed state, its status in words, the public
+steps by action label and date, the text of the public updates, and the attachments marked
+public. Never who acted, never a note or reason of the trace, never contact data; the whistle's
+own photos and the handling photos only once someone on the case made them public."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.core import signing
 from django.db.models import QuerySet
+from django.db.models.fields.json import KeyTextTransform
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import Case, Event, Status
+from cases.models import Attachment, Case, Event, Status
 from cases.workflow import tracking_label
+from cases.workflow.updates import PUBLIC_UPDATE
+
+# Public attachments are served by a signed id: nobody can walk the ids, and the flag is read
+# again on every request, so an attachment made internal again is gone at once.
+PHOTO_SALT = "cases.public-attachment"
 
 CLOSED_STATUSES = frozenset({Status.CLOSED, Status.REJECTED})
 
@@ -24,21 +34,92 @@ def step_label(action: str) -> str:
 
 
 @dataclass(frozen=True)
+class PublicAttachment:
+    url: str
+    is_photo: bool
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(frozen=True)
 class PublicStep:
     at: datetime
     label: str
+    text: str = ""  # a public update's message; no other step shows any text
+    attachments: tuple[PublicAttachment, ...] = ()
+
+
+@dataclass(frozen=True)
+class PublicTrace:
+    steps: list[PublicStep]
+    attachments: list[PublicAttachment] = field(default_factory=list)  # not under a step
 
 
 def public_events(*, case: Case) -> QuerySet[Event]:
     return Event.objects.filter(case=case, public=True).order_by("created_at", "id")
 
 
-def public_steps(*, case: Case) -> list[PublicStep]:
-    """The public steps of a case with their time, in the reader's language."""
-    return [
-        PublicStep(at=at, label=step_label(action))
-        for action, at in public_events(case=case).values_list("action", "created_at")
+def public_attachment_token(*, attachment_id: int) -> str:
+    return signing.Signer(salt=PHOTO_SALT).sign(str(attachment_id))
+
+
+def public_attachment_url(*, attachment_id: int) -> str:
+    """The public address of an attachment (relative; Open311 makes it absolute)."""
+    return reverse("track_attachment", args=[public_attachment_token(attachment_id=attachment_id)])
+
+
+def attachment_by_token(*, token: str) -> Attachment | None:
+    """The public attachment a signed address names; None for a forged or internal one."""
+    try:
+        pk = int(signing.Signer(salt=PHOTO_SALT).unsign(token))
+    except (signing.BadSignature, ValueError):
+        return None
+    return Attachment.objects.filter(pk=pk, public=True).first()
+
+
+def _shown(attachment: Attachment) -> PublicAttachment:
+    return PublicAttachment(
+        url=public_attachment_url(attachment_id=attachment.pk),
+        is_photo=attachment.kind == Attachment.Kind.PHOTO,
+        width=attachment.width,
+        height=attachment.height,
+    )
+
+
+def public_trace(*, case: Case) -> PublicTrace:
+    """The public steps of a case with their time, in the reader's language; each public
+    update with its message; the public attachments under the step they came with, the others
+    (made public later, from an internal step) on their own."""
+    attachments = Attachment.objects.filter(case=case, public=True).order_by("created_at", "id")
+    by_event: dict[int | None, list[PublicAttachment]] = {}
+    for attachment in attachments.only("id", "event_id", "kind", "width", "height"):
+        by_event.setdefault(attachment.event_id, []).append(_shown(attachment))
+    rows = (
+        public_events(case=case)
+        .annotate(message=KeyTextTransform("message", "data"))
+        .values_list("pk", "action", "created_at", "message")
+    )
+    steps = [
+        PublicStep(
+            at=at,
+            label=step_label(action),
+            text=(message or "") if action == PUBLIC_UPDATE else "",
+            attachments=tuple(by_event.pop(pk, [])),
+        )
+        for pk, action, at, message in rows
     ]
+    loose = [shown for group in by_event.values() for shown in group]
+    return PublicTrace(steps=steps, attachments=loose)
+
+
+def status_notes(*, action: str | None, message: str | None) -> str | None:
+    """Open311's status_notes: the latest public step in words, or the message of a public
+    update (the one text of the trace written for the public)."""
+    if not action:
+        return None
+    if action == PUBLIC_UPDATE and message:
+        return message
+    return step_label(action)
 
 
 def status_label(status: str) -> str:

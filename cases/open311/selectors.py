@@ -2,20 +2,30 @@
 and the public fields of service requests (cases), field for field as GeoReport v2 names them.
 
 A request shows no contact data and no reporter; descriptions and addresses are shown only for
-cases the hotline filed itself, since a grid worker's or citizen's text may name people."""
+cases the hotline filed itself, since a grid worker's or citizen's text may name people.
+status_notes is the latest public step in words, or the message of a public update; media_url
+is the newest attachment photo marked public, else the hotline's own media URL of a request it
+filed (its own submission, public like its description); no internal note or photo is shown."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
-from cases.models import Case, Event, Level, Source
+from cases.models import Attachment, Case, Event, Level, Source
 from cases.open311.errors import Open311Error
-from cases.open311.public import CLOSED_STATUSES, open311_status, step_label
+from cases.open311.public import (
+    CLOSED_STATUSES,
+    open311_status,
+    public_attachment_url,
+    status_notes,
+)
 from cases.selectors_pages.village import running_case_deadline
 from checklists.models import Item
 from teams.models import Region
@@ -188,11 +198,15 @@ def split_list(value: str) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
-def _latest_public_action() -> Subquery:
+def _latest_public_event() -> QuerySet[Event]:
+    return Event.objects.filter(case_id=OuterRef("pk"), public=True).order_by("-created_at", "-id")
+
+
+def _latest_public_photo() -> Subquery:
     return Subquery(
-        Event.objects.filter(case_id=OuterRef("pk"), public=True)
+        Attachment.objects.filter(case_id=OuterRef("pk"), public=True, kind=Attachment.Kind.PHOTO)
         .order_by("-created_at", "-id")
-        .values("action")[:1]
+        .values("id")[:1]
     )
 
 
@@ -200,7 +214,13 @@ def _requests() -> QuerySet[Case]:
     return Case.objects.select_related(
         "item", "grid", "village", "town", "city", "api_submission"
     ).annotate(
-        latest_public_action=_latest_public_action(),
+        latest_public_action=Subquery(_latest_public_event().values("action")[:1]),
+        latest_public_message=Subquery(
+            _latest_public_event()
+            .annotate(message=KeyTextTransform("message", "data"))
+            .values("message")[:1]
+        ),
+        latest_public_photo=_latest_public_photo(),
         expected_at=running_case_deadline("due_at"),
     )
 
@@ -216,16 +236,30 @@ def _agency(case: Case) -> str:
     return region.name
 
 
-def request_row(case: Case) -> dict[str, Any]:
-    """The public fields of one case in GeoReport v2 order."""
-    own_text = case.source == Source.HOTLINE
+def _relative(path: str) -> str:
+    return path
+
+
+def _media_url(*, case: Case, absolute: Callable[[str], str]) -> str | None:
+    photo = getattr(case, "latest_public_photo", None)
+    if photo is not None:
+        return absolute(public_attachment_url(attachment_id=photo))
     submission = getattr(case, "api_submission", None)
+    return (submission.media_url or None) if submission else None
+
+
+def request_row(case: Case, *, absolute: Callable[[str], str] = _relative) -> dict[str, Any]:
+    """The public fields of one case in GeoReport v2 order; `absolute` makes a path of this
+    site a full URL (the request's build_absolute_uri)."""
+    own_text = case.source == Source.HOTLINE
     action = getattr(case, "latest_public_action", None)
     is_open = case.status not in CLOSED_STATUSES
     return {
         "service_request_id": case.number,
         "status": open311_status(case.status),
-        "status_notes": step_label(action) if action else None,
+        "status_notes": status_notes(
+            action=action, message=getattr(case, "latest_public_message", None)
+        ),
         "service_name": case.item.name,
         "service_code": case.item.code,
         "description": case.description if own_text else None,
@@ -239,7 +273,7 @@ def request_row(case: Case) -> dict[str, Any]:
         "zipcode": None,
         "lat": case.latitude,
         "long": case.longitude,
-        "media_url": (submission.media_url or None) if submission else None,
+        "media_url": _media_url(case=case, absolute=absolute),
     }
 
 
@@ -254,6 +288,7 @@ def service_requests(
     statuses: list[str],
     start: datetime,
     end: datetime,
+    absolute: Callable[[str], str] = _relative,
 ) -> list[dict[str, Any]]:
     """Requests of the city, newest first, at most 1,000. Asked by id, the ids alone decide."""
     cases = _requests().filter(city=city)
@@ -270,14 +305,17 @@ def service_requests(
             cases = cases.exclude(status__in=CLOSED_STATUSES)
         elif set(statuses) == {"closed"}:
             cases = cases.filter(status__in=CLOSED_STATUSES)
-    return [request_row(case) for case in cases.order_by("-filed_at", "-id")[:MAX_REQUESTS]]
+    rows = cases.order_by("-filed_at", "-id")[:MAX_REQUESTS]
+    return [request_row(case, absolute=absolute) for case in rows]
 
 
-def service_request(*, city: Region, service_request_id: str) -> dict[str, Any]:
+def service_request(
+    *, city: Region, service_request_id: str, absolute: Callable[[str], str] = _relative
+) -> dict[str, Any]:
     case = _requests().filter(city=city, number=service_request_id).first()
     if case is None:
         raise Open311Error(404, _("service_request_id not found."))
-    return request_row(case)
+    return request_row(case, absolute=absolute)
 
 
 def token_request(*, city: Region, token: str) -> dict[str, Any]:

@@ -86,6 +86,7 @@ def service_requests(request: HttpRequest, fmt: str) -> HttpResponse:
         statuses=[s.lower() for s in selectors.split_list(params.get("status", ""))],
         start=start,
         end=end,
+        absolute=request.build_absolute_uri,
     )
     return respond(fmt, "service_requests", rows)
 
@@ -110,7 +111,11 @@ def _create_request(request: HttpRequest, fmt: str) -> HttpResponse:
 @endpoint("GET")
 def service_request(request: HttpRequest, fmt: str, service_request_id: str) -> HttpResponse:
     _throttle_reader(request)
-    row = selectors.service_request(city=_city(request), service_request_id=service_request_id)
+    row = selectors.service_request(
+        city=_city(request),
+        service_request_id=service_request_id,
+        absolute=request.build_absolute_uri,
+    )
     return respond(fmt, "service_requests", [row])
 
 

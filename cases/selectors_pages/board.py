@@ -31,7 +31,17 @@ from django.utils import timezone
 
 from cases import timers
 from cases.access import scope_of
-from cases.models import OPEN_STATUSES, Case, Deadline, Dispatch, Level, Postponement, Status
+from cases.models import (
+    OPEN_STATUSES,
+    Case,
+    Deadline,
+    Dispatch,
+    Event,
+    Level,
+    Postponement,
+    Status,
+    SupervisionOrder,
+)
 from cases.selectors_pages.village import (
     Action,
     actions_for,
@@ -46,6 +56,8 @@ from teams.models import Membership, Role, User
 LIGHTS = ("red", "yellow", "green")
 CAPTAIN_CASE_ACTIONS = ("resolve", "request_consultation", "request_postponement")
 BOARD_PER_PAGE = 50
+# What the town command offers on a dispatch: withdraw it, urge the unit, a supervision order.
+DISPATCH_PRESSURE = ("cancel", "urge", "supervise")
 
 
 @dataclass(frozen=True)
@@ -109,6 +121,32 @@ def board_dispatches(*, user: User, scope: BoardScope) -> QuerySet[Dispatch]:
     if scope.departments:
         condition |= Q(department_id__in=scope.departments)
     return Dispatch.objects.filter(condition, on_board=True)
+
+
+def urge_count(*, dispatch_ref: str = "pk") -> Coalesce:
+    """How often the dispatch named by `dispatch_ref` was urged, counted from the trace in a
+    subquery of the page's own query."""
+    urges = (
+        Event.objects.filter(dispatch_id=OuterRef(dispatch_ref), action="urge")
+        .order_by()
+        .values("dispatch_id")
+        .annotate(n=Count("pk"))
+        .values("n")[:1]
+    )
+    return Coalesce(Subquery(urges, output_field=IntegerField()), Value(0))
+
+
+def pressure() -> dict:
+    """Annotations of a dispatch queryset: how often the unit was urged (`urged`) and the
+    deadline of its open supervision order (`supervision_due`, the soonest), read in the
+    page's own query whatever the number of rows."""
+    orders = SupervisionOrder.objects.filter(
+        dispatch_id=OuterRef("pk"), met_at__isnull=True
+    ).order_by("due_at", "pk")
+    return {
+        "urged": urge_count(),
+        "supervision_due": Subquery(orders.values("due_at")[:1], output_field=DateTimeField()),
+    }
 
 
 @dataclass
@@ -175,7 +213,7 @@ def dispatch_board(
             "assignee",
         )
         .prefetch_related(Prefetch("case__dispatches", queryset=Dispatch.objects.order_by("pk")))
-        .annotate(clock_id=timers.current_clock())
+        .annotate(clock_id=timers.current_clock(), **pressure())
     )
     paginator = Paginator(chosen, BOARD_PER_PAGE)
     # Counted above, with the lights: the paginator need not count again.
@@ -288,7 +326,12 @@ def _case_rows(
         )
         if with_dispatches:
             row.dispatches = [
-                (d, actions_for(available_dispatch_actions(user=user, dispatch=d), keep=["cancel"]))
+                (
+                    d,
+                    actions_for(
+                        available_dispatch_actions(user=user, dispatch=d), keep=DISPATCH_PRESSURE
+                    ),
+                )
                 for d in case.active_dispatches
             ]
         rows.append(row)
@@ -346,7 +389,9 @@ def town_command(*, user: User, towns: Iterable[int], pages: dict[str, str | Non
             (
                 d,
                 late_deadlines.get(d.clock_id),
-                actions_for(available_dispatch_actions(user=user, dispatch=d), keep=["cancel"]),
+                actions_for(
+                    available_dispatch_actions(user=user, dispatch=d), keep=DISPATCH_PRESSURE
+                ),
             )
             for d in late
         ],

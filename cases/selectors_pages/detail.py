@@ -28,7 +28,9 @@ from cases.models import (
     Satisfaction,
     Status,
 )
+from cases.selectors_pages.board import pressure
 from cases.workflow import available_actions, available_dispatch_actions, timeline_label
+from cases.workflow.updates import PHOTO_VISIBILITY, PUBLIC_UPDATE
 from checklists.models import Stage, TimeUnit
 from teams.models import Department, Role, Team, User
 
@@ -63,6 +65,9 @@ class TimelineEntry:
     to_status: str
     details: list[tuple[str, str]]
     attachments: list[Attachment]
+    # Whether the citizen reads the entry's text: only a public update's message; every
+    # other note and reason of the trace is internal.
+    text_public: bool = False
 
 
 @dataclass
@@ -176,6 +181,9 @@ def event_details(event: Event, names: dict[str, str]) -> list[tuple[str, str]]:
     def name(code: Any) -> str:
         return names.get(code, code) if isinstance(code, str) else ""
 
+    add(_("Message for the public"), data.get("message"))
+    if event.action == PHOTO_VISIBILITY and "public" in data:
+        add(_("Who may see it"), _("public") if data["public"] else _("internal"))
     add(_("Reason"), data.get("reason"))
     add(_("Where to go instead"), data.get("redirect"))
     add(_("Note"), data.get("note"))
@@ -195,6 +203,10 @@ def event_details(event: Event, names: dict[str, str]) -> list[tuple[str, str]]:
                 },
             )
     add(_("Task"), data.get("task"))
+    if data.get("return_reason"):
+        add(_("Returned because"), _choice(Dispatch.ReturnReason, data["return_reason"]))
+    if data.get("ruling"):
+        add(_("Ruling on the return"), _choice(Dispatch.ReturnRuling, data["ruling"]))
     add(_("Assignee"), data.get("assignee"))
     add(_("Legal instrument number"), data.get("legal_instrument_number"))
     if data.get("satisfaction"):
@@ -223,9 +235,15 @@ def _timeline(case: Case, attachments: list[Attachment]) -> list[TimelineEntry]:
         Event.objects.filter(case=case).select_related("actor").order_by("created_at", "id")
     )
     by_event: dict[int, list[Attachment]] = {}
+    by_pk = {attachment.pk: attachment for attachment in attachments}
     for attachment in attachments:
         if attachment.event_id:
             by_event.setdefault(attachment.event_id, []).append(attachment)
+    for event in events:  # a change of visibility shows the photo it changed
+        if event.action == PHOTO_VISIBILITY:
+            changed = by_pk.get((event.data or {}).get("attachment"))
+            if changed is not None:
+                by_event.setdefault(event.pk, []).append(changed)
     codes: set[str] = set()
     for event in events:
         codes |= _codes_in(event.data or {})
@@ -242,6 +260,7 @@ def _timeline(case: Case, attachments: list[Attachment]) -> list[TimelineEntry]:
                 to_status=_status_label(event.to_status) if moved or not event.from_status else "",
                 details=event_details(event, names),
                 attachments=by_event.get(event.pk, []),
+                text_public=event.action == PUBLIC_UPDATE,
             )
         )
     return entries
@@ -249,7 +268,10 @@ def _timeline(case: Case, attachments: list[Attachment]) -> list[TimelineEntry]:
 
 def handles_deadline(*, user: User, case: Case, deadline: Deadline, captain: bool) -> bool:
     """Who may ask to postpone a deadline: the handler of its dispatch, the village officer for
-    the village's stages, the captain for the others (as the service checks)."""
+    the village's stages, the captain for the others (as the service checks); nobody for the
+    committee's re-dispatch clock on a returned dispatch."""
+    if deadline.stage == Stage.REDISPATCH:
+        return False
     if deadline.dispatch_id is not None:
         return handles_dispatch(user, deadline.dispatch)
     if deadline.stage in (Stage.SCREENING, Stage.VILLAGE_HANDLING, Stage.VERIFICATION):
@@ -304,7 +326,9 @@ def _deadlines(*, user: User, case: Case, actions: list[str]) -> list[DeadlineRo
 
 def _dispatches(*, user: User, case: Case) -> list[DispatchRow]:
     dispatches = list(
-        case.dispatches.select_related("team", "department", "assignee", "reported_in_by")
+        case.dispatches.select_related(
+            "team", "department", "assignee", "reported_in_by", "returned_by"
+        ).annotate(**pressure())  # urged ×N and the open supervision order, in the same query
     )
     rows = []
     for dispatch in dispatches:
@@ -374,6 +398,22 @@ def attachment_for_user(*, user: User, pk: int) -> Attachment:
     if attachment is None or not visible_cases(user=user).filter(pk=attachment.case_id).exists():
         raise NotInScope()
     return attachment
+
+
+def attachment_choices(*, case: Case) -> list[tuple[Attachment, str]]:
+    """The case's photos and documents as the publishing form lists them: what each is, what
+    it was uploaded for, and whether the public sees it now."""
+    rows = Attachment.objects.filter(case=case).order_by("created_at", "id")
+    choices = []
+    for number, attachment in enumerate(rows, start=1):
+        label = _("%(kind)s %(number)d (%(purpose)s), now %(visibility)s") % {
+            "kind": attachment.get_kind_display(),
+            "number": number,
+            "purpose": attachment.get_purpose_display(),
+            "visibility": _("public") if attachment.public else _("internal"),
+        }
+        choices.append((attachment, label))
+    return choices
 
 
 def team_members(*, team_id: int) -> QuerySet[User]:

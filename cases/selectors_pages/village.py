@@ -18,6 +18,8 @@ from cases.workflow import CASE, DISPATCH, REGISTRY, available_actions
 from teams.models import Role, User
 
 PER_PAGE = 20
+# Offered on the case page, where the photos and the trace are, not on the inbox's cards.
+CASE_PAGE_ONLY = frozenset({"post_update", "publish_photo"})
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,11 @@ def village_inbox(
             CaseRow(
                 case=case,
                 deadline=deadlines.get(case.clock_id),
-                actions=actions_for(available_actions(user=user, case=case)),
+                actions=[
+                    action
+                    for action in actions_for(available_actions(user=user, case=case))
+                    if action.name not in CASE_PAGE_ONLY
+                ],
             )
             for case in cases
         ]

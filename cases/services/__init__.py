@@ -26,6 +26,9 @@ from cases.services.handling import (
     resolve_case,
     resolve_dispatch,
 )
+from cases.services.returns import return_dispatch, review_return
+from cases.services.supervision import issue_supervision_order, urge_dispatch
+from cases.services.updates import post_update, publish_photo
 from cases.services.village import (
     accept_case,
     merge_case,
@@ -46,7 +49,10 @@ __all__ = [
     "escalate_case",
     "evaluate_case",
     "file_whistle",
+    "issue_supervision_order",
     "merge_case",
+    "post_update",
+    "publish_photo",
     "record_handling",
     "reject_case",
     "reopen_case",
@@ -57,7 +63,10 @@ __all__ = [
     "resolve_dispatch",
     "resolve_on_spot",
     "resume_case",
+    "return_dispatch",
+    "review_return",
     "suspend_case",
+    "urge_dispatch",
     "verify_case",
     "whistle_to_town",
 ]

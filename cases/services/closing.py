@@ -64,7 +64,7 @@ def run_verify(ctx: Context) -> Case:
         )
         ctx.recipients = [
             person
-            for dispatch in case.dispatches.exclude(state=Dispatch.State.CANCELLED)
+            for dispatch in case.dispatches.exclude(state__in=Dispatch.GONE_STATES)
             for person in handlers_of_dispatch(dispatch)
         ]
     return case

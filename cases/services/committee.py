@@ -226,6 +226,8 @@ def run_request_postponement(ctx: Context) -> Postponement:
 
 
 def _handles_stage(user: User, case: Case, deadline: Deadline) -> bool:
+    if deadline.stage == Stage.REDISPATCH:
+        return False  # the committee's own clock on a returned dispatch, not the unit's
     if deadline.dispatch is not None:
         return handles_dispatch(user, deadline.dispatch)
     if deadline.stage in (Stage.SCREENING, Stage.VILLAGE_HANDLING, Stage.VERIFICATION):

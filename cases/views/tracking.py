@@ -1,9 +1,10 @@
 """Case tracking for citizens: the tracking code they were given shows the status and the
-public steps of their case, and lets them rate it once it is closed. Nothing personal is
-shown, and lookups are rate limited per address so codes cannot be guessed."""
+public steps of their case, the public updates and the attachments marked public, and lets
+them rate it once it is closed. Nothing personal and no internal note is shown, and lookups are
+rate limited per address so codes cannot be guessed."""
 
 from django import forms
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -13,7 +14,12 @@ from django.views.decorators.http import require_http_methods
 from cases.errors import CaseError
 from cases.models import Satisfaction, Status
 from cases.open311 import ratelimit
-from cases.open311.public import case_by_tracking_code, public_steps, status_label
+from cases.open311.public import (
+    attachment_by_token,
+    case_by_tracking_code,
+    public_trace,
+    status_label,
+)
 from cases.services import evaluate_case
 
 LOOKUPS_PER_WINDOW = 20
@@ -99,10 +105,34 @@ def track(request: HttpRequest) -> HttpResponse:
             "case": case,
             "status": status_label(case.status),
             "is_closed": case.status in (Status.CLOSED, Status.REJECTED),
-            "steps": public_steps(case=case),
+            "trace": public_trace(case=case),
             "satisfaction": Satisfaction(case.satisfaction).label if case.satisfaction else "",
             "rating_form": rating_form if can_rate else None,
             "thanks": thanks,
             "lookup_form": TrackingForm(),
         },
     )
+
+
+@require_http_methods(["GET", "HEAD"])
+def track_attachment(request: HttpRequest, token: str) -> FileResponse:
+    """A public photo or document by its signed address (tracking page, Open311 media_url);
+    an internal or unknown one is not found, for everyone."""
+    attachment = attachment_by_token(token=token)
+    if attachment is None:
+        raise Http404()
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        raise Http404() from None
+    is_image = attachment.content_type.startswith("image/")
+    response = FileResponse(
+        handle,
+        content_type=attachment.content_type,
+        as_attachment=not is_image,
+        filename=attachment.file.name.rsplit("/", 1)[-1],  # never the uploader's own name
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    # Short: an attachment made internal again must soon be gone from caches as well.
+    response["Cache-Control"] = "public, max-age=60"
+    return response

@@ -22,7 +22,7 @@ from cases.workflow.spec import (
 )
 
 # The declarations, in the order of the lifecycle: it is the order of the buttons.
-DOMAINS = ("village", "handling", "committee", "closing")
+DOMAINS = ("village", "handling", "returns", "committee", "closing", "updates", "supervision")
 for _domain in DOMAINS:
     import_module(f"cases.workflow.{_domain}")
 

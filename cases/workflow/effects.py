@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from django.utils import timezone
 
 from cases import notifications, numbering, timers
-from cases.models import Dispatch, Level
+from cases.models import Dispatch, Level, SupervisionOrder
 from cases.workflow.spec import Effect, Notice
 from checklists.models import Stage
 
@@ -47,6 +47,24 @@ class MeetDispatch(Effect):
     def describe(self) -> str:
         what = _stage_names(self.stages) if self.stages else "every clock"
         return f"meets the dispatch's {what}"
+
+
+@dataclass(frozen=True)
+class StartDispatch(Effect):
+    """Start a stage's clock on the action's dispatch, from the item's time limit (the
+    committee's re-dispatch clock on a returned dispatch: off the boards, it shows on none)."""
+
+    stage: str
+
+    def apply(self, ctx: "Context") -> None:
+        deadline = timers.start_deadline(
+            case=ctx.case, stage=self.stage, dispatch=ctx.dispatch, start=ctx.now
+        )
+        if deadline is not None:
+            ctx.started.append(deadline)
+
+    def describe(self) -> str:
+        return f"starts {Stage(self.stage).label} on the dispatch"
 
 
 @dataclass(frozen=True)
@@ -116,6 +134,25 @@ class TakeNumber(Effect):
         return "takes the city's next case number"
 
 
+@dataclass(frozen=True)
+class MeetSupervision(Effect):
+    """The open supervision orders are met: those of the action's dispatch, or (`whole_case`)
+    every one of the case's. Met late when after the order's deadline (assessment/facts.py)."""
+
+    whole_case: bool = False
+
+    def apply(self, ctx: "Context") -> None:
+        orders = SupervisionOrder.objects.filter(case=ctx.case, met_at__isnull=True)
+        if not self.whole_case:
+            orders = orders.filter(dispatch=ctx.dispatch)
+        orders.update(met_at=ctx.now)
+
+    def describe(self) -> str:
+        if self.whole_case:
+            return "meets the case's open supervision orders"
+        return "meets the dispatch's open supervision orders"
+
+
 def consultation_stage(ctx: "Context") -> str:
     """A case the city has taken up (escalated, decided, back in handling) returns to the city."""
     return Stage.CITY_CONSULTATION if ctx.case.level == Level.CITY else Stage.TOWN_CONSULTATION
@@ -157,7 +194,7 @@ def dispatch_handlers(ctx: "Context") -> list["User"]:
 def handlers_still_on_case(ctx: "Context") -> list["User"]:
     return [
         person
-        for dispatch in ctx.case.dispatches.exclude(state=Dispatch.State.CANCELLED)
+        for dispatch in ctx.case.dispatches.exclude(state__in=Dispatch.GONE_STATES)
         for person in notifications.handlers_of_dispatch(dispatch)
     ]
 

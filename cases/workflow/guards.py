@@ -1,6 +1,8 @@
 """Who may take an action: the predicates of cases.access, shaped as an action's `who`
 (the user and the case or dispatch) and `when` (the case or dispatch alone)."""
 
+from django.utils import timezone
+
 from cases.access import (
     handles_dispatch,
     is_captain_on_case,
@@ -30,14 +32,34 @@ def town_committee(user: User, case: Case) -> bool:
     return is_town_committee_of(user, case)
 
 
+def dispatcher(user: User, case: Case) -> bool:
+    """Who adds a team or department: the town committee, and the city committee once the
+    case is at the city level (re-dispatching a return it upheld)."""
+    return town_committee(user, case) or (
+        case.level == Level.CITY and is_committee_at_level(user, case)
+    )
+
+
 def committee(user: User, case: Case) -> bool:
     """The committee at the case's level (town, or city once escalated)."""
     return is_committee_at_level(user, case)
 
 
 def captain(user: User, case: Case) -> bool:
-    """A captain of a team the case is dispatched to, once it has left the village."""
-    return case.level != Level.VILLAGE and is_captain_on_case(user, case)
+    """A captain of a team the case is dispatched to, once it has left the village. Several
+    actions ask it of one case on one page: the answer is kept on the case object for it."""
+    if case.level == Level.VILLAGE:
+        return False
+    answers = case.__dict__.setdefault("_captain_answers", {})
+    if user.pk not in answers:
+        answers[user.pk] = is_captain_on_case(user, case)
+    return answers[user.pk]
+
+
+def speaks_for_case(user: User, case: Case) -> bool:
+    """Who may tell the public about a case and choose what of it the public sees: the village
+    officer, a captain on the case, or the committee at its level."""
+    return village_officer(user, case) or captain(user, case) or committee(user, case)
 
 
 def verifier(user: User, case: Case) -> bool:
@@ -76,6 +98,22 @@ def dispatch_town(user: User, dispatch: Dispatch) -> bool:
     return dispatch.case.town_id in scope_of(user).regions_of(Role.TOWN_COMMITTEE)
 
 
+def dispatch_committee(user: User, dispatch: Dispatch) -> bool:
+    """The committee that rules on a returned dispatch and dispatches again: the town's, or
+    the city's once the case is at the city level (where the city dispatches)."""
+    return is_committee_at_level(user, dispatch.case)
+
+
+def overseer(user: User, dispatch: Dispatch) -> bool:
+    """Who urges a unit and issues a supervision order: the town committee of the case's town,
+    and the city committee and the supervisors of its city (the cases they see)."""
+    scope = scope_of(user)
+    case = dispatch.case
+    return case.town_id in scope.regions_of(Role.TOWN_COMMITTEE) or case.city_id in (
+        scope.regions_of(Role.CITY_COMMITTEE, Role.SUPERVISOR)
+    )
+
+
 # State rules beyond the status table.
 
 
@@ -101,12 +139,47 @@ def active(dispatch: Dispatch) -> bool:
     return dispatch.state in Dispatch.ACTIVE_STATES
 
 
+def behind_time(dispatch: Dispatch) -> bool:
+    """Still on the boards, and the clock it shows (report-in or handling) is yellow or red:
+    the board's copy (cases.timers.sync_dispatch_board), read as the board's light is."""
+    if dispatch.state not in Dispatch.ACTIVE_STATES or not dispatch.on_board:
+        return False
+    now = dispatch.clock_paused_at or timezone.now()
+    return any(
+        moment is not None and now >= moment
+        for moment in (dispatch.clock_warn_at, dispatch.clock_due_at)
+    )
+
+
+def returnable(dispatch: Dispatch) -> bool:
+    """Waiting for its report-in, before the report-in limit, on a case in handling: after
+    the limit the unit is late, and only the town may withdraw the dispatch."""
+    return (
+        dispatch.state == Dispatch.State.WAITING
+        and timezone.now() < dispatch.report_in_due
+        and dispatch.case.status in IN_HANDLING
+    )
+
+
+def return_to_rule_on(dispatch: Dispatch) -> bool:
+    """Returned, not yet ruled on (one ruling per return), on a case still in handling."""
+    return (
+        dispatch.state == Dispatch.State.RETURNED
+        and not dispatch.return_ruling
+        and dispatch.case.status in IN_HANDLING
+    )
+
+
 def department_reported(dispatch: Dispatch) -> bool:
     return reported(dispatch) and dispatch.department_id is not None
 
 
 def not_evaluated(case: Case) -> bool:
     return not case.satisfaction
+
+
+def not_rejected(case: Case) -> bool:
+    return case.status != Status.REJECTED
 
 
 def possible_duplicate(case: Case) -> bool:

@@ -87,7 +87,7 @@ REGISTRY.step(
     Step(
         "resolve_dispatch",
         timeline=_("resolved their part"),
-        effects=(fx.MeetDispatch(),),
+        effects=(fx.MeetDispatch(), fx.MeetSupervision()),
         assessment="the department's part done (its dispatch facts)",
     )
 )
@@ -145,7 +145,7 @@ REGISTRY.step(
         tracking=_("Resolved"),
         moves=Transition(frozenset({S.IN_PROGRESS}), S.RESOLVED),
         public=True,
-        effects=(fx.Meet(), fx.Start(Stage.VERIFICATION)),
+        effects=(fx.Meet(), fx.Start(Stage.VERIFICATION), fx.MeetSupervision(whole_case=True)),
         notices=(fx.notice("case_resolved", fx.grid_workers, who="the grid's workers"),),
         assessment="the last resolution sets the level it was solved at and the handling time",
     )
@@ -206,6 +206,8 @@ REGISTRY.step(
     Step(
         "add_dispatch",
         timeline=_("added a dispatch"),
+        # A re-dispatch after a return: the committee's re-dispatch clocks are met.
+        effects=(fx.Meet((Stage.REDISPATCH,)),),
         board=True,
         assessment="a new dispatch: its report-in and handling count for its unit",
     )
@@ -217,8 +219,9 @@ REGISTRY.action(
         steps=("add_dispatch",),
         button=_("Add a team or department"),
         done=_("The dispatch was added."),
-        summary="Add a team or a department to the case (town committee)",
-        who=guards.town_committee,
+        summary="Add a team or a department to the case (town committee; city committee for a "
+        "city case)",
+        who=guards.dispatcher,
         when=guards.status_in(*guards.IN_HANDLING),
         run="cases.services.handling.run_add_dispatch",
         form="cases.forms_detail.AddDispatchForm",

@@ -192,6 +192,21 @@ CASE_STEPS = [
         },
         "village_handling",
     ),
+    Step(
+        "post_update",
+        in_progress,
+        "captain",
+        lambda org, case: {"message": "The road reopens on Friday.", "photos": [png()]},
+        "in_progress",
+        multipart=True,
+    ),
+    Step(
+        "publish_photo",
+        lambda org: in_progress(org, photos=[png()]),
+        "captain",
+        lambda org, case: {"attachment": case.attachments.get().pk, "public": True},
+        "in_progress",
+    ),
 ]
 
 

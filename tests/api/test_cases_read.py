@@ -84,12 +84,13 @@ def test_the_detail_shows_version_dispatches_deadlines_and_the_users_actions(org
         case.dispatches.values_list("pk", flat=True)
     )
     team_row = next(d for d in body["dispatches"] if d["id"] == team_dispatch(case).pk)
-    assert team_row["available_actions"] == ["report_in", "assign"]
+    assert team_row["available_actions"] == ["report_in", "assign", "return_dispatch"]
     running = [d for d in body["deadlines"] if d["running"]]
     assert running and all(d["light"] in ("green", "yellow", "red") for d in running)
     assert all(isinstance(d["time_left_seconds"], int) for d in running)
     assert body["light"] == "green"
-    assert body["available_actions"] == ["request_postponement"]
+    # The captain on the case also speaks to the public about it (cases/workflow/updates.py).
+    assert body["available_actions"] == ["request_postponement", "post_update", "publish_photo"]
     town = api(org.town_committee).get(f"/api/cases/{case.pk}/").json()
     assert "add_dispatch" in town["available_actions"]
     assert api(org.supervisor).get(f"/api/cases/{case.pk}/").json()["available_actions"] == []

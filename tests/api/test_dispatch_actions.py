@@ -163,7 +163,7 @@ def test_the_dispatch_list_shows_only_visible_dispatches(org, api):
     rows = response.json()["results"]
     assert {row["id"] for row in rows} == set(case.dispatches.values_list("pk", flat=True))
     (team_row,) = [row for row in rows if row["team"]]
-    assert team_row["available_actions"] == ["report_in", "assign"]
+    assert team_row["available_actions"] == ["report_in", "assign", "return_dispatch"]
     assert api(org.other_captain).get("/api/dispatches/").json()["count"] == 0
     assert api(org.other_grid_worker).get("/api/dispatches/").json()["count"] == 0
 

@@ -3,10 +3,12 @@ load only local assets, and schemathesis, generating requests from it against th
 finds no server error and no response that breaks it."""
 
 import re
+from datetime import timedelta
 
 import pytest
 import schemathesis
 from django.core.management import call_command
+from django.utils import timezone
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
@@ -18,6 +20,7 @@ from schemathesis.specs.openapi.checks import (
 
 from cases.models import Dispatch, Notification, Postponement
 from cases.services import request_postponement
+from consultation.services import call_consultation, plan_investigation
 from tests.api.steps import filed, in_consultation
 from tests.cases.engine_steps import accepted, in_progress, whistled
 
@@ -34,6 +37,13 @@ def test_the_schema_validates_without_warnings(tmp_path):
         "/api/notifications/read/",
         "/api/grids/",
         "/api/items/",
+        "/api/consultations/{id}/minutes/",
+        "/api/agenda-items/{id}/decide/",
+        "/api/invitations/{id}/check-in/",
+        "/api/investigations/{id}/record/",
+        "/api/assessment/indicators/",
+        "/api/assessment/cases/export/",
+        "/api/town-evaluations/",
     ):
         assert f"  {path}:" in text
     assert "Idempotency-Key" in text
@@ -81,6 +91,10 @@ ID_SOURCES = {
     "cases": lambda ids: ids["cases"],
     "dispatches": lambda ids: ids["dispatches"],
     "postponements": lambda ids: ids["postponements"],
+    "consultations": lambda ids: ids["consultations"],
+    "agenda-items": lambda ids: ids["agenda_items"],
+    "invitations": lambda ids: ids["invitations"],
+    "investigations": lambda ids: ids["investigations"],
 }
 
 
@@ -102,7 +116,29 @@ def test_schemathesis_finds_no_server_error_and_no_broken_response(org):
         reason="Owner away",
     )
     assert Notification.objects.filter(recipient=org.town_committee).exists()
+    consultation = call_consultation(
+        user=org.town_committee,
+        level="town",
+        region_id=org.town.pk,
+        scheduled_at=timezone.now() + timedelta(days=1),
+        place="Town hall",
+        case_ids=[in_consultation(org).pk],
+        team_ids=[org.team.pk],
+    )
+    investigation = plan_investigation(
+        user=org.town_committee,
+        town_id=org.town.pk,
+        place_name="Riverside market",
+        grid_id=org.grid.pk,
+        planned_for=timezone.now() + timedelta(days=2),
+        team_id=org.team.pk,
+        aspect_ids=[org.item.aspect_id],
+    )
     ids = {
+        "consultations": [consultation.pk],
+        "agenda_items": list(consultation.agenda_items.values_list("pk", flat=True)),
+        "invitations": list(consultation.invitations.values_list("pk", flat=True)),
+        "investigations": [investigation.pk],
         "cases": _case_ids(),
         "dispatches": list(Dispatch.objects.values_list("pk", flat=True)),
         "postponements": list(Postponement.objects.values_list("pk", flat=True)),

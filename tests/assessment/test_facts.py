@@ -12,7 +12,7 @@ from assessment.facts import compute_facts
 from assessment.hooks import enqueue_fact_refresh
 from assessment.models import CaseFact, DispatchFact
 from assessment.services import refresh_case_facts
-from cases.models import Case, Event, Level, Status
+from cases.models import Case, Dispatch, Event, Level, Status, SupervisionOrder
 from cases.services import (
     accept_case,
     report_in,
@@ -180,3 +180,62 @@ def test_a_committee_close_is_a_closure_at_its_level(org):  # noqa: F811
     fact = CaseFact.objects.get(pk=case.pk)
     assert fact.closed and fact.closed_level == Level.TOWN and fact.closed_at is not None
     assert fact.handling_seconds is not None
+
+
+def test_urges_and_supervision_orders_are_a_function_of_what_is_given(org):  # noqa: F811
+    """Unsaved rows: two urges and an order met after its deadline on the department, an
+    order still open on the team (not late: the facts do not read the clock)."""
+    case = Case(
+        pk=10_002,
+        city=org.city,
+        town=org.town,
+        village=org.village,
+        grid=org.grid,
+        item=org.item,
+        filed_at=at(2025, 6, 10, 9, 0),
+        status=Status.IN_PROGRESS,
+    )
+    department = Dispatch(
+        pk=20_001,
+        case=case,
+        department=org.department,
+        dispatched_at=at(2025, 6, 10, 9, 30),
+        report_in_due=at(2025, 6, 10, 10, 30),
+    )
+    team = Dispatch(
+        pk=20_002,
+        case=case,
+        team=org.team,
+        dispatched_at=at(2025, 6, 10, 9, 30),
+        report_in_due=at(2025, 6, 10, 10, 30),
+    )
+    events = [
+        Event(pk=n, case=case, dispatch=department, action="urge", created_at=at(2025, 6, 10, 11))
+        for n in (1, 2)
+    ]
+    orders = [
+        SupervisionOrder(
+            case=case,
+            dispatch=department,
+            due_at=at(2025, 6, 10, 12, 0),
+            issued_at=at(2025, 6, 10, 11, 0),
+            met_at=at(2025, 6, 10, 12, 1),
+        ),
+        SupervisionOrder(
+            case=case,
+            dispatch=team,
+            due_at=at(2025, 6, 10, 12, 0),
+            issued_at=at(2025, 6, 10, 11, 0),
+        ),
+    ]
+    computed = compute_facts(
+        case=case, events=events, dispatches=[department, team], deadlines=[], orders=orders
+    )
+    pressed = {row["dispatch_id"]: row for row in computed.dispatches}
+    assert [
+        pressed[department.pk][name]
+        for name in ("urged", "urge_count", "supervised", "supervision_late")
+    ] == [True, 2, True, True]
+    assert [
+        pressed[team.pk][name] for name in ("urged", "urge_count", "supervised", "supervision_late")
+    ] == [False, 0, True, False]

@@ -265,3 +265,30 @@ def test_periods_parse_and_step_back():
     ):
         with pytest.raises(ValueError):
             parse_period(bad)
+
+
+def test_the_supervision_rates_count_the_pressed_dispatches(org, paths):  # noqa: F811
+    """Case 2's department was urged and put under a supervision order, met on time."""
+    pressed = paths["reworked"].dispatches.get(department__isnull=False)
+    for unit_type, unit_id in (("city", None), ("department", org.department.pk)):
+        values = selectors.indicators(
+            user=org.supervisor, unit_type=unit_type, unit_id=unit_id, period=SUMMER
+        )
+        dispatched = values["response_rate"].denominator
+        assert (values["urge_rate"].numerator, values["urge_rate"].denominator) == (1, dispatched)
+        assert values["supervision_rate"].numerator == 1
+        late = values["supervision_late_rate"]
+        assert (late.numerator, late.denominator, late.value) == (0, 1, 0.0)
+        behind = selectors.cases_behind(
+            user=org.supervisor,
+            indicator_key="urge_rate",
+            part="numerator",
+            unit_type=unit_type,
+            unit_id=unit_id or org.city.pk,
+            period=SUMMER,
+        )
+        assert list(behind.values_list("pk", flat=True)) == [pressed.case_id]
+    team = selectors.indicators(
+        user=org.supervisor, unit_type="team", unit_id=org.team.pk, period=SUMMER
+    )
+    assert team["urge_rate"].numerator == 0 and team["supervision_late_rate"].value is None

@@ -17,14 +17,17 @@ from cases.services import (
     escalate_case,
     evaluate_case,
     file_whistle,
+    issue_supervision_order,
     reject_case,
     report_in,
     request_consultation,
     request_postponement,
     resolve_case,
+    resolve_dispatch,
     resolve_on_spot,
     resume_case,
     suspend_case,
+    urge_dispatch,
     verify_case,
     whistle_to_town,
 )
@@ -87,6 +90,20 @@ def drive_all_paths(drive, org) -> dict:  # noqa: F811
     case = whistle(drive, org)
     drive(report_in, user=org.captain, dispatch_id=team_of(case).pk)
     drive.sweep_at(department_of(case).report_in_due + timedelta(minutes=1))
+    # The late department is urged and put under a supervision order, met on time.
+    drive(
+        urge_dispatch,
+        user=org.town_committee,
+        dispatch_id=department_of(case).pk,
+        note="Report in now",
+    )
+    drive(
+        issue_supervision_order,
+        user=org.city_committee,
+        dispatch_id=department_of(case).pk,
+        note="Report in and clear it today",
+        due_at=department_of(case).report_in_due + timedelta(hours=2),
+    )
     drive(report_in, user=org.liaison, dispatch_id=department_of(case).pk)
     drive(resolve_case, user=org.captain, case_id=case.pk, note="Cleared", photos=[png()])
     drive(
@@ -212,6 +229,11 @@ def test_rebuild_gives_exactly_the_incremental_facts(org, drive):  # noqa: F811
     assert facts["reworked"].rework_count == 1 and facts["reworked"].closed_level == Level.TOWN
     assert DispatchFact.objects.get(pk=department_of(cases["reworked"]).pk).late
     assert DispatchFact.objects.get(pk=team_of(cases["reworked"]).pk).reported_on_time
+    pressed = DispatchFact.objects.get(pk=department_of(cases["reworked"]).pk)
+    assert (pressed.urged, pressed.urge_count, pressed.supervised) == (True, 1, True)
+    assert not pressed.supervision_late
+    assert DispatchFact.objects.filter(urged=True).count() == 1
+    assert DispatchFact.objects.filter(supervised=True).count() == 1
     assert facts["postponed"].postponed and facts["postponed"].closed
     assert facts["resumed"].was_suspended and not facts["resumed"].suspended
     assert facts["suspended"].suspended
@@ -240,3 +262,55 @@ def test_the_stale_sweep_catches_what_the_broker_missed(org, drive):  # noqa: F8
     assert refresh_stale_facts() == 1
     assert CaseFact.objects.get(pk=case.pk).accepted
     assert stale_case_ids() == []
+
+
+def test_urges_and_supervision_orders_rebuild_as_they_were(org, drive):  # noqa: F811
+    """Urged twice and an order met late (the department), urged once and an order met on
+    time (the team): the facts the hook refreshed are the facts a rebuild gives."""
+    case = whistle(drive, org)
+    department, team = department_of(case), team_of(case)
+    drive.sweep_at(department.report_in_due + timedelta(minutes=1))
+    for user in (org.town_committee, org.supervisor):
+        drive(urge_dispatch, user=user, dispatch_id=department.pk, note="Report in now")
+    drive(urge_dispatch, user=org.city_committee, dispatch_id=team.pk, note="Report in")
+    drive(
+        issue_supervision_order,
+        user=org.city_committee,
+        dispatch_id=department.pk,
+        note="Clear your part within the hour",
+        due_at=department.report_in_due + timedelta(hours=1),
+    )
+    drive(
+        issue_supervision_order,
+        user=org.town_committee,
+        dispatch_id=team.pk,
+        note="Clear it today",
+        due_at=department.report_in_due + timedelta(hours=8),
+    )
+    drive.later(hours=2)
+    drive(report_in, user=org.liaison, dispatch_id=department.pk)
+    drive(report_in, user=org.captain, dispatch_id=team.pk)
+    drive(
+        resolve_dispatch,
+        user=org.liaison,
+        dispatch_id=department.pk,
+        note="Our part is done",
+        photos=[png()],
+    )
+    drive(resolve_case, user=org.captain, case_id=case.pk, note="Cleared", photos=[png()])
+
+    facts = {fact.dispatch_id: fact for fact in DispatchFact.objects.all()}
+    assert (
+        facts[department.pk].urge_count,
+        facts[department.pk].supervised,
+        facts[department.pk].supervision_late,
+    ) == (2, True, True)
+    assert (
+        facts[team.pk].urge_count,
+        facts[team.pk].supervised,
+        facts[team.pk].supervision_late,
+    ) == (1, True, False)
+    incremental = snapshot()
+    assert stale_case_ids() == []
+    assert rebuild_all_facts(batch_size=1) == 1
+    assert snapshot() == incremental

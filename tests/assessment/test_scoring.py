@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.test import RequestFactory
 
 from assessment import scoring, selectors
+from assessment.admin import SchemeIndicatorForm
 from assessment.indicators import Indicator
 from assessment.models import SchemeIndicator, ScoringScheme, TownEvaluation
 from assessment.periods import period_for, previous
@@ -237,3 +238,28 @@ def test_record_town_evaluation_rules(org):  # noqa: F811
         assert field in error.value.fields
     assert TownEvaluation.objects.count() == 2
     assert previous(period_for("month", TODAY)).start == date(2025, 5, 1)
+
+
+def test_the_supervision_rates_can_be_weighed(db):
+    """Urged, supervised and orders met late are rates where less is better: a scheme weighs
+    them with a ceiling, like the rework rate."""
+    scheme = scoring.create_scheme(
+        name="Pressed units",
+        valid_from=TODAY,
+        indicators=[
+            ("closure_rate", Decimal("1"), Decimal("0.5"), None),
+            ("urge_rate", Decimal("1"), None, Decimal("0.1")),
+            ("supervision_late_rate", Decimal("2"), None, Decimal("0")),
+        ],
+        today=TODAY,
+    )
+    indicators = {
+        "closure_rate": rate("closure_rate", 0.5),  # 100 points
+        "urge_rate": rate("urge_rate", 0.55),  # 50 points
+        "supervision_late_rate": rate("supervision_late_rate", 0.5),  # 50 points, weighing 2
+    }
+    result = scoring.score(scheme=scheme, indicators=indicators, counts={})
+    assert result.indicator_score == pytest.approx((100 + 50 + 2 * 50) / 4)
+    # The administrator can choose them for a scheme.
+    choices = dict(SchemeIndicatorForm.base_fields["key"].choices)
+    assert {"urge_rate", "supervision_rate", "supervision_late_rate"} <= set(choices)

@@ -146,7 +146,7 @@ def test_member_sees_their_own_and_the_teams_unassigned_read_only(client, org):
     assert set(board) == {team_dispatch(mine).pk, team_dispatch(unassigned).pk}
     own = board[team_dispatch(mine).pk]
     assert not own.read_only
-    assert [a.name for a in own.actions] == ["report_in"]
+    assert [a.name for a in own.actions] == ["report_in", "return_dispatch"]
     assert own.case_actions == []
     other = board[team_dispatch(unassigned).pk]
     assert other.read_only

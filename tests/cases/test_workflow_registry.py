@@ -231,3 +231,24 @@ def test_docs_workflow_is_generated_from_the_registry():
     from django.core.management import call_command
 
     call_command("workflow_doc", "--check")
+
+
+@pytest.mark.django_db
+def test_a_captains_buttons_cost_one_query_whatever_the_actions(org):
+    """Several actions ask whether the user captains the case (resolve, consultation,
+    postponement): the case page's guards ask the database once, as before the registry."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cases.models import Case
+    from cases.workflow import available_actions
+    from tests.cases.test_pages_detail import in_progress
+
+    case = Case.objects.get(pk=in_progress(org).pk)
+    org.captain.refresh_from_db()
+    available_actions(user=org.captain, case=Case.objects.get(pk=case.pk))  # warm the scope
+    fresh = Case.objects.get(pk=case.pk)
+    with CaptureQueriesContext(connection) as queries:
+        actions = available_actions(user=org.captain, case=fresh)
+    assert {"resolve", "request_consultation", "request_postponement"} <= set(actions)
+    assert len(queries) == 1, [q["sql"] for q in queries]

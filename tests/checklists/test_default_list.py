@@ -85,6 +85,7 @@ def test_urgent_items_use_short_natural_limits():
             Stage.SCREENING: (10, TimeUnit.NATURAL_MINUTES),
             Stage.VILLAGE_HANDLING: (30, TimeUnit.NATURAL_MINUTES),
             Stage.REPORT_IN: (30, TimeUnit.NATURAL_MINUTES),
+            Stage.REDISPATCH: (30, TimeUnit.NATURAL_MINUTES),
             Stage.HANDLING: (2, TimeUnit.NATURAL_HOURS),
             Stage.TOWN_CONSULTATION: (1, TimeUnit.NATURAL_DAYS),
             Stage.CITY_CONSULTATION: (2, TimeUnit.NATURAL_DAYS),
@@ -99,6 +100,7 @@ def test_ordinary_items_use_working_time_with_the_practice_limits():
             assert item_limits[stage][1] in WORKING_UNITS, (item.code, stage)
         assert item_limits[Stage.TOWN_CONSULTATION] == (3, TimeUnit.WORKING_DAYS)
         assert item_limits[Stage.CITY_CONSULTATION] == (5, TimeUnit.WORKING_DAYS)
+        assert item_limits[Stage.REDISPATCH] == (4, TimeUnit.WORKING_HOURS)
     handling = {
         name: limits(Item.objects.get(name_zh=name).code)[Stage.HANDLING]
         for name in ("垃圾暴露", "道路未清扫、乱扔垃圾", "毁坏绿化", "违法建设")
@@ -178,3 +180,15 @@ def test_the_data_migration_can_run_again_and_be_reversed():
     rule_codes = [rule["code"] for rule in migration.SCREENING_RULES]
     assert not ScreeningRule.objects.filter(code__in=rule_codes).exists()
     assert DepartmentKind.objects.filter(code__in=DEPARTMENT_KIND_CODES).count() == 12
+
+
+def test_the_redispatch_migration_gives_every_item_one_limit():
+    migration = importlib.import_module("checklists.migrations.0003_redispatch_stage")
+    TimeLimit.objects.filter(item__code="SAN-01", stage=Stage.REDISPATCH).delete()
+    migration.add_redispatch_limits(apps, None)
+    migration.add_redispatch_limits(apps, None)  # again: nothing twice
+    assert TimeLimit.objects.filter(stage=Stage.REDISPATCH).count() == Item.objects.count()
+    assert limits("SAN-01")[Stage.REDISPATCH] == (4, TimeUnit.WORKING_HOURS)
+    assert limits("TRF-03")[Stage.REDISPATCH] == (30, TimeUnit.NATURAL_MINUTES)
+    migration.remove_redispatch_limits(apps, None)
+    assert not TimeLimit.objects.filter(stage=Stage.REDISPATCH).exists()

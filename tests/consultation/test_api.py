@@ -1,4 +1,4 @@
-"""The read-only consultation endpoints: the committee and the invited read them; others do
+"""Reading consultations through the API: the committee and the invited read them; others do
 not see them at all; archiving ends the invited's access."""
 
 import pytest
@@ -56,9 +56,11 @@ def test_others_do_not_see_it_and_archiving_ends_the_invited_access(client, org,
     assert [row["id"] for row in archived] == [consultation.pk]
 
 
-def test_the_api_reads_only(client, org, extra):
+def test_the_committee_alone_may_post_and_nothing_is_deleted(client, org, extra):
     consultation = called(org, extra)
     client.force_login(org.town_committee)
     response = client.delete(f"{LIST}{consultation.pk}/")
     assert response.status_code == 405
-    assert client.post(LIST, {}).status_code == 405
+    assert client.post(LIST, {}).status_code == 400  # calling one: see test_api_consultations
+    client.force_login(extra.bureau_liaison)
+    assert client.post(LIST, {}).status_code == 403

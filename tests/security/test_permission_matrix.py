@@ -25,6 +25,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from cases.open311.public import public_attachment_token
 from tests.cases.conftest import org
 from tests.security.scenario import ROLES, Objects, build_objects, build_org
 
@@ -104,6 +105,10 @@ TARGETS: dict[str, Target] = {
     "logout": Target(method="POST"),
     "tokens": page(),
     "track": page(),
+    # the scenario's attachment is the whistle's own photo: internal, so not found by anyone
+    "track_attachment": Target(
+        args=lambda o: {"token": public_attachment_token(attachment_id=o.attachment.pk)}
+    ),
     # --- filing, lists, board ---
     "cases:file": page(),
     "cases:grids_geojson": page(),
@@ -112,6 +117,7 @@ TARGETS: dict[str, Target] = {
     "cases:village_inbox": page(),
     "cases:board": page(),
     "cases:command": page(),
+    "cases:supervision": page(),
     "cases:list": page(),
     "cases:notifications": page(),
     "cases:unread_count": page(),
@@ -197,6 +203,18 @@ TARGETS: dict[str, Target] = {
     "api:case-merge": case_post(),
     "api:case-reject": case_post(),
     "api:case-reopen": case_post(),
+    "api:case-post-update": Target(
+        method="POST",
+        args=_case,
+        scoped=True,
+        body=lambda o: {"version": o.case.version, "message": "The road reopens on Friday."},
+    ),
+    "api:case-publish-photo": Target(
+        method="POST",
+        args=_case,
+        scoped=True,
+        body=lambda o: {"version": o.case.version, "attachment": o.attachment.pk, "public": True},
+    ),
     "api:case-request-consultation": case_post(),
     "api:case-request-postponement": case_post(),
     "api:case-resolve": case_post(),
@@ -222,11 +240,53 @@ TARGETS: dict[str, Target] = {
     "api:dispatch-handle": dispatch_post(),
     "api:dispatch-report-in": dispatch_post(),
     "api:dispatch-resolve-part": dispatch_post(),
+    "api:dispatch-return-dispatch": dispatch_post(),
+    "api:dispatch-review-return": dispatch_post(),
+    # a valid body, so that the roles decide: the committees and the supervisor may press a late
+    # unit, nobody else; the dispatch is on time (409)
+    "api:dispatch-supervise": Target(
+        method="POST",
+        args=_dispatch,
+        scoped=True,
+        body=lambda o: {
+            "version": o.case.version,
+            "note": "Solve it this week",
+            "due_at": (timezone.now() + timedelta(days=3)).isoformat(),
+        },
+    ),
+    "api:dispatch-urge": Target(
+        method="POST",
+        args=_dispatch,
+        scoped=True,
+        body=lambda o: {"version": o.case.version, "note": "Report in now"},
+    ),
     "api:postponement-decide": Target(method="POST", args=_postponement, scoped=True),
     "api:notification-list": page(),
     "api:notification-read": Target(method="POST"),
     "api:consultation-list": page(),
     "api:consultation-detail": Target(args=_consultation, scoped=True),
+    "api:consultation-minutes": Target(method="POST", args=_consultation, scoped=True),
+    "api:consultation-archive": Target(method="POST", args=_consultation, scoped=True),
+    "api:agenda-item-decide": Target(
+        method="POST", args=lambda o: {"pk": o.agenda_item.pk}, scoped=True
+    ),
+    "api:invitation-confirm": Target(method="POST", args=_invitation, scoped=True),
+    "api:invitation-check-in": Target(method="POST", args=_invitation, scoped=True),
+    "api:investigation-list": page(),
+    "api:investigation-detail": api_id(lambda o: o.investigation.pk),
+    "api:investigation-record": Target(
+        method="POST", args=lambda o: {"pk": o.investigation.pk}, scoped=True
+    ),
+    "api:assessment-indicators": page(),
+    "api:assessment-indicators-export": page(),
+    "api:assessment-rankings": page(),
+    "api:assessment-rankings-export": page(),
+    "api:assessment-cases": Target(query="indicator=closure_rate&part=denominator"),
+    "api:assessment-cases-export": Target(query="indicator=closure_rate&part=denominator"),
+    "api:assessment-overdue": page(),
+    "api:assessment-hot-spots": page(),
+    "api:assessment-hot-spots-export": page(),
+    "api:town-evaluation-list": page(),
 }
 
 # Expected statuses, in ROLES order. Scoped URLs have an (inside, outside) pair.
@@ -237,6 +297,8 @@ EXPECTATIONS: dict[str, str | tuple[str, str]] = {
     "logout": "L L L L L L L L L",
     "tokens": "200 200 200 200 200 200 200 200 L",
     "track": "200 200 200 200 200 200 200 200 200",
+    # A public attachment is served to anyone by its signed address; an internal one to nobody.
+    "track_attachment": "404 404 404 404 404 404 404 404 404",
     # Filing is for grid workers; the village inbox for village officers; the board for teams and
     # departments; the command page for the town committee.
     "cases:board": "403 403 200 200 200 403 403 403 L",
@@ -250,6 +312,8 @@ EXPECTATIONS: dict[str, str | tuple[str, str]] = {
     "cases:notifications_read": "302 302 302 302 302 302 302 302 L",
     "cases:unread_count": "200 200 200 200 200 200 200 200 L",
     "cases:village_inbox": "403 200 403 403 403 403 403 403 L",
+    # Supervision orders: the town and city committees and the supervisor.
+    "cases:supervision": "403 403 403 403 403 200 200 200 L",
     # One case: every role of the organisation sees the in-progress case (its grid, village, town,
     # city, dispatched team and department); another city's case does not exist for them. Only the
     # town committee may suspend it (empty form: 400), cancel its dispatch (400) and decide the
@@ -394,6 +458,16 @@ EXPECTATIONS: dict[str, str | tuple[str, str]] = {
         "400 400 400 400 400 400 400 400 401",
         "404 404 404 404 404 404 404 404 401",
     ),
+    # With a valid body: the village officer, the captain on the case and the town committee
+    # (the committee at its level) speak to the public and choose what it sees; nobody else.
+    "api:case-post-update": (
+        "403 200 200 403 403 200 403 403 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:case-publish-photo": (
+        "403 200 200 403 403 200 403 403 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
     "api:case-request-consultation": (
         "400 400 400 400 400 400 400 400 401",
         "404 404 404 404 404 404 404 404 401",
@@ -431,6 +505,51 @@ EXPECTATIONS: dict[str, str | tuple[str, str]] = {
         "404 404 404 404 404 404 404 404 401",
     ),
     "api:consultation-list": "200 200 200 200 200 200 200 200 401",
+    # Running a consultation is its committee's (the invited and the supervisor: 403); the invited
+    # department confirms its own invitation; checking in two days early is refused (409).
+    "api:consultation-minutes": (
+        "404 404 403 404 403 400 404 403 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:consultation-archive": (
+        "404 404 403 404 403 200 404 403 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:agenda-item-decide": (
+        "404 404 403 404 403 400 404 403 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:invitation-confirm": (
+        "404 404 403 404 200 403 404 403 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:invitation-check-in": (
+        "404 404 403 404 409 409 404 403 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    # An investigation is seen by its town, its team and the city; the town committee and the
+    # team's captain record it (an empty record: 400).
+    "api:investigation-list": "200 200 200 200 200 200 200 200 401",
+    "api:investigation-detail": (
+        "404 404 200 200 404 200 200 200 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:investigation-record": (
+        "404 404 400 403 404 400 403 403 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    # The assessment reads as the dashboards do: not for grid workers and team members; the towns'
+    # evaluations are the town committee's.
+    "api:assessment-cases": "403 200 200 403 200 200 200 200 401",
+    "api:assessment-cases-export": "403 200 200 403 200 200 200 200 401",
+    "api:assessment-indicators": "403 200 200 403 200 200 200 200 401",
+    "api:assessment-indicators-export": "403 200 200 403 200 200 200 200 401",
+    "api:assessment-hot-spots": "403 200 200 403 200 200 200 200 401",
+    "api:assessment-hot-spots-export": "403 200 200 403 200 200 200 200 401",
+    "api:assessment-overdue": "403 200 200 403 200 200 200 200 401",
+    "api:assessment-rankings": "403 200 200 403 200 200 200 200 401",
+    "api:assessment-rankings-export": "403 200 200 403 200 200 200 200 401",
+    "api:town-evaluation-list": "403 403 403 403 403 200 403 403 401",
     "api:department-detail": (
         "200 200 200 200 200 200 200 200 401",
         "200 200 200 200 200 200 200 200 401",
@@ -459,6 +578,24 @@ EXPECTATIONS: dict[str, str | tuple[str, str]] = {
     ),
     "api:dispatch-resolve-part": (
         "400 400 400 400 400 400 400 400 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:dispatch-return-dispatch": (
+        "400 400 400 400 400 400 400 400 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:dispatch-review-return": (
+        "400 400 400 400 400 400 400 400 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    # Urging a unit and a supervision order: the committees and the supervisor may, but the
+    # dispatch is on time (409); nobody else may (403).
+    "api:dispatch-supervise": (
+        "403 403 403 403 403 409 409 409 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:dispatch-urge": (
+        "403 403 403 403 403 409 409 409 401",
         "404 404 404 404 404 404 404 404 401",
     ),
     "api:grid-detail": (

@@ -70,6 +70,7 @@ def test_registering_a_url_name_twice_keeps_the_first(registry):
             Role.TOWN_COMMITTEE,
             [
                 "cases:command",
+                "cases:supervision",
                 "consultation:queue",
                 "consultation:hotspots",
                 "consultation:investigations",
@@ -80,7 +81,13 @@ def test_registering_a_url_name_twice_keeps_the_first(registry):
         ),
         (
             Role.SUPERVISOR,
-            ["consultation:hotspots", "assessment:overview", "cases:list", "cases:notifications"],
+            [
+                "cases:supervision",
+                "consultation:hotspots",
+                "assessment:overview",
+                "cases:list",
+                "cases:notifications",
+            ],
         ),
     ],
 )

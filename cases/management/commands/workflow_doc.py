@@ -29,6 +29,8 @@ the spot or whistled up to the town; the town's teams and the departments report
 it; what they cannot settle goes to the town committee's consultation and may climb to the
 city committee; a resolved case is verified on site, closed and evaluated. A committee may
 suspend a long-term case (挂账) and resume it; the town may reopen a rejected or closed case.
+A team or department may return (退回) a dispatch that is not its own before its report-in
+limit; the committee then rules on the return and dispatches again within the re-dispatch limit.
 Every change is an action below, carried out by `cases.perform.perform`, which writes one or
 more steps (events) into the case's append-only trace.
 """
