@@ -4,6 +4,7 @@ committee's re-dispatch clock, and the committee's ruling on the return (upheld,
 from datetime import timedelta
 
 import pytest
+from django.utils import translation
 
 from cases import sweep
 from cases.errors import IllegalTransition, InvalidInput, NotAllowed, NotInScope
@@ -159,7 +160,8 @@ def test_after_the_report_in_limit_only_the_town_may_withdraw_it(org, time_machi
     time_machine.move_to(dispatch.report_in_due, tick=False)
     with pytest.raises(IllegalTransition) as refused:
         return_dispatch(user=org.captain, dispatch_id=dispatch.pk, reason=Reason.OTHER, note="x")
-    assert "withdraw the dispatch" in str(refused.value.message)
+    with translation.override("en"):
+        assert "withdraw the dispatch" in str(refused.value.message)
     dispatch.refresh_from_db()
     assert dispatch.state == Dispatch.State.WAITING
 

@@ -4,7 +4,7 @@ clock), what is written and who is told, and when an order is met (on time or la
 from datetime import datetime, timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from cases.errors import IllegalTransition, InvalidInput, NotAllowed, NotInScope
 from cases.models import Dispatch, Event, SupervisionOrder
@@ -56,7 +56,8 @@ def test_a_unit_on_time_cannot_be_urged_and_nothing_is_written(org):
     dispatch = team_dispatch(case)
     with pytest.raises(IllegalTransition) as refused:
         urge_dispatch(user=org.town_committee, dispatch_id=dispatch.pk, note="Hurry")
-    assert "on time" in str(refused.value.message)
+    with translation.override("en"):
+        assert "on time" in str(refused.value.message)
     assert not Event.objects.filter(action="urge").exists()
     assert fresh(case).version == case.version
 

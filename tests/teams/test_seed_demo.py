@@ -281,4 +281,5 @@ def test_demo_item_escalates_within_minutes():
         "town_consultation": (3, minutes),
         "city_consultation": (3, minutes),
         "verification": (5, minutes),
+        "redispatch": (3, minutes),
     }
