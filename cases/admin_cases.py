@@ -13,6 +13,7 @@ from cases.models import (
     IdempotencyKey,
     Notification,
     Postponement,
+    SupervisionOrder,
 )
 
 
@@ -149,6 +150,18 @@ class PostponementAdmin(ReadOnlyAdmin):
     list_display = ["case", "deadline", "amount", "unit", "decision", "requested_at", "decided_at"]
     list_filter = ["decision"]
     search_fields = ["case__number", "reason"]
+
+
+@admin.register(SupervisionOrder)
+class SupervisionOrderAdmin(ReadOnlyAdmin):
+    """Orders are issued and met through the case services (the `supervise` action and the
+    resolution of the unit's part); the admin reads them, late ones first by deadline."""
+
+    list_display = ["case", "dispatch", "issued_by", "issued_at", "due_at", "met_at"]
+    list_filter = [("met_at", admin.EmptyFieldListFilter), "issued_at"]
+    search_fields = ["case__number", "note"]
+    list_select_related = ["case", "dispatch__team", "dispatch__department", "issued_by"]
+    date_hierarchy = "due_at"
 
 
 @admin.register(Attachment)

@@ -1,5 +1,6 @@
 """Reads for the supervision page: the open supervision orders (督办) in the places of a town
-committee, a city committee or a supervisor, soonest deadline first.
+committee, a city committee or a supervisor, soonest deadline first; and the returned dispatches
+(退回) still waiting for the committee's ruling, soonest re-dispatch deadline first.
 
 A page costs a fixed number of queries whatever its length: the order's case, dispatch, unit
 and issuer come in the page's own query, the urges as a subquery."""
@@ -7,12 +8,13 @@ and issuer come in the page's own query, the urges as a subquery."""
 from dataclasses import dataclass
 
 from django.core.paginator import Page
-from django.db.models import Q, QuerySet
+from django.db.models import DateTimeField, OuterRef, Q, QuerySet, Subquery
 
 from cases.access import scope_of
-from cases.models import OPEN_STATUSES, Dispatch, SupervisionOrder
+from cases.models import OPEN_STATUSES, Deadline, Dispatch, Level, SupervisionOrder
 from cases.selectors_pages.board import urge_count
 from cases.selectors_pages.village import page_of
+from checklists.models import Stage
 from teams.models import Role, User
 
 
@@ -23,6 +25,8 @@ class SupervisionScope:
 
     towns: frozenset[int]
     cities: frozenset[int]
+    # The cities whose committee the user sits on: it rules on the city's returns.
+    city_committees: frozenset[int] = frozenset()
 
     @property
     def empty(self) -> bool:
@@ -34,6 +38,7 @@ def supervision_scope(*, user: User) -> SupervisionScope:
     return SupervisionScope(
         towns=scope.regions_of(Role.TOWN_COMMITTEE),
         cities=scope.regions_of(Role.CITY_COMMITTEE, Role.SUPERVISOR),
+        city_committees=scope.regions_of(Role.CITY_COMMITTEE),
     )
 
 
@@ -64,3 +69,48 @@ def open_orders(*, scope: SupervisionScope) -> QuerySet[SupervisionOrder]:
 
 def supervision_page(*, scope: SupervisionScope, page: str | None) -> Page:
     return page_of(open_orders(scope=scope), page)
+
+
+def returns_to_rule_on(*, scope: SupervisionScope) -> QuerySet[Dispatch]:
+    """Returned dispatches not ruled on yet, of open cases, in the places where the user sees
+    them: the town's for a town or village case, the city's for any case of its city (the
+    city committee rules on its own level's, the supervisors follow). `redispatch_due` is the
+    committee's re-dispatch deadline (docs/workflow.md, Return a dispatch)."""
+    place = Q(case__town_id__in=scope.towns) & ~Q(case__level=Level.CITY)
+    place |= Q(case__city_id__in=scope.cities)
+    clock = Deadline.objects.filter(
+        dispatch_id=OuterRef("pk"), stage=Stage.REDISPATCH, met_at__isnull=True
+    ).order_by("due_at")
+    return (
+        Dispatch.objects.filter(
+            place,
+            state=Dispatch.State.RETURNED,
+            return_ruling="",
+            case__status__in=OPEN_STATUSES,
+        )
+        .select_related(
+            "case",
+            "case__item",
+            "case__village",
+            "case__town",
+            "team",
+            "department",
+            "returned_by",
+        )
+        .annotate(redispatch_due=Subquery(clock.values("due_at")[:1], output_field=DateTimeField()))
+        .order_by("redispatch_due", "pk")
+    )
+
+
+def returns_page(*, scope: SupervisionScope, page: str | None) -> Page:
+    """A page of the returns, each marked `may_rule` when the user's committee rules on it
+    (the same answer as cases.access.is_committee_at_level, from the scope already read)."""
+    result = page_of(returns_to_rule_on(scope=scope), page)
+    for dispatch in result.object_list:
+        case = dispatch.case
+        dispatch.may_rule = (
+            case.city_id in scope.city_committees
+            if case.level == Level.CITY
+            else case.town_id in scope.towns
+        )
+    return result

@@ -2,10 +2,12 @@
 case page and the board, the action pages, their refusals, and what the case page shows."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from cases.models import Dispatch, Event
-from cases.services import return_dispatch
+from cases.services import return_dispatch, review_return
 from tests.cases.test_pages_detail import (
     detail_url,
     dispatch_url,
@@ -153,3 +155,57 @@ def test_the_board_offers_the_return(client, org):
     return_dispatch(user=org.captain, dispatch_id=dispatch.pk, reason=Reason.OTHER, note="Not ours")
     html = client.get(reverse("cases:board"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert dispatch_url(dispatch, "return_dispatch") not in html  # off the board
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_supervision_page_lists_the_returns_to_rule_on(client, org, language):
+    dispatch = returned(org)
+    client.force_login(org.town_committee)
+    response = client.get("/supervision/", HTTP_ACCEPT_LANGUAGE=language)
+    assert [row.pk for row in response.context["returns"].object_list] == [dispatch.pk]
+    html = response.content.decode()
+    assert f'data-testid="return-{dispatch.pk}"' in html
+    # The town committee rules on its town's returns: the page links the ruling.
+    assert reverse("cases:dispatch_act", args=[dispatch.pk, "review_return"]) in html
+    # The note is the captain's text, escaped.
+    assert "&lt;b&gt;next door&lt;/b&gt;" in html
+    assert response.context["returns"].object_list[0].redispatch_due is not None
+
+
+def test_the_supervisor_follows_the_returns_without_ruling(client, org):
+    dispatch = returned(org)
+    client.force_login(org.supervisor)
+    html = client.get("/supervision/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f'data-testid="return-{dispatch.pk}"' in html
+    assert f'data-testid="rule-{dispatch.pk}"' not in html
+
+
+def test_a_ruled_return_leaves_the_supervision_page(client, org):
+    dispatch = returned(org)
+    review_return(user=org.town_committee, dispatch_id=dispatch.pk, ruling="overruled")
+    client.force_login(org.town_committee)
+    response = client.get("/supervision/", HTTP_ACCEPT_LANGUAGE="en")
+    assert list(response.context["returns"].object_list) == []
+    assert b'data-testid="returns-empty"' in response.content
+
+
+def test_supervision_page_returns_query_count_does_not_grow(client, org):
+    def fill(count: int) -> None:
+        for _n in range(count):
+            case = dispatched(org)
+            dispatch = team_dispatch(case)
+            return_dispatch(
+                user=org.captain,
+                dispatch_id=dispatch.pk,
+                reason=Reason.NOT_OUR_DUTY,
+                note="Not ours",
+            )
+
+    client.force_login(org.town_committee)
+    fill(2)
+    with CaptureQueriesContext(connection) as few:
+        assert len(client.get("/supervision/").context["returns"].object_list) == 2
+    fill(6)
+    with CaptureQueriesContext(connection) as many:
+        assert len(client.get("/supervision/").context["returns"].object_list) == 8
+    assert len(many) == len(few)
