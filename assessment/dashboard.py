@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from assessment.exports import Table, Value
 from assessment.hotspots import TOP_ITEMS
-from assessment.indicators import LABELS, RETURN_KEYS, SUPERVISION_KEYS
+from assessment.indicators import LABELS, QUALITY_KEYS, RETURN_KEYS, SUPERVISION_KEYS
 from assessment.models import TownEvaluation
 from cases.access import scope_of
 from cases.selectors_pages.lists import items_by_aspect
@@ -43,9 +43,18 @@ KPI_KEYS = RATE_KEYS + HOUR_KEYS
 # The supervision rates (urged, supervised, orders met late) follow on a unit's page and in the
 # API, each with its cases behind it.
 # The overruled returns (退回) too, against the unit that returned.
-ALL_KEYS = RATE_KEYS + LEVEL_KEYS + HOUR_KEYS + SUPERVISION_KEYS + RETURN_KEYS
+# Whistle quality (rejected, merged, backed by a "me too") on a village's and a grid worker's.
+ALL_KEYS = RATE_KEYS + LEVEL_KEYS + HOUR_KEYS + SUPERVISION_KEYS + RETURN_KEYS + QUALITY_KEYS
 LOWER_IS_BETTER = frozenset(
-    {"rework_rate", "postponement_rate", *HOUR_KEYS, *SUPERVISION_KEYS, *RETURN_KEYS}
+    {
+        "rework_rate",
+        "postponement_rate",
+        *HOUR_KEYS,
+        *SUPERVISION_KEYS,
+        *RETURN_KEYS,
+        "rejected_share",
+        "merged_share",
+    }
 )
 LEVEL_TARGETS = {"village": 0.7, "town": 0.2, "city": 0.1}
 
@@ -524,6 +533,28 @@ def case_table(cases, *, title: str) -> PageTable:
             _("Filed at"),
             _("Closed at"),
         ],
+        rows=rows,
+    )
+
+
+def reasons_table(
+    reasons: list[tuple[str, int]], *, unit_type: str, unit_id: int | None, period
+) -> PageTable:
+    """Why the unit's whistles were rejected, each count linking to exactly those cases."""
+    base = cases_url(
+        key="rejected_share", part="numerator", unit_type=unit_type, unit_id=unit_id, period=period
+    )
+    rows = [
+        [
+            Cell(reason, text=reason or _("(no reason given)")),
+            Cell(count, url=f"{base}&{urlencode({'reason': reason})}", css="kpi-count"),
+        ]
+        for reason, count in reasons
+    ]
+    return PageTable(
+        name="reasons",
+        title=_("Why whistles were rejected"),
+        headers=[_("Reason"), _("Whistles")],
         rows=rows,
     )
 

@@ -21,6 +21,8 @@ Definitions (the indicators in assessment.indicators build on these):
 - suspended: parked (挂账) now; was_suspended: ever.
 - handling_seconds: working seconds from filing to the last resolution (or to the committee's
   close), for closed cases only.
+- merged: rejected as a duplicate and merged into the case it repeats (its `reject` step
+  names the case); supporters: the "me too" (附议) steps on it (`support`).
 
 Per dispatch, its return (退回) and the committee's ruling, from the steps on it:
 - returned: the unit handed it back before its report-in limit (`return_dispatch`); it is
@@ -33,6 +35,13 @@ Per dispatch, what the committees and supervisors did to press its unit:
 - supervised: a supervision order (督办) was issued on it (its SupervisionOrder rows).
 - supervision_late: one of its orders was met after its deadline (an order still open past
   its deadline is not late yet: the facts do not read the clock).
+
+Per dispatch, the spot checks (抽查) of the case it reported resolved, from the steps on it:
+- spot_checked: a revisit's outcome was recorded on it (`spot_check_confirmed`,
+  `spot_check_failed`).
+- false_reply: the revisit found the case not actually resolved (`spot_check_failed`, 虚假回复);
+  the case went back to the same unit with a new dispatch, whose own facts start afresh.
+A case reopened by a spot check is open again (closed, satisfaction: as after `reopen`).
 """
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -55,6 +64,8 @@ HANDLING_STAGES = frozenset(
     }
 )
 RESOLVING_ACTIONS = frozenset({"resolve", "resolve_on_spot"})
+# A spot check's revisit of the dispatch's reply: confirmed, or not actually resolved.
+SPOT_CHECK_OUTCOMES = frozenset({"spot_check_confirmed", "spot_check_failed"})
 LEVEL_ORDER = {Level.VILLAGE: 0, Level.TOWN: 1, Level.CITY: 2}
 
 
@@ -119,13 +130,19 @@ def compute_facts(
     for event in events:
         if event.action == "evaluate":
             satisfaction = (event.data or {}).get("satisfaction", "")
-        elif event.action == "reopen":
+        elif event.action in ("reopen", "spot_check_failed"):
             satisfaction = ""
 
     levels = [Level.VILLAGE] + [e.to_level for e in events if e.to_level]
     max_level = max(levels, key=lambda level: LEVEL_ORDER.get(level, 0))
     overdue = any(d.stage in HANDLING_STAGES and _missed(d) for d in deadlines)
     rework_count = actions.count("verify_fail")
+    rejection = next((e for e in reversed(events) if e.action == "reject"), None)
+    merged = (
+        status == Status.REJECTED
+        and rejection is not None
+        and bool((rejection.data or {}).get("merged_into"))
+    )
     handling_seconds = None
     if end_of_handling is not None:
         handling_seconds = calendar.seconds_between(
@@ -160,6 +177,8 @@ def compute_facts(
         "max_level": max_level,
         "satisfaction": satisfaction,
         "handling_seconds": handling_seconds,
+        "merged": merged,
+        "supporters": actions.count("support"),
         "last_event_id": max((e.pk for e in events), default=0),
     }
     return Computed(
@@ -232,6 +251,8 @@ def _dispatch_facts(
         "urge_count": urge_count,
         "supervised": bool(orders),
         "supervision_late": any(order.met_late for order in orders),
+        "spot_checked": bool(own & SPOT_CHECK_OUTCOMES),
+        "false_reply": "spot_check_failed" in own,
     }
 
 

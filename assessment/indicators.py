@@ -25,6 +25,13 @@ cohort of whistles: they move while that cohort is still being handled, and sett
 - overruled_return_rate = returns (退回) the committee overruled / dispatches received (not
                          cancelled, returned or not): a unit that hands back what was its to do;
                          an upheld return is not held against it
+- false_reply_rate     = dispatches whose reply a spot check's revisit (抽查) found false
+                         (虚假回复) / dispatches spot-checked (a revisit recorded), by the date
+                         of the dispatch that reported the case resolved
+- rejected_share       = whistles rejected (not merged) / whistles filed (rejected included):
+                         whistle quality of a village and of a grid worker (the reporter)
+- merged_share         = whistles merged into the case they repeat / whistles filed
+- supported_share      = whistles backed by at least one "me too" (附议) / whistles filed
 - urge_rate            = dispatches urged (催办) / dispatches
 - supervision_rate     = dispatches under a supervision order (督办) / dispatches
 - supervision_late_rate = dispatches whose supervision order was met late / dispatches under a
@@ -72,6 +79,10 @@ KEYS = (
     "avg_handling_hours",
     "p90_handling_hours",
     "overruled_return_rate",
+    "false_reply_rate",
+    "rejected_share",
+    "merged_share",
+    "supported_share",
     "urge_rate",
     "supervision_rate",
     "supervision_late_rate",
@@ -81,7 +92,11 @@ SUPERVISION_KEYS = KEYS[-3:]
 # The rates a scoring scheme may weigh.
 # Held against a unit that hands back a dispatch that was its own.
 RETURN_KEYS = ("overruled_return_rate",)
-RATE_KEYS = (*KEYS[:7], *SUPERVISION_KEYS, *RETURN_KEYS)
+# Held against a unit whose reply a spot check found false (虚假回复).
+SPOT_CHECK_KEYS = ("false_reply_rate",)
+# Whistle quality per village and grid worker: rejected, merged as duplicates, backed by others.
+QUALITY_KEYS = ("rejected_share", "merged_share", "supported_share")
+RATE_KEYS = (*KEYS[:7], *SUPERVISION_KEYS, *RETURN_KEYS, *SPOT_CHECK_KEYS, *QUALITY_KEYS)
 LEVEL_TARGETS = {"village": 0.7, "town": 0.2, "city": 0.1}
 
 LABELS: dict[str, Promise] = {
@@ -98,12 +113,26 @@ LABELS: dict[str, Promise] = {
     "avg_handling_hours": _("Average handling time (working hours)"),
     "p90_handling_hours": _("90th percentile of handling time (working hours)"),
     "overruled_return_rate": _("Overruled returns"),
+    "false_reply_rate": _("False replies found in spot checks"),
+    "rejected_share": _("Rejected whistles"),
+    "merged_share": _("Whistles merged as duplicates"),
+    "supported_share": _("Whistles backed by a “me too”"),
     "urge_rate": _("Urged dispatches"),
     "supervision_rate": _("Dispatches under supervision"),
     "supervision_late_rate": _("Supervision orders met late"),
 }
 # Rates where less is better (scoring uses a ceiling for them).
-LOWER_IS_BETTER = frozenset({"rework_rate", "postponement_rate", *SUPERVISION_KEYS, *RETURN_KEYS})
+LOWER_IS_BETTER = frozenset(
+    {
+        "rework_rate",
+        "postponement_rate",
+        *SUPERVISION_KEYS,
+        *RETURN_KEYS,
+        *SPOT_CHECK_KEYS,
+        "rejected_share",
+        "merged_share",
+    }
+)
 
 # key: (source, numerator condition, denominator condition)
 FORMULAS: dict[str, tuple[str, str, str]] = {
@@ -120,6 +149,10 @@ FORMULAS: dict[str, tuple[str, str, str]] = {
     "avg_handling_hours": ("case", "measured", "measured"),
     "p90_handling_hours": ("case", "slow_tail", "measured"),
     "overruled_return_rate": ("dispatch", "overruled_returns", "received"),
+    "false_reply_rate": ("dispatch", "false_replies", "spot_checked"),
+    "rejected_share": ("case", "rejected_whistles", "whistles"),
+    "merged_share": ("case", "merged_whistles", "whistles"),
+    "supported_share": ("case", "supported_whistles", "whistles"),
     "urge_rate": ("dispatch", "urged", "dispatched"),
     "supervision_rate": ("dispatch", "supervised", "dispatched"),
     "supervision_late_rate": ("dispatch", "supervision_late", "supervised"),
@@ -165,6 +198,11 @@ def case_conditions(prefix: str = "") -> dict[str, Q]:
         "closed_town": closed & q(closed_level=Level.TOWN),
         "closed_city": closed & q(closed_level=Level.CITY),
         "measured": closed & q(handling_seconds__isnull=False),
+        # Whistle quality counts every whistle filed, the rejected ones included.
+        "whistles": q(filed_at__isnull=False),
+        "rejected_whistles": q(rejected=True, merged=False),
+        "merged_whistles": q(rejected=True, merged=True),
+        "supported_whistles": q(supporters__gt=0),
     }
 
 
@@ -178,6 +216,8 @@ def dispatch_conditions() -> dict[str, Q]:
         "returned": received & Q(returned=True),
         "returns_upheld": received & Q(return_upheld=True),
         "overruled_returns": received & Q(return_overruled=True),
+        "spot_checked": received & Q(spot_checked=True),
+        "false_replies": received & Q(spot_checked=True, false_reply=True),
         "dispatched": dispatched,
         "reported_on_time": dispatched & Q(reported_on_time=True),
         "late": dispatched & Q(late=True),

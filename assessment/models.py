@@ -76,6 +76,10 @@ class CaseFact(models.Model):
     handling_seconds = models.PositiveBigIntegerField(
         _("handling time (working seconds)"), null=True, blank=True
     )
+    # Whistle quality: merged into the case it repeats (a rejection too), and how many said
+    # "me too" (附议) on it (assessment.indicators, QUALITY_KEYS).
+    merged = models.BooleanField(_("merged as a duplicate"), default=False)
+    supporters = models.PositiveIntegerField(_("“me too” supporters"), default=0)
     last_event_id = models.BigIntegerField(_("last event"), default=0)
     computed_at = models.DateTimeField(_("computed at"))
 
@@ -173,6 +177,10 @@ class DispatchFact(models.Model):
     urge_count = models.PositiveIntegerField(_("times urged"), default=0)
     supervised = models.BooleanField(_("under a supervision order"), default=False)
     supervision_late = models.BooleanField(_("a supervision order met late"), default=False)
+    # A spot check's revisit (抽查) of the case this dispatch reported resolved, and whether it
+    # found the reply false (虚假回复): assessment.indicators, false_reply_rate.
+    spot_checked = models.BooleanField(_("revisited in a spot check"), default=False)
+    false_reply = models.BooleanField(_("false reply"), default=False)
     computed_at = models.DateTimeField(_("computed at"))
 
     class Meta:

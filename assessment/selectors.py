@@ -38,6 +38,8 @@ __all__ = [
     "level_distribution",
     "ranking",
     "red_and_overdue",
+    "rejected_for",
+    "rejection_reasons",
     "stored_period_counts",
     "trend",
     "units_in_scope",
@@ -437,6 +439,38 @@ def cases_behind(
         period=period,
         p90_seconds=p90,
     )
+
+
+# The indicator whose numerator the rejection reasons break down (whistle quality).
+REJECTED_KEY = "rejected_share"
+
+
+def rejection_reasons(
+    *, user: User, unit_type: str, unit_id: int | None, period: Period, top: int = 10
+) -> list[tuple[str, int]]:
+    """Why a unit's whistles were rejected (merged duplicates apart): each reason as the
+    village officer wrote it or took it from a template, most frequent first. Each count is
+    the length of `rejected_for(reason=...)` over the same cases (the drill-down)."""
+    rejected = cases_behind(
+        user=user,
+        indicator_key=REJECTED_KEY,
+        part="numerator",
+        unit_type=unit_type,
+        unit_id=unit_id,
+        period=period,
+    )
+    rows = (
+        rejected.order_by()
+        .values("rejection_reason")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "rejection_reason")[:top]
+    )
+    return [(row["rejection_reason"], row["n"]) for row in rows]
+
+
+def rejected_for(cases: QuerySet[Case], *, reason: str) -> QuerySet[Case]:
+    """The rejected whistles of one reason, among the cases behind the rejected share."""
+    return cases.filter(rejection_reason=reason)
 
 
 # --- rankings -------------------------------------------------------------------------------

@@ -270,6 +270,14 @@ def unit_page(request: HttpRequest, unit_type: str, unit_id: int) -> HttpRespons
             "trend": board.trend_table(trend, unit_type=unit_type, unit_id=unit_id),
             "cases": board.case_table(listing.object_list, title=unit.name),
         }
+        rejected = current.get(selectors.REJECTED_KEY)
+        if rejected is not None and rejected.numerator:
+            reasons = selectors.rejection_reasons(
+                user=user, unit_type=unit_type, unit_id=unit_id, period=period
+            )
+            tables["reasons"] = board.reasons_table(
+                reasons, unit_type=unit_type, unit_id=unit_id, period=period
+            )
         context.update(
             kpis=kpis,
             counted_at=_counted_at([current, *(values for _period, values in trend)]),
@@ -304,7 +312,7 @@ def cases_behind(request: HttpRequest) -> HttpResponse:
         "drill_form": drill,
         "drill_keep": [
             (name, request.GET[name])
-            for name in ("indicator", "part", "unit_type", "unit_id")
+            for name in ("indicator", "part", "unit_type", "unit_id", "reason")
             if request.GET.get(name)
         ],
     }
@@ -324,10 +332,20 @@ def cases_behind(request: HttpRequest) -> HttpResponse:
             unit_id=unit_id,
             period=period,
         )
+        title = str(indicator.label)
+        # One reason of the rejected whistles (the unit page's breakdown of the rejected share).
+        reason = request.GET.get("reason")
+        if reason is not None and (data["indicator"], data["part"]) == (
+            selectors.REJECTED_KEY,
+            "numerator",
+        ):
+            queryset = selectors.rejected_for(queryset, reason=reason)
+            title = f"{title}: {reason}"
+            context["reason"] = reason
         rows = board.case_rows(queryset)
         listing = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
         all_rows = rows if export_format_safe(request) else listing.object_list
-        tables = {"cases": board.case_table(all_rows, title=str(indicator.label))}
+        tables = {"cases": board.case_table(all_rows, title=title)}
         context.update(
             unit=unit,
             indicator=indicator,

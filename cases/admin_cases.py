@@ -14,6 +14,7 @@ from cases.models import (
     Notification,
     Postponement,
     SupervisionOrder,
+    SuspensionRequest,
 )
 
 
@@ -162,6 +163,17 @@ class SupervisionOrderAdmin(ReadOnlyAdmin):
     search_fields = ["case__number", "note"]
     list_select_related = ["case", "dispatch__team", "dispatch__department", "issued_by"]
     date_hierarchy = "due_at"
+
+
+@admin.register(SuspensionRequest)
+class SuspensionRequestAdmin(ReadOnlyAdmin):
+    """Requested and decided through the case services (`request_suspension`,
+    `review_suspension`); the admin reads them."""
+
+    list_display = ["case", "requested_by", "requested_at", "review_on", "state", "decided_at"]
+    list_filter = ["state", "requested_at"]
+    search_fields = ["case__number", "reason", "decision_note"]
+    list_select_related = ["case", "requested_by"]
 
 
 @admin.register(Attachment)

@@ -3,6 +3,10 @@
 Called by cases.sweep with the case locked and the deadline marked fired. Every firing writes
 exactly one event: the transition it caused, or a record that the limit passed."""
 
+from datetime import timedelta
+
+from django.utils import timezone
+
 from cases.models import Case, Deadline, Dispatch, Level, Status
 from cases.notifications import (
     city_committee,
@@ -42,6 +46,23 @@ def act_on_deadline(*, case: Case, deadline: Deadline) -> None:
         perform(action="escalate", user=None, case=case, data={"deadline": data})
     elif stage == Stage.REPORT_IN and deadline.dispatch_id:
         _report_in_late(case=case, deadline=deadline, data=data)
+    elif stage == Stage.SUSPENSION_REVIEW:
+        # A suspended case left unreviewed (挂账): the committee is reminded; the case shows red
+        # until it is resumed or given a new review date (cases/workflow/longterm.py).
+        record_event(
+            case=case,
+            action="review_overdue",
+            actor=None,
+            actor_label=TIMER,
+            data=data,
+            bump_version=False,
+        )
+        notify(
+            recipients=_committee(case),
+            kind="suspension_review_due",
+            case=case,
+            data={"review_on": _review_date(deadline)},
+        )
     else:
         record_event(
             case=case,
@@ -108,3 +129,8 @@ def warn_on_deadline(*, deadline: Deadline) -> None:
         case=deadline.case,
         data={"stage": deadline.stage, "due_at": deadline.due_at.isoformat()},
     )
+
+
+def _review_date(deadline: Deadline) -> str:
+    """The review date of a review clock, which is due at the end of that day."""
+    return (timezone.localtime(deadline.due_at) - timedelta(microseconds=1)).date().isoformat()

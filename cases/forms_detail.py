@@ -11,8 +11,10 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from cases.forms_replies import ReplyTemplateMixin
 from cases.models import Case, Dispatch, Satisfaction
 from cases.selectors_pages import detail as selectors
+from cases.selectors_pages import longterm as longterm_selectors
 from cases.templatetags.whistle_cases import time_left
 from checklists.models import TimeUnit
 from teams.models import User
@@ -79,7 +81,10 @@ COMMON_REJECTIONS = [
 ]
 
 
-class RejectForm(CaseActionForm):
+class RejectForm(ReplyTemplateMixin, CaseActionForm):
+    reply_action = "reject"
+    reply_redirect_field = "redirect"
+
     common_reason = forms.ChoiceField(
         label=_("Common reasons"),
         choices=COMMON_REJECTIONS,
@@ -127,6 +132,17 @@ class MergeForm(CaseActionForm):
 
 class WhistleForm(CaseActionForm):
     note = _text(_("Note for the town"))
+
+
+class SupportForm(CaseActionForm):
+    """A “me too” on an open case (cases.services.support)."""
+
+    note = _text(
+        _("What you saw (optional)"),
+        rows=2,
+        max_length=1000,
+        help_text=_("Your “me too” is counted on this case instead of a new whistle."),
+    )
 
 
 class ResolveOnSpotForm(CaseActionForm):
@@ -194,7 +210,9 @@ class ReopenForm(ReasonForm):
     reason = _text(_("Why the case is reopened"))
 
 
-class VerifyForm(CaseActionForm):
+class VerifyForm(ReplyTemplateMixin, CaseActionForm):
+    reply_action = "verify"
+
     passed = forms.TypedChoiceField(
         label=_("Result of the check on site"),
         choices=[("1", _("Fixed: close the case")), ("0", _("Not fixed: send back for rework"))],
@@ -210,6 +228,62 @@ class SuspendForm(CaseActionForm):
     review_on = forms.DateField(
         label=_("Review on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
+
+
+def _review_date_field(label: str, **kwargs: Any) -> forms.DateField:
+    return forms.DateField(
+        label=label,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        **kwargs,
+    )
+
+
+class RequestSuspensionForm(CaseActionForm):
+    """The handler asks the committee to suspend the case (挂账)."""
+
+    reason = _text(
+        _("Why the case cannot be solved for now"),
+        help_text=_("A court case, the season, money still to be found..."),
+    )
+    review_on = _review_date_field(_("Proposed review date"), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["review_on"].initial = longterm_selectors.proposed_review_on(case=self.case)
+
+
+class ReviewSuspensionForm(CaseActionForm):
+    """The committee approves (the case is suspended) or refuses the waiting request."""
+
+    approve = forms.TypedChoiceField(
+        label=_("Decision"),
+        choices=[("1", _("Approve: suspend the case")), ("0", _("Refuse"))],
+        coerce=lambda value: value == "1",
+        widget=forms.RadioSelect,
+    )
+    review_on = _review_date_field(
+        _("Review date"),
+        required=False,
+        help_text=_("When approving: the proposed date, or another one."),
+    )
+    note = _text(_("Note"), help_text=_("Required when refusing: the requester reads it."))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.suspension_request = longterm_selectors.pending_suspension_request(case=self.case)
+        if self.suspension_request is not None:
+            self.fields["review_on"].initial = self.suspension_request.review_on
+
+
+class RescheduleReviewForm(CaseActionForm):
+    """The committee reviews a suspended case and keeps it suspended until a new date."""
+
+    review_on = _review_date_field(_("New review date"), required=False)
+    note = _text(_("Note"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["review_on"].initial = longterm_selectors.proposed_review_on(case=self.case)
 
 
 class EvaluateForm(CaseActionForm):
@@ -336,11 +410,16 @@ class ResolvePartForm(DispatchActionForm):
     )
 
 
-class CancelDispatchForm(DispatchActionForm):
+class CancelDispatchForm(ReplyTemplateMixin, DispatchActionForm):
+    reply_action = "cancel"
+
     reason = _text(_("Why it is withdrawn"))
 
 
-class ReturnDispatchForm(DispatchActionForm):
+class ReturnDispatchForm(ReplyTemplateMixin, DispatchActionForm):
+    reply_action = "return_dispatch"
+    reply_field = "note"
+
     return_reason = forms.ChoiceField(
         label=_("Why it is returned"),
         choices=[("", _("choose a reason")), *Dispatch.ReturnReason.choices],
@@ -361,7 +440,10 @@ class ReviewReturnForm(DispatchActionForm):
     note = _text(_("Note"))
 
 
-class UrgeForm(DispatchActionForm):
+class UrgeForm(ReplyTemplateMixin, DispatchActionForm):
+    reply_action = "urge"
+    reply_field = "note"
+
     note = _text(_("What the unit must do now"))
 
 

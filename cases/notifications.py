@@ -50,6 +50,10 @@ POSTPONEMENT_REQUESTED = "postponement_requested"
 POSTPONEMENT_DECIDED = "postponement_decided"
 CASE_SUSPENDED = "case_suspended"
 CASE_RESUMED = "case_resumed"
+SUSPENSION_REQUESTED = "suspension_requested"
+SUSPENSION_APPROVED = "suspension_approved"
+SUSPENSION_REFUSED = "suspension_refused"
+SUSPENSION_REVIEW_DUE = "suspension_review_due"
 CASE_REJECTED = "case_rejected"
 CASE_CLOSED = "case_closed"
 DEADLINE_WARNING = "deadline_warning"
@@ -59,10 +63,16 @@ DISPATCH_CANCELLED = "dispatch_cancelled"
 DISPATCH_RETURNED = "dispatch_returned"
 RETURN_UPHELD = "return_upheld"
 RETURN_OVERRULED = "return_overruled"
+CASE_TRANSFERRED = "case_transferred"
+CASE_TRANSFERRED_AWAY = "case_transferred_away"
+DISPATCH_TRANSFERRED = "dispatch_transferred"
 CONSULTATION_INVITED = "consultation_invited"
 INVESTIGATION_PLANNED = "investigation_planned"
 DISPATCH_URGED = "dispatch_urged"
 SUPERVISION_ORDERED = "supervision_ordered"
+FALSE_REPLY = "false_reply"
+CASE_SUPPORTED = "case_supported"
+CASE_ROUTED_TO_TOWN = "case_routed_to_town"
 
 # Subject and body per kind. `%(number)s` is the case number; `%(case)s` is the number with the
 # item name in the reader's language. Facts that only some messages carry (handler, due time,
@@ -116,6 +126,28 @@ TEMPLATES: dict[str, tuple[Promise, Promise]] = {
         _("Case %(number)s resumed"),
         _("Case %(case)s was resumed; its time limits run again."),
     ),
+    SUSPENSION_REQUESTED: (
+        _("Suspension requested: %(number)s"),
+        _(
+            "The handler of case %(case)s asks to suspend it until a review date. Approve or "
+            "refuse the request."
+        ),
+    ),
+    SUSPENSION_APPROVED: (
+        _("Suspension approved: %(number)s"),
+        _("Your request to suspend case %(case)s was approved; its time limits are stopped."),
+    ),
+    SUSPENSION_REFUSED: (
+        _("Suspension refused: %(number)s"),
+        _("Your request to suspend case %(case)s was refused: keep handling it."),
+    ),
+    SUSPENSION_REVIEW_DUE: (
+        _("Review overdue: %(number)s"),
+        _(
+            "The review date of suspended case %(case)s has passed. Resume the case or set a "
+            "new review date."
+        ),
+    ),
     CASE_REJECTED: (
         _("Whistle %(number)s not accepted"),
         _("Your whistle %(case)s was not accepted."),
@@ -158,6 +190,27 @@ TEMPLATES: dict[str, tuple[Promise, Promise]] = {
             "Report in within the time limit."
         ),
     ),
+    CASE_TRANSFERRED: (
+        _("Case transferred to you: %(number)s"),
+        _(
+            "Case %(case)s was filed in the wrong place and transferred to your area. "
+            "It waits for screening by the village within the time limit."
+        ),
+    ),
+    CASE_TRANSFERRED_AWAY: (
+        _("Case transferred away: %(number)s"),
+        _(
+            "Case %(case)s was transferred to the village it belongs to; "
+            "nothing more is needed from you."
+        ),
+    ),
+    DISPATCH_TRANSFERRED: (
+        _("Dispatch transferred: %(number)s"),
+        _(
+            "Your dispatch for case %(case)s was transferred elsewhere: nothing more is needed "
+            "from you, and it is not held against you."
+        ),
+    ),
     DISPATCH_URGED: (
         _("Urged: %(number)s"),
         _("You are urged to act on case %(case)s now: its time limit is near or has passed."),
@@ -167,6 +220,24 @@ TEMPLATES: dict[str, tuple[Promise, Promise]] = {
         _(
             "A supervision order was issued on your dispatch for case %(case)s: "
             "solve it by its deadline."
+        ),
+    ),
+    CASE_SUPPORTED: (
+        _("“Me too” on %(number)s"),
+        _("Someone else met the problem of your whistle %(case)s and backed it."),
+    ),
+    CASE_ROUTED_TO_TOWN: (
+        _("Hotline whistle sent to the town: %(number)s"),
+        _(
+            "Whistle %(case)s came from the 12345 hotline and went straight to the town's "
+            "dispatch by the rule of its item. It is in your village: no screening is needed."
+        ),
+    ),
+    FALSE_REPLY: (
+        _("False reply found in a spot check: %(number)s"),
+        _(
+            "A spot check's revisit found case %(case)s not actually resolved: it is dispatched "
+            "again to the same unit, whose reply counts as a false reply."
         ),
     ),
     # These two concern no single case: `number` carries the agenda's case numbers, or the
@@ -208,6 +279,7 @@ _EXTRA_LINES: tuple[tuple[str, Promise], ...] = (
     ("stage", _("Stage: %(stage)s")),
     ("level", _("Level: %(level)s")),
     ("due", _("Due: %(due)s")),
+    ("review_on", _("Review date: %(review_on)s")),
     ("reason", _("Reason: %(reason)s")),
     ("redirect", _("Where to go instead: %(redirect)s")),
 )
@@ -288,6 +360,7 @@ def _context(notification: Notification) -> _Blank:
         level=_choice_label(Level, data["level"]) if data.get("level") else "",
         due=_format_due(data.get("due") or data.get("due_at")),
         reason=str(data.get("reason") or ""),
+        review_on=str(data.get("review_on") or ""),  # a suspended case's review date
         redirect=str(data.get("redirect") or ""),
     )
 

@@ -2,9 +2,10 @@
 
 from django.db.models import QuerySet
 
-from cases.models import Case, Deadline, Dispatch
+from cases.access import scope_of
+from cases.models import Case, Deadline, Dispatch, Level
 from teams.geo import contains
-from teams.models import Department, Grid, Team
+from teams.models import Department, Grid, Region, Role, Team, User
 
 
 def locate_grid(*, latitude: float, longitude: float) -> Grid | None:
@@ -37,6 +38,31 @@ def default_handlers(*, case: Case) -> tuple[list[Team], list[Department]]:
 
 def case_deadlines(*, case: Case) -> QuerySet[Deadline]:
     return case.deadlines.select_related("dispatch").order_by("due_at")
+
+
+def transfer_villages(*, user: User, case: Case) -> QuerySet[Region]:
+    """The villages `user` may move this case into (移交), its own left out: those of the
+    towns where they sit on the town committee (while the case is not the city's), or of the
+    case's city for its city committee. Never another city: the case keeps its number."""
+    scope = scope_of(user)
+    villages = Region.objects.filter(
+        level=Region.Level.VILLAGE, parent__parent_id=case.city_id
+    ).exclude(pk=case.village_id)
+    if case.city_id not in scope.regions_of(Role.CITY_COMMITTEE):
+        towns = scope.regions_of(Role.TOWN_COMMITTEE) if case.level != Level.CITY else ()
+        villages = villages.filter(parent_id__in=list(towns))
+    return villages.select_related("parent").order_by("parent__code", "code")
+
+
+def transfer_grid(*, village: Region, case: Case) -> Grid | None:
+    """The grid a transferred case takes in its new village: the one its pin lies in, else the
+    village's first grid (a case always lies in a grid); None for a village without grids."""
+    grids = list(Grid.objects.filter(village=village).order_by("code"))
+    if case.latitude is not None and case.longitude is not None:
+        for grid in grids:
+            if contains(grid.polygon, case.longitude, case.latitude):
+                return grid
+    return grids[0] if grids else None
 
 
 def open_dispatches(*, case: Case) -> QuerySet[Dispatch]:

@@ -190,8 +190,9 @@ def _sync_dispatch(deadline: Deadline) -> None:
 # The clock each dispatch shows on the board.
 
 # The id of the clock a dispatch shows: while it waits, its report-in clock; once reported in,
-# a task clock of its own (a consultation decision) or else the case's running clock; none once
-# resolved or cancelled. Each branch is the latest-started clock not yet met, read from a
+# a task clock of its own (a consultation decision) or else the case's running clock (not the
+# committee's review of a suspended case: the unit's clocks stand still); none once resolved or
+# cancelled. Each branch is the latest-started clock not yet met, read from a
 # partial index of running clocks. Parameters: CURRENT_CLOCK_PARAMS.
 CURRENT_CLOCK_SQL = """
 CASE cases_dispatch.state
@@ -205,6 +206,7 @@ CASE cases_dispatch.state
      ORDER BY k.started_at DESC, k.id DESC LIMIT 1),
     (SELECT k.id FROM cases_deadline k
      WHERE k.case_id = cases_dispatch.case_id AND k.dispatch_id IS NULL AND k.met_at IS NULL
+       AND k.stage <> %s
      ORDER BY k.started_at DESC, k.id DESC LIMIT 1))
 END"""
 CURRENT_CLOCK_PARAMS = (
@@ -212,6 +214,7 @@ CURRENT_CLOCK_PARAMS = (
     Stage.REPORT_IN.value,
     Dispatch.State.REPORTED.value,
     Stage.REPORT_IN.value,
+    Stage.SUSPENSION_REVIEW.value,
 )
 
 

@@ -2,9 +2,11 @@
 
 from cases.views import (
     board,
+    bulk,
     detail,
     filing,
     lists,
+    longterm,
     mine,
     notifications,
     supervision,
@@ -18,7 +20,9 @@ urlpatterns = [
     *mine.urlpatterns,
     *village.urlpatterns,
     *board.urlpatterns,
+    *bulk.urlpatterns,
     *supervision.urlpatterns,
+    *longterm.urlpatterns,
     *detail.urlpatterns,
     *lists.urlpatterns,
     *notifications.urlpatterns,

@@ -7,7 +7,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from checklists.models import Aspect, Item, ScreeningRule, Stage, TimeLimit
+from checklists.models import Aspect, Item, ReplyTemplate, ScreeningRule, Stage, TimeLimit
 from teams.models import Team
 
 
@@ -105,6 +105,7 @@ class ItemAdminForm(forms.ModelForm):
             "redirect_en",
             "default_team_kinds",
             "default_department_kinds",
+            "hotline_route",
         )
 
 
@@ -112,7 +113,14 @@ class ItemAdminForm(forms.ModelForm):
 class ItemAdmin(admin.ModelAdmin):
     form = ItemAdminForm
     list_display = ("code", "name_zh", "name_en", "aspect", "urgency", "whistleable", "active")
-    list_filter = ("aspect", "urgency", "whistleable", "active", "default_department_kinds")
+    list_filter = (
+        "aspect",
+        "urgency",
+        "whistleable",
+        "hotline_route",
+        "active",
+        "default_department_kinds",
+    )
     search_fields = ("code", "name_zh", "name_en")
     list_select_related = ("aspect",)
     filter_horizontal = ("default_department_kinds",)
@@ -133,6 +141,7 @@ class ItemAdmin(admin.ModelAdmin):
                     "redirect_en",
                     "default_team_kinds",
                     "default_department_kinds",
+                    "hotline_route",
                 )
             },
         ),
@@ -170,6 +179,29 @@ class ScreeningRuleAdmin(admin.ModelAdmin):
         "keywords",
         "reason_zh",
         "reason_en",
+        "redirect_zh",
+        "redirect_en",
+    )
+
+
+@admin.register(ReplyTemplate)
+class ReplyTemplateAdmin(admin.ModelAdmin):
+    """The reasons and replies offered in the actions' forms, edited in both languages."""
+
+    list_display = ("code", "action", "item", "text_zh", "text_en", "order", "active")
+    list_editable = ("order", "active")
+    list_filter = ("action", "active", "item__aspect")
+    search_fields = ("code", "text_zh", "text_en", "item__code", "item__name_zh", "item__name_en")
+    autocomplete_fields = ("item",)
+    list_select_related = ("item",)
+    fields = (
+        "code",
+        "action",
+        "item",
+        "order",
+        "active",
+        "text_zh",
+        "text_en",
         "redirect_zh",
         "redirect_en",
     )

@@ -4,7 +4,7 @@ checklists, the lowest app that knows both the organisation and the checklist.""
 
 from django.db import transaction
 
-from checklists.models import Aspect, Item, Stage, TimeLimit, TimeUnit
+from checklists.models import Aspect, Item, ReplyTemplate, Stage, TimeLimit, TimeUnit
 from teams.demo import DEMO_PASSWORD, DemoCity, build_demo_organisation, upsert
 from teams.models import Team
 
@@ -34,6 +34,7 @@ DEMO_ITEM_MINUTES = {
     Stage.TOWN_CONSULTATION: 3,
     Stage.CITY_CONSULTATION: 3,
     Stage.VERIFICATION: 5,
+    Stage.SUSPENSION_REVIEW: 10,
 }
 
 
@@ -68,10 +69,62 @@ def build_demo_item() -> Item | None:
     return item
 
 
+# Reasons and replies offered in the forms (ReplyTemplate), for every item, in both languages.
+DEMO_REPLIES = (
+    {
+        "code": "reject-civil-dispute",
+        "action": ReplyTemplate.Action.REJECT,
+        "text_zh": "属于民事或经济纠纷，不在吹哨事项清单内。",
+        "text_en": "A civil or economic dispute: not on the whistle list.",
+        "redirect_zh": "请向村（社区）人民调解委员会申请调解，或向人民法院起诉。",
+        "redirect_en": "Ask the village mediation committee, or take it to the people's court.",
+    },
+    {
+        "code": "reject-hotline",
+        "action": ReplyTemplate.Action.REJECT,
+        "text_zh": "属于个人诉求，请通过12345热线反映。",
+        "text_en": "A personal request: please call the 12345 hotline.",
+        "redirect_zh": "拨打12345政务服务便民热线。",
+        "redirect_en": "Call the 12345 government service hotline.",
+    },
+    {
+        "code": "return-not-our-duty",
+        "action": ReplyTemplate.Action.RETURN_DISPATCH,
+        "text_zh": "该事项不属于本单位职责，请按职责清单改派。",
+        "text_en": "This matter is not our duty: please dispatch it by the list of duties.",
+    },
+    {
+        "code": "verify-not-fixed",
+        "action": ReplyTemplate.Action.VERIFY,
+        "text_zh": "现场核查问题仍然存在，请继续整改并上传整改后照片。",
+        "text_en": "Checked on site: the problem is still there. Keep working and add photos.",
+    },
+    {
+        "code": "urge-report-in",
+        "action": ReplyTemplate.Action.URGE,
+        "text_zh": "请立即报到并反馈处置进展。",
+        "text_en": "Report in now and tell us how the handling is going.",
+    },
+)
+
+
+def build_demo_replies() -> None:
+    """The demo reply templates, offered in the rejection, return, verification and urge
+    forms."""
+    for order, reply in enumerate(DEMO_REPLIES):
+        values = {key: value for key, value in reply.items() if key != "code"}
+        upsert(
+            ReplyTemplate,
+            lookup={"code": reply["code"]},
+            values={"redirect_zh": "", "redirect_en": "", **values, "order": order},
+        )
+
+
 @transaction.atomic
 def build_demo_city(*, password: str = DEMO_PASSWORD) -> DemoCity:
     """Create or bring up to date the demo city, its organisation, one user per role and the
     fast-escalation demo item."""
     demo = build_demo_organisation(password=password)
     build_demo_item()
+    build_demo_replies()
     return demo

@@ -37,6 +37,12 @@ class Item(BilingualNameMixin):
         ORDINARY = "ordinary", _("ordinary")
         URGENT = "urgent", _("urgent")
 
+    class HotlineRoute(models.TextChoices):
+        """Where a whistle from the 12345 hotline goes first (cases.services.filing)."""
+
+        VILLAGE_SCREENING = "village_screening", _("to the village for screening")
+        TOWN_DISPATCH = "town_dispatch", _("straight to the town's dispatch, the village informed")
+
     aspect = models.ForeignKey(
         Aspect, verbose_name=_("aspect"), on_delete=models.PROTECT, related_name="items"
     )
@@ -70,6 +76,16 @@ class Item(BilingualNameMixin):
         verbose_name=_("default departments"),
         blank=True,
         related_name="items",
+    )
+    hotline_route = models.CharField(
+        _("route of a hotline whistle"),
+        max_length=20,
+        choices=HotlineRoute.choices,
+        default=HotlineRoute.VILLAGE_SCREENING,
+        help_text=_(
+            "Where a whistle of this item from the 12345 hotline goes: to the village's "
+            "screening, or straight to the town's dispatch with the village informed."
+        ),
     )
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     active = models.BooleanField(_("active"), default=True)
@@ -120,6 +136,9 @@ class Stage(models.TextChoices):
     TOWN_CONSULTATION = "town_consultation", _("town consultation")
     CITY_CONSULTATION = "city_consultation", _("city consultation")
     VERIFICATION = "verification", _("verification")
+    # A suspended (挂账) case's review by the committee: due at the end of its review date; the
+    # item's limit is the review period the forms propose (docs/workflow.md, `suspend`).
+    SUSPENSION_REVIEW = "suspension_review", _("suspension review")
 
 
 class TimeUnit(models.TextChoices):
@@ -203,3 +222,56 @@ class ScreeningRule(BilingualNameMixin):
 
     def keyword_list(self) -> list[str]:
         return [line.strip().lower() for line in self.keywords.splitlines() if line.strip()]
+
+
+class ReplyTemplate(models.Model):
+    """A ready-made reason or reply (话术模板) offered in an action's form, in both languages: a
+    rejection with where to go instead, a return, a failed verification, an urge. For one item,
+    or for every item when `item` is empty."""
+
+    class Action(models.TextChoices):
+        # The actions whose form takes a reason or a note (the names of cases.workflow).
+        REJECT = "reject", _("reject a whistle")
+        RETURN_DISPATCH = "return_dispatch", _("return a dispatch")
+        VERIFY = "verify", _("verify on site (not fixed)")
+        URGE = "urge", _("urge a unit")
+        CANCEL = "cancel", _("withdraw a dispatch")
+
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    action = models.CharField(_("action"), max_length=32, choices=Action.choices)
+    item = models.ForeignKey(
+        Item,
+        verbose_name=_("item"),
+        on_delete=models.CASCADE,
+        related_name="reply_templates",
+        null=True,
+        blank=True,
+        help_text=_("Leave empty to offer it for every item."),
+    )
+    text_zh = models.TextField(_("text (Chinese)"))
+    text_en = models.TextField(_("text (English)"))
+    redirect_zh = models.TextField(
+        _("where to go instead (Chinese)"),
+        blank=True,
+        help_text=_("For a rejection: the office or channel that can help."),
+    )
+    redirect_en = models.TextField(_("where to go instead (English)"), blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("reply template")
+        verbose_name_plural = _("reply templates")
+        ordering = ["action", "order", "code"]
+        indexes = [models.Index(fields=["action", "active"], name="reply_template_action")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()}: {self.text}"
+
+    @property
+    def text(self) -> str:
+        return localized(self, "text")
+
+    @property
+    def redirect(self) -> str:
+        return localized(self, "redirect")

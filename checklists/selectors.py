@@ -2,7 +2,9 @@
 copy of the reference data (core.reference): the rows change only when edited, and every
 edit drops the copy."""
 
-from checklists.models import Item, ScreeningRule, TimeLimit
+from django.db.models import Q
+
+from checklists.models import Item, ReplyTemplate, ScreeningRule, TimeLimit
 from core import reference
 
 _ITEM_FIELDS = reference.fields_of(Item)
@@ -44,3 +46,14 @@ def active_screening_rules() -> list[ScreeningRule]:
 
     rows = reference.cached(("screening_rules",), load)
     return [reference.instance(ScreeningRule, _RULE_FIELDS, row) for row in rows]
+
+
+def reply_templates(*, action: str, item_id: int | None) -> list[ReplyTemplate]:
+    """The active reply templates of an action (a ReplyTemplate.Action) offered for a case of
+    this item: its own and those for every item, in their order. Read when a form is shown,
+    not kept in the process: administrators edit them while the forms are in use."""
+    return list(
+        ReplyTemplate.objects.filter(Q(item_id=item_id) | Q(item__isnull=True))
+        .filter(action=action, active=True)
+        .order_by("order", "code")
+    )

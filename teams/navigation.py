@@ -56,6 +56,11 @@ NAVIGATION: list[NavEntry] = [
         label=_("Supervision orders"),
     ),
     NavEntry(
+        roles=frozenset({Role.TOWN_COMMITTEE, Role.CITY_COMMITTEE, Role.SUPERVISOR}),
+        url_name="cases:suspended",
+        label=_("Suspended cases"),
+    ),
+    NavEntry(
         roles=frozenset({Role.TOWN_COMMITTEE, Role.CITY_COMMITTEE}),
         url_name="consultation:queue",
         label=_("Consultations"),
@@ -79,6 +84,11 @@ NAVIGATION: list[NavEntry] = [
         roles=frozenset({Role.SUPERVISOR, Role.CITY_COMMITTEE, Role.TOWN_COMMITTEE}),
         url_name="assessment:overview",
         label=_("Assessment"),
+    ),
+    NavEntry(
+        roles=frozenset({Role.SUPERVISOR, Role.CITY_COMMITTEE}),
+        url_name="spotchecks:list",
+        label=_("Spot checks"),
     ),
     NavEntry(roles=ALL_ROLES, url_name="cases:list", label=_("Cases")),
     NavEntry(roles=ALL_ROLES, url_name="cases:notifications", label=_("Notifications")),

@@ -19,8 +19,9 @@ def expected_clock(dispatch: Dispatch, running: list[Deadline]) -> Deadline | No
     if dispatch.state == Dispatch.State.WAITING:
         return _latest([d for d in own if d.stage == Stage.REPORT_IN])
     if dispatch.state == Dispatch.State.REPORTED:
+        # Not the committee's review of a suspended case: the unit's clocks stand still.
         return _latest([d for d in own if d.stage != Stage.REPORT_IN]) or _latest(
-            [d for d in running if d.dispatch_id is None]
+            [d for d in running if d.dispatch_id is None and d.stage != Stage.SUSPENSION_REVIEW]
         )
     return None
 

@@ -167,6 +167,7 @@ def item_post_data(aspect_pk: int, limits: dict[str, tuple[int, str]]) -> dict:
         "urgency": "ordinary",
         "whistleable": "on",
         "default_team_kinds": ["comprehensive", "professional"],
+        "hotline_route": "town_dispatch",
         "time_limits-TOTAL_FORMS": len(limits),
         "time_limits-INITIAL_FORMS": 0,
         "time_limits-MIN_NUM_FORMS": 0,
@@ -187,6 +188,8 @@ def test_an_administrator_adds_an_item_with_its_limits_and_team_kinds(staff):
     assert response.status_code == 302, response.context and response.context["errors"]
     item = Item.objects.get(code="SAN-99")
     assert item.default_team_kinds == ["comprehensive", "professional"]
+    # The hotline routing rule is edited with the item (cases.services.filing).
+    assert item.hotline_route == Item.HotlineRoute.TOWN_DISPATCH
     assert {tl.stage: (tl.amount, tl.unit) for tl in item.time_limits.all()} == limits
 
 

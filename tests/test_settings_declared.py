@@ -14,7 +14,16 @@ from django.test import override_settings
 from cases.checks import check_site_url
 
 BASE_DIR = Path(settings.BASE_DIR)
-PRODUCT_APPS = ("core", "cases", "teams", "checklists", "consultation", "assessment", "whistle")
+PRODUCT_APPS = (
+    "core",
+    "cases",
+    "teams",
+    "checklists",
+    "consultation",
+    "assessment",
+    "spotchecks",
+    "whistle",
+)
 NAME = re.compile(r"\bWHISTLE_[A-Z0-9_]+")
 # An environment variable read by tests, benchmarks or scripts (Python or shell).
 ENV_READ = re.compile(

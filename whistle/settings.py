@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "cases",
     "consultation",
     "assessment",
+    "spotchecks",
 ]
 
 MIDDLEWARE = [
@@ -315,6 +316,8 @@ WHISTLE_NOTIFICATION_CHANNELS = env_list("WHISTLE_NOTIFICATION_CHANNELS", "inbox
 # this many metres and hours (cases.screening).
 WHISTLE_DUPLICATE_RADIUS_M = float(os.environ.get("WHISTLE_DUPLICATE_RADIUS_M", "200"))
 WHISTLE_DUPLICATE_WINDOW_HOURS = float(os.environ.get("WHISTLE_DUPLICATE_WINDOW_HOURS", "72"))
+# The sample size a spot check (抽查) proposes per unit and period (spotchecks).
+WHISTLE_SPOT_CHECK_SAMPLE_SIZE = int(os.environ.get("WHISTLE_SPOT_CHECK_SAMPLE_SIZE", "5"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("cases.urls")),
     path("consultation/", include("consultation.urls")),
     path("assessment/", include("assessment.urls")),
+    path("spotchecks/", include("spotchecks.urls")),
     path("open311/v2/", include("cases.open311.urls")),
     path("track/", track, name="track"),
     path("track/files/<str:token>/", track_attachment, name="track_attachment"),

@@ -19,6 +19,7 @@ from cases.models import (
 from cases.selectors_pages.detail import actor_name, case_for_page
 from cases.selectors_pages.lists import with_light
 from cases.workflow import available_actions, available_dispatch_actions, timeline_label
+from checklists.models import Stage
 from teams.models import User
 
 
@@ -85,7 +86,9 @@ def _with_detail(
         deadline.time_left_seconds = (
             timers.time_left_seconds(deadline, now=now) if deadline.is_pending else None
         )
-        if deadline.running and deadline.dispatch_id is None:
+        # A suspended case's review clock shows until it is reviewed, red once it has fired.
+        overdue_review = deadline.stage == Stage.SUSPENSION_REVIEW and deadline.met_at is None
+        if (deadline.running or overdue_review) and deadline.dispatch_id is None:
             case_clocks.append(deadline)
     if case_clocks:
         case.light = min(case_clocks, key=lambda d: (d.due_at, d.pk)).light

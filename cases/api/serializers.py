@@ -445,6 +445,33 @@ class SuspendSerializer(VersionSerializer):
     review_on = serializers.DateField()
 
 
+class RequestSuspensionSerializer(VersionSerializer):
+    reason = _text(help_text="Required: why the case cannot be solved for now.")
+    review_on = serializers.DateField(
+        required=False, allow_null=True, default=None, help_text="The proposed review date."
+    )
+
+
+class ReviewSuspensionSerializer(VersionSerializer):
+    approve = serializers.BooleanField(
+        help_text="true: the case is suspended until the review date; false: refused."
+    )
+    review_on = serializers.DateField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="When approving: another review date than the proposed one.",
+    )
+    note = _text(help_text="Required when refusing: the requester reads it.")
+
+
+class RescheduleReviewSerializer(VersionSerializer):
+    review_on = serializers.DateField(
+        required=False, allow_null=True, default=None, help_text="The new review date."
+    )
+    note = _text()
+
+
 class EvaluateSerializer(VersionSerializer):
     satisfaction = serializers.ChoiceField(choices=Satisfaction.choices)
     comment = _text(max_length=1000)
@@ -492,6 +519,20 @@ class ReviewReturnSerializer(VersionSerializer):
         help_text="upheld: the committee dispatches elsewhere; overruled: the same unit again.",
     )
     note = _text()
+
+
+class TransferSerializer(VersionSerializer):
+    village = _id(
+        help_text="The village the case moves to: of the actor's town (town committee) or "
+        "city (city committee), not its own."
+    )
+    reason = _text(help_text="Required: why the case is transferred.")
+
+
+class TransferDispatchSerializer(VersionSerializer):
+    team = _id(required=False, allow_null=True, default=None)
+    department = _id(required=False, allow_null=True, default=None)
+    reason = _text(help_text="Required: why the dispatch is moved to this team or department.")
 
 
 class SuperviseSerializer(VersionSerializer):

@@ -23,6 +23,7 @@ from cases import notifications, services
 from cases.access import visible_cases
 from cases.api import selectors
 from cases.api import serializers as api
+from cases.api.bulk import bulk_route
 from cases.api.filters import CaseFilter, DispatchFilter, NotificationFilter
 from cases.api.idempotency import IdempotentViewSet
 from cases.errors import CaseError, InvalidInput, NotInScope
@@ -244,6 +245,7 @@ class CaseViewSet(mixins.ListModelMixin, IdempotentViewSet):
 
 
 add_action_routes(CaseViewSet, CASE)
+CaseViewSet.bulk = bulk_route(CASE)
 
 
 # Dispatches.
@@ -277,6 +279,7 @@ class DispatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Idempote
 
 
 add_action_routes(DispatchViewSet, DISPATCH)
+DispatchViewSet.bulk = bulk_route(DISPATCH)
 
 
 # Postponements.

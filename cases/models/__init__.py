@@ -15,8 +15,10 @@ from cases.models.case import (
 )
 from cases.models.deadline import Deadline, Postponement
 from cases.models.idempotency import IdempotencyKey
+from cases.models.longterm import SuspensionRequest
 from cases.models.notification import Notification
 from cases.models.supervision import SupervisionOrder
+from cases.models.support import Supporter
 
 __all__ = [
     "OPEN_STATUSES",
@@ -40,4 +42,6 @@ __all__ = [
     "Source",
     "Status",
     "SupervisionOrder",
+    "Supporter",
+    "SuspensionRequest",
 ]

@@ -138,6 +138,11 @@ class Case(models.Model):
     status_before_suspension = models.CharField(
         max_length=20, choices=Status.choices, blank=True, editable=False
     )
+    # A request to suspend it (挂账) waits for the committee (cases.models.SuspensionRequest):
+    # kept on the case so that the buttons of a list of cases cost no query per row.
+    suspension_requested = models.BooleanField(
+        _("suspension requested"), default=False, editable=False
+    )
     priority = models.CharField(
         _("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL
     )
@@ -225,6 +230,7 @@ class Dispatch(models.Model):
         ADDED = "added", _("added by the town")
         DECISION = "decision", _("consultation decision")
         OVERRULED = "overruled", _("return overruled")
+        TRANSFER = "transfer", _("transferred from another unit")
 
     class ReturnReason(models.TextChoices):
         """Why a team or department hands a dispatch back before reporting in (退回)."""

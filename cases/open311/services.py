@@ -9,12 +9,20 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases.errors import CaseError
-from cases.models import ApiClient, ApiSubmission, Case, Source
+from cases.errors import CaseError, IllegalTransition, StaleCase
+from cases.models import (
+    ApiClient,
+    ApiSubmission,
+    Case,
+    IdempotencyKey,
+    Level,
+    Source,
+    Supporter,
+)
 from cases.open311 import ratelimit
 from cases.open311.errors import Open311Error, from_case_error
 from cases.open311.selectors import (
@@ -24,7 +32,7 @@ from cases.open311.selectors import (
     service_item,
 )
 from cases.selectors import locate_grid
-from cases.services import file_whistle
+from cases.services import file_whistle, support_case_for_caller
 from teams.models import Grid
 
 ANONYMOUS_PER_MINUTE = 60
@@ -258,12 +266,107 @@ def submit_request(
     except CaseError as error:
         raise from_case_error(error) from error
     case = result.case
-    notice = _(
-        "Received as case %(number)s; the village screens it first. The caller can follow it "
-        "at %(url)s with the tracking code %(code)s."
-    ) % {"number": case.number, "url": track_url, "code": case.tracking_code}
+    if case.level == Level.VILLAGE:
+        notice = _(
+            "Received as case %(number)s; the village screens it first. The caller can follow "
+            "it at %(url)s with the tracking code %(code)s."
+        )
+    else:  # the item's hotline rule sent it straight to the town
+        notice = _(
+            "Received as case %(number)s; it went straight to the town's dispatch. The caller "
+            "can follow it at %(url)s with the tracking code %(code)s."
+        )
+    notice %= {"number": case.number, "url": track_url, "code": case.tracking_code}
     if result.possible_duplicate is not None:
         notice += " " + _("It may repeat case %(number)s.") % {
             "number": result.possible_duplicate.number
         }
     return Filed(case=case, created=result.created, service_notice=notice, account_id=account_id)
+
+
+@dataclass(frozen=True)
+class Supported:
+    case: Case
+    created: bool
+    supporters: int
+    service_notice: str
+
+
+SUPPORT_ENDPOINT = "open311_support"
+
+
+def support_request(
+    *, client: ApiClient, service_request_id: str, data: Mapping, idempotency_key: str = ""
+) -> Supported:
+    """A caller of the hotline meets a problem already whistled: "me too" on its open case
+    instead of a new request. The caller counts once per case (account_id, else the phone
+    number); a retry with the same Idempotency-Key answers as the first."""
+    jurisdiction_id = _value(data, "jurisdiction_id")
+    city = jurisdiction(jurisdiction_id=jurisdiction_id or client.jurisdiction_id)
+    if city.code != client.jurisdiction_id:
+        raise Open311Error(403, _("This api_key may not file requests in this jurisdiction."))
+    case = Case.objects.filter(city=city, number=service_request_id).only("pk").first()
+    if case is None:
+        raise Open311Error(404, _("service_request_id not found."))
+    description = _value(data, "description")
+    if len(description) > MAX_DESCRIPTION:
+        raise Open311Error(400, _("description may be at most 4,000 characters."))
+    caller = (_value(data, "account_id") or _value(data, "phone"))[:64]
+    if not caller:
+        raise Open311Error(400, _("account_id or phone is required: a caller counts once."))
+    name = " ".join(
+        part for part in (_value(data, "first_name"), _value(data, "last_name")) if part
+    )
+    key = (idempotency_key or "").strip()[:128]
+    try:
+        with transaction.atomic():
+            claim = None
+            if key:
+                earlier = _earlier_support(key=key, client=client)
+                if earlier is not None:
+                    return earlier
+                claim = IdempotencyKey.objects.create(
+                    key=key, client=client.name, endpoint=SUPPORT_ENDPOINT, case_id=case.pk
+                )
+            supported = support_case_for_caller(
+                case_id=case.pk,
+                caller_reference=caller,
+                contact_name=name,
+                contact_phone=_value(data, "phone"),
+                note=description,
+            )
+            if claim is not None:
+                claim.response_status = 200
+                claim.save(update_fields=["response_status"])
+    except IntegrityError:  # a concurrent copy claimed the key first and has committed
+        earlier = _earlier_support(key=key, client=client) if key else None
+        if earlier is None:
+            raise
+        return earlier
+    except (IllegalTransition, StaleCase) as error:
+        raise Open311Error(409, error.message) from error
+    except CaseError as error:
+        raise from_case_error(error) from error
+    return _supported(supported, created=True)
+
+
+def _earlier_support(*, key: str, client: ApiClient) -> Supported | None:
+    claim = (
+        IdempotencyKey.objects.filter(
+            key=key, user__isnull=True, client=client.name, endpoint=SUPPORT_ENDPOINT
+        )
+        .select_related("case")
+        .first()
+    )
+    if claim is None or claim.case is None or claim.response_status is None:
+        return None
+    return _supported(claim.case, created=False)
+
+
+def _supported(case: Case, *, created: bool) -> Supported:
+    count = Supporter.objects.filter(case=case).count()
+    notice = _("“Me too” recorded on case %(number)s: %(count)d people back it.") % {
+        "number": case.number,
+        "count": count,
+    }
+    return Supported(case=case, created=created, supporters=count, service_notice=notice)

@@ -19,5 +19,11 @@ urlpatterns = [
         views.service_request,
         name="open311-request",
     ),
+    # Not in GeoReport v2: a caller's "me too" on an open request (附议).
+    re_path(
+        r"^requests/(?P<service_request_id>[^/]+)/support" + FORMAT,
+        views.support,
+        name="open311-support",
+    ),
     re_path(r"^tokens/(?P<token_id>[^/]+)" + FORMAT, views.token, name="open311-token"),
 ]

@@ -108,6 +108,26 @@ def _create_request(request: HttpRequest, fmt: str) -> HttpResponse:
     return respond(fmt, "service_requests", [row])
 
 
+@csrf_exempt
+@endpoint("POST")
+def support(request: HttpRequest, fmt: str, service_request_id: str) -> HttpResponse:
+    """A caller's "me too" (附议) on an open request: backed instead of filed again."""
+    client = services.authenticate_client(api_key=request.POST.get("api_key", ""))
+    services.throttle_client(client=client)
+    supported = services.support_request(
+        client=client,
+        service_request_id=service_request_id,
+        data=request.POST,
+        idempotency_key=request.headers.get("Idempotency-Key", ""),
+    )
+    row = {
+        "service_request_id": supported.case.number,
+        "service_notice": supported.service_notice,
+        "supporters": supported.supporters,
+    }
+    return respond(fmt, "service_requests", [row])
+
+
 @endpoint("GET")
 def service_request(request: HttpRequest, fmt: str, service_request_id: str) -> HttpResponse:
     _throttle_reader(request)

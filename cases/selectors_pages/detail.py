@@ -32,7 +32,7 @@ from cases.selectors_pages.board import pressure
 from cases.workflow import available_actions, available_dispatch_actions, timeline_label
 from cases.workflow.updates import PHOTO_VISIBILITY, PUBLIC_UPDATE
 from checklists.models import Stage, TimeUnit
-from teams.models import Department, Role, Team, User
+from teams.models import Department, Region, Role, Team, User
 
 # Who acted when it was not a user.
 ACTOR_LABELS = {
@@ -124,11 +124,21 @@ def _status_label(value: str) -> str:
     return str(Status(value).label) if value in Status.values else value
 
 
+# Region codes among the names of `_handler_names` (a transfer's villages and towns).
+REGION = "region:"
+
+
 def _handler_names(codes: set[str]) -> dict[str, str]:
-    """Names of teams and departments by code, for the data of the events (two queries)."""
+    """Names of teams and departments by code, and of regions by REGION + code, for the data
+    of the events (a query per kind named)."""
     if not codes:
         return {}
-    names = {team.code: team.name for team in Team.objects.filter(code__in=codes)}
+    regions = {code.removeprefix(REGION) for code in codes if code.startswith(REGION)}
+    codes = codes - {REGION + code for code in regions}
+    names = {
+        REGION + region.code: region.name for region in Region.objects.filter(code__in=regions)
+    }
+    names.update({team.code: team.name for team in Team.objects.filter(code__in=codes)})
     names.update(
         {
             department.code: department.name
@@ -140,9 +150,13 @@ def _handler_names(codes: set[str]) -> dict[str, str]:
 
 def _codes_in(data: dict) -> set[str]:
     codes = set()
-    if isinstance(data.get("handler"), str):
-        codes.add(data["handler"])
-    for key in ("teams", "departments"):
+    for key in ("handler", "to_handler"):
+        if isinstance(data.get(key), str):
+            codes.add(data[key])
+    for key in ("from_village", "from_town", "to_village", "to_town"):  # a transfer's places
+        if isinstance(data.get(key), str):
+            codes.add(REGION + data[key])
+    for key in ("teams", "departments", "ended"):
         codes.update(code for code in data.get(key) or [] if isinstance(code, str))
     for task in data.get("tasks") or []:
         if isinstance(task, dict) and isinstance(task.get("handler"), str):
@@ -189,6 +203,15 @@ def event_details(event: Event, names: dict[str, str]) -> list[tuple[str, str]]:
     add(_("Note"), data.get("note"))
     add(_("Decision"), data.get("decision"))
     add(_("Handler"), name(data.get("handler")))
+    add(_("Transferred to"), name(data.get("to_handler")))
+    if data.get("to_village"):  # a case transferred: from where to where
+
+        def place(village: Any, town: Any) -> str:
+            return ", ".join(name(REGION + code) for code in (village, town) if code)
+
+        add(_("Moved from"), place(data.get("from_village"), data.get("from_town")))
+        add(_("Moved to"), place(data["to_village"], data.get("to_town")))
+        add(_("Dispatches ended"), ", ".join(name(code) for code in data.get("ended") or []))
     handlers = [name(c) for c in [*(data.get("teams") or []), *(data.get("departments") or [])]]
     add(_("Dispatched to"), ", ".join(handlers))
     for task in data.get("tasks") or []:

@@ -26,7 +26,7 @@ from cases import notifications
 from cases.access import scope_of, visible_cases
 from cases.models import Case, Deadline, Notification
 from cases.timers import GREEN, RED, YELLOW
-from checklists.models import Item
+from checklists.models import Item, Stage
 from teams.models import Grid, Role, User
 
 SORTS = {
@@ -56,11 +56,12 @@ class CaseFilters:
 
 
 def _running_deadlines() -> QuerySet[Deadline]:
-    """The case's running case-level clocks (not per dispatch, not paused), earliest first."""
+    """The case's running case-level clocks (not per dispatch, not paused), earliest first. A
+    suspended case's review clock runs until it is reviewed, fired or not: red once overdue."""
     return Deadline.objects.filter(
+        Q(fired_at__isnull=True) | Q(stage=Stage.SUSPENSION_REVIEW),
         case=OuterRef("pk"),
         dispatch__isnull=True,
-        fired_at__isnull=True,
         met_at__isnull=True,
         paused_at__isnull=True,
     ).order_by("due_at", "id")

@@ -26,8 +26,15 @@ from cases.services.handling import (
     resolve_case,
     resolve_dispatch,
 )
+from cases.services.longterm import (
+    request_suspension,
+    reschedule_review,
+    review_suspension,
+)
 from cases.services.returns import return_dispatch, review_return
 from cases.services.supervision import issue_supervision_order, urge_dispatch
+from cases.services.support import support_case, support_case_for_caller
+from cases.services.transfers import transfer_case, transfer_dispatch
 from cases.services.updates import post_update, publish_photo
 from cases.services.village import (
     accept_case,
@@ -59,13 +66,20 @@ __all__ = [
     "report_in",
     "request_consultation",
     "request_postponement",
+    "request_suspension",
+    "reschedule_review",
     "resolve_case",
     "resolve_dispatch",
     "resolve_on_spot",
     "resume_case",
     "return_dispatch",
     "review_return",
+    "review_suspension",
+    "support_case",
+    "support_case_for_caller",
     "suspend_case",
+    "transfer_case",
+    "transfer_dispatch",
     "urge_dispatch",
     "verify_case",
     "whistle_to_town",

@@ -24,6 +24,7 @@ from cases.perform import Context, perform
 from cases.screening import find_possible_duplicate, refusal_for
 from cases.selectors import locate_grid
 from cases.services.common import check_photos, require_text
+from cases.workflow.routing import HOTLINE_ROUTE
 from checklists.models import Item
 from teams.models import Grid, Role, User
 
@@ -226,14 +227,30 @@ def _file(
         possible_duplicate_of=duplicate,
         filed_at=now,
     )
+    routed = source == Source.HOTLINE and item.hotline_route == Item.HotlineRoute.TOWN_DISPATCH
     ctx = perform(
         action="file",
         user=user,
         case=case,
         new=True,
         actor_label=actor_label or ("" if user else source),
-        data={"photos": photos, "possible_duplicate": duplicate, "at": now},
+        data={
+            "photos": photos,
+            "possible_duplicate": duplicate,
+            "at": now,
+            "hotline_route": routed,
+        },
     )
+    if routed:
+        # The item's hotline rule: straight to the town's dispatch, as the village would
+        # whistle it (the dispatches to the item's default handlers, their clocks).
+        perform(
+            action="whistle",
+            user=None,
+            case=case,
+            actor_label=actor_label or source,
+            data={"note": "", "hotline_route": True},
+        )
     return FilingResult(
         case=case,
         created=True,
@@ -256,4 +273,7 @@ def run_file(ctx: Context) -> Context:
         first=True,
         at=ctx.data["at"],
     )
+    if ctx.data.get("hotline_route"):
+        # The village officers are told it goes to the town, instead of being asked to screen.
+        ctx.write(HOTLINE_ROUTE, data={"item": ctx.case.item.code}, at=ctx.data["at"])
     return ctx

@@ -38,6 +38,11 @@ def board(request: HttpRequest) -> HttpResponse:
         "lights": selectors.LIGHTS,
         "next_url": request.get_full_path(),
         "is_captain": bool(scope.captain_teams),
+        # Whom the ticked rows may be assigned to (bulk assign): the members of the page's rows.
+        "bulk_members": sorted(
+            {pk: name for row in result.rows for pk, name in row.assignees}.items(),
+            key=lambda member: member[1],
+        ),
     }
     template = (
         "cases/board/_results.html" if _is_fragment_request(request) else "cases/board/board.html"

@@ -21,6 +21,7 @@ from cases.errors import CaseError, NotAllowed, StaleCase
 from cases.forms_detail import PostponementDecisionForm
 from cases.perform import perform
 from cases.selectors_pages import detail as selectors
+from cases.selectors_pages import support as support_selectors
 from cases.workflow import (
     CASE,
     Action,
@@ -123,6 +124,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "case": case,
             "page": page,
             "map_data": map_data,
+            "supporters": support_selectors.supporters_of(case=case),
             "action_buttons": [(name, case_action(name).button) for name in page.actions],
             "dispatch_rows": [
                 (row, [(name, dispatch_action(name).button) for name in row.actions])

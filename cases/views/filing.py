@@ -17,6 +17,8 @@ from cases.forms_filing import NearbyForm, WhistleForm
 from cases.models import Source
 from cases.selectors_pages import filing as selectors
 from cases.services import FilingResult, file_whistle
+from cases.workflow import available_actions
+from cases.workflow.support import SUPPORT
 from core.views import done, run_service
 from teams.models import User
 
@@ -149,6 +151,8 @@ def nearby(request: HttpRequest) -> HttpResponse:
         )
     for row in rows:
         row.case.detail_url = case_url(row.case.pk)
+        # "Me too" instead of a duplicate, where the user may back the case.
+        row.case.can_support = SUPPORT in available_actions(user=request.user, case=row.case)
     return render(request, "cases/filing/nearby.html", {"rows": rows})
 
 

@@ -20,6 +20,7 @@ from cases.open311.public import (
     public_trace,
     status_label,
 )
+from cases.selectors_pages.support import supporter_count
 from cases.services import evaluate_case
 
 LOOKUPS_PER_WINDOW = 20
@@ -106,6 +107,7 @@ def track(request: HttpRequest) -> HttpResponse:
             "status": status_label(case.status),
             "is_closed": case.status in (Status.CLOSED, Status.REJECTED),
             "trace": public_trace(case=case),
+            "supporter_count": supporter_count(case=case),
             "satisfaction": Satisfaction(case.satisfaction).label if case.satisfaction else "",
             "rating_form": rating_form if can_rate else None,
             "thanks": thanks,

@@ -22,7 +22,19 @@ from cases.workflow.spec import (
 )
 
 # The declarations, in the order of the lifecycle: it is the order of the buttons.
-DOMAINS = ("village", "handling", "returns", "committee", "closing", "updates", "supervision")
+DOMAINS = (
+    "village",
+    "routing",
+    "handling",
+    "returns",
+    "transfers",
+    "committee",
+    "longterm",
+    "closing",
+    "updates",
+    "supervision",
+    "support",
+)
 for _domain in DOMAINS:
     import_module(f"cases.workflow.{_domain}")
 

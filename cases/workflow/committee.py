@@ -1,17 +1,15 @@
-"""What the town and city committees decide: consultations, escalation, suspension (挂账),
-postponements and reopening (docs/workflow.md)."""
+"""What the town and city committees decide: consultations, escalation, postponements and
+reopening; suspension (挂账) is in `longterm` (docs/workflow.md)."""
 
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import OPEN_STATUSES, Level, Status
+from cases.models import Level, Status
 from cases.workflow import effects as fx
 from cases.workflow import guards
 from cases.workflow.spec import CASE, REGISTRY, Action, Step, Transition
 from checklists.models import Stage
 
 S = Status
-# Every open status but suspended itself.
-OPEN = frozenset(OPEN_STATUSES) - {S.SUSPENDED}
 
 REGISTRY.step(
     Step(
@@ -74,62 +72,6 @@ REGISTRY.action(
         form="cases.forms_detail.EscalateForm",
         serializer="cases.api.serializers.ReasonSerializer",
         by_timer=True,
-    )
-)
-
-REGISTRY.step(
-    Step(
-        "suspend",
-        timeline=_("suspended"),
-        tracking=_("Suspended"),
-        moves=Transition(OPEN, S.SUSPENDED),
-        public=True,
-        effects=(fx.Pause(),),
-        notices=(fx.notice("case_suspended", fx.village_officers, who="the village officers"),),
-        assessment="suspended now; was suspended ever",
-    )
-)
-REGISTRY.action(
-    Action(
-        name="suspend",
-        on=CASE,
-        steps=("suspend",),
-        button=_("Suspend"),
-        done=_("The case was suspended."),
-        summary="Suspend a long-term case until a review date (committee)",
-        who=guards.committee,
-        run="cases.services.committee.run_suspend",
-        form="cases.forms_detail.SuspendForm",
-        serializer="cases.api.serializers.SuspendSerializer",
-    )
-)
-
-REGISTRY.step(
-    Step(
-        "resume",
-        timeline=_("resumed"),
-        tracking=_("Resumed"),
-        # Back to the status it had before it was suspended.
-        moves=Transition(frozenset({S.SUSPENDED}), None),
-        public=True,
-        effects=(fx.Resume(),),
-        notices=(fx.notice("case_resumed", fx.village_officers, who="the village officers"),),
-        assessment="no longer suspended",
-    )
-)
-REGISTRY.action(
-    Action(
-        name="resume",
-        on=CASE,
-        steps=("resume",),
-        button=_("Resume"),
-        done=_("The case was resumed."),
-        summary="Resume a suspended case (committee)",
-        who=guards.committee,
-        run="cases.services.committee.run_resume",
-        form="cases.forms_detail.ResumeForm",
-        serializer="cases.api.serializers.VersionSerializer",
-        inline=True,
     )
 )
 

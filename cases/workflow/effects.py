@@ -169,6 +169,14 @@ def village_officers(ctx: "Context") -> list["User"]:
     return notifications.village_officers(ctx.case.village)
 
 
+def screening_village_officers(ctx: "Context") -> list["User"]:
+    """The village officers, who screen the new whistle; none when a hotline item's rule sends
+    it straight to the town (they are told of that instead, cases.workflow.routing)."""
+    if ctx.data.get("hotline_route"):
+        return []
+    return village_officers(ctx)
+
+
 def town_committee(ctx: "Context") -> list["User"]:
     return notifications.town_committee(ctx.case.town)
 

@@ -104,6 +104,14 @@ def dispatch_committee(user: User, dispatch: Dispatch) -> bool:
     return is_committee_at_level(user, dispatch.case)
 
 
+def transferrer(user: User, case: Case) -> bool:
+    """Who moves a case filed in the wrong place (移交): the level that owns it, the town
+    committee of its town (not once the city has it), or the city committee of its city."""
+    if case.level != Level.CITY and is_town_committee_of(user, case):
+        return True
+    return case.city_id in scope_of(user).regions_of(Role.CITY_COMMITTEE)
+
+
 def overseer(user: User, dispatch: Dispatch) -> bool:
     """Who urges a unit and issues a supervision order: the town committee of the case's town,
     and the city committee and the supervisors of its city (the cases they see)."""
@@ -168,6 +176,11 @@ def return_to_rule_on(dispatch: Dispatch) -> bool:
         and not dispatch.return_ruling
         and dispatch.case.status in IN_HANDLING
     )
+
+
+def transferable(dispatch: Dispatch) -> bool:
+    """Still with its unit (waiting or reported in), on a case in handling."""
+    return dispatch.state in Dispatch.ACTIVE_STATES and dispatch.case.status in IN_HANDLING
 
 
 def department_reported(dispatch: Dispatch) -> bool:

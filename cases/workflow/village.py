@@ -18,7 +18,13 @@ REGISTRY.step(
         tracking=_("Whistle received"),
         public=True,
         effects=(fx.Start(Stage.SCREENING), fx.TakeNumber()),
-        notices=(fx.notice("case_filed", fx.village_officers, who="the village officers"),),
+        notices=(
+            fx.notice(
+                "case_filed",
+                fx.screening_village_officers,
+                who="the village officers (unless a hotline item's rule sends it to the town)",
+            ),
+        ),
         board=False,
         assessment="counts the whistle (one whistle, one assessment); its clocks start with it",
     )

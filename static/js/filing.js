@@ -342,6 +342,9 @@
       if (!window.fetch || !window.FormData) {
         return; // a plain POST
       }
+      if (event.submitter && event.submitter.hasAttribute("formaction")) {
+        return; // "me too" on a case nearby: a plain POST to that case's action
+      }
       event.preventDefault();
       if (sending) {
         return; // a double tap; the idempotency key would make it harmless anyway

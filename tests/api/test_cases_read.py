@@ -90,7 +90,13 @@ def test_the_detail_shows_version_dispatches_deadlines_and_the_users_actions(org
     assert all(isinstance(d["time_left_seconds"], int) for d in running)
     assert body["light"] == "green"
     # The captain on the case also speaks to the public about it (cases/workflow/updates.py).
-    assert body["available_actions"] == ["request_postponement", "post_update", "publish_photo"]
+    # It may also ask the committee to suspend the case (挂账, cases/workflow/longterm.py).
+    assert body["available_actions"] == [
+        "request_postponement",
+        "request_suspension",
+        "post_update",
+        "publish_photo",
+    ]
     town = api(org.town_committee).get(f"/api/cases/{case.pk}/").json()
     assert "add_dispatch" in town["available_actions"]
     assert api(org.supervisor).get(f"/api/cases/{case.pk}/").json()["available_actions"] == []

@@ -192,6 +192,10 @@ def test_suspend_pauses_every_clock_and_resume_counts_the_rest_in_working_time(o
     case = fresh(case)
     assert (case.status, case.status_before_suspension) == (Status.SUSPENDED, Status.IN_PROGRESS)
     pending = Deadline.objects.filter(case=case, met_at__isnull=True, fired_at__isnull=True)
+    # Every clock stands still but the committee's review, due at the end of the review date.
+    review = pending.get(stage=Stage.SUSPENSION_REVIEW)
+    assert (review.due_at, review.paused_at) == (at(2025, 9, 2, 0, 0), None)
+    pending = pending.exclude(stage=Stage.SUSPENSION_REVIEW)
     assert pending.count() == 2
     assert set(pending.values_list("paused_at", flat=True)) == {at(2025, 6, 10, 10, 0)}
     assert handling(case).remaining_seconds == 3 * 3600  # 10-12 and 13:30-14:30

@@ -27,7 +27,11 @@ EXPECTED = {
     ),
     "resume": {"suspended": "in_progress"},
     "reopen": {"rejected": "filed", "closed": "filed"},
+    # Moved to the village it belongs to (移交): screened there again.
+    "transfer": dict.fromkeys(["filed", "village_handling", "dispatched", "in_progress"], "filed"),
     "evaluate": {"closed": "closed"},
+    # A spot check's revisit found it not actually resolved (虚假回复): back to the same unit.
+    "spot_check_failed": {"closed": "dispatched"},
 }
 
 
@@ -70,6 +74,8 @@ def test_every_action_from_every_state(case, status, level):
                 assert case.level == Level.TOWN
             if action == "escalate":
                 assert case.level == Level.CITY
+            if action == "transfer":
+                assert case.level == Level.VILLAGE
             _put(case, status, level)
         else:
             with pytest.raises(IllegalTransition):

@@ -90,6 +90,7 @@ def test_urgent_items_use_short_natural_limits():
             Stage.TOWN_CONSULTATION: (1, TimeUnit.NATURAL_DAYS),
             Stage.CITY_CONSULTATION: (2, TimeUnit.NATURAL_DAYS),
             Stage.VERIFICATION: (2, TimeUnit.NATURAL_HOURS),
+            Stage.SUSPENSION_REVIEW: (30, TimeUnit.NATURAL_DAYS),
         }
 
 
@@ -101,6 +102,7 @@ def test_ordinary_items_use_working_time_with_the_practice_limits():
         assert item_limits[Stage.TOWN_CONSULTATION] == (3, TimeUnit.WORKING_DAYS)
         assert item_limits[Stage.CITY_CONSULTATION] == (5, TimeUnit.WORKING_DAYS)
         assert item_limits[Stage.REDISPATCH] == (4, TimeUnit.WORKING_HOURS)
+        assert item_limits[Stage.SUSPENSION_REVIEW] == (30, TimeUnit.NATURAL_DAYS)
     handling = {
         name: limits(Item.objects.get(name_zh=name).code)[Stage.HANDLING]
         for name in ("垃圾暴露", "道路未清扫、乱扔垃圾", "毁坏绿化", "违法建设")

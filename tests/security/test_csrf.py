@@ -23,6 +23,8 @@ MARK = "csrf-refused-by-django"
 EXEMPT = {
     "open311-requests": "POST files a request for a client system that sends its api_key; "
     "no cookie is involved",
+    "open311-support": "POST adds a caller's “me too” for a client system that sends its "
+    "api_key; no cookie is involved",
 }
 # DRF views are exempt from Django's middleware; DRF checks CSRF itself for users signed in by
 # session and never for token clients, whose browser cannot be made to send the header.
@@ -90,9 +92,10 @@ def test_the_api_checks_csrf_for_session_users_but_not_for_tokens(org, objects):
     assert with_token.status_code == 200
 
 
-def test_the_exempt_open311_post_needs_its_api_key(objects):
+@pytest.mark.parametrize("name", sorted(EXEMPT))
+def test_the_exempt_open311_posts_need_their_api_key(objects, name):
     response = Client(enforce_csrf_checks=True).post(
-        reverse("open311-requests", kwargs={"fmt": "json"}), {"service_code": "SAN-01"}
+        _url(name, objects), {"service_code": "SAN-01", "account_id": "caller-1"}
     )
     assert response.status_code in (400, 403)
     assert MARK not in response.content.decode()

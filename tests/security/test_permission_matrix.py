@@ -28,6 +28,7 @@ from rest_framework.test import APIClient
 from cases.open311.public import public_attachment_token
 from tests.cases.conftest import org
 from tests.security.scenario import ROLES, Objects, build_objects, build_org
+from tests.spotchecks.scenario import drawn_case_of, spot_check_of
 
 __all__ = ["org"]
 
@@ -116,8 +117,12 @@ TARGETS: dict[str, Target] = {
     "cases:mine": page(),
     "cases:village_inbox": page(),
     "cases:board": page(),
+    # bulk actions: the rows are in the body, each checked on its own (tests/cases/test_bulk_*)
+    "cases:bulk": Target(method="POST"),
+    "cases:dispatch_bulk": Target(method="POST"),
     "cases:command": page(),
     "cases:supervision": page(),
+    "cases:suspended": page(),
     "cases:list": page(),
     "cases:notifications": page(),
     "cases:unread_count": page(),
@@ -173,6 +178,10 @@ TARGETS: dict[str, Target] = {
     "open311-token": Target(
         args=lambda o: {**J, "token_id": o.open311_token}, query="jurisdiction_id={city}"
     ),
+    # a caller's "me too": only a client system with its api_key (none here) may post it
+    "open311-support": Target(
+        method="POST", args=lambda o: {**J, "service_request_id": o.case.number}
+    ),
     # --- API documentation ---
     "api-schema": page(),
     "api-docs": page(),
@@ -195,6 +204,8 @@ TARGETS: dict[str, Target] = {
     "api:case-detail": case_get(),
     "api:case-events": case_get(),
     "api:case-accept": case_post(),
+    "api:case-bulk": Target(method="POST"),
+    "api:dispatch-bulk": Target(method="POST"),
     "api:case-add-dispatch": case_post(),
     "api:case-close": case_post(),
     "api:case-decide": case_post(),
@@ -217,6 +228,33 @@ TARGETS: dict[str, Target] = {
     ),
     "api:case-request-consultation": case_post(),
     "api:case-request-postponement": case_post(),
+    # valid bodies, so that the roles decide (long-term cases, 挂账): the handlers ask, the
+    # committee at the case's level decides and sets a new review date
+    "api:case-request-suspension": Target(
+        method="POST",
+        args=_case,
+        scoped=True,
+        body=lambda o: {
+            "version": o.case.version,
+            "reason": "Waiting for the court",
+            "review_on": str(timezone.localdate() + timedelta(days=30)),
+        },
+    ),
+    "api:case-review-suspension": Target(
+        method="POST",
+        args=_case,
+        scoped=True,
+        body=lambda o: {"version": o.case.version, "approve": True},
+    ),
+    "api:case-reschedule-review": Target(
+        method="POST",
+        args=_case,
+        scoped=True,
+        body=lambda o: {
+            "version": o.case.version,
+            "review_on": str(timezone.localdate() + timedelta(days=30)),
+        },
+    ),
     "api:case-resolve": case_post(),
     "api:case-resolve-on-spot": case_post(),
     "api:case-resume": case_post(),
@@ -231,6 +269,26 @@ TARGETS: dict[str, Target] = {
             "review_on": str(timezone.localdate() + timedelta(days=30)),
         },
     ),
+    # a valid body, so that the roles decide: a grid worker of the case's grid who did not
+    # whistle it; the scenario's grid worker whistled it (403), nobody else may
+    "api:case-support": Target(
+        method="POST",
+        args=_case,
+        scoped=True,
+        body=lambda o: {"version": o.case.version, "note": "Me too"},
+    ),
+    # a valid body, so that the roles decide: the town and city committees move the case to
+    # the other village of its town, nobody else may
+    "api:case-transfer": Target(
+        method="POST",
+        args=_case,
+        scoped=True,
+        body=lambda o: {
+            "version": o.case.version,
+            "village": o.org.other_village.pk,
+            "reason": "Filed in the wrong village",
+        },
+    ),
     "api:case-verify": case_post(),
     "api:case-whistle": case_post(),
     "api:dispatch-list": page(),
@@ -242,6 +300,18 @@ TARGETS: dict[str, Target] = {
     "api:dispatch-resolve-part": dispatch_post(),
     "api:dispatch-return-dispatch": dispatch_post(),
     "api:dispatch-review-return": dispatch_post(),
+    # a well-formed body, so that the roles decide: the town committee may move the dispatch,
+    # but the department named is already on the case (400); nobody else may (403)
+    "api:dispatch-transfer-dispatch": Target(
+        method="POST",
+        args=_dispatch,
+        scoped=True,
+        body=lambda o: {
+            "version": o.case.version,
+            "department": o.org.department.pk,
+            "reason": "Routed to the wrong unit",
+        },
+    ),
     # a valid body, so that the roles decide: the committees and the supervisor may press a late
     # unit, nobody else; the dispatch is on time (409)
     "api:dispatch-supervise": Target(
@@ -287,6 +357,18 @@ TARGETS: dict[str, Target] = {
     "api:assessment-hot-spots": page(),
     "api:assessment-hot-spots-export": page(),
     "api:town-evaluation-list": page(),
+    # --- spot checks (抽查): a draw of one closed case, waiting for its revisit ---
+    "spotchecks:list": page(),
+    "spotchecks:detail": Target(args=lambda o: {"pk": spot_check_of(o).pk}, scoped=True),
+    "api:spot-check-list": page(),
+    "api:spot-check-detail": api_id(lambda o: spot_check_of(o).pk),
+    # a valid body, so that the roles decide: the city's supervisor records it, nobody else
+    "api:case-record-spot-check": Target(
+        method="POST",
+        args=lambda o: {"pk": drawn_case_of(o).pk},
+        scoped=True,
+        body=lambda o: {"version": drawn_case_of(o).version, "outcome": "confirmed"},
+    ),
 }
 
 # Expected statuses, in ROLES order. Scoped URLs have an (inside, outside) pair.
@@ -302,6 +384,10 @@ EXPECTATIONS: dict[str, str | tuple[str, str]] = {
     # Filing is for grid workers; the village inbox for village officers; the board for teams and
     # departments; the command page for the town committee.
     "cases:board": "403 403 200 200 200 403 403 403 L",
+    # Bulk actions: each ticked row answers for itself (404 outside the scope, 403 not allowed);
+    # an empty form selects no row (400) for everyone.
+    "cases:bulk": "400 400 400 400 400 400 400 400 L",
+    "cases:dispatch_bulk": "400 400 400 400 400 400 400 400 L",
     "cases:command": "403 403 403 403 403 200 403 403 L",
     "cases:file": "200 403 403 403 403 403 403 403 L",
     "cases:grids_geojson": "200 403 403 403 403 403 403 403 L",
@@ -314,6 +400,8 @@ EXPECTATIONS: dict[str, str | tuple[str, str]] = {
     "cases:village_inbox": "403 200 403 403 403 403 403 403 L",
     # Supervision orders: the town and city committees and the supervisor.
     "cases:supervision": "403 403 403 403 403 200 200 200 L",
+    # Suspended cases (挂账清单): the town and city committees and the supervisor.
+    "cases:suspended": "403 403 403 403 403 200 200 200 L",
     # One case: every role of the organisation sees the in-progress case (its grid, village, town,
     # city, dispatched team and department); another city's case does not exist for them. Only the
     # town committee may suspend it (empty form: 400), cancel its dispatch (400) and decide the
@@ -402,6 +490,8 @@ EXPECTATIONS: dict[str, str | tuple[str, str]] = {
     "open311-service-definition": "200 200 200 200 200 200 200 200 200",
     "open311-services": "200 200 200 200 200 200 200 200 200",
     "open311-token": "404 404 404 404 404 404 404 404 404",
+    # A caller's "me too" needs a client system's api_key: refused without one, for everyone.
+    "open311-support": "403 403 403 403 403 403 403 403 403",
     # API documentation and schema: public, they describe no data.
     "api-docs": "200 200 200 200 200 200 200 200 200",
     "api-redoc": "200 200 200 200 200 200 200 200 200",
@@ -417,6 +507,9 @@ EXPECTATIONS: dict[str, str | tuple[str, str]] = {
         "400 400 400 400 400 400 400 400 401",
         "404 404 404 404 404 404 404 404 401",
     ),
+    # Bulk: the rows are in the body and answer one by one; an empty body is 400 for everyone.
+    "api:case-bulk": "400 400 400 400 400 400 400 400 401",
+    "api:dispatch-bulk": "400 400 400 400 400 400 400 400 401",
     "api:case-add-dispatch": (
         "400 400 400 400 400 400 400 400 401",
         "404 404 404 404 404 404 404 404 401",
@@ -476,6 +569,22 @@ EXPECTATIONS: dict[str, str | tuple[str, str]] = {
         "400 400 400 400 400 400 400 400 401",
         "404 404 404 404 404 404 404 404 401",
     ),
+    # Long-term cases, with valid bodies: the village officer, the captain, the member and the
+    # liaison (the handlers of the case in progress) ask for a suspension; the committee at its
+    # level decides, but no request waits (409), and sets a new review date only for a suspended
+    # case (409); nobody else may (403).
+    "api:case-request-suspension": (
+        "403 200 200 200 200 403 403 403 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:case-review-suspension": (
+        "403 403 403 403 403 409 403 403 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:case-reschedule-review": (
+        "403 403 403 403 403 409 403 403 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
     "api:case-resolve": (
         "400 400 400 400 400 400 400 400 401",
         "404 404 404 404 404 404 404 404 401",
@@ -490,6 +599,17 @@ EXPECTATIONS: dict[str, str | tuple[str, str]] = {
     ),
     "api:case-suspend": (
         "403 403 403 403 403 200 403 403 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    # "Me too": the whistler may not back the own whistle, the other roles are no grid workers.
+    "api:case-support": (
+        "403 403 403 403 403 403 403 403 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    # With a valid body: the town committee and the city committee (the levels that own the
+    # case) move it to another village; nobody else.
+    "api:case-transfer": (
+        "403 403 403 403 403 200 200 403 401",
         "404 404 404 404 404 404 404 404 401",
     ),
     "api:case-verify": (
@@ -550,6 +670,22 @@ EXPECTATIONS: dict[str, str | tuple[str, str]] = {
     "api:assessment-rankings": "403 200 200 403 200 200 200 200 401",
     "api:assessment-rankings-export": "403 200 200 403 200 200 200 200 401",
     "api:town-evaluation-list": "403 403 403 403 403 200 403 403 401",
+    # Spot checks: the city's supervisor draws and revisits; its city committee reads. Others
+    # see the drawn case (403), another city's supervisor does not (404).
+    "spotchecks:list": "403 403 403 403 403 403 200 200 L",
+    "spotchecks:detail": (
+        "403 403 403 403 403 403 200 200 L",
+        "404 404 404 404 404 404 404 404 L",
+    ),
+    "api:spot-check-list": "200 200 200 200 200 200 200 200 401",
+    "api:spot-check-detail": (
+        "403 403 403 403 403 403 200 200 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:case-record-spot-check": (
+        "403 403 403 403 403 403 403 200 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
     "api:department-detail": (
         "200 200 200 200 200 200 200 200 401",
         "200 200 200 200 200 200 200 200 401",
@@ -586,6 +722,12 @@ EXPECTATIONS: dict[str, str | tuple[str, str]] = {
     ),
     "api:dispatch-review-return": (
         "400 400 400 400 400 400 400 400 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    # Moving a dispatch is the committee's at the case's level (the town's here): its body names
+    # a unit already on the case (400); nobody else may (403).
+    "api:dispatch-transfer-dispatch": (
+        "403 403 403 403 403 400 403 403 401",
         "404 404 404 404 404 404 404 404 401",
     ),
     # Urging a unit and a supervision order: the committees and the supervisor may, but the

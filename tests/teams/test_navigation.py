@@ -71,6 +71,7 @@ def test_registering_a_url_name_twice_keeps_the_first(registry):
             [
                 "cases:command",
                 "cases:supervision",
+                "cases:suspended",
                 "consultation:queue",
                 "consultation:hotspots",
                 "consultation:investigations",
@@ -83,8 +84,10 @@ def test_registering_a_url_name_twice_keeps_the_first(registry):
             Role.SUPERVISOR,
             [
                 "cases:supervision",
+                "cases:suspended",
                 "consultation:hotspots",
                 "assessment:overview",
+                "spotchecks:list",
                 "cases:list",
                 "cases:notifications",
             ],

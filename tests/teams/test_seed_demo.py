@@ -282,4 +282,5 @@ def test_demo_item_escalates_within_minutes():
         "city_consultation": (3, minutes),
         "verification": (5, minutes),
         "redispatch": (3, minutes),
+        "suspension_review": (10, minutes),
     }
