@@ -30,6 +30,14 @@ from tests.cases.engine_steps import (
     kinds_for,
 )
 
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The refusals are read in English here (the default language is Chinese)."""
+    with translation.override("en"):
+        yield
+
+
 State = SuspensionRequest.State
 REVIEW_ON = date(2025, 7, 10)  # a month after T0
 REVIEW_DUE = at(2025, 7, 11, 0, 0)  # the end of the review date

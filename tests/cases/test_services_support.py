@@ -4,6 +4,7 @@ wrong role, wrong place and wrong state change nothing."""
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.utils import translation
 
 from cases.errors import IllegalTransition, InvalidInput, NotAllowed, NotInScope, StaleCase
 from cases.models import Event, Source, Status, Supporter
@@ -25,6 +26,13 @@ from tests.cases.engine_steps import (
     whistled,
 )
 from tests.factories import GridFactory, MembershipFactory, UserFactory, square_polygon
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The refusals are read in English here (the default language is Chinese)."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from django.utils import translation
 
 from cases import sweep
 from cases.errors import IllegalTransition, InvalidInput, NotAllowed, NotInScope
@@ -45,6 +46,13 @@ from tests.factories import (
     VillageFactory,
     square_polygon,
 )
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The refusals are read in English here (the default language is Chinese)."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -3,6 +3,7 @@ and records each revisit; "not actually resolved" reopens the case to the same u
 reply (虚假回复). Bad input is refused with nothing changed."""
 
 import pytest
+from django.utils import translation
 
 from cases.errors import IllegalTransition, InvalidInput, NotAllowed, NotInScope
 from cases.models import Attachment, Deadline, Dispatch, Event, Notification, Status
@@ -13,6 +14,14 @@ from spotchecks.models import SpotCheck, SpotCheckCase
 from spotchecks.services import record_revisit, sample
 from tests.cases.engine_steps import T0, actions, fresh, kinds_for, team_dispatch
 from tests.spotchecks.steps import DAY, closed_cases, draw, not_an_image, png
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The refusals are read in English here (the default language is Chinese)."""
+    with translation.override("en"):
+        yield
+
 
 Outcome = SpotCheckCase.Outcome
 
