@@ -1,6 +1,9 @@
 """Errors the case services raise. Each carries a translatable message and a stable code, so
 pages, the API and tasks can show or map them the same way."""
 
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
@@ -62,3 +65,23 @@ class NotInScope(CaseError, Http404):
     code = "not_found"
     default_message = _("No such case.")
     http_status = 404
+
+
+T = TypeVar("T")
+
+
+def with_field_names(call: Callable[[], T], names: Mapping[str, str], *, dotted: bool = False) -> T:
+    """Run a service call; the fields of its errors are named as the caller's input names them:
+    a page form's or the API's (an action's declared form_fields or api_fields), so the page and
+    the API put each message on their own field. `dotted`: a formset row's field, tasks-0-due_at
+    on a page, is tasks.0.due_at in the API."""
+    try:
+        return call()
+    except CaseError as error:
+        fields = {}
+        for key, value in error.fields.items():
+            if dotted and key.startswith("tasks-"):
+                key = key.replace("-", ".")
+            fields[names.get(key, key)] = value
+        error.fields = fields
+        raise

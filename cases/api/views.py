@@ -26,7 +26,7 @@ from cases.api import serializers as api
 from cases.api.bulk import bulk_route
 from cases.api.filters import CaseFilter, DispatchFilter, NotificationFilter
 from cases.api.idempotency import IdempotentViewSet
-from cases.errors import CaseError, InvalidInput, NotInScope
+from cases.errors import InvalidInput, NotInScope, with_field_names
 from cases.models import Case, Dispatch, Notification, Source
 from cases.perform import perform
 from cases.selectors_pages.detail import case_id_by_number
@@ -54,20 +54,6 @@ def require_visible(*, user: Any, case_id: int) -> None:
     """Outside the scope first (404), before the body is even read."""
     if not visible_cases(user=user).filter(pk=case_id).exists():
         raise NotInScope()
-
-
-def renamed(call: Callable[[], Any], names: dict[str, str]) -> Any:
-    """Run a service call; its field errors are named as the API's input names them."""
-    try:
-        return call()
-    except CaseError as error:
-        fields = {}
-        for key, value in error.fields.items():
-            if key.startswith("tasks-"):  # tasks-0-due_at -> tasks.0.due_at
-                key = key.replace("-", ".")
-            fields[names.get(key, key)] = value
-        error.fields = fields
-        raise
 
 
 def validated(serializer_class: type[Serializer], request: Request) -> dict:
@@ -138,7 +124,7 @@ def _action_route(spec: Action) -> Callable:
             case_id = selectors.dispatch_case_id(user=request.user, pk=target_id)
             target = {"dispatch_id": target_id}
         data = validated(spec.serializer_class, request)
-        renamed(
+        with_field_names(
             lambda: perform(
                 action=spec.name,
                 user=request.user,
@@ -147,6 +133,7 @@ def _action_route(spec: Action) -> Callable:
                 **target,
             ),
             spec.api_fields,
+            dotted=True,
         )
         return case_response(request, case_id)
 

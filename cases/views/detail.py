@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from cases import services
 from cases.access import is_committee_at_level
-from cases.errors import CaseError, NotAllowed, StaleCase
+from cases.errors import NotAllowed, StaleCase, with_field_names
 from cases.forms_detail import PostponementDecisionForm
 from cases.perform import perform
 from cases.selectors_pages import detail as selectors
@@ -31,19 +31,6 @@ from cases.workflow import (
     dispatch_action,
 )
 from core.views import done, run_service
-
-
-def _renamed(call: Callable[[], Any], names: dict[str, str]) -> Callable[[], Any]:
-    """Service field names as the action's form calls them (its declared form_fields)."""
-
-    def wrapped() -> Any:
-        try:
-            return call()
-        except CaseError as error:
-            error.fields = {names.get(k, k): v for k, v in error.fields.items()}
-            raise
-
-    return wrapped
 
 
 def _next_url(request: HttpRequest, value: str | None, fallback: str) -> str:
@@ -75,7 +62,7 @@ def _case_input(data: dict) -> dict:
 def _perform(spec: Action, request: HttpRequest, target_id: int, data: dict) -> Callable[[], Any]:
     """The action carried out with the form's cleaned data, in the shared input names."""
     target = {"case_id": target_id} if spec.on == CASE else {"dispatch_id": target_id}
-    return _renamed(
+    return lambda: with_field_names(
         lambda: perform(
             action=spec.name,
             user=request.user,

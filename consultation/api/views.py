@@ -19,8 +19,8 @@ from rest_framework.response import Response
 
 from cases.access import scope_of
 from cases.api.idempotency import IdempotentViewSet
-from cases.api.views import ID_PARAMETER, parse_pk, renamed, validated
-from cases.errors import InvalidInput, NotAllowed, NotInScope
+from cases.api.views import ID_PARAMETER, parse_pk, validated
+from cases.errors import InvalidInput, NotAllowed, NotInScope, with_field_names
 from cases.services import Task
 from consultation import selectors, services
 from consultation.api import serializers as api
@@ -200,7 +200,7 @@ class AgendaItemViewSet(IdempotentViewSet):
         decision = services.Decision(
             kind=data["kind"], text=data["decision"], tasks=tasks, review_on=data["review_on"]
         )
-        renamed(
+        with_field_names(
             lambda: services.decide_item(
                 user=request.user,
                 item_id=item.pk,
@@ -208,6 +208,7 @@ class AgendaItemViewSet(IdempotentViewSet):
                 expected_version=data["version"],
             ),
             {"reason": "decision"},
+            dotted=True,
         )
         response = consultation_response(request, item.consultation_id)
         response.idempotent_case_id = item.case_id
@@ -337,7 +338,7 @@ class InvestigationViewSet(mixins.ListModelMixin, IdempotentViewSet):
         for index, entry in enumerate(data["checks"]):
             names[f"item_{entry['id']}"] = f"checks.{index}.item"
             names[f"finding_{entry['id']}"] = f"checks.{index}.finding"
-        renamed(
+        with_field_names(
             lambda: services.record_investigation(
                 user=request.user,
                 investigation_id=investigation.pk,
@@ -359,6 +360,7 @@ class InvestigationViewSet(mixins.ListModelMixin, IdempotentViewSet):
                 notes=data["notes"],
             ),
             names,
+            dotted=True,
         )
         investigation = selectors.investigation_for(user=request.user, pk=investigation.pk)
         return Response(investigation_detail(investigation=investigation))
