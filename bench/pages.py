@@ -224,7 +224,7 @@ def seed(*, cases: int) -> int:
                 priority, rework_count, version, rejection_reason, redirect, resolution_note,
                 legal_instrument_number, satisfaction, resolved_level, filed_at, updated_at,
                 resolved_at, closed_at, latitude, longitude, reporter_id,
-                city_id, grid_id, item_id, town_id, village_id)
+                city_id, grid_id, item_id, town_id, village_id, suspension_requested)
             SELECT 'HN-' || lpad(s::text, 9, '0'), 'PG' || lpad(s::text, 14, '0'),
                    'grid_worker', 'No. ' || (s %% 300) || ' Bench Road',
                    'Benchmark whistle ' || s, '', '', '', m.status, m.level,
@@ -240,7 +240,8 @@ def seed(*, cases: int) -> int:
                    CASE WHEN m.resolved_level <> '' THEN f.filed_at + interval '3 days' END,
                    CASE WHEN m.status = 'closed' THEN f.filed_at + interval '4 days' END,
                    30.495 + 0.015 * (bg.n %% 2) + 0.0001 * (s %% 97), 120.62 + 0.0001 * (s %% 89),
-                   bg.worker_id, bg.city_id, bg.grid_id, bi.item_id, bg.town_id, bg.village_id
+                   bg.worker_id, bg.city_id, bg.grid_id, bi.item_id, bg.town_id, bg.village_id,
+                   false
             FROM generate_series(1, %(n)s) AS s
             CROSS JOIN LATERAL (SELECT %(now)s - (%(n)s - s) * (interval '730 days' / %(n)s)
                                 - interval '5 minutes' AS filed_at) f
@@ -305,7 +306,8 @@ def _seed_dispatches(cursor, params: dict) -> None:
         """
         INSERT INTO cases_dispatch (
             case_id, team_id, department_id, origin, task, state, dispatched_at,
-            report_in_due, reported_in_at, late, handling_note, handled_at, resolved_at, due_at)
+            report_in_due, reported_in_at, late, handling_note, handled_at, resolved_at, due_at,
+            return_reason, return_note, return_ruling)
         SELECT d.case_id, d.team_id, d.department_id, 'whistle', '',
                CASE WHEN d.status = 'dispatched' THEN 'waiting'
                     WHEN d.status IN ('resolved', 'closed') THEN 'resolved'
@@ -317,7 +319,7 @@ def _seed_dispatches(cursor, params: dict) -> None:
                d.late AND d.status <> 'dispatched', '', NULL,
                CASE WHEN d.status IN ('resolved', 'closed')
                     THEN d.dispatched_at + interval '3 days' END,
-               NULL
+               NULL, '', '', ''
         FROM bench_dispatch d
         ORDER BY d.case_id, d.team_id NULLS LAST
         """,
@@ -439,7 +441,7 @@ def _seed_facts(cursor, params: dict) -> None:
             accepted, rejected, closed, closed_at, closed_level, resolved_at, overdue,
             closed_on_time, reworked, rework_count, postponed, suspended, was_suspended,
             whistled, escalated, max_level, satisfaction, handling_seconds, last_event_id,
-            computed_at)
+            computed_at, merged, supporters)
         SELECT c.id, c.city_id, c.town_id, c.village_id, c.grid_id, c.item_id, c.reporter_id,
                c.filed_at, bc.path LIKE 'accept%%' OR bc.path LIKE 'whistle%%',
                c.status = 'rejected', c.status = 'closed', c.closed_at,
@@ -451,7 +453,7 @@ def _seed_facts(cursor, params: dict) -> None:
                c.satisfaction,
                CASE WHEN c.status = 'closed'
                     THEN extract(epoch FROM c.resolved_at - c.filed_at)::bigint / 3 END,
-               e.last_id, %(now)s
+               e.last_id, %(now)s, false, 0
         FROM cases_case c
         JOIN bench_case bc ON bc.id = c.id
         JOIN (SELECT case_id, max(id) AS last_id FROM cases_event GROUP BY case_id) e
@@ -465,13 +467,16 @@ def _seed_facts(cursor, params: dict) -> None:
             dispatch_id, case_id, team_id, department_id, city_id, town_id, village_id,
             grid_id, reporter_id, origin, dispatched_at, report_in_due, reported_in_at,
             reported_on_time, late, cancelled, resolved_at, task_due_at, task_overdue,
-            consultation_invited, consultation_attended, consultation_late, computed_at)
+            consultation_invited, consultation_attended, consultation_late, computed_at,
+            returned, return_upheld, return_overruled, urged, urge_count, supervised,
+            supervision_late, spot_checked, false_reply)
         SELECT d.id, d.case_id, d.team_id, d.department_id, c.city_id, c.town_id,
                c.village_id, c.grid_id, c.reporter_id, d.origin, d.dispatched_at,
                d.report_in_due, d.reported_in_at,
                d.reported_in_at IS NOT NULL AND NOT d.late
                    AND d.reported_in_at <= d.report_in_due,
-               d.late, false, d.resolved_at, NULL, false, false, false, false, %(now)s
+               d.late, false, d.resolved_at, NULL, false, false, false, false, %(now)s,
+               false, false, false, false, 0, false, false, false, false
         FROM cases_dispatch d JOIN cases_case c ON c.id = d.case_id
         """,
         params,
@@ -497,10 +502,11 @@ def _long_history(cursor, params: dict) -> int:
         """
         INSERT INTO cases_dispatch (
             case_id, team_id, department_id, origin, task, state, dispatched_at,
-            report_in_due, reported_in_at, late, handling_note, resolved_at)
+            report_in_due, reported_in_at, late, handling_note, resolved_at,
+            return_reason, return_note, return_ruling)
         SELECT %(case)s, NULL, dep.id, 'added', 'Check the permits', 'reported',
                %(filed)s + interval '2 hours', %(filed)s + interval '4 hours',
-               %(filed)s + interval '3 hours', false, '', NULL
+               %(filed)s + interval '3 hours', false, '', NULL, '', '', ''
         FROM teams_department dep WHERE dep.code IN ('HN-HCB', 'HN-NRB', 'HN-LEB')
         """,
         {"case": case_id, "filed": filed_at},
