@@ -19,7 +19,7 @@ PYTEST_ARGS ?=
 .PHONY: help venv install run test lint format messages lock clean bench fuzz chaos
 
 help:
-	@echo "make run       install, migrate, seed the demo data and start web + worker + beat"
+	@echo "make run       install, migrate, seed the demo city (and once its year of history), start web + worker + beat"
 	@echo "make test      install and run the whole test suite (DATABASE_URL/REDIS_URL honoured)"
 	@echo "make fuzz      schemathesis + Open311 fuzzing with thousands of requests: no 5xx"
 	@echo "make bench     timer burst, intake load and page speed on PostgreSQL + Redis -> docs/benchmarks.md"
@@ -50,7 +50,8 @@ run: $(STAMP)
 		echo "msgfmt not found: using the committed .mo files"; \
 	fi
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	$(PY) manage.py seed_demo
+	@# The history (a year of cases through the services, about a minute) is built only once.
+	$(PY) manage.py seed_demo --history
 	@echo
 	@echo "Whistle is starting at http://127.0.0.1:$${PORT:-8000}/  (Ctrl-C stops web, worker and beat)"
 	@echo

@@ -20,11 +20,14 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from assessment import definitions
 from assessment.exports import Table, Value
 from assessment.hotspots import TOP_ITEMS
 from assessment.indicators import LABELS, QUALITY_KEYS, RETURN_KEYS, SUPERVISION_KEYS
 from assessment.models import TownEvaluation
+from assessment.selectors import reason_label
 from cases.access import scope_of
+from cases.models import Dispatch
 from cases.selectors_pages.lists import items_by_aspect
 from teams.models import Department, Grid, Region, Role, Team, User
 
@@ -38,13 +41,17 @@ RATE_KEYS = (
     "on_the_spot_rate",
 )
 LEVEL_KEYS = ("level_village_share", "level_town_share", "level_city_share")
+# Who solved the case, against the practice's 70/20/10.
+SOLVER_KEYS = ("solved_by_village_share", "solved_by_team_share", "solved_by_consultation_share")
 HOUR_KEYS = ("avg_handling_hours", "p90_handling_hours")
 KPI_KEYS = RATE_KEYS + HOUR_KEYS
 # The supervision rates (urged, supervised, orders met late) follow on a unit's page and in the
 # API, each with its cases behind it.
 # The overruled returns (退回) too, against the unit that returned.
 # Whistle quality (rejected, merged, backed by a "me too") on a village's and a grid worker's.
-ALL_KEYS = RATE_KEYS + LEVEL_KEYS + HOUR_KEYS + SUPERVISION_KEYS + RETURN_KEYS + QUALITY_KEYS
+ALL_KEYS = (
+    RATE_KEYS + SOLVER_KEYS + LEVEL_KEYS + HOUR_KEYS + SUPERVISION_KEYS + RETURN_KEYS + QUALITY_KEYS
+)
 LOWER_IS_BETTER = frozenset(
     {
         "rework_rate",
@@ -56,7 +63,7 @@ LOWER_IS_BETTER = frozenset(
         "merged_share",
     }
 )
-LEVEL_TARGETS = {"village": 0.7, "town": 0.2, "city": 0.1}
+SOLVER_TARGETS = {"village": 0.7, "team": 0.2, "consultation": 0.1}
 
 # Who opens the dashboards, and the unit each role looks at first (its own place).
 HOME_UNITS = (
@@ -220,6 +227,9 @@ class Kpi:
     change: float | None = None  # in percentage points (rates) or hours
     change_display: str = ""
     trend: str = ""  # "better", "worse", "same" or ""
+    source: str = "case"  # what it counts: "case" or "dispatch"
+    # What it counts and what its words mean (assessment.definitions).
+    help: list = field(default_factory=list)
 
 
 def kpi(indicator, *, unit_type: str, unit_id: int | None, period, previous=None) -> Kpi:
@@ -245,6 +255,8 @@ def kpi(indicator, *, unit_type: str, unit_id: int | None, period, previous=None
         display=format_value(key, indicator.value),
         numerator=numerator,
         denominator=link("denominator"),
+        source=indicator.source,
+        help=definitions.help_text(key),
     )
     if previous is not None and indicator.value is not None and previous.value is not None:
         change = indicator.value - previous.value
@@ -299,6 +311,9 @@ class PageTable:
 
 
 def indicator_cell(kpi_: Kpi) -> Cell:
+    """The value with its counts; empty when the period has nothing to count."""
+    if kpi_.value is None and (kpi_.denominator is None or kpi_.denominator.count == 0):
+        return Cell(value=None, text="")
     links = [link for link in (kpi_.numerator, kpi_.denominator) if link is not None]
     return Cell(value=export_value(kpi_.key, kpi_.value), text=kpi_.display, links=links)
 
@@ -418,20 +433,25 @@ def trend_chart(trend: list) -> dict:
 
 
 def _level_counts(levels: dict) -> dict[str, tuple[float | None, int, float]]:
-    """level -> (share, count, target), whatever shape the selector's dict has."""
+    """who solved it -> (share, count, target), whatever shape the selector's dict has."""
     result = {}
     shares = levels.get("shares") or {}
     counts = levels.get("counts") or {}
-    targets = levels.get("targets") or LEVEL_TARGETS
-    for level in ("village", "town", "city"):
-        result[level] = (
-            shares.get(level),
-            int(counts.get(level) or 0),
-            float(targets.get(level, LEVEL_TARGETS[level])),
+    targets = levels.get("targets") or SOLVER_TARGETS
+    for solver in SOLVER_TARGETS:
+        result[solver] = (
+            shares.get(solver),
+            int(counts.get(solver) or 0),
+            float(targets.get(solver, SOLVER_TARGETS[solver])),
         )
     return result
 
 
+SOLVER_LABELS = {
+    "village": gettext_lazy("The village itself"),
+    "team": gettext_lazy("The town's teams"),
+    "consultation": gettext_lazy("A committee consultation"),
+}
 LEVEL_LABELS = {
     "village": gettext_lazy("Village"),
     "town": gettext_lazy("Town"),
@@ -440,9 +460,10 @@ LEVEL_LABELS = {
 
 
 def level_chart(levels: dict) -> dict:
+    """Who solved the closed cases, next to the 70/20/10 target."""
     data = _level_counts(levels)
     return {
-        "labels": [str(LEVEL_LABELS[level]) for level in data],
+        "labels": [str(SOLVER_LABELS[solver]) for solver in data],
         "actual": [None if s is None else round(s * 100, 1) for s, _c, _t in data.values()],
         "target": [round(t * 100, 1) for _s, _c, t in data.values()],
         "names": {"actual": _("Actual share"), "target": _("Target")},
@@ -450,37 +471,70 @@ def level_chart(levels: dict) -> dict:
     }
 
 
+def _share_row(
+    label: str, key: str, indicator, *, unit_type: str, unit_id: int | None, period
+) -> list[Cell]:
+    count = indicator.numerator if indicator is not None else 0
+    share = indicator.value if indicator is not None else None
+    count_cell = Cell(value=count)
+    if indicator is not None:
+        count_cell = Cell(
+            value=count,
+            url=cases_url(
+                key=key, part="numerator", unit_type=unit_type, unit_id=unit_id, period=period
+            ),
+            css="kpi-count",
+        )
+    return [
+        Cell(value=label),
+        count_cell,
+        Cell(value=export_value(key, share), text=format_value(key, share)),
+    ]
+
+
 def level_table(
     current: dict, levels: dict, *, unit_type: str, unit_id: int | None, period
 ) -> PageTable:
-    """Closed cases per level against 70/20/10; each count links to its cases."""
+    """Closed cases by who solved them against 70/20/10; each count links to its cases."""
     rows = []
-    for level, (share, count, target) in _level_counts(levels).items():
-        key = f"level_{level}_share"
-        indicator = current.get(key)
-        count_cell = Cell(value=count)
-        if indicator is not None:
-            count = indicator.numerator
-            count_cell = Cell(
-                value=count,
-                url=cases_url(
-                    key=key, part="numerator", unit_type=unit_type, unit_id=unit_id, period=period
-                ),
-                css="kpi-count",
-            )
-            share = indicator.value
-        rows.append(
-            [
-                Cell(value=str(LEVEL_LABELS[level])),
-                count_cell,
-                Cell(value=export_value(key, share), text=format_value(key, share)),
-                Cell(value=round(target * 100, 1), text=f"{target * 100:.0f}%"),
-            ]
+    for solver, (_share, _count, target) in _level_counts(levels).items():
+        key = f"solved_by_{solver}_share"
+        row = _share_row(
+            str(SOLVER_LABELS[solver]),
+            key,
+            current.get(key),
+            unit_type=unit_type,
+            unit_id=unit_id,
+            period=period,
         )
+        row.append(Cell(value=round(target * 100, 1), text=f"{target * 100:.0f}%"))
+        rows.append(row)
     return PageTable(
         name="levels",
-        title=_("Level distribution"),
-        headers=[_("Level"), _("Closed cases"), _("Share (%)"), _("Target (%)")],
+        title=_("Who solved the cases, against 70/20/10"),
+        headers=[_("Solved by"), _("Closed cases"), _("Share (%)"), _("Target (%)")],
+        rows=rows,
+    )
+
+
+def closing_level_table(current: dict, *, unit_type: str, unit_id: int | None, period) -> PageTable:
+    """The level view: closed cases by the administrative level they closed at (no target: a
+    case settled at a town consultation is a town case here)."""
+    rows = [
+        _share_row(
+            str(LEVEL_LABELS[level]),
+            f"level_{level}_share",
+            current.get(f"level_{level}_share"),
+            unit_type=unit_type,
+            unit_id=unit_id,
+            period=period,
+        )
+        for level in LEVEL_LABELS
+    ]
+    return PageTable(
+        name="closing-levels",
+        title=_("Level view: the level at which cases closed"),
+        headers=[_("Level"), _("Closed cases"), _("Share (%)")],
         rows=rows,
     )
 
@@ -497,12 +551,30 @@ def case_rows(queryset):
     return queryset.select_related("item", "grid", "village").order_by("-filed_at", "-id")
 
 
+def _dispatch_handlers(cases: list) -> dict[int, str] | None:
+    """The unit of each row of a list counted in dispatches (rows carry the dispatch they
+    stand for, assessment.indicators.behind); None for a list of cases."""
+    ids = [getattr(case, "counted_dispatch_id", None) for case in cases]
+    if not cases or any(pk is None for pk in ids):
+        return None
+    dispatches = Dispatch.objects.select_related("team", "department").in_bulk(ids)
+    return {pk: dispatch.handler.name for pk, dispatch in dispatches.items()}
+
+
 def case_table(cases, *, title: str) -> PageTable:
+    """One row per case, or per dispatch (with its unit) for a number counted in dispatches."""
+    cases = list(cases)
+    handlers = _dispatch_handlers(cases)
     rows = []
     for case in cases:
         rows.append(
             [
                 Cell(value=case.number, url=case_detail_url(case.pk), css="case-number"),
+                *(
+                    [Cell(value=handlers.get(case.counted_dispatch_id, ""))]
+                    if handlers is not None
+                    else []
+                ),
                 Cell(value=case.item.name),
                 Cell(value=case.village.name),
                 Cell(value=case.grid.name),
@@ -525,6 +597,7 @@ def case_table(cases, *, title: str) -> PageTable:
         title=title or _("Cases"),
         headers=[
             _("Number"),
+            *([_("Dispatched to")] if handlers is not None else []),
             _("Item"),
             _("Village / community"),
             _("Grid"),
@@ -546,7 +619,7 @@ def reasons_table(
     )
     rows = [
         [
-            Cell(reason, text=reason or _("(no reason given)")),
+            Cell(reason, text=reason_label(reason) or _("(no reason given)")),
             Cell(count, url=f"{base}&{urlencode({'reason': reason})}", css="kpi-count"),
         ]
         for reason, count in reasons
@@ -720,7 +793,11 @@ def item_filter(query) -> ItemFilterForm:
 def hot_spot_table(found: list[dict], *, period, item_id: int | None) -> PageTable:
     """Grids by count, with their most frequent items; counts link to the case list."""
     rows = []
-    base = {"filed_from": period.start.isoformat(), "filed_to": period.last_day.isoformat()}
+    base = {
+        "filed_from": period.start.isoformat(),
+        "filed_to": period.last_day.isoformat(),
+        "taken_up": "on",
+    }
     for spot in found:
         top = spot["items"][: spots_top()]
         rows.append(

@@ -6,23 +6,40 @@ handling time in working hours): the incremental refresh and the full rebuild bo
 the same inputs, so they cannot disagree.
 
 Definitions (the indicators in assessment.indicators build on these):
-- accepted: the village took the whistle into handling (accepted it, or whistled it on).
+- accepted: a village officer took the whistle into handling (accepted it, or whistled it on
+  themselves); a whistle the screening or village-handling timer sent up, or the hotline
+  routed straight to the town, was not accepted by the village.
 - rejected: the case stands rejected (or merged as a duplicate) now.
 - closed: the case stands closed now (verified on site, or closed by a committee).
-- closed_level: where it was solved: the level of the last resolution before a verified close
-  (village = solved on the spot), or the committee's level for a close at a consultation.
-- overdue: a deadline of a handling stage (village handling, the committee's re-dispatch after
-  a return, handling, a dispatch's task, town or city consultation) passed before it was met:
-  its timer fired, or it was met late.
+- closed_level: the administrative level it closed at (the level view): the level of the last
+  resolution before a verified close (village = solved on the spot), or the committee's level
+  for a close at a consultation.
+- solved_by: WHO solved it (the 70/20/10 of the practice), for closed cases: "village" when the
+  village solved it itself (its last resolution was on the spot), "consultation" when, since it
+  was last reopened, a town or city committee took it up (a consultation was requested, the
+  case was put on an agenda, escalated, decided or closed there), "team" otherwise (the town's
+  teams and departments it was whistled to).
+- overdue (late): a deadline of one of the case's own stages (screening, village handling, the
+  committee's re-dispatch after a return, handling, a dispatch's task, town or city
+  consultation, on-site verification) passed before it was met: its timer fired, or it was met
+  late. late_count: how many such deadlines passed (each firing counts).
   Report-in lateness is a dispatch fact (late), not this.
 - closed_on_time: closed and never overdue.
 - reworked / rework_count: failed on-site verifications.
 - postponed: a postponement of one of its deadlines was approved.
-- suspended: parked (挂账) now; was_suspended: ever.
+- suspended: parked (挂账) at the end of the calendar month it was filed in (local time), by a
+  suspension made before any of its limits had passed; once so, for good (a later resume does
+  not bring it back, a later suspension does not take it out), so a closed month's closure
+  rates do not move. was_suspended: parked at any time.
 - handling_seconds: working seconds from filing to the last resolution (or to the committee's
   close), for closed cases only.
 - merged: rejected as a duplicate and merged into the case it repeats (its `reject` step
   names the case); supporters: the "me too" (附议) steps on it (`support`).
+
+Per dispatch, what its own unit did (a unit is charged only for that):
+- reworked / rework_count: failed on-site verifications of a resolution this dispatch took part
+  in: it had reported in (and was still on the case) when the case was resolved. A unit on the
+  case that never reported in is not charged with the rework of what others resolved.
 
 Per dispatch, its return (退回) and the committee's ruling, from the steps on it:
 - returned: the unit handed it back before its report-in limit (`return_dispatch`); it is
@@ -46,8 +63,11 @@ A case reopened by a spot check is open again (closed, satisfaction: as after `r
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.utils import timezone
+
+from assessment.models import SolvedBy
 from cases import calendar
 from cases.models import Case, Deadline, Dispatch, Event, Level, Status, SupervisionOrder
 from checklists.models import Stage
@@ -63,10 +83,19 @@ HANDLING_STAGES = frozenset(
         Stage.CITY_CONSULTATION,
     }
 )
+# Every stage whose overrun makes the case late: the handling stages, the village's screening
+# (a timer whistle) and the grid worker's on-site verification.
+LATE_STAGES = HANDLING_STAGES | {Stage.SCREENING, Stage.VERIFICATION}
 RESOLVING_ACTIONS = frozenset({"resolve", "resolve_on_spot"})
 # A spot check's revisit of the dispatch's reply: confirmed, or not actually resolved.
 SPOT_CHECK_OUTCOMES = frozenset({"spot_check_confirmed", "spot_check_failed"})
 LEVEL_ORDER = {Level.VILLAGE: 0, Level.TOWN: 1, Level.CITY: 2}
+# A town or city committee took the case up (who solved it: a consultation).
+CONSULTATION_STEPS = frozenset(
+    {"request_consultation", "consultation_called", "escalate", "decide", "close"}
+)
+# Steps that take one dispatch off the case; "transfer" (the whole case) ends them all.
+DISPATCH_ENDING_STEPS = frozenset({"cancel_dispatch", "return_dispatch", "transfer_dispatch"})
 
 
 @dataclass(frozen=True)
@@ -88,6 +117,26 @@ def _missed(deadline: Deadline) -> bool:
     if deadline.fired_at is not None:
         return True
     return deadline.met_at is not None and deadline.met_at > deadline.due_at
+
+
+def _parked_in_time(*, case: Case, events: Sequence[Event], first_missed: list) -> bool:
+    """Parked at the end of its filing month, by a suspension made before any limit passed:
+    the closure rates leave it out for good, so nothing done later moves a closed month."""
+    filed = timezone.localtime(case.filed_at)
+    month_end = (filed.replace(day=1) + timedelta(days=32)).replace(
+        day=1, hour=0, minute=0, second=0, microsecond=0
+    )
+    status, parked_at = None, None
+    for event in events:
+        if event.created_at >= month_end:
+            break
+        if event.to_status:
+            if event.to_status == Status.SUSPENDED and status != Status.SUSPENDED:
+                parked_at = event.created_at
+            status = event.to_status
+    if status != Status.SUSPENDED or parked_at is None:
+        return False
+    return not first_missed or parked_at < first_missed[0]
 
 
 def compute_facts(
@@ -126,6 +175,8 @@ def compute_facts(
             closed_level = closing.from_level
             end_of_handling = closing.created_at
 
+    solved_by = _solved_by(events) if closed and closing is not None else ""
+
     satisfaction = ""
     for event in events:
         if event.action == "evaluate":
@@ -135,7 +186,8 @@ def compute_facts(
 
     levels = [Level.VILLAGE] + [e.to_level for e in events if e.to_level]
     max_level = max(levels, key=lambda level: LEVEL_ORDER.get(level, 0))
-    overdue = any(d.stage in HANDLING_STAGES and _missed(d) for d in deadlines)
+    missed = sorted(d.due_at for d in deadlines if d.stage in LATE_STAGES and _missed(d))
+    overdue = bool(missed)
     rework_count = actions.count("verify_fail")
     rejection = next((e for e in reversed(events) if e.action == "reject"), None)
     merged = (
@@ -157,20 +209,25 @@ def compute_facts(
         "item_id": case.item_id,
         "reporter_id": case.reporter_id,
         "filed_at": case.filed_at,
-        "accepted": "accept" in actions or "whistle" in actions,
+        "accepted": any(
+            e.action == "accept" or (e.action == "whistle" and e.actor_id is not None)
+            for e in events
+        ),
         "rejected": status == Status.REJECTED,
         "closed": closed,
         "closed_at": closing.created_at if closed and closing is not None else None,
         "closed_level": closed_level,
+        "solved_by": solved_by,
         "resolved_at": last_resolution.created_at if last_resolution is not None else None,
         "overdue": overdue,
+        "late_count": len(missed),
         "closed_on_time": closed and not overdue,
         "reworked": rework_count > 0,
         "rework_count": rework_count,
         "postponed": any(
             e.action == "decide_postponement" and (e.data or {}).get("approved") for e in events
         ),
-        "suspended": status == Status.SUSPENDED,
+        "suspended": _parked_in_time(case=case, events=events, first_missed=missed[:1]),
         "was_suspended": "suspend" in actions,
         "whistled": "whistle" in actions,
         "escalated": "escalate" in actions,
@@ -181,6 +238,7 @@ def compute_facts(
         "supporters": actions.count("support"),
         "last_event_id": max((e.pk for e in events), default=0),
     }
+    reworks = _reworks_by_dispatch(events)
     return Computed(
         case=values,
         dispatches=[
@@ -188,6 +246,7 @@ def compute_facts(
                 case=case,
                 dispatch=dispatch,
                 events=events,
+                rework_count=reworks.get(dispatch.pk, 0),
                 deadlines=deadlines,
                 attendance=attendance,
                 orders=[order for order in orders if order.dispatch_id == dispatch.pk],
@@ -197,11 +256,52 @@ def compute_facts(
     )
 
 
+def _solved_by(events: Sequence[Event]) -> str:
+    """Who solved a closed case: the village itself, the town's teams, or a committee's
+    consultation (since it was last reopened)."""
+    consulted = False
+    on_the_spot = False
+    for event in events:
+        if event.action == "reopen":
+            consulted = on_the_spot = False
+        elif event.action in CONSULTATION_STEPS:
+            consulted = True
+        elif event.action in RESOLVING_ACTIONS:
+            on_the_spot = event.action == "resolve_on_spot"
+    if on_the_spot:
+        return SolvedBy.VILLAGE
+    return SolvedBy.CONSULTATION if consulted else SolvedBy.TEAM
+
+
+def _reworks_by_dispatch(events: Sequence[Event]) -> dict[int, int]:
+    """dispatch id -> failed verifications of resolutions it took part in: the dispatches
+    reported in and still on the case when the case was resolved."""
+    reported: set[int] = set()
+    resolvers: set[int] = set()
+    counts: dict[int, int] = {}
+    for event in events:
+        if event.action == "report_in" and event.dispatch_id:
+            reported.add(event.dispatch_id)
+        elif event.action in DISPATCH_ENDING_STEPS and event.dispatch_id:
+            reported.discard(event.dispatch_id)
+        elif event.action == "transfer":
+            reported.clear()
+        elif event.action == "resolve":
+            resolvers = set(reported)
+        elif event.action == "resolve_on_spot":
+            resolvers = set()
+        elif event.action == "verify_fail":
+            for dispatch_id in resolvers:
+                counts[dispatch_id] = counts.get(dispatch_id, 0) + 1
+    return counts
+
+
 def _dispatch_facts(
     *,
     case: Case,
     dispatch: Dispatch,
     events: Sequence[Event],
+    rework_count: int,
     deadlines: Sequence[Deadline],
     attendance: Iterable[Attendance],
     orders: Sequence[SupervisionOrder],
@@ -239,6 +339,8 @@ def _dispatch_facts(
         "return_upheld": "uphold_return" in own,
         "return_overruled": "overrule_return" in own,
         "resolved_at": dispatch.resolved_at,
+        "reworked": rework_count > 0,
+        "rework_count": rework_count,
         "task_due_at": dispatch.due_at,
         "task_overdue": any(
             d.dispatch_id == dispatch.pk and d.stage == Stage.HANDLING and _missed(d)

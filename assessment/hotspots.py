@@ -2,7 +2,8 @@
 
 Counted straight from the cases table (indexed by item, grid and filing time) with one grouped
 query, so the map costs three queries (counts, grids, items) whatever the history holds.
-A case counts in the period in which it was filed.
+A case counts in the period in which it was filed; rejected whistles (merged duplicates among
+them) are left out: they name no problem of the grid (or one already counted).
 """
 
 from datetime import date, datetime, time
@@ -12,6 +13,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from cases.access import visible_cases
+from cases.models import Status
 from cases.selectors_pages.lists import visible_grids
 from checklists.models import Item
 from teams.models import Grid, User
@@ -39,7 +41,7 @@ def hot_spots(*, user: User, period: HasRange, item_id: int | None = None) -> li
     Each entry: grid_id, code, name, polygon, total, items (list of {item_id, code, name,
     count}, most frequent first). Grids without cases are kept (count 0) so the map shows them.
     """
-    cases = visible_cases(user=user).filter(filed_in(period))
+    cases = visible_cases(user=user).filter(filed_in(period)).exclude(status=Status.REJECTED)
     if item_id:
         cases = cases.filter(item_id=item_id)
     counts = list(cases.order_by().values_list("grid_id", "item_id").annotate(count=Count("id")))

@@ -8,16 +8,26 @@ period, and the drill-down lists (`cases_behind`) filter on exactly the same con
 list always has as many cases as the number it explains. A period's rates therefore follow its
 cohort of whistles: they move while that cohort is still being handled, and settle as it closes.
 
-- on_time_closure_rate = closed on time / (due − suspended)
+- on_time_closure_rate = closed on time / (due − suspended), of the cases FALLEN DUE: closed,
+                         or overdue (a handling limit passed); an open case still within its
+                         limits is out of the denominator until it closes or falls due
 - closure_rate         = closed / (due − suspended)
-- rework_rate          = reworked / due
+- rework_rate          = reworked / due; for a team or department: the cases where a
+                         resolution its own dispatch took part in failed verification (it had
+                         reported in) / its cases: a unit on the case that never acted is not
+                         charged with others' rework
 - postponement_rate    = postponed / due
-- response_rate        = dispatches reported in on time / dispatches (dispatched in the period,
+- response_rate        = DISPATCHES reported in on time / dispatches (counted in dispatches,
+                         listed with their unit) (dispatched in the period,
                          not cancelled, not returned; one case dispatched twice to a team counts
                          twice)
 - satisfaction_rate    = (satisfied + basically satisfied) / evaluated (among the due cases)
 - on_the_spot_rate     = closed at village level / accepted (among the due cases)
-- level_*_share        = closed at that level / closed (target 70/20/10)
+- solved_by_*_share    = closed cases solved by the village itself / by the town's teams and
+                         departments / by a consultation of the town or city committee, out of
+                         the closed cases: the practice's 70/20/10 (assessment.facts, solved_by)
+- level_*_share        = closed at that administrative level / closed: the level view, with
+                         no target (a case settled at a town consultation is a town case)
 - avg_handling_hours   = mean working hours from filing to resolution of the closed cases;
                          numerator and denominator are both the number of those cases
 - p90_handling_hours   = the 90th percentile (continuous) of the same; numerator: the cases at
@@ -37,10 +47,13 @@ cohort of whistles: they move while that cohort is still being handled, and sett
 - supervision_late_rate = dispatches whose supervision order was met late / dispatches under a
                          supervision order
 
-"suspended" is the case's state now (挂账 cases leave the closure rates while parked).
+"due", "late", "accepted" and "suspended" are defined once in assessment.definitions (shown as
+each indicator's help text, and in docs/architecture.md): a case parked (挂账) within its filing
+month and its limits leaves the closure rates for good, so a closed month's figures do not move
+when an old case is suspended or resumed later.
 A team's or department's case-based indicators count the cases dispatched to it (a dispatch not
-cancelled nor returned: an overruled return gives it a new dispatch); a grid worker's count the
-cases they filed.
+cancelled nor returned: an overruled return gives it a new dispatch), but charge it only with
+what its own dispatch did (rework); a grid worker's count the cases they filed.
 """
 
 from dataclasses import dataclass, field
@@ -52,6 +65,7 @@ from django.db.models import (
     Avg,
     Count,
     Exists,
+    F,
     FloatField,
     OuterRef,
     Q,
@@ -61,7 +75,7 @@ from django.db.models import (
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from assessment.models import CaseFact, DispatchFact
+from assessment.models import CaseFact, DispatchFact, SolvedBy
 from assessment.periods import Period
 from cases.models import Case, Level, Satisfaction
 
@@ -76,6 +90,9 @@ KEYS = (
     "level_village_share",
     "level_town_share",
     "level_city_share",
+    "solved_by_village_share",
+    "solved_by_team_share",
+    "solved_by_consultation_share",
     "avg_handling_hours",
     "p90_handling_hours",
     "overruled_return_rate",
@@ -97,19 +114,24 @@ SPOT_CHECK_KEYS = ("false_reply_rate",)
 # Whistle quality per village and grid worker: rejected, merged as duplicates, backed by others.
 QUALITY_KEYS = ("rejected_share", "merged_share", "supported_share")
 RATE_KEYS = (*KEYS[:7], *SUPERVISION_KEYS, *RETURN_KEYS, *SPOT_CHECK_KEYS, *QUALITY_KEYS)
-LEVEL_TARGETS = {"village": 0.7, "town": 0.2, "city": 0.1}
+# The practice's 70/20/10 is of who solved the case (solved_by_*_share), not of the level.
+SOLVER_TARGETS = {"village": 0.7, "team": 0.2, "consultation": 0.1}
+LEVEL_TARGETS = SOLVER_TARGETS
 
 LABELS: dict[str, Promise] = {
     "on_time_closure_rate": _("On-time closure rate"),
     "closure_rate": _("Closure rate"),
     "rework_rate": _("Rework rate"),
     "postponement_rate": _("Postponement rate"),
-    "response_rate": _("Response rate"),
+    "response_rate": _("Response rate (dispatches reported in on time)"),
     "satisfaction_rate": _("Satisfaction rate"),
     "on_the_spot_rate": _("On-the-spot rate"),
-    "level_village_share": _("Solved at village level"),
-    "level_town_share": _("Solved at town level"),
-    "level_city_share": _("Solved at city level"),
+    "level_village_share": _("Closed at village level (level view)"),
+    "level_town_share": _("Closed at town level (level view)"),
+    "level_city_share": _("Closed at city level (level view)"),
+    "solved_by_village_share": _("Solved by the village itself"),
+    "solved_by_team_share": _("Solved by the town's teams"),
+    "solved_by_consultation_share": _("Solved by a committee consultation"),
     "avg_handling_hours": _("Average handling time (working hours)"),
     "p90_handling_hours": _("90th percentile of handling time (working hours)"),
     "overruled_return_rate": _("Overruled returns"),
@@ -136,7 +158,7 @@ LOWER_IS_BETTER = frozenset(
 
 # key: (source, numerator condition, denominator condition)
 FORMULAS: dict[str, tuple[str, str, str]] = {
-    "on_time_closure_rate": ("case", "closed_on_time", "active"),
+    "on_time_closure_rate": ("case", "closed_on_time", "fallen_due"),
     "closure_rate": ("case", "closed", "active"),
     "rework_rate": ("case", "reworked", "due"),
     "postponement_rate": ("case", "postponed", "due"),
@@ -146,6 +168,9 @@ FORMULAS: dict[str, tuple[str, str, str]] = {
     "level_village_share": ("case", "closed_village", "closed"),
     "level_town_share": ("case", "closed_town", "closed"),
     "level_city_share": ("case", "closed_city", "closed"),
+    "solved_by_village_share": ("case", "solved_village", "closed"),
+    "solved_by_team_share": ("case", "solved_team", "closed"),
+    "solved_by_consultation_share": ("case", "solved_consultation", "closed"),
     "avg_handling_hours": ("case", "measured", "measured"),
     "p90_handling_hours": ("case", "slow_tail", "measured"),
     "overruled_return_rate": ("dispatch", "overruled_returns", "received"),
@@ -170,8 +195,11 @@ REGION_FIELDS = {
 HANDLER_FIELDS = {"team": "team_id", "department": "department_id"}
 
 
-def case_conditions(prefix: str = "") -> dict[str, Q]:
-    """The counted sets, as conditions on CaseFact (or on a relation to it, via prefix)."""
+def case_conditions(prefix: str = "", *, handler: tuple[str, int] | None = None) -> dict[str, Q]:
+    """The counted sets, as conditions on CaseFact (or on a relation to it, via prefix).
+
+    `handler` ("team" or "department", id): a unit's cases, where what the case's other units
+    did is not held against it (rework: only of what its own dispatch took part in)."""
 
     def q(**kwargs: object) -> Q:
         return Q(**{prefix + name: value for name, value in kwargs.items()})
@@ -187,7 +215,9 @@ def case_conditions(prefix: str = "") -> dict[str, Q]:
         "active": active,
         "closed": closed,
         "closed_on_time": closed & q(closed_on_time=True),
-        "reworked": due & q(reworked=True),
+        # Closed, or past a handling limit: the cases on-time closure judges.
+        "fallen_due": active & (q(closed=True) | q(overdue=True)),
+        "reworked": due & (q(reworked=True) if handler is None else _own_rework(handler)),
         "postponed": due & q(postponed=True),
         "evaluated": evaluated,
         "satisfied": evaluated
@@ -197,6 +227,9 @@ def case_conditions(prefix: str = "") -> dict[str, Q]:
         "closed_village": closed & q(closed_level=Level.VILLAGE),
         "closed_town": closed & q(closed_level=Level.TOWN),
         "closed_city": closed & q(closed_level=Level.CITY),
+        "solved_village": closed & q(solved_by=SolvedBy.VILLAGE),
+        "solved_team": closed & q(solved_by=SolvedBy.TEAM),
+        "solved_consultation": closed & q(solved_by=SolvedBy.CONSULTATION),
         "measured": closed & q(handling_seconds__isnull=False),
         # Whistle quality counts every whistle filed, the rejected ones included.
         "whistles": q(filed_at__isnull=False),
@@ -204,6 +237,23 @@ def case_conditions(prefix: str = "") -> dict[str, Q]:
         "merged_whistles": q(rejected=True, merged=True),
         "supported_whistles": q(supporters__gt=0),
     }
+
+
+def _own_rework(handler: tuple[str, int]) -> Q:
+    """The case had a failed verification of a resolution this unit's dispatch took part in."""
+    unit_type, unit_id = handler
+    return Q(
+        Exists(
+            DispatchFact.objects.filter(
+                case_fact_id=OuterRef("pk"), reworked=True, **{HANDLER_FIELDS[unit_type]: unit_id}
+            )
+        )
+    )
+
+
+def handler_of(unit_type: str, unit_id: int) -> tuple[str, int] | None:
+    """The (type, id) case_conditions takes for a team or department; None for a region."""
+    return (unit_type, unit_id) if unit_type in HANDLER_FIELDS else None
 
 
 def dispatch_conditions() -> dict[str, Q]:
@@ -245,6 +295,11 @@ class Indicator:
     # When counted from an older state of the facts (stored counts the worker is renewing).
     counted_at: datetime | None = None
 
+    @property
+    def source(self) -> str:
+        """What it counts: "case" or "dispatch"."""
+        return FORMULAS[self.key][0]
+
     def params(self, part: str) -> dict[str, str]:
         """The drill-down GET parameters for the numerator or the denominator."""
         return {**self.cases_url_params, "part": part}
@@ -281,9 +336,10 @@ def unit_dispatch_facts(*, unit_type: str, unit_id: int, period: Period) -> Quer
     return rows.filter(**{column: unit_id})
 
 
-def case_aggregates() -> dict[str, Aggregate]:
-    """One conditional count per counted set, the mean handling time and the scoring counts."""
-    conditions = case_conditions()
+def case_aggregates(*, handler: tuple[str, int] | None = None) -> dict[str, Aggregate]:
+    """One conditional count per counted set, the mean handling time and the scoring counts
+    (of a team's or department's own doing, with `handler`)."""
+    conditions = case_conditions(handler=handler)
     result: dict[str, Aggregate] = {
         f"c_{name}": Count("pk", filter=condition) for name, condition in conditions.items()
     }
@@ -292,6 +348,8 @@ def case_aggregates() -> dict[str, Aggregate]:
     )
     result["c_rework_events"] = Sum("rework_count", filter=conditions["due"])
     result["c_overdue"] = Count("pk", filter=conditions["due"] & Q(overdue=True))
+    # Every passed limit of the cases' own stages (each firing counts: assessment.facts).
+    result["c_late_limits"] = Sum("late_count", filter=conditions["due"])
     return result
 
 
@@ -340,7 +398,17 @@ def ratio(numerator: int, denominator: int) -> float | None:
 def compute(*, unit_type: str, unit_id: int, period: Period, params: dict[str, str]) -> dict:
     """All indicators of one unit and period, plus the counts scoring needs, in four queries."""
     cases = unit_case_facts(unit_type=unit_type, unit_id=unit_id, period=period)
-    counts = cases.aggregate(**case_aggregates())
+    handler = handler_of(unit_type, unit_id)
+    counts = cases.aggregate(**case_aggregates(handler=handler))
+    if handler is not None:
+        # Failed verifications charged to the unit: those of its own dispatches.
+        counts["c_rework_events"] = (
+            DispatchFact.objects.filter(
+                case_fact__in=cases.filter(case_conditions()["due"]),
+                **{HANDLER_FIELDS[unit_type]: unit_id},
+            ).aggregate(n=Sum("rework_count"))["n"]
+            or 0
+        )
     counts.update(
         unit_dispatch_facts(unit_type=unit_type, unit_id=unit_id, period=period).aggregate(
             **dispatch_aggregates()
@@ -403,7 +471,10 @@ def behind(
     if source == "dispatch":
         dispatches = unit_dispatch_facts(unit_type=unit_type, unit_id=unit_id, period=period)
         ids = dispatches.filter(dispatch_conditions()[name]).values("dispatch_id")
-        return Case.objects.filter(dispatches__in=ids)
+        # One row per dispatch, which names it: the list shows each row's unit.
+        return Case.objects.filter(dispatches__in=ids).annotate(
+            counted_dispatch_id=F("dispatches__id")
+        )
     cases = unit_case_facts(unit_type=unit_type, unit_id=unit_id, period=period)
     if name == "slow_tail":
         cases = cases.filter(case_conditions()["measured"])
@@ -411,5 +482,5 @@ def behind(
             return Case.objects.none()
         cases = cases.filter(handling_seconds__gte=p90_seconds)
     else:
-        cases = cases.filter(case_conditions()[name])
+        cases = cases.filter(case_conditions(handler=handler_of(unit_type, unit_id))[name])
     return Case.objects.filter(pk__in=cases.values("case_id"))

@@ -18,6 +18,14 @@ from checklists.models import Item
 from teams.models import Department, Grid, Region, Team
 
 
+class SolvedBy(models.TextChoices):
+    """Who solved a case (the practice's 70/20/10), not the level it closed at."""
+
+    VILLAGE = "village", _("the village itself")
+    TEAM = "team", _("the town's teams and departments")
+    CONSULTATION = "consultation", _("a consultation of the town or city committee")
+
+
 class CaseFact(models.Model):
     """What one case amounts to for the assessment (docs/architecture.md, Facts and indicators)."""
 
@@ -59,13 +67,20 @@ class CaseFact(models.Model):
     closed_level = models.CharField(
         _("level at which it was solved"), max_length=10, choices=Level.choices, blank=True
     )
+    solved_by = models.CharField(
+        _("solved by"), max_length=12, choices=SolvedBy.choices, blank=True
+    )
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     overdue = models.BooleanField(_("overdue"), default=False)
     closed_on_time = models.BooleanField(_("closed on time"), default=False)
+    # How many of its own limits passed (each firing counts; assessment.facts, overdue).
+    late_count = models.PositiveIntegerField(_("limits passed"), default=0)
     reworked = models.BooleanField(_("reworked"), default=False)
     rework_count = models.PositiveIntegerField(_("failed verifications"), default=0)
     postponed = models.BooleanField(_("postponed"), default=False)
-    suspended = models.BooleanField(_("suspended now"), default=False)
+    # Parked (挂账) at the end of its filing month, within its limits: out of the closure rates
+    # for good (assessment.facts), so a closed month's figures do not move.
+    suspended = models.BooleanField(_("suspended (left out of the closure rates)"), default=False)
     was_suspended = models.BooleanField(_("ever suspended"), default=False)
     whistled = models.BooleanField(_("whistled to the town"), default=False)
     escalated = models.BooleanField(_("escalated to the city"), default=False)
@@ -168,6 +183,10 @@ class DispatchFact(models.Model):
     return_upheld = models.BooleanField(_("return upheld"), default=False)
     return_overruled = models.BooleanField(_("return overruled"), default=False)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    # Failed verifications of what this dispatch took part in resolving: a unit is charged
+    # only for what its own dispatch did (assessment.facts).
+    reworked = models.BooleanField(_("reworked"), default=False)
+    rework_count = models.PositiveIntegerField(_("failed verifications"), default=0)
     task_due_at = models.DateTimeField(_("task deadline"), null=True, blank=True)
     task_overdue = models.BooleanField(_("task overdue"), default=False)
     consultation_invited = models.BooleanField(_("invited to a consultation"), default=False)
@@ -294,6 +313,9 @@ class SchemeDeduction(models.Model):
         PER_FAILED_VERIFICATION = "per_failed_verification", _("per failed verification")
         PER_LATE_REPORT_IN = "per_late_report_in", _("per late report-in")
         PER_OVERDUE_CASE = "per_overdue_case", _("per overdue case")
+        # Each passed limit of a case's own stages (a screening timer whistle, a verification
+        # overrun...): each firing counts (assessment.facts, late_count).
+        PER_PASSED_LIMIT = "per_passed_limit", _("per passed limit (each firing)")
         PER_MISSED_CONSULTATION = "per_missed_consultation", _("per missed consultation")
         PER_LATE_CONSULTATION = "per_late_consultation", _("per late arrival at a consultation")
 

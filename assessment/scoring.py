@@ -36,6 +36,7 @@ DEDUCTION_COUNTS = {
     SchemeDeduction.Kind.PER_FAILED_VERIFICATION: "c_rework_events",
     SchemeDeduction.Kind.PER_LATE_REPORT_IN: "d_late",
     SchemeDeduction.Kind.PER_OVERDUE_CASE: "c_overdue",
+    SchemeDeduction.Kind.PER_PASSED_LIMIT: "c_late_limits",
     SchemeDeduction.Kind.PER_MISSED_CONSULTATION: "d_consultation_missed",
     SchemeDeduction.Kind.PER_LATE_CONSULTATION: "d_consultation_late",
 }

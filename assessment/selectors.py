@@ -22,8 +22,10 @@ from assessment import scoring
 from assessment.indicators import UNIT_TYPES, Indicator
 from assessment.models import CaseFact, DispatchFact, FactMonth, PeriodCounts
 from assessment.periods import Period, period_for, previous
+from cases import timers
 from cases.access import scope_of, visible_cases
 from cases.models import OPEN_STATUSES, Case, Deadline
+from cases.rejections import RejectionReason, reason_text
 from teams.models import Department, Grid, Region, Role, Team, User
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "indicators_over",
     "level_distribution",
     "ranking",
+    "reason_label",
     "red_and_overdue",
     "rejected_for",
     "rejection_reasons",
@@ -48,7 +51,7 @@ __all__ = [
 CITY_ROLES = (Role.CITY_COMMITTEE, Role.SUPERVISOR, Role.ADMIN)
 # Counted indicators are kept this long at most, even if a month's token change was lost.
 COUNTS_CACHE_SECONDS = 600
-COUNTS_VERSION = 2  # bump when what is counted changes
+COUNTS_VERSION = 3  # bump when what is counted changes
 # The overview's trend: this many periods of the chosen kind up to the chosen one.
 TREND_COUNT = 12
 
@@ -165,22 +168,31 @@ def level_distribution(
     period: Period,
     values: dict[str, Indicator] | None = None,
 ) -> dict:
-    """Shares of closed cases solved at each level, with the 70/20/10 targets and counts;
-    `values` are the period's indicators when the caller already has them."""
+    """Shares of closed cases by who solved them (the village itself, the town's teams, a
+    committee's consultation), with the 70/20/10 targets and counts, and, as "closing_levels",
+    the level view (the administrative level they closed at, no target); `values` are the
+    period's indicators when the caller already has them."""
     if values is None:
         values = indicators(user=user, unit_type=unit_type, unit_id=unit_id, period=period)
-    closed = values["level_village_share"].denominator
-    result: dict = {"closed": closed, "levels": {}}
-    for level in ("village", "town", "city"):
-        indicator = values[f"level_{level}_share"]
-        result["levels"][level] = {
+    closed = values["solved_by_village_share"].denominator
+    result: dict = {"closed": closed, "levels": {}, "closing_levels": {}}
+    for solver, target in formulas.SOLVER_TARGETS.items():
+        indicator = values[f"solved_by_{solver}_share"]
+        result["levels"][solver] = {
             "count": indicator.numerator,
             "share": indicator.value,
-            "target": formulas.LEVEL_TARGETS[level],
+            "target": target,
+            "indicator": indicator,
+        }
+    for level in ("village", "town", "city"):
+        indicator = values[f"level_{level}_share"]
+        result["closing_levels"][level] = {
+            "count": indicator.numerator,
+            "share": indicator.value,
             "indicator": indicator,
         }
     result["shares"] = {level: row["share"] for level, row in result["levels"].items()}
-    result["targets"] = dict(formulas.LEVEL_TARGETS)
+    result["targets"] = dict(formulas.SOLVER_TARGETS)
     result["counts"] = {level: row["count"] for level, row in result["levels"].items()}
     return result
 
@@ -461,16 +473,34 @@ def rejection_reasons(
     )
     rows = (
         rejected.order_by()
-        .values("rejection_reason")
+        .values("rejection_code", "rejection_reason")
         .annotate(n=Count("pk"))
-        .order_by("-n", "rejection_reason")[:top]
+        .order_by("-n", "rejection_code", "rejection_reason")[:top]
     )
-    return [(row["rejection_reason"], row["n"]) for row in rows]
+    return [(_reason_key(row["rejection_code"], row["rejection_reason"]), row["n"]) for row in rows]
+
+
+# A reason as one key (a link's parameter): "<code>|<own words>" for a common reason chosen by
+# its code, the words alone for the reasons written before the codes.
+def _reason_key(code: str, text: str) -> str:
+    return f"{code}|{text}" if code else text
+
+
+def _split_reason(key: str) -> tuple[str, str]:
+    code, bar, text = key.partition("|")
+    return (code, text) if bar and code in RejectionReason.values else ("", key)
+
+
+def reason_label(key: str) -> str:
+    """A reason key in the reader's language."""
+    code, text = _split_reason(key)
+    return reason_text(code=code, text=text)
 
 
 def rejected_for(cases: QuerySet[Case], *, reason: str) -> QuerySet[Case]:
     """The rejected whistles of one reason, among the cases behind the rejected share."""
-    return cases.filter(rejection_reason=reason)
+    code, text = _split_reason(reason)
+    return cases.filter(rejection_code=code, rejection_reason=text)
 
 
 # --- rankings -------------------------------------------------------------------------------
@@ -617,7 +647,11 @@ def red_and_overdue(*, user: User, limit: int) -> list[Case]:
     now = timezone.now()
     limit = max(0, int(limit))
     firsts = list(
-        Deadline.objects.filter(met_at__isnull=True, paused_at__isnull=True, due_at__lte=now)
+        Deadline.objects.filter(
+            timers.current_clock_condition(),  # not a limit the case moved on from
+            paused_at__isnull=True,
+            due_at__lte=now,
+        )
         .values("case_id")
         .annotate(overdue_since=Min("due_at"))
         .order_by("overdue_since", "case_id")

@@ -7,6 +7,7 @@ Supervisors read everything and change nothing; other roles see their own scope 
 outside it is 404); grid workers and team members have no dashboards (403).
 """
 
+import sys
 from datetime import datetime
 
 from django.contrib import messages
@@ -130,12 +131,21 @@ def overview(request: HttpRequest) -> HttpResponse:
         levels = selectors.level_distribution(
             user=user, unit_type=unit_type, unit_id=unit_id, period=period, values=current
         )
-        red = list(selectors.red_and_overdue(user=user, limit=RED_LIMIT))
+        # The page shows the first RED_LIMIT; its export has them all (every export exports
+        # all the rows of its list).
+        red = list(
+            selectors.red_and_overdue(
+                user=user, limit=sys.maxsize if export_format_safe(request) else RED_LIMIT
+            )
+        )
         tables = {
             "kpis": board.kpi_table(kpis, previous_label=board.period_label(previous(period))),
             "trend": board.trend_table(trend, unit_type=unit_type, unit_id=unit_id),
             "levels": board.level_table(
                 current, levels, unit_type=unit_type, unit_id=unit_id, period=period
+            ),
+            "closing_levels": board.closing_level_table(
+                current, unit_type=unit_type, unit_id=unit_id, period=period
             ),
             "red": board.red_table(red),
         }
@@ -265,10 +275,14 @@ def unit_page(request: HttpRequest, unit_type: str, unit_id: int) -> HttpRespons
             unit_id=unit_id,
             period=period,
         )
-        listing = Paginator(board.case_rows(cases), PAGE_SIZE).get_page(request.GET.get("page"))
+        rows = board.case_rows(cases)
+        listing = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
         tables = {
             "trend": board.trend_table(trend, unit_type=unit_type, unit_id=unit_id),
-            "cases": board.case_table(listing.object_list, title=unit.name),
+            # The page shows one page of cases; the export has all of them.
+            "cases": board.case_table(
+                rows if export_format_safe(request) else listing.object_list, title=unit.name
+            ),
         }
         rejected = current.get(selectors.REJECTED_KEY)
         if rejected is not None and rejected.numerator:
@@ -340,8 +354,8 @@ def cases_behind(request: HttpRequest) -> HttpResponse:
             "numerator",
         ):
             queryset = selectors.rejected_for(queryset, reason=reason)
-            title = f"{title}: {reason}"
-            context["reason"] = reason
+            title = f"{title}: {selectors.reason_label(reason)}"
+            context["reason"] = selectors.reason_label(reason)  # in the reader's language
         rows = board.case_rows(queryset)
         listing = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
         all_rows = rows if export_format_safe(request) else listing.object_list
@@ -494,6 +508,9 @@ def report(request: HttpRequest) -> HttpResponse:
             "kpis": board.kpi_table(kpis, previous_label=board.period_label(previous(period))),
             "levels": board.level_table(
                 current, levels, unit_type=unit_type, unit_id=unit_id, period=period
+            ),
+            "closing_levels": board.closing_level_table(
+                current, unit_type=unit_type, unit_id=unit_id, period=period
             ),
         }
         for ranked in board.report_rankings(unit_type):

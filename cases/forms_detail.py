@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.forms_replies import ReplyTemplateMixin
 from cases.models import Case, Dispatch, Satisfaction
+from cases.rejections import COMMON_REASONS
 from cases.selectors_pages import detail as selectors
 from cases.selectors_pages import longterm as longterm_selectors
 from cases.templatetags.whistle_cases import time_left
@@ -73,11 +74,10 @@ class ResumeForm(CaseActionForm):
     pass
 
 
+# Stored as the code, read in each reader's language (cases.rejections).
 COMMON_REJECTIONS = [
     ("", _("Choose a common reason, or write your own")),
-    ("not_on_list", _("The matter is not on the whistle list.")),
-    ("dispute", _("A civil or economic dispute: not for whistling.")),
-    ("duplicate", _("A duplicate of a case already open.")),
+    *[(reason.value, reason.label) for reason in COMMON_REASONS],
 ]
 
 
@@ -89,7 +89,7 @@ class RejectForm(ReplyTemplateMixin, CaseActionForm):
         label=_("Common reasons"),
         choices=COMMON_REJECTIONS,
         required=False,
-        widget=forms.Select(attrs={"data-fill-target": "id_reason"}),
+        help_text=_("Each reader reads it in their own language; add your own words if needed."),
     )
     reason = _text(_("Reason for rejection"))
     redirect = _text(
@@ -103,8 +103,7 @@ class RejectForm(ReplyTemplateMixin, CaseActionForm):
 
     def clean(self) -> dict:
         data = super().clean()
-        if not (data.get("reason") or "").strip() and data.get("common_reason"):
-            data["reason"] = str(dict(COMMON_REJECTIONS)[data["common_reason"]])
+        data["reason_code"] = data.get("common_reason") or ""
         return data
 
 
@@ -358,8 +357,12 @@ class RequestPostponementForm(CaseActionForm):
         self.fields["deadline"].choices = choices
         if len(choices) == 1:
             self.fields["deadline"].initial = choices[0][0]
-        if rows:
-            self.fields["unit"].initial = rows[0].unit
+        # Extra time is asked in the deadline's own unit when that is hours or days; a limit
+        # counted in minutes (a demo's) is extended in hours, not minutes, by default.
+        unit = rows[0].unit if rows else TimeUnit.WORKING_DAYS
+        self.fields["unit"].initial = (
+            TimeUnit.NATURAL_HOURS if unit == TimeUnit.NATURAL_MINUTES else unit
+        )
 
 
 # Dispatch actions.

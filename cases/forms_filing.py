@@ -96,8 +96,12 @@ class WhistleForm(forms.Form):
             str(item.pk): f"{item.code} {item.name_zh} {item.name_en}".lower()
             for item in self.items_by_pk.values()
         }
-        self.fields["grid"].queryset = grid_worker_grids(user=user).order_by("code")
+        own_grids = grid_worker_grids(user=user).order_by("code")
+        self.fields["grid"].queryset = own_grids
         self.fields["grid"].label_from_instance = lambda grid: f"{grid.code} {grid.name}"
+        only = list(own_grids.values_list("pk", flat=True)[:2])
+        if len(only) == 1:  # a grid worker with one grid need not choose it
+            self.fields["grid"].initial = only[0]
 
     def clean_item(self) -> Item:
         return self.items_by_pk[self.cleaned_data["item"]]

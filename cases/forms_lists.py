@@ -56,6 +56,9 @@ class CaseFilterForm(forms.Form):
     filed_from = forms.DateField(label=_("Filed from"), required=False, widget=DateInput())
     filed_to = forms.DateField(label=_("Filed until"), required=False, widget=DateInput())
     sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=SORT_CHOICES)
+    taken_up = forms.BooleanField(
+        label=_("Only whistles taken up (no rejected or merged ones)"), required=False
+    )
 
     def __init__(self, *args: object, grids, **kwargs: object) -> None:
         """`grids`: the grids the user may filter by (a queryset, validated against)."""
@@ -98,6 +101,7 @@ class CaseFilterForm(forms.Form):
             filed_from=data.get("filed_from"),
             filed_to=data.get("filed_to"),
             text=(data.get("q") or "").strip(),
+            taken_up=bool(data.get("taken_up")),
         )
 
     def sort_order(self) -> str:

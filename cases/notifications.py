@@ -31,6 +31,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases import batching
 from cases.models import Case, Dispatch, Level, Notification
+from cases.rejections import reason_text
 from checklists.models import Item, Stage
 from teams.models import Department, Grid, Membership, Region, Role, Team, User
 
@@ -359,7 +360,12 @@ def _context(notification: Notification) -> _Blank:
         stage=_choice_label(Stage, data["stage"]) if data.get("stage") else "",
         level=_choice_label(Level, data["level"]) if data.get("level") else "",
         due=_format_due(data.get("due") or data.get("due_at")),
-        reason=str(data.get("reason") or ""),
+        # A rejection's reason by its code (old rows: the prose stored then, read as written).
+        reason=reason_text(
+            code=str(data.get("reason_code") or ""),
+            text=str(data.get("reason") or ""),
+            merged_into=str(data.get("merged_into") or ""),
+        ),
         review_on=str(data.get("review_on") or ""),  # a suspended case's review date
         redirect=str(data.get("redirect") or ""),
     )

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import IntegerField
+from django.db.models import Exists, IntegerField, OuterRef, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -282,3 +282,49 @@ def time_left_seconds(deadline: Deadline, *, now: datetime | None = None) -> int
     if now <= deadline.due_at:
         return calendar.seconds_between(start=now, end=deadline.due_at, working=working)
     return -calendar.seconds_between(start=deadline.due_at, end=now, working=working)
+
+
+# Current or past: a limit that fired (or was left unmet) before the case moved on is past, not
+# a red light of now. A clock is current while nothing later took its place in its own scope
+# (the case's own clocks, or one dispatch's) and its dispatch is still in the state it times:
+# waiting for the report-in clock, returned for the committee's re-dispatch clock, reported in
+# for a task clock. A suspended case's review clock never takes the place of the clock it
+# paused.
+
+DISPATCH_STATE_OF_STAGE = {
+    Stage.REPORT_IN.value: Dispatch.State.WAITING.value,
+    Stage.REDISPATCH.value: Dispatch.State.RETURNED.value,
+}
+
+
+def is_current_clock(deadline: Deadline, *, clocks: Iterable[Deadline]) -> bool:
+    """Whether `deadline` is still a clock of now, among `clocks` (all the case's clocks, its
+    dispatch loaded): the case page shows the others as past."""
+    if deadline.met_at is not None:
+        return False
+    if deadline.dispatch_id is not None:
+        wanted = DISPATCH_STATE_OF_STAGE.get(deadline.stage, Dispatch.State.REPORTED.value)
+        if deadline.dispatch.state != wanted:
+            return False
+    return not any(
+        other.dispatch_id == deadline.dispatch_id
+        and other.stage != Stage.SUSPENSION_REVIEW
+        and other.started_at > deadline.started_at
+        for other in clocks
+    )
+
+
+def current_clock_condition() -> Q:
+    """is_current_clock as a condition on a Deadline queryset, for lists over many cases."""
+    later = Deadline.objects.filter(
+        case_id=OuterRef("case_id"), started_at__gt=OuterRef("started_at")
+    ).exclude(stage=Stage.SUSPENSION_REVIEW)
+    own_case = Q(dispatch__isnull=True) & ~Exists(later.filter(dispatch__isnull=True))
+    later_on_dispatch = ~Exists(later.filter(dispatch_id=OuterRef("dispatch_id")))
+    on_dispatch = Q(dispatch__isnull=False) & later_on_dispatch
+    by_state = Q(stage=Stage.REPORT_IN, dispatch__state=Dispatch.State.WAITING)
+    by_state |= Q(stage=Stage.REDISPATCH, dispatch__state=Dispatch.State.RETURNED)
+    by_state |= ~Q(stage__in=list(DISPATCH_STATE_OF_STAGE)) & Q(
+        dispatch__state=Dispatch.State.REPORTED
+    )
+    return Q(met_at__isnull=True) & (own_case | (on_dispatch & by_state))

@@ -9,6 +9,7 @@ from cases.views import (
     longterm,
     mine,
     notifications,
+    receipt,
     supervision,
     village,
 )
@@ -24,6 +25,7 @@ urlpatterns = [
     *supervision.urlpatterns,
     *longterm.urlpatterns,
     *detail.urlpatterns,
+    *receipt.urlpatterns,
     *lists.urlpatterns,
     *notifications.urlpatterns,
 ]

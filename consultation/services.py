@@ -628,6 +628,11 @@ def can_record(user: User, investigation: Investigation) -> bool:
     ) or investigation.team_id in scope.teams.get(Role.TEAM_CAPTAIN, frozenset())
 
 
+def visit_day_has_come(*, investigation: Investigation) -> bool:
+    """A visit is recorded as done on its planned day or later, never before it happened."""
+    return timezone.localdate() >= timezone.localdate(investigation.planned_for)
+
+
 @dataclass(frozen=True)
 class Attended:
     attendance_id: int
@@ -693,6 +698,11 @@ def record_investigation(
             errors["checks"] = [_("Tick at least one aspect that was checked.")]
         if errors:
             raise InvalidInput(fields=errors)
+        if not visit_day_has_come(investigation=investigation):
+            raise IllegalTransition(
+                _("This visit is planned for %(day)s: record it on that day or later.")
+                % {"day": timezone.localdate(investigation.planned_for).isoformat()}
+            )
         for entry in attendance:
             row = rows[entry.attendance_id]
             row.present = entry.present

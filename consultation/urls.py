@@ -1,6 +1,7 @@
 """URLs of the consultation pages, under /consultation/."""
 
 from django.urls import path
+from django.views.generic import RedirectView
 
 from consultation import views
 
@@ -18,6 +19,14 @@ urlpatterns = [
     path("invitations/<int:pk>/confirm/", views.confirm, name="confirm"),
     path("invitations/<int:pk>/check-in/", views.check_in, name="check_in"),
     path("hot-spots/", views.hotspots, name="hotspots"),
+    # The address people guess (and older links use): a permanent redirect to the page.
+    path(
+        "hotspots/",
+        RedirectView.as_view(
+            pattern_name="consultation:hotspots", permanent=True, query_string=True
+        ),
+        name="hotspots_redirect",
+    ),
     path("investigations/", views.investigations, name="investigations"),
     path("investigations/new/", views.plan_investigation, name="plan_investigation"),
     path("investigations/<int:pk>/", views.investigation, name="investigation"),

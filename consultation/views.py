@@ -385,7 +385,9 @@ def _plan_initial(request: HttpRequest, choices: dict) -> dict:
 def investigation(request: HttpRequest, pk: int) -> HttpResponse:
     obj = selectors.investigation_for(user=request.user, pk=pk)
     view = selectors.investigation_view(investigation=obj)
-    can_record = services.can_record(request.user, obj) and obj.status == obj.Status.PLANNED
+    may_record = services.can_record(request.user, obj) and obj.status == obj.Status.PLANNED
+    day_has_come = services.visit_day_has_come(investigation=obj)
+    can_record = may_record and day_has_come
     form = None
     status = 200
     if request.method == "POST":
@@ -413,6 +415,11 @@ def investigation(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "consultation/investigation.html",
-        {"view": view, "investigation": obj, "form": form if can_record or form else None},
+        {
+            "view": view,
+            "investigation": obj,
+            "form": form if can_record or form else None,
+            "record_not_yet": may_record and not day_has_come,
+        },
         status=status,
     )

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from core.reference import ReferenceQuerySet
 from teams.geo import bbox, polygon_errors
 from teams.localized import BilingualNameMixin
+from teams.names import person_name
 
 
 class User(AbstractUser):
@@ -23,6 +24,10 @@ class User(AbstractUser):
     def __str__(self) -> str:
         full = self.get_full_name()
         return f"{full} ({self.username})" if full else self.username
+
+    def get_full_name(self) -> str:
+        """Family name first without a space for a Chinese name (teams.names)."""
+        return person_name(given=self.first_name, family=self.last_name)
 
 
 class Region(BilingualNameMixin):

@@ -46,3 +46,31 @@ def test_a_stop_request_stops_a_running_command(tmp_path):
     # No sleep 60 is left behind.
     leftover = subprocess.run(["pgrep", "-f", f"touch {marker}"], capture_output=True, text=True)
     assert leftover.stdout.strip() == ""
+
+
+def _pids_running(pattern: str) -> str:
+    return subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.strip()
+
+
+def test_a_command_slow_to_stop_is_ended_within_the_process_managers_5_seconds(tmp_path):
+    """honcho kills what has not stopped 5 s after Ctrl-C: a worker finishing its tasks (here
+    one that ignores TERM, with a child of its own) is cut short in time, child and all."""
+    marker = tmp_path / "busy"
+    command = f"trap '' TERM; touch {marker}; sleep 61 & wait"
+    wrapper = subprocess.Popen([str(SCRIPT), "sh", "-c", command])
+    try:
+        deadline = time.monotonic() + 10
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert marker.exists()
+        time.sleep(0.3)
+        started = time.monotonic()
+        wrapper.send_signal(signal.SIGTERM)
+        assert wrapper.wait(timeout=10) == 0
+        assert time.monotonic() - started < 4.5
+    finally:
+        if wrapper.poll() is None:
+            wrapper.kill()
+    time.sleep(0.2)
+    assert _pids_running(f"touch {marker}") == ""
+    assert _pids_running("sleep 61") == ""

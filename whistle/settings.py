@@ -173,6 +173,8 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "zh-hans")
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# English dates in an unambiguous order (2026-12-03, 3 Dec 2026), not Django's US ones.
+FORMAT_MODULE_PATH = ["whistle.formats"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
@@ -373,6 +375,9 @@ WHISTLE_TILE_CRS = os.environ.get("WHISTLE_TILE_CRS", "wgs84")  # or "gcj02"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"client_error": {"()": "whistle.logfilters.ClientErrorWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # A 403 or 404 is one line in the console; tracebacks are kept for server errors.
+    "loggers": {"django.request": {"filters": ["client_error"]}},
 }

@@ -165,7 +165,7 @@ class IndicatorSerializer(serializers.Serializer):
         allow_null=True, help_text="The value in the period before."
     )
     target = serializers.FloatField(
-        allow_null=True, help_text="The target share of a level (70/20/10 %), else null."
+        allow_null=True, help_text="The target share of who solved them (70/20/10 %), else null."
     )
     counted_at = serializers.DateTimeField(
         allow_null=True, help_text="When counted, if the stored counts are being renewed."

@@ -27,7 +27,7 @@ from assessment import hotspots as spots
 from assessment import selectors
 from assessment.api import serializers as api
 from assessment.exports import CONTENT_TYPES, export_response, file_name
-from assessment.indicators import LEVEL_TARGETS, Indicator
+from assessment.indicators import SOLVER_TARGETS, Indicator
 from assessment.models import TownEvaluation
 from assessment.periods import Period, previous
 from assessment.services import evaluable_months, first_of_month, record_town_evaluation
@@ -84,7 +84,7 @@ def indicator_rows(
         if indicator is None:
             continue
         earlier = (before or {}).get(key)
-        level = key.removeprefix("level_").removesuffix("_share")
+        solver = key.removeprefix("solved_by_").removesuffix("_share")
         rows.append(
             {
                 "key": key,
@@ -93,7 +93,7 @@ def indicator_rows(
                 "numerator": indicator.numerator,
                 "denominator": indicator.denominator,
                 "previous_value": earlier.value if earlier is not None else None,
-                "target": LEVEL_TARGETS.get(level) if key in board.LEVEL_KEYS else None,
+                "target": SOLVER_TARGETS.get(solver) if key in board.SOLVER_KEYS else None,
                 "counted_at": indicator.counted_at,
                 "numerator_cases": cases_link(indicator, "numerator"),
                 "denominator_cases": cases_link(indicator, "denominator"),

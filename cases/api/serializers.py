@@ -19,6 +19,7 @@ from cases.models import (
     Postponement,
     Satisfaction,
 )
+from cases.rejections import COMMON_REASONS
 from cases.workflow import CASE, DISPATCH, REGISTRY
 from checklists.models import Item, TimeUnit
 from checklists.selectors import item_by_pk
@@ -214,6 +215,16 @@ class CaseDetailSerializer(serializers.ModelSerializer):
     reporter = UserRefSerializer(allow_null=True)
     possible_duplicate_of = CaseRefSerializer(allow_null=True)
     merged_into = CaseRefSerializer(allow_null=True)
+    rejection_code = serializers.CharField(
+        read_only=True,
+        help_text="The code of a common reason for rejection (not_on_list, dispute, duplicate, "
+        "merged), or empty.",
+    )
+    rejection_reason = serializers.CharField(
+        source="reason_for_rejection",
+        read_only=True,
+        help_text="Why it was not accepted, in the language asked for (Accept-Language).",
+    )
     light = serializers.ChoiceField(choices=LIGHTS)
     dispatches = DispatchSerializer(many=True, source="dispatch_rows")
     deadlines = DeadlineSerializer(many=True, source="deadline_rows")
@@ -246,6 +257,7 @@ class CaseDetailSerializer(serializers.ModelSerializer):
             "rework_count",
             "possible_duplicate_of",
             "merged_into",
+            "rejection_code",
             "rejection_reason",
             "redirect",
             "resolution_note",
@@ -395,7 +407,14 @@ class VersionSerializer(serializers.Serializer):
 
 
 class RejectSerializer(VersionSerializer):
-    reason = _text()
+    reason_code = serializers.ChoiceField(
+        choices=[reason.value for reason in COMMON_REASONS],
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="A common reason by its code, read in each reader's language.",
+    )
+    reason = _text(help_text="Own words; needed without a reason_code.")
     redirect = _text(help_text="Where to go instead.")
 
 

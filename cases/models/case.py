@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from cases.rejections import RejectionReason, reason_text
 from checklists.models import Item
 from teams.models import Department, Grid, Region, Team
 
@@ -164,6 +165,15 @@ class Case(models.Model):
         blank=True,
         related_name="merged_cases",
     )
+    # A system reason as a code (cases.rejections), put into words when read; the officer's own
+    # words in `rejection_reason`.
+    rejection_code = models.CharField(
+        _("reason code for rejection"),
+        max_length=20,
+        choices=RejectionReason.choices,
+        blank=True,
+        editable=False,
+    )
     rejection_reason = models.TextField(_("reason for rejection"), blank=True)
     redirect = models.TextField(_("where to go instead"), blank=True)
     resolution_note = models.TextField(_("resolution note"), blank=True)
@@ -208,6 +218,14 @@ class Case(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    def reason_for_rejection(self) -> str:
+        """Why it was not accepted, in the active language (the reader's)."""
+        return reason_text(
+            code=self.rejection_code,
+            text=self.rejection_reason,
+            merged_into=self.merged_into.number if self.merged_into_id else "",
+        )
 
 
 class Dispatch(models.Model):

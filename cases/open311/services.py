@@ -34,6 +34,7 @@ from cases.open311.selectors import (
 from cases.selectors import locate_grid
 from cases.services import file_whistle, support_case_for_caller
 from teams.models import Grid
+from teams.names import person_name
 
 ANONYMOUS_PER_MINUTE = 60
 
@@ -232,9 +233,7 @@ def submit_request(
         address=address,
     )
     answers = _attribute_answers(data, item)
-    name = " ".join(
-        part for part in (_value(data, "first_name"), _value(data, "last_name")) if part
-    )
+    name = person_name(given=_value(data, "first_name"), family=_value(data, "last_name"))
     account_id = _value(data, "account_id")[:64]
     try:
         with transaction.atomic():
@@ -314,9 +313,7 @@ def support_request(
     caller = (_value(data, "account_id") or _value(data, "phone"))[:64]
     if not caller:
         raise Open311Error(400, _("account_id or phone is required: a caller counts once."))
-    name = " ".join(
-        part for part in (_value(data, "first_name"), _value(data, "last_name")) if part
-    )
+    name = person_name(given=_value(data, "first_name"), family=_value(data, "last_name"))
     key = (idempotency_key or "").strip()[:128]
     try:
         with transaction.atomic():

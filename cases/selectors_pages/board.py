@@ -16,6 +16,7 @@ from django.db.models import (
     CharField,
     Count,
     DateTimeField,
+    Exists,
     F,
     IntegerField,
     OuterRef,
@@ -149,6 +150,16 @@ def pressure() -> dict:
     }
 
 
+def postponement_pending() -> Exists:
+    """Whether a postponement of one of the case's clocks waits for the committee, read in the
+    page's own query: the row shows it and does not offer to ask again."""
+    return Exists(
+        Postponement.objects.filter(
+            case_id=OuterRef("case_id"), decision=Postponement.Decision.PENDING
+        )
+    )
+
+
 @dataclass
 class DispatchRow:
     dispatch: Dispatch
@@ -213,7 +224,11 @@ def dispatch_board(
             "assignee",
         )
         .prefetch_related(Prefetch("case__dispatches", queryset=Dispatch.objects.order_by("pk")))
-        .annotate(clock_id=timers.current_clock(), **pressure())
+        .annotate(
+            clock_id=timers.current_clock(),
+            postponement_pending=postponement_pending(),
+            **pressure(),
+        )
     )
     paginator = Paginator(chosen, BOARD_PER_PAGE)
     # Counted above, with the lights: the paginator need not count again.
@@ -237,14 +252,18 @@ def dispatch_board(
         actions, case_actions = [], []
         if not read_only:
             actions = actions_for(available_dispatch_actions(user=user, dispatch=dispatch))
+        deadline = deadlines.get(dispatch.clock_id)
         if captain:
             case_actions = actions_for(
                 available_actions(user=user, case=dispatch.case), keep=CAPTAIN_CASE_ACTIONS
             )
+            if dispatch.postponement_pending or (deadline is not None and deadline.postponed):
+                # One postponement per clock, asked once: not offered while one waits.
+                case_actions = [a for a in case_actions if a.name != "request_postponement"]
         rows.append(
             DispatchRow(
                 dispatch=dispatch,
-                deadline=deadlines.get(dispatch.clock_id),
+                deadline=deadline,
                 light=dispatch.light,
                 read_only=read_only,
                 actions=actions,

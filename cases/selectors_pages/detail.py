@@ -9,6 +9,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from cases import timers
 from cases.access import (
     handles_dispatch,
     is_captain_on_case,
@@ -28,6 +29,7 @@ from cases.models import (
     Satisfaction,
     Status,
 )
+from cases.rejections import reason_text
 from cases.selectors_pages.board import pressure
 from cases.workflow import available_actions, available_dispatch_actions, timeline_label
 from cases.workflow.updates import PHOTO_VISIBILITY, PUBLIC_UPDATE
@@ -83,6 +85,8 @@ class DeadlineRow:
     may_postpone: bool
     pending: list[Postponement]
     decided: list[Postponement]
+    # "fired" or "ended": a limit the case moved on from, shown as past instead of a light.
+    past: str = ""
 
 
 @dataclass
@@ -198,7 +202,8 @@ def event_details(event: Event, names: dict[str, str]) -> list[tuple[str, str]]:
     add(_("Message for the public"), data.get("message"))
     if event.action == PHOTO_VISIBILITY and "public" in data:
         add(_("Who may see it"), _("public") if data["public"] else _("internal"))
-    add(_("Reason"), data.get("reason"))
+    # A rejection's reason by its code, in the reader's language (the number is its own line).
+    add(_("Reason"), reason_text(code=data.get("reason_code") or "", text=data.get("reason") or ""))
     add(_("Where to go instead"), data.get("redirect"))
     add(_("Note"), data.get("note"))
     add(_("Decision"), data.get("decision"))
@@ -332,6 +337,12 @@ def _deadlines(*, user: User, case: Case, actions: list[str]) -> list[DeadlineRo
     for deadline in deadlines:
         postponements = list(deadline.postponements.all())
         running = deadline.is_pending and deadline.paused_at is None
+        past = ""
+        if deadline.met_at is None and (
+            not case.is_open or not timers.is_current_clock(deadline, clocks=deadlines)
+        ):
+            past = "fired" if deadline.fired_at is not None else "ended"
+            running = False
         rows.append(
             DeadlineRow(
                 deadline=deadline,
@@ -342,6 +353,7 @@ def _deadlines(*, user: User, case: Case, actions: list[str]) -> list[DeadlineRo
                 and handles_deadline(user=user, case=case, deadline=deadline, captain=captain),
                 pending=[p for p in postponements if p.decision == Postponement.Decision.PENDING],
                 decided=[p for p in postponements if p.decision != Postponement.Decision.PENDING],
+                past=past,
             )
         )
     return rows

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from cases import notifications
 from cases.access import scope_of, visible_cases
-from cases.models import Case, Deadline, Notification
+from cases.models import Case, Deadline, Notification, Status
 from cases.timers import GREEN, RED, YELLOW
 from checklists.models import Item, Stage
 from teams.models import Grid, Role, User
@@ -53,6 +53,9 @@ class CaseFilters:
     filed_from: date | None = None
     filed_to: date | None = None
     text: str = ""
+    # Only the whistles taken up: no rejected ones (merged duplicates among them), as hot
+    # spots count them.
+    taken_up: bool = False
 
 
 def _running_deadlines() -> QuerySet[Deadline]:
@@ -113,6 +116,8 @@ def case_list(
         queryset = queryset.filter(filed_at__gte=_local_midnight(filters.filed_from))
     if filters.filed_to:
         queryset = queryset.filter(filed_at__lt=_local_midnight(filters.filed_to + timedelta(1)))
+    if filters.taken_up:
+        queryset = queryset.exclude(status=Status.REJECTED)
     if filters.text:
         queryset = queryset.filter(
             Q(number__icontains=filters.text) | Q(description__icontains=filters.text)

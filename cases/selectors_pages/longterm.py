@@ -19,6 +19,7 @@ from cases.selectors_pages.village import page_of
 from checklists.models import Stage
 from checklists.selectors import time_limit
 from teams.models import Role, User
+from teams.names import person_name
 
 DEFAULT_REVIEW_DAYS = 30
 
@@ -99,7 +100,7 @@ class SuspendedRow:
 
 
 def _name(first: str | None, last: str | None, username: str | None) -> str:
-    return f"{first or ''} {last or ''}".strip() or (username or "")
+    return person_name(given=first, family=last) or (username or "")
 
 
 def suspended_page(*, scope: SuspendedScope, page: str | None, now: datetime) -> tuple[Page, list]:

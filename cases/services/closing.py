@@ -59,15 +59,26 @@ def run_verify(ctx: Context) -> Case:
         ctx.recipients = list(village_officers(case.village))
     else:
         ctx.next_stage = Stage.HANDLING
-        case.dispatches.filter(state=Dispatch.State.RESOLVED).update(
-            state=Dispatch.State.REPORTED, resolved_at=None
-        )
+        back_to_work(case=case)
         ctx.recipients = [
             person
             for dispatch in case.dispatches.exclude(state__in=Dispatch.GONE_STATES)
             for person in handlers_of_dispatch(dispatch)
         ]
     return case
+
+
+def back_to_work(*, case: Case) -> None:
+    """The dispatches the case's resolution ended go back to work as they were: reported in,
+    or still waiting for a report-in (a unit that never reported in is not shown as having
+    done so, nor charged as one)."""
+    resolved = case.dispatches.filter(state=Dispatch.State.RESOLVED)
+    resolved.filter(reported_in_at__isnull=False).update(
+        state=Dispatch.State.REPORTED, resolved_at=None
+    )
+    resolved.filter(reported_in_at__isnull=True).update(
+        state=Dispatch.State.WAITING, resolved_at=None
+    )
 
 
 def evaluate_case(

@@ -19,6 +19,7 @@ from cases.access import (
 from cases.errors import IllegalTransition, InvalidInput, NotInScope
 from cases.models import Case, Deadline, Dispatch, Level, Postponement, Status
 from cases.perform import Context, perform
+from cases.services.closing import back_to_work
 from cases.services.common import lock_case, notify, require_text
 from cases.services.handling import _handler
 from cases.services.village import create_dispatch
@@ -327,8 +328,6 @@ def run_reopen(ctx: Context) -> Case:
     case.save(update_fields=["closed_at", "satisfaction"])
     if target == Status.IN_PROGRESS:
         # As after a failed verification: the teams that resolved it work it again.
-        case.dispatches.filter(state=Dispatch.State.RESOLVED).update(
-            state=Dispatch.State.REPORTED, resolved_at=None
-        )
+        back_to_work(case=case)
     ctx.next_stage = stage
     return case

@@ -100,9 +100,14 @@ def require_text(value: str | None, *, field: str, message: str, max_length: int
 
 
 def require_evidence(
-    *, note: str, photos: Sequence[UploadedFile], legal_instrument_number: str = ""
+    *,
+    note: str,
+    photos: Sequence[UploadedFile],
+    legal_instrument_number: str = "",
+    instrument_allowed: bool = True,
 ) -> None:
-    """Resolution needs photos and a note, or the number of a legal instrument."""
+    """Resolution needs photos and a note, or the number of a legal instrument where the form
+    has that field (a team's resolve has it; the village's on-the-spot solution does not)."""
     if legal_instrument_number.strip():
         return
     errors = {}
@@ -111,6 +116,8 @@ def require_evidence(
     if not photos:
         errors["photos"] = [
             _("Add at least one photo, or enter the number of the legal instrument.")
+            if instrument_allowed
+            else _("Add at least one photo of the result.")
         ]
     if errors:
         raise InvalidInput(_("Evidence is required to resolve a case."), fields=errors)

@@ -12,6 +12,7 @@ from cases.errors import InvalidInput
 from cases.models import Case, Deadline, Dispatch
 from cases.notifications import handlers_of_dispatch
 from cases.perform import Context, perform
+from cases.rejections import COMMON_REASONS, RejectionReason
 from cases.selectors import default_handlers
 from cases.services.common import notify, require_evidence, require_text
 from checklists.models import Stage
@@ -31,34 +32,45 @@ def reject_case(
     *,
     user: User,
     case_id: int,
-    reason: str,
+    reason: str = "",
+    reason_code: str = "",
     redirect: str = "",
     expected_version: int | None = None,
 ) -> Case:
-    """Refuse a whistle that is not for whistling, saying why and where to go instead."""
+    """Refuse a whistle that is not for whistling, saying why (a common reason by its code,
+    own words, or both) and where to go instead."""
     return perform(
         action="reject",
         user=user,
         case_id=case_id,
         expected_version=expected_version,
-        data={"reason": reason, "redirect": redirect},
+        data={"reason": reason, "reason_code": reason_code, "redirect": redirect},
     )
 
 
 def run_reject(ctx: Context) -> Case:
-    reason = require_text(
-        ctx.data.get("reason"), field="reason", message=_("Give the reason for rejection.")
-    )
-    _reject(ctx, reason=reason, redirect=(ctx.data.get("redirect") or "").strip())
+    code = ctx.data.get("reason_code") or ""
+    if code and code not in COMMON_REASONS:
+        raise InvalidInput(fields={"reason_code": [_("Choose one of the common reasons.")]})
+    reason = (ctx.data.get("reason") or "").strip()
+    if reason or not code:  # own words, or no common reason: the words are needed
+        reason = require_text(reason, field="reason", message=_("Give the reason for rejection."))
+    _reject(ctx, code=code, reason=reason, redirect=(ctx.data.get("redirect") or "").strip())
     return ctx.case
 
 
-def _reject(ctx: Context, *, reason: str, redirect: str, data: dict | None = None) -> None:
+def _reject(
+    ctx: Context, *, code: str, reason: str, redirect: str, data: dict | None = None
+) -> None:
+    """Stored as the code and the officer's own words: each reader reads the code in their
+    own language (cases.rejections)."""
     case = ctx.case
+    case.rejection_code = code
     case.rejection_reason = reason
     case.redirect = redirect
-    case.save(update_fields=["rejection_reason", "redirect"])
-    ctx.write("reject", data={"reason": reason, "redirect": redirect, **(data or {})})
+    case.save(update_fields=["rejection_code", "rejection_reason", "redirect"])
+    codes = {"reason_code": code} if code else {}
+    ctx.write("reject", data={"reason": reason, "redirect": redirect, **codes, **(data or {})})
 
 
 def merge_case(
@@ -84,8 +96,13 @@ def run_merge(ctx: Context) -> Case:
         )
     case.merged_into = target
     case.save(update_fields=["merged_into"])
-    reason = _("Duplicate of %(number)s.") % {"number": target.number}
-    _reject(ctx, reason=reason, redirect="", data={"merged_into": target.number})
+    _reject(
+        ctx,
+        code=RejectionReason.MERGED,
+        reason="",
+        redirect="",
+        data={"merged_into": target.number},
+    )
     return case
 
 
@@ -109,7 +126,7 @@ def resolve_on_spot(
 
 def run_resolve_on_spot(ctx: Context) -> Case:
     note = ctx.data.get("note") or ""
-    require_evidence(note=note, photos=ctx.photos)
+    require_evidence(note=note, photos=ctx.photos, instrument_allowed=False)
     ctx.case.resolution_note = note.strip()
     ctx.case.save(update_fields=["resolution_note"])
     ctx.write("resolve_on_spot", data={"note": note.strip()}, photos="evidence")

@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from django import template
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -46,11 +47,18 @@ def time_left(deadline: Deadline | None) -> str:
     """ "3 hours 20 minutes left" or "overdue by 2 hours", in working time for working limits."""
     if deadline is None:
         return ""
+    return describe_time_left(deadline)
+
+
+def describe_time_left(deadline: Deadline, *, now: datetime | None = None) -> str:
+    """The words of the light: overdue exactly when the light is red (from the due moment on,
+    also within the first second and outside working hours, when no working time has passed)."""
     if deadline.met_at is not None:
         return _("done")
-    seconds = timers.time_left_seconds(deadline)
+    now = now or timezone.now()
+    seconds = timers.time_left_seconds(deadline, now=now)
     working = deadline.unit in timers.WORKING_UNITS
-    if seconds >= 0:
+    if timers.light(deadline, now=now) != timers.RED:
         if working:
             return _("%(time)s of working time left") % {"time": format_seconds(seconds)}
         return _("%(time)s left") % {"time": format_seconds(seconds)}

@@ -22,6 +22,7 @@ from cases.forms_detail import PostponementDecisionForm
 from cases.perform import perform
 from cases.selectors_pages import detail as selectors
 from cases.selectors_pages import support as support_selectors
+from cases.selectors_pages.tracking_codes import may_see_tracking_code, merged_cases_of
 from cases.workflow import (
     CASE,
     Action,
@@ -112,6 +113,8 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "page": page,
             "map_data": map_data,
             "supporters": support_selectors.supporters_of(case=case),
+            "show_tracking_code": may_see_tracking_code(user=request.user, case=case),
+            "merged_cases": merged_cases_of(case=case),
             "action_buttons": [(name, case_action(name).button) for name in page.actions],
             "dispatch_rows": [
                 (row, [(name, dispatch_action(name).button) for name in row.actions])

@@ -16,7 +16,9 @@ from cases.errors import ScreeningRefused
 from cases.forms_filing import NearbyForm, WhistleForm
 from cases.models import Source
 from cases.selectors_pages import filing as selectors
+from cases.selectors_pages.pending_photos import pending_thumbnails, pending_uploads
 from cases.services import FilingResult, file_whistle
+from cases.services.pending_photos import discard_pending_photos, keep_pending_photos
 from cases.workflow import available_actions
 from cases.workflow.support import SUPPORT
 from core.views import done, run_service
@@ -51,6 +53,11 @@ def _after_filing(request: HttpRequest, result: FilingResult) -> HttpResponse:
     number = result.case.number
     if result.created:
         messages.success(request, _("Whistle %(number)s filed.") % {"number": number})
+        messages.info(
+            request,
+            _("Tracking code for the resident: %(code)s (a receipt to print is on the case page).")
+            % {"code": result.case.tracking_code},
+        )
     else:
         messages.info(
             request, _("This whistle was already filed as %(number)s.") % {"number": number}
@@ -75,7 +82,9 @@ def file_case(request: HttpRequest) -> HttpResponse:
     groups = selectors.whistleable_items()
     refusal = None
     status = 200
+    kept = ""  # the photos of an earlier failed submit, kept on the server
     if request.method == "POST":
+        kept = request.POST.get("pending_photos", "")
         form = WhistleForm(request.POST, request.FILES, user=request.user, groups=groups)
         if form.is_valid():
             data = form.cleaned_data
@@ -91,7 +100,10 @@ def file_case(request: HttpRequest) -> HttpResponse:
                         latitude=data["latitude"],
                         longitude=data["longitude"],
                         address=data["address"],
-                        photos=request.FILES.getlist("photos"),
+                        photos=[
+                            *pending_uploads(user=request.user, token=kept),
+                            *request.FILES.getlist("photos"),
+                        ],
                         idempotency_key=data["idempotency_key"],
                     )
                 except ScreeningRefused as error:
@@ -99,9 +111,14 @@ def file_case(request: HttpRequest) -> HttpResponse:
 
             ok, result = run_service(request, form, call)
             if ok and isinstance(result, FilingResult):
+                discard_pending_photos(user=request.user, token=kept)
                 return _after_filing(request, result)
             refusal = result if ok else None
         status = 400
+        # Refused: keep the photos, so the grid worker need not take them again.
+        kept = keep_pending_photos(
+            user=request.user, uploads=request.FILES.getlist("photos"), token=kept
+        )
     else:
         form = WhistleForm(
             user=request.user, groups=groups, initial={"idempotency_key": uuid.uuid4().hex}
@@ -112,6 +129,8 @@ def file_case(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "refusal": refusal,
+            "pending_photos": kept,
+            "kept_thumbnails": pending_thumbnails(user=request.user, token=kept),
             "tile_url": settings.WHISTLE_TILE_URL,
             "tile_attribution": settings.WHISTLE_TILE_ATTRIBUTION,
             "tile_crs": settings.WHISTLE_TILE_CRS,

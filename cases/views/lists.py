@@ -1,20 +1,25 @@
 """The case list: every case the user may see, filtered, sorted and paginated.
 
 Without JavaScript the filter form is a plain GET form; with htmx a change of filter fetches
-only the results (and pushes the URL), so the page and its URL always agree.
+only the results (and pushes the URL), so the page and its URL always agree. `?format=csv|xlsx`
+exports every row of the filtered list, in its order (not only the page shown).
 """
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from cases.forms_lists import CaseFilterForm
+from cases.selectors_pages.bulk import export_table
 from cases.selectors_pages.lists import case_list, case_path, running_deadline, visible_grids
+from cases.workflow import CASE
+from core.exports import export_format, export_response, file_name
 
 PAGE_SIZE = 25
 
@@ -32,9 +37,28 @@ def case_list_page(request: HttpRequest) -> HttpResponse:
     form = CaseFilterForm(request.GET, grids=visible_grids(user=request.user))
     now = timezone.now()
     queryset = case_list(user=request.user, filters=form.filters(), sort=form.sort_order(), now=now)
+    try:
+        fmt = export_format(request.GET)
+    except ValueError:
+        return HttpResponseBadRequest(_("Choose CSV or XLSX to export the list."))
+    if fmt:
+        ids = list(queryset.values_list("pk", flat=True))
+        return export_response(
+            export_table(user=request.user, on=CASE, ids=ids),
+            fmt=fmt,
+            filename=file_name("cases", timezone.localdate().isoformat(), fmt=fmt),
+        )
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [(case, running_deadline(case), case_path(case.pk)) for case in page.object_list]
-    context = {"form": form, "page": page, "rows": rows, "sort": form.sort_order()}
+    export_query = request.GET.copy()
+    export_query.pop("page", None)
+    context = {
+        "form": form,
+        "page": page,
+        "rows": rows,
+        "sort": form.sort_order(),
+        "export_query": export_query.urlencode(),
+    }
     template = "cases/lists/_results.html" if wants_fragment(request) else "cases/lists/list.html"
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])

@@ -3,6 +3,8 @@ public steps of their case, the public updates and the attachments marked public
 them rate it once it is closed. Nothing personal and no internal note is shown, and lookups are
 rate limited per address so codes cannot be guessed."""
 
+from dataclasses import replace
+
 from django import forms
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -12,15 +14,18 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from cases.errors import CaseError
-from cases.models import Satisfaction, Status
+from cases.models import Case, Satisfaction, Status
 from cases.open311 import ratelimit
 from cases.open311.public import (
+    PublicTrace,
     attachment_by_token,
     case_by_tracking_code,
     public_trace,
     status_label,
+    step_label,
 )
 from cases.selectors_pages.support import supporter_count
+from cases.selectors_pages.tracking_codes import status_in_words
 from cases.services import evaluate_case
 
 LOOKUPS_PER_WINDOW = 20
@@ -49,6 +54,19 @@ class RatingForm(forms.Form):
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+def _trace_for_citizen(case: Case) -> PublicTrace:
+    """A merged whistle was not refused: its step reads as merged, not as "Not accepted"."""
+    trace = public_trace(case=case)
+    if case.merged_into_id:
+        refused, merged = (
+            step_label("reject"),
+            _("Merged with an earlier report of the same problem"),
+        )
+        steps = [replace(s, label=merged) if s.label == refused else s for s in trace.steps]
+        trace = replace(trace, steps=steps)
+    return trace
 
 
 def _too_many(request: HttpRequest) -> HttpResponse:
@@ -104,9 +122,20 @@ def track(request: HttpRequest) -> HttpResponse:
         "cases/tracking/case.html",
         {
             "case": case,
-            "status": status_label(case.status),
+            "status": status_in_words(status=case.status, merged=bool(case.merged_into_id)),
             "is_closed": case.status in (Status.CLOSED, Status.REJECTED),
-            "trace": public_trace(case=case),
+            "trace": _trace_for_citizen(case),
+            # What the village wrote for the whistler: why not, and where to go instead.
+            "refused": case.status == Status.REJECTED and not case.merged_into_id,
+            # A common reason is stored as a code: in words in the citizen's language.
+            "rejection_reason": case.reason_for_rejection(),
+            "merged_into": case.merged_into,
+            "merged_into_status": (
+                status_label(case.merged_into.status) if case.merged_into_id else ""
+            ),
+            "merged_into_trace": _trace_for_citizen(case.merged_into)
+            if case.merged_into_id
+            else None,
             "supporter_count": supporter_count(case=case),
             "satisfaction": Satisfaction(case.satisfaction).label if case.satisfaction else "",
             "rating_form": rating_form if can_rate else None,

@@ -56,7 +56,7 @@ REGISTRY.step(
         public=True,
         effects=(fx.Meet((Stage.TOWN_CONSULTATION,)), fx.Start(Stage.CITY_CONSULTATION)),
         notices=(fx.notice("case_escalated", fx.city_committee, who="the city committee"),),
-        assessment="the case climbs to the city (the 70/20/10 level distribution)",
+        assessment="the case climbs to the city (the level view); solved by a consultation",
     )
 )
 REGISTRY.action(

@@ -1,6 +1,8 @@
 """What the village does with a whistle: filed, accepted, rejected or merged, solved on the
 spot, whistled up to the town (docs/workflow.md)."""
 
+from typing import TYPE_CHECKING
+
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Level, Status
@@ -8,6 +10,9 @@ from cases.workflow import effects as fx
 from cases.workflow import guards
 from cases.workflow.spec import CASE, NEW, REGISTRY, Action, Step, Transition
 from checklists.models import Stage
+
+if TYPE_CHECKING:
+    from cases.perform import Context
 
 S = Status
 
@@ -72,6 +77,18 @@ REGISTRY.action(
     )
 )
 
+
+def _rejection_notice(ctx: "Context") -> dict:
+    """Codes and parameters, put into words in the reader's language (cases.rejections)."""
+    case = ctx.case
+    data = {"reason": case.rejection_reason}
+    if case.rejection_code:
+        data["reason_code"] = case.rejection_code
+    if case.merged_into_id:
+        data["merged_into"] = case.merged_into.number
+    return data
+
+
 REGISTRY.step(
     Step(
         "reject",
@@ -85,7 +102,7 @@ REGISTRY.step(
                 "case_rejected",
                 fx.reporter,
                 who="the whistler",
-                data=lambda ctx: {"reason": ctx.case.rejection_reason},
+                data=_rejection_notice,
             ),
         ),
         assessment="rejected (or merged as a duplicate): out of every rate but whistle quality",
@@ -133,7 +150,7 @@ REGISTRY.step(
         # in one insert (cases.services.village.create_dispatches).
         effects=(fx.Meet((Stage.SCREENING, Stage.VILLAGE_HANDLING)),),
         notices=(fx.notice("case_whistled", fx.town_committee, who="the town committee"),),
-        assessment="accepted; the case leaves the village (the 70/20/10 level distribution)",
+        assessment="accepted; the case leaves the village: not solved by the village (70/20/10)",
     )
 )
 REGISTRY.action(

@@ -102,6 +102,8 @@
     node.setAttribute("data-ready", "1");
     var L = window.L;
     var map = L.map(node, { zoomControl: true, attributionControl: true });
+    // Credit Leaflet in plain text, without the flag icon of its default prefix.
+    map.attributionControl.setPrefix('<a href="https://leafletjs.com" rel="noopener">Leaflet</a>');
     var status = document.getElementById("hotspot-map-status");
     var tileUrl = node.getAttribute("data-tile-url");
     if (tileUrl) {

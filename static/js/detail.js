@@ -51,6 +51,10 @@
     var data = JSON.parse(source.textContent);
     var convert = data.crs === "gcj02" ? toGcj02 : function (lng, lat) { return [lng, lat]; };
     var map = L.map(holder, { attributionControl: !!data.attribution, scrollWheelZoom: false });
+    if (map.attributionControl) {
+      // Credit Leaflet in plain text, without the flag icon of its default prefix.
+      map.attributionControl.setPrefix('<a href="https://leafletjs.com" rel="noopener">Leaflet</a>');
+    }
     if (data.tileUrl) {
       L.tileLayer(data.tileUrl, { attribution: data.attribution || "", maxZoom: 19 }).addTo(map);
     } else {

@@ -252,7 +252,14 @@
 
     if (element && window.L) {
       var L = window.L;
+      // Name the icons' folder: Leaflet's guess from its stylesheet fails with hashed static
+      // names and then asks for marker-icon.png next to this page.
+      if (form.getAttribute("data-icon-path")) {
+        L.Icon.Default.imagePath = form.getAttribute("data-icon-path");
+      }
       map = L.map(element, { zoomControl: true, attributionControl: true });
+      // Credit Leaflet in plain text, without the flag icon of its default prefix.
+      map.attributionControl.setPrefix('<a href="https://leafletjs.com" rel="noopener">Leaflet</a>');
       map.setView([30.5, 120.7], 13);
       var tileUrl = form.getAttribute("data-tile-url");
       if (tileUrl) {
@@ -327,7 +334,7 @@
           function () {
             status.textContent = msg("geo-failed");
           },
-          { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 }
+          { enableHighAccuracy: true, timeout: 15000, maximumAge: 5000 } // a fresh position, not one from a minute ago
         );
       });
     }

@@ -104,6 +104,7 @@ def test_facts_are_a_function_of_the_events_given(org):  # noqa: F811
             at(2025, 6, 10, 17, 0),
         ),
     ]
+    events[1].actor = org.village_officer  # the village whistled it (a timer's has no actor)
     computed = compute_facts(case=case, events=events, dispatches=[], deadlines=[])
     values = computed.case
     assert values["closed"] and values["closed_level"] == Level.TOWN

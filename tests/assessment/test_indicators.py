@@ -226,9 +226,16 @@ def test_level_distribution_trend_and_red_list(org, paths):  # noqa: F811
     levels = selectors.level_distribution(
         user=org.supervisor, unit_type="city", unit_id=None, period=SUMMER
     )
-    assert levels["counts"] == {"village": 2, "town": 1, "city": 0}
-    assert levels["targets"] == {"village": 0.7, "town": 0.2, "city": 0.1}
+    # Who solved them (70/20/10): two by the village itself, one by the town's team.
+    assert levels["counts"] == {"village": 2, "team": 1, "consultation": 0}
+    assert levels["targets"] == {"village": 0.7, "team": 0.2, "consultation": 0.1}
     assert levels["shares"]["village"] == pytest.approx(2 / 3)
+    # The level view, without a target.
+    assert {level: row["count"] for level, row in levels["closing_levels"].items()} == {
+        "village": 2,
+        "town": 1,
+        "city": 0,
+    }
 
     series = selectors.trend(
         user=org.supervisor,

@@ -341,7 +341,8 @@ def test_reject_with_a_common_reason(client, org):
     assert response.status_code == 302
     case = fresh(case)
     assert case.status == Status.REJECTED
-    assert "civil or economic dispute" in case.rejection_reason
+    # Stored as its code, read in the reader's language (issue 19, item 12).
+    assert (case.rejection_code, case.rejection_reason) == ("dispute", "")
     assert case.redirect == "Court"
 
 

@@ -15,11 +15,13 @@ from tests.cases.engine_steps import (
     T0,
     accepted,
     actions,
+    department_dispatch,
     fresh,
     in_progress,
     kinds_for,
     png,
     resolved_by_team,
+    team_dispatch,
 )
 
 
@@ -124,7 +126,10 @@ def test_verify_fail_sends_a_town_case_back_to_the_team(org, time_machine):
     assert (event.from_status, event.to_status) == (Status.RESOLVED, Status.IN_PROGRESS)
     assert event.data == {"reason": "Half of it is still there", "rework_count": 1}
     assert Attachment.objects.get(purpose="verification").event == event
-    assert set(case.dispatches.values_list("state", flat=True)) == {Dispatch.State.REPORTED}
+    # The team that reported in works it again; the department never reported in: it still
+    # waits for its report-in, not shown (nor charged) as reported in.
+    assert team_dispatch(case).state == Dispatch.State.REPORTED
+    assert department_dispatch(case).state == Dispatch.State.WAITING
     assert case.deadlines.get(stage=Stage.VERIFICATION).met_at == T0 + timedelta(hours=1)
     handling = case.deadlines.filter(stage=Stage.HANDLING, met_at__isnull=True, dispatch=None)
     assert handling.get().started_at == T0 + timedelta(hours=1)

@@ -229,7 +229,8 @@ def test_merging_a_duplicate_rejects_it_into_the_first_case(org):
     merged.refresh_from_db()
     assert merged.status == Status.REJECTED
     assert merged.merged_into == first
-    assert first.number in merged.rejection_reason
+    assert merged.rejection_code == "merged"  # read as "Duplicate of <number>." by each reader
+    assert first.number in merged.reason_for_rejection()
     event = merged.events.get(action="reject")
     assert event.data["merged_into"] == first.number
     assert event.actor == org.village_officer

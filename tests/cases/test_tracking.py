@@ -6,10 +6,11 @@ import re
 
 import pytest
 from django.core.cache import cache
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from cases.models import Event, Satisfaction, Status
-from cases.services import accept_case, resolve_on_spot, verify_case
+from cases.rejections import RejectionReason
+from cases.services import accept_case, reject_case, resolve_on_spot, verify_case
 from cases.views.tracking import LOOKUPS_PER_WINDOW
 from tests.cases.engine_steps import file_case, png
 
@@ -138,3 +139,28 @@ def test_an_open_case_cannot_be_rated(client, org, case):
     case.refresh_from_db()
     assert case.satisfaction == ""
     assert not Event.objects.filter(case=case, action="evaluate").exists()
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [("en", "A civil or economic dispute"), ("zh-hans", None)],
+)
+def test_a_common_reason_reads_in_the_citizens_language(client, org, case, language, words):
+    """A common reason is stored as its code: the citizen reads it in words, in their own
+    language, with where to go instead."""
+    reject_case(
+        user=org.village_officer,
+        case_id=case.pk,
+        reason_code="dispute",
+        redirect="The mediation office",
+    )
+    html = client.post(
+        "/track/", {"code": case.tracking_code}, headers={"accept-language": language}
+    ).content.decode()
+    with translation.override(language):
+        expected = str(RejectionReason.DISPUTE.label)
+    assert 'data-testid="rejection-reason"' in html
+    assert expected in html
+    if words:
+        assert words in expected
+    assert "The mediation office" in html

@@ -25,7 +25,7 @@ def plan_body(org, **changes) -> dict:
         "place_name": "Riverside printing plant",
         "address": "1 River Road",
         "grid": org.grid.pk,
-        "planned_for": "2025-06-12T09:00:00+08:00",
+        "planned_for": "2025-06-10T15:00:00+08:00",
         "team": org.team.pk,
         "aspects": [environment.pk, other.pk],
         "departments": [org.department.pk],

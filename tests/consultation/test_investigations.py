@@ -62,7 +62,7 @@ def plan(org, **kwargs) -> Investigation:
         "place_name": "Riverside printing plant",
         "address": "1 River Road",
         "grid_id": org.grid.pk,
-        "planned_for": at(2025, 6, 12, 9, 0),
+        "planned_for": at(2025, 6, 10, 15, 0),  # the afternoon of T0: recordable today
         "team_id": org.team.pk,
         "aspect_ids": [environment.pk, other_aspect.pk],
         "department_ids": [org.department.pk],

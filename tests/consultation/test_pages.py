@@ -385,7 +385,7 @@ def test_planning_and_recording_an_investigation_through_the_pages(client, org):
             "town": org.town.pk,
             "place_name": "New residential compound",
             "grid": org.grid.pk,
-            "planned_for": "2025-06-12T09:00",
+            "planned_for": "2025-06-10T15:00",
             "team": org.team.pk,
             "aspects": [aspect.pk],
             "departments": [org.department.pk],

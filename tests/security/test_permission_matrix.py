@@ -129,6 +129,7 @@ TARGETS: dict[str, Target] = {
     "cases:notifications_read": Target(method="POST"),
     # --- one case ---
     "cases:detail": case_get(),
+    "cases:receipt": case_get(),
     # suspend: the town committee may (its empty form is refused with 400), nobody else
     "cases:act": Target(
         method="POST", args=lambda o: {"pk": o.case.pk, "action": "suspend"}, scoped=True
@@ -151,6 +152,7 @@ TARGETS: dict[str, Target] = {
     "consultation:confirm": Target(method="POST", args=_invitation, scoped=True),
     "consultation:check_in": Target(method="POST", args=_invitation, scoped=True),
     "consultation:hotspots": page(),
+    "consultation:hotspots_redirect": page(),
     "consultation:investigations": page(),
     "consultation:plan_investigation": page(),
     "consultation:investigation": Target(args=lambda o: {"pk": o.investigation.pk}, scoped=True),
@@ -419,6 +421,11 @@ EXPECTATIONS: dict[str, str | tuple[str, str]] = {
         "200 200 200 200 200 200 200 200 L",
         "404 404 404 404 404 404 404 404 L",
     ),
+    # The receipt carries the tracking code: for whoever filed the whistle and the village.
+    "cases:receipt": (
+        "200 200 403 403 403 403 403 403 L",
+        "404 404 404 404 404 404 404 404 L",
+    ),
     "cases:dispatch_act": (
         "403 403 403 403 403 400 403 403 L",
         "404 404 404 404 404 404 404 404 L",
@@ -452,6 +459,8 @@ EXPECTATIONS: dict[str, str | tuple[str, str]] = {
         "404 404 404 404 404 404 404 404 L",
     ),
     "consultation:hotspots": "403 403 403 403 403 200 200 200 L",
+    # The address without the dash, a permanent redirect for everyone (the page then decides).
+    "consultation:hotspots_redirect": "301 301 301 301 301 301 301 301 301",
     "consultation:investigation": (
         "404 404 200 200 404 200 200 200 L",
         "404 404 404 404 404 404 404 404 L",

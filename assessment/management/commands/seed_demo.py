@@ -1,11 +1,15 @@
-"""`manage.py seed_demo`: build the demo city (Haining) and print the demo logins."""
+"""`manage.py seed_demo`: build the demo city (Haining) and print the demo logins; with
+`--history`, also a year of cases walked through the services (assessment.demo_history).
+
+It lives in assessment, the app above cases, because the history uses the case services."""
 
 import unicodedata
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
+from assessment.demo_history import HISTORY_CASES, HistoryUnavailable, build_history
 from checklists.demo import build_demo_city
 from teams.demo import DEMO_PASSWORD
 
@@ -28,6 +32,18 @@ class Command(BaseCommand):
             default=DEMO_PASSWORD,
             help="Password of the demo users (default: %(default)s).",
         )
+        parser.add_argument(
+            "--history",
+            action="store_true",
+            help="Also build a year of cases through the services, once (skipped when the "
+            "demo city already has cases older than a month).",
+        )
+        parser.add_argument(
+            "--history-cases",
+            type=int,
+            default=HISTORY_CASES,
+            help="How many cases the year of history spreads over (default: %(default)s).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         demo = build_demo_city(password=options["password"])
@@ -47,5 +63,21 @@ class Command(BaseCommand):
                     "%(users)d users and %(memberships)d memberships."
                 )
                 % {"city": demo.city.name, **demo.counts}
+            )
+        )
+        if options["history"]:
+            self._history(demo.city, cases=options["history_cases"])
+
+    def _history(self, city, *, cases: int) -> None:
+        try:
+            history = build_history(city=city, cases=cases)
+        except HistoryUnavailable as error:
+            raise CommandError(str(error)) from error
+        if not history.built:
+            self.stdout.write(_("The demo city already has its history: nothing added."))
+            return
+        self.stdout.write(
+            self.style.SUCCESS(
+                _("History added: %(cases)d cases of the past year.") % {"cases": history.cases}
             )
         )
