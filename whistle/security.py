@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from core.clientaddr import client_address
+
 # Pages whose third-party templates need inline script and style (drf-spectacular's).
 RELAXED_PATHS = ("/api/docs/", "/api/redoc/")
 
@@ -75,14 +77,5 @@ class SecurityHeadersMiddleware:
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The address the login lockout counts failures by.
-
-    Behind the reverse proxy (WHISTLE_BEHIND_PROXY) it is the right-most X-Forwarded-For
-    entry, the one our proxy appended; entries to its left come from the client and could be
-    forged to dodge the lockout. Otherwise it is the socket's address."""
-    if settings.WHISTLE_BEHIND_PROXY:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-        if hops:
-            return hops[-1]
-    return request.META.get("REMOTE_ADDR")
+    """The address the login lockout counts failures by (django-axes' callable)."""
+    return client_address(request)
