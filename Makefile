@@ -16,7 +16,10 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || \
 # Extra arguments for pytest, e.g. make test PYTEST_ARGS="-x tests/teams".
 PYTEST_ARGS ?=
 
-.PHONY: help venv install run test lint format messages lock clean bench fuzz chaos
+# The PostgreSQL role web, worker and beat of `make run` connect as (core/db_roles.py).
+APP_ROLE ?= whistle_app
+
+.PHONY: help venv install run test lint format messages lock clean bench fuzz chaos backup restore
 
 help:
 	@echo "make run       install, migrate, seed the demo city (and once its year of history), start web + worker + beat"
@@ -24,6 +27,8 @@ help:
 	@echo "make fuzz      schemathesis + Open311 fuzzing with thousands of requests: no 5xx"
 	@echo "make bench     timer burst, intake load and page speed on PostgreSQL + Redis -> docs/benchmarks.md"
 	@echo "make chaos     scripted faults on a private PostgreSQL and Redis -> docs/reliability.md"
+	@echo "make backup    dump DATABASE_URL's database and tar the media into BACKUP_DIR (var/backups)"
+	@echo "make restore   BACKUP=<folder>: into DATABASE_URL and WHISTLE_VAR_DIR (empty), then verify_trace"
 	@echo "make lint      ruff check, ruff format --check and lint-imports (the apps' layers)"
 	@echo "make format    ruff format and ruff check --fix"
 	@echo "make messages  update and compile the translation catalogues under locale/"
@@ -55,6 +60,11 @@ run: $(STAMP)
 	@echo
 	@echo "Whistle is starting at http://127.0.0.1:$${PORT:-8000}/  (Ctrl-C stops web, worker and beat)"
 	@echo
+	@# On PostgreSQL, DATABASE_URL is the tables' owner (it ran migrate and the seeding); web,
+	@# worker and beat connect as APP_ROLE, which reads and writes rows only (docs/security.md).
+	@# grant_app_role prints its URL with a fresh password, or nothing on SQLite.
+	app_url="$$($(PY) manage.py grant_app_role --role "$(APP_ROLE)" --print-url)" && \
+	if [ -n "$$app_url" ]; then export DATABASE_URL="$$app_url"; fi && \
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start --port "$${PORT:-8000}"
 
 # DATABASE_URL, REDIS_URL, WHISTLE_VAR_DIR etc. reach pytest from the environment unchanged.
@@ -75,6 +85,15 @@ bench: $(STAMP)
 # Its own PostgreSQL cluster (port 55432) and redis-server (port 56379), started and stopped.
 chaos: $(STAMP)
 	PY=$(CURDIR)/$(PY) scripts/chaos.sh $(CHAOS_ARGS)
+
+# scripts/backup.py, README "Backup and restore". RESTORE_ARGS=--force replaces what is there.
+BACKUP_DIR ?= var/backups
+backup: $(STAMP)
+	$(PY) scripts/backup.py backup --to "$(BACKUP_DIR)"
+
+restore: $(STAMP)
+	@if [ -z "$(BACKUP)" ]; then echo "usage: make restore BACKUP=<backup folder>" >&2; exit 2; fi
+	$(PY) scripts/backup.py restore "$(BACKUP)" $(RESTORE_ARGS)
 
 # Every check always runs, so one report shows everything; any failing fails the target.
 lint: $(STAMP)

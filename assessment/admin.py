@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from assessment.indicators import LABELS, RATE_KEYS
 from assessment.models import (
     CaseFact,
+    ClosureCorrection,
     DispatchFact,
     SchemeDeduction,
     SchemeIndicator,
@@ -98,6 +99,13 @@ class TownEvaluationAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False  # towns evaluate through their form, within their scope
 
+    # Append-only (core.db_roles): a correction is a new evaluation given through the form.
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Facts are derived from the events: rebuilt, never edited."""
@@ -125,3 +133,14 @@ class DispatchFactAdmin(ReadOnlyAdmin):
     list_display = ["dispatch", "team", "department", "dispatched_at", "reported_on_time", "late"]
     list_filter = ["reported_on_time", "late", "cancelled"]
     list_select_related = ["dispatch__case", "team", "department"]
+
+
+@admin.register(ClosureCorrection)
+class ClosureCorrectionAdmin(ReadOnlyAdmin):
+    """Corrections are recorded by a supervisor through services.correct_closing (the
+    `correct_closing` command) and never edited: a new one replaces the effect of an older."""
+
+    list_display = ["case", "counts_from", "recorded_by", "recorded_at"]
+    search_fields = ["case__number", "reason"]
+    raw_id_fields = ["case"]
+    list_select_related = ["case", "recorded_by"]

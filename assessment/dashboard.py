@@ -865,7 +865,8 @@ def evaluable_departments(*, towns: list[Region]):
 
 def town_evaluations(*, towns: list[Region], month: date) -> list:
     return list(
-        TownEvaluation.objects.filter(town__in=towns, month=month)
+        TownEvaluation.current()
+        .filter(town__in=towns, month=month)
         .select_related("department", "evaluated_by")
         .order_by("department__code")
     )

@@ -10,7 +10,12 @@ Definitions (the indicators in assessment.indicators build on these):
   themselves); a whistle the screening or village-handling timer sent up, or the hotline
   routed straight to the town, was not accepted by the village.
 - rejected: the case stands rejected (or merged as a duplicate) now.
-- closed: the case stands closed now (verified on site, or closed by a committee).
+- closed: the case stands closed now (verified on site, or closed by a committee);
+  closed_at: when it closed, or the moment a ClosureCorrection (with its reason) says it
+  counts from (closing_corrected). A period counts a case closed only if closed_at is before
+  the period's end, so a case closed after its month lands in the later figures and the
+  closed month does not move (assessment.indicators).
+- overdue_at: when its first own limit passed (a period counts it overdue only before its end).
 - closed_level: the administrative level it closed at (the level view): the level of the last
   resolution before a verified close (village = solved on the spot), or the committee's level
   for a close at a consultation.
@@ -67,7 +72,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from assessment.models import SolvedBy
+from assessment.models import ClosureCorrection, SolvedBy
 from cases import calendar
 from cases.models import Case, Deadline, Dispatch, Event, Level, Status, SupervisionOrder
 from checklists.models import Stage
@@ -147,6 +152,7 @@ def compute_facts(
     deadlines: Iterable[Deadline],
     attendance: Iterable[Attendance] = (),
     orders: Iterable[SupervisionOrder] = (),
+    corrections: Iterable[ClosureCorrection] = (),
 ) -> Computed:
     """The CaseFact and DispatchFact values (as field dicts, without computed_at)."""
     events = sorted(events, key=lambda e: (e.created_at, e.pk))
@@ -201,6 +207,8 @@ def compute_facts(
             start=case.filed_at, end=end_of_handling, working=True
         )
 
+    closed_at = closing.created_at if closed and closing is not None else None
+    correction = _correction_of(closing=closed_at, corrections=corrections)
     values = {
         "city_id": case.city_id,
         "town_id": case.town_id,
@@ -215,11 +223,13 @@ def compute_facts(
         ),
         "rejected": status == Status.REJECTED,
         "closed": closed,
-        "closed_at": closing.created_at if closed and closing is not None else None,
+        "closed_at": correction.counts_from if correction is not None else closed_at,
+        "closing_corrected": correction is not None,
         "closed_level": closed_level,
         "solved_by": solved_by,
         "resolved_at": last_resolution.created_at if last_resolution is not None else None,
         "overdue": overdue,
+        "overdue_at": missed[0] if missed else None,
         "late_count": len(missed),
         "closed_on_time": closed and not overdue,
         "reworked": rework_count > 0,
@@ -254,6 +264,17 @@ def compute_facts(
             for dispatch in dispatches
         ],
     )
+
+
+def _correction_of(
+    *, closing: datetime | None, corrections: Iterable[ClosureCorrection]
+) -> ClosureCorrection | None:
+    """The correction of the current closing: the latest one recorded since it (an older one
+    was about an earlier closing, before a reopening)."""
+    if closing is None:
+        return None
+    applying = [c for c in corrections if c.recorded_at >= closing]
+    return max(applying, key=lambda c: (c.recorded_at, c.pk), default=None)
 
 
 def _solved_by(events: Sequence[Event]) -> str:

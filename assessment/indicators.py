@@ -195,18 +195,32 @@ REGION_FIELDS = {
 HANDLER_FIELDS = {"team": "team_id", "department": "department_id"}
 
 
-def case_conditions(prefix: str = "", *, handler: tuple[str, int] | None = None) -> dict[str, Q]:
+def case_conditions(
+    prefix: str = "",
+    *,
+    handler: tuple[str, int] | None = None,
+    as_of: datetime | F | None = None,
+) -> dict[str, Q]:
     """The counted sets, as conditions on CaseFact (or on a relation to it, via prefix).
 
     `handler` ("team" or "department", id): a unit's cases, where what the case's other units
-    did is not held against it (rework: only of what its own dispatch took part in)."""
+    did is not held against it (rework: only of what its own dispatch took part in).
+    `as_of` (the period's end, or an expression giving it per row): a case counts as closed,
+    or as overdue, only if that happened before; later events land in later figures, so a
+    closed period's numbers do not move (a ClosureCorrection may move its closing, with a
+    reason)."""
 
     def q(**kwargs: object) -> Q:
         return Q(**{prefix + name: value for name, value in kwargs.items()})
 
+    is_closed = q(closed=True)
+    is_overdue = q(overdue=True)
+    if as_of is not None:
+        is_closed &= q(closed_at__lt=as_of)
+        is_overdue &= q(overdue_at__lt=as_of)
     due = q(rejected=False)
     active = due & q(suspended=False)
-    closed = active & q(closed=True)
+    closed = active & is_closed
     evaluated = due & ~q(satisfaction="")
     accepted = due & q(accepted=True)
     return {
@@ -216,14 +230,15 @@ def case_conditions(prefix: str = "", *, handler: tuple[str, int] | None = None)
         "closed": closed,
         "closed_on_time": closed & q(closed_on_time=True),
         # Closed, or past a handling limit: the cases on-time closure judges.
-        "fallen_due": active & (q(closed=True) | q(overdue=True)),
+        "fallen_due": active & (is_closed | is_overdue),
+        "overdue": due & is_overdue,
         "reworked": due & (q(reworked=True) if handler is None else _own_rework(handler)),
         "postponed": due & q(postponed=True),
         "evaluated": evaluated,
         "satisfied": evaluated
         & q(satisfaction__in=[Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED]),
         "accepted": accepted,
-        "on_the_spot": accepted & q(closed=True, suspended=False, closed_level=Level.VILLAGE),
+        "on_the_spot": accepted & is_closed & q(suspended=False, closed_level=Level.VILLAGE),
         "closed_village": closed & q(closed_level=Level.VILLAGE),
         "closed_town": closed & q(closed_level=Level.TOWN),
         "closed_city": closed & q(closed_level=Level.CITY),
@@ -336,10 +351,12 @@ def unit_dispatch_facts(*, unit_type: str, unit_id: int, period: Period) -> Quer
     return rows.filter(**{column: unit_id})
 
 
-def case_aggregates(*, handler: tuple[str, int] | None = None) -> dict[str, Aggregate]:
+def case_aggregates(
+    *, handler: tuple[str, int] | None = None, as_of: datetime | F | None = None
+) -> dict[str, Aggregate]:
     """One conditional count per counted set, the mean handling time and the scoring counts
-    (of a team's or department's own doing, with `handler`)."""
-    conditions = case_conditions(handler=handler)
+    (of a team's or department's own doing, with `handler`), as of the period's end."""
+    conditions = case_conditions(handler=handler, as_of=as_of)
     result: dict[str, Aggregate] = {
         f"c_{name}": Count("pk", filter=condition) for name, condition in conditions.items()
     }
@@ -347,7 +364,7 @@ def case_aggregates(*, handler: tuple[str, int] | None = None) -> dict[str, Aggr
         "handling_seconds", filter=conditions["measured"], output_field=FloatField()
     )
     result["c_rework_events"] = Sum("rework_count", filter=conditions["due"])
-    result["c_overdue"] = Count("pk", filter=conditions["due"] & Q(overdue=True))
+    result["c_overdue"] = Count("pk", filter=conditions["overdue"])
     # Every passed limit of the cases' own stages (each firing counts: assessment.facts).
     result["c_late_limits"] = Sum("late_count", filter=conditions["due"])
     return result
@@ -399,7 +416,8 @@ def compute(*, unit_type: str, unit_id: int, period: Period, params: dict[str, s
     """All indicators of one unit and period, plus the counts scoring needs, in four queries."""
     cases = unit_case_facts(unit_type=unit_type, unit_id=unit_id, period=period)
     handler = handler_of(unit_type, unit_id)
-    counts = cases.aggregate(**case_aggregates(handler=handler))
+    as_of = period.end_at
+    counts = cases.aggregate(**case_aggregates(handler=handler, as_of=as_of))
     if handler is not None:
         # Failed verifications charged to the unit: those of its own dispatches.
         counts["c_rework_events"] = (
@@ -414,7 +432,7 @@ def compute(*, unit_type: str, unit_id: int, period: Period, params: dict[str, s
             **dispatch_aggregates()
         )
     )
-    measured = cases.filter(case_conditions()["measured"])
+    measured = cases.filter(case_conditions(as_of=as_of)["measured"])
     p90 = percentile(measured, "handling_seconds", 0.9, counts["c_measured"])
     counts["c_slow_tail"] = (
         measured.filter(handling_seconds__gte=p90).count() if p90 is not None else 0
@@ -476,11 +494,13 @@ def behind(
             counted_dispatch_id=F("dispatches__id")
         )
     cases = unit_case_facts(unit_type=unit_type, unit_id=unit_id, period=period)
+    as_of = period.end_at
     if name == "slow_tail":
-        cases = cases.filter(case_conditions()["measured"])
+        cases = cases.filter(case_conditions(as_of=as_of)["measured"])
         if p90_seconds is None:
             return Case.objects.none()
         cases = cases.filter(handling_seconds__gte=p90_seconds)
     else:
-        cases = cases.filter(case_conditions(handler=handler_of(unit_type, unit_id))[name])
+        conditions = case_conditions(handler=handler_of(unit_type, unit_id), as_of=as_of)
+        cases = cases.filter(conditions[name])
     return Case.objects.filter(pk__in=cases.values("case_id"))

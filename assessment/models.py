@@ -72,6 +72,11 @@ class CaseFact(models.Model):
     )
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     overdue = models.BooleanField(_("overdue"), default=False)
+    # When its first own limit passed: a period counts it overdue only if that was before the
+    # period ended (assessment.indicators), so a closed period does not change afterwards.
+    overdue_at = models.DateTimeField(_("first limit passed at"), null=True, blank=True)
+    # closed_at comes from a ClosureCorrection (with its reason) rather than the closing step.
+    closing_corrected = models.BooleanField(_("closing date corrected"), default=False)
     closed_on_time = models.BooleanField(_("closed on time"), default=False)
     # How many of its own limits passed (each firing counts; assessment.facts, overdue).
     late_count = models.PositiveIntegerField(_("limits passed"), default=0)
@@ -115,6 +120,39 @@ class CaseFact(models.Model):
 
     def __str__(self) -> str:
         return f"facts of case {self.case_id}"
+
+
+class ClosureCorrection(models.Model):
+    """A supervisor's correction of the moment a closed case counts as closed, with the reason
+    (e.g. verified on site on the 30th, recorded on the 2nd). A closed period's figures change
+    only through such a record: the facts take it into account (assessment.facts) and the
+    period's page lists it. Rows are only added; the latest one after the case's current
+    closing applies."""
+
+    case = models.ForeignKey(
+        Case,
+        verbose_name=_("case"),
+        on_delete=models.CASCADE,
+        related_name="closure_corrections",
+    )
+    counts_from = models.DateTimeField(_("counts as closed from"))
+    reason = models.TextField(_("reason"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        verbose_name = _("closure correction")
+        verbose_name_plural = _("closure corrections")
+        ordering = ["-recorded_at", "-id"]
+        indexes = [models.Index(fields=["counts_from"], name="closurecorrection_from")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.counts_from:%Y-%m-%d %H:%M}"
 
 
 class DispatchFact(models.Model):
@@ -343,7 +381,10 @@ class SchemeDeduction(models.Model):
 
 
 class TownEvaluation(models.Model):
-    """A town committee's monthly evaluation of one department's work in its town."""
+    """A town committee's monthly evaluation of one department's work in its town.
+
+    Append-only (core.db_roles): giving the month's evaluation again adds a row that replaces
+    the previous one; the current evaluation is the row nothing replaces (`current()`)."""
 
     town = models.ForeignKey(
         Region, verbose_name=_("town"), on_delete=models.PROTECT, related_name="+"
@@ -369,14 +410,26 @@ class TownEvaluation(models.Model):
     )
     note = models.TextField(_("note"), blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    replaces = models.OneToOneField(
+        "self",
+        verbose_name=_("replaces"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="replaced_by",
+    )
 
     class Meta:
         verbose_name = _("town evaluation")
         verbose_name_plural = _("town evaluations")
         ordering = ["-month", "town_id", "department_id"]
         constraints = [
+            # One first evaluation a month; each later one replaces exactly one row.
             models.UniqueConstraint(
-                fields=["town", "department", "month"], name="town_evaluation_once_a_month"
+                fields=["town", "department", "month"],
+                condition=Q(replaces__isnull=True),
+                name="town_evaluation_first_once",
             ),
             models.CheckConstraint(
                 condition=Q(score__gte=0) & Q(score__lte=100), name="town_evaluation_score_range"
@@ -386,6 +439,11 @@ class TownEvaluation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.town} → {self.department} {self.month:%Y-%m}: {self.score}"
+
+    @classmethod
+    def current(cls) -> models.QuerySet["TownEvaluation"]:
+        """The evaluations in force: those no later evaluation replaces."""
+        return cls.objects.filter(replaced_by__isnull=True)
 
 
 class FactMonth(models.Model):

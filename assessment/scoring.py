@@ -120,9 +120,8 @@ def town_evaluations(*, department_ids: list[int], period: Period) -> dict[int, 
     start within the period (a period shorter than a month takes its month)."""
     first = period.start.replace(day=1)
     rows = (
-        TownEvaluation.objects.filter(
-            department_id__in=department_ids, month__gte=first, month__lt=period.end
-        )
+        TownEvaluation.current()
+        .filter(department_id__in=department_ids, month__gte=first, month__lt=period.end)
         .values("department_id")
         .annotate(mean=Avg("score"))
     )

@@ -13,14 +13,14 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Case as Choose
-from django.db.models import Count, F, IntegerField, Min, Q, QuerySet, Value, When
+from django.db.models import Count, DateTimeField, F, IntegerField, Min, Q, QuerySet, Value, When
 from django.http import Http404
 from django.utils import timezone
 
 from assessment import indicators as formulas
 from assessment import scoring
 from assessment.indicators import UNIT_TYPES, Indicator
-from assessment.models import CaseFact, DispatchFact, FactMonth, PeriodCounts
+from assessment.models import CaseFact, ClosureCorrection, DispatchFact, FactMonth, PeriodCounts
 from assessment.periods import Period, period_for, previous
 from cases import timers
 from cases.access import scope_of, visible_cases
@@ -378,6 +378,21 @@ def _bucket(field_name: str, periods: list[Period]) -> Choose:
     )
 
 
+def _period_end(periods: list[Period]) -> Choose:
+    """The end of the period each case fact falls in (by its filing), per row: a period counts
+    what happened before its end (formulas.case_conditions, as_of)."""
+    return Choose(
+        *[
+            When(
+                filed_at__gte=period.start_at, filed_at__lt=period.end_at, then=Value(period.end_at)
+            )
+            for period in periods
+        ],
+        default=None,
+        output_field=DateTimeField(),
+    )
+
+
 def _grouped_by_period(unit_type: str, unit_id: int, periods: list[Period]) -> list[dict]:
     """The counts `formulas.compute` gives for each period, grouped by period: one pass over
     the unit's facts of the whole span per kind of count instead of one per period."""
@@ -387,12 +402,12 @@ def _grouped_by_period(unit_type: str, unit_id: int, periods: list[Period]) -> l
     counts: list[dict] = [{"c_measured": 0} for _ in periods]
     cases = CaseFact.objects.filter(
         filed_at__gte=start, filed_at__lt=end, **{column: unit_id}
-    ).annotate(period_index=_bucket("filed_at", periods))
+    ).annotate(period_index=_bucket("filed_at", periods), period_end=_period_end(periods))
     dispatches = DispatchFact.objects.filter(
         dispatched_at__gte=start, dispatched_at__lt=end, **{column: unit_id}
     ).annotate(period_index=_bucket("dispatched_at", periods))
     for facts, aggregates in (
-        (cases, formulas.case_aggregates()),
+        (cases, formulas.case_aggregates(as_of=F("period_end"))),
         (dispatches, formulas.dispatch_aggregates()),
     ):
         rows = (
@@ -403,7 +418,9 @@ def _grouped_by_period(unit_type: str, unit_id: int, periods: list[Period]) -> l
         )
         for row in rows:
             counts[row.pop("period_index")].update(row)
-    measured = cases.filter(formulas.case_conditions()["measured"], period_index__isnull=False)
+    measured = cases.filter(
+        formulas.case_conditions(as_of=F("period_end"))["measured"], period_index__isnull=False
+    )
     thresholds = _grouped_p90(measured, "period_index")
     for index in range(len(periods)):
         counts[index]["p90_seconds"] = thresholds.get(index)
@@ -523,7 +540,8 @@ def _grouped(unit_type: str, unit_ids: list[int], period: Period) -> dict[int, d
     cases = CaseFact.objects.filter(
         filed_at__gte=period.start_at, filed_at__lt=period.end_at, **{f"{column}__in": unit_ids}
     )
-    for row in cases.values(column).annotate(**formulas.case_aggregates()).order_by():
+    aggregates = formulas.case_aggregates(as_of=period.end_at)
+    for row in cases.values(column).annotate(**aggregates).order_by():
         counts[row.pop(column)].update(row)
     dispatches = DispatchFact.objects.filter(
         dispatched_at__gte=period.start_at,
@@ -532,7 +550,7 @@ def _grouped(unit_type: str, unit_ids: list[int], period: Period) -> dict[int, d
     )
     for row in dispatches.values(column).annotate(**formulas.dispatch_aggregates()).order_by():
         counts[row.pop(column)].update(row)
-    measured = cases.filter(formulas.case_conditions()["measured"])
+    measured = cases.filter(formulas.case_conditions(as_of=period.end_at)["measured"])
     thresholds = _grouped_p90(measured, column)
     for unit_id, p90 in thresholds.items():
         counts[unit_id]["p90_seconds"] = p90
@@ -679,3 +697,13 @@ def red_and_overdue(*, user: User, limit: int) -> list[Case]:
         case.overdue_since = since
         result.append(case)
     return result
+
+
+def closure_corrections(*, cases: QuerySet[Case], limit: int = 100) -> list[ClosureCorrection]:
+    """The corrections (with their reasons) of these cases' closing, newest first: what
+    changed a closed period's figures after the fact."""
+    return list(
+        ClosureCorrection.objects.filter(case__in=cases.values("pk"))
+        .select_related("case", "recorded_by")
+        .order_by("-recorded_at", "-pk")[:limit]
+    )

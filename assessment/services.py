@@ -9,23 +9,30 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.apps import apps
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from assessment import selectors
 from assessment.facts import attendance_by_case, compute_facts
-from assessment.models import CaseFact, DispatchFact, FactMonth, PeriodCounts, TownEvaluation
+from assessment.models import (
+    CaseFact,
+    ClosureCorrection,
+    DispatchFact,
+    FactMonth,
+    PeriodCounts,
+    TownEvaluation,
+)
 from assessment.periods import Period
-from cases.access import scope_of
-from cases.errors import InvalidInput, NotAllowed
-from cases.models import Case, Deadline, Dispatch, Event, SupervisionOrder
+from cases.access import access_case, scope_of
+from cases.errors import IllegalTransition, InvalidInput, NotAllowed
+from cases.models import Case, Deadline, Dispatch, Event, Status, SupervisionOrder
 from teams.models import Department, Region, Role, User
 
 logger = logging.getLogger(__name__)
@@ -59,6 +66,9 @@ def _refresh_batch(*, case_ids: Sequence[int]) -> int:
     for order in SupervisionOrder.objects.filter(case_id__in=case_ids).order_by("id"):
         orders[order.case_id].append(order)
     attendance = attendance_by_case(case_ids)
+    corrections: dict[int, list[ClosureCorrection]] = defaultdict(list)
+    for correction in ClosureCorrection.objects.filter(case_id__in=case_ids):
+        corrections[correction.case_id].append(correction)
     now = timezone.now()
     case_rows, dispatch_rows = [], []
     for case in cases:
@@ -69,6 +79,7 @@ def _refresh_batch(*, case_ids: Sequence[int]) -> int:
             deadlines=deadlines[case.pk],
             attendance=attendance.get(case.pk, ()),
             orders=orders[case.pk],
+            corrections=corrections[case.pk],
         )
         case_rows.append(CaseFact(case_id=case.pk, computed_at=now, **computed.case))
         dispatch_rows.extend(DispatchFact(computed_at=now, **row) for row in computed.dispatches)
@@ -246,8 +257,9 @@ def record_town_evaluation(
     score: Decimal | float | int | str,
     note: str = "",
 ) -> TownEvaluation:
-    """A town committee rates a department's work in its town for a month (one row per
-    month, updated when given again). Only the current and previous month are open."""
+    """A town committee rates a department's work in its town for a month. Given again, a new
+    row replaces the month's current one (the table is append-only: core.db_roles), so every
+    score ever given stays. Only the current and previous month are open."""
     if town_id not in scope_of(user).regions_of(Role.TOWN_COMMITTEE):
         raise NotAllowed(_("Only the town's committee can evaluate departments for the town."))
     town = Region.objects.filter(pk=town_id, level=Region.Level.TOWN).first()
@@ -270,13 +282,30 @@ def record_town_evaluation(
         errors["score"] = [_("Enter a score from 0 to 100.")]
     if errors:
         raise InvalidInput(fields=errors)
-    evaluation, _created = TownEvaluation.objects.update_or_create(
-        town=town,
-        department=department,
-        month=month,
-        defaults={"score": value, "evaluated_by": user, "note": (note or "").strip()[:2000]},
-    )
-    return evaluation
+    fields = {
+        "town": town,
+        "department": department,
+        "month": month,
+        "score": value,
+        "evaluated_by": user,
+        "note": (note or "").strip()[:2000],
+    }
+    try:
+        return _add_town_evaluation(fields)
+    except IntegrityError:
+        # Another evaluation of the month was added meanwhile (the unique constraints let one
+        # of two at once in): this one replaces it, so neither score is lost.
+        return _add_town_evaluation(fields)
+
+
+def _add_town_evaluation(fields: dict) -> TownEvaluation:
+    with transaction.atomic():
+        current = (
+            TownEvaluation.current()
+            .filter(town=fields["town"], department=fields["department"], month=fields["month"])
+            .first()
+        )
+        return TownEvaluation.objects.create(**fields, replaces=current)
 
 
 # --- stored counts ----------------------------------------------------------------------------
@@ -355,3 +384,43 @@ def keep_overview_counts(*, today: date | None = None) -> int:
         unit_type = "city" if level == Region.Level.CITY else "town"
         counted += recount_period_counts(unit_type=unit_type, unit_id=pk, periods=periods)
     return counted
+
+
+# --- corrections of closed periods -----------------------------------------------------------
+
+
+def correct_closing(
+    *, user: User, case_id: int, counts_from: datetime, reason: str
+) -> ClosureCorrection:
+    """The city's supervisor says from when a closed case counts as closed, and why (e.g. it
+    was verified on site on the 30th and recorded on the 2nd). This is the only way a closed
+    period's figures change after the fact: the facts take the correction, the period's page
+    lists it with its reason."""
+    case = access_case(user=user, pk=case_id)
+    if case.city_id not in scope_of(user).regions_of(Role.SUPERVISOR):
+        raise NotAllowed(_("Only the city's supervisors correct the figures."))
+    errors: dict[str, list[str]] = {}
+    reason = (reason or "").strip()
+    if not reason:
+        errors["reason"] = [_("Say why the figures are corrected.")]
+    if counts_from is None:
+        errors["counts_from"] = [_("Give the moment the case counts as closed from.")]
+    elif counts_from > timezone.now():
+        errors["counts_from"] = [_("The correction cannot be in the future.")]
+    elif counts_from < case.filed_at:
+        errors["counts_from"] = [_("The case cannot count as closed before it was filed.")]
+    if errors:
+        raise InvalidInput(fields=errors)
+    with transaction.atomic():
+        locked = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
+        if locked.status != Status.CLOSED:
+            raise IllegalTransition(_("Only a closed case's closing can be corrected."))
+        correction = ClosureCorrection.objects.create(
+            case=locked,
+            counts_from=counts_from,
+            reason=reason[:2000],
+            recorded_by=user,
+            recorded_at=timezone.now(),
+        )
+        _refresh_batch(case_ids=[locked.pk])
+        return correction

@@ -277,6 +277,7 @@ def unit_page(request: HttpRequest, unit_type: str, unit_id: int) -> HttpRespons
         )
         rows = board.case_rows(cases)
         listing = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+        context["corrections"] = selectors.closure_corrections(cases=cases)
         tables = {
             "trend": board.trend_table(trend, unit_type=unit_type, unit_id=unit_id),
             # The page shows one page of cases; the export has all of them.

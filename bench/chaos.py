@@ -304,9 +304,9 @@ class Filer:
 
 def filers(count: int) -> list[Filer]:
     """Grid workers of the demo city with an API token each."""
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
-    from teams.models import Membership, Role
+    from teams.models import Membership, Role, User
 
     rows = (
         Membership.objects.filter(role=Role.GRID_WORKER, grid__isnull=False, user__is_active=True)
@@ -320,8 +320,10 @@ def filers(count: int) -> list[Filer]:
         raise RuntimeError("The demo city has no grid worker.")
     result = []
     for user_id, grid_id in list(seen.items())[:count]:
-        token, _created = Token.objects.get_or_create(user_id=user_id)
-        result.append(Filer(token=token.key, grid=grid_id, user_id=user_id))
+        # a day is enough for a run; expired tokens are cleaned up by knox
+        user = User.objects.get(pk=user_id)
+        _instance, token = AuthToken.objects.create(user=user, expiry=timedelta(days=1))
+        result.append(Filer(token=token, grid=grid_id, user_id=user_id))
     return result
 
 

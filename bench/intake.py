@@ -118,7 +118,9 @@ def reset() -> None:
 
 def filers() -> list[dict[str, Any]]:
     """Every grid worker of the demo city with an API token and the box of their grid."""
-    from rest_framework.authtoken.models import Token
+    from datetime import timedelta
+
+    from knox.models import AuthToken
 
     from teams.models import Membership, Role
 
@@ -127,11 +129,12 @@ def filers() -> list[dict[str, Any]]:
         role=Role.GRID_WORKER, grid__isnull=False, user__is_active=True
     ).select_related("grid", "user")
     for membership in memberships.order_by("pk"):
-        token, _created = Token.objects.get_or_create(user=membership.user)
+        # a day is enough for a run; expired tokens are cleaned up by knox
+        _instance, token = AuthToken.objects.create(user=membership.user, expiry=timedelta(days=1))
         grid = membership.grid
         rows.append(
             {
-                "token": token.key,
+                "token": token,
                 "grid": grid.pk,
                 # A margin inside the box: a point on an edge may belong to the neighbour.
                 "box": [

@@ -178,8 +178,17 @@ class SuspensionRequestAdmin(ReadOnlyAdmin):
 
 @admin.register(Attachment)
 class AttachmentAdmin(ReadOnlyAdmin):
-    list_display = ["case", "kind", "purpose", "public", "original_name", "size", "created_at"]
-    list_filter = ["kind", "purpose", "public"]
+    list_display = [
+        "case",
+        "kind",
+        "purpose",
+        "state",
+        "public",
+        "original_name",
+        "size",
+        "created_at",
+    ]
+    list_filter = ["kind", "purpose", "state", "public"]
     search_fields = ["case__number", "original_name"]
 
 

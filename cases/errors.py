@@ -33,6 +33,17 @@ class StaleCase(CaseError):
     http_status = 409
 
 
+class IdempotencyKeyReused(CaseError):
+    """The Idempotency-Key of an earlier request came with another body: nothing is filed."""
+
+    code = "idempotency_key_reused"
+    default_message = _(
+        "This Idempotency-Key was already used for a different request: nothing was filed. "
+        "Send a new key with a new request."
+    )
+    http_status = 422
+
+
 class InvalidInput(CaseError):
     code = "invalid"
     default_message = _("Please correct the errors below.")

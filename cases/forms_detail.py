@@ -197,6 +197,23 @@ class PublishPhotoForm(CaseActionForm):
         ]
 
 
+class PublishCaseForm(CaseActionForm):
+    public = forms.TypedChoiceField(
+        label=_("Who may read the whistle"),
+        choices=VISIBILITY_CHOICES,
+        coerce=lambda value: value == "1",
+        widget=forms.RadioSelect,
+        help_text=_(
+            "Public: the citizen and Open311 see the whistle's own text, address, exact place "
+            "and photos. Internal: only its service, status, public updates and a rounded place."
+        ),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["public"].initial = "0" if self.case.public else "1"
+
+
 class RequestConsultationForm(ReasonForm):
     reason = _text(_("What the committee must decide"))
 

@@ -65,7 +65,7 @@ class CaseFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = [("", _("Any status")), *Status.choices]
         self.fields["level"].choices = [("", _("Any level")), *Level.choices]
-        self.fields["item"].choices = [("", _("Any item")), *items_by_aspect()]
+        self.fields["item"].choices = [("", _("Any item")), *items_by_aspect(grids=grids)]
         grid_field = self.fields["grid"]
         grid_field.queryset = grids
         grid_field.empty_label = _("Any grid")

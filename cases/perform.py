@@ -29,6 +29,7 @@ from cases.services.common import (
     store_photos,
 )
 from cases.transitions import apply_transition, record_event
+from cases.uploads import undo_stored_files_on_failure
 from cases.workflow import CASE, DISPATCH, NEW, REGISTRY, Action
 from teams.models import User
 
@@ -123,17 +124,20 @@ def perform(
         photos = list(data.get("photos") or [])
     else:
         photos = check_photos(data.get("photos")) if spec.photos else []
-    if case is not None:
-        return _perform_locked(spec, user, case, None, data, photos, actor_label)
-    with transaction.atomic():
-        if spec.on == DISPATCH:
-            locked, dispatch = lock_dispatch(
-                user=user, dispatch_id=dispatch_id, expected_version=expected_version
-            )
-        else:
-            locked = lock_case(user=user, case_id=case_id, expected_version=expected_version)
-            dispatch = None
-        return _perform_locked(spec, user, locked, dispatch, data, photos, actor_label)
+    # An action failing after it stored some of its photos (its rollback drops their rows)
+    # deletes them again.
+    with undo_stored_files_on_failure():
+        if case is not None:
+            return _perform_locked(spec, user, case, None, data, photos, actor_label)
+        with transaction.atomic():
+            if spec.on == DISPATCH:
+                locked, dispatch = lock_dispatch(
+                    user=user, dispatch_id=dispatch_id, expected_version=expected_version
+                )
+            else:
+                locked = lock_case(user=user, case_id=case_id, expected_version=expected_version)
+                dispatch = None
+            return _perform_locked(spec, user, locked, dispatch, data, photos, actor_label)
 
 
 def check_guard(

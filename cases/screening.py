@@ -48,7 +48,13 @@ def duplicate_window() -> timedelta:
 
 
 def nearby_candidates(
-    *, item: Item, latitude: float, longitude: float, now: datetime, exclude_pk: int | None = None
+    *,
+    item: Item,
+    latitude: float,
+    longitude: float,
+    now: datetime,
+    exclude_pk: int | None = None,
+    among: QuerySet[Case] | None = None,
 ) -> QuerySet[Case]:
     """Open cases of the item filed within the window inside the radius' bounding box, at most
     DUPLICATE_CANDIDATES of them: the index case_duplicate_nearby bounds the read by item and
@@ -66,6 +72,8 @@ def nearby_candidates(
     )
     if exclude_pk:
         candidates = candidates.exclude(pk=exclude_pk)
+    if among is not None:
+        candidates = candidates.filter(pk__in=among.values("pk"))
     # The most recent first, as the index (item, filed_at, latitude, longitude) runs.
     return candidates.only("pk", "number", "latitude", "longitude", "filed_at").order_by(
         "-filed_at"
@@ -80,8 +88,11 @@ def find_possible_duplicate(
     now: datetime,
     grid_id: int | None = None,
     exclude_pk: int | None = None,
+    among: QuerySet[Case] | None = None,
 ) -> Case | None:
-    """The nearest open case of the same item filed within the window and radius.
+    """The nearest open case of the same item filed within the window and radius, among the
+    cases `among` (the filer's scope, cases.access: a hint never names a case its reader
+    cannot open).
 
     Without a location, an open case of the same item in the same grid counts."""
     if latitude is None or longitude is None:
@@ -96,10 +107,17 @@ def find_possible_duplicate(
         )
         if exclude_pk:
             candidates = candidates.exclude(pk=exclude_pk)
+        if among is not None:
+            candidates = candidates.filter(pk__in=among.values("pk"))
         return candidates.order_by("-filed_at").first()
     best, best_distance = None, duplicate_radius_m()
     nearby = nearby_candidates(
-        item=item, latitude=latitude, longitude=longitude, now=now, exclude_pk=exclude_pk
+        item=item,
+        latitude=latitude,
+        longitude=longitude,
+        now=now,
+        exclude_pk=exclude_pk,
+        among=among,
     )
     for case in nearby:
         distance = distance_m(latitude, longitude, case.latitude, case.longitude)

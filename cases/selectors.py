@@ -4,6 +4,7 @@ from django.db.models import QuerySet
 
 from cases.access import scope_of
 from cases.models import Case, Deadline, Dispatch, Level
+from checklists.demo import is_demo_item
 from teams.geo import contains
 from teams.models import Department, Grid, Region, Role, Team, User
 
@@ -26,10 +27,14 @@ def default_handlers(*, case: Case) -> tuple[list[Team], list[Department]]:
     kinds = list(case.item.default_team_kinds or [])
     teams = list(Team.objects.filter(town_id=case.town_id, kind__in=kinds).order_by("code"))
     departments = []
+    # The demo item goes to the city's bureau first: the demo's liaison sits there.
+    regions = (
+        (case.city_id, case.town_id) if is_demo_item(case.item) else (case.town_id, case.city_id)
+    )
     for kind_id in case.item.default_department_kinds.values_list("pk", flat=True):
         department = (
-            Department.objects.filter(kind_id=kind_id, region_id=case.town_id).first()
-            or Department.objects.filter(kind_id=kind_id, region_id=case.city_id).first()
+            Department.objects.filter(kind_id=kind_id, region_id=regions[0]).first()
+            or Department.objects.filter(kind_id=kind_id, region_id=regions[1]).first()
         )
         if department is not None:
             departments.append(department)

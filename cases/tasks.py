@@ -3,7 +3,7 @@ fresh notifications is queued by cases.notifications itself (its task sits there
 
 from celery import shared_task
 
-from cases import notifications, sweep
+from cases import notifications, sweep, uploads
 
 
 @shared_task
@@ -28,3 +28,22 @@ def fire_deadlines(deadline_ids: list[int]) -> int:
 
 def _queue_firing(deadline_ids: list[int]) -> None:
     fire_deadlines.delay(deadline_ids)
+
+
+@shared_task
+def process_photos(attachment_ids: list[int]) -> int:
+    """Re-encode the photos of one request without metadata and make their thumbnails (queued
+    after commit by cases.uploads: no web request decodes an image)."""
+    return uploads.process_photos(attachment_ids=attachment_ids)
+
+
+@shared_task
+def process_waiting_photos() -> int:
+    """Periodic catch-up: photos whose processing was never queued (broker down) or lost."""
+    return uploads.process_waiting_photos()
+
+
+@shared_task
+def remove_orphan_files() -> int:
+    """Periodic sweep: stored case files without a row, past the grace age."""
+    return uploads.remove_orphan_files()

@@ -2,7 +2,7 @@
 
 Every service that changes a case calls `apply_transition` (status actions) or `record_event`
 (actions that leave the status as it is) while holding the case's row lock; both write the
-append-only event that is the case's trace.
+append-only event that is the case's trace, as the next link of its hash chain (cases.trace).
 """
 
 from collections.abc import Iterator, Mapping
@@ -11,6 +11,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from cases import trace
 from cases.errors import IllegalTransition, StaleCase
 from cases.models import Case, Dispatch, Event, Status
 from cases.signals import case_changed
@@ -97,19 +98,22 @@ def apply_transition(
         update_fields.append("closed_at")
     case.save(update_fields=update_fields)
     _refresh_facts_after_commit(case)
-    return Event.objects.create(
-        case=case,
-        dispatch=dispatch,
-        actor=actor,
-        actor_label=actor_label,
-        action=action,
-        from_status=from_status,
-        to_status=to_status,
-        from_level=from_level,
-        to_level=to_level,
-        data=data or {},
-        public=public,
-        created_at=now,
+    return _append(
+        Event(
+            case=case,
+            dispatch=dispatch,
+            actor=actor,
+            actor_label=actor_label,
+            action=action,
+            from_status=from_status,
+            to_status=to_status,
+            from_level=from_level,
+            to_level=to_level,
+            data=data or {},
+            public=public,
+            created_at=now,
+        ),
+        first=False,
     )
 
 
@@ -135,20 +139,33 @@ def record_event(
         case.version += 1
         case.save(update_fields=["version", "updated_at"])
     _refresh_facts_after_commit(case)
-    return Event.objects.create(
-        case=case,
-        dispatch=dispatch,
-        actor=actor,
-        actor_label=actor_label,
-        action=action,
-        from_status="" if first else case.status,
-        to_status=case.status,
-        from_level="" if first else case.level,
-        to_level=case.level,
-        data=data or {},
-        public=public,
-        created_at=at or timezone.now(),
+    return _append(
+        Event(
+            case=case,
+            dispatch=dispatch,
+            actor=actor,
+            actor_label=actor_label,
+            action=action,
+            from_status="" if first else case.status,
+            to_status=case.status,
+            from_level="" if first else case.level,
+            to_level=case.level,
+            data=data or {},
+            public=public,
+            created_at=at or timezone.now(),
+        ),
+        first=first,
     )
+
+
+def _append(event: Event, *, first: bool) -> Event:
+    """Insert the event as the next link of its case's hash chain (cases.trace). The caller
+    holds the case's row lock, so the last link cannot change meanwhile; a first event comes
+    with a case no other transaction can see yet, and links to nothing."""
+    previous = "" if first else trace.last_link(case_id=event.case_id)
+    trace.seal(event, previous=previous)
+    event.save(force_insert=True)
+    return event
 
 
 def _refresh_facts_after_commit(case: Case) -> None:

@@ -2,16 +2,34 @@
 
 A phone photo carries the place it was taken (GPS), the device and sometimes the reporter's
 name in its metadata; a renamed file may be anything at all. So the type is decided from the
-bytes (never the name or the declared type), images are decoded in full and re-encoded without
-any metadata, and documents are PDF only. Nothing is stored until a file has passed.
+bytes (never the name or the declared type), images are re-encoded without any metadata, and
+documents are PDF only.
+
+No web request decodes an image: a 100 KB PNG may hold 40 megapixels that take seconds to
+decode, and a few of them would hold every web worker. The request reads the image header
+only and refuses a photo over the pixel limit, or a request over its total pixel budget
+(settings WHISTLE_MAX_IMAGE_PIXELS, WHISTLE_MAX_REQUEST_PIXELS). Small photos, up to
+WHISTLE_INLINE_PHOTO_PIXELS in all (tens of milliseconds), are re-encoded in the request and
+shown at once. Any other is stored as it came, PROCESSING, and after commit a Celery worker
+decodes it, re-encodes it without metadata and makes its thumbnail (process_attachment).
+Until then the photo is never served.
+
+Files are written only by a service that has validated the whole request; if it still fails
+part-way, undo_stored_files_on_failure() deletes what it wrote, and remove_orphan_files() on the
+beat clears what a killed process left behind.
 """
 
+import dataclasses
 import hashlib
 import io
 import logging
+import time
 import unicodedata
 import uuid
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -21,6 +39,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -32,7 +52,12 @@ logger = logging.getLogger(__name__)
 
 JPEG_QUALITY = 85
 WEBP_QUALITY = 85
+THUMBNAIL_SIDE = 320
+THUMBNAIL_QUALITY = 75
+# A file younger than this is never swept: its request may still be writing its row.
 ORPHAN_AGE = timedelta(hours=1)
+# A photo still PROCESSING this long after upload is queued again by the beat.
+WAITING_AGE = timedelta(minutes=2)
 STORAGE_ROOT = "cases"
 
 ALLOWED = "JPEG, PNG, WebP, PDF"
@@ -45,6 +70,10 @@ UNSUPPORTED_HEIC = _(
 EMPTY = _("The file is empty.")
 TOO_LARGE = _("The file is too large (%(size)s); at most %(limit)s is allowed.")
 TOO_MANY_PIXELS = _("The image has too many pixels; at most %(limit)s megapixels are allowed.")
+TOO_MANY_PIXELS_IN_ALL = _(
+    "The photos together have too many pixels (%(total)s megapixels); at most %(limit)s "
+    "megapixels can be sent at once. Send fewer photos, or smaller ones."
+)
 CORRUPT_IMAGE = _("The image is damaged or incomplete and cannot be read.")
 TOO_MANY_FILES = _("Too many files (%(count)d); at most %(max)d are allowed.")
 FILE_ERROR = _("“%(name)s”: %(reason)s")
@@ -69,7 +98,9 @@ HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"
 
 @dataclass(frozen=True)
 class CheckedFile:
-    """A file that passed the checks, with the exact bytes to store (re-encoded for images)."""
+    """A file that passed the checks, with the bytes to store: a document as it came, a photo
+    as it came (re-encoded later by a worker, see process_attachment) or, when the request
+    re-encoded it already, clean and with its thumbnail."""
 
     kind: str
     content_type: str
@@ -79,6 +110,25 @@ class CheckedFile:
     height: int | None
     sha256: str
     original_name: str
+    thumbnail: bytes | None = None
+
+    @property
+    def pixels(self) -> int:
+        return (self.width or 0) * (self.height or 0)
+
+    @property
+    def needs_processing(self) -> bool:
+        return self.kind == Attachment.Kind.PHOTO and self.thumbnail is None
+
+
+@dataclass(frozen=True)
+class CleanPhoto:
+    """A photo decoded in full and written again: upright, bounded, without metadata."""
+
+    content: bytes
+    width: int
+    height: int
+    thumbnail: bytes
 
 
 def max_photo_bytes() -> int:
@@ -93,8 +143,20 @@ def max_image_pixels() -> int:
     return int(settings.WHISTLE_MAX_IMAGE_PIXELS)
 
 
+def max_request_pixels() -> int:
+    return int(settings.WHISTLE_MAX_REQUEST_PIXELS)
+
+
+def inline_photo_pixels() -> int:
+    return int(settings.WHISTLE_INLINE_PHOTO_PIXELS)
+
+
 def max_image_side() -> int:
     return int(settings.WHISTLE_MAX_IMAGE_SIDE)
+
+
+def _megapixels(pixels: int) -> str:
+    return f"{pixels / 1_000_000:g}"
 
 
 def _too_large(size: int, limit: int) -> ValidationError:
@@ -107,7 +169,7 @@ def _too_large(size: int, limit: int) -> ValidationError:
 
 def _too_many_pixels(limit: int) -> ValidationError:
     return ValidationError(
-        TOO_MANY_PIXELS, code="too_many_pixels", params={"limit": f"{limit / 1_000_000:g}"}
+        TOO_MANY_PIXELS, code="too_many_pixels", params={"limit": _megapixels(limit)}
     )
 
 
@@ -124,6 +186,10 @@ def _sniff(head: bytes) -> FileType:
     if head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS:
         raise ValidationError(UNSUPPORTED_HEIC, code="heic", params={"allowed": ALLOWED})
     raise ValidationError(UNSUPPORTED, code="unsupported_type", params={"allowed": ALLOWED})
+
+
+def _file_type(content_type: str) -> FileType:
+    return {t.content_type: t for t in (JPEG, PNG, WEBP, PDF)}[content_type]
 
 
 def _clean_name(name: str | None) -> str:
@@ -145,8 +211,12 @@ def _target_mode(image: Image.Image, file_type: FileType) -> str:
     return "RGBA" if has_alpha else "RGB"
 
 
-def _reencode(content: bytes, file_type: FileType) -> tuple[bytes, int, int]:
-    """Decode the image in full and write it again, upright, bounded, without metadata."""
+def _read_header(content: bytes, file_type: FileType) -> tuple[int, int]:
+    """The image's size from its header, refused over the pixel limit, without decoding it.
+
+    Pillow's open() parses the header only; verify() walks the chunks of a PNG and checks
+    their checksums without inflating them (it does nothing for JPEG and WebP), so a broken
+    PNG is still refused here. Time: milliseconds, whatever the dimensions."""
     limit = max_image_pixels()
     try:
         with warnings.catch_warnings():
@@ -157,7 +227,24 @@ def _reencode(content: bytes, file_type: FileType) -> tuple[bytes, int, int]:
                 if width * height > limit:
                     raise _too_many_pixels(limit)
                 probe.verify()
-            # verify() leaves the image unusable: open it again and decode every pixel.
+    except ValidationError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise _too_many_pixels(limit) from error
+    except Exception as error:  # Pillow raises many kinds of errors on hostile input.
+        raise ValidationError(CORRUPT_IMAGE, code="corrupt_image") from error
+    return width, height
+
+
+def clean_photo(*, content: bytes, content_type: str) -> CleanPhoto:
+    """Decode the photo in full and write it again, upright, bounded, without metadata, with
+    its thumbnail. Slow (seconds for the largest photos): Celery workers only, never a request.
+    Raises ValidationError for an image that cannot be decoded."""
+    file_type = _file_type(content_type)
+    _read_header(content, file_type)  # the limits again: the bytes may predate a lower limit
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(content), formats=[file_type.pillow_format]) as image:
                 image.load()
                 upright = ImageOps.exif_transpose(image)
@@ -173,10 +260,8 @@ def _reencode(content: bytes, file_type: FileType) -> tuple[bytes, int, int]:
                 # A fresh image carries no info dict: no EXIF, GPS, ICC profile, XMP or comment.
                 clean = Image.new(upright.mode, upright.size)
                 clean.paste(upright)
-    except ValidationError:
-        raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise _too_many_pixels(limit) from error
+        raise _too_many_pixels(max_image_pixels()) from error
     except Exception as error:  # Pillow raises many kinds of errors on hostile input.
         raise ValidationError(CORRUPT_IMAGE, code="corrupt_image") from error
 
@@ -187,13 +272,28 @@ def _reencode(content: bytes, file_type: FileType) -> tuple[bytes, int, int]:
     elif file_type is WEBP:
         options = {"quality": WEBP_QUALITY}
     clean.save(output, format=file_type.pillow_format, **options)
-    return output.getvalue(), clean.width, clean.height
+
+    small = clean.convert("RGBA" if "A" in clean.mode else "RGB")
+    small.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
+    if small.mode == "RGBA":  # JPEG has no transparency: lay it on white.
+        backdrop = Image.new("RGB", small.size, (255, 255, 255))
+        backdrop.paste(small, mask=small.getchannel("A"))
+        small = backdrop
+    thumbnail = io.BytesIO()
+    small.save(thumbnail, format="JPEG", quality=THUMBNAIL_QUALITY)
+    return CleanPhoto(
+        content=output.getvalue(),
+        width=clean.width,
+        height=clean.height,
+        thumbnail=thumbnail.getvalue(),
+    )
 
 
 def check_upload(*, upload: UploadedFile) -> CheckedFile:
     """Check one uploaded file and return what to store; raise ValidationError if it is bad.
 
-    The size is checked before anything is read, and the type comes from the content only.
+    The size is checked before anything is read, the type comes from the content only, and a
+    photo's pixels from its header: nothing is decoded here (see clean_photo).
     """
     size = upload.size
     if size == 0:
@@ -220,7 +320,7 @@ def check_upload(*, upload: UploadedFile) -> CheckedFile:
 
     width = height = None
     if file_type.kind == Attachment.Kind.PHOTO:
-        content, width, height = _reencode(content, file_type)
+        width, height = _read_header(content, file_type)
 
     return CheckedFile(
         kind=file_type.kind,
@@ -234,8 +334,47 @@ def check_upload(*, upload: UploadedFile) -> CheckedFile:
     )
 
 
+def _file_error(upload: UploadedFile, error: ValidationError) -> ValidationError:
+    return ValidationError(
+        FILE_ERROR,
+        code=error.error_list[0].code,
+        params={"name": _clean_name(upload.name), "reason": " ".join(error.messages)},
+    )
+
+
+def _clean_small_photos(uploads: list, checked: list[CheckedFile]) -> list[CheckedFile]:
+    """Re-encode the photos that fit in the request's inline budget now, smallest first; the
+    others are left for a worker. A small photo that cannot be decoded is refused here."""
+    remaining = inline_photo_pixels()
+    cleaned = list(checked)
+    errors: list[ValidationError] = []
+    for index in sorted(range(len(checked)), key=lambda i: checked[i].pixels):
+        item = checked[index]
+        if item.kind != Attachment.Kind.PHOTO or item.pixels > remaining:
+            continue
+        remaining -= item.pixels
+        try:
+            photo = clean_photo(content=item.content, content_type=item.content_type)
+        except ValidationError as error:
+            errors.append(_file_error(uploads[index], error))
+            continue
+        cleaned[index] = dataclasses.replace(
+            item,
+            content=photo.content,
+            width=photo.width,
+            height=photo.height,
+            sha256=hashlib.sha256(photo.content).hexdigest(),
+            thumbnail=photo.thumbnail,
+        )
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
 def check_uploads(*, uploads: list, max_count: int = 10) -> list[CheckedFile]:
-    """Check several files at once; one ValidationError lists every bad file with its reason."""
+    """Check several files at once; one ValidationError lists every bad file with its reason,
+    or says that the photos together are over the request's pixel budget. Photos within the
+    inline budget come back re-encoded (see _clean_small_photos)."""
     if len(uploads) > max_count:
         raise ValidationError(
             TOO_MANY_FILES, code="too_many_files", params={"count": len(uploads), "max": max_count}
@@ -246,16 +385,63 @@ def check_uploads(*, uploads: list, max_count: int = 10) -> list[CheckedFile]:
         try:
             checked.append(check_upload(upload=upload))
         except ValidationError as error:
-            errors.append(
-                ValidationError(
-                    FILE_ERROR,
-                    code=error.error_list[0].code,
-                    params={"name": _clean_name(upload.name), "reason": " ".join(error.messages)},
-                )
-            )
+            errors.append(_file_error(upload, error))
     if errors:
         raise ValidationError(errors)
-    return checked
+    total, budget = sum(c.pixels for c in checked), max_request_pixels()
+    if total > budget:
+        raise ValidationError(
+            TOO_MANY_PIXELS_IN_ALL,
+            code="too_many_pixels_in_all",
+            params={"total": _megapixels(total), "limit": _megapixels(budget)},
+        )
+    return _clean_small_photos(uploads, checked)
+
+
+# --- files written by this request, deleted if it fails -----------------------------------
+
+_written: ContextVar[list[str] | None] = ContextVar("cases_uploads_written", default=None)
+
+
+@contextmanager
+def undo_stored_files_on_failure() -> Iterator[None]:
+    """Delete every file stored inside the block if the block raises (its transaction rolls
+    back, so no row will name them): a multi-file request failing on its Nth file, or a worker
+    stopped by gunicorn's timeout (SystemExit), leaves no file behind. Nested blocks hand their
+    files to the outer one, whose transaction decides."""
+    outer = _written.get()
+    written: list[str] = []
+    token = _written.set(written)
+    try:
+        yield
+    except BaseException:
+        for name in written:
+            try:
+                default_storage.delete(name)
+            except OSError:
+                logger.warning("Could not delete %s after a failed upload", name, exc_info=True)
+        raise
+    finally:
+        _written.reset(token)
+    if outer is not None:
+        outer.extend(written)
+
+
+def save_file(*, name: str, content: bytes) -> str:
+    """Store bytes under `name` (or a free name like it); the name is remembered so that a
+    failing undo_stored_files_on_failure() block deletes it again."""
+    stored = default_storage.save(name, ContentFile(content))
+    written = _written.get()
+    if written is not None:
+        written.append(stored)
+    return stored
+
+
+def _dated_name(folder: str, extension: str) -> str:
+    """A random name under cases/<folder><year>/<month>/: the user's name never reaches it."""
+    return timezone.now().strftime(f"{STORAGE_ROOT}/{folder}%Y/%m/") + (
+        f"{uuid.uuid4().hex}.{extension}"
+    )
 
 
 def store_checked_attachment(
@@ -267,10 +453,13 @@ def store_checked_attachment(
     event: Event | None = None,
     dispatch: Dispatch | None = None,
 ) -> Attachment:
-    """Store a file that check_upload passed, under a random name, and record its row.
+    """Store a file that check_upload passed, under a random name, and record its row. A photo
+    not yet re-encoded is stored as it came and PROCESSING: a worker re-encodes it after
+    commit.
 
-    If the row cannot be written the file is deleted again. When an outer transaction rolls
-    back after this returns, the file stays behind: remove_orphan_files() clears those.
+    If the row cannot be written the file is deleted again; if the caller's block fails later,
+    undo_stored_files_on_failure() deletes it (and remove_orphan_files() on the beat whatever a
+    killed process left).
     """
     if purpose not in Attachment.Purpose.values:
         raise ValueError(f"Unknown attachment purpose: {purpose!r}")
@@ -291,17 +480,25 @@ def store_checked_attachment(
         width=checked.width,
         height=checked.height,
         sha256=checked.sha256,
+        state=Attachment.State.PROCESSING if checked.needs_processing else Attachment.State.READY,
         uploaded_by=uploaded_by,
     )
-    # upload_to adds cases/<year>/<month>/; the user's file name never reaches the path.
-    attachment.file.save(
-        f"{uuid.uuid4().hex}.{checked.extension}", ContentFile(checked.content), save=False
+    attachment.file.name = save_file(
+        name=_dated_name("", checked.extension), content=checked.content
     )
+    if checked.thumbnail is not None:
+        attachment.thumbnail.name = save_file(
+            name=_dated_name("thumbnails/", "jpg"), content=checked.thumbnail
+        )
     try:
         attachment.save()
     except BaseException:
-        attachment.file.storage.delete(attachment.file.name)
+        default_storage.delete(attachment.file.name)
+        if attachment.thumbnail:
+            default_storage.delete(attachment.thumbnail.name)
         raise
+    if checked.needs_processing:
+        transaction.on_commit(lambda: _queue_processing([attachment.pk]), robust=True)
     return attachment
 
 
@@ -316,8 +513,8 @@ def store_attachment(
 ) -> Attachment:
     """Check an uploaded file and store it as an attachment of the case.
 
-    Call it inside the case service's transaction; see store_checked_attachment for what an
-    outer rollback leaves behind.
+    Call it inside the case service's transaction; see store_checked_attachment for what a
+    failure leaves behind.
     """
     checked = check_upload(upload=upload)
     return store_checked_attachment(
@@ -328,6 +525,123 @@ def store_attachment(
         event=event,
         dispatch=dispatch,
     )
+
+
+def open_attachment(*, attachment: Attachment, thumbnail: bool = False) -> tuple[Any, str]:
+    """The stored file to serve and its content type: the thumbnail when asked and there is
+    one. A photo not yet re-encoded (it still carries its metadata) or unreadable is not
+    served: FileNotFoundError, as for a file gone from storage."""
+    if attachment.state != Attachment.State.READY or not attachment.file:
+        raise FileNotFoundError(attachment.pk)
+    if thumbnail and attachment.thumbnail:
+        return attachment.thumbnail.open("rb"), "image/jpeg"
+    return attachment.file.open("rb"), attachment.content_type
+
+
+# --- the worker's side: re-encoding and thumbnails ----------------------------------------
+
+
+def _queue_processing(attachment_ids: list[int]) -> None:
+    """Queue the re-encoding; a broker that is down only costs a warning (the beat retries)."""
+    from kombu.exceptions import OperationalError
+    from redis.exceptions import RedisError
+
+    from cases.tasks import process_photos
+
+    try:
+        process_photos.delay(attachment_ids)
+    except (OperationalError, RedisError, OSError) as error:
+        logger.warning(
+            "Could not queue photos %s for processing; the beat will retry: %s",
+            attachment_ids,
+            error,
+        )
+
+
+def process_attachment(*, attachment_id: int) -> str:
+    """Re-encode a PROCESSING photo without metadata and make its thumbnail; returns the state
+    it ends in. Decoding happens outside any transaction; the row is then locked and updated
+    only if it is still the same PROCESSING photo, so a task run twice (after-commit and the
+    beat) does the work once. An unreadable photo is FAILED and its bytes deleted."""
+    row = Attachment.objects.filter(pk=attachment_id).values("state", "file").first()
+    if row is None or row["state"] != Attachment.State.PROCESSING:
+        return row["state"] if row else "missing"
+    original = row["file"]
+    attachment = Attachment.objects.get(pk=attachment_id)
+    try:
+        with default_storage.open(original, "rb") as handle:
+            content = handle.read(max_photo_bytes() + 1)
+        photo = clean_photo(content=content, content_type=attachment.content_type)
+    except (ValidationError, FileNotFoundError) as error:
+        logger.warning("Photo %s cannot be processed: %s", attachment_id, error)
+        photo = None
+
+    with undo_stored_files_on_failure(), transaction.atomic():
+        if photo is not None:
+            extension = _file_type(attachment.content_type).extension
+            new_file = save_file(name=_dated_name("", extension), content=photo.content)
+            new_thumbnail = save_file(
+                name=_dated_name("thumbnails/", "jpg"), content=photo.thumbnail
+            )
+        locked = Attachment.objects.select_for_update().filter(pk=attachment_id).first()
+        if locked is None or locked.state != Attachment.State.PROCESSING:
+            raise _Superseded()
+        if photo is None:
+            locked.state = Attachment.State.FAILED
+            locked.file.name = ""
+        else:
+            locked.state = Attachment.State.READY
+            locked.file.name = new_file
+            locked.thumbnail.name = new_thumbnail
+            locked.size = len(photo.content)
+            locked.width, locked.height = photo.width, photo.height
+            locked.sha256 = hashlib.sha256(photo.content).hexdigest()
+        locked.save(
+            update_fields=["state", "file", "thumbnail", "size", "width", "height", "sha256"]
+        )
+    # The original carries the metadata: gone once the row names the clean file.
+    transaction.on_commit(lambda: default_storage.delete(original))
+    return locked.state
+
+
+class _Superseded(Exception):
+    """Another run processed the photo first: this run's files are deleted, nothing changes."""
+
+
+def process_photos(*, attachment_ids: list[int]) -> int:
+    """Process the photos of one request; returns how many are READY now."""
+    ready = 0
+    for attachment_id in attachment_ids:
+        try:
+            state = process_attachment(attachment_id=attachment_id)
+        except _Superseded:
+            state = Attachment.State.READY
+        ready += state == Attachment.State.READY
+    return ready
+
+
+def process_waiting_photos(
+    *, older_than: timedelta = WAITING_AGE, limit: int = 50, seconds: float = 45.0
+) -> int:
+    """The beat's catch-up: process photos left PROCESSING (their task was never queued, or
+    was lost); returns how many are READY now. It stops after `seconds`, before the beat sends
+    the next one (every 60 s), so that two catch-ups seldom decode the same photo."""
+    cutoff = timezone.now() - older_than
+    ids = list(
+        Attachment.objects.filter(state=Attachment.State.PROCESSING, created_at__lt=cutoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    deadline = time.monotonic() + seconds
+    ready = 0
+    for attachment_id in ids:
+        if time.monotonic() > deadline:
+            break
+        ready += process_photos(attachment_ids=[attachment_id])
+    return ready
+
+
+# --- the sweep ----------------------------------------------------------------------------
 
 
 def _stored_files(directory: str) -> list[str]:
@@ -342,7 +656,8 @@ def _stored_files(directory: str) -> list[str]:
 
 
 def remove_orphan_files(*, older_than: timedelta = ORPHAN_AGE) -> int:
-    """Delete stored case files that no attachment row refers to; return how many.
+    """Delete stored case files (and thumbnails) that no attachment row refers to; return how
+    many. The beat runs it hourly (CELERY_BEAT_SCHEDULE "remove-orphan-files").
 
     Only files older than `older_than` are touched, so a file whose row is still being
     written in an open transaction is left alone.
@@ -353,7 +668,8 @@ def remove_orphan_files(*, older_than: timedelta = ORPHAN_AGE) -> int:
     batch_size = 500
     for start in range(0, len(names), batch_size):
         batch = names[start : start + batch_size]
-        known = set(Attachment.objects.filter(file__in=batch).values_list("file", flat=True))
+        rows = Attachment.objects.filter(Q(file__in=batch) | Q(thumbnail__in=batch))
+        known = {name for pair in rows.values_list("file", "thumbnail") for name in pair}
         for name in batch:
             if name in known or default_storage.get_modified_time(name) > cutoff:
                 continue

@@ -2,11 +2,14 @@
 minutes, built idempotently for `manage.py seed_demo`, e2e tests and benchmarks. It sits in
 checklists, the lowest app that knows both the organisation and the checklist."""
 
+from collections.abc import Iterable
+
 from django.db import transaction
+from django.db.models import Exists, Q, QuerySet
 
 from checklists.models import Aspect, Item, ReplyTemplate, Stage, TimeLimit, TimeUnit
-from teams.demo import DEMO_PASSWORD, DemoCity, build_demo_organisation, upsert
-from teams.models import Team
+from teams.demo import CITY, DEMO_PASSWORD, DemoCity, build_demo_organisation, upsert
+from teams.models import DepartmentKind, Region, Team
 
 # A checklist item whose every limit is a few natural minutes, so that someone trying
 # `make run` can watch a whistle left alone climb from the village to the town to the city.
@@ -25,6 +28,8 @@ DEMO_ITEM = {
         "it climbs to the city."
     ),
 }
+# The kind of the demo city's bureau whose liaison is the demo's `liaison1` (HN-MSB).
+DEMO_DEPARTMENT_KIND = "market_supervision"
 DEMO_ITEM_MINUTES = {
     Stage.SCREENING: 2,
     Stage.VILLAGE_HANDLING: 2,
@@ -60,6 +65,12 @@ def build_demo_item() -> Item | None:
             "active": True,
         },
     )
+    # The demo's department takes part too, so that its liaison (`liaison1`) gets work from a
+    # fresh demo whistle; cases.selectors.default_handlers takes the demo item's departments
+    # at the city level (the bureau), not the town's branch.
+    kind = DepartmentKind.objects.filter(code=DEMO_DEPARTMENT_KIND).first()
+    if kind is not None:
+        item.default_department_kinds.set([kind])
     for stage, minutes in DEMO_ITEM_MINUTES.items():
         upsert(
             TimeLimit,
@@ -128,3 +139,41 @@ def build_demo_city(*, password: str = DEMO_PASSWORD) -> DemoCity:
     build_demo_item()
     build_demo_replies()
     return demo
+
+
+# --- where the demo item is offered ------------------------------------------------------------
+# The demo is the demo city (teams.demo.CITY, built by `seed_demo`). Its fast-escalation item is
+# offered, and may be filed, only for places of that city: a deployment's real cities never see
+# it among their items, even when the demo was seeded in the same database.
+
+
+def is_demo_item(item: Item) -> bool:
+    return item.code == DEMO_ITEM["code"]
+
+
+def demo_city_ids() -> frozenset[int]:
+    return frozenset(
+        Region.objects.filter(code=CITY["code"], level=Region.Level.CITY).values_list(
+            "pk", flat=True
+        )
+    )
+
+
+def items_for_cities(items: QuerySet[Item], *, city_ids: Iterable[int | None]) -> QuerySet[Item]:
+    """The items offered to places of these cities: the demo item only if one of them is the
+    demo city."""
+    if demo_city_ids() & {pk for pk in city_ids if pk is not None}:
+        return items
+    return items.exclude(code=DEMO_ITEM["code"])
+
+
+def offered_in_city(item: Item, *, city_id: int | None) -> bool:
+    """Whether the item may be filed for a place of this city."""
+    return not is_demo_item(item) or city_id in demo_city_ids()
+
+
+def items_for_grids(items: QuerySet[Item], *, grids: QuerySet) -> QuerySet[Item]:
+    """The items offered where these grids lie (one query with the items): the demo item only
+    if one of the grids is in the demo city."""
+    in_demo = grids.filter(village__parent__parent__code=CITY["code"])
+    return items.exclude(Q(code=DEMO_ITEM["code"]) & ~Exists(in_demo))

@@ -52,6 +52,9 @@ class ConsultationAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # its decided agenda items are final (core.db_roles)
+
 
 class AttendanceInline(ReadOnlyInline):
     model = InvestigationAttendance

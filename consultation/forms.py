@@ -101,6 +101,17 @@ class CallConsultationForm(forms.Form):
         return value
 
 
+class ArrivalForm(forms.Form):
+    """The clerk's arrival time for one invitee; empty means "now" (recorded at the door)."""
+
+    arrived_at = forms.DateTimeField(
+        label=_("Arrived at"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("Leave empty to record the arrival now."),
+    )
+
+
 class MinutesForm(forms.Form):
     minutes = forms.CharField(
         label=_("Minutes"),
@@ -209,23 +220,58 @@ class BaseTaskFormSet(forms.BaseFormSet):
         return [form.task() for form in self.forms if not form.is_blank]
 
 
-TaskFormSet = forms.formset_factory(TaskForm, formset=BaseTaskFormSet, extra=3, max_num=10)
+MAX_TASKS = 10  # the rows one decision may have; the server refuses more
+TaskFormSet = forms.formset_factory(
+    TaskForm, formset=BaseTaskFormSet, extra=3, max_num=MAX_TASKS, validate_max=True
+)
+ADD_ROW = "add_row"  # the name of the "add a row" submit button (works without JavaScript)
 
 
 def decision_forms(
-    *, item: AgendaItem, level: str, teams: Any, departments: Any, data: Any = None
+    *,
+    item: AgendaItem,
+    level: str,
+    teams: Any,
+    departments: Any,
+    data: Any = None,
 ) -> tuple[DecisionForm, BaseTaskFormSet]:
     """The decision form and its task rows, prefixed by the agenda item so several sit on one
-    page."""
+    page. With the "add a row" button in `data`, the same form comes back unbound, filled with
+    what was entered, with one more task row (up to MAX_TASKS)."""
     prefix = f"item{item.pk}"
+    kwargs = {"teams": teams, "departments": departments}
+    if data is not None and ADD_ROW in data:
+        return _with_one_more_row(prefix=prefix, level=level, data=data, form_kwargs=kwargs)
     form = DecisionForm(
         data, prefix=prefix, level=level, initial={"version": item.case.version, "kind": "tasks"}
     )
-    formset = TaskFormSet(
-        data,
-        prefix=f"{prefix}-tasks",
-        form_kwargs={"teams": teams, "departments": departments},
+    formset = TaskFormSet(data, prefix=f"{prefix}-tasks", form_kwargs=kwargs)
+    return form, formset
+
+
+def _with_one_more_row(
+    *, prefix: str, level: str, data: Any, form_kwargs: dict
+) -> tuple[DecisionForm, BaseTaskFormSet]:
+    try:
+        rows = int(data.get(f"{prefix}-tasks-TOTAL_FORMS", 0))
+    except (TypeError, ValueError):
+        rows = 0
+    rows = max(0, min(rows, MAX_TASKS))
+    task_fields = ("team", "department", "action", "due_at")
+    initial_rows = [
+        {name: data.get(f"{prefix}-tasks-{index}-{name}", "") for name in task_fields}
+        for index in range(rows)
+    ]
+    form = DecisionForm(
+        prefix=prefix,
+        level=level,
+        initial={
+            name: data.get(f"{prefix}-{name}", "")
+            for name in ("version", "kind", "decision", "review_on")
+        },
     )
+    formset = TaskFormSet(initial=initial_rows, prefix=f"{prefix}-tasks", form_kwargs=form_kwargs)
+    formset.extra = 1 if rows < MAX_TASKS else 0
     return form, formset
 
 

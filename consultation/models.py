@@ -51,6 +51,20 @@ class Consultation(models.Model):
     created_at = models.DateTimeField(_("called at"), auto_now_add=True)
     held_at = models.DateTimeField(_("held at"), null=True, blank=True)
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
+    # The clerk enters the arrivals (also after the meeting), then confirms the list once;
+    # from then on the arrival times are final.
+    attendance_confirmed_at = models.DateTimeField(
+        _("attendance confirmed at"), null=True, blank=True, editable=False
+    )
+    attendance_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("attendance confirmed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("consultation")

@@ -15,6 +15,7 @@ from cases.access import scope_of
 from cases.errors import NotInScope
 from cases.models import Case, Deadline, Dispatch, Level, Status
 from cases.selectors_pages.village import deadlines_by_id, page_of, running_case_deadline
+from checklists.demo import items_for_cities
 from checklists.models import Aspect, Item
 from consultation.models import (
     AgendaItem,
@@ -367,9 +368,11 @@ def investigation_view(*, investigation: Investigation) -> InvestigationView:
     checks = list(investigation.checks.select_related("aspect"))
     aspect_ids = [c.aspect_id for c in checks]
     items: dict[int, list[Item]] = defaultdict(list)
-    for item in Item.objects.filter(aspect_id__in=aspect_ids, active=True).order_by(
-        "order", "code"
-    ):
+    offered = items_for_cities(
+        Item.objects.filter(aspect_id__in=aspect_ids, active=True),
+        city_ids={investigation.town.parent_id},
+    )
+    for item in offered.order_by("order", "code"):
         items[item.aspect_id].append(item)
     return InvestigationView(
         investigation=investigation,
@@ -397,6 +400,27 @@ def planning_choices(*, towns: Iterable[int]) -> dict[str, QuerySet]:
             Q(region_id__in=towns) | Q(region_id__in=cities)
         ).order_by("code"),
         "aspects": Aspect.objects.order_by("order", "code"),
+    }
+
+
+def grid_outlines(*, grids: Iterable[Grid]) -> dict:
+    """The grids as GeoJSON (WGS-84, names in the active language) for the place map of an
+    investigation: a tap on the map picks the grid the place lies in."""
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": grid.pk,
+                "geometry": grid.polygon,
+                "properties": {
+                    "id": grid.pk,
+                    "label": f"{grid.code} {grid.name} ({grid.village.name})",
+                },
+            }
+            for grid in grids
+            if grid.polygon
+        ],
     }
 
 

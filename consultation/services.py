@@ -366,28 +366,101 @@ def confirm_invitation(*, user: User, invitation_id: int) -> Invitation:
         return invitation
 
 
+def _require_attendance_open(consultation: Consultation) -> None:
+    if consultation.status == Consultation.Status.ARCHIVED:
+        raise IllegalTransition(_("This consultation is archived."))
+    if consultation.attendance_confirmed_at is not None:
+        raise IllegalTransition(
+            _("The attendance of this consultation was confirmed; arrivals can no longer change.")
+        )
+
+
 def check_in(*, user: User, invitation_id: int) -> Invitation:
-    """Arrival on the day, by the invitee or recorded by the committee at the door; arriving
-    after the scheduled time is late, and both feed the assessment."""
+    """Arrival on the day, "now", by the invitee or recorded by the committee at the door;
+    arriving after the scheduled time is late, and both feed the assessment. The invitee's
+    own arrival confirms their invitation; the committee's record does not (the clerk confirms
+    the whole attendance with its own action, confirm_attendance)."""
     with transaction.atomic():
         consultation, invitation = _lock_invitation(user=user, invitation_id=invitation_id)
-        require(answers_for(user, invitation) or is_committee_of(user, consultation))
-        if consultation.status == Consultation.Status.ARCHIVED:
-            raise IllegalTransition(_("This consultation is archived."))
+        own = answers_for(user, invitation)
+        require(own or is_committee_of(user, consultation))
+        _require_attendance_open(consultation)
         if invitation.checked_in_at is not None:
             raise IllegalTransition(_("The arrival was already recorded."))
         now = timezone.now()
         if timezone.localdate(now) != timezone.localdate(consultation.scheduled_at):
             raise IllegalTransition(_("Check in on the day of the consultation."))
-        invitation.checked_in_at = now
-        invitation.checked_in_by = user
-        invitation.late = now > consultation.scheduled_at
-        fields = ["checked_in_at", "checked_in_by", "late"]
-        if invitation.confirmed_at is None:  # arriving confirms it too
-            invitation.confirmed_at, invitation.confirmed_by = now, user
-            fields += ["confirmed_at", "confirmed_by"]
-        invitation.save(update_fields=fields)
-        return invitation
+        return _set_arrival(
+            consultation=consultation, invitation=invitation, user=user, at=now, confirms=own
+        )
+
+
+def record_arrival(*, user: User, invitation_id: int, arrived_at: datetime) -> Invitation:
+    """The committee's clerk enters when an invitee arrived, during or after the meeting, and
+    may correct it until the attendance is confirmed. The time is neither in the future nor
+    before the meeting was called."""
+    with transaction.atomic():
+        consultation, invitation = _lock_invitation(user=user, invitation_id=invitation_id)
+        require(is_committee_of(user, consultation))
+        _require_attendance_open(consultation)
+        if arrived_at is None:
+            raise InvalidInput(fields={"arrived_at": [_("Enter the time of arrival.")]})
+        if timezone.is_naive(arrived_at):
+            arrived_at = timezone.make_aware(arrived_at)
+        if arrived_at > timezone.now():
+            raise InvalidInput(fields={"arrived_at": [_("The arrival cannot be in the future.")]})
+        if arrived_at < consultation.created_at:
+            raise InvalidInput(
+                fields={
+                    "arrived_at": [
+                        _("The arrival cannot be before the consultation was called (%(at)s).")
+                        % {
+                            "at": timezone.localtime(consultation.created_at).strftime(
+                                "%Y-%m-%d %H:%M"
+                            )
+                        }
+                    ]
+                }
+            )
+        return _set_arrival(
+            consultation=consultation,
+            invitation=invitation,
+            user=user,
+            at=arrived_at,
+            confirms=False,
+        )
+
+
+def _set_arrival(
+    *, consultation: Consultation, invitation: Invitation, user: User, at: datetime, confirms: bool
+) -> Invitation:
+    invitation.checked_in_at = at
+    invitation.checked_in_by = user
+    invitation.late = at > consultation.scheduled_at
+    fields = ["checked_in_at", "checked_in_by", "late"]
+    if confirms and invitation.confirmed_at is None:  # arriving confirms one's own invitation
+        invitation.confirmed_at, invitation.confirmed_by = at, user
+        fields += ["confirmed_at", "confirmed_by"]
+    invitation.save(update_fields=fields)
+    return invitation
+
+
+def confirm_attendance(*, user: User, consultation_id: int) -> Consultation:
+    """The clerk confirms the attendance list as entered, once the meeting has begun; from
+    then on the arrival times and lateness are final (the assessment reads them)."""
+    with transaction.atomic():
+        consultation = _lock_consultation(user=user, consultation_id=consultation_id)
+        require(is_committee_of(user, consultation))
+        _require_attendance_open(consultation)
+        now = timezone.now()
+        if now < consultation.scheduled_at:
+            raise IllegalTransition(
+                _("The attendance can be confirmed once the meeting has begun.")
+            )
+        consultation.attendance_confirmed_at = now
+        consultation.attendance_confirmed_by = user
+        consultation.save(update_fields=["attendance_confirmed_at", "attendance_confirmed_by"])
+        return consultation
 
 
 # --- the meeting -------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:pk>/minutes/", views.minutes, name="minutes"),
     path("<int:pk>/print/", views.minutes_print, name="print"),
     path("<int:pk>/archive/", views.archive, name="archive"),
+    path("<int:pk>/attendance/confirm/", views.confirm_attendance, name="confirm_attendance"),
     path("agenda/<int:pk>/decide/", views.decide, name="decide"),
     path("invitations/<int:pk>/confirm/", views.confirm, name="confirm"),
     path("invitations/<int:pk>/check-in/", views.check_in, name="check_in"),

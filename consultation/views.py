@@ -4,6 +4,7 @@ parse a form, call a service or a selector, and render.
 Outside the user's scope a consultation or an investigation does not exist (404); in scope but
 not allowed is 403."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -19,6 +20,7 @@ from cases.errors import InvalidInput, NotInScope
 from checklists.models import Item
 from consultation import selectors, services
 from consultation.forms import (
+    ArrivalForm,
     CallConsultationForm,
     MinutesForm,
     PlanInvestigationForm,
@@ -28,7 +30,7 @@ from consultation.forms import (
 )
 from consultation.models import AgendaItem, Consultation, HotSpotSettings, Invitation
 from core.views import done, run_service
-from teams.models import Role
+from teams.models import Role, User
 
 
 def _seats_or_403(request: HttpRequest) -> list[selectors.Seat]:
@@ -195,7 +197,9 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
         item=item, level=consultation.level, teams=teams, departments=departments, data=data
     )
     status = 200
-    if data is not None:
+    if data is not None and not form.is_bound:
+        pass  # "add a row": the same form again, unvalidated, with one more task row
+    elif data is not None:
         if form.is_valid() & formset.is_valid():
             ok, _result = run_service(
                 request,
@@ -210,7 +214,13 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "consultation/decide.html",
-        {"consultation": consultation, "item": item, "form": form, "formset": formset},
+        {
+            "consultation": consultation,
+            "item": item,
+            "form": form,
+            "formset": formset,
+            "next": _next_or(request, ""),
+        },
         status=status,
     )
 
@@ -264,7 +274,39 @@ def confirm(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def check_in(request: HttpRequest, pk: int) -> HttpResponse:
-    return _invitation_action(request, pk, services.check_in, _("The arrival was recorded."))
+    """Check in now (the invitee, or the committee at the door), or, with a time, the clerk
+    enters when the invitee arrived (also after the meeting)."""
+    form = ArrivalForm(request.POST)
+    if not form.is_valid():
+
+        def action(*, user: User, invitation_id: int) -> None:
+            raise InvalidInput(fields={"arrived_at": form.errors["arrived_at"]})
+
+    elif form.cleaned_data["arrived_at"] is None:
+        action = services.check_in
+    else:
+
+        def action(*, user: User, invitation_id: int) -> Invitation:
+            return services.record_arrival(
+                user=user, invitation_id=invitation_id, arrived_at=form.cleaned_data["arrived_at"]
+            )
+
+    return _invitation_action(request, pk, action, _("The arrival was recorded."))
+
+
+@login_required
+@require_POST
+def confirm_attendance(request: HttpRequest, pk: int) -> HttpResponse:
+    """The clerk confirms the attendance as entered: a separate action from entering it."""
+    selectors.consultation_for(user=request.user, pk=pk)
+    ok, _result = run_service(
+        request,
+        None,
+        lambda: services.confirm_attendance(user=request.user, consultation_id=pk),
+    )
+    if ok:
+        messages.success(request, _("The attendance was confirmed."))
+    return done(request, _next_or(request, reverse("consultation:detail", args=[pk])))
 
 
 @login_required
@@ -364,7 +406,18 @@ def plan_investigation(request: HttpRequest) -> HttpResponse:
                 return done(request, reverse("consultation:investigation", args=[result.pk]))
     else:
         form = PlanInvestigationForm(initial=_plan_initial(request, choices), choices=choices)
-    return render(request, "consultation/plan_investigation.html", {"form": form})
+    return render(
+        request,
+        "consultation/plan_investigation.html",
+        {
+            "form": form,
+            # The place map: the filing map's tiles and coordinate system (the tile settings).
+            "grid_outlines": selectors.grid_outlines(grids=choices["grids"]),
+            "tile_url": settings.WHISTLE_TILE_URL,
+            "tile_attribution": settings.WHISTLE_TILE_ATTRIBUTION,
+            "tile_crs": settings.WHISTLE_TILE_CRS,
+        },
+    )
 
 
 def _plan_initial(request: HttpRequest, choices: dict) -> dict:

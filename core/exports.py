@@ -32,6 +32,12 @@ BOM = "\ufeff"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _looks_like_formula(text: str) -> bool:
+    """A spreadsheet skips leading blanks (spaces, tabs, line breaks, the full-width space)
+    before a formula: "  =1+1" and "\n=HYPERLINK(...)" run as formulas too."""
+    return text.startswith(FORMULA_START) or text.lstrip().startswith(FORMULA_START[:4])
+
+
 @dataclass(frozen=True)
 class Table:
     """What a page shows as one table: column headers and rows of typed values."""
@@ -60,7 +66,7 @@ def _plain(value: Value) -> Value:
     if value is None or isinstance(value, int | float | Decimal | date):
         return value
     text = str(value)
-    if text.startswith(FORMULA_START):
+    if _looks_like_formula(text):
         return "'" + text
     return text
 
@@ -129,4 +135,6 @@ def export_response(table: Table, *, fmt: str, filename: str) -> HttpResponse:
     response = HttpResponse(body, content_type=CONTENT_TYPES[fmt])
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["X-Content-Type-Options"] = "nosniff"
+    # Marks the answer as an export, which the access audit records (whistle.audit).
+    response.export_file_name = filename
     return response

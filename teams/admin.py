@@ -4,13 +4,18 @@ Administrators with no code edit everything here, so every list can be searched 
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import models
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from knox.admin import AuthTokenAdmin as KnoxTokenAdmin
+from knox.models import AuthToken
+from knox.settings import knox_settings
 
 from teams.models import Department, DepartmentKind, Grid, Membership, Region, Team, User
+from teams.tokens import token_prefix
 
 admin.site.site_header = _("Whistle administration")
 admin.site.site_title = _("Whistle administration")
@@ -189,3 +194,41 @@ class MembershipAdmin(admin.ModelAdmin):
     @admin.display(description=_("place"))
     def place(self, obj: Membership) -> str:
         return str(obj.place or "-")
+
+
+class ApiTokenAdmin(KnoxTokenAdmin):
+    """API tokens by their first characters only: knox keeps a digest, never the token, and
+    the digest is not shown either. A token added here is shown once, in the message."""
+
+    list_display = ("prefix", "user", "created", "expiry")
+    list_filter = ("expiry",)
+    search_fields = ("token_key", "user__username")
+    ordering = ("-created",)
+
+    @admin.display(description=_("begins with"), ordering="token_key")
+    def prefix(self, token: AuthToken) -> str:
+        return f"{token_prefix(token)}…"
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict:
+        """A new token expires like one its owner creates (REST_KNOX's TOKEN_TTL)."""
+        return {"expiry": timezone.now() + knox_settings.TOKEN_TTL}
+
+    def get_fields(self, request: HttpRequest, obj: AuthToken | None = None) -> list[str]:
+        return ["user", "expiry"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: AuthToken | None = None):
+        return ("user", "expiry") if obj is not None else ()
+
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        super(KnoxTokenAdmin, self).save_model(request, obj, form, change)
+        if not change:
+            self.message_user(
+                request,
+                _("The new token, shown only now: %(token)s") % {"token": form.token},
+                messages.WARNING,
+            )
+
+
+if admin.site.is_registered(AuthToken):
+    admin.site.unregister(AuthToken)
+admin.site.register(AuthToken, ApiTokenAdmin)

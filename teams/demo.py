@@ -22,6 +22,7 @@ from teams.models import (
     Team,
     User,
 )
+from teams.two_factor.demo import give_demo_second_factor
 
 DEMO_PASSWORD = "whistle-demo"  # noqa: S105 - a published demo password, not a secret
 
@@ -161,6 +162,7 @@ MAIN_USERS = [
     (Role.CITY_COMMITTEE, "city1", "文涛", "钱", "HN"),
     (Role.SUPERVISOR, "supervisor1", "慧敏", "顾", "HN"),
     (Role.ADMIN, "admin", "明", "陆", "HN"),
+    (Role.AUDITOR, "auditor1", "秀英", "吴", "HN"),
 ]
 
 # Names for the other demo users, picked deterministically by a running number.
@@ -196,6 +198,8 @@ class DemoCity:
 
     city: Region
     logins: list[tuple[str, str, str]] = field(default_factory=list)  # (role, username, pw)
+    # The privileged demo users given the demo's authenticator key and recovery codes.
+    second_factor_users: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -583,4 +587,11 @@ def build_demo_organisation(*, password: str = DEMO_PASSWORD) -> DemoCity:
         "users": len(run.user_ids),
         "memberships": len(run.membership_ids),
     }
-    return DemoCity(city=city, logins=logins, counts=counts)
+    usernames = [row[1] for row in MAIN_USERS]
+    main_users = sorted(
+        User.objects.filter(username__in=usernames), key=lambda u: usernames.index(u.username)
+    )
+    second_factor_users = give_demo_second_factor(users=main_users)
+    return DemoCity(
+        city=city, logins=logins, counts=counts, second_factor_users=second_factor_users
+    )

@@ -68,3 +68,27 @@ def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     dl = math.radians(lng2 - lng1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
+def _segment_distance_m(lng: float, lat: float, a: list, b: list) -> float:
+    """Metres from the point to the segment a-b, on a local flat projection around the point
+    (exact enough for the few hundred metres a tolerance is about)."""
+    scale_x = math.radians(1) * EARTH_RADIUS_M * math.cos(math.radians(lat))
+    scale_y = math.radians(1) * EARTH_RADIUS_M
+    ax, ay = (a[0] - lng) * scale_x, (a[1] - lat) * scale_y
+    bx, by = (b[0] - lng) * scale_x, (b[1] - lat) * scale_y
+    dx, dy = bx - ax, by - ay
+    length = dx * dx + dy * dy
+    t = 0.0 if length == 0 else max(0.0, min(1.0, -(ax * dx + ay * dy) / length))
+    return math.hypot(ax + t * dx, ay + t * dy)
+
+
+def distance_to_polygon_m(polygon: dict, lng: float, lat: float) -> float:
+    """0 for a point in the polygon, else metres to its nearest edge (outer ring or hole)."""
+    if contains(polygon, lng, lat):
+        return 0.0
+    return min(
+        _segment_distance_m(lng, lat, ring[i], ring[i + 1])
+        for ring in polygon["coordinates"]
+        for i in range(len(ring) - 1)
+    )

@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from core.reference import ReferenceQuerySet
@@ -16,10 +17,27 @@ class User(AbstractUser):
     """A person who signs in; what they may do comes from their memberships."""
 
     phone = models.CharField(_("phone"), max_length=32, blank=True)
+    # Raised by "sign out everywhere" (teams.sessions): it is part of the session hash, so every
+    # session signed in before is refused at its next request.
+    session_generation = models.PositiveIntegerField(
+        _("session generation"), default=0, editable=False
+    )
 
     class Meta(AbstractUser.Meta):
         verbose_name = _("user")
         verbose_name_plural = _("users")
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        """Django's hash of the password, with the session generation once it was raised (so
+        that sessions from before this field keep their hash)."""
+        if not self.session_generation:
+            return super()._get_session_auth_hash(secret=secret)
+        return salted_hmac(
+            "whistle.teams.User.session_generation",
+            f"{self.password}:{self.session_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     def __str__(self) -> str:
         full = self.get_full_name()
@@ -241,6 +259,8 @@ class Role(models.TextChoices):
     CITY_COMMITTEE = "city_committee", _("city committee staff")
     SUPERVISOR = "supervisor", _("supervisor")
     ADMIN = "admin", _("administrator")
+    # Reads the access audit trail (audit app) and nothing of the cases: a duty of its own.
+    AUDITOR = "auditor", _("auditor")
 
 
 # Where each role is held: the field that must be set and, for regions, the level.
@@ -254,6 +274,7 @@ ROLE_PLACE = {
     Role.CITY_COMMITTEE: ("region", Region.Level.CITY),
     Role.SUPERVISOR: ("region", Region.Level.CITY),
     Role.ADMIN: ("region", Region.Level.CITY),
+    Role.AUDITOR: ("region", Region.Level.CITY),
 }
 PLACE_FIELDS = ("region", "grid", "team", "department")
 
@@ -338,6 +359,7 @@ class Membership(models.Model):
                                 "city_committee",
                                 "supervisor",
                                 "admin",
+                                "auditor",
                             ]
                         )
                         & _one_place("region")

@@ -90,6 +90,7 @@ NAVIGATION: list[NavEntry] = [
         url_name="spotchecks:list",
         label=_("Spot checks"),
     ),
+    NavEntry(roles=frozenset({Role.AUDITOR}), url_name="audit:search", label=_("Access audit")),
     NavEntry(roles=ALL_ROLES, url_name="cases:list", label=_("Cases")),
     NavEntry(roles=ALL_ROLES, url_name="cases:notifications", label=_("Notifications")),
     NavEntry(roles=ALL_ROLES, url_name="tokens", label=_("API token")),

@@ -1,4 +1,4 @@
-"""Who holds a privileged role: committee staff, supervisors and administrators.
+"""Who holds a privileged role: committee staff, supervisors, administrators and auditors.
 
 Their accounts reach a whole town or city, so sign-in asks them for a second factor and their
 sessions end sooner when idle (docs/security.md)."""
@@ -7,7 +7,7 @@ from teams.models import Role, User
 from teams.selectors import user_roles
 
 PRIVILEGED_ROLES = frozenset(
-    {Role.TOWN_COMMITTEE, Role.CITY_COMMITTEE, Role.SUPERVISOR, Role.ADMIN}
+    {Role.TOWN_COMMITTEE, Role.CITY_COMMITTEE, Role.SUPERVISOR, Role.ADMIN, Role.AUDITOR}
 )
 
 

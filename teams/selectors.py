@@ -70,6 +70,15 @@ _GRID_FIELDS = reference.fields_of(Grid, leave_out=("polygon",))
 _REGION_FIELDS = reference.fields_of(Region)
 
 
+def grid_polygon(*, pk: int) -> dict | None:
+    """The grid's polygon, kept in the process's copy apart from the grid's row (filing checks
+    each whistle's place against it): read once per grid, dropped when any grid changes."""
+    return reference.cached(
+        ("grid_polygon", pk),
+        lambda: Grid.objects.filter(pk=pk).values_list("polygon", flat=True).first(),
+    )
+
+
 def grid_with_regions(*, pk: int) -> Grid | None:
     """The grid with its village, town and city attached, from the process's copy of the
     reference data (core.reference): filing reads them for every whistle. The polygon is

@@ -1,5 +1,6 @@
-"""The answer to a sign-in while its username and address are locked out (django-axes calls
-it through AXES_LOCKOUT_CALLABLE): the sign-in page again, saying why and for how long."""
+"""The answer to a sign-in while its username, its address or the pair is locked out
+(django-axes calls it through AXES_LOCKOUT_CALLABLE; teams.lockout counts): the sign-in page
+again, saying why and for how long."""
 
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
@@ -16,10 +17,10 @@ def locked_out(
     """429 Too Many Requests with the login form and a translated message."""
     minutes = max(1, int(settings.AXES_COOLOFF_TIME.total_seconds() // 60))
     message = ngettext(
-        "Too many failed sign-in attempts. This account is locked on this device for "
-        "%(minutes)d minute; try again later or ask your administrator.",
-        "Too many failed sign-in attempts. This account is locked on this device for "
-        "%(minutes)d minutes; try again later or ask your administrator.",
+        "Too many failed sign-in attempts. Signing in is locked for %(minutes)d minute; "
+        "try again later or ask your administrator.",
+        "Too many failed sign-in attempts. Signing in is locked for %(minutes)d minutes; "
+        "try again later or ask your administrator.",
         minutes,
     ) % {"minutes": minutes}
     username = (credentials or {}).get("username") or request.POST.get("username", "")

@@ -19,6 +19,28 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _second_factor_only_where_tested(request: pytest.FixtureRequest, settings):
+    """Two-factor sign-in is required in production (the setting's default); the tests of it,
+    marked `two_factor`, keep it on. Elsewhere it is off, so that force_login and the browser
+    tests' password sign-in reach the pages as before (tests/teams/test_two_factor*.py)."""
+    if request.node.get_closest_marker("two_factor") is None:
+        settings.WHISTLE_REQUIRE_TWO_FACTOR = False
+
+
+@pytest.fixture(autouse=True)
+def _session_limits_only_where_tested(request: pytest.FixtureRequest, settings):
+    """Sessions end after 30 minutes idle (privileged) or 8 hours, and 12 hours after sign-in
+    (teams.sessions, SESSION_COOKIE_AGE); tests that move the clock by days would be signed out.
+    The tests of the limits, marked `session_limits`, keep them
+    (tests/teams/test_session_limits.py)."""
+    if request.node.get_closest_marker("session_limits") is None:
+        settings.WHISTLE_SESSION_IDLE_MINUTES_PRIVILEGED = 10**7
+        settings.WHISTLE_SESSION_IDLE_MINUTES = 10**7
+        settings.WHISTLE_SESSION_MAX_HOURS = 10**6
+        settings.SESSION_COOKIE_AGE = 10**6 * 3600  # the stored session's expiry follows it
+
+
+@pytest.fixture(autouse=True)
 def _fresh_working_calendar(settings):
     """Each process keeps a copy of the calendar; a test's rows must not leak into the next."""
     from cases.calendar import invalidate_calendar
@@ -59,8 +81,9 @@ def _flushable_case_events(request: pytest.FixtureRequest):
         return
     request.getfixturevalue("_django_db_helper")
     yield
-    from tests.db import clear_case_events_for_flush
+    from tests.db import clear_append_only_rows_for_flush, clear_case_events_for_flush
 
+    clear_append_only_rows_for_flush()
     clear_case_events_for_flush()
 
 

@@ -18,10 +18,10 @@ from django.core.cache import caches
 from django.db import connection
 from django.utils import translation
 from django.utils.translation import gettext
-from rest_framework.authtoken.models import Token
 
 from cases.open311 import ratelimit
 from tests.factories import UserFactory
+from tests.tokens import api_token
 from whistle import cache as degrading_cache
 from whistle.cache import DegradingRedisCache
 
@@ -77,11 +77,11 @@ def test_page_with_database_down_is_a_clean_503_in_the_users_language(client, us
 
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
 def test_api_with_database_down_is_a_503_error_body(client, user, language):
-    token = Token.objects.create(user=user)
+    token = api_token(user)
     with database_down():
         response = client.get(
             "/api/cases/",
-            HTTP_AUTHORIZATION=f"Token {token.key}",
+            HTTP_AUTHORIZATION=f"Token {token}",
             HTTP_ACCEPT_LANGUAGE=language,
         )
     assert response.status_code == 503
@@ -92,8 +92,8 @@ def test_api_with_database_down_is_a_503_error_body(client, user, language):
 
 
 def test_the_site_recovers_without_a_restart_once_the_database_is_back(client, user):
-    token = Token.objects.create(user=user)
-    headers = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
+    token = api_token(user)
+    headers = {"HTTP_AUTHORIZATION": f"Token {token}"}
     assert client.get("/api/cases/", **headers).status_code == 200
     with database_down():
         assert client.get("/api/cases/", **headers).status_code == 503

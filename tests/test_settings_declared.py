@@ -16,6 +16,7 @@ from cases.checks import check_site_url
 BASE_DIR = Path(settings.BASE_DIR)
 PRODUCT_APPS = (
     "core",
+    "audit",
     "cases",
     "teams",
     "checklists",

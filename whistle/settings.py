@@ -54,13 +54,17 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # API tokens, kept hashed (teams.tokens)
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "guardian",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "core",
+    "audit",
     "teams",
     "checklists",
     "cases",
@@ -77,11 +81,20 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The access audit: every 403, export and drill-down list into the trail (whistle.audit).
+    "whistle.audit.AccessAuditMiddleware",
+    # request.user.is_verified(): the session's second factor (django-otp).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A session that owes its second factor reaches only the code and enrolment pages.
+    "teams.two_factor.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whistle.security.SecurityHeadersMiddleware",
     # A view that finds the database down (restarting) answers 503 "try again", not 500.
     "whistle.faults.DatabaseUnavailableMiddleware",
+    # Idle and absolute session limits (teams.sessions); after the above, since it reads the
+    # session and the user from the database.
+    "teams.sessions.SessionLimitsMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -152,18 +165,31 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# Login lockout (django-axes): 5 failed sign-ins of one username from one address lock that
-# pair for 15 minutes, counted in the database so every web process sees them. Locking the
-# pair, not the username alone, means nobody can lock a colleague out from elsewhere. A
-# success resets the count. API tokens do not sign in, so they are not affected.
+# Login lockout (django-axes, teams.lockout): failed sign-ins within AXES_COOLOFF_MINUTES
+# (15) lock for that long, counted in the database so every web process sees them, by three
+# limits: 5 of one username from one address (AXES_FAILURE_LIMIT) lock that pair; 20 from one
+# address across usernames (password spraying, WHISTLE_LOCKOUT_ADDRESS_LIMIT) lock the address;
+# 10 of one username across addresses (WHISTLE_LOCKOUT_USERNAME_LIMIT) lock the username. A
+# success clears that username's failures from that address. API tokens do not sign in.
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+WHISTLE_LOCKOUT_ADDRESS_LIMIT = int(os.environ.get("WHISTLE_LOCKOUT_ADDRESS_LIMIT", "20"))
+WHISTLE_LOCKOUT_USERNAME_LIMIT = int(os.environ.get("WHISTLE_LOCKOUT_USERNAME_LIMIT", "10"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address", "username"]
 AXES_RESET_ON_SUCCESS = True
-AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_HANDLER = "teams.lockout.LockoutHandler"
 AXES_LOCKOUT_CALLABLE = "teams.views_lockout.locked_out"
 AXES_CLIENT_IP_CALLABLE = "whistle.security.client_ip"
 AXES_VERBOSE = False
+
+# Two-factor sign-in (teams.two_factor, django-otp): committee staff, supervisors and
+# administrators must give a TOTP code (or a recovery code) after their password, others may
+# choose to. Only tests turn it off (tests/conftest.py); `check --deploy` warns when it is off.
+WHISTLE_REQUIRE_TWO_FACTOR = env_bool("WHISTLE_REQUIRE_TWO_FACTOR", True)
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Whistle")
+# Wrong codes: django-otp refuses the device's next try for 1, 2, 4, 8 ... seconds.
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -202,7 +228,14 @@ WHISTLE_MAX_PHOTO_BYTES = int(os.environ.get("WHISTLE_MAX_PHOTO_BYTES", str(15 *
 WHISTLE_MAX_DOCUMENT_BYTES = int(
     os.environ.get("WHISTLE_MAX_DOCUMENT_BYTES", str(20 * 1024 * 1024))
 )
-WHISTLE_MAX_IMAGE_PIXELS = int(os.environ.get("WHISTLE_MAX_IMAGE_PIXELS", "40000000"))
+# The pixel limits are read from the image header before anything is decoded: per photo (a
+# 16 MP phone photo passes) and per request (all its photos together), since every pixel
+# accepted costs a Celery worker decode time (cases.uploads.process_attachment).
+WHISTLE_MAX_IMAGE_PIXELS = int(os.environ.get("WHISTLE_MAX_IMAGE_PIXELS", "16000000"))
+WHISTLE_MAX_REQUEST_PIXELS = int(os.environ.get("WHISTLE_MAX_REQUEST_PIXELS", "120000000"))
+# The request itself re-encodes small photos, up to this many pixels in all (a few tens of
+# milliseconds), so they show at once; the rest wait for a worker.
+WHISTLE_INLINE_PHOTO_PIXELS = int(os.environ.get("WHISTLE_INLINE_PHOTO_PIXELS", "1000000"))
 WHISTLE_MAX_IMAGE_SIDE = int(os.environ.get("WHISTLE_MAX_IMAGE_SIDE", "2560"))
 
 # Redis, when REDIS_URL is set, carries the Celery broker and the shared cache.
@@ -291,11 +324,30 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": WHISTLE_COUNTS_KEEP_SECONDS,
         "options": {"expires": WHISTLE_COUNTS_KEEP_SECONDS},
     },
+    # The access audit's retention: records older than WHISTLE_AUDIT_RETENTION_DAYS go.
+    "purge-access-records": {
+        "task": "audit.tasks.purge_access_records",
+        "schedule": 86400.0,
+        "options": {"expires": 3600.0},
+    },
     # Assessment facts missed by the after-commit refresh (broker down, timer events).
     "refresh-stale-facts": {
         "task": "assessment.tasks.refresh_stale_facts",
         "schedule": 120.0,
         "options": {"expires": 120.0},
+    },
+    # Photos whose after-commit processing was never queued (broker down) or was lost.
+    "process-waiting-photos": {
+        "task": "cases.tasks.process_waiting_photos",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
+    # Stored case files without a row (a request killed mid-way); only files past the grace
+    # age (cases.uploads.ORPHAN_AGE), so an upload still in its transaction is never swept.
+    "remove-orphan-files": {
+        "task": "cases.tasks.remove_orphan_files",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
     },
 }
 
@@ -318,12 +370,23 @@ WHISTLE_NOTIFICATION_CHANNELS = env_list("WHISTLE_NOTIFICATION_CHANNELS", "inbox
 # this many metres and hours (cases.screening).
 WHISTLE_DUPLICATE_RADIUS_M = float(os.environ.get("WHISTLE_DUPLICATE_RADIUS_M", "200"))
 WHISTLE_DUPLICATE_WINDOW_HOURS = float(os.environ.get("WHISTLE_DUPLICATE_WINDOW_HOURS", "72"))
+# A whistle's place may lie this many metres outside the polygon of its grid (GPS error on the
+# grid's edge); farther off it is refused (cases.services.filing).
+WHISTLE_GRID_TOLERANCE_M = float(os.environ.get("WHISTLE_GRID_TOLERANCE_M", "200"))
+# A JSON request body nested deeper than this is refused with a 400 (core.api.parsers).
+WHISTLE_JSON_MAX_DEPTH = int(os.environ.get("WHISTLE_JSON_MAX_DEPTH", "32"))
+# The access audit (audit app) keeps its records this many days; at least 180 (MLPS 2.0: six
+# months of logs), which the database trigger enforces whatever this says (audit.E001).
+WHISTLE_AUDIT_RETENTION_DAYS = int(os.environ.get("WHISTLE_AUDIT_RETENTION_DAYS", "180"))
 # The sample size a spot check (抽查) proposes per unit and period (spotchecks).
 WHISTLE_SPOT_CHECK_SAMPLE_SIZE = int(os.environ.get("WHISTLE_SPOT_CHECK_SAMPLE_SIZE", "5"))
+# The key of the events' hash chain (cases.trace): HMAC-SHA256 under it, plain SHA-256 when
+# empty. Keep it outside the database and its backups; changing it breaks every chain.
+WHISTLE_TRACE_KEY = os.environ.get("WHISTLE_TRACE_KEY", "")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -331,7 +394,23 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
+    # JSON nested deeper than WHISTLE_JSON_MAX_DEPTH is a 400, not a 500 (core.api.parsers).
+    "DEFAULT_PARSER_CLASSES": [
+        "core.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# API tokens (django-rest-knox): only a SHA-512 digest is stored, the token is shown once; each
+# expires after WHISTLE_API_TOKEN_DAYS (90) days; a user holds at most 10 at a time. Clients
+# send "Authorization: Token <token>" as before.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=int(os.environ.get("WHISTLE_API_TOKEN_DAYS", "90"))),
+    "TOKEN_LIMIT_PER_USER": 10,
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -357,7 +436,17 @@ SECURE_HSTS_SECONDS = int(
 )
 SECURE_HSTS_INCLUDE_SUBDOMAINS = WHISTLE_HTTPS
 SECURE_HSTS_PRELOAD = WHISTLE_HTTPS
-WHISTLE_BEHIND_PROXY = env_bool("WHISTLE_BEHIND_PROXY", False)
+# The reverse proxies in front of us (core.clientaddr): a number of proxy hops ("1": one proxy
+# appends the client's address to X-Forwarded-For) or a comma-separated list of the proxies'
+# networks ("10.0.0.0/8,192.0.2.10/32"). Empty or 0: X-Forwarded-For is ignored and the socket's
+# address is the client's. WHISTLE_BEHIND_PROXY=1 alone still means one hop.
+_trusted_proxies = os.environ.get("WHISTLE_TRUSTED_PROXIES", "").strip()
+WHISTLE_TRUSTED_PROXIES: int | list[str] = (
+    int(_trusted_proxies or "0")
+    if _trusted_proxies.isdigit() or not _trusted_proxies
+    else env_list("WHISTLE_TRUSTED_PROXIES", "")
+)
+WHISTLE_BEHIND_PROXY = env_bool("WHISTLE_BEHIND_PROXY", False) or bool(WHISTLE_TRUSTED_PROXIES)
 if WHISTLE_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -366,6 +455,15 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # Content-Security-Policy and Permissions-Policy: whistle.security.SecurityHeadersMiddleware.
 SESSION_COOKIE_HTTPONLY = True
+# Session limits (teams.sessions): a session ends after this many minutes without a request,
+# 30 for privileged roles (teams.privilege) and 8 hours for others, and 12 hours after sign-in
+# whatever happens. "Sign out everywhere" on the home page ends every session of the user.
+WHISTLE_SESSION_IDLE_MINUTES_PRIVILEGED = int(
+    os.environ.get("WHISTLE_SESSION_IDLE_MINUTES_PRIVILEGED", "30")
+)
+WHISTLE_SESSION_IDLE_MINUTES = int(os.environ.get("WHISTLE_SESSION_IDLE_MINUTES", "480"))
+WHISTLE_SESSION_MAX_HOURS = int(os.environ.get("WHISTLE_SESSION_MAX_HOURS", "12"))
+SESSION_COOKIE_AGE = WHISTLE_SESSION_MAX_HOURS * 3600
 
 # Maps: the tile source is a setting; pages work without tiles (grid outlines only).
 WHISTLE_TILE_URL = os.environ.get("WHISTLE_TILE_URL", "")

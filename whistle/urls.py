@@ -5,22 +5,29 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from cases.views.tracking import track, track_attachment
 from teams import views as team_views
-from teams import views_tokens
+from teams import views_sessions, views_tokens
 
 urlpatterns = [
     path("", team_views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/two-factor/", include("teams.two_factor.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("cases.urls")),
     path("consultation/", include("consultation.urls")),
     path("assessment/", include("assessment.urls")),
     path("spotchecks/", include("spotchecks.urls")),
+    path("audit/", include("audit.urls")),
     path("open311/v2/", include("cases.open311.urls")),
     path("track/", track, name="track"),
     path("track/files/<str:token>/", track_attachment, name="track_attachment"),
     path("admin/", admin.site.urls),
     path("tokens/", views_tokens.tokens, name="tokens"),
+    path(
+        "accounts/sign-out-everywhere/",
+        views_sessions.sign_out_everywhere,
+        name="sign_out_everywhere",
+    ),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path(

@@ -243,6 +243,11 @@ class TownEvaluationSerializer(serializers.ModelSerializer):
     department_id = serializers.IntegerField(read_only=True)
     department_name = serializers.CharField(source="department.name", read_only=True)
     evaluated_by_id = serializers.IntegerField(read_only=True)
+    replaces_id = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="The evaluation of the same month this one corrects (rows are never changed).",
+    )
 
     class Meta:
         model = TownEvaluation
@@ -257,6 +262,7 @@ class TownEvaluationSerializer(serializers.ModelSerializer):
             "note",
             "evaluated_by_id",
             "updated_at",
+            "replaces_id",
         ]
         read_only_fields = fields
 

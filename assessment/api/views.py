@@ -379,7 +379,7 @@ class TownEvaluationViewSet(IdempotentViewSet):
 
     @extend_schema(
         summary="Score a department's work in the town for the current or previous month "
-        "(the town committee); given again, the score is updated",
+        "(the town committee); given again, a new evaluation replaces the month's current one",
         request=api.RecordTownEvaluationSerializer,
         responses={201: api.TownEvaluationSerializer},
     )

@@ -30,6 +30,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from cases.models import IdempotencyKey
+from cases.models.idempotency import request_fingerprint
+from cases.uploads import undo_stored_files_on_failure
 from core.api.errors import ErrorSerializer, error_body
 from core.api.views import ApiAutoSchema, ApiViewSet
 
@@ -59,8 +61,7 @@ def fingerprint(request: Request) -> str:
     if files:
         for name, uploads in files.lists():
             fields[name] = [_value_fingerprint(upload) for upload in uploads]
-    text = json.dumps(fields, sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return request_fingerprint(fields)
 
 
 def _value_fingerprint(value: Any) -> Any:
@@ -111,7 +112,8 @@ def run_idempotent(
     user_id = request.user.pk
     claimed = False
     try:
-        with transaction.atomic():
+        # A request rolled back after it stored files (an error, a 5xx) deletes them again.
+        with undo_stored_files_on_failure(), transaction.atomic():
             claim = IdempotencyKey.objects.create(
                 key=key, user_id=user_id, endpoint=endpoint, request_hash=request_hash
             )

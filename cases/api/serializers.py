@@ -197,6 +197,7 @@ class AttachmentSerializer(serializers.ModelSerializer):
             "original_name",
             "content_type",
             "size",
+            "state",  # a photo is served once "ready" (re-encoded by a worker)
             "public",
             "created_at",
             "url",
@@ -519,6 +520,12 @@ class PostUpdateSerializer(VersionSerializer):
 class PublishPhotoSerializer(VersionSerializer):
     attachment = _id(help_text="The id of a photo or document of this case.")
     public = serializers.BooleanField(help_text="true: the public sees it; false: internal.")
+
+
+class PublishCaseSerializer(VersionSerializer):
+    public = serializers.BooleanField(
+        help_text="true: the public reads the whistle's text, address and photos; false: not."
+    )
 
 
 class AssignSerializer(VersionSerializer):

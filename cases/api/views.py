@@ -19,6 +19,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 
+from audit.models import AccessKind
+from audit.services import record_access
 from cases import notifications, services
 from cases.access import visible_cases
 from cases.api import selectors
@@ -183,7 +185,11 @@ class CaseViewSet(mixins.ListModelMixin, IdempotentViewSet):
         return api.CaseListSerializer
 
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
-        return case_response(request, parse_pk(pk))
+        response = case_response(request, parse_pk(pk))
+        record_access(
+            request=request, kind=AccessKind.CASE_VIEWED, case_number=response.data["number"]
+        )
+        return response
 
     @extend_schema(
         summary="File a whistle (grid worker); photos as multipart/form-data",

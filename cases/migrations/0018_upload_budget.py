@@ -1,6 +1,6 @@
 # Written by hand (several engineers changed models at once).
 
-from django.db import migrations
+from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
@@ -8,4 +8,35 @@ class Migration(migrations.Migration):
         ("cases", "0017_open311_privacy"),
     ]
 
-    operations = []
+    operations = [
+        # Rows written before this are re-encoded already: READY.
+        migrations.AddField(
+            model_name="attachment",
+            name="state",
+            field=models.CharField(
+                choices=[
+                    ("processing", "being processed"),
+                    ("ready", "ready"),
+                    ("failed", "unreadable"),
+                ],
+                default="ready",
+                max_length=10,
+                verbose_name="state",
+            ),
+        ),
+        migrations.AddField(
+            model_name="attachment",
+            name="thumbnail",
+            field=models.FileField(
+                blank=True, upload_to="cases/thumbnails/%Y/%m/", verbose_name="thumbnail"
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="attachment",
+            index=models.Index(
+                condition=models.Q(("state", "processing")),
+                fields=["created_at"],
+                name="attachment_processing",
+            ),
+        ),
+    ]

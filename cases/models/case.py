@@ -149,6 +149,14 @@ class Case(models.Model):
     )
     rework_count = models.PositiveIntegerField(_("rework count"), default=0, editable=False)
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    # The whistle's own words, address and photos reach the public (Open311, the tracking
+    # page) only once someone who speaks for the case marks it public (publish_case).
+    public = models.BooleanField(
+        _("public"),
+        default=False,
+        editable=False,
+        help_text=_("The public may read the whistle's text, address and photos."),
+    )
     possible_duplicate_of = models.ForeignKey(
         "self",
         verbose_name=_("possible duplicate of"),
@@ -447,6 +455,11 @@ class Event(models.Model):
     data = models.JSONField(_("data"), default=dict, blank=True)
     public = models.BooleanField(_("shown to the citizen"), default=False)
     created_at = models.DateTimeField(_("time"), db_index=True)
+    # The link of the case's hash chain (cases.trace): this event's content and the previous
+    # event's link. Blank only where a benchmark inserted events by SQL.
+    chain_hash = models.CharField(
+        _("chain hash"), max_length=64, blank=True, default="", db_default="", editable=False
+    )
 
     objects = EventQuerySet.as_manager()
 
@@ -469,7 +482,15 @@ class Event(models.Model):
 
 
 class Attachment(models.Model):
-    """A photo or document of a case, checked and (for images) re-encoded without EXIF."""
+    """A photo or document of a case, checked and (for images) re-encoded without EXIF.
+
+    A photo is stored as it came and re-encoded by a Celery worker (cases.uploads), so that no
+    web request decodes an image; until then it is PROCESSING and never served."""
+
+    class State(models.TextChoices):
+        PROCESSING = "processing", _("being processed")
+        READY = "ready", _("ready")
+        FAILED = "failed", _("unreadable")
 
     class Kind(models.TextChoices):
         PHOTO = "photo", _("photo")
@@ -510,6 +531,8 @@ class Attachment(models.Model):
     width = models.PositiveIntegerField(_("width"), null=True, blank=True)
     height = models.PositiveIntegerField(_("height"), null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.READY)
+    thumbnail = models.FileField(_("thumbnail"), upload_to="cases/thumbnails/%Y/%m/", blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("uploaded by"),
@@ -527,6 +550,14 @@ class Attachment(models.Model):
         verbose_name = _("attachment")
         verbose_name_plural = _("attachments")
         ordering = ["created_at", "id"]
+        indexes = [
+            # The beat's catch-up finds the few photos still waiting for a worker.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(state="processing"),
+                name="attachment_processing",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.original_name or self.file.name

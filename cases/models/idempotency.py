@@ -1,10 +1,23 @@
-"""Idempotency keys: a retried request returns the first result and never files twice."""
+"""Idempotency keys: a retried request returns the first result and never files twice, and
+the same key with a different body is refused (422) instead of silently answered as the first."""
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from cases.models.case import Case
+
+
+def request_fingerprint(fields: Mapping[str, Any]) -> str:
+    """The hash a claim keeps of what was sent: the same for a retry, another for another
+    body. The REST API, Open311 and the filing page all fingerprint this way."""
+    text = json.dumps(fields, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class IdempotencyKey(models.Model):
@@ -57,3 +70,7 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+    def same_request(self, request_hash: str) -> bool:
+        """Whether a request with this fingerprint is a retry of the one that claimed the key."""
+        return not self.request_hash or self.request_hash == request_hash

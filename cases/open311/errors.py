@@ -2,11 +2,17 @@
 
 from django.utils.translation import gettext as _
 
-from cases.errors import CaseError, NotAllowed, NotInScope, ScreeningRefused
+from cases.errors import (
+    CaseError,
+    IdempotencyKeyReused,
+    NotAllowed,
+    NotInScope,
+    ScreeningRefused,
+)
 
 
 class Open311Error(Exception):
-    """One or more errors of the same HTTP status (400, 403, 404 or 429)."""
+    """One or more errors of the same HTTP status (400, 403, 404, 422 or 429)."""
 
     def __init__(self, status: int, *descriptions: str, retry_after: int | None = None) -> None:
         self.status = status
@@ -21,6 +27,8 @@ def from_case_error(error: CaseError) -> Open311Error:
         return Open311Error(404, error.message)
     if isinstance(error, NotAllowed):
         return Open311Error(403, error.message)
+    if isinstance(error, IdempotencyKeyReused):
+        return Open311Error(422, error.message)
     if isinstance(error, ScreeningRefused):
         text = str(error.message)
         if error.redirect:

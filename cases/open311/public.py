@@ -1,13 +1,15 @@
 """What the public may see of a case: its open/closed state, its status in words, the public
 steps by action label and date, the text of the public updates, and the attachments marked
-public. Never who acted, never a note or reason of the trace, never contact data; the whistle's
-own photos and the handling photos only once someone on the case made them public."""
+public. Never who acted, never a note or reason of the trace, never contact data; the handling
+photos only once someone on the case made them public, and the whistle's own text, address,
+exact place and photos only once the case itself is public as well (`Case.public`, set by the
+publish_case action): a whistle's words name neighbours and phone numbers."""
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core import signing
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -55,6 +57,23 @@ class PublicTrace:
     attachments: list[PublicAttachment] = field(default_factory=list)  # not under a step
 
 
+# About 100 m: three decimals of a degree (111 m of latitude; less of longitude).
+ROUNDED_DECIMALS = 3
+
+
+def rounded(value: float | None) -> float | None:
+    """A coordinate the public may see of a case that is not public: about 100 m off at most."""
+    return None if value is None else round(value, ROUNDED_DECIMALS)
+
+
+def public_attachments_filter() -> Q:
+    """Attachments (filtered on Attachment) the public may see: marked public, and not the
+    whistle's own unless its case is public; a photo only once re-encoded (cases.uploads)."""
+    return Q(public=True, state=Attachment.State.READY) & (
+        ~Q(purpose=Attachment.Purpose.FILING) | Q(case__public=True)
+    )
+
+
 def public_events(*, case: Case) -> QuerySet[Event]:
     return Event.objects.filter(case=case, public=True).order_by("created_at", "id")
 
@@ -74,7 +93,7 @@ def attachment_by_token(*, token: str) -> Attachment | None:
         pk = int(signing.Signer(salt=PHOTO_SALT).unsign(token))
     except (signing.BadSignature, ValueError):
         return None
-    return Attachment.objects.filter(pk=pk, public=True).first()
+    return Attachment.objects.filter(public_attachments_filter(), pk=pk).first()
 
 
 def _shown(attachment: Attachment) -> PublicAttachment:
@@ -90,7 +109,9 @@ def public_trace(*, case: Case) -> PublicTrace:
     """The public steps of a case with their time, in the reader's language; each public
     update with its message; the public attachments under the step they came with, the others
     (made public later, from an internal step) on their own."""
-    attachments = Attachment.objects.filter(case=case, public=True).order_by("created_at", "id")
+    attachments = Attachment.objects.filter(public_attachments_filter(), case=case).order_by(
+        "created_at", "id"
+    )
     by_event: dict[int | None, list[PublicAttachment]] = {}
     for attachment in attachments.only("id", "event_id", "kind", "width", "height"):
         by_event.setdefault(attachment.event_id, []).append(_shown(attachment))

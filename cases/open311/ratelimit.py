@@ -4,6 +4,9 @@ every machine counts the same window."""
 import time
 
 from django.core.cache import cache
+from django.http import HttpRequest
+
+from core.clientaddr import client_address
 
 
 def hit(*, bucket: str, limit: int, window_seconds: int) -> tuple[bool, int]:
@@ -21,6 +24,7 @@ def hit(*, bucket: str, limit: int, window_seconds: int) -> tuple[bool, int]:
     return count <= limit, retry_after
 
 
-def client_ip(request) -> str:
-    """The client's address as the web server saw it (a trusted proxy sets REMOTE_ADDR)."""
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+def client_bucket(request: HttpRequest) -> str:
+    """The client's address as a bucket name: core.clientaddr, the one notion of the address
+    that the login lockout and the audit trail use too (trusted proxies skipped)."""
+    return client_address(request) or "unknown"

@@ -1,11 +1,14 @@
 """Reads of the Open311 endpoint: services (whistle-able checklist items), their definitions,
-and the public fields of service requests (cases), field for field as GeoReport v2 names them.
+and service requests (cases), field for field as GeoReport v2 names them.
 
-A request shows no contact data and no reporter; descriptions and addresses are shown only for
-cases the hotline filed itself, since a grid worker's or citizen's text may name people.
-status_notes is the latest public step in words, or the message of a public update; media_url
-is the newest attachment photo marked public, else the hotline's own media URL of a request it
-filed (its own submission, public like its description); no internal note or photo is shown."""
+Who reads decides what a request shows (README, "Open311"). Anyone, with or without a key:
+the service, the status, status_notes (the latest public step in words, or the message of a
+public update), the times, the grid's code and a place rounded to about 100 m, and media_url
+only for a photo the public may see (cases.open311.public). The whistle's own description,
+address, exact place and the hotline's own media URL are shown to the public only once the
+case is public (`Case.public`, the publish_case action), and always to the api_key of the
+client system that filed the request: its own record. Never contact data or a reporter.
+Lists are paged: at most 50 requests a call without a key, 1,000 with one."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,23 +17,28 @@ from typing import Any
 
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.db.models.fields.json import KeyTextTransform
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
-from cases.models import Attachment, Case, Event, Level, Source
+from cases.models import ApiClient, Attachment, Case, Event, Level
 from cases.open311.errors import Open311Error
 from cases.open311.public import (
     CLOSED_STATUSES,
     open311_status,
     public_attachment_url,
+    public_attachments_filter,
+    rounded,
     status_notes,
 )
 from cases.selectors_pages.village import running_case_deadline
+from checklists.demo import items_for_cities
 from checklists.models import Item
 from teams.models import Region
 
-MAX_REQUESTS = 1000
+MAX_REQUESTS = 1000  # a page, for a client system with its api_key
+MAX_ANONYMOUS_REQUESTS = 50  # a page, for anyone else
 MAX_SPAN = timedelta(days=90)
 MAX_DESCRIPTION = 4000
 
@@ -116,8 +124,10 @@ def service_row(item: Item) -> dict[str, Any]:
     }
 
 
-def service_list() -> list[dict[str, Any]]:
-    return [service_row(item) for item in whistleable_items()]
+def service_list(*, city_id: int | None = None) -> list[dict[str, Any]]:
+    """The services of a city: the demo item only in the demo city (checklists.demo)."""
+    items = items_for_cities(whistleable_items(), city_ids={city_id})
+    return [service_row(item) for item in items]
 
 
 def service_item(*, service_code: str, whistleable_only: bool) -> Item:
@@ -204,7 +214,9 @@ def _latest_public_event() -> QuerySet[Event]:
 
 def _latest_public_photo() -> Subquery:
     return Subquery(
-        Attachment.objects.filter(case_id=OuterRef("pk"), public=True, kind=Attachment.Kind.PHOTO)
+        Attachment.objects.filter(
+            public_attachments_filter(), case_id=OuterRef("pk"), kind=Attachment.Kind.PHOTO
+        )
         .order_by("-created_at", "-id")
         .values("id")[:1]
     )
@@ -240,18 +252,26 @@ def _relative(path: str) -> str:
     return path
 
 
-def _media_url(*, case: Case, absolute: Callable[[str], str]) -> str | None:
+def _filed_by(case: Case, client: ApiClient | None) -> bool:
+    submission = getattr(case, "api_submission", None)
+    return client is not None and submission is not None and submission.client_id == client.pk
+
+
+def _media_url(*, case: Case, full: bool, absolute: Callable[[str], str]) -> str | None:
     photo = getattr(case, "latest_public_photo", None)
     if photo is not None:
         return absolute(public_attachment_url(attachment_id=photo))
     submission = getattr(case, "api_submission", None)
-    return (submission.media_url or None) if submission else None
+    return (submission.media_url or None) if submission and full else None
 
 
-def request_row(case: Case, *, absolute: Callable[[str], str] = _relative) -> dict[str, Any]:
-    """The public fields of one case in GeoReport v2 order; `absolute` makes a path of this
-    site a full URL (the request's build_absolute_uri)."""
-    own_text = case.source == Source.HOTLINE
+def request_row(
+    case: Case, *, client: ApiClient | None = None, absolute: Callable[[str], str] = _relative
+) -> dict[str, Any]:
+    """The fields of one case in GeoReport v2 order that `client` may read (None: the
+    public); `absolute` makes a path of this site a full URL (the request's
+    build_absolute_uri)."""
+    full = case.public or _filed_by(case, client)
     action = getattr(case, "latest_public_action", None)
     is_open = case.status not in CLOSED_STATUSES
     return {
@@ -262,19 +282,46 @@ def request_row(case: Case, *, absolute: Callable[[str], str] = _relative) -> di
         ),
         "service_name": case.item.name,
         "service_code": case.item.code,
-        "description": case.description if own_text else None,
+        "description": case.description if full else None,
         "agency_responsible": _agency(case),
         "service_notice": None,
         "requested_datetime": w3c(case.filed_at),
         "updated_datetime": w3c(case.updated_at),
         "expected_datetime": w3c(getattr(case, "expected_at", None)) if is_open else None,
-        "address": (case.address or None) if own_text else None,
+        "address": (case.address or None) if full else None,
         "address_id": case.grid.code,
         "zipcode": None,
-        "lat": case.latitude,
-        "long": case.longitude,
-        "media_url": _media_url(case=case, absolute=absolute),
+        "lat": case.latitude if full else rounded(case.latitude),
+        "long": case.longitude if full else rounded(case.longitude),
+        "media_url": _media_url(case=case, full=full, absolute=absolute),
     }
+
+
+@dataclass(frozen=True)
+class Page:
+    number: int  # from 1
+    size: int
+
+
+def _positive(value: str, *, name: str) -> int | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1 or len(value) > 9:
+        raise Open311Error(400, _("%(name)s must be a whole number from 1.") % {"name": name})
+    return int(value)
+
+
+def page_of(params: QueryDict, *, client: ApiClient | None) -> Page:
+    """`page` (from 1) and `page_size` (at most 50 without an api_key, 1,000 with one; the
+    most by default)."""
+    most = MAX_REQUESTS if client is not None else MAX_ANONYMOUS_REQUESTS
+    size = _positive(params.get("page_size", ""), name="page_size") or most
+    if size > most:
+        raise Open311Error(
+            400, _("page_size may be at most %(count)d with this key.") % {"count": most}
+        )
+    return Page(number=_positive(params.get("page", ""), name="page") or 1, size=size)
 
 
 STATUS_FILTERS = frozenset({"open", "closed"})
@@ -288,9 +335,12 @@ def service_requests(
     statuses: list[str],
     start: datetime,
     end: datetime,
+    page: Page,
+    client: ApiClient | None = None,
     absolute: Callable[[str], str] = _relative,
-) -> list[dict[str, Any]]:
-    """Requests of the city, newest first, at most 1,000. Asked by id, the ids alone decide."""
+) -> tuple[list[dict[str, Any]], bool]:
+    """One page of the city's requests, newest first, and whether another page follows.
+    Asked by id, the ids alone decide."""
     cases = _requests().filter(city=city)
     if ids:
         cases = cases.filter(number__in=ids[:MAX_REQUESTS])
@@ -305,17 +355,24 @@ def service_requests(
             cases = cases.exclude(status__in=CLOSED_STATUSES)
         elif set(statuses) == {"closed"}:
             cases = cases.filter(status__in=CLOSED_STATUSES)
-    rows = cases.order_by("-filed_at", "-id")[:MAX_REQUESTS]
-    return [request_row(case, absolute=absolute) for case in rows]
+    offset = (page.number - 1) * page.size
+    rows = list(cases.order_by("-filed_at", "-id")[offset : offset + page.size + 1])
+    more = len(rows) > page.size
+    shown = [request_row(case, client=client, absolute=absolute) for case in rows[: page.size]]
+    return shown, more
 
 
 def service_request(
-    *, city: Region, service_request_id: str, absolute: Callable[[str], str] = _relative
+    *,
+    city: Region,
+    service_request_id: str,
+    client: ApiClient | None = None,
+    absolute: Callable[[str], str] = _relative,
 ) -> dict[str, Any]:
     case = _requests().filter(city=city, number=service_request_id).first()
     if case is None:
         raise Open311Error(404, _("service_request_id not found."))
-    return request_row(case, absolute=absolute)
+    return request_row(case, client=client, absolute=absolute)
 
 
 def token_request(*, city: Region, token: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases.errors import CaseError, IllegalTransition, StaleCase
+from cases.errors import CaseError, IdempotencyKeyReused, IllegalTransition, StaleCase
 from cases.models import (
     ApiClient,
     ApiSubmission,
@@ -23,6 +23,7 @@ from cases.models import (
     Source,
     Supporter,
 )
+from cases.models.idempotency import request_fingerprint
 from cases.open311 import ratelimit
 from cases.open311.errors import Open311Error, from_case_error
 from cases.open311.selectors import (
@@ -108,6 +109,17 @@ class Filed:
     created: bool
     service_notice: str
     account_id: str
+
+
+def body_fingerprint(data: Mapping) -> str:
+    """What the client sent (every field but the key), as the REST API fingerprints a body:
+    the same Idempotency-Key with another body is refused (422)."""
+    fields = (
+        {name: values for name, values in data.lists() if name != "api_key"}
+        if hasattr(data, "lists")
+        else {name: value for name, value in data.items() if name != "api_key"}
+    )
+    return request_fingerprint(fields)
 
 
 def _value(data: Mapping, name: str) -> str:
@@ -242,6 +254,7 @@ def submit_request(
                 source=Source.HOTLINE,
                 client=client.name,
                 idempotency_key=idempotency_key,
+                request_hash=body_fingerprint(data),
                 item=item,
                 description=description,
                 grid=grid,
@@ -315,15 +328,20 @@ def support_request(
         raise Open311Error(400, _("account_id or phone is required: a caller counts once."))
     name = person_name(given=_value(data, "first_name"), family=_value(data, "last_name"))
     key = (idempotency_key or "").strip()[:128]
+    request_hash = request_fingerprint({"request": case.pk, "body": body_fingerprint(data)})
     try:
         with transaction.atomic():
             claim = None
             if key:
-                earlier = _earlier_support(key=key, client=client)
+                earlier = _earlier_support(key=key, client=client, request_hash=request_hash)
                 if earlier is not None:
                     return earlier
                 claim = IdempotencyKey.objects.create(
-                    key=key, client=client.name, endpoint=SUPPORT_ENDPOINT, case_id=case.pk
+                    key=key,
+                    client=client.name,
+                    endpoint=SUPPORT_ENDPOINT,
+                    case_id=case.pk,
+                    request_hash=request_hash,
                 )
             supported = support_case_for_caller(
                 case_id=case.pk,
@@ -336,7 +354,9 @@ def support_request(
                 claim.response_status = 200
                 claim.save(update_fields=["response_status"])
     except IntegrityError:  # a concurrent copy claimed the key first and has committed
-        earlier = _earlier_support(key=key, client=client) if key else None
+        earlier = (
+            _earlier_support(key=key, client=client, request_hash=request_hash) if key else None
+        )
         if earlier is None:
             raise
         return earlier
@@ -347,7 +367,8 @@ def support_request(
     return _supported(supported, created=True)
 
 
-def _earlier_support(*, key: str, client: ApiClient) -> Supported | None:
+def _earlier_support(*, key: str, client: ApiClient, request_hash: str) -> Supported | None:
+    """The first "me too" under this key; 422 if the key came with another body."""
     claim = (
         IdempotencyKey.objects.filter(
             key=key, user__isnull=True, client=client.name, endpoint=SUPPORT_ENDPOINT
@@ -357,6 +378,8 @@ def _earlier_support(*, key: str, client: ApiClient) -> Supported | None:
     )
     if claim is None or claim.case is None or claim.response_status is None:
         return None
+    if not claim.same_request(request_hash):
+        raise Open311Error(422, IdempotencyKeyReused.default_message)
     return _supported(claim.case, created=False)
 
 

@@ -10,9 +10,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
+from cases.models import ApiClient
 from cases.open311 import selectors, services
 from cases.open311.errors import Open311Error
-from cases.open311.ratelimit import client_ip
+from cases.open311.ratelimit import client_bucket
 from cases.open311.render import errors_response, respond
 
 
@@ -38,13 +39,16 @@ def endpoint(*methods: str) -> Callable:
     return decorate
 
 
-def _throttle_reader(request: HttpRequest) -> None:
-    """Reading needs no key; with one, the client's limit counts, else the address's."""
+def _throttle_reader(request: HttpRequest) -> ApiClient | None:
+    """Reading needs no key; with one, the client's limit counts, else the address's. The
+    client of the key, if any: it reads its own requests in full and pages of 1,000."""
     api_key = request.GET.get("api_key", "")
     if api_key:
-        services.throttle_client(client=services.authenticate_client(api_key=api_key))
-    else:
-        services.throttle_anonymous(ip=client_ip(request))
+        client = services.authenticate_client(api_key=api_key)
+        services.throttle_client(client=client)
+        return client
+    services.throttle_anonymous(ip=client_bucket(request))
+    return None
 
 
 def _city(request: HttpRequest):
@@ -54,8 +58,8 @@ def _city(request: HttpRequest):
 @endpoint("GET")
 def service_list(request: HttpRequest, fmt: str) -> HttpResponse:
     _throttle_reader(request)
-    _city(request)
-    return respond(fmt, "services", selectors.service_list())
+    city = _city(request)
+    return respond(fmt, "services", selectors.service_list(city_id=city.pk))
 
 
 @endpoint("GET")
@@ -71,24 +75,34 @@ def service_definition(request: HttpRequest, fmt: str, service_code: str) -> Htt
 def service_requests(request: HttpRequest, fmt: str) -> HttpResponse:
     if request.method == "POST":
         return _create_request(request, fmt)
-    _throttle_reader(request)
+    client = _throttle_reader(request)
     city = _city(request)
     params = request.GET
+    page = selectors.page_of(params, client=client)
     start, end = selectors.request_window(
         start_date=params.get("start_date", ""),
         end_date=params.get("end_date", ""),
         now=timezone.now(),
     )
-    rows = selectors.service_requests(
+    rows, more = selectors.service_requests(
         city=city,
         ids=selectors.split_list(params.get("service_request_id", "")),
         codes=selectors.split_list(params.get("service_code", "")),
         statuses=[s.lower() for s in selectors.split_list(params.get("status", ""))],
         start=start,
         end=end,
+        page=page,
+        client=client,
         absolute=request.build_absolute_uri,
     )
-    return respond(fmt, "service_requests", rows)
+    response = respond(fmt, "service_requests", rows)
+    if more:  # the next page, as RFC 8288 links it
+        following = params.copy()
+        following["page"] = str(page.number + 1)
+        following["page_size"] = str(page.size)
+        url = request.build_absolute_uri(f"{request.path}?{following.urlencode()}")
+        response["Link"] = f'<{url}>; rel="next"'
+    return response
 
 
 def _create_request(request: HttpRequest, fmt: str) -> HttpResponse:
@@ -130,10 +144,11 @@ def support(request: HttpRequest, fmt: str, service_request_id: str) -> HttpResp
 
 @endpoint("GET")
 def service_request(request: HttpRequest, fmt: str, service_request_id: str) -> HttpResponse:
-    _throttle_reader(request)
+    client = _throttle_reader(request)
     row = selectors.service_request(
         city=_city(request),
         service_request_id=service_request_id,
+        client=client,
         absolute=request.build_absolute_uri,
     )
     return respond(fmt, "service_requests", [row])

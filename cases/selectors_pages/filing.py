@@ -10,6 +10,7 @@ from django.utils import timezone
 from cases.access import scope_of, visible_cases
 from cases.models import OPEN_STATUSES, Case, Deadline, Status
 from cases.screening import duplicate_radius_m, duplicate_window
+from checklists.demo import items_for_cities
 from checklists.models import Aspect, Item
 from teams.geo import distance_m
 from teams.models import Grid, Role, User
@@ -65,12 +66,17 @@ class AspectItems:
     items: list[Item]
 
 
-def whistleable_items() -> list[AspectItems]:
-    """Active, whistleable items grouped by aspect, in list order."""
-    items = (
-        Item.objects.filter(active=True, whistleable=True)
-        .select_related("aspect")
-        .order_by("aspect__order", "aspect__code", "order", "code")
+def whistleable_items(*, user: User | None = None) -> list[AspectItems]:
+    """Active, whistleable items grouped by aspect, in list order; for a user, the demo item
+    only if they whistle in the demo city (checklists.demo)."""
+    items = Item.objects.filter(active=True, whistleable=True)
+    if user is not None:
+        cities = Grid.objects.filter(pk__in=grid_worker_grid_ids(user=user)).values_list(
+            "village__parent__parent_id", flat=True
+        )
+        items = items_for_cities(items, city_ids=set(cities))
+    items = items.select_related("aspect").order_by(
+        "aspect__order", "aspect__code", "order", "code"
     )
     groups: list[AspectItems] = []
     for item in items:

@@ -26,6 +26,7 @@ from cases import notifications
 from cases.access import scope_of, visible_cases
 from cases.models import Case, Deadline, Notification, Status
 from cases.timers import GREEN, RED, YELLOW
+from checklists.demo import items_for_grids
 from checklists.models import Item, Stage
 from teams.models import Grid, Role, User
 
@@ -157,10 +158,16 @@ def visible_grids(*, user: User) -> QuerySet[Grid]:
     return Grid.objects.filter(condition).order_by("code")
 
 
-def items_by_aspect() -> list[tuple[str, list[tuple[int, str]]]]:
-    """Checklist items grouped by aspect, named in the active language."""
+def items_by_aspect(
+    *, grids: QuerySet[Grid] | None = None
+) -> list[tuple[str, list[tuple[int, str]]]]:
+    """Checklist items grouped by aspect, named in the active language; with `grids` (the
+    user's), the demo item only where one lies in the demo city (checklists.demo)."""
     groups: dict[int, tuple[str, list[tuple[int, str]]]] = {}
-    for item in Item.objects.select_related("aspect").order_by(
+    items = (
+        Item.objects.all() if grids is None else items_for_grids(Item.objects.all(), grids=grids)
+    )
+    for item in items.select_related("aspect").order_by(
         "aspect__order", "aspect__code", "order", "code"
     ):
         groups.setdefault(item.aspect_id, (item.aspect.name, []))[1].append((item.pk, item.name))

@@ -19,6 +19,9 @@ PENDING_SALT = "cases.pending-photos"
 PENDING_MAX_AGE = timedelta(hours=24)
 PENDING_MAX_COUNT = 10
 THUMBNAIL_SIDE = 160
+# A kept photo is decoded for its thumbnail only if that is cheap: a JPEG at 1/8 scale
+# (Pillow's draft mode), anything else up to this many pixels; the others show a placeholder.
+THUMBNAIL_MAX_FULL_DECODE_PIXELS = 2_000_000
 CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 
 
@@ -70,10 +73,15 @@ def pending_uploads(*, user: User, token: str) -> list[UploadedFile]:
 
 
 def pending_thumbnails(*, user: User, token: str) -> list[str]:
-    """Small inline images (data: addresses) of the kept photos, for the re-shown form."""
+    """Small inline images (data: addresses) of the kept photos, for the re-shown form; "" for
+    a photo too costly to decode in a request (the form shows a placeholder)."""
     thumbnails = []
     for photo in pending_photos(user=user, token=token):
         with default_storage.open(photo.path, "rb") as handle, Image.open(handle) as image:
+            image.draft("RGB", (THUMBNAIL_SIDE, THUMBNAIL_SIDE))  # JPEG: decode at 1/8 scale
+            if image.width * image.height > THUMBNAIL_MAX_FULL_DECODE_PIXELS:
+                thumbnails.append("")
+                continue
             image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
             output = io.BytesIO()
             image.convert("RGB").save(output, format="JPEG", quality=70)

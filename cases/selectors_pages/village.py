@@ -19,7 +19,7 @@ from teams.models import Role, User
 
 PER_PAGE = 20
 # Offered on the case page, where the photos and the trace are, not on the inbox's cards.
-CASE_PAGE_ONLY = frozenset({"post_update", "publish_photo"})
+CASE_PAGE_ONLY = frozenset({"post_update", "publish_photo", "publish_case"})
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from cases.services.returns import return_dispatch, review_return
 from cases.services.supervision import issue_supervision_order, urge_dispatch
 from cases.services.support import support_case, support_case_for_caller
 from cases.services.transfers import transfer_case, transfer_dispatch
-from cases.services.updates import post_update, publish_photo
+from cases.services.updates import post_update, publish_case, publish_photo
 from cases.services.village import (
     accept_case,
     merge_case,
@@ -59,6 +59,7 @@ __all__ = [
     "issue_supervision_order",
     "merge_case",
     "post_update",
+    "publish_case",
     "publish_photo",
     "record_handling",
     "reject_case",

@@ -12,7 +12,7 @@ from cases.access import access_case
 from cases.errors import InvalidInput, NotInScope
 from cases.models import Attachment, Case, Dispatch, Event
 from cases.transitions import check_version
-from cases.uploads import check_uploads, store_attachment
+from cases.uploads import check_uploads, store_checked_attachment
 from teams.models import User
 
 TIMER = "timer"
@@ -69,23 +69,26 @@ def store_photos(
     event: Event | None = None,
     dispatch: Dispatch | None = None,
 ) -> list[Attachment]:
-    stored = []
+    """Store the photos (and documents) of an action, checked together again: the pixel
+    budget is the request's, and small photos are re-encoded here (cases.uploads)."""
+    photos = list(photos)
     for photo in photos:
         photo.seek(0)
-        try:
-            stored.append(
-                store_attachment(
-                    case=case,
-                    upload=photo,
-                    purpose=purpose,
-                    uploaded_by=user,
-                    event=event,
-                    dispatch=dispatch,
-                )
-            )
-        except ValidationError as error:
-            raise InvalidInput(fields={"photos": error.messages}) from error
-    return stored
+    try:
+        checked = check_uploads(uploads=photos)
+    except ValidationError as error:
+        raise InvalidInput(fields={"photos": error.messages}) from error
+    return [
+        store_checked_attachment(
+            case=case,
+            checked=item,
+            purpose=purpose,
+            uploaded_by=user,
+            event=event,
+            dispatch=dispatch,
+        )
+        for item in checked
+    ]
 
 
 def require_text(value: str | None, *, field: str, message: str, max_length: int = 4000) -> str:

@@ -1,17 +1,17 @@
 """Filing a whistle: screening, numbering, the first event and the screening clock."""
 
-import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases.access import scope_of
-from cases.errors import InvalidInput, NotAllowed, ScreeningRefused
+from cases.access import scope_of, visible_cases
+from cases.errors import IdempotencyKeyReused, InvalidInput, NotAllowed, ScreeningRefused
 from cases.models import (
     Attachment,
     Case,
@@ -20,13 +20,18 @@ from cases.models import (
     Priority,
     Source,
 )
+from cases.models.idempotency import request_fingerprint
 from cases.perform import Context, perform
 from cases.screening import find_possible_duplicate, refusal_for
 from cases.selectors import locate_grid
 from cases.services.common import check_photos, require_text
+from cases.uploads import undo_stored_files_on_failure
 from cases.workflow.routing import HOTLINE_ROUTE
+from checklists.demo import is_demo_item, offered_in_city
 from checklists.models import Item
+from teams.geo import distance_to_polygon_m
 from teams.models import Grid, Role, User
+from teams.selectors import grid_polygon
 
 TRACKING_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
@@ -79,16 +84,49 @@ def _validate(
         raise InvalidInput(
             fields={"grid": [_("Choose the grid, or place the whistle on the map.")]}
         )
+    if latitude is not None:
+        _check_place_in_grid(grid=grid, latitude=latitude, longitude=longitude)
     if source == Source.GRID_WORKER:
         scope = scope_of(user)
         if not scope.grids.get(Role.GRID_WORKER):
             raise NotAllowed(_("Only grid workers can file whistles here."))
         if grid.village_id not in scope.grid_villages:
             raise NotAllowed(_("You can whistle only in the villages of your grids."))
+    if is_demo_item(item) and not offered_in_city(item, city_id=grid.village.parent.parent_id):
+        raise InvalidInput(
+            fields={"item": [_("The demonstration item can be filed only in the demo city.")]}
+        )
     refusal = refusal_for(item=item, description=description)
     if refusal is not None:
         raise ScreeningRefused(refusal.reason, redirect=refusal.redirect)
     return description, grid
+
+
+def _check_place_in_grid(*, grid: Grid, latitude: float, longitude: float) -> None:
+    """A place and a grid given together must agree: the place lies in the grid's polygon or
+    within the tolerance of its edge (GPS error); 0,0 or a slip of the finger is refused."""
+    # A grid from the process's copy has its polygon kept apart (teams.selectors).
+    deferred = "polygon" in grid.get_deferred_fields()
+    polygon = grid_polygon(pk=grid.pk) if deferred else grid.polygon
+    off = distance_to_polygon_m(polygon, longitude, latitude)
+    tolerance = settings.WHISTLE_GRID_TOLERANCE_M
+    if off > tolerance:
+        raise InvalidInput(
+            fields={
+                "location": [
+                    _(
+                        "This place lies %(distance)s m outside grid %(grid)s (at most "
+                        "%(tolerance)s m is allowed): place the whistle again on the map, or "
+                        "choose the grid it lies in."
+                    )
+                    % {
+                        "distance": f"{off:,.0f}",
+                        "grid": grid.code,
+                        "tolerance": f"{tolerance:,.0f}",
+                    }
+                ]
+            }
+        )
 
 
 def file_whistle(
@@ -106,14 +144,30 @@ def file_whistle(
     contact_phone: str = "",
     contact_email: str = "",
     idempotency_key: str = "",
+    request_hash: str = "",
     client: str = "",
     actor_label: str = "",
 ) -> FilingResult:
     """File a whistle. With an idempotency key, a retry returns the case the first request
-    filed, also when both arrive at once."""
+    filed, also when both arrive at once; the same key with another whistle is refused
+    (IdempotencyKeyReused, 422). `request_hash` fingerprints the caller's whole body (Open311);
+    without it the whistle's own fields are fingerprinted."""
     key = (idempotency_key or "").strip()[:128]
+    if key and not request_hash:
+        request_hash = request_fingerprint(
+            {
+                "source": source,
+                "item": item.pk,
+                "description": description,
+                "grid": grid.pk if grid else None,
+                "latitude": latitude,
+                "longitude": longitude,
+                "address": address,
+                "contact": [contact_name, contact_phone, contact_email],
+            }
+        )
     if key:
-        earlier = _earlier_filing(key=key, user=user, client=client)
+        earlier = _earlier_filing(key=key, user=user, client=client, request_hash=request_hash)
         if earlier is not None:
             return earlier
     description, grid = _validate(
@@ -128,8 +182,9 @@ def file_whistle(
     photos = check_photos(photos)
     try:
         # The savepoint lets a concurrent filing's claim (IntegrityError) be answered inside
-        # a caller's transaction; without a key there is nothing to catch.
-        with transaction.atomic(savepoint=bool(key)):
+        # a caller's transaction; without a key there is nothing to catch. A filing failing
+        # after it stored some of its photos deletes them again.
+        with undo_stored_files_on_failure(), transaction.atomic(savepoint=bool(key)):
             claim = None
             if key:
                 claim = IdempotencyKey.objects.create(
@@ -137,7 +192,7 @@ def file_whistle(
                     user=user,
                     client=client if user is None else "",
                     endpoint="file_whistle",
-                    request_hash=hashlib.sha256(description.encode()).hexdigest(),
+                    request_hash=request_hash,
                 )
             result = _file(
                 user=user,
@@ -160,13 +215,16 @@ def file_whistle(
             return result
     except IntegrityError:
         if key:
-            earlier = _earlier_filing(key=key, user=user, client=client)
+            earlier = _earlier_filing(key=key, user=user, client=client, request_hash=request_hash)
             if earlier is not None:
                 return earlier
         raise
 
 
-def _earlier_filing(*, key: str, user: User | None, client: str) -> FilingResult | None:
+def _earlier_filing(
+    *, key: str, user: User | None, client: str, request_hash: str
+) -> FilingResult | None:
+    """The first filing under this key, if any; IdempotencyKeyReused if it filed another."""
     lookup = IdempotencyKey.objects.filter(key=key, endpoint="file_whistle")
     lookup = (
         lookup.filter(user=user)
@@ -176,6 +234,8 @@ def _earlier_filing(*, key: str, user: User | None, client: str) -> FilingResult
     earlier = lookup.select_related("case").first()
     if earlier is None or earlier.case is None:
         return None
+    if not earlier.same_request(request_hash):
+        raise IdempotencyKeyReused()
     return FilingResult(
         case=earlier.case, created=False, possible_duplicate=earlier.case.possible_duplicate_of
     )
@@ -201,8 +261,13 @@ def _file(
     village = grid.village
     town = village.parent
     city = town.parent
+    # Only a case of the same village can be merged into; and a filer is never pointed to a
+    # case outside their scope (a hotline filing is read by the village's officers).
+    among = Case.objects.filter(village=village)
+    if user is not None:
+        among = among.filter(pk__in=visible_cases(user=user).values("pk"))
     duplicate = find_possible_duplicate(
-        item=item, latitude=latitude, longitude=longitude, now=now, grid_id=grid.pk
+        item=item, latitude=latitude, longitude=longitude, now=now, grid_id=grid.pk, among=among
     )
     tracking_code = new_tracking_code()
     case = Case.objects.create(

@@ -8,7 +8,6 @@ from datetime import datetime
 
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
@@ -22,7 +21,7 @@ from cases.selectors_pages.pending_photos import (
     pending_folder,
     pending_photos,
 )
-from cases.uploads import check_upload
+from cases.uploads import check_upload, save_file, undo_stored_files_on_failure
 from teams.models import User
 
 
@@ -33,18 +32,20 @@ def keep_pending_photos(*, user: User, uploads: Sequence[UploadedFile], token: s
     clear_stale_pending_photos(now=timezone.now())
     folder = pending_folder(user=user, token=token) or uuid.uuid4().hex
     count = len(pending_photos(user=user, token=token))
-    for upload in uploads:
-        if count >= PENDING_MAX_COUNT:
-            break
-        try:
-            checked = check_upload(upload=upload)
-        except ValidationError:
-            continue
-        if checked.kind != Attachment.Kind.PHOTO:
-            continue
-        count += 1
-        name = f"{PENDING_ROOT}/{folder}/{count:02d}.{checked.extension}"
-        default_storage.save(name, ContentFile(checked.content))
+    # Checked from their headers only (cases.uploads); a failure part-way keeps none of them.
+    with undo_stored_files_on_failure():
+        for upload in uploads:
+            if count >= PENDING_MAX_COUNT:
+                break
+            try:
+                checked = check_upload(upload=upload)
+            except ValidationError:
+                continue
+            if checked.kind != Attachment.Kind.PHOTO:
+                continue
+            count += 1
+            name = f"{PENDING_ROOT}/{folder}/{count:02d}.{checked.extension}"
+            save_file(name=name, content=checked.content)
     if not count:
         return ""
     return signing.dumps({"u": user.pk, "f": folder}, salt=PENDING_SALT)

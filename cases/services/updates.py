@@ -92,3 +92,32 @@ def run_publish_photo(ctx: Context) -> Attachment:
     attachment.save(update_fields=["public"])
     ctx.write("photo_visibility", data={"attachment": attachment.pk, "public": public})
     return attachment
+
+
+def publish_case(
+    *, user: User, case_id: int, public: bool, expected_version: int | None = None
+) -> Case:
+    """Let the public read the whistle's own text, address and photos, or take it back."""
+    return perform(
+        action="publish_case",
+        user=user,
+        case_id=case_id,
+        expected_version=expected_version,
+        data={"public": public},
+    )
+
+
+def run_publish_case(ctx: Context) -> Case:
+    """Asking for the visibility the case already has is refused (409): every change leaves
+    exactly one event."""
+    public = ctx.data.get("public")
+    if not isinstance(public, bool):
+        raise InvalidInput(fields={"public": [_("Choose public or internal.")]})
+    if ctx.case.public == public:
+        raise IllegalTransition(
+            _("The case is already public.") if public else _("The case is already internal.")
+        )
+    ctx.case.public = public
+    ctx.case.save(update_fields=["public"])
+    ctx.write("case_visibility", data={"public": public})
+    return ctx.case

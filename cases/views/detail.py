@@ -15,6 +15,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from audit.models import AccessKind
+from audit.services import record_access
 from cases import services
 from cases.access import is_committee_at_level
 from cases.errors import NotAllowed, StaleCase, with_field_names
@@ -23,6 +25,7 @@ from cases.perform import perform
 from cases.selectors_pages import detail as selectors
 from cases.selectors_pages import support as support_selectors
 from cases.selectors_pages.tracking_codes import may_see_tracking_code, merged_cases_of
+from cases.uploads import open_attachment
 from cases.workflow import (
     CASE,
     Action,
@@ -96,6 +99,7 @@ def _render_form(
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = selectors.case_for_page(user=request.user, pk=pk)
     page = selectors.case_detail(user=request.user, case=case)
+    record_access(request=request, kind=AccessKind.CASE_VIEWED, case_number=case.number)
     map_data = None
     if case.grid.polygon or case.latitude is not None:
         map_data = selectors.map_data(
@@ -232,17 +236,34 @@ def postponement_decide(request: HttpRequest, pk: int) -> HttpResponse:
     return done(request, target)
 
 
+def _shown_in_a_page(request: HttpRequest) -> bool:
+    """A photo the browser loads into the case page (a thumbnail, an <img>): opening the page
+    is recorded already, so that one look at a case is one access record."""
+    return (
+        request.GET.get("size") == "thumbnail" or request.headers.get("Sec-Fetch-Dest") == "image"
+    )
+
+
 @login_required
 def attachment(request: HttpRequest, pk: int) -> FileResponse:
     item = selectors.attachment_for_user(user=request.user, pk=pk)
-    is_image = item.content_type.startswith("image/")
     try:
-        handle = item.file.open("rb")
+        handle, content_type = open_attachment(
+            attachment=item, thumbnail=request.GET.get("size") == "thumbnail"
+        )
     except FileNotFoundError:
         raise Http404() from None
+    is_image = content_type.startswith("image/")
     name = item.original_name or item.file.name.rsplit("/", 1)[-1]
+    if not _shown_in_a_page(request):
+        record_access(
+            request=request,
+            kind=AccessKind.ATTACHMENT_OPENED,
+            case_number=item.case.number,
+            detail=f"#{item.pk} {name}",
+        )
     response = FileResponse(
-        handle, content_type=item.content_type, as_attachment=not is_image, filename=name
+        handle, content_type=content_type, as_attachment=not is_image, filename=name
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, max-age=3600"

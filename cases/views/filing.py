@@ -12,7 +12,7 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from cases.errors import ScreeningRefused
+from cases.errors import IdempotencyKeyReused, ScreeningRefused
 from cases.forms_filing import NearbyForm, WhistleForm
 from cases.models import Source
 from cases.selectors_pages import filing as selectors
@@ -79,7 +79,7 @@ def file_case(request: HttpRequest) -> HttpResponse:
     """The whistle form. Each load carries a new idempotency key, so a retried submit of the
     same form returns the case the first submit filed."""
     _require_grid_worker(request.user)
-    groups = selectors.whistleable_items()
+    groups = selectors.whistleable_items(user=request.user)
     refusal = None
     status = 200
     kept = ""  # the photos of an earlier failed submit, kept on the server
@@ -114,7 +114,12 @@ def file_case(request: HttpRequest) -> HttpResponse:
                 discard_pending_photos(user=request.user, token=kept)
                 return _after_filing(request, result)
             refusal = result if ok else None
-        status = 400
+            if isinstance(result, IdempotencyKeyReused):
+                # Nothing was filed: the form, as sent, may be filed with a new key.
+                form.data = form.data.copy()
+                form.data["idempotency_key"] = uuid.uuid4().hex
+                status = 422
+        status = status if status != 200 else 400
         # Refused: keep the photos, so the grid worker need not take them again.
         kept = keep_pending_photos(
             user=request.user, uploads=request.FILES.getlist("photos"), token=kept

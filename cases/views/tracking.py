@@ -27,6 +27,7 @@ from cases.open311.public import (
 from cases.selectors_pages.support import supporter_count
 from cases.selectors_pages.tracking_codes import status_in_words
 from cases.services import evaluate_case
+from cases.uploads import open_attachment
 
 LOOKUPS_PER_WINDOW = 20
 WINDOW_SECONDS = 600
@@ -81,7 +82,7 @@ def track(request: HttpRequest) -> HttpResponse:
     if not data.get("code"):
         return render(request, "cases/tracking/track.html", {"form": TrackingForm()})
     allowed, _retry = ratelimit.hit(
-        bucket=f"track:{ratelimit.client_ip(request)}",
+        bucket=f"track:{ratelimit.client_bucket(request)}",
         limit=LOOKUPS_PER_WINDOW,
         window_seconds=WINDOW_SECONDS,
     )
@@ -153,13 +154,15 @@ def track_attachment(request: HttpRequest, token: str) -> FileResponse:
     if attachment is None:
         raise Http404()
     try:
-        handle = attachment.file.open("rb")
+        handle, content_type = open_attachment(
+            attachment=attachment, thumbnail=request.GET.get("size") == "thumbnail"
+        )
     except FileNotFoundError:
         raise Http404() from None
-    is_image = attachment.content_type.startswith("image/")
+    is_image = content_type.startswith("image/")
     response = FileResponse(
         handle,
-        content_type=attachment.content_type,
+        content_type=content_type,
         as_attachment=not is_image,
         filename=attachment.file.name.rsplit("/", 1)[-1],  # never the uploader's own name
     )

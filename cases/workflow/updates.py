@@ -70,3 +70,34 @@ REGISTRY.action(
         serializer="cases.api.serializers.PublishPhotoSerializer",
     )
 )
+
+# The whistle's own text, address and photos are the whistler's words about neighbours: they
+# reach the public only once someone who speaks for the case marks the case public.
+CASE_VISIBILITY = "case_visibility"
+
+REGISTRY.step(
+    Step(
+        CASE_VISIBILITY,
+        timeline=_("changed whether the public may read the whistle"),
+        board=False,
+        assessment="none",
+    )
+)
+REGISTRY.action(
+    Action(
+        name="publish_case",
+        on=CASE,
+        steps=("case_visibility",),
+        button=_("Show or hide the whistle's text for the public"),
+        done=_("Whether the public may read the whistle was changed."),
+        summary=(
+            "Mark the whistle's own text, address, exact place and photos public or internal "
+            "for the tracking page and Open311 (village officer, captain on the case, "
+            "committee at its level)"
+        ),
+        who=guards.speaks_for_case,
+        run="cases.services.updates.run_publish_case",
+        form="cases.forms_detail.PublishCaseForm",
+        serializer="cases.api.serializers.PublishCaseSerializer",
+    )
+)

@@ -109,6 +109,7 @@ class ConsultationSerializer(serializers.ModelSerializer):
             "created_at",
             "held_at",
             "archived_at",
+            "attendance_confirmed_at",
             "agenda",
             "invitations",
         ]
@@ -135,6 +136,15 @@ class CallConsultationSerializer(serializers.Serializer):
     departments = _ids()
     teams = _ids()
     people = _ids(help_text="Lawyers and village officers of the town or city.")
+
+
+class ArrivalSerializer(serializers.Serializer):
+    arrived_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="When the invitee arrived (the committee, also after the meeting); absent: now.",
+    )
 
 
 class MinutesSerializer(serializers.Serializer):

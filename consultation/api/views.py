@@ -152,6 +152,19 @@ class ConsultationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Idem
         return consultation_response(request, consultation.pk)
 
     @extend_schema(
+        operation_id="consultations_confirm_attendance",
+        summary="Confirm the attendance as entered (the committee); arrivals are final then",
+        parameters=[ID_PARAMETER],
+        request=None,
+        responses={200: api.ConsultationSerializer},
+    )
+    @_post("confirm-attendance")
+    def confirm_attendance(self, request: Request, pk: str | None = None) -> Response:
+        consultation = committee_consultation(user=request.user, pk=pk)
+        services.confirm_attendance(user=request.user, consultation_id=consultation.pk)
+        return consultation_response(request, consultation.pk)
+
+    @extend_schema(
         operation_id="consultations_archive",
         summary="Archive the consultation (the committee): the invited lose their access",
         parameters=[ID_PARAMETER],
@@ -237,15 +250,22 @@ class InvitationViewSet(IdempotentViewSet):
 
     @extend_schema(
         operation_id="invitations_check_in",
-        summary="Record the arrival on the day (the invitee, or the committee at the door)",
+        summary="Record the arrival: now, on the day (the invitee, or the committee at the "
+        "door), or at the time the committee's clerk enters (also after the meeting)",
         parameters=[ID_PARAMETER],
-        request=None,
+        request=api.ArrivalSerializer,
         responses={200: api.InvitationSerializer},
     )
     @_post("check-in")
     def check_in(self, request: Request, pk: str | None = None) -> Response:
         invitation = selectors.invitation_for(user=request.user, pk=parse_pk(pk))
-        invitation = services.check_in(user=request.user, invitation_id=invitation.pk)
+        arrived_at = validated(api.ArrivalSerializer, request)["arrived_at"]
+        if arrived_at is None:
+            invitation = services.check_in(user=request.user, invitation_id=invitation.pk)
+        else:
+            invitation = services.record_arrival(
+                user=request.user, invitation_id=invitation.pk, arrived_at=arrived_at
+            )
         return Response(api.InvitationSerializer(invitation).data)
 
 

@@ -3,45 +3,6 @@
 (function () {
   "use strict";
 
-  // WGS-84 -> GCJ-02, for tile sources that use the Chinese offset (AMap, Tencent).
-  var A = 6378245.0;
-  var EE = 0.00669342162296594323;
-
-  function outOfChina(lng, lat) {
-    return lng < 72.004 || lng > 137.8347 || lat < 0.8293 || lat > 55.8271;
-  }
-
-  function transformLat(x, y) {
-    var ret = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * Math.sqrt(Math.abs(x));
-    ret += ((20.0 * Math.sin(6.0 * x * Math.PI) + 20.0 * Math.sin(2.0 * x * Math.PI)) * 2.0) / 3.0;
-    ret += ((20.0 * Math.sin(y * Math.PI) + 40.0 * Math.sin((y / 3.0) * Math.PI)) * 2.0) / 3.0;
-    ret += ((160.0 * Math.sin((y / 12.0) * Math.PI) + 320 * Math.sin((y * Math.PI) / 30.0)) * 2.0) / 3.0;
-    return ret;
-  }
-
-  function transformLng(x, y) {
-    var ret = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * Math.sqrt(Math.abs(x));
-    ret += ((20.0 * Math.sin(6.0 * x * Math.PI) + 20.0 * Math.sin(2.0 * x * Math.PI)) * 2.0) / 3.0;
-    ret += ((20.0 * Math.sin(x * Math.PI) + 40.0 * Math.sin((x / 3.0) * Math.PI)) * 2.0) / 3.0;
-    ret += ((150.0 * Math.sin((x / 12.0) * Math.PI) + 300.0 * Math.sin((x / 30.0) * Math.PI)) * 2.0) / 3.0;
-    return ret;
-  }
-
-  function toGcj02(lng, lat) {
-    if (outOfChina(lng, lat)) {
-      return [lng, lat];
-    }
-    var dLat = transformLat(lng - 105.0, lat - 35.0);
-    var dLng = transformLng(lng - 105.0, lat - 35.0);
-    var radLat = (lat / 180.0) * Math.PI;
-    var magic = Math.sin(radLat);
-    magic = 1 - EE * magic * magic;
-    var sqrtMagic = Math.sqrt(magic);
-    dLat = (dLat * 180.0) / (((A * (1 - EE)) / (magic * sqrtMagic)) * Math.PI);
-    dLng = (dLng * 180.0) / ((A / sqrtMagic) * Math.cos(radLat) * Math.PI);
-    return [lng + dLng, lat + dLat];
-  }
-
   function initMap() {
     var holder = document.getElementById("case-map");
     var source = document.getElementById("case-map-data");
@@ -49,7 +10,13 @@
       return;
     }
     var data = JSON.parse(source.textContent);
-    var convert = data.crs === "gcj02" ? toGcj02 : function (lng, lat) { return [lng, lat]; };
+    // One coordinate rule for every map (static/js/geo.js): stored WGS-84, shown in the
+    // tiles' system.
+    var projection = window.WhistleGeo.projection(data.crs);
+    var convert = function (lng, lat) {
+      var shown = projection.toDisplay(lat, lng);
+      return [shown[1], shown[0]];
+    };
     var map = L.map(holder, { attributionControl: !!data.attribution, scrollWheelZoom: false });
     if (map.attributionControl) {
       // Credit Leaflet in plain text, without the flag icon of its default prefix.

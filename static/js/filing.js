@@ -113,95 +113,21 @@
     });
   }
 
-  // --- coordinates: WGS-84 as stored, GCJ-02 for tiles that need it ----------------------
+  // --- coordinates: WGS-84 as stored, GCJ-02 for tiles that need it (geo.js) -------------
 
-  var gcj = form.getAttribute("data-tile-crs") === "gcj02";
-  var A = 6378245.0;
-  var EE = 0.00669342162296594323;
-
-  function outOfChina(lat, lng) {
-    return lng < 72.004 || lng > 137.8347 || lat < 0.8293 || lat > 55.8271;
-  }
-
-  function transformLat(x, y) {
-    var r = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * Math.sqrt(Math.abs(x));
-    r += ((20.0 * Math.sin(6.0 * x * Math.PI) + 20.0 * Math.sin(2.0 * x * Math.PI)) * 2.0) / 3.0;
-    r += ((20.0 * Math.sin(y * Math.PI) + 40.0 * Math.sin((y / 3.0) * Math.PI)) * 2.0) / 3.0;
-    r += ((160.0 * Math.sin((y / 12.0) * Math.PI) + 320 * Math.sin((y * Math.PI) / 30.0)) * 2.0) / 3.0;
-    return r;
-  }
-
-  function transformLng(x, y) {
-    var r = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * Math.sqrt(Math.abs(x));
-    r += ((20.0 * Math.sin(6.0 * x * Math.PI) + 20.0 * Math.sin(2.0 * x * Math.PI)) * 2.0) / 3.0;
-    r += ((20.0 * Math.sin(x * Math.PI) + 40.0 * Math.sin((x / 3.0) * Math.PI)) * 2.0) / 3.0;
-    r += ((150.0 * Math.sin((x / 12.0) * Math.PI) + 300.0 * Math.sin((x / 30.0) * Math.PI)) * 2.0) / 3.0;
-    return r;
-  }
-
-  function wgsToGcj(lat, lng) {
-    if (outOfChina(lat, lng)) {
-      return [lat, lng];
-    }
-    var dLat = transformLat(lng - 105.0, lat - 35.0);
-    var dLng = transformLng(lng - 105.0, lat - 35.0);
-    var radLat = (lat / 180.0) * Math.PI;
-    var magic = 1 - EE * Math.sin(radLat) * Math.sin(radLat);
-    var sqrtMagic = Math.sqrt(magic);
-    dLat = (dLat * 180.0) / (((A * (1 - EE)) / (magic * sqrtMagic)) * Math.PI);
-    dLng = (dLng * 180.0) / ((A / sqrtMagic) * Math.cos(radLat) * Math.PI);
-    return [lat + dLat, lng + dLng];
-  }
-
-  function gcjToWgs(lat, lng) {
-    // Invert by iteration: a few rounds bring it within centimetres.
-    var wLat = lat;
-    var wLng = lng;
-    for (var i = 0; i < 5; i++) {
-      var g = wgsToGcj(wLat, wLng);
-      wLat += lat - g[0];
-      wLng += lng - g[1];
-    }
-    return [wLat, wLng];
-  }
+  var geo = window.WhistleGeo;
+  var shown = geo.projection(form.getAttribute("data-tile-crs"));
 
   function toDisplay(lat, lng) {
-    return gcj ? wgsToGcj(lat, lng) : [lat, lng];
+    return shown.toDisplay(lat, lng);
   }
 
   function fromDisplay(lat, lng) {
-    return gcj ? gcjToWgs(lat, lng) : [lat, lng];
-  }
-
-  // --- point in polygon (GeoJSON [lng, lat] rings) ----------------------------------------
-
-  function inRing(lng, lat, ring) {
-    var inside = false;
-    for (var i = 0, j = ring.length - 1; i < ring.length; j = i++) {
-      var xi = ring[i][0];
-      var yi = ring[i][1];
-      var xj = ring[j][0];
-      var yj = ring[j][1];
-      if (yi > lat !== yj > lat && lng < ((xj - xi) * (lat - yi)) / (yj - yi) + xi) {
-        inside = !inside;
-      }
-    }
-    return inside;
+    return shown.fromDisplay(lat, lng);
   }
 
   function gridAt(features, lat, lng) {
-    for (var i = 0; i < features.length; i++) {
-      var rings = features[i].geometry && features[i].geometry.coordinates;
-      if (rings && rings.length && inRing(lng, lat, rings[0])) {
-        var inHole = rings.slice(1).some(function (hole) {
-          return inRing(lng, lat, hole);
-        });
-        if (!inHole) {
-          return features[i];
-        }
-      }
-    }
-    return null;
+    return geo.featureAt(features, lat, lng);
   }
 
   // --- the map ----------------------------------------------------------------------------
@@ -252,28 +178,13 @@
 
     if (element && window.L) {
       var L = window.L;
-      // Name the icons' folder: Leaflet's guess from its stylesheet fails with hashed static
-      // names and then asks for marker-icon.png next to this page.
-      if (form.getAttribute("data-icon-path")) {
-        L.Icon.Default.imagePath = form.getAttribute("data-icon-path");
-      }
-      map = L.map(element, { zoomControl: true, attributionControl: true });
-      // Credit Leaflet in plain text, without the flag icon of its default prefix.
-      map.attributionControl.setPrefix('<a href="https://leafletjs.com" rel="noopener">Leaflet</a>');
-      map.setView([30.5, 120.7], 13);
-      var tileUrl = form.getAttribute("data-tile-url");
-      if (tileUrl) {
-        var tiles = L.tileLayer(tileUrl, {
-          attribution: form.getAttribute("data-tile-attribution") || "",
-          maxZoom: 19,
-        });
-        tiles.on("tileerror", function () {
-          element.classList.add("whistle-map-blank");
-        });
-        tiles.addTo(map);
-      } else {
-        element.classList.add("whistle-map-blank");
-      }
+      // The icons' folder named (Leaflet's guess fails with hashed static names), a plain-text
+      // credit without the flag icon, the configured tiles or outlines only: geo.js.
+      map = geo.leafletMap(element, {
+        iconPath: form.getAttribute("data-icon-path"),
+        tileUrl: form.getAttribute("data-tile-url"),
+        tileAttribution: form.getAttribute("data-tile-attribution"),
+      });
       map.on("click", function (event) {
         var point = fromDisplay(event.latlng.lat, event.latlng.lng);
         place(point[0], point[1], false);

@@ -1,6 +1,6 @@
 # Written by hand (several engineers changed models at once).
 
-from django.db import migrations
+from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
@@ -8,4 +8,18 @@ class Migration(migrations.Migration):
         ("teams", "0002_department_kinds"),
     ]
 
-    operations = []
+    operations = [
+        migrations.AddField(
+            model_name="user",
+            name="session_generation",
+            field=models.PositiveIntegerField(
+                default=0, editable=False, verbose_name="session generation"
+            ),
+        ),
+        # API tokens moved to django-rest-knox, which keeps only a digest. The old
+        # rest_framework.authtoken table held every key in clear: drop it where it exists
+        # (a database from before); a new database never had it.
+        migrations.RunSQL(
+            "DROP TABLE IF EXISTS authtoken_token", reverse_sql=migrations.RunSQL.noop
+        ),
+    ]

@@ -5,10 +5,10 @@ import io
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.cases.conftest import Org, org
+from tests.tokens import api_token
 
 __all__ = ["Org", "org"]
 
@@ -20,9 +20,9 @@ def _media(settings, tmp_path):
 
 def client_for(user, *, language: str = "en") -> APIClient:
     """A client that signs in with the user's API token, asking for `language`."""
-    token, _created = Token.objects.get_or_create(user=user)
+    token = api_token(user)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}", HTTP_ACCEPT_LANGUAGE=language)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}", HTTP_ACCEPT_LANGUAGE=language)
     return client
 
 

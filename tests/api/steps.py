@@ -207,6 +207,7 @@ CASE_STEPS = [
         lambda org, case: {"attachment": case.attachments.get().pk, "public": True},
         "in_progress",
     ),
+    Step("publish_case", in_progress, "captain", lambda org, case: {"public": True}, "in_progress"),
 ]
 
 

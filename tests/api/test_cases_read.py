@@ -96,6 +96,7 @@ def test_the_detail_shows_version_dispatches_deadlines_and_the_users_actions(org
         "request_suspension",
         "post_update",
         "publish_photo",
+        "publish_case",
     ]
     town = api(org.town_committee).get(f"/api/cases/{case.pk}/").json()
     assert "add_dispatch" in town["available_actions"]

@@ -1,13 +1,22 @@
-"""One error shape in the request's language; token authentication, revocation and the page
-where users create and revoke their own token."""
+"""One error shape in the request's language; token authentication (django-rest-knox: kept
+hashed, expiring), revocation, the admin's list and the page where users create, list and
+revoke their own tokens."""
+
+import re
+from datetime import timedelta
 
 import pytest
 from django.contrib import admin
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
+from django.utils import timezone
+from knox.crypto import hash_token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
+from teams.models import User
+from teams.tokens import create_api_token
 from tests.api.steps import filed, post
+from tests.tokens import api_token
 
 pytestmark = pytest.mark.django_db
 
@@ -35,15 +44,40 @@ def test_errors_come_in_the_requested_language(org, api):
 
 
 def test_a_token_signs_in_and_a_revoked_token_does_not(org):
-    token = Token.objects.create(user=org.grid_worker)
+    token = api_token(org.grid_worker)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}", HTTP_ACCEPT_LANGUAGE="en")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}", HTTP_ACCEPT_LANGUAGE="en")
     assert client.get("/api/cases/").status_code == 200
-    token.delete()
+    AuthToken.objects.filter(user=org.grid_worker).delete()
     response = client.get("/api/cases/")
     assert response.status_code == 401
     assert response.json()["code"] == "authentication_failed"
     assert response.headers["WWW-Authenticate"] == "Token"
+
+
+def test_tokens_are_stored_hashed_never_in_clear(org):
+    token = create_api_token(user=org.grid_worker)
+    stored = AuthToken.objects.get(user=org.grid_worker)
+    assert len(token) == 64
+    assert stored.digest == hash_token(token) and token not in stored.digest
+    assert stored.token_key == token[:15]  # the lookup prefix knox keeps, not the token
+    columns = {field.attname for field in AuthToken._meta.concrete_fields}
+    values = AuthToken.objects.filter(pk=stored.pk).values(*columns).get()
+    assert not any(token == str(value) for value in values.values())
+
+
+def test_a_token_expires(org, settings, time_machine):
+    time_machine.move_to(timezone.now(), tick=False)
+    token = create_api_token(user=org.grid_worker)
+    expiry = AuthToken.objects.get(user=org.grid_worker).expiry
+    assert expiry == timezone.now() + timedelta(days=90)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    time_machine.move_to(expiry - timedelta(minutes=1), tick=False)
+    assert client.get("/api/cases/").status_code == 200
+    time_machine.move_to(expiry + timedelta(minutes=1), tick=False)
+    assert client.get("/api/cases/").status_code == 401
+    assert not AuthToken.objects.filter(user=org.grid_worker).exists()
 
 
 def test_the_pages_session_signs_in_too(org, client):
@@ -59,38 +93,98 @@ def test_the_pages_session_signs_in_too(org, client):
     assert response.json()["code"] == "forbidden"
 
 
-def test_administrators_manage_tokens_in_the_admin():
-    assert Token in admin.site._registry or any(
-        model.__name__ == "TokenProxy" for model in admin.site._registry
+def test_the_admin_shows_a_token_by_its_first_characters_only(org, client):
+    assert AuthToken in admin.site._registry
+    token = api_token(org.grid_worker)
+    stored = AuthToken.objects.get(user=org.grid_worker)
+    admin_user = User.objects.create_superuser("root", "root@example.test", "pw-for-admin")
+    client.force_login(admin_user)
+    page = client.get("/admin/knox/authtoken/", HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert token[:8] + "…" in html
+    assert token[:9] not in html  # the rest is nowhere (the digest in the link is one-way)
+    assert stored.token_key not in html
+
+
+def test_a_token_added_in_the_admin_is_shown_once_and_expires(org, client):
+    admin_user = User.objects.create_superuser("root", "root@example.test", "pw-for-admin")
+    client.force_login(admin_user)
+    form = client.get("/admin/knox/authtoken/add/", HTTP_ACCEPT_LANGUAGE="en")
+    assert form.status_code == 200
+    expiry = (timezone.localtime() + timedelta(days=30)).replace(microsecond=0)
+    added = client.post(
+        "/admin/knox/authtoken/add/",
+        {
+            "user": org.captain.pk,
+            "expiry_0": expiry.strftime("%Y-%m-%d"),
+            "expiry_1": expiry.strftime("%H:%M:%S"),
+        },
+        HTTP_ACCEPT_LANGUAGE="en",
+        follow=True,
     )
+    stored = AuthToken.objects.get(user=org.captain)
+    shown = re.search(r"shown only now: ([0-9a-f]{64})", added.content.decode())
+    assert shown and hash_token(shown.group(1)) == stored.digest
+    assert stored.expiry is not None
+    again = client.get("/admin/knox/authtoken/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert shown.group(1) not in again
 
 
-def test_the_token_page_creates_shows_once_and_revokes(org, client):
+def test_the_token_page_creates_shows_once_lists_and_revokes(org, client):
     client.force_login(org.captain)
     page = client.get(reverse("tokens"), HTTP_ACCEPT_LANGUAGE="en")
     assert page.status_code == 200
     assert b'data-testid="create-token"' in page.content
-    assert not Token.objects.filter(user=org.captain).exists()
+    assert not AuthToken.objects.filter(user=org.captain).exists()
 
     created = client.post(reverse("tokens"), {"action": "create"}, HTTP_ACCEPT_LANGUAGE="en")
-    token = Token.objects.get(user=org.captain)
-    assert token.key.encode() in created.content
-    shown_again = client.get(reverse("tokens"), HTTP_ACCEPT_LANGUAGE="en")
-    assert token.key.encode() not in shown_again.content
-    assert b'data-testid="revoke-token"' in shown_again.content
+    first = re.search(r'data-testid="token-key">([0-9a-f]{64})<', created.content.decode())
+    assert first
+    first = first.group(1)
+    shown_again = client.get(reverse("tokens"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert first not in shown_again
+    assert f"<code>{first[:8]}…</code>" in shown_again  # listed by its first characters
+    assert shown_again.count('data-testid="token-row"') == 1
 
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {first}")
     assert api.get("/api/notifications/").status_code == 200
 
-    replaced = client.post(reverse("tokens"), {"action": "create"})
-    new_key = Token.objects.get(user=org.captain).key
-    assert new_key != token.key and new_key.encode() in replaced.content
-    assert api.get("/api/notifications/").status_code == 401
+    second_page = client.post(reverse("tokens"), {"action": "create"}).content.decode()
+    second = re.search(r'data-testid="token-key">([0-9a-f]{64})<', second_page).group(1)
+    assert AuthToken.objects.filter(user=org.captain).count() == 2
+    other = APIClient()
+    other.credentials(HTTP_AUTHORIZATION=f"Token {second}")
 
-    revoked = client.post(reverse("tokens"), {"action": "revoke"})
+    revoked = client.post(reverse("tokens"), {"action": "revoke", "prefix": first[:8]})
     assert revoked.status_code == 302
-    assert not Token.objects.filter(user=org.captain).exists()
+    assert api.get("/api/notifications/").status_code == 401
+    assert other.get("/api/notifications/").status_code == 200
+
+    revoked_all = client.post(reverse("tokens"), {"action": "revoke-all"})
+    assert revoked_all.status_code == 302
+    assert other.get("/api/notifications/").status_code == 401
+    assert not AuthToken.objects.filter(user=org.captain).exists()
+
+
+def test_nobody_revokes_another_users_token(org, client):
+    token = api_token(org.grid_worker)
+    client.force_login(org.captain)
+    client.post(reverse("tokens"), {"action": "revoke", "prefix": token[:8]})
+    client.post(reverse("tokens"), {"action": "revoke-all"})
+    assert AuthToken.objects.filter(user=org.grid_worker).count() == 1
+
+
+def test_a_user_holds_at_most_ten_tokens(org, client):
+    client.force_login(org.captain)
+    for _ in range(10):
+        client.post(reverse("tokens"), {"action": "create"})
+    refused = client.post(
+        reverse("tokens"), {"action": "create"}, HTTP_ACCEPT_LANGUAGE="en", follow=True
+    )
+    assert "You already hold 10 API tokens" in refused.content.decode()
+    assert AuthToken.objects.filter(user=org.captain).count() == 10
 
 
 def test_the_token_page_needs_a_signed_in_user(client):

@@ -11,7 +11,6 @@ from django.core.management import call_command
 from django.utils import timezone
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
@@ -23,6 +22,7 @@ from cases.services import request_postponement
 from consultation.services import call_consultation, plan_investigation
 from tests.api.steps import filed, in_consultation
 from tests.cases.engine_steps import accepted, in_progress, whistled
+from tests.tokens import api_token
 
 
 def test_the_schema_validates_without_warnings(tmp_path):
@@ -145,8 +145,8 @@ def test_schemathesis_finds_no_server_error_and_no_broken_response(org):
         "postponements": list(Postponement.objects.values_list("pk", flat=True)),
     }
     keys = {
-        "committee": Token.objects.create(user=org.town_committee).key,
-        "grid_worker": Token.objects.create(user=org.grid_worker).key,
+        "committee": api_token(org.town_committee),
+        "grid_worker": api_token(org.grid_worker),
     }
     schema = _load_schema()
     failures: list[str] = []

@@ -235,9 +235,13 @@ def test_the_town_committee_scores_a_department(org):
     listed = get(org.town_committee, EVALUATIONS, month="2025-06-15").json()
     assert [(r["department_id"], r["score"]) for r in listed] == [(org.department.pk, "88.50")]
     assert get(org.town_committee, EVALUATIONS, month="2025-05-01").json() == []
-    # Given again, the month's score is updated, not doubled.
+    # Given again, a new row replaces the month's score (append-only); the list shows one.
     evaluate(org.town_committee, department=org.department.pk, score="90")
-    assert TownEvaluation.objects.get().score == Decimal("90.00")
+    assert TownEvaluation.current().get().score == Decimal("90.00")
+    assert TownEvaluation.objects.get(pk=row.pk).score == Decimal("88.50")
+    listed = get(org.town_committee, EVALUATIONS, month="2025-06-15").json()
+    assert [(r["department_id"], r["score"]) for r in listed] == [(org.department.pk, "90.00")]
+    assert listed[0]["replaces_id"] == row.pk
 
 
 def test_evaluations_are_the_towns_and_bad_input_changes_nothing(org):

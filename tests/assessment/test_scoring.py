@@ -204,7 +204,10 @@ def test_record_town_evaluation_rules(org):  # noqa: F811
         month=date(2025, 6, 1),
         score=70,
     )
-    assert again.pk == evaluation.pk and TownEvaluation.objects.get().score == 70
+    # Given again, a new row replaces the first (append-only); the first stays as it was.
+    assert again.pk != evaluation.pk and again.replaces_id == evaluation.pk
+    assert TownEvaluation.current().get().score == 70
+    assert TownEvaluation.objects.get(pk=evaluation.pk).score == Decimal("88.50")
     record_town_evaluation(
         user=org.town_committee,
         town_id=org.town.pk,
@@ -212,7 +215,7 @@ def test_record_town_evaluation_rules(org):  # noqa: F811
         month=date(2025, 5, 3),
         score=0,
     )
-    assert TownEvaluation.objects.count() == 2
+    assert TownEvaluation.current().count() == 2 and TownEvaluation.objects.count() == 3
 
     for user, town in ((org.town_committee, org.other_town), (org.supervisor, org.town)):
         with pytest.raises(NotAllowed):
@@ -236,7 +239,7 @@ def test_record_town_evaluation_rules(org):  # noqa: F811
                 score=score,
             )
         assert field in error.value.fields
-    assert TownEvaluation.objects.count() == 2
+    assert TownEvaluation.objects.count() == 3
     assert previous(period_for("month", TODAY)).start == date(2025, 5, 1)
 
 

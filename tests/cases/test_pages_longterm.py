@@ -8,7 +8,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from cases import sweep
@@ -17,6 +16,7 @@ from cases.services import request_suspension, review_suspension, suspend_case
 from teams.models import Role
 from tests.cases.engine_steps import T0, at, fresh, in_progress
 from tests.factories import MembershipFactory, UserFactory
+from tests.tokens import api_token
 
 SUSPENDED = "/cases/suspended/"
 REVIEW_ON = date(2025, 7, 10)
@@ -51,9 +51,9 @@ def asked(org, n: int = 0, review_on: date = REVIEW_ON):
 
 
 def api_client(user) -> APIClient:
-    token, _ = Token.objects.get_or_create(user=user)
+    token = api_token(user)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}", HTTP_ACCEPT_LANGUAGE="en")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}", HTTP_ACCEPT_LANGUAGE="en")
     return client
 
 

@@ -15,6 +15,7 @@ from cases.models import Attachment, Case, Event
 from cases.open311.public import public_attachment_token, public_attachment_url
 from cases.services import (
     post_update,
+    publish_case,
     publish_photo,
     record_handling,
     reject_case,
@@ -253,9 +254,12 @@ def test_the_citizen_sees_only_public_notes_and_photos(client, org):
     assert HANDLING_NOTE not in html
     update_photo = case.attachments.get(purpose="update")
     assert photo_urls(html) == {public_attachment_url(attachment_id=update_photo.pk)}
-    # The filing photo made public shows too; the handling photo stays internal.
+    # The filing photo made public shows too once the case is public; the handling photo
+    # stays internal.
     filing = case.attachments.get(purpose="filing")
     publish_photo(user=org.village_officer, case_id=case.pk, attachment_id=filing.pk, public=True)
+    assert photo_urls(track(client, case)) == {public_attachment_url(attachment_id=update_photo.pk)}
+    publish_case(user=org.village_officer, case_id=case.pk, public=True)
     html = track(client, case)
     assert photo_urls(html) == {
         public_attachment_url(attachment_id=update_photo.pk),
@@ -270,6 +274,9 @@ def test_a_public_photo_is_served_to_anyone_an_internal_one_to_nobody(client, or
     filing = case.attachments.get(purpose="filing")
     handling = case.attachments.get(purpose="handling")
     publish_photo(user=org.captain, case_id=case.pk, attachment_id=filing.pk, public=True)
+    # The whistle's own photo: only once the case is public as well.
+    assert client.get(public_attachment_url(attachment_id=filing.pk)).status_code == 404
+    publish_case(user=org.captain, case_id=case.pk, public=True)
     response = client.get(public_attachment_url(attachment_id=filing.pk))
     assert response.status_code == 200
     assert response["Content-Type"] == "image/png"

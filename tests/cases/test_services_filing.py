@@ -299,7 +299,11 @@ def test_a_photo_is_stored_as_an_attachment_of_the_file_event(org, tmp_path):
     assert (attachment.width, attachment.height) == (16, 12)
     assert attachment.original_name == "heap.png"
     assert attachment.uploaded_by == org.grid_worker
-    assert len(stored_files(tmp_path / "media")) == 1
+    # A small photo is re-encoded in the request: the clean photo and its thumbnail.
+    assert attachment.state == "ready"
+    assert sorted(stored_files(tmp_path / "media")) == sorted(
+        [tmp_path / "media" / attachment.file.name, tmp_path / "media" / attachment.thumbnail.name]
+    )
 
 
 def test_a_bad_upload_is_refused_and_nothing_is_stored(org, tmp_path):

@@ -292,9 +292,11 @@ def test_a_village_without_a_grid_cannot_take_a_case(org):
 
 
 def test_the_pin_chooses_the_grid_of_the_new_village(org):
-    second = GridFactory(village=org.other_village, polygon=square_polygon(120.85, 30.50))
-    # Filed in the grid worker's own grid, with a pin in the other village's second grid.
-    case = file_case(org, grid=org.grid, latitude=30.501, longitude=120.851)
+    # The other village's second grid borders the grid worker's (120.695-120.705).
+    second = GridFactory(village=org.other_village, polygon=square_polygon(120.71, 30.50))
+    # Filed in the grid worker's own grid, with a pin 50 m across the border: within the
+    # tolerance of a GPS fix, in the other village's grid.
+    case = file_case(org, grid=org.grid, latitude=30.501, longitude=120.7055)
     assert fresh(case).grid == org.grid
     transfer_case(
         user=org.town_committee, case_id=case.pk, village_id=org.other_village.pk, reason="x"

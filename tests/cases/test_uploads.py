@@ -1,4 +1,7 @@
-"""Attachments: the type comes from the content, images lose their metadata, nothing bad is kept."""
+"""Attachments: the type comes from the content, images lose their metadata, nothing bad is kept.
+
+The request checks (check_upload) read the header only; the re-encoding (clean_photo) is what a
+Celery worker runs after commit (process_attachment, see test_upload_budget.py)."""
 
 import hashlib
 import io
@@ -20,8 +23,11 @@ from PIL import ExifTags, Image, PngImagePlugin
 from cases.models import Attachment, Case, Source
 from cases.uploads import (
     CheckedFile,
+    CleanPhoto,
     check_upload,
     check_uploads,
+    clean_photo,
+    process_attachment,
     remove_orphan_files,
     store_attachment,
 )
@@ -92,6 +98,12 @@ def upload(name: str, content: bytes, content_type: str = "image/jpeg") -> Simpl
     return SimpleUploadedFile(name, content, content_type=content_type)
 
 
+def cleaned(name: str, content: bytes, content_type: str = "image/jpeg") -> CleanPhoto:
+    """What the worker stores for an upload the request accepted."""
+    checked = check_upload(upload=upload(name, content, content_type))
+    return clean_photo(content=checked.content, content_type=checked.content_type)
+
+
 def reason(error: ValidationError) -> str:
     return " ".join(error.messages)
 
@@ -147,8 +159,12 @@ def test_jpeg_loses_exif_and_gps_but_keeps_its_orientation_in_the_pixels():
         assert original.getexif().get_ifd(ExifTags.IFD.GPSInfo)  # the test file does carry GPS
 
     checked = check_upload(upload=upload("IMG_0001.JPG", raw))
-
     assert (checked.kind, checked.content_type, checked.extension) == ("photo", "image/jpeg", "jpg")
+    assert checked.sha256 == hashlib.sha256(raw).hexdigest()
+    assert checked.original_name == "IMG_0001.JPG"
+
+    checked = clean_photo(content=checked.content, content_type=checked.content_type)
+
     assert (checked.width, checked.height) == (20, 40)  # turned upright: width and height swap
     assert b"Exif" not in checked.content
     assert b"Zhang San" not in checked.content
@@ -164,17 +180,22 @@ def test_jpeg_loses_exif_and_gps_but_keeps_its_orientation_in_the_pixels():
         top, bottom = stored.convert("RGB").getpixel((10, 5)), stored.getpixel((10, 35))
     assert top[0] > 200 and top[2] < 60
     assert bottom[2] > 200 and bottom[0] < 60
-    assert checked.sha256 == hashlib.sha256(checked.content).hexdigest()
-    assert checked.original_name == "IMG_0001.JPG"
+    with Image.open(io.BytesIO(checked.thumbnail)) as thumbnail:
+        assert thumbnail.format == "JPEG"
+        assert thumbnail.size == (20, 40)  # smaller than a thumbnail already: kept as it is
+        assert "exif" not in thumbnail.info
 
 
 def test_png_stays_png_without_its_text_chunks():
     info = PngImagePlugin.PngInfo()
     info.add_text("Author", "Zhang San")
     rgba = Image.new("RGBA", (30, 10), (0, 128, 0, 128))
-    checked = check_upload(upload=upload("map.png", image_bytes(rgba, "PNG", pnginfo=info)))
-
+    raw = image_bytes(rgba, "PNG", pnginfo=info)
+    checked = check_upload(upload=upload("map.png", raw))
     assert (checked.kind, checked.content_type, checked.extension) == ("photo", "image/png", "png")
+
+    checked = clean_photo(content=checked.content, content_type=checked.content_type)
+
     with Image.open(io.BytesIO(checked.content)) as stored:
         assert stored.format == "PNG"
         assert stored.mode == "RGBA"
@@ -189,7 +210,7 @@ def test_palette_png_with_transparency_keeps_its_transparency():
     palette.putpixel((1, 1), 1)
     raw = image_bytes(palette, "PNG", transparency=0)
 
-    checked = check_upload(upload=upload("icon.png", raw))
+    checked = cleaned("icon.png", raw, "image/png")
 
     with Image.open(io.BytesIO(checked.content)) as stored:
         assert stored.mode == "RGBA"
@@ -210,7 +231,7 @@ def test_webp_stays_webp():
 
 def test_cmyk_jpeg_is_stored_as_rgb():
     cmyk = Image.new("CMYK", (16, 16), (0, 255, 255, 0))  # red in ink
-    checked = check_upload(upload=upload("scan.jpg", image_bytes(cmyk, "JPEG")))
+    checked = cleaned("scan.jpg", image_bytes(cmyk, "JPEG"))
 
     with Image.open(io.BytesIO(checked.content)) as stored:
         assert stored.mode == "RGB"
@@ -335,7 +356,8 @@ def test_a_size_that_lies_is_still_bounded(settings, english):
     [
         (20000, 20000),  # over twice Pillow's own limit: DecompressionBombError
         (10000, 10000),  # over Pillow's limit: its warning is turned into an error
-        (7000, 7000),  # 49 megapixels: over our 40-megapixel limit only
+        (7000, 7000),  # 49 megapixels: over the old 40-megapixel limit too
+        (4001, 4000),  # just over our 16-megapixel limit only
     ],
 )
 def test_decompression_bombs_are_refused(english, width, height):
@@ -347,12 +369,12 @@ def test_decompression_bombs_are_refused(english, width, height):
 
     assert caught.value.error_list[0].code == "too_many_pixels"
     assert reason(caught.value) == (
-        "The image has too many pixels; at most 40 megapixels are allowed."
+        "The image has too many pixels; at most 16 megapixels are allowed."
     )
 
 
 def test_a_long_but_small_image_is_scaled_down_to_the_longest_side():
-    checked = check_upload(upload=upload("panorama.png", png_of_size(6000, 100)))
+    checked = cleaned("panorama.png", png_of_size(6000, 100), "image/png")
 
     assert checked.width == 2560
     assert checked.height in (42, 43)
@@ -364,16 +386,18 @@ def test_the_longest_side_is_a_setting(settings):
     settings.WHISTLE_MAX_IMAGE_SIDE = 100
     raw = image_bytes(two_colour_image(400, 200), "JPEG")
 
-    checked = check_upload(upload=upload("photo.jpg", raw))
+    checked = cleaned("photo.jpg", raw)
 
     assert (checked.width, checked.height) == (100, 50)
 
 
-def test_a_truncated_jpeg_is_refused(english):
+def test_a_truncated_jpeg_is_refused_by_the_worker(english):
     whole = noisy_jpeg()
+    # Only decoding finds the missing half: the request accepts it, the worker refuses it.
+    checked = check_upload(upload=upload("photo.jpg", whole[: len(whole) // 2]))
 
     with pytest.raises(ValidationError) as caught:
-        check_upload(upload=upload("photo.jpg", whole[: len(whole) // 2]))
+        clean_photo(content=checked.content, content_type=checked.content_type)
 
     assert caught.value.error_list[0].code == "corrupt_image"
     assert reason(caught.value) == "The image is damaged or incomplete and cannot be read."
@@ -440,15 +464,24 @@ def test_check_uploads_limits_the_count(english):
 # --- storing ------------------------------------------------------------------------------
 
 
-def test_store_attachment_saves_the_clean_file_under_a_random_name(case, media_root):
+def test_store_attachment_saves_the_clean_file_under_a_random_name(
+    case, media_root, django_capture_on_commit_callbacks
+):
     user = UserFactory(password="!")  # unusable: no hashing needed
     raw = jpeg_with_orientation_and_gps()
 
     attachment = store_attachment(
         case=case, upload=upload("我的照片 secret.jpg", raw), purpose="filing", uploaded_by=user
     )
+    original = media_root / attachment.file.name
+    assert attachment.state == "processing"
+    assert original.read_bytes() == raw  # as it came, until the worker has re-encoded it
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert process_attachment(attachment_id=attachment.pk) == "ready"
 
     attachment.refresh_from_db()
+    assert not original.exists()  # the metadata went with it
     assert re.fullmatch(r"cases/\d{4}/\d{2}/[0-9a-f]{32}\.jpg", attachment.file.name)
     assert "secret" not in attachment.file.name
     path = media_root / attachment.file.name

@@ -41,11 +41,14 @@ def test_requests_show_open_then_closed_with_status_notes(client, org, hotline, 
     assert row["service_request_id"] == case.number
     assert (row["status"], row["status_notes"]) == ("open", "Whistle received")
     assert (row["service_code"], row["service_name"]) == ("SAN-01", case.item.name_en)
-    assert row["description"] == "Garbage piled beside the bridge"
-    assert row["address"] == "East end of the bridge"
+    # The caller's own words and address are the hotline's to read, not the public's.
+    assert (row["description"], row["address"], row["media_url"]) == (None, None, None)
+    [own] = rows_of(client, fmt, api_key=hotline.key)
+    assert own["description"] == "Garbage piled beside the bridge"
+    assert own["address"] == "East end of the bridge"
+    assert own["media_url"] == "https://hotline.example/p.jpg"
     assert row["address_id"] == org.grid.code
     assert row["agency_responsible"] == org.village.name_en
-    assert row["media_url"] == "https://hotline.example/p.jpg"
     assert row["requested_datetime"] == timezone.localtime(case.filed_at).isoformat(
         timespec="seconds"
     )
@@ -171,7 +174,7 @@ def test_other_cities_cases_are_not_listed(client, org, hotline):
     assert response.status_code == 200 and response.json() == []
 
 
-def test_at_most_1000_requests_newest_first(client, org):
+def test_at_most_1000_requests_a_page_with_a_key_newest_first(client, org, hotline):
     now = timezone.now()
     Case.objects.bulk_create(
         Case(
@@ -188,10 +191,16 @@ def test_at_most_1000_requests_newest_first(client, org):
         )
         for n in range(1001)
     )
-    rows = client.get(url("requests", "json")).json()
+    response = client.get(url("requests", "json"), {"api_key": hotline.key})
+    rows = response.json()
     assert len(rows) == 1000
     assert rows[0]["service_request_id"] == "HN-BULK-00000"
     assert rows[-1]["service_request_id"] == "HN-BULK-00999"
+    assert "page=2" in response["Link"] and response["Link"].endswith('rel="next"')
+    rows = client.get(url("requests", "json"), {"api_key": hotline.key, "page": 2}).json()
+    assert [row["service_request_id"] for row in rows] == ["HN-BULK-01000"]
+    # Without a key a page holds at most 50.
+    assert len(client.get(url("requests", "json")).json()) == 50
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

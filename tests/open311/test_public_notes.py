@@ -6,7 +6,13 @@ import pytest
 
 from cases.models import Case
 from cases.open311.public import public_attachment_url
-from cases.services import accept_case, post_update, publish_photo, record_handling
+from cases.services import (
+    accept_case,
+    post_update,
+    publish_case,
+    publish_photo,
+    record_handling,
+)
 from tests.cases.engine_steps import in_progress, png, team_dispatch
 from tests.open311.conftest import FORMATS, members, post_request, url
 
@@ -14,8 +20,10 @@ HANDLING_NOTE = "Owner Li at no. 7 refuses to move the skip"
 UPDATE = "Crews clear the bridge on Monday morning."
 
 
-def request_row(client, case: Case, fmt: str) -> dict:
-    response = client.get(url(f"requests/{case.number}", fmt), headers={"accept-language": "en"})
+def request_row(client, case: Case, fmt: str, **params) -> dict:
+    response = client.get(
+        url(f"requests/{case.number}", fmt), params, headers={"accept-language": "en"}
+    )
     assert response.status_code == 200, response.content
     (row,) = members(response, fmt, "service_requests", "request")
     assert HANDLING_NOTE not in response.content.decode()
@@ -43,6 +51,9 @@ def test_media_url_is_the_newest_public_photo_only(client, org, fmt):
     filing = case.attachments.get()
     assert request_row(client, case, fmt)["media_url"] in (None, "")  # the whistle's own photo
     publish_photo(user=org.village_officer, case_id=case.pk, attachment_id=filing.pk, public=True)
+    # The whistle's own photo needs the case to be public as well.
+    assert request_row(client, case, fmt)["media_url"] in (None, "")
+    publish_case(user=org.village_officer, case_id=case.pk, public=True)
     media = request_row(client, case, fmt)["media_url"]
     assert media == "http://testserver" + public_attachment_url(attachment_id=filing.pk)
     assert client.get(media).status_code == 200
@@ -58,7 +69,10 @@ def test_media_url_is_the_newest_public_photo_only(client, org, fmt):
 def test_a_hotline_request_keeps_its_own_media_url_until_a_photo_is_public(client, org, hotline):
     response = post_request(client, hotline, media_url="https://hotline.example/p.jpg")
     case = Case.objects.get(number=response.json()[0]["service_request_id"])
-    assert request_row(client, case, "json")["media_url"] == "https://hotline.example/p.jpg"
+    # Its own media URL is the hotline's to read (its api_key), not the public's.
+    assert request_row(client, case, "json")["media_url"] is None
+    own = request_row(client, case, "json", api_key=hotline.key)
+    assert own["media_url"] == "https://hotline.example/p.jpg"
     accept_case(user=org.village_officer, case_id=case.pk)
     post_update(user=org.village_officer, case_id=case.pk, message=UPDATE, photos=[png()])
     photo = case.attachments.get(purpose="update")

@@ -7,11 +7,11 @@ import pytest
 from django.http import HttpResponseForbidden
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
-from rest_framework.authtoken.models import Token
 
 from tests.cases.conftest import org
 from tests.security.scenario import build_objects
 from tests.security.test_permission_matrix import TARGETS, url_names
+from tests.tokens import api_token
 
 __all__ = ["org"]
 
@@ -82,12 +82,12 @@ def test_the_api_checks_csrf_for_session_users_but_not_for_tokens(org, objects):
     assert forged.status_code == 403
     assert "CSRF" in forged.json()["message"]
 
-    token = Token.objects.create(user=org.town_committee)
+    token = api_token(org.town_committee)
     with_token = Client(enforce_csrf_checks=True).post(
         "/api/notifications/read/",
         {"all": True},
         content_type="application/json",
-        HTTP_AUTHORIZATION=f"Token {token.key}",
+        HTTP_AUTHORIZATION=f"Token {token}",
     )
     assert with_token.status_code == 200
 

@@ -15,7 +15,6 @@ from django.core.cache import cache
 from django.test import Client
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 
 from cases.models import Dispatch, Postponement
@@ -23,6 +22,7 @@ from cases.open311.services import create_api_client
 from tests.api.test_schema import ID_SOURCES, _case_ids, _keep_the_test_connection, _load_schema
 from tests.cases.conftest import org
 from tests.security.scenario import build_objects
+from tests.tokens import api_token
 
 __all__ = ["_keep_the_test_connection", "org"]
 
@@ -58,9 +58,9 @@ def test_the_openapi_operations_never_answer_with_a_server_error(world, capsys):
         "postponements": list(Postponement.objects.values_list("pk", flat=True)),
     }
     keys = {
-        "committee": Token.objects.create(user=org.town_committee).key,
-        "grid_worker": Token.objects.create(user=org.grid_worker).key,
-        "captain": Token.objects.create(user=org.captain).key,
+        "committee": api_token(org.town_committee),
+        "grid_worker": api_token(org.grid_worker),
+        "captain": api_token(org.captain),
     }
     schema = _load_schema()
     failures: list[str] = []
@@ -133,6 +133,8 @@ PARAMETERS = {
     "media_url": TEXT,
     "attribute[HOTLINE_TICKET]": TEXT,
     "attribute[x]": TEXT,
+    "page": NUMBERISH,
+    "page_size": NUMBERISH,
 }
 QUERY = st.dictionaries(st.sampled_from(sorted(PARAMETERS)), TEXT, max_size=6).flatmap(
     lambda chosen: st.fixed_dictionaries({name: PARAMETERS[name] for name in chosen})

@@ -1,7 +1,9 @@
 """Guessing passwords: five failed sign-ins of one username from one address lock that pair
-for 15 minutes (django-axes, counted in the database so every web process agrees); during the
-lockout even the right password is refused with a clear message; afterwards it works again.
-API tokens do not sign in and are not affected."""
+for 15 minutes; twenty from one address across usernames (password spraying) lock the address
+and ten of one username across addresses lock the username (django-axes, counted in the
+database so every web process agrees); during the lockout even the right password is refused
+with a clear message; afterwards it works again. API tokens do not sign in and are not
+affected."""
 
 from datetime import timedelta
 
@@ -11,9 +13,9 @@ from axes.models import AccessAttempt
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from tests.cases.conftest import org
+from tests.tokens import api_token
 
 __all__ = ["org"]
 
@@ -95,21 +97,28 @@ def test_after_the_cool_off_the_right_password_works(org):
 
 def test_api_tokens_work_during_a_lockout(client, org):
     fail_five_times(client, "gw")
-    token = Token.objects.create(user=org.grid_worker)
+    token = api_token(org.grid_worker)
 
-    response = Client().get(
-        "/api/cases/", HTTP_AUTHORIZATION=f"Token {token.key}", REMOTE_ADDR=ADDRESS
-    )
+    response = Client().get("/api/cases/", HTTP_AUTHORIZATION=f"Token {token}", REMOTE_ADDR=ADDRESS)
 
     assert response.status_code == 200
     assert sign_in(client, "gw", PASSWORD).status_code == 429
 
 
 def test_the_lockout_is_kept_in_the_database_not_in_a_process(settings):
-    assert settings.AXES_HANDLER == "axes.handlers.database.AxesDatabaseHandler"
+    from axes.handlers.database import AxesDatabaseHandler
+    from django.utils.module_loading import import_string
+
+    assert issubclass(import_string(settings.AXES_HANDLER), AxesDatabaseHandler)
     assert settings.AXES_FAILURE_LIMIT == 5
+    assert settings.WHISTLE_LOCKOUT_ADDRESS_LIMIT == 20
+    assert settings.WHISTLE_LOCKOUT_USERNAME_LIMIT == 10
     assert settings.AXES_COOLOFF_TIME.total_seconds() == 15 * 60
-    assert settings.AXES_LOCKOUT_PARAMETERS == [["username", "ip_address"]]
+    assert settings.AXES_LOCKOUT_PARAMETERS == [
+        ["username", "ip_address"],
+        "ip_address",
+        "username",
+    ]
     assert settings.AUTHENTICATION_BACKENDS[0] == "axes.backends.AxesStandaloneBackend"
     assert settings.MIDDLEWARE[-1] == "axes.middleware.AxesMiddleware"
 
@@ -136,3 +145,47 @@ def test_behind_the_proxy_the_address_is_the_one_the_proxy_appended(settings, or
         HTTP_X_FORWARDED_FOR=f"192.0.2.99, {ADDRESS}",
     )
     assert response.status_code == 429
+
+
+USERNAMES = ["gw", "gw2", "vo", "cap", "mem", "lia", "town", "city", "sup", "cap2"]
+
+
+def test_password_spraying_from_one_address_locks_the_address(org):
+    """40 failed sign-ins across 10 usernames from one address: the address is locked (at the
+    20th), and then even a right password from it is refused with the lockout page."""
+    client = Client()
+    statuses = [
+        sign_in(client, USERNAMES[attempt % 10], "Summer2026!").status_code for attempt in range(40)
+    ]
+    assert statuses[:19] == [200] * 19  # no pair reached five, the address not yet twenty
+    assert set(statuses[19:]) == {429}
+
+    response = sign_in(Client(), "vo", PASSWORD)
+
+    assert response.status_code == 429
+    assert LOCKED in response.content.decode()
+    # another address signs in as usual
+    assert sign_in(Client(), "vo", PASSWORD, address="198.51.100.20").status_code == 302
+
+
+def test_signing_in_to_an_own_account_does_not_reset_the_sprayers_count(org):
+    client = Client()
+    for attempt in range(19):
+        sign_in(client, USERNAMES[1 + attempt % 9], "Summer2026!")  # all but gw
+    assert sign_in(Client(), "gw", PASSWORD).status_code == 302  # the sprayer's own account
+    assert sign_in(client, "cap", "Summer2026!").status_code == 429
+
+
+def test_failures_of_one_username_from_many_addresses_lock_the_username(org):
+    statuses = [
+        sign_in(Client(), "gw", "wrong guess", address=f"192.0.2.{n}").status_code
+        for n in range(10)
+    ]
+    assert statuses == [200] * 9 + [429]
+
+    response = sign_in(Client(), "gw", PASSWORD, address="198.51.100.99")
+
+    assert response.status_code == 429
+    assert LOCKED in response.content.decode()
+    # the colleague next to them is not affected
+    assert sign_in(Client(), "vo", PASSWORD, address="198.51.100.99").status_code == 302

@@ -17,7 +17,7 @@ PATTERNS = {
     "GitHub token": re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36}\b"),
     "Slack token": re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
     "Google API key": re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),
-    "DRF token in a header": re.compile(r"Authorization:\s*Token\s+[0-9a-f]{40}\b", re.I),
+    "API token in a header": re.compile(r"Authorization:\s*Token\s+[0-9a-f]{40,64}\b", re.I),
 }
 SECRET_FILE_NAMES = re.compile(r"(^|/)(\.env(\..*)?|id_rsa|id_ed25519|.*\.pem|.*\.key|secret_key)$")
 

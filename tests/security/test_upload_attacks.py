@@ -24,7 +24,7 @@ LAT, LNG = 30.50, 120.70  # inside org.grid
 MB = 1024 * 1024
 
 WRONG_TYPE = "Unsupported file type, allowed: JPEG, PNG, WebP, PDF."
-TOO_MANY_PIXELS = "The image has too many pixels; at most 40 megapixels are allowed."
+TOO_MANY_PIXELS = "The image has too many pixels; at most 16 megapixels are allowed."
 
 
 def wrong_type() -> SimpleUploadedFile:
@@ -43,6 +43,14 @@ def huge_image() -> SimpleUploadedFile:
     return SimpleUploadedFile("panorama.png", buffer.getvalue(), content_type="image/png")
 
 
+def review_png() -> SimpleUploadedFile:
+    """The review's file: 6300 x 6300 pixels (39.7 MP, under the old 40 MP limit), a few kB.
+    Decoding and re-encoding it held a web worker for seconds; now its header refuses it."""
+    buffer = io.BytesIO()
+    Image.new("1", (6300, 6300), 1).save(buffer, format="PNG")
+    return SimpleUploadedFile("IMG_6300.png", buffer.getvalue(), content_type="image/png")
+
+
 def decompression_bomb() -> SimpleUploadedFile:
     """A few kilobytes that would unpack to 20000 x 20000 pixels."""
     return SimpleUploadedFile("bomb.png", png_of_size(20000, 20000), content_type="image/png")
@@ -58,6 +66,7 @@ ATTACKS = {
     "wrong type": (wrong_type, WRONG_TYPE),
     "renamed executable": (renamed_executable, WRONG_TYPE),
     "huge image": (huge_image, TOO_MANY_PIXELS),
+    "6300 x 6300 png": (review_png, TOO_MANY_PIXELS),
     "decompression bomb": (decompression_bomb, TOO_MANY_PIXELS),
     "50 MB file": (fifty_megabytes, "The file is too large (50.0 MB); at most 20.0 MB is allowed."),
 }

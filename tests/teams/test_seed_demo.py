@@ -155,6 +155,7 @@ def test_every_role_has_a_demo_user_who_can_log_in(client):
         ("city1", Role.CITY_COMMITTEE),
         ("supervisor1", Role.SUPERVISOR),
         ("admin", Role.ADMIN),
+        ("auditor1", Role.AUDITOR),
     ]:
         assert place(username, role).code == "HN"
     # Every grid has a grid worker, every village an officer.

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from assessment.demo_history import HISTORY_CASES, HistoryUnavailable, build_history
 from checklists.demo import build_demo_city
 from teams.demo import DEMO_PASSWORD
+from teams.two_factor.demo import DEMO_RECOVERY_CODES, demo_secret
 
 
 def _width(text: str) -> int:
@@ -55,6 +56,8 @@ class Command(BaseCommand):
             if n == 0:
                 self.stdout.write(rule)
         self.stdout.write("")
+        if demo.second_factor_users:
+            self._second_factor(demo.second_factor_users)
         self.stdout.write(
             self.style.SUCCESS(
                 _(
@@ -67,6 +70,23 @@ class Command(BaseCommand):
         )
         if options["history"]:
             self._history(demo.city, cases=options["history_cases"])
+
+    def _second_factor(self, usernames: list[str]) -> None:
+        """How the privileged demo users pass two-factor sign-in without a phone of their
+        own: the published authenticator key, or a published recovery code."""
+        self.stdout.write(
+            _(
+                "Two-factor sign-in of %(users)s: after the password, give a code of an "
+                "authenticator app that has the key %(key)s, or one of the recovery codes "
+                "%(codes)s (each works once per user; seed_demo puts them back)."
+            )
+            % {
+                "users": ", ".join(usernames),
+                "key": demo_secret(),
+                "codes": " ".join(DEMO_RECOVERY_CODES),
+            }
+        )
+        self.stdout.write("")
 
     def _history(self, city, *, cases: int) -> None:
         try:

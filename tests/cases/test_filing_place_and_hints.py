@@ -1,0 +1,219 @@
+"""A whistle's place and grid must agree (within WHISTLE_GRID_TOLERANCE_M of the grid's edge)
+on the page, the API and Open311; and the duplicate hint of a new whistle names only a case
+its filer may open (cases.access), of the same village (the only one it can be merged into)."""
+
+import uuid
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+
+from cases.errors import InvalidInput
+from cases.models import Case, Source
+from cases.open311.services import create_api_client
+from cases.services import file_whistle
+from teams.geo import distance_to_polygon_m
+from tests.api.conftest import client_for
+from tests.factories import GridFactory, square_polygon
+
+pytestmark = pytest.mark.django_db
+
+EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
+# org.grid is the square 120.695..120.705 x 30.495..30.505.
+INSIDE = (30.50, 120.70)
+EDGE_150M = (30.50, 120.705 + 150 / 95_900)  # ~95.9 km a degree of longitude at 30.5°N
+OFF_300M = (30.50, 120.705 + 300 / 95_900)
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    cache.clear()
+
+
+def test_distance_to_a_polygon(org):
+    polygon = square_polygon(120.70, 30.50)
+    assert distance_to_polygon_m(polygon, 120.70, 30.50) == 0
+    assert distance_to_polygon_m(polygon, EDGE_150M[1], EDGE_150M[0]) == pytest.approx(
+        150, rel=0.02
+    )
+    assert distance_to_polygon_m(polygon, 0, 0) > 10_000_000
+
+
+@pytest.mark.parametrize("place", [(0.0, 0.0), OFF_300M], ids=["null-island", "300m-off"])
+def test_the_service_refuses_a_place_far_from_the_chosen_grid(org, place):
+    with pytest.raises(InvalidInput) as refused:
+        file_whistle(
+            user=org.grid_worker,
+            item=org.item,
+            description="Garbage",
+            grid=org.grid,
+            latitude=place[0],
+            longitude=place[1],
+        )
+    assert set(refused.value.fields) == {"location"}
+    assert Case.objects.count() == 0
+
+
+def test_a_place_within_the_tolerance_of_the_edge_is_accepted(org, settings):
+    case = file_whistle(
+        user=org.grid_worker,
+        item=org.item,
+        description="Garbage",
+        grid=org.grid,
+        latitude=EDGE_150M[0],
+        longitude=EDGE_150M[1],
+    ).case
+    assert case.grid == org.grid
+    settings.WHISTLE_GRID_TOLERANCE_M = 100
+    with pytest.raises(InvalidInput):
+        file_whistle(
+            user=org.grid_worker,
+            item=org.item,
+            description="Garbage again",
+            grid=org.grid,
+            latitude=EDGE_150M[0],
+            longitude=EDGE_150M[1],
+        )
+
+
+def test_the_page_shows_a_clear_message_next_to_the_map(client, org):
+    client.force_login(org.grid_worker)
+    data = {
+        "item": str(org.item.pk),
+        "description": "Garbage piled beside the bridge",
+        "latitude": "0",
+        "longitude": "0",
+        "grid": str(org.grid.pk),
+        "idempotency_key": uuid.uuid4().hex,
+    }
+    response = client.post(reverse("cases:file"), data, **EN)
+    assert response.status_code == 400
+    [message] = response.context["form"].errors["location"]
+    assert f"outside grid {org.grid.code}" in message and "at most 200 m" in message
+    assert Case.objects.count() == 0
+
+
+def test_the_api_refuses_0_0_with_the_grid(org):
+    response = client_for(org.grid_worker).post(
+        "/api/cases/",
+        {
+            "item": org.item.pk,
+            "description": "Garbage",
+            "grid": org.grid.pk,
+            "latitude": 0,
+            "longitude": 0,
+        },
+        format="json",
+    )
+    assert response.status_code == 400, response.content
+    assert "location" in response.json()["fields"]
+    assert Case.objects.count() == 0
+
+
+def test_open311_refuses_0_0_with_a_grid_code(client, org):
+    _client, key = create_api_client(name="hotline", jurisdiction_id=org.city.code)
+    response = client.post(
+        "/open311/v2/requests.json",
+        {
+            "api_key": key,
+            "service_code": "SAN-01",
+            "description": "Garbage",
+            "address_id": org.grid.code,
+            "lat": "0",
+            "long": "0",
+        },
+        headers={"accept-language": "en"},
+    )
+    assert response.status_code == 400, response.content
+    assert Case.objects.count() == 0
+
+
+# --- the duplicate hint ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def neighbour_case(org) -> Case:
+    """An open case 100 m away, across the border in the other village (filed by the hotline)."""
+    GridFactory(village=org.other_village, polygon=square_polygon(120.71, 30.50))
+    case = file_whistle(
+        user=None,
+        source=Source.HOTLINE,
+        client="hotline",
+        item=org.item,
+        description="Garbage by the border",
+        latitude=30.50,
+        longitude=120.7055,
+    ).case
+    assert case.village == org.other_village
+    return case
+
+
+def test_the_hint_never_names_a_case_in_another_village(org, neighbour_case):
+    result = file_whistle(
+        user=org.grid_worker,
+        item=org.item,
+        description="Garbage by the border",
+        latitude=30.50,
+        longitude=120.7045,
+    )
+    assert result.possible_duplicate is None
+    assert result.case.possible_duplicate_of is None
+    # The same place in the filer's own village is still found.
+    again = file_whistle(
+        user=org.grid_worker,
+        item=org.item,
+        description="Garbage by the border, again",
+        latitude=30.50,
+        longitude=120.7046,
+    )
+    assert again.possible_duplicate == result.case
+
+
+def test_the_api_and_the_case_page_name_no_case_the_user_cannot_open(client, org, neighbour_case):
+    response = client_for(org.grid_worker).post(
+        "/api/cases/",
+        {"item": org.item.pk, "description": "Garbage", "latitude": 30.50, "longitude": 120.7045},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["possible_duplicate_of"] is None
+    assert neighbour_case.number not in response.content.decode()
+    client.force_login(org.grid_worker)
+    page = client.get(f"/cases/{response.json()['id']}/", **EN)
+    assert page.status_code == 200
+    assert neighbour_case.number not in page.content.decode()
+
+
+def test_a_grid_worker_is_not_pointed_to_another_grids_case(org):
+    """Within one village, a case of a grid the filer does not work in is out of their scope."""
+    GridFactory(village=org.village, polygon=square_polygon(120.71, 30.50))
+    theirs = file_whistle(
+        user=None,
+        source=Source.HOTLINE,
+        client="hotline",
+        item=org.item,
+        description="Garbage by the grid line",
+        latitude=30.50,
+        longitude=120.7055,
+    ).case
+    assert theirs.village == org.village and theirs.grid != org.grid
+    result = file_whistle(
+        user=org.grid_worker,
+        item=org.item,
+        description="Garbage by the grid line",
+        latitude=30.50,
+        longitude=120.7045,
+    )
+    assert result.possible_duplicate is None
+    # The hotline, filing for the village's officers, is pointed to it.
+    hotline = file_whistle(
+        user=None,
+        source=Source.HOTLINE,
+        client="hotline",
+        item=org.item,
+        description="Garbage by the grid line, called in",
+        latitude=30.50,
+        longitude=120.7056,
+    )
+    assert hotline.possible_duplicate == theirs
