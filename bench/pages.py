@@ -224,7 +224,8 @@ def seed(*, cases: int) -> int:
                 priority, rework_count, version, rejection_reason, redirect, resolution_note,
                 legal_instrument_number, satisfaction, resolved_level, filed_at, updated_at,
                 resolved_at, closed_at, latitude, longitude, reporter_id,
-                city_id, grid_id, item_id, town_id, village_id, suspension_requested)
+                city_id, grid_id, item_id, town_id, village_id, suspension_requested,
+                rejection_code, public)
             SELECT 'HN-' || lpad(s::text, 9, '0'), 'PG' || lpad(s::text, 14, '0'),
                    'grid_worker', 'No. ' || (s %% 300) || ' Bench Road',
                    'Benchmark whistle ' || s, '', '', '', m.status, m.level,
@@ -241,7 +242,7 @@ def seed(*, cases: int) -> int:
                    CASE WHEN m.status = 'closed' THEN f.filed_at + interval '4 days' END,
                    30.495 + 0.015 * (bg.n %% 2) + 0.0001 * (s %% 97), 120.62 + 0.0001 * (s %% 89),
                    bg.worker_id, bg.city_id, bg.grid_id, bi.item_id, bg.town_id, bg.village_id,
-                   false
+                   false, CASE WHEN m.status = 'rejected' THEN 'not_on_list' ELSE '' END, false
             FROM generate_series(1, %(n)s) AS s
             CROSS JOIN LATERAL (SELECT %(now)s - (%(n)s - s) * (interval '730 days' / %(n)s)
                                 - interval '5 minutes' AS filed_at) f
@@ -444,7 +445,8 @@ def _seed_facts(cursor, params: dict) -> None:
             accepted, rejected, closed, closed_at, closed_level, resolved_at, overdue,
             closed_on_time, reworked, rework_count, postponed, suspended, was_suspended,
             whistled, escalated, max_level, satisfaction, handling_seconds, last_event_id,
-            computed_at, merged, supporters)
+            computed_at, merged, supporters, solved_by, closing_corrected, late_count,
+            overdue_at)
         SELECT c.id, c.city_id, c.town_id, c.village_id, c.grid_id, c.item_id, c.reporter_id,
                c.filed_at, bc.path LIKE 'accept%%' OR bc.path LIKE 'whistle%%',
                c.status = 'rejected', c.status = 'closed', c.closed_at,
@@ -456,7 +458,15 @@ def _seed_facts(cursor, params: dict) -> None:
                c.satisfaction,
                CASE WHEN c.status = 'closed'
                     THEN extract(epoch FROM c.resolved_at - c.filed_at)::bigint / 3 END,
-               e.last_id, %(now)s, false, 0
+               e.last_id, %(now)s, false, 0,
+               CASE WHEN c.status <> 'closed' THEN ''
+                    WHEN c.resolved_level = 'village' THEN 'village'
+                    WHEN bc.path LIKE '%%consult%%' THEN 'consultation'
+                    ELSE 'team' END,
+               false,
+               CASE WHEN bc.id %% 10 = 0 AND c.status <> 'rejected' THEN 1 ELSE 0 END,
+               CASE WHEN bc.id %% 10 = 0 AND c.status <> 'rejected'
+                    THEN c.filed_at + interval '1 day' END
         FROM cases_case c
         JOIN bench_case bc ON bc.id = c.id
         JOIN (SELECT case_id, max(id) AS last_id FROM cases_event GROUP BY case_id) e
@@ -472,14 +482,14 @@ def _seed_facts(cursor, params: dict) -> None:
             reported_on_time, late, cancelled, resolved_at, task_due_at, task_overdue,
             consultation_invited, consultation_attended, consultation_late, computed_at,
             returned, return_upheld, return_overruled, urged, urge_count, supervised,
-            supervision_late, spot_checked, false_reply)
+            supervision_late, spot_checked, false_reply, reworked, rework_count)
         SELECT d.id, d.case_id, d.team_id, d.department_id, c.city_id, c.town_id,
                c.village_id, c.grid_id, c.reporter_id, d.origin, d.dispatched_at,
                d.report_in_due, d.reported_in_at,
                d.reported_in_at IS NOT NULL AND NOT d.late
                    AND d.reported_in_at <= d.report_in_due,
                d.late, false, d.resolved_at, NULL, false, false, false, false, %(now)s,
-               false, false, false, false, 0, false, false, false, false
+               false, false, false, false, 0, false, false, false, false, false, 0
         FROM cases_dispatch d JOIN cases_case c ON c.id = d.case_id
         """,
         params,

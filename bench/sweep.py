@@ -167,12 +167,13 @@ def seed(*, open_cases: int, due: int) -> datetime:
                 contact_phone, contact_email, status, level, status_before_suspension,
                 priority, rework_count, version, rejection_reason, redirect, resolution_note,
                 legal_instrument_number, satisfaction, resolved_level, filed_at, updated_at,
-                city_id, grid_id, item_id, town_id, village_id, suspension_requested)
+                city_id, grid_id, item_id, town_id, village_id, suspension_requested,
+                rejection_code, public)
             SELECT 'BENCH-' || lpad(s::text, 8, '0'), 'BENCH' || lpad(s::text, 11, '0'),
                    'grid_worker', '', 'Benchmark case', '', '', '', st.status, st.level, '',
                    'normal', 0, 1, '', '', '', '', '', '',
                    %(now)s - (s %% 50000) * interval '1 minute', %(now)s,
-                   bg.city_id, bg.grid_id, %(item)s, bg.town_id, bg.village_id, false
+                   bg.city_id, bg.grid_id, %(item)s, bg.town_id, bg.village_id, false, '', false
             FROM generate_series(1, %(n)s) AS s
             JOIN bench_grid bg ON bg.n = s %% %(grids)s
             JOIN bench_status st ON st.n = (s - 1) %% 5
