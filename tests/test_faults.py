@@ -75,6 +75,22 @@ def test_page_with_database_down_is_a_clean_503_in_the_users_language(client, us
     assert "Traceback" not in body and "OperationalError" not in body
 
 
+@pytest.mark.two_factor
+def test_the_second_factor_check_with_database_down_is_a_clean_503(client, user):
+    # The check reads the session and the devices before the view: a 503, never a 500, and
+    # nothing served unchecked (make chaos found the 500s).
+    client.force_login(user)
+    for path in ("/", "/my/cases/"):
+        with database_down():
+            response = client.get(path, HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 503, path
+        assert 'data-testid="error-503"' in response.content.decode()
+    with database_down():
+        response = client.get("/api/cases/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 503
+    assert response.json()["code"] == "service_unavailable"
+
+
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
 def test_api_with_database_down_is_a_503_error_body(client, user, language):
     token = api_token(user)

@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from core.api.errors import error_body
+from core.unavailable import DATABASE_ERRORS, service_unavailable
 from teams.two_factor.selectors import Owed, has_second_factor, owed
 
 # Pages a session that owes its second factor may still open (signing in and out, choosing
@@ -74,6 +75,14 @@ class TwoFactorMiddleware:
     def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
         if not settings.WHISTLE_REQUIRE_TWO_FACTOR:
             return None
+        try:
+            return self._check(request)
+        except DATABASE_ERRORS:
+            # The session and the devices live in the database: while it restarts nothing can
+            # be checked, so nothing is served; a clean 503 as for any view (whistle.faults).
+            return service_unavailable(request)
+
+    def _check(self, request: HttpRequest) -> HttpResponse | None:
         match = request.resolver_match
         if match.view_name in OPEN_URL_NAMES or OPEN_NAMESPACES & set(match.namespaces):
             return None
