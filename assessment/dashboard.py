@@ -112,6 +112,10 @@ def is_town_committee(*, user: User) -> bool:
     return bool(scope_of(user).regions_of(Role.TOWN_COMMITTEE))
 
 
+def is_supervisor(*, user: User) -> bool:
+    return bool(scope_of(user).regions_of(Role.SUPERVISOR))
+
+
 def unit_for(*, unit_type: str, unit_id: int) -> Unit:
     """The unit's name in the active language; 404 when there is no such unit."""
     if unit_type in ("city", "town", "village"):

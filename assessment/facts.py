@@ -15,6 +15,12 @@ Definitions (the indicators in assessment.indicators build on these):
   counts from (closing_corrected). A period counts a case closed only if closed_at is before
   the period's end, so a case closed after its month lands in the later figures and the
   closed month does not move (assessment.indicators).
+- first_closed_at: its first closing (corrected by a correction recorded before it was
+  undone); reopened_at: when that closing was undone (a reopening, a spot check's "not
+  actually resolved"). A period also counts the case closed if its first closing stood at the
+  period's end, so a reopening after the period does not take it out of it. The closing's
+  figures (closed_level, solved_by, handling_seconds, closed_on_time) are those of the last
+  closing, kept when the case is reopened.
 - overdue_at: when its first own limit passed (a period counts it overdue only before its end).
 - closed_level: the administrative level it closed at (the level view): the level of the last
   resolution before a verified close (village = solved on the spot), or the committee's level
@@ -30,8 +36,10 @@ Definitions (the indicators in assessment.indicators build on these):
   late. late_count: how many such deadlines passed (each firing counts).
   Report-in lateness is a dispatch fact (late), not this.
 - closed_on_time: closed and never overdue.
-- reworked / rework_count: failed on-site verifications.
-- postponed: a postponement of one of its deadlines was approved.
+- reworked / rework_count: failed on-site verifications; reworked_at: the first one.
+- postponed: a postponement of one of its deadlines was approved; postponed_at: the first.
+- satisfaction / rated_at: the last rating given and when (kept when the case is reopened);
+  a period counts a rating, rework or postponement only if it came before the period's end.
 - suspended: parked (挂账) at the end of the calendar month it was filed in (local time), by a
   suspension made before any of its limits had passed; once so, for good (a later resume does
   not bring it back, a later suspension does not take it out), so a closed month's closure
@@ -42,9 +50,10 @@ Definitions (the indicators in assessment.indicators build on these):
   names the case); supporters: the "me too" (附议) steps on it (`support`).
 
 Per dispatch, what its own unit did (a unit is charged only for that):
-- reworked / rework_count: failed on-site verifications of a resolution this dispatch took part
-  in: it had reported in (and was still on the case) when the case was resolved. A unit on the
-  case that never reported in is not charged with the rework of what others resolved.
+- reworked / rework_count / reworked_at (the first): failed on-site verifications of a
+  resolution this dispatch took part in: it had reported in (and was still on the case) when
+  the case was resolved. A unit on the case that never reported in is not charged with the
+  rework of what others resolved.
 
 Per dispatch, its return (退回) and the committee's ruling, from the steps on it:
 - returned: the unit handed it back before its report-in limit (`return_dispatch`); it is
@@ -63,7 +72,7 @@ Per dispatch, the spot checks (抽查) of the case it reported resolved, from th
   `spot_check_failed`).
 - false_reply: the revisit found the case not actually resolved (`spot_check_failed`, 虚假回复);
   the case went back to the same unit with a new dispatch, whose own facts start afresh.
-A case reopened by a spot check is open again (closed, satisfaction: as after `reopen`).
+A case reopened by a spot check is open again (closed: as after `reopen`).
 """
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -163,32 +172,48 @@ def compute_facts(
     closed = status == Status.CLOSED
 
     closing = None
+    # The last closing, kept when the case is reopened (its figures stay in the period that
+    # counted it), with the resolution it closed and its place in the log.
+    kept, kept_resolution, kept_index = None, None, -1
+    first_closing, reopened_at = None, None
     last_resolution = None
-    for event in events:
+    for index, event in enumerate(events):
         if event.action in RESOLVING_ACTIONS:
             last_resolution = event
         if event.to_status == Status.CLOSED and event.from_status != Status.CLOSED:
             closing = event
+            kept, kept_resolution, kept_index = event, last_resolution, index
+            first_closing = first_closing or event
+        elif (
+            event.from_status == Status.CLOSED
+            and event.to_status
+            and event.to_status != Status.CLOSED
+            and first_closing is not None
+            and reopened_at is None
+        ):
+            reopened_at = event.created_at
         if event.action == "reopen":
             closing = None
+    if closed and closing is None:
+        kept = None  # closed without a closing step in the log: nothing to describe
     closed_level = ""
     end_of_handling = None
-    if closed and closing is not None:
-        if closing.from_status == Status.RESOLVED and last_resolution is not None:
-            closed_level = last_resolution.from_level
-            end_of_handling = last_resolution.created_at
+    if kept is not None:
+        if kept.from_status == Status.RESOLVED and kept_resolution is not None:
+            closed_level = kept_resolution.from_level
+            end_of_handling = kept_resolution.created_at
         else:
-            closed_level = closing.from_level
-            end_of_handling = closing.created_at
+            closed_level = kept.from_level
+            end_of_handling = kept.created_at
 
-    solved_by = _solved_by(events) if closed and closing is not None else ""
+    solved_by = _solved_by(events[: kept_index + 1]) if kept is not None else ""
 
-    satisfaction = ""
+    # The last rating given, kept when the case is reopened (a period counts it from rated_at).
+    satisfaction, rated_at = "", None
     for event in events:
         if event.action == "evaluate":
             satisfaction = (event.data or {}).get("satisfaction", "")
-        elif event.action in ("reopen", "spot_check_failed"):
-            satisfaction = ""
+            rated_at = event.created_at if satisfaction else None
 
     levels = [Level.VILLAGE] + [e.to_level for e in events if e.to_level]
     max_level = max(levels, key=lambda level: LEVEL_ORDER.get(level, 0))
@@ -208,7 +233,23 @@ def compute_facts(
         )
 
     closed_at = closing.created_at if closed and closing is not None else None
+    corrections = list(corrections)
     correction = _correction_of(closing=closed_at, corrections=corrections)
+    first_closed_at = None
+    if first_closing is not None:
+        first_correction = _correction_of(
+            closing=first_closing.created_at, corrections=corrections, until=reopened_at
+        )
+        first_closed_at = (
+            first_correction.counts_from
+            if first_correction is not None
+            else first_closing.created_at
+        )
+    first_rework = next((e for e in events if e.action == "verify_fail"), None)
+    postponement = next(
+        (e for e in events if e.action == "decide_postponement" and (e.data or {}).get("approved")),
+        None,
+    )
     values = {
         "city_id": case.city_id,
         "town_id": case.town_id,
@@ -225,24 +266,27 @@ def compute_facts(
         "closed": closed,
         "closed_at": correction.counts_from if correction is not None else closed_at,
         "closing_corrected": correction is not None,
+        "first_closed_at": first_closed_at,
+        "reopened_at": reopened_at,
         "closed_level": closed_level,
         "solved_by": solved_by,
         "resolved_at": last_resolution.created_at if last_resolution is not None else None,
         "overdue": overdue,
         "overdue_at": missed[0] if missed else None,
         "late_count": len(missed),
-        "closed_on_time": closed and not overdue,
+        "closed_on_time": kept is not None and not overdue,
         "reworked": rework_count > 0,
+        "reworked_at": first_rework.created_at if first_rework is not None else None,
         "rework_count": rework_count,
-        "postponed": any(
-            e.action == "decide_postponement" and (e.data or {}).get("approved") for e in events
-        ),
+        "postponed": postponement is not None,
+        "postponed_at": postponement.created_at if postponement is not None else None,
         "suspended": _parked_in_time(case=case, events=events, first_missed=missed[:1]),
         "was_suspended": "suspend" in actions,
         "whistled": "whistle" in actions,
         "escalated": "escalate" in actions,
         "max_level": max_level,
         "satisfaction": satisfaction,
+        "rated_at": rated_at,
         "handling_seconds": handling_seconds,
         "merged": merged,
         "supporters": actions.count("support"),
@@ -256,7 +300,7 @@ def compute_facts(
                 case=case,
                 dispatch=dispatch,
                 events=events,
-                rework_count=reworks.get(dispatch.pk, 0),
+                rework=reworks.get(dispatch.pk, (0, None)),
                 deadlines=deadlines,
                 attendance=attendance,
                 orders=[order for order in orders if order.dispatch_id == dispatch.pk],
@@ -267,13 +311,20 @@ def compute_facts(
 
 
 def _correction_of(
-    *, closing: datetime | None, corrections: Iterable[ClosureCorrection]
+    *,
+    closing: datetime | None,
+    corrections: Iterable[ClosureCorrection],
+    until: datetime | None = None,
 ) -> ClosureCorrection | None:
-    """The correction of the current closing: the latest one recorded since it (an older one
-    was about an earlier closing, before a reopening)."""
+    """The correction of a closing: the latest one recorded since it (an older one was about
+    an earlier closing, before a reopening) and, for a closing since undone, before `until`."""
     if closing is None:
         return None
-    applying = [c for c in corrections if c.recorded_at >= closing]
+    applying = [
+        c
+        for c in corrections
+        if c.recorded_at >= closing and (until is None or c.recorded_at < until)
+    ]
     return max(applying, key=lambda c: (c.recorded_at, c.pk), default=None)
 
 
@@ -294,12 +345,12 @@ def _solved_by(events: Sequence[Event]) -> str:
     return SolvedBy.CONSULTATION if consulted else SolvedBy.TEAM
 
 
-def _reworks_by_dispatch(events: Sequence[Event]) -> dict[int, int]:
-    """dispatch id -> failed verifications of resolutions it took part in: the dispatches
-    reported in and still on the case when the case was resolved."""
+def _reworks_by_dispatch(events: Sequence[Event]) -> dict[int, tuple[int, datetime]]:
+    """dispatch id -> (failed verifications of resolutions it took part in, when the first
+    failed): the dispatches reported in and still on the case when the case was resolved."""
     reported: set[int] = set()
     resolvers: set[int] = set()
-    counts: dict[int, int] = {}
+    counts: dict[int, tuple[int, datetime]] = {}
     for event in events:
         if event.action == "report_in" and event.dispatch_id:
             reported.add(event.dispatch_id)
@@ -313,7 +364,8 @@ def _reworks_by_dispatch(events: Sequence[Event]) -> dict[int, int]:
             resolvers = set()
         elif event.action == "verify_fail":
             for dispatch_id in resolvers:
-                counts[dispatch_id] = counts.get(dispatch_id, 0) + 1
+                count, first = counts.get(dispatch_id, (0, event.created_at))
+                counts[dispatch_id] = (count + 1, first)
     return counts
 
 
@@ -322,11 +374,12 @@ def _dispatch_facts(
     case: Case,
     dispatch: Dispatch,
     events: Sequence[Event],
-    rework_count: int,
+    rework: tuple[int, datetime | None],
     deadlines: Sequence[Deadline],
     attendance: Iterable[Attendance],
     orders: Sequence[SupervisionOrder],
 ) -> dict:
+    rework_count, reworked_at = rework
     urge_count = sum(1 for e in events if e.action == "urge" and e.dispatch_id == dispatch.pk)
     own = {e.action for e in events if e.dispatch_id == dispatch.pk}
     late = dispatch.late or "report_in_late" in own
@@ -361,6 +414,7 @@ def _dispatch_facts(
         "return_overruled": "overrule_return" in own,
         "resolved_at": dispatch.resolved_at,
         "reworked": rework_count > 0,
+        "reworked_at": reworked_at,
         "rework_count": rework_count,
         "task_due_at": dispatch.due_at,
         "task_overdue": any(

@@ -146,3 +146,23 @@ class TownEvaluationForm(forms.Form):
         self.fields["month"].choices = [
             (month.isoformat(), date_format(month, "YEAR_MONTH_FORMAT")) for month in months
         ]
+
+
+class ClosingCorrectionForm(forms.Form):
+    """A supervisor's correction of when a closed case counts as closed, with the reason."""
+
+    case_number = forms.CharField(
+        label=_("Case number"), max_length=64, help_text=_("As on the case page, e.g. HN-...")
+    )
+    counts_from = forms.DateTimeField(
+        label=_("Counts as closed from"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("When the case was really closed (e.g. verified on site)."),
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Why the closed figures change: it is shown with them."),
+    )

@@ -205,35 +205,55 @@ def case_conditions(
 
     `handler` ("team" or "department", id): a unit's cases, where what the case's other units
     did is not held against it (rework: only of what its own dispatch took part in).
-    `as_of` (the period's end, or an expression giving it per row): a case counts as closed,
-    or as overdue, only if that happened before; later events land in later figures, so a
-    closed period's numbers do not move (a ClosureCorrection may move its closing, with a
-    reason)."""
+    `as_of` (the period's end, or an expression giving it per row): each fact counts as it
+    stood then: closed (now, since before it; or its first closing stood then, whatever
+    reopened it later), overdue, rated, reworked, postponed only if that happened before;
+    later events land in later figures, so a closed period's numbers do not move (a
+    ClosureCorrection may move its closing, with a reason). A fact without the moment (stored
+    before the moments were kept, until `rebuild_facts`) counts as it stands now."""
 
     def q(**kwargs: object) -> Q:
         return Q(**{prefix + name: value for name, value in kwargs.items()})
 
+    def before(name: str) -> Q:
+        """Happened before the period's end (or the moment is not known)."""
+        if as_of is None:
+            return Q()
+        return q(**{f"{name}__isnull": True}) | q(**{f"{name}__lt": as_of})
+
     is_closed = q(closed=True)
     is_overdue = q(overdue=True)
+    on_time = q(closed_on_time=True)
     if as_of is not None:
-        is_closed &= q(closed_at__lt=as_of)
+        first_closing_stood = q(first_closed_at__lt=as_of) & (
+            q(reopened_at__isnull=True) | q(reopened_at__gte=as_of)
+        )
+        is_closed = (is_closed & q(closed_at__lt=as_of)) | first_closing_stood
         is_overdue &= q(overdue_at__lt=as_of)
+        # Closed on time: no limit passed before the period's end (one passing after a later
+        # reopening does not make the closing late).
+        on_time |= q(overdue_at__gte=as_of)
     due = q(rejected=False)
     active = due & q(suspended=False)
     closed = active & is_closed
-    evaluated = due & ~q(satisfaction="")
+    evaluated = due & ~q(satisfaction="") & before("rated_at")
     accepted = due & q(accepted=True)
     return {
         "due": due,
         "suspended": due & q(suspended=True),
         "active": active,
         "closed": closed,
-        "closed_on_time": closed & q(closed_on_time=True),
+        "closed_on_time": closed & on_time,
         # Closed, or past a handling limit: the cases on-time closure judges.
         "fallen_due": active & (is_closed | is_overdue),
         "overdue": due & is_overdue,
-        "reworked": due & (q(reworked=True) if handler is None else _own_rework(handler)),
-        "postponed": due & q(postponed=True),
+        "reworked": due
+        & (
+            q(reworked=True) & before("reworked_at")
+            if handler is None
+            else _own_rework(handler, as_of=as_of)
+        ),
+        "postponed": due & q(postponed=True) & before("postponed_at"),
         "evaluated": evaluated,
         "satisfied": evaluated
         & q(satisfaction__in=[Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED]),
@@ -254,16 +274,17 @@ def case_conditions(
     }
 
 
-def _own_rework(handler: tuple[str, int]) -> Q:
-    """The case had a failed verification of a resolution this unit's dispatch took part in."""
+def _own_rework(handler: tuple[str, int], *, as_of: datetime | F | None = None) -> Q:
+    """The case had a failed verification of a resolution this unit's dispatch took part in
+    (before `as_of`, the period's end)."""
     unit_type, unit_id = handler
-    return Q(
-        Exists(
-            DispatchFact.objects.filter(
-                case_fact_id=OuterRef("pk"), reworked=True, **{HANDLER_FIELDS[unit_type]: unit_id}
-            )
-        )
+    rows = DispatchFact.objects.filter(
+        case_fact_id=OuterRef("pk"), reworked=True, **{HANDLER_FIELDS[unit_type]: unit_id}
     )
+    if as_of is not None:
+        end = OuterRef(as_of.name) if isinstance(as_of, F) else as_of
+        rows = rows.filter(Q(reworked_at__isnull=True) | Q(reworked_at__lt=end))
+    return Q(Exists(rows))
 
 
 def handler_of(unit_type: str, unit_id: int) -> tuple[str, int] | None:

@@ -77,12 +77,20 @@ class CaseFact(models.Model):
     overdue_at = models.DateTimeField(_("first limit passed at"), null=True, blank=True)
     # closed_at comes from a ClosureCorrection (with its reason) rather than the closing step.
     closing_corrected = models.BooleanField(_("closing date corrected"), default=False)
+    # Its first closing and when that was undone: a period whose end it stood at keeps it
+    # closed when the case is reopened later (assessment.facts).
+    first_closed_at = models.DateTimeField(_("first closed at"), null=True, blank=True)
+    reopened_at = models.DateTimeField(_("first closing undone at"), null=True, blank=True)
     closed_on_time = models.BooleanField(_("closed on time"), default=False)
     # How many of its own limits passed (each firing counts; assessment.facts, overdue).
     late_count = models.PositiveIntegerField(_("limits passed"), default=0)
     reworked = models.BooleanField(_("reworked"), default=False)
+    # When the first verification failed, the first postponement was approved and the rating
+    # was given: a period counts each only if it came before its end.
+    reworked_at = models.DateTimeField(_("first reworked at"), null=True, blank=True)
     rework_count = models.PositiveIntegerField(_("failed verifications"), default=0)
     postponed = models.BooleanField(_("postponed"), default=False)
+    postponed_at = models.DateTimeField(_("first postponed at"), null=True, blank=True)
     # Parked (挂账) at the end of its filing month, within its limits: out of the closure rates
     # for good (assessment.facts), so a closed month's figures do not move.
     suspended = models.BooleanField(_("suspended (left out of the closure rates)"), default=False)
@@ -93,6 +101,7 @@ class CaseFact(models.Model):
     satisfaction = models.CharField(
         _("satisfaction"), max_length=20, choices=Satisfaction.choices, blank=True
     )
+    rated_at = models.DateTimeField(_("rated at"), null=True, blank=True)
     handling_seconds = models.PositiveBigIntegerField(
         _("handling time (working seconds)"), null=True, blank=True
     )
@@ -224,6 +233,7 @@ class DispatchFact(models.Model):
     # Failed verifications of what this dispatch took part in resolving: a unit is charged
     # only for what its own dispatch did (assessment.facts).
     reworked = models.BooleanField(_("reworked"), default=False)
+    reworked_at = models.DateTimeField(_("first reworked at"), null=True, blank=True)
     rework_count = models.PositiveIntegerField(_("failed verifications"), default=0)
     task_due_at = models.DateTimeField(_("task deadline"), null=True, blank=True)
     task_overdue = models.BooleanField(_("task overdue"), default=False)

@@ -699,6 +699,11 @@ def red_and_overdue(*, user: User, limit: int) -> list[Case]:
     return result
 
 
+def corrected_case(*, user: User, number: str) -> Case | None:
+    """The case of that number among those the user may see, or None."""
+    return visible_cases(user=user).filter(number=number.strip()).first()
+
+
 def closure_corrections(*, cases: QuerySet[Case], limit: int = 100) -> list[ClosureCorrection]:
     """The corrections (with their reasons) of these cases' closing, newest first: what
     changed a closed period's figures after the fact."""

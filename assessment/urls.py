@@ -13,5 +13,6 @@ urlpatterns = [
     path("cases/", views.cases_behind, name="cases"),
     path("hotspots/", views.hot_spots, name="hotspots"),
     path("evaluate/", views.evaluate, name="evaluate"),
+    path("corrections/", views.corrections, name="corrections"),
     path("report/", views.report, name="report"),
 ]

@@ -26,10 +26,19 @@ from assessment import dashboard as board
 from assessment import hotspots as spots
 from assessment import selectors
 from assessment.exports import export_format, export_response, file_name
-from assessment.forms import DrillDownForm, PeriodForm, RankingForm, TownEvaluationForm
+from assessment.forms import (
+    ClosingCorrectionForm,
+    DrillDownForm,
+    PeriodForm,
+    RankingForm,
+    TownEvaluationForm,
+)
 from assessment.periods import parse_period, period_for, previous
-from assessment.services import evaluable_months, record_town_evaluation
+from assessment.services import correct_closing, evaluable_months, record_town_evaluation
+from cases.access import scope_of
+from cases.models import Case
 from core.views import run_service
+from teams.models import Role
 
 PAGE_SIZE = 25
 TREND_COUNT = selectors.TREND_COUNT
@@ -88,6 +97,7 @@ def page(
         "page_url": request.path,
         "tables": tables,
         "can_evaluate": board.is_town_committee(user=request.user),
+        "can_correct": board.is_supervisor(user=request.user),
     }
     is_fragment = wants_fragment(request)
     body = template.replace(".html", "_body.html")
@@ -529,3 +539,48 @@ def report(request: HttpRequest) -> HttpResponse:
             ranking_names=board.report_rankings(unit_type),
         )
     return page(request, "assessment/report.html", context, tables=tables)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def corrections(request: HttpRequest) -> HttpResponse:
+    """The city's supervisors correct when a closed case counts as closed, with the reason:
+    the one way a closed period's figures change after the fact; the latest corrections of
+    their city are listed below the form."""
+    cities = scope_of(request.user).regions_of(Role.SUPERVISOR)
+    if not cities:
+        raise PermissionDenied(_("Only the city's supervisors correct the figures."))
+    status = 200
+    form = ClosingCorrectionForm(request.POST or None)
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            case = selectors.corrected_case(user=request.user, number=data["case_number"])
+            if case is None:
+                form.add_error("case_number", _("No case with this number in your area."))
+            else:
+                ok, _result = run_service(
+                    request,
+                    form,
+                    lambda: correct_closing(
+                        user=request.user,
+                        case_id=case.pk,
+                        counts_from=data["counts_from"],
+                        reason=data["reason"],
+                    ),
+                )
+                if ok:
+                    messages.success(
+                        request,
+                        _("The closing of %(number)s was corrected.") % {"number": case.number},
+                    )
+                    return redirect("assessment:corrections")
+    context = {
+        "form": form,
+        "can_correct": True,
+        "corrections": selectors.closure_corrections(
+            cases=Case.objects.filter(city_id__in=cities), limit=50
+        ),
+    }
+    return render(request, "assessment/corrections.html", context, status=status)

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
 
 from assessment.definitions import help_text
 from assessment.hotspots import hot_spots
@@ -159,13 +160,14 @@ def test_hot_spots_leave_out_rejected_and_merged_whistles(org):  # noqa: F811
 
 
 def test_every_indicator_says_what_it_counts_and_what_its_words_mean(client, org):  # noqa: F811
-    for key in KEYS:
-        lines = [str(line) for line in help_text(key)]
-        assert len(lines) >= 2, key  # its own text, then which cases a period counts
-    assert any(line.startswith("Suspended") for line in map(str, help_text("closure_rate")))
-    on_time = " ".join(map(str, help_text("on_time_closure_rate")))
-    assert "Due:" in on_time and "Late:" in on_time and "Suspended" in on_time
-    assert "timer" in " ".join(map(str, help_text("on_the_spot_rate")))
+    with translation.override("en"):  # the words are compared in English
+        for key in KEYS:
+            lines = [str(line) for line in help_text(key)]
+            assert len(lines) >= 2, key  # its own text, then which cases a period counts
+        assert any(line.startswith("Suspended") for line in map(str, help_text("closure_rate")))
+        on_time = " ".join(map(str, help_text("on_time_closure_rate")))
+        assert "Due:" in on_time and "Late:" in on_time and "Suspended" in on_time
+        assert "timer" in " ".join(map(str, help_text("on_the_spot_rate")))
     client.force_login(org.supervisor)
     html = client.get(reverse("assessment:overview"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     tiles = html.count('class="kpi-tile"')

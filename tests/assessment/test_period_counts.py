@@ -89,7 +89,7 @@ def test_counts_of_an_older_state_are_served_only_while_young(org, paths, settin
     changed = CaseFact.objects.filter(
         case_conditions()["closed"], city=org.city, filed_at__gte=month.start_at
     ).first()
-    CaseFact.objects.filter(pk=changed.pk).update(closed=False)
+    CaseFact.objects.filter(pk=changed.pk).update(closed=False, reopened_at=timezone.now())
     services.touch_fact_months(months=[month.start])
     now = _values(org, month)  # the stored counts: the worker recounts them meanwhile
     assert now == before

@@ -18,9 +18,19 @@ from assessment.services import correct_closing, rebuild_all_facts, refresh_case
 from cases import sweep
 from cases.errors import IllegalTransition, InvalidInput, NotAllowed
 from cases.models import Case, Status
-from cases.services import verify_case
+from cases.services import (
+    decide_postponement,
+    evaluate_case,
+    reopen_case,
+    request_postponement,
+    verify_case,
+)
+from checklists.models import Stage, TimeUnit
+from spotchecks.models import SpotCheckCase
+from spotchecks.services import record_revisit
 from tests.cases.conftest import org  # noqa: F401
-from tests.cases.engine_steps import T0, at, resolved_by_team, whistled
+from tests.cases.engine_steps import T0, accepted, at, png, resolved_by_team, whistled
+from tests.spotchecks.steps import closed_cases, draw
 
 JUNE = period_for("month", date(2025, 6, 1))
 JULY = period_for("month", date(2025, 7, 1))
@@ -37,13 +47,61 @@ def refresh_all() -> None:
         refresh_case_facts(case_id=case_id)
 
 
-def figures(org, period=JUNE) -> dict:  # noqa: F811
+PERIOD_KEYS = (
+    "closure_rate",
+    "on_time_closure_rate",
+    "solved_by_team_share",
+    "level_town_share",
+    "avg_handling_hours",
+    "satisfaction_rate",
+    "rework_rate",
+    "postponement_rate",
+)
+
+
+def figures(org, period=JUNE, unit=("town", None)) -> dict:  # noqa: F811
     refresh_all()
-    values = compute(unit_type="town", unit_id=org.town.pk, period=period, params={})
+    unit_type, unit_id = unit
+    values = compute(unit_type=unit_type, unit_id=unit_id or org.town.pk, period=period, params={})
     return {
         key: (values["indicators"][key].numerator, values["indicators"][key].denominator)
-        for key in ("closure_rate", "on_time_closure_rate", "solved_by_team_share")
+        for key in PERIOD_KEYS
     }
+
+
+def listed(org, key: str, unit=("town", None)) -> dict:  # noqa: F811
+    """Both drill-down lists of an indicator, June, as case ids."""
+    unit_type, unit_id = unit
+    return {
+        part: set(
+            behind(
+                indicator_key=key,
+                part=part,
+                unit_type=unit_type,
+                unit_id=unit_id or org.town.pk,
+                period=JUNE,
+            ).values_list("pk", flat=True)
+        )
+        for part in ("numerator", "denominator")
+    }
+
+
+def stays_as_at_month_end(org, change, keys) -> None:  # noqa: F811
+    """The June figures (of the town and of the team), and their drill-down lists, are the
+    same after `change` (done in July), incrementally and after a rebuild."""
+    units = [("town", None), ("team", org.team.pk)]
+    time_machine_end = at(2025, 6, 30, 23, 0)
+    sweep.sweep(now=time_machine_end)
+    before = {unit: figures(org, unit=unit) for unit in units}
+    lists = {unit: {key: listed(org, key, unit) for key in keys} for unit in units}
+    change()
+    for unit in units:
+        assert figures(org, unit=unit) == before[unit], unit
+        assert {key: listed(org, key, unit) for key in keys} == lists[unit], unit
+    rebuild_all_facts()
+    for unit in units:
+        assert figures(org, unit=unit) == before[unit], unit
+    return before
 
 
 def closed_in_june_list(org):  # noqa: F811
@@ -161,3 +219,129 @@ def test_the_command_records_a_correction(org, time_machine):  # noqa: F811
         stdout=StringIO(),
     )
     assert figures(org)["closure_rate"] == (1, 1)
+
+
+def test_a_case_closed_in_june_and_reopened_in_july_keeps_june_closed(org, time_machine):  # noqa: F811
+    case = resolved_by_team(org)
+    verify_case(user=org.grid_worker, case_id=case.pk, passed=True)
+    time_machine.move_to(at(2025, 6, 30, 23, 0), tick=False)
+
+    def reopen() -> None:
+        time_machine.move_to(at(2025, 7, 3, 10, 0), tick=False)
+        reopen_case(user=org.town_committee, case_id=case.pk, reason="Piled up again")
+        assert Case.objects.get(pk=case.pk).status != Status.CLOSED
+
+    before = stays_as_at_month_end(
+        org, reopen, ("closure_rate", "on_time_closure_rate", "solved_by_team_share")
+    )
+    town = before[("town", None)]
+    assert town["closure_rate"] == (1, 1) and town["on_time_closure_rate"] == (1, 1)
+    assert town["solved_by_team_share"] == (1, 1) and town["level_town_share"] == (1, 1)
+    fact = CaseFact.objects.get(pk=case.pk)
+    assert not fact.closed and fact.reopened_at == at(2025, 7, 3, 10, 0)
+    # July's own view of the case: open (a period ending after the reopening).
+    july = compute(
+        unit_type="town",
+        unit_id=org.town.pk,
+        period=period_for("year", date(2025, 1, 1)),
+        params={},
+    )
+    assert july["indicators"]["closure_rate"].numerator == 0
+
+
+def test_a_case_reopened_within_june_is_open_in_june(org, time_machine):  # noqa: F811
+    case = resolved_by_team(org)
+    verify_case(user=org.grid_worker, case_id=case.pk, passed=True)
+    time_machine.move_to(at(2025, 6, 20, 10, 0), tick=False)
+    reopen_case(user=org.town_committee, case_id=case.pk, reason="Piled up again")
+    assert figures(org)["closure_rate"] == (0, 1)
+
+
+def test_a_rating_given_in_july_leaves_june_satisfaction(org, time_machine):  # noqa: F811
+    rated_in_june = resolved_by_team(org)
+    verify_case(user=org.grid_worker, case_id=rated_in_june.pk, passed=True)
+    evaluate_case(user=org.grid_worker, case_id=rated_in_june.pk, satisfaction="satisfied")
+    rated_later = resolved_by_team(org, description="Another heap")
+    verify_case(user=org.grid_worker, case_id=rated_later.pk, passed=True)
+
+    def rate() -> None:
+        time_machine.move_to(at(2025, 7, 3, 10, 0), tick=False)
+        evaluate_case(user=org.grid_worker, case_id=rated_later.pk, satisfaction="unsatisfied")
+
+    before = stays_as_at_month_end(org, rate, ("satisfaction_rate",))
+    assert before[("town", None)]["satisfaction_rate"] == (1, 1)
+    assert CaseFact.objects.get(pk=rated_later.pk).satisfaction == "unsatisfied"
+
+
+def test_a_rework_in_july_leaves_june_rework_rate(org, time_machine):  # noqa: F811
+    case = resolved_by_team(org)
+
+    def rework() -> None:
+        time_machine.move_to(at(2025, 7, 3, 10, 0), tick=False)
+        verify_case(
+            user=org.grid_worker,
+            case_id=case.pk,
+            passed=False,
+            reason="Still there",
+            photos=[png()],
+        )
+
+    before = stays_as_at_month_end(org, rework, ("rework_rate",))
+    assert before[("town", None)]["rework_rate"] == (0, 1)
+    assert before[("team", org.team.pk)]["rework_rate"] == (0, 1)
+    fact = CaseFact.objects.get(pk=case.pk)
+    assert fact.reworked and fact.reworked_at == at(2025, 7, 3, 10, 0)
+    # The year, which ends after the rework, counts it (for the town and for the team).
+    year = period_for("year", date(2025, 1, 1))
+    for unit_type, unit_id in (("town", org.town.pk), ("team", org.team.pk)):
+        values = compute(unit_type=unit_type, unit_id=unit_id, period=year, params={})
+        assert values["indicators"]["rework_rate"].numerator == 1, unit_type
+
+
+def test_a_postponement_in_july_leaves_june_postponement_rate(org, time_machine):  # noqa: F811
+    time_machine.move_to(at(2025, 6, 30, 17, 50), tick=False)  # after office hours
+    case = accepted(org)
+
+    def postpone() -> None:
+        time_machine.move_to(at(2025, 7, 1, 9, 30), tick=False)
+        deadline = case.deadlines.get(stage=Stage.VILLAGE_HANDLING)
+        postponement = request_postponement(
+            user=org.village_officer,
+            case_id=case.pk,
+            deadline_id=deadline.pk,
+            amount=2,
+            unit=TimeUnit.WORKING_DAYS,
+            reason="Owner away",
+        )
+        decide_postponement(user=org.town_committee, postponement_id=postponement.pk, approve=True)
+
+    time_machine.move_to(at(2025, 6, 30, 23, 0), tick=False)
+    before = stays_as_at_month_end(org, postpone, ("postponement_rate",))
+    assert before[("town", None)]["postponement_rate"] == (0, 1)
+    assert CaseFact.objects.get(pk=case.pk).postponed_at == at(2025, 7, 1, 9, 30)
+    year = period_for("year", date(2025, 1, 1))
+    values = compute(unit_type="town", unit_id=org.town.pk, period=year, params={})
+    assert values["indicators"]["postponement_rate"].numerator == 1
+
+
+def test_a_spot_check_finding_in_july_leaves_june_closed(org, time_machine):  # noqa: F811
+    """A revisit in July finds the June closing false (虚假回复): the case is open again, and
+    July's later figures say so, but June's closure stays as it stood."""
+    (case,) = closed_cases(org, 1)
+    draw(org, size=1, seed=7)
+    time_machine.move_to(at(2025, 6, 30, 23, 0), tick=False)
+
+    def not_resolved() -> None:
+        time_machine.move_to(at(2025, 7, 3, 10, 0), tick=False)
+        record_revisit(
+            user=org.supervisor,
+            case_id=case.pk,
+            outcome=SpotCheckCase.Outcome.FALSE_REPLY,
+            note="Still piled up",
+            photos=[png()],
+        )
+        assert Case.objects.get(pk=case.pk).status != Status.CLOSED
+
+    before = stays_as_at_month_end(org, not_resolved, ("closure_rate", "on_time_closure_rate"))
+    assert before[("town", None)]["closure_rate"] == (1, 1)
+    assert CaseFact.objects.get(pk=case.pk).reopened_at == at(2025, 7, 3, 10, 0)

@@ -171,6 +171,7 @@ TARGETS: dict[str, Target] = {
     "assessment:cases": page(),
     "assessment:hotspots": page(),
     "assessment:evaluate": page(),
+    "assessment:corrections": page(),
     "assessment:report": page(),
     # --- Open311: public by design, per city (jurisdiction_id) ---
     "open311-services": Target(args=lambda o: J, query="jurisdiction_id={city}"),
@@ -508,6 +509,8 @@ EXPECTATIONS: dict[str, str | tuple[str, str]] = {
     # found.
     "assessment:cases": "403 200 200 403 200 200 200 200 L",
     "assessment:evaluate": "403 403 403 403 403 200 403 403 L",
+    # Corrections of closed figures: the city's supervisors only.
+    "assessment:corrections": "403 403 403 403 403 403 403 200 L",
     "assessment:hotspots": "403 200 200 403 200 200 200 200 L",
     "assessment:overview": "403 200 200 403 200 200 200 200 L",
     "assessment:rankings": "403 200 200 403 200 200 200 200 L",
