@@ -127,13 +127,19 @@ class Computed:
     dispatches: list[dict] = field(default_factory=list)
 
 
-def _missed(deadline: Deadline) -> bool:
-    if deadline.fired_at is not None:
+def missed(*, due_at: datetime, met_at: datetime | None, fired_at: datetime | None) -> bool:
+    """A deadline passed before it was met: its timer fired, or it was met late (the one
+    definition; the policy lab judges its replayed deadlines by it too)."""
+    if fired_at is not None:
         return True
-    return deadline.met_at is not None and deadline.met_at > deadline.due_at
+    return met_at is not None and met_at > due_at
 
 
-def _parked_in_time(*, case: Case, events: Sequence[Event], first_missed: list) -> bool:
+def _missed(deadline: Deadline) -> bool:
+    return missed(due_at=deadline.due_at, met_at=deadline.met_at, fired_at=deadline.fired_at)
+
+
+def parked_in_time(*, case: Case, events: Sequence[Event], first_missed: list) -> bool:
     """Parked at the end of its filing month, by a suspension made before any limit passed:
     the closure rates leave it out for good, so nothing done later moves a closed month."""
     filed = timezone.localtime(case.filed_at)
@@ -280,7 +286,7 @@ def compute_facts(
         "rework_count": rework_count,
         "postponed": postponement is not None,
         "postponed_at": postponement.created_at if postponement is not None else None,
-        "suspended": _parked_in_time(case=case, events=events, first_missed=missed[:1]),
+        "suspended": parked_in_time(case=case, events=events, first_missed=missed[:1]),
         "was_suspended": "suspend" in actions,
         "whistled": "whistle" in actions,
         "escalated": "escalate" in actions,

@@ -195,11 +195,26 @@ REGION_FIELDS = {
 HANDLER_FIELDS = {"team": "team_id", "department": "department_id"}
 
 
+@dataclass(frozen=True)
+class Facts:
+    """The fact tables the indicators count: the live ones (the default), or the facts a
+    policy-lab replay computed under other rules (same columns: CaseFactValues), so a
+    replay's numbers come from exactly the conditions the dashboards use."""
+
+    cases: QuerySet
+    dispatches: QuerySet
+
+
+def live_facts() -> Facts:
+    return Facts(cases=CaseFact.objects.all(), dispatches=DispatchFact.objects.all())
+
+
 def case_conditions(
     prefix: str = "",
     *,
     handler: tuple[str, int] | None = None,
     as_of: datetime | F | None = None,
+    facts: Facts | None = None,
 ) -> dict[str, Q]:
     """The counted sets, as conditions on CaseFact (or on a relation to it, via prefix).
 
@@ -251,7 +266,7 @@ def case_conditions(
         & (
             q(reworked=True) & before("reworked_at")
             if handler is None
-            else _own_rework(handler, as_of=as_of)
+            else _own_rework(handler, as_of=as_of, facts=facts)
         ),
         "postponed": due & q(postponed=True) & before("postponed_at"),
         "evaluated": evaluated,
@@ -274,11 +289,13 @@ def case_conditions(
     }
 
 
-def _own_rework(handler: tuple[str, int], *, as_of: datetime | F | None = None) -> Q:
+def _own_rework(
+    handler: tuple[str, int], *, as_of: datetime | F | None = None, facts: Facts | None = None
+) -> Q:
     """The case had a failed verification of a resolution this unit's dispatch took part in
     (before `as_of`, the period's end)."""
     unit_type, unit_id = handler
-    rows = DispatchFact.objects.filter(
+    rows = (facts or live_facts()).dispatches.filter(
         case_fact_id=OuterRef("pk"), reworked=True, **{HANDLER_FIELDS[unit_type]: unit_id}
     )
     if as_of is not None:
@@ -344,14 +361,17 @@ class Indicator:
 # --- which facts a unit and period cover -----------------------------------------------------
 
 
-def unit_case_facts(*, unit_type: str, unit_id: int, period: Period) -> QuerySet[CaseFact]:
-    rows = CaseFact.objects.filter(filed_at__gte=period.start_at, filed_at__lt=period.end_at)
+def unit_case_facts(
+    *, unit_type: str, unit_id: int, period: Period, facts: Facts | None = None
+) -> QuerySet[CaseFact]:
+    facts = facts or live_facts()
+    rows = facts.cases.filter(filed_at__gte=period.start_at, filed_at__lt=period.end_at)
     if unit_type in REGION_FIELDS:
         return rows.filter(**{REGION_FIELDS[unit_type]: unit_id})
     if unit_type in HANDLER_FIELDS:
         return rows.filter(
             Exists(
-                DispatchFact.objects.filter(
+                facts.dispatches.filter(
                     case_fact_id=OuterRef("pk"),
                     cancelled=False,
                     returned=False,
@@ -362,8 +382,10 @@ def unit_case_facts(*, unit_type: str, unit_id: int, period: Period) -> QuerySet
     raise ValueError(unit_type)
 
 
-def unit_dispatch_facts(*, unit_type: str, unit_id: int, period: Period) -> QuerySet[DispatchFact]:
-    rows = DispatchFact.objects.filter(
+def unit_dispatch_facts(
+    *, unit_type: str, unit_id: int, period: Period, facts: Facts | None = None
+) -> QuerySet[DispatchFact]:
+    rows = (facts or live_facts()).dispatches.filter(
         dispatched_at__gte=period.start_at, dispatched_at__lt=period.end_at
     )
     column = REGION_FIELDS.get(unit_type) or HANDLER_FIELDS.get(unit_type)
@@ -373,11 +395,14 @@ def unit_dispatch_facts(*, unit_type: str, unit_id: int, period: Period) -> Quer
 
 
 def case_aggregates(
-    *, handler: tuple[str, int] | None = None, as_of: datetime | F | None = None
+    *,
+    handler: tuple[str, int] | None = None,
+    as_of: datetime | F | None = None,
+    facts: Facts | None = None,
 ) -> dict[str, Aggregate]:
     """One conditional count per counted set, the mean handling time and the scoring counts
     (of a team's or department's own doing, with `handler`), as of the period's end."""
-    conditions = case_conditions(handler=handler, as_of=as_of)
+    conditions = case_conditions(handler=handler, as_of=as_of, facts=facts)
     result: dict[str, Aggregate] = {
         f"c_{name}": Count("pk", filter=condition) for name, condition in conditions.items()
     }
@@ -433,25 +458,33 @@ def ratio(numerator: int, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
 
 
-def compute(*, unit_type: str, unit_id: int, period: Period, params: dict[str, str]) -> dict:
+def compute(
+    *,
+    unit_type: str,
+    unit_id: int,
+    period: Period,
+    params: dict[str, str],
+    facts: Facts | None = None,
+) -> dict:
     """All indicators of one unit and period, plus the counts scoring needs, in four queries."""
-    cases = unit_case_facts(unit_type=unit_type, unit_id=unit_id, period=period)
+    facts = facts or live_facts()
+    cases = unit_case_facts(unit_type=unit_type, unit_id=unit_id, period=period, facts=facts)
     handler = handler_of(unit_type, unit_id)
     as_of = period.end_at
-    counts = cases.aggregate(**case_aggregates(handler=handler, as_of=as_of))
+    counts = cases.aggregate(**case_aggregates(handler=handler, as_of=as_of, facts=facts))
     if handler is not None:
         # Failed verifications charged to the unit: those of its own dispatches.
         counts["c_rework_events"] = (
-            DispatchFact.objects.filter(
+            facts.dispatches.filter(
                 case_fact__in=cases.filter(case_conditions()["due"]),
                 **{HANDLER_FIELDS[unit_type]: unit_id},
             ).aggregate(n=Sum("rework_count"))["n"]
             or 0
         )
     counts.update(
-        unit_dispatch_facts(unit_type=unit_type, unit_id=unit_id, period=period).aggregate(
-            **dispatch_aggregates()
-        )
+        unit_dispatch_facts(
+            unit_type=unit_type, unit_id=unit_id, period=period, facts=facts
+        ).aggregate(**dispatch_aggregates())
     )
     measured = cases.filter(case_conditions(as_of=as_of)["measured"])
     p90 = percentile(measured, "handling_seconds", 0.9, counts["c_measured"])
@@ -500,6 +533,7 @@ def behind(
     unit_id: int,
     period: Period,
     p90_seconds: float | None = None,
+    facts: Facts | None = None,
 ) -> QuerySet[Case]:
     """The cases counted by one side of an indicator (as rows: one per dispatch for the
     response rate, one per case otherwise)."""
@@ -508,13 +542,15 @@ def behind(
     source, num_name, den_name = FORMULAS[indicator_key]
     name = num_name if part == "numerator" else den_name
     if source == "dispatch":
-        dispatches = unit_dispatch_facts(unit_type=unit_type, unit_id=unit_id, period=period)
+        dispatches = unit_dispatch_facts(
+            unit_type=unit_type, unit_id=unit_id, period=period, facts=facts
+        )
         ids = dispatches.filter(dispatch_conditions()[name]).values("dispatch_id")
         # One row per dispatch, which names it: the list shows each row's unit.
         return Case.objects.filter(dispatches__in=ids).annotate(
             counted_dispatch_id=F("dispatches__id")
         )
-    cases = unit_case_facts(unit_type=unit_type, unit_id=unit_id, period=period)
+    cases = unit_case_facts(unit_type=unit_type, unit_id=unit_id, period=period, facts=facts)
     as_of = period.end_at
     if name == "slow_tail":
         cases = cases.filter(case_conditions(as_of=as_of)["measured"])
@@ -522,6 +558,8 @@ def behind(
             return Case.objects.none()
         cases = cases.filter(handling_seconds__gte=p90_seconds)
     else:
-        conditions = case_conditions(handler=handler_of(unit_type, unit_id), as_of=as_of)
+        conditions = case_conditions(
+            handler=handler_of(unit_type, unit_id), as_of=as_of, facts=facts
+        )
         cases = cases.filter(conditions[name])
     return Case.objects.filter(pk__in=cases.values("case_id"))

@@ -26,16 +26,11 @@ class SolvedBy(models.TextChoices):
     CONSULTATION = "consultation", _("a consultation of the town or city committee")
 
 
-class CaseFact(models.Model):
-    """What one case amounts to for the assessment (docs/architecture.md, Facts and indicators)."""
+class CaseFactValues(models.Model):
+    """The columns of a case's facts, shared by the live facts (CaseFact) and the facts a
+    policy-lab replay computes under other rules, so one set of indicator conditions counts
+    both (assessment.indicators, Facts)."""
 
-    case = models.OneToOneField(
-        Case,
-        verbose_name=_("case"),
-        primary_key=True,
-        on_delete=models.CASCADE,
-        related_name="fact",
-    )
     city = models.ForeignKey(
         Region, verbose_name=_("city"), on_delete=models.PROTECT, related_name="+"
     )
@@ -113,6 +108,21 @@ class CaseFact(models.Model):
     computed_at = models.DateTimeField(_("computed at"))
 
     class Meta:
+        abstract = True
+
+
+class CaseFact(CaseFactValues):
+    """What one case amounts to for the assessment (docs/architecture.md, Facts and indicators)."""
+
+    case = models.OneToOneField(
+        Case,
+        verbose_name=_("case"),
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="fact",
+    )
+
+    class Meta:
         verbose_name = _("case fact")
         verbose_name_plural = _("case facts")
         ordering = ["-filed_at"]
@@ -164,23 +174,9 @@ class ClosureCorrection(models.Model):
         return f"{self.case_id} {self.counts_from:%Y-%m-%d %H:%M}"
 
 
-class DispatchFact(models.Model):
-    """What one dispatch amounts to: reported in on time, resolved on time, attendance."""
+class DispatchFactValues(models.Model):
+    """The columns of a dispatch's facts, shared by the live facts and a replay's."""
 
-    dispatch = models.OneToOneField(
-        Dispatch,
-        verbose_name=_("dispatch"),
-        primary_key=True,
-        on_delete=models.CASCADE,
-        related_name="fact",
-    )
-    case_fact = models.ForeignKey(
-        CaseFact,
-        verbose_name=_("case"),
-        on_delete=models.CASCADE,
-        related_name="dispatch_facts",
-        db_column="case_id",
-    )
     team = models.ForeignKey(
         Team,
         verbose_name=_("team"),
@@ -249,6 +245,28 @@ class DispatchFact(models.Model):
     spot_checked = models.BooleanField(_("revisited in a spot check"), default=False)
     false_reply = models.BooleanField(_("false reply"), default=False)
     computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        abstract = True
+
+
+class DispatchFact(DispatchFactValues):
+    """What one dispatch amounts to: reported in on time, resolved on time, attendance."""
+
+    dispatch = models.OneToOneField(
+        Dispatch,
+        verbose_name=_("dispatch"),
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="fact",
+    )
+    case_fact = models.ForeignKey(
+        CaseFact,
+        verbose_name=_("case"),
+        on_delete=models.CASCADE,
+        related_name="dispatch_facts",
+        db_column="case_id",
+    )
 
     class Meta:
         verbose_name = _("dispatch fact")

@@ -42,6 +42,55 @@ DEDUCTION_COUNTS = {
 }
 
 
+class InForce:
+    """Marks "the scheme in force for the period" where a caller may pass another one."""
+
+
+@dataclass(frozen=True)
+class IndicatorWeight:
+    key: str
+    weight: Decimal
+    floor: Decimal | None = None
+    ceiling: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class DeductionPoints:
+    kind: str
+    points: Decimal
+
+
+@dataclass(frozen=True)
+class SchemeCopy:
+    """A scoring scheme held outside the database: a policy-lab scenario's weights, scored by
+    the same `score` as the schemes in force."""
+
+    town_evaluation_weight: Decimal
+    indicators: tuple[IndicatorWeight, ...]
+    deductions: tuple[DeductionPoints, ...] = ()
+
+    @classmethod
+    def of(cls, scheme: ScoringScheme) -> "SchemeCopy":
+        return cls(
+            town_evaluation_weight=scheme.town_evaluation_weight,
+            indicators=tuple(
+                IndicatorWeight(key=r.key, weight=r.weight, floor=r.floor, ceiling=r.ceiling)
+                for r in scheme.indicators.all()
+            ),
+            deductions=tuple(
+                DeductionPoints(kind=r.kind, points=r.points) for r in scheme.deductions.all()
+            ),
+        )
+
+
+SchemeLike = ScoringScheme | SchemeCopy
+
+
+def _rows(rows) -> list:
+    """A scheme's indicator or deduction rows, from a model's manager or a SchemeCopy."""
+    return list(rows.all()) if hasattr(rows, "all") else list(rows)
+
+
 @dataclass(frozen=True)
 class Score:
     indicator_score: float | None
@@ -80,7 +129,7 @@ def indicator_points(
 
 def score(
     *,
-    scheme: ScoringScheme | None,
+    scheme: SchemeLike | None,
     indicators: dict[str, Indicator],
     counts: dict,
     town_evaluation: float | None = None,
@@ -89,7 +138,7 @@ def score(
         return Score(None, 0.0, town_evaluation, None)
     weighted = 0.0
     weights = 0.0
-    for row in scheme.indicators.all():
+    for row in _rows(scheme.indicators):
         indicator = indicators.get(row.key)
         if indicator is None or indicator.value is None or row.weight <= 0:
             continue
@@ -104,7 +153,7 @@ def score(
     base = weighted / weights if weights else None
     deductions = sum(
         float(row.points) * float(counts.get(DEDUCTION_COUNTS.get(row.kind, ""), 0) or 0)
-        for row in scheme.deductions.all()
+        for row in _rows(scheme.deductions)
     )
     if base is None:
         return Score(None, deductions, town_evaluation, None)

@@ -533,17 +533,20 @@ def _names(unit_type: str, ids: list[int]) -> dict[int, str]:
     return {row.pk: row.name for row in model.objects.filter(pk__in=ids)}
 
 
-def _grouped(unit_type: str, unit_ids: list[int], period: Period) -> dict[int, dict]:
+def _grouped(
+    unit_type: str, unit_ids: list[int], period: Period, facts: formulas.Facts | None = None
+) -> dict[int, dict]:
     """Counts of every region-like unit in a few grouped queries."""
+    facts = facts or formulas.live_facts()
     column = formulas.REGION_FIELDS[unit_type]
     counts: dict[int, dict] = {unit_id: {} for unit_id in unit_ids}
-    cases = CaseFact.objects.filter(
+    cases = facts.cases.filter(
         filed_at__gte=period.start_at, filed_at__lt=period.end_at, **{f"{column}__in": unit_ids}
     )
-    aggregates = formulas.case_aggregates(as_of=period.end_at)
+    aggregates = formulas.case_aggregates(as_of=period.end_at, facts=facts)
     for row in cases.values(column).annotate(**aggregates).order_by():
         counts[row.pop(column)].update(row)
-    dispatches = DispatchFact.objects.filter(
+    dispatches = facts.dispatches.filter(
         dispatched_at__gte=period.start_at,
         dispatched_at__lt=period.end_at,
         **{f"{column}__in": unit_ids},
@@ -594,23 +597,35 @@ def _grouped_p90(measured: QuerySet, column: str) -> dict[int, float]:
     return result
 
 
-def ranking(*, user: User, unit_type: str, period: Period) -> list[RankRow]:
-    """The units of this type in the user's scope, scored by the scheme valid for the period
-    and ranked (best first; equal scores share a rank; units without a score come last).
+def ranking(
+    *,
+    user: User,
+    unit_type: str,
+    period: Period,
+    facts: formulas.Facts | None = None,
+    scheme: "scoring.SchemeLike | type[scoring.InForce] | None" = scoring.InForce,
+    unit_ids: list[int] | None = None,
+) -> list[RankRow]:
+    """The units of this type in the user's scope (or `unit_ids`), scored by the scheme valid
+    for the period (or `scheme`, a policy-lab scenario's) and ranked (best first; equal scores
+    share a rank; units without a score come last). `facts`: a replay's facts instead of the
+    live ones.
 
     Region-like units are counted in grouped queries; teams and departments (tens per city)
     one by one, since a case may be dispatched to several of them."""
-    unit_ids = list(units_in_scope(user=user, unit_type=unit_type).values_list("pk", flat=True))
+    if unit_ids is None:
+        unit_ids = list(units_in_scope(user=user, unit_type=unit_type).values_list("pk", flat=True))
     if unit_type in formulas.REGION_FIELDS:
-        counts = _grouped(unit_type, unit_ids, period)
+        counts = _grouped(unit_type, unit_ids, period, facts=facts)
     else:
         counts = {
             unit_id: formulas.compute(
-                unit_type=unit_type, unit_id=unit_id, period=period, params={}
+                unit_type=unit_type, unit_id=unit_id, period=period, params={}, facts=facts
             )["counts"]
             for unit_id in unit_ids
         }
-    scheme = scoring.scheme_for(period)
+    if scheme is scoring.InForce:
+        scheme = scoring.scheme_for(period)
     evaluations = (
         scoring.town_evaluations(department_ids=unit_ids, period=period)
         if unit_type == "department"

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import DatabaseError, transaction
@@ -69,10 +71,14 @@ class _Snapshot:
     stamp: Stamp
     known_years: set[int]
     days: dict[int, dict[date, bool]] = field(default_factory=dict)  # year -> {day: working}
+    # A policy-lab scenario's own exception days (day -> working), over the rows' (counted_as)
+    overrides: dict[date, bool] = field(default_factory=dict)
 
 
 _lock = threading.RLock()
 _snapshot: _Snapshot | None = None
+# The exception days a policy-lab replay counts with, in this thread only (counted_as).
+_scenario = threading.local()
 
 
 # --- cache and loading -------------------------------------------------------------------
@@ -139,10 +145,30 @@ def _current() -> _Snapshot:
     global _snapshot
     with _lock:
         snap = _snapshot
-        if snap is not None and _VERSION.still_current(snap.stamp):
-            return snap
-        _snapshot = _load(_VERSION.new_stamp())
-        return _snapshot
+        if snap is None or not _VERSION.still_current(snap.stamp):
+            snap = _snapshot = _load(_VERSION.new_stamp())
+    overrides = getattr(_scenario, "overrides", None)
+    if not overrides:
+        return snap
+    derived = getattr(_scenario, "snapshot", None)
+    if derived is None or derived.stamp is not snap.stamp:
+        # The same office periods and exception rows (shared), the scenario's days over them.
+        derived = _scenario.snapshot = replace(snap, overrides=overrides)
+    return derived
+
+
+@contextmanager
+def counted_as(*, holidays: Iterable[date] = (), workdays: Iterable[date] = ()) -> Iterator[None]:
+    """Count working time, in this thread, as if these days were holidays and these were
+    make-up working days on top of the calendar in force: a policy-lab scenario's calendar
+    (a replay changes nothing the engine uses)."""
+    overrides = dict.fromkeys(holidays, False) | dict.fromkeys(workdays, True)
+    previous = getattr(_scenario, "overrides", None), getattr(_scenario, "snapshot", None)
+    _scenario.overrides, _scenario.snapshot = overrides, None
+    try:
+        yield
+    finally:
+        _scenario.overrides, _scenario.snapshot = previous
 
 
 def _ensure_year(year: int) -> None:
@@ -182,6 +208,10 @@ def _year_days(snap: _Snapshot, year: int) -> dict[date, bool]:
 
 
 def _working_day(snap: _Snapshot, day: date) -> bool:
+    if snap.overrides:
+        exception = snap.overrides.get(day)
+        if exception is not None:
+            return exception
     exception = _year_days(snap, day.year).get(day)
     if exception is not None:
         return exception

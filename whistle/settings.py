@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "consultation",
     "assessment",
     "spotchecks",
+    "policylab",
 ]
 
 MIDDLEWARE = [

@@ -18,6 +18,7 @@ urlpatterns = [
     path("assessment/", include("assessment.urls")),
     path("spotchecks/", include("spotchecks.urls")),
     path("audit/", include("audit.urls")),
+    path("lab/", include("policylab.urls")),
     path("open311/v2/", include("cases.open311.urls")),
     path("track/", track, name="track"),
     path("track/files/<str:token>/", track_attachment, name="track_attachment"),

@@ -1,0 +1,474 @@
+"""Replaying a period's history under a scenario's rules (docs/architecture.md, The policy lab).
+
+What people did stays as it happened: every case's facts start as a copy of its live facts
+(assessment.facts, computed from the event log), and the clocks keep the moments their stages
+really started and ended (Deadline.started_at, met_at). What the rules decide is decided again:
+each clock whose rule the scenario changes gets a new due time
+
+    due' = start + the scenario's limit (its units, its calendar) + what was added on top
+           of the limit in force (a postponement, the time a suspension stopped the clock)
+
+and is late if its stage ended after due', or never ended and due' has passed (its timer would
+have fired at due'). A clock whose rule is unchanged keeps its live outcome exactly, so
+replaying the rules in force reproduces the live facts, indicators and rankings.
+
+From the replayed clocks follow, with the definitions of assessment.facts: a case's overdue,
+first limit passed, limits passed, closed on time and parked in time; a dispatch's report-in
+due, late and reported on time, its task's due time and overdue. A timer that sends a case up
+(screening and village handling: to the town; the town's handling: a consultation; the town's
+consultation: to the city) that the scenario fires before its stage really ended means the
+case "would have escalated" then: it is counted as whistled or escalated from that moment
+(ReplayCaseFact.would_escalate_at), and the report counts those cases. When the scenario
+changes the calendar, handling times in working hours are counted again on it.
+"""
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from assessment.facts import LATE_STAGES, missed, parked_in_time
+from assessment.models import CaseFact, DispatchFact
+from assessment.periods import Period
+from cases import calendar
+from cases.models import Case, Deadline, Event, Level
+from checklists.models import Stage
+from policylab.models import Replay, ReplayCaseFact, ReplayDispatchFact
+from policylab.rules import WORKING_UNITS, Rules
+from teams.models import Region
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 2000
+REGION_COLUMNS = {
+    Region.Level.CITY: "city_id",
+    Region.Level.TOWN: "town_id",
+    Region.Level.VILLAGE: "village_id",
+}
+# Timers that send a case up when they fire (cases.firing), and where to.
+ESCALATING = {
+    Stage.SCREENING: "town",
+    Stage.VILLAGE_HANDLING: "town",
+    Stage.HANDLING: "town_consultation",
+    Stage.TOWN_CONSULTATION: "city",
+}
+LEVEL_ORDER = {Level.VILLAGE: 0, Level.TOWN: 1, Level.CITY: 2}
+
+# The columns both fact tables share (CaseFactValues, DispatchFactValues), copied as they are.
+CASE_COPY = [f.column for f in CaseFact._meta.concrete_fields if f.attname != "case_id"]
+DISPATCH_COLUMNS = [
+    f.column
+    for f in DispatchFact._meta.concrete_fields
+    if f.attname not in ("dispatch_id", "case_fact_id")
+]
+# The replayed columns of a case and a dispatch (the rest is copied as it happened).
+CASE_REPLAYED = (
+    "overdue",
+    "overdue_at",
+    "late_count",
+    "closed_on_time",
+    "suspended",
+    "whistled",
+    "escalated",
+    "max_level",
+    "handling_seconds",
+)
+DISPATCH_REPLAYED = ("report_in_due", "late", "reported_on_time", "task_due_at", "task_overdue")
+
+
+class Cancelled(Exception):
+    """Someone asked to cancel the replay; its partial rows are removed."""
+
+
+@dataclass
+class Tally:
+    """What the report counts besides the indicators."""
+
+    cases: int = 0
+    clocks: int = 0
+    clocks_replayed: int = 0
+    late_clocks_live: int = 0
+    late_clocks: int = 0
+    warnings_live: int = 0
+    warnings: int = 0
+    would_escalate: int = 0
+    would_escalate_by: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    cases_changed: int = 0
+    dispatches_changed: int = 0
+
+    def as_json(self) -> dict:
+        return {
+            "cases": self.cases,
+            "clocks": self.clocks,
+            "clocks_replayed": self.clocks_replayed,
+            "late_clocks_live": self.late_clocks_live,
+            "late_clocks": self.late_clocks,
+            "warnings_live": self.warnings_live,
+            "warnings": self.warnings,
+            "would_escalate": self.would_escalate,
+            "would_escalate_by": dict(self.would_escalate_by),
+            "cases_changed": self.cases_changed,
+            "dispatches_changed": self.dispatches_changed,
+        }
+
+
+@dataclass
+class Clock:
+    """One deadline row, as read for the replay."""
+
+    case_id: int
+    dispatch_id: int | None
+    stage: str
+    amount: int
+    unit: str
+    yellow: int
+    started_at: datetime
+    warn_at: datetime
+    due_at: datetime
+    warned_at: datetime | None
+    met_at: datetime | None
+    fired_at: datetime | None
+    paused_at: datetime | None
+    # Replayed: its due time, late or not, when its timer fires; whether its rule changed.
+    due: datetime | None = None
+    late: bool = False
+    fires_at: datetime | None = None
+    replayed: bool = False
+
+
+CLOCK_FIELDS = (
+    "case_id",
+    "dispatch_id",
+    "stage",
+    "amount",
+    "unit",
+    "yellow_at_percent",
+    "started_at",
+    "warn_at",
+    "due_at",
+    "warned_at",
+    "met_at",
+    "fired_at",
+    "paused_at",
+)
+
+
+def cohort(*, region: Region, period: Period) -> QuerySet[CaseFact]:
+    """The live facts a replay covers: the place's cases filed in the period, and those with
+    a dispatch in the period (the response rate counts dispatches by when they were made)."""
+    column = REGION_COLUMNS[region.level]
+    dispatched = DispatchFact.objects.filter(
+        case_fact_id=OuterRef("pk"),
+        dispatched_at__gte=period.start_at,
+        dispatched_at__lt=period.end_at,
+    )
+    return CaseFact.objects.filter(
+        Q(filed_at__gte=period.start_at, filed_at__lt=period.end_at) | Exists(dispatched),
+        **{column: region.pk},
+    )
+
+
+def replay_period(
+    *,
+    replay: Replay,
+    rules: Rules,
+    period: Period,
+    now: datetime,
+    progress: Callable[[int], None] = lambda done: None,
+) -> Tally:
+    """Write the replay's facts, chunk by chunk; `progress(done)` after each chunk (it raises
+    Cancelled to stop). Returns the counts of the report."""
+    rows = cohort(region=replay.region, period=period)
+    case_ids = list(rows.order_by("case_id").values_list("case_id", flat=True))
+    tally = Tally(cases=len(case_ids))
+    for start in range(0, len(case_ids), CHUNK):
+        chunk = case_ids[start : start + CHUNK]
+        with transaction.atomic():
+            _copy_live(replay=replay, rows=rows, low=chunk[0], high=chunk[-1])
+            _replay_chunk(
+                replay=replay,
+                rows=rows.filter(case_id__gte=chunk[0], case_id__lte=chunk[-1]),
+                rules=rules,
+                now=now,
+                tally=tally,
+            )
+        progress(start + len(chunk))
+    return tally
+
+
+def _copy_live(*, replay: Replay, rows: QuerySet[CaseFact], low: int, high: int) -> None:
+    """Copy the live facts of the chunk's cases and of their dispatches, in two statements."""
+    chosen, params = (
+        rows.filter(case_id__gte=low, case_id__lte=high)
+        .values("case_id")
+        .order_by()
+        .query.sql_with_params()
+    )
+    case_table = ReplayCaseFact._meta.db_table
+    live_case = CaseFact._meta.db_table
+    columns = ", ".join(CASE_COPY)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {case_table} (replay_id, case_id, verdict_changed, {columns}) "  # noqa: S608
+            f"SELECT %s, case_id, %s, {columns} FROM {live_case} WHERE case_id IN ({chosen})",
+            [replay.pk, False, *params],
+        )
+        dispatch_columns = ", ".join(f"d.{name}" for name in DISPATCH_COLUMNS)
+        cursor.execute(
+            f"INSERT INTO {ReplayDispatchFact._meta.db_table} "  # noqa: S608
+            f"(replay_id, dispatch_id, case_fact_id, verdict_changed, "
+            f"{', '.join(DISPATCH_COLUMNS)}) "
+            f"SELECT %s, d.dispatch_id, r.id, %s, {dispatch_columns} "
+            f"FROM {DispatchFact._meta.db_table} d JOIN {case_table} r "
+            f"ON r.replay_id = %s AND r.case_id = d.case_id "
+            f"WHERE d.case_id IN ({chosen})",
+            [replay.pk, False, replay.pk, *params],
+        )
+
+
+def _clocks(rows: QuerySet[CaseFact]) -> dict[int, list[Clock]]:
+    clocks: dict[int, list[Clock]] = defaultdict(list)
+    for values in (
+        Deadline.objects.filter(case_id__in=rows.values("case_id"))
+        .exclude(stage=Stage.SUSPENSION_REVIEW)
+        .order_by("case_id", "id")
+        .values_list(*CLOCK_FIELDS)
+    ):
+        clock = Clock(*values)
+        clocks[clock.case_id].append(clock)
+    return clocks
+
+
+def _replay_clock(clock: Clock, *, item_id: int, rules: Rules, now: datetime) -> bool:
+    """Set the clock's replayed due time and outcome; True when its rule changed."""
+    rule = rules.limits.get((item_id, clock.stage))
+    working = clock.unit in WORKING_UNITS
+    changed = rule is not None and (
+        rule != (clock.amount, clock.unit)
+        or (rules.calendar_changed and (working or rule[1] in WORKING_UNITS))
+    )
+    if not changed:
+        clock.due = clock.due_at
+        clock.late = missed(due_at=clock.due_at, met_at=clock.met_at, fired_at=clock.fired_at)
+        clock.fires_at = clock.fired_at
+        return False
+    # What was added on top of the limit in force (postponement, a suspension's pause).
+    extra = clock.due_at - calendar.add_duration(
+        start=clock.started_at, amount=clock.amount, unit=clock.unit
+    )
+    with calendar.counted_as(holidays=rules.holidays, workdays=rules.workdays):
+        clock.due = calendar.add_duration(start=clock.started_at, amount=rule[0], unit=rule[1])
+    clock.due += extra
+    if clock.met_at is not None:
+        clock.late = clock.met_at > clock.due
+    elif clock.paused_at is not None and clock.fired_at is None:
+        clock.late = False  # stopped by a suspension and not running since
+    else:
+        # Never met: its timer fires at the due time, if that has come.
+        clock.late = clock.due <= now
+    clock.fires_at = clock.due if clock.late else None
+    clock.replayed = True
+    return True
+
+
+def _warned(clock: Clock, *, rules: Rules, now: datetime, live: bool) -> bool:
+    """Whether the clock turned yellow before its stage ended (met, fired, or still running
+    now): live from its real yellow time, replayed at the scenario's share of its new limit."""
+    if live:
+        return clock.warn_at < (clock.met_at or clock.fired_at or now)
+    if not clock.replayed and rules.yellow_at_percent is None:
+        return _warned(clock, rules=rules, now=now, live=True)
+    share = rules.yellow_at_percent or clock.yellow
+    warn = clock.started_at + (clock.due - clock.started_at) * share / 100
+    return warn < (clock.met_at or clock.fires_at or now)
+
+
+def _replay_chunk(
+    *, replay: Replay, rows: QuerySet[CaseFact], rules: Rules, now: datetime, tally: Tally
+) -> None:
+    live = {
+        row["case_id"]: row
+        for row in rows.values(
+            "case_id",
+            "item_id",
+            "filed_at",
+            "closed_on_time",
+            "first_closed_at",
+            "was_suspended",
+            *CASE_REPLAYED,
+        )
+    }
+    clocks = _clocks(rows)
+    dispatches = {
+        row["dispatch_id"]: row
+        for row in DispatchFact.objects.filter(case_fact_id__in=rows.values("case_id")).values(
+            "dispatch_id", "case_fact_id", "reported_in_at", *DISPATCH_REPLAYED
+        )
+    }
+    suspended_ids = [case_id for case_id, row in live.items() if row["was_suspended"]]
+    events: dict[int, list[Event]] = defaultdict(list)
+    if suspended_ids:
+        for event in Event.objects.filter(case_id__in=suspended_ids).order_by("created_at", "id"):
+            events[event.case_id].append(event)
+    case_updates: dict[int, dict] = {}
+    dispatch_updates: dict[int, dict] = {}
+    for case_id, fact in live.items():
+        own = clocks.get(case_id, [])
+        changed_any = False
+        for clock in own:
+            changed = _replay_clock(clock, item_id=fact["item_id"], rules=rules, now=now)
+            changed_any |= changed
+            tally.clocks += 1
+            tally.clocks_replayed += changed
+            tally.late_clocks_live += missed(
+                due_at=clock.due_at, met_at=clock.met_at, fired_at=clock.fired_at
+            )
+            tally.late_clocks += clock.late
+            tally.warnings_live += _warned(clock, rules=rules, now=now, live=True)
+            tally.warnings += _warned(clock, rules=rules, now=now, live=False)
+        values = (
+            _case_values(
+                fact=fact, clocks=own, events=events.get(case_id, ()), rules=rules, tally=tally
+            )
+            if changed_any or rules.calendar_changed
+            else {}
+        )
+        changes = {name: value for name, value in values.items() if value != fact.get(name)}
+        if changes:
+            verdict = ("overdue", "closed_on_time")
+            changes["verdict_changed"] = any(
+                values[name] != fact[name] for name in verdict if name in values
+            )
+            tally.cases_changed += changes["verdict_changed"]
+            case_updates[case_id] = changes
+        if changed_any:
+            for dispatch_id, changes in _dispatch_changes(own, dispatches).items():
+                dispatch_updates[dispatch_id] = changes
+                tally.dispatches_changed += changes["verdict_changed"]
+    _write(replay=replay, case_updates=case_updates, dispatch_updates=dispatch_updates)
+
+
+def _case_values(
+    *, fact: dict, clocks: list[Clock], events: Iterable[Event], rules: Rules, tally: Tally
+) -> dict:
+    """The replayed columns of one case (assessment.facts' definitions on the new clocks)."""
+    late = sorted(c.due for c in clocks if c.stage in LATE_STAGES and c.late)
+    has_closing = fact["first_closed_at"] is not None or fact["closed_on_time"]
+    values = {
+        "overdue": bool(late),
+        "overdue_at": late[0] if late else None,
+        "late_count": len(late),
+        "closed_on_time": has_closing and not late,
+        "suspended": fact["suspended"],
+        "whistled": fact["whistled"],
+        "escalated": fact["escalated"],
+        "max_level": fact["max_level"],
+        "handling_seconds": fact["handling_seconds"],
+    }
+    if fact["was_suspended"]:
+        case = Case(filed_at=fact["filed_at"])
+        values["suspended"] = parked_in_time(case=case, events=list(events), first_missed=late[:1])
+    # A timer the scenario fires before its stage really ended (and the live one did not
+    # fire): the case would have been sent up then.
+    sooner = sorted(
+        (c.due, ESCALATING[c.stage])
+        for c in clocks
+        if c.stage in ESCALATING
+        and c.replayed
+        and c.fired_at is None
+        and c.late
+        and (c.stage != Stage.HANDLING or c.dispatch_id is None)
+    )
+    if sooner:
+        moment, target = sooner[0]
+        values["would_escalate_at"] = moment
+        tally.would_escalate += 1
+        tally.would_escalate_by[target] += 1
+        if target == "town":
+            values["whistled"] = True
+            values["max_level"] = _higher(fact["max_level"], Level.TOWN)
+        elif target == "city":
+            values["escalated"] = True
+            values["max_level"] = Level.CITY
+    if rules.calendar_changed and fact["handling_seconds"] is not None:
+        # The handling's end, found on the calendar in force, counted again on the scenario's.
+        end = calendar.add_seconds(
+            start=fact["filed_at"], seconds=fact["handling_seconds"], working=True
+        )
+        with calendar.counted_as(holidays=rules.holidays, workdays=rules.workdays):
+            values["handling_seconds"] = calendar.seconds_between(
+                start=fact["filed_at"], end=end, working=True
+            )
+    return values
+
+
+def _higher(level: str, other: str) -> str:
+    return max(level, other, key=lambda value: LEVEL_ORDER.get(value, 0))
+
+
+def _dispatch_changes(clocks: list[Clock], dispatches: dict[int, dict]) -> dict[int, dict]:
+    result: dict[int, dict] = {}
+    by_dispatch: dict[int, list[Clock]] = defaultdict(list)
+    for clock in clocks:
+        if clock.dispatch_id is not None:
+            by_dispatch[clock.dispatch_id].append(clock)
+    for dispatch_id, own in by_dispatch.items():
+        fact = dispatches.get(dispatch_id)
+        if fact is None:
+            continue
+        values = {}
+        report_in = [c for c in own if c.stage == Stage.REPORT_IN]
+        if report_in and report_in[-1].replayed:
+            clock = report_in[-1]
+            late = clock.late
+            reported = fact["reported_in_at"]
+            values["report_in_due"] = clock.due
+            values["late"] = late
+            values["reported_on_time"] = reported is not None and not late and reported <= clock.due
+        tasks = [c for c in own if c.stage == Stage.HANDLING]
+        if any(c.replayed for c in tasks):
+            values["task_due_at"] = tasks[-1].due
+            values["task_overdue"] = any(c.late for c in tasks)
+        changes = {name: value for name, value in values.items() if value != fact[name]}
+        if changes:
+            changes["verdict_changed"] = any(
+                values.get(name, fact[name]) != fact[name] for name in ("late", "reported_on_time")
+            )
+            result[dispatch_id] = changes
+    return result
+
+
+def _write(
+    *, replay: Replay, case_updates: dict[int, dict], dispatch_updates: dict[int, dict]
+) -> None:
+    """Apply the replayed values to the copied rows (only those that differ)."""
+    if case_updates:
+        ids = dict(
+            ReplayCaseFact.objects.filter(
+                replay=replay, case_id__in=list(case_updates)
+            ).values_list("case_id", "id")
+        )
+        _update(ReplayCaseFact, {ids[case_id]: values for case_id, values in case_updates.items()})
+    if dispatch_updates:
+        ids = dict(
+            ReplayDispatchFact.objects.filter(
+                replay=replay, dispatch_id__in=list(dispatch_updates)
+            ).values_list("dispatch_id", "id")
+        )
+        _update(
+            ReplayDispatchFact,
+            {ids[dispatch_id]: values for dispatch_id, values in dispatch_updates.items()},
+        )
+
+
+def _update(model, updates: dict[int, dict]) -> None:
+    """One bulk update per set of changed columns (rows changed alike go together)."""
+    groups: dict[tuple[str, ...], list] = defaultdict(list)
+    for pk, values in updates.items():
+        groups[tuple(sorted(values))].append(model(pk=pk, **values))
+    for names, objects in groups.items():
+        model.objects.bulk_update(objects, list(names), batch_size=500)

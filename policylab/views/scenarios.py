@@ -1,0 +1,1 @@
+"""The policy lab's scenario and replay pages."""
