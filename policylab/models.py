@@ -99,6 +99,9 @@ class Replay(models.Model):
     )
     created_at = models.DateTimeField(_("requested at"), auto_now_add=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    # The worker's last sign of life (after each chunk): a replay running without one for
+    # policylab.services.STALLED is taken up again (a worker that died mid-run).
+    progress_at = models.DateTimeField(_("last progress at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:

@@ -225,7 +225,7 @@ def parse_rules(
             continue
         if amount > MAX_AMOUNT:
             errors.setdefault(field, []).append(
-                _("A time limit of more than %(max)s is not a limit.") % {"max": MAX_AMOUNT}
+                _("Give a limit of at most %(max)s.") % {"max": MAX_AMOUNT}
             )
             continue
         parsed[(item, stage)] = (amount, unit)
@@ -237,10 +237,17 @@ def parse_rules(
             _("A day cannot be both a holiday and a working day: %(days)s.")
             % {"days": ", ".join(sorted(day.isoformat() for day in both))}
         )
-    if yellow_at_percent is not None and not 0 < int(yellow_at_percent) < 100:
-        errors.setdefault("yellow_at_percent", []).append(
-            _("The yellow light comes at a share of the limit between 1 and 99%.")
-        )
+    if yellow_at_percent in ("", None):
+        yellow_at_percent = None
+    else:
+        try:
+            yellow_at_percent = int(str(yellow_at_percent).strip())
+        except ValueError:
+            yellow_at_percent = 0
+        if not 0 < yellow_at_percent < 100:
+            errors.setdefault("yellow_at_percent", []).append(
+                _("The yellow light comes at a share of the limit between 1 and 99%.")
+            )
     scheme_copy = parse_scheme(scheme, errors=errors)
     if errors:
         raise InvalidInput(fields=errors)

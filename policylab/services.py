@@ -5,9 +5,10 @@ its own rows (policylab.models).
 """
 
 import logging
+from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,6 +16,7 @@ from assessment import indicators as formulas
 from assessment import scoring
 from assessment import selectors as assessment_selectors
 from assessment.periods import MAX_CUSTOM_DAYS, Period
+from checklists.models import Item
 from core.errors import ServiceError
 from policylab import access
 from policylab.errors import LabError, ReplayState
@@ -85,6 +87,18 @@ def update_scenario(
         )
     except ServiceError as error:
         errors.update(error.fields)
+    named = {}
+    for row in limits:
+        try:
+            named[int(row["item"])] = row.get("stage")
+        except (KeyError, TypeError, ValueError):
+            continue
+    known = set(Item.objects.filter(pk__in=list(named)).values_list("pk", flat=True))
+    for item, stage in sorted(named.items()):
+        if item not in known:
+            errors.setdefault(f"limit_{item}_{stage}", []).append(
+                _("There is no checklist item %(item)s.") % {"item": item}
+            )
     if errors or rules is None:
         raise LabError(fields=errors)
     with transaction.atomic():
@@ -208,21 +222,25 @@ def run_replay(*, replay_id: int) -> str:
     after each, stopping when cancelled), then count its indicators and rankings beside the
     live ones. Returns the final state."""
     with transaction.atomic():
+        now = timezone.now()
         replay = (
             Replay.objects.select_for_update()
-            .filter(pk=replay_id, state=Replay.State.QUEUED)
+            .filter(_claimable(now), pk=replay_id, cancel_requested=False)
             .first()
         )
         if replay is None:
             return "skipped"  # cancelled before it started, or already run by another worker
+        if replay.state == Replay.State.RUNNING:
+            _discard(replay_id)  # a worker died mid-run: start again from nothing
         replay.state = Replay.State.RUNNING
-        replay.started_at = timezone.now()
-        replay.save(update_fields=["state", "started_at"])
+        replay.started_at = replay.progress_at = now
+        replay.cases_done = 0
+        replay.save(update_fields=["state", "started_at", "progress_at", "cases_done"])
     replay = Replay.objects.select_related("region", "requested_by").get(pk=replay_id)
     period = replay_period_of(replay)
 
     def progress(done: int) -> None:
-        Replay.objects.filter(pk=replay_id).update(cases_done=done)
+        Replay.objects.filter(pk=replay_id).update(cases_done=done, progress_at=timezone.now())
         if Replay.objects.filter(pk=replay_id, cancel_requested=True).exists():
             raise Cancelled()
 
@@ -264,6 +282,37 @@ def run_replay(*, replay_id: int) -> str:
         cases_done=F("cases_total"),
     )
     return Replay.State.DONE
+
+
+# A running replay without progress for this long lost its worker; a queued one this old lost
+# its message (the broker was down): resume_stalled_replays queues them again.
+STALLED = timedelta(minutes=10)
+
+
+def _claimable(now: datetime) -> Q:
+    return Q(state=Replay.State.QUEUED) | Q(
+        state=Replay.State.RUNNING, progress_at__lt=now - STALLED
+    )
+
+
+def resume_stalled_replays(*, now: datetime | None = None) -> int:
+    """Queue again the replays whose worker died or whose message was lost (the beat calls it);
+    run_replay claims each once. A stalled replay whose cancel was asked is cancelled here."""
+    now = now or timezone.now()
+    stalled = Replay.objects.filter(
+        Q(state=Replay.State.QUEUED, created_at__lt=now - STALLED)
+        | Q(state=Replay.State.RUNNING, progress_at__lt=now - STALLED)
+    )
+    cancelled = list(stalled.filter(cancel_requested=True).values_list("pk", flat=True))
+    for replay_id in cancelled:
+        _discard(replay_id)
+    Replay.objects.filter(pk__in=cancelled).update(state=Replay.State.CANCELLED, finished_at=now)
+    ids = list(stalled.filter(cancel_requested=False).values_list("pk", flat=True))
+    from policylab import tasks
+
+    for replay_id in ids:
+        transaction.on_commit(lambda replay_id=replay_id: tasks.run_replay.delay(replay_id))
+    return len(ids)
 
 
 def _discard(replay_id: int) -> None:

@@ -9,3 +9,9 @@ from policylab import services
 def run_replay(replay_id: int) -> str:
     """Replay a queued scenario run (progress kept on the row, cancellable between chunks)."""
     return services.run_replay(replay_id=replay_id)
+
+
+@shared_task
+def resume_stalled_replays() -> int:
+    """Periodic: queue again the replays whose worker died or whose message was lost."""
+    return services.resume_stalled_replays()

@@ -90,6 +90,12 @@ NAVIGATION: list[NavEntry] = [
         url_name="spotchecks:list",
         label=_("Spot checks"),
     ),
+    # The policy lab (policylab.access.LAB_ROLES, each held at a city).
+    NavEntry(
+        roles=frozenset({Role.CITY_COMMITTEE, Role.SUPERVISOR, Role.ADMIN}),
+        url_name="policylab:index",
+        label=_("Policy lab"),
+    ),
     NavEntry(roles=frozenset({Role.AUDITOR}), url_name="audit:search", label=_("Access audit")),
     NavEntry(roles=ALL_ROLES, url_name="cases:list", label=_("Cases")),
     NavEntry(roles=ALL_ROLES, url_name="cases:notifications", label=_("Notifications")),

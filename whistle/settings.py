@@ -337,6 +337,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 120.0,
         "options": {"expires": 120.0},
     },
+    # Policy-lab replays whose worker died mid-run or whose message was lost.
+    "resume-stalled-replays": {
+        "task": "policylab.tasks.resume_stalled_replays",
+        "schedule": 300.0,
+        "options": {"expires": 300.0},
+    },
     # Photos whose after-commit processing was never queued (broker down) or was lost.
     "process-waiting-photos": {
         "task": "cases.tasks.process_waiting_photos",

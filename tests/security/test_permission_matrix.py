@@ -26,6 +26,7 @@ from rest_framework.test import APIClient
 
 from cases.open311.public import public_attachment_token
 from tests.cases.conftest import org
+from tests.policylab.scenario import replay_of, scenario_of
 from tests.security.scenario import ROLES, Objects, build_objects, build_org
 from tests.spotchecks.scenario import drawn_case_of, spot_check_of
 from tests.tokens import api_token
@@ -387,6 +388,48 @@ TARGETS: dict[str, Target] = {
         scoped=True,
         body=lambda o: {"version": drawn_case_of(o).version, "outcome": "confirmed"},
     ),
+    # --- the policy lab: a scenario of the city and a finished replay of this month ---
+    "policylab:index": page(),
+    "policylab:scenario_new": Target(method="POST"),
+    "policylab:scenario": Target(args=lambda o: {"pk": scenario_of(o).pk}, scoped=True),
+    "policylab:scenario_delete": Target(
+        method="POST", args=lambda o: {"pk": scenario_of(o).pk}, scoped=True
+    ),
+    "policylab:replay_new": Target(args=lambda o: {"pk": scenario_of(o).pk}, scoped=True),
+    "policylab:replay": Target(args=lambda o: {"pk": replay_of(o).pk}, scoped=True),
+    "policylab:replay_progress": Target(args=lambda o: {"pk": replay_of(o).pk}, scoped=True),
+    "policylab:replay_cancel": Target(
+        method="POST", args=lambda o: {"pk": replay_of(o).pk}, scoped=True
+    ),
+    "policylab:replay_rename": Target(
+        method="POST", args=lambda o: {"pk": replay_of(o).pk}, scoped=True
+    ),
+    "policylab:replay_delete": Target(
+        method="POST", args=lambda o: {"pk": replay_of(o).pk}, scoped=True
+    ),
+    "policylab:compare": page(),
+    "policylab:compare_export": page(),
+    "policylab:compare_print": page(),
+    "policylab:replay_cases": Target(
+        args=lambda o: {"pk": replay_of(o).pk},
+        scoped=True,
+        query="indicator=closure_rate&part=denominator&side=scenario",
+    ),
+    "policylab:replay_changed": Target(args=lambda o: {"pk": replay_of(o).pk}, scoped=True),
+    "api:lab-scenario-list": page(),
+    "api:lab-scenario-detail": api_id(lambda o: scenario_of(o).pk),
+    "api:lab-replay-list": page(),
+    "api:lab-replay-detail": api_id(lambda o: replay_of(o).pk),
+    "api:lab-replay-cancel": Target(
+        method="POST", args=lambda o: {"pk": replay_of(o).pk}, scoped=True
+    ),
+    "api:lab-replay-cases": Target(
+        args=lambda o: {"pk": replay_of(o).pk},
+        scoped=True,
+        query="indicator=closure_rate&part=denominator&side=scenario",
+    ),
+    "api:lab-replay-changed": api_id(lambda o: replay_of(o).pk),
+    "api:lab-compare-list": page(),
 }
 
 # Expected statuses, in ROLES order. Scoped URLs have an (inside, outside) pair.
@@ -727,6 +770,73 @@ EXPECTATIONS: dict[str, str | tuple[str, str]] = {
         "403 403 403 403 403 403 200 200 L",
         "404 404 404 404 404 404 404 404 L",
     ),
+    # The policy lab is the city committee's, supervisors' and administrators' (policylab.access):
+    # other roles are refused it (403); another city's scenario or replay does not exist (404).
+    "policylab:index": "403 403 403 403 403 403 200 200 L",
+    "policylab:scenario_new": "403 403 403 403 403 403 400 400 L",
+    "policylab:scenario": (
+        "403 403 403 403 403 403 200 200 L",
+        "403 403 403 403 403 403 404 404 L",
+    ),
+    "policylab:scenario_delete": (
+        "403 403 403 403 403 403 302 302 L",
+        "403 403 403 403 403 403 404 404 L",
+    ),
+    "policylab:replay_new": (
+        "403 403 403 403 403 403 200 200 L",
+        "403 403 403 403 403 403 404 404 L",
+    ),
+    "policylab:replay": ("403 403 403 403 403 403 200 200 L", "403 403 403 403 403 403 404 404 L"),
+    "policylab:replay_progress": (
+        "403 403 403 403 403 403 200 200 L",
+        "403 403 403 403 403 403 404 404 L",
+    ),
+    "policylab:replay_cancel": (
+        "403 403 403 403 403 403 302 302 L",
+        "403 403 403 403 403 403 404 404 L",
+    ),
+    "policylab:replay_rename": (
+        "403 403 403 403 403 403 400 400 L",
+        "403 403 403 403 403 403 404 404 L",
+    ),
+    "policylab:replay_delete": (
+        "403 403 403 403 403 403 302 302 L",
+        "403 403 403 403 403 403 404 404 L",
+    ),
+    "policylab:compare": "403 403 403 403 403 403 200 200 L",
+    "policylab:compare_export": "403 403 403 403 403 403 400 400 L",
+    "policylab:compare_print": "403 403 403 403 403 403 400 400 L",
+    "policylab:replay_cases": (
+        "403 403 403 403 403 403 200 200 L",
+        "403 403 403 403 403 403 404 404 L",
+    ),
+    "policylab:replay_changed": (
+        "403 403 403 403 403 403 200 200 L",
+        "403 403 403 403 403 403 404 404 L",
+    ),
+    "api:lab-scenario-list": "403 403 403 403 403 403 200 200 401",
+    "api:lab-scenario-detail": (
+        "403 403 403 403 403 403 200 200 401",
+        "403 403 403 403 403 403 404 404 401",
+    ),
+    "api:lab-replay-list": "403 403 403 403 403 403 200 200 401",
+    "api:lab-replay-detail": (
+        "403 403 403 403 403 403 200 200 401",
+        "403 403 403 403 403 403 404 404 401",
+    ),
+    "api:lab-replay-cancel": (
+        "403 403 403 403 403 403 409 409 401",
+        "403 403 403 403 403 403 404 404 401",
+    ),
+    "api:lab-replay-cases": (
+        "403 403 403 403 403 403 200 200 401",
+        "403 403 403 403 403 403 404 404 401",
+    ),
+    "api:lab-replay-changed": (
+        "403 403 403 403 403 403 200 200 401",
+        "403 403 403 403 403 403 404 404 401",
+    ),
+    "api:lab-compare-list": "403 403 403 403 403 403 400 400 401",
     "api:spot-check-list": "200 200 200 200 200 200 200 200 401",
     "api:spot-check-detail": (
         "403 403 403 403 403 403 200 200 401",

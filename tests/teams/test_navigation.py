@@ -88,6 +88,7 @@ def test_registering_a_url_name_twice_keeps_the_first(registry):
                 "consultation:hotspots",
                 "assessment:overview",
                 "spotchecks:list",
+                "policylab:index",
                 "cases:list",
                 "cases:notifications",
             ],
