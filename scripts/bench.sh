@@ -3,8 +3,9 @@
 # run (never side by side: each needs the machine to itself), against PostgreSQL and Redis,
 # with real gunicorn and Celery processes; the figures go to docs/benchmarks.md.
 #
-#   scripts/bench.sh                   # all: timer sweep, intake, pages, then the summary
+#   scripts/bench.sh                   # all: timer sweep, intake, pages, replay, then the summary
 #   scripts/bench.sh sweep --open 100000 --burst-open 0 --no-write   # one, with its options
+#   scripts/bench.sh replay            # the policy lab's replay of a county's year (issue 21)
 #
 # DATABASE_URL names a PostgreSQL server and a database the benchmarks may empty and refill
 # (default postgres://postgres@127.0.0.1:5432/whistle_bench; created when missing; each
@@ -42,14 +43,14 @@ run() {
 
 if [ $# -gt 0 ]; then
   case "$1" in
-    sweep|intake|pages|summary) name="$1"; shift; run "$name" "$@"; exit ;;
-    *) echo "usage: $0 [sweep|intake|pages|summary [options]]" >&2; exit 2 ;;
+    sweep|intake|pages|replay|summary) name="$1"; shift; run "$name" "$@"; exit ;;
+    *) echo "usage: $0 [sweep|intake|pages|replay|summary [options]]" >&2; exit 2 ;;
   esac
 fi
 
 rm -f "$WHISTLE_VAR_DIR/results.json"
 status=0
-for name in sweep intake pages; do
+for name in sweep intake pages replay; do
   run "$name" || status=1
 done
 run summary || status=1
