@@ -3,18 +3,12 @@ escalations, rankings, changed cases), written in openpyxl's write-only (streami
 the same cell rules as the dashboards' exports (core.exports: typed values, local times, text
 that a spreadsheet would run as a formula prefixed with an apostrophe)."""
 
-import io
-from datetime import datetime
-
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 
 from assessment import dashboard as board
-from assessment.exports import CONTENT_TYPES, Table, file_name
-from core.exports import _plain, _sheet_title
+from assessment.exports import Table, file_name
+from core.exports import download_response, to_xlsx_book
 from policylab import selectors
 from policylab.selectors import Comparison
 
@@ -144,43 +138,12 @@ def comparison_tables(comparison: Comparison) -> list[Table]:
     ]
 
 
-def to_workbook(tables: list[Table]) -> bytes:
-    """Each table on its own sheet (bold headers; dates and times as such)."""
-    workbook = Workbook(write_only=True)
-    bold = Font(bold=True)
-    for table in tables:
-        sheet = workbook.create_sheet(_sheet_title(table.title))
-        header = []
-        for text in table.headers:
-            cell = WriteOnlyCell(sheet, value=str(text))
-            cell.font = bold
-            header.append(cell)
-        sheet.append(header)
-        for row in table.rows:
-            cells = []
-            for value in row:
-                value = _plain(value)
-                cell = WriteOnlyCell(sheet, value=value)
-                if isinstance(value, datetime):
-                    cell.number_format = "yyyy-mm-dd hh:mm"
-                cells.append(cell)
-            sheet.append(cells)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
 def comparison_response(comparison: Comparison) -> HttpResponse:
-    body = to_workbook(comparison_tables(comparison))
+    body = to_xlsx_book(comparison_tables(comparison))
     name = file_name(
         "policy-lab-comparison",
         comparison.place.code if hasattr(comparison.place, "code") else "",
         comparison.period.start.isoformat(),
         fmt="xlsx",
     )
-    response = HttpResponse(body, content_type=CONTENT_TYPES["xlsx"])
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    response["X-Content-Type-Options"] = "nosniff"
-    # Marks the answer as an export, which the access audit records (whistle.audit).
-    response.export_file_name = name
-    return response
+    return download_response(body, fmt="xlsx", filename=name)
