@@ -424,3 +424,75 @@ def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     rank = max(0, min(len(ordered) - 1, round(share * len(ordered) + 0.5) - 1))
     return ordered[rank]
+
+
+# --- set-based seeding of the case tables (bench.pages, bench.replay) -----------------------
+
+# The tables a seed fills: their secondary indexes are dropped for the load and rebuilt after.
+SEEDED_TABLES = (
+    "cases_case",
+    "cases_event",
+    "cases_dispatch",
+    "cases_deadline",
+    "assessment_casefact",
+    "assessment_dispatchfact",
+)
+# What a seed empties first (the case tables and what hangs on them).
+EMPTIED_TABLES = (
+    "cases_case",
+    "cases_deadline",
+    "cases_event",
+    "cases_dispatch",
+    "cases_notification",
+    "cases_casesequence",
+    "assessment_casefact",
+    "assessment_dispatchfact",
+)
+
+
+@contextmanager
+def bulk_load(*, also_empty: Iterable[str] = (), skip_foreign_key_checks: bool = False):
+    """One transaction that empties the case tables (and `also_empty`), drops the seeded
+    tables' secondary indexes and yields the cursor that fills them; then checks the deferred
+    constraints, rebuilds the indexes, copies each dispatch's limits onto it as the services
+    do (cases.timers.sync_dispatch_board), commits, and VACUUM ANALYZEs the seeded tables.
+
+    `skip_foreign_key_checks`: as a superuser, the rows (consistent by construction) skip
+    the per-row foreign-key checks at commit, which take longer than making millions of rows."""
+    from django.db import connection, transaction
+
+    from cases.timers import sync_dispatch_board
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit = off")
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        if skip_foreign_key_checks:
+            cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+            if cursor.fetchone()[0]:
+                cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute(
+            f"TRUNCATE {', '.join((*EMPTIED_TABLES, *also_empty))} RESTART IDENTITY CASCADE"
+        )
+        cursor.execute(
+            """
+            SELECT i.indexname, i.indexdef FROM pg_indexes i
+            WHERE i.tablename = ANY(%s)
+              AND NOT EXISTS (
+                SELECT 1 FROM pg_constraint c
+                WHERE c.conindid = (quote_ident(i.schemaname) || '.' ||
+                                    quote_ident(i.indexname))::regclass)
+            """,
+            [list(SEEDED_TABLES)],
+        )
+        indexes = cursor.fetchall()
+        for name, _definition in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+        yield cursor
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for _name, definition in indexes:
+            cursor.execute(definition)
+        sync_dispatch_board()
+    with connection.cursor() as cursor:
+        for table in SEEDED_TABLES:
+            cursor.execute(f"VACUUM ANALYZE {table}")

@@ -28,6 +28,7 @@ from bench.common import (
     BASE_DIR,
     DOC,
     add_common_arguments,
+    bulk_load,
     load_average,
     machine,
     machine_line,
@@ -44,15 +45,6 @@ TARGET_MS = 300.0
 WARM_UP = 3
 # The case with a long history that the detail page shows (the same at every size).
 HISTORY_EVENTS = 200
-# Tables the seed fills; their secondary indexes are dropped for the load and rebuilt after.
-SEEDED_TABLES = (
-    "cases_case",
-    "cases_event",
-    "cases_dispatch",
-    "cases_deadline",
-    "assessment_casefact",
-    "assessment_dispatchfact",
-)
 
 # The mix of statuses: (recent, h from, h to, status, level, resolved level, path). `h` is
 # (id * 37) % 100, so every grid gets every row of the mix; "recent" cases were filed in the
@@ -180,35 +172,10 @@ def _reference_tables(cursor) -> None:
 def seed(*, cases: int) -> int:
     """Empty the case tables and seed `cases` cases with their history; returns the id of the
     case with a long history (in progress, dispatched to captain1's team)."""
-    from django.db import connection, transaction
     from django.utils import timezone
 
-    from cases.timers import sync_dispatch_board
-
     now = timezone.now()
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL synchronous_commit = off")
-        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-        cursor.execute("SET LOCAL work_mem = '64MB'")
-        cursor.execute(
-            "TRUNCATE cases_case, cases_deadline, cases_event, cases_dispatch, "
-            "cases_notification, cases_casesequence, assessment_casefact, "
-            "assessment_dispatchfact RESTART IDENTITY CASCADE"
-        )
-        cursor.execute(
-            """
-            SELECT i.indexname, i.indexdef FROM pg_indexes i
-            WHERE i.tablename = ANY(%s)
-              AND NOT EXISTS (
-                SELECT 1 FROM pg_constraint c
-                WHERE c.conindid = (quote_ident(i.schemaname) || '.' ||
-                                    quote_ident(i.indexname))::regclass)
-            """,
-            [list(SEEDED_TABLES)],
-        )
-        indexes = cursor.fetchall()
-        for name, _definition in indexes:
-            cursor.execute(f'DROP INDEX "{name}"')
+    with bulk_load() as cursor:
         _reference_tables(cursor)
         cursor.execute("SELECT count(*) FROM bench_grid")
         (grids,) = cursor.fetchone()
@@ -274,14 +241,6 @@ def seed(*, cases: int) -> int:
             "DROP TABLE bench_grid, bench_item, bench_mix, bench_step, bench_case, bench_dispatch, "
             "bench_team_dispatch"
         )
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        for _name, definition in indexes:
-            cursor.execute(definition)
-        # What the services keep on every dispatch, copied here once for the whole seed.
-        sync_dispatch_board()
-    with connection.cursor() as cursor:
-        for table in SEEDED_TABLES:
-            cursor.execute(f"VACUUM ANALYZE {table}")
     return history_case
 
 

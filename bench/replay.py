@@ -42,6 +42,7 @@ from bench.common import (
     BASE_DIR,
     DOC,
     add_common_arguments,
+    bulk_load,
     load_average,
     machine,
     machine_line,
@@ -61,14 +62,6 @@ VILLAGES_PER_TOWN = 20
 GRIDS_PER_VILLAGE = 2
 # Two working days the calendar change of scenario (c) makes holidays.
 EXTRA_HOLIDAYS = (date(YEAR, 3, 14), date(YEAR, 11, 14))
-SEEDED_TABLES = (
-    "cases_case",
-    "cases_event",
-    "cases_dispatch",
-    "cases_deadline",
-    "assessment_casefact",
-    "assessment_dispatchfact",
-)
 # The paths by h = (id * 37) % 100: (from, to, path).
 MIX = [
     (0, 3, "reject"),
@@ -471,41 +464,17 @@ def seed(*, county_id: int, cases: int, people: dict, verbose: bool = False) -> 
     """Empty the case tables and seed `cases` cases of the county over the year."""
     from contextlib import nullcontext
 
-    from django.db import connection, transaction
-
-    from cases.timers import sync_dispatch_board
+    from django.db import connection
 
     tz = _tz()
     clock = connection.execute_wrapper(StatementClock()) if verbose else nullcontext()
-    with clock, transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL synchronous_commit = off")
-        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-        cursor.execute("SET LOCAL work_mem = '64MB'")
-        cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
-        if cursor.fetchone()[0]:
-            # The rows are made consistent by construction: checking each of their millions
-            # of foreign keys one by one at commit took longer than making them.
-            cursor.execute("SET LOCAL session_replication_role = replica")
-        cursor.execute(
-            "TRUNCATE cases_case, cases_deadline, cases_event, cases_dispatch, "
-            "cases_notification, cases_casesequence, assessment_casefact, "
-            "assessment_dispatchfact, policylab_replaycasefact, policylab_replaydispatchfact "
-            "RESTART IDENTITY CASCADE"
-        )
-        cursor.execute(
-            """
-            SELECT i.indexname, i.indexdef FROM pg_indexes i
-            WHERE i.tablename = ANY(%s)
-              AND NOT EXISTS (
-                SELECT 1 FROM pg_constraint c
-                WHERE c.conindid = (quote_ident(i.schemaname) || '.' ||
-                                    quote_ident(i.indexname))::regclass)
-            """,
-            [list(SEEDED_TABLES)],
-        )
-        indexes = cursor.fetchall()
-        for name, _definition in indexes:
-            cursor.execute(f'DROP INDEX "{name}"')
+    with (
+        clock,
+        bulk_load(
+            also_empty=("policylab_replaycasefact", "policylab_replaydispatchfact"),
+            skip_foreign_key_checks=True,
+        ) as cursor,
+    ):
         _workdays(cursor)
         _reference_tables(cursor, county_id)
         cursor.execute("SELECT count(*) FROM bx_grid")
@@ -547,18 +516,11 @@ def seed(*, county_id: int, cases: int, people: dict, verbose: bool = False) -> 
         _seed_deadlines(cursor)
         _seed_events(cursor, params)
         _seed_facts(cursor)
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        for _name, definition in indexes:
-            cursor.execute(definition)
         for table in ("cases_case", "cases_event", "cases_dispatch", "cases_deadline"):
             cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
                 f"(SELECT coalesce(max(id), 1) FROM {table}))"
             )
-        sync_dispatch_board()
-    with connection.cursor() as cursor:
-        for table in SEEDED_TABLES:
-            cursor.execute(f"VACUUM ANALYZE {table}")
 
 
 def _seed_moments(cursor) -> None:
