@@ -187,11 +187,14 @@ def replay_period(
     period: Period,
     now: datetime,
     progress: Callable[[int], None] = lambda done: None,
+    started: Callable[[int], None] = lambda total: None,
 ) -> Tally:
-    """Write the replay's facts, chunk by chunk; `progress(done)` after each chunk (it raises
-    Cancelled to stop). Returns the counts of the report."""
+    """Write the replay's facts, chunk by chunk: `started(total)` once the cases are known,
+    `progress(done)` after each chunk (it raises Cancelled to stop). Returns the counts of
+    the report."""
     rows = cohort(region=replay.region, period=period)
     case_ids = list(rows.order_by("case_id").values_list("case_id", flat=True))
+    started(len(case_ids))
     tally = Tally(cases=len(case_ids))
     for start in range(0, len(case_ids), CHUNK):
         chunk = case_ids[start : start + CHUNK]

@@ -246,10 +246,13 @@ def run_replay(*, replay_id: int) -> str:
 
     try:
         rules = rules_of(replay.rules)
-        total = cohort(region=replay.region, period=period).count()
-        Replay.objects.filter(pk=replay_id).update(cases_total=total)
         tally = replay_period(
-            replay=replay, rules=rules, period=period, now=replay.started_at, progress=progress
+            replay=replay,
+            rules=rules,
+            period=period,
+            now=replay.started_at,
+            progress=progress,
+            started=lambda total: Replay.objects.filter(pk=replay_id).update(cases_total=total),
         )
         summary = {
             "tally": tally.as_json(),
