@@ -117,8 +117,13 @@ class Replay(models.Model):
 class ReplayCaseFact(CaseFactValues):
     """A case's facts as the replay's rules would have made them."""
 
+    # Indexed by the unique constraint (replay first), not by an index of its own.
     replay = models.ForeignKey(
-        Replay, verbose_name=_("replay"), on_delete=models.CASCADE, related_name="case_facts"
+        Replay,
+        verbose_name=_("replay"),
+        on_delete=models.CASCADE,
+        related_name="case_facts",
+        db_index=False,
     )
     # The live case (no foreign key: a replay's rows are its own, read in bulk).
     case_id = models.BigIntegerField(_("case"))
@@ -146,8 +151,13 @@ class ReplayCaseFact(CaseFactValues):
 class ReplayDispatchFact(DispatchFactValues):
     """A dispatch's facts as the replay's rules would have made them."""
 
+    # Indexed by the unique constraint (replay first), not by an index of its own.
     replay = models.ForeignKey(
-        Replay, verbose_name=_("replay"), on_delete=models.CASCADE, related_name="dispatch_facts"
+        Replay,
+        verbose_name=_("replay"),
+        on_delete=models.CASCADE,
+        related_name="dispatch_facts",
+        db_index=False,
     )
     case_fact = models.ForeignKey(
         ReplayCaseFact,
@@ -172,3 +182,21 @@ class ReplayDispatchFact(DispatchFactValues):
 
     def __str__(self) -> str:
         return f"replay {self.replay_id}: dispatch {self.dispatch_id}"
+
+
+def _copied_plain(model: type[models.Model]) -> None:
+    """The columns copied from the live facts (their city, town, village, grid, item, reporter,
+    team, department) keep no foreign-key constraint and no index of their own: they are
+    copies of rows whose own constraints hold, every read of a replay's rows goes through the
+    replay's own indexes (Meta), and on PostgreSQL the deferred checks of every copied row
+    at each chunk's commit, and a dozen indexes kept up to date on each insert, took most of
+    a county's replay (docs/benchmarks.md). The replay's own links (its replay, a dispatch's
+    case) stay constrained."""
+    for field in model._meta.concrete_fields:
+        if field.is_relation and field.name not in ("replay", "case_fact"):
+            field.db_constraint = False
+            field.db_index = False
+
+
+_copied_plain(ReplayCaseFact)
+_copied_plain(ReplayDispatchFact)

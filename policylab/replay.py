@@ -12,11 +12,15 @@ and is late if its stage ended after due', or never ended and due' has passed (i
 have fired at due'). What was added is counted in the clock's own time (working seconds for a
 working-time clock, laid again on the scenario's calendar). A clock stopped by a suspension
 and not running since is late only if due' came before the suspension. A timer that fired
-leaves its row without an end: a dispatch's report-in clock ends at its report-in; any other
-fired clock counts as never ended. A consultation's task (a dispatch's handling clock) keeps
-the due time the committee set: no limit gives it. A clock whose rule is unchanged keeps its
-live outcome exactly, so replaying the rules in force reproduces the live facts, indicators
-and rankings.
+leaves its row without an end: a dispatch's report-in clock ends at its report-in; a stage
+that goes on after its timer (a re-dispatch, the city's consultation, the verification) ends
+at the first later event whose step meets it (the workflow's declarations); a timer that sent
+the case up (screening, village handling, the town's handling and consultation) changed what
+followed, so its stage counts as never ended. A consultation's task (a dispatch's handling
+clock) keeps the due time the committee set: no limit gives it. A clock whose rule is
+unchanged keeps its live outcome exactly, so replaying the rules in force reproduces the live
+facts, indicators and rankings; the clocks are counted by the database, and only the cases
+with a clock whose rule changed are read and judged again.
 
 From the replayed clocks follow, with the definitions of assessment.facts: a case's overdue,
 first limit passed, limits passed, closed on time and parked in time; a dispatch's report-in
@@ -34,9 +38,21 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+)
+from django.db.models.functions import Coalesce
 
 from assessment.facts import LATE_STAGES, missed, parked_in_time
 from assessment.models import CaseFact, DispatchFact
@@ -64,6 +80,8 @@ ESCALATING = {
     Stage.HANDLING: "town_consultation",
     Stage.TOWN_CONSULTATION: "city",
 }
+# Timers that only record that the limit passed: the stage goes on until someone ends it.
+CONTINUING = frozenset({Stage.REDISPATCH, Stage.CITY_CONSULTATION, Stage.VERIFICATION})
 LEVEL_ORDER = {Level.VILLAGE: 0, Level.TOWN: 1, Level.CITY: 2}
 
 # The columns both fact tables share (CaseFactValues, DispatchFactValues), copied as they are.
@@ -203,6 +221,7 @@ def replay_period(
             _replay_chunk(
                 replay=replay,
                 rows=rows.filter(case_id__gte=chunk[0], case_id__lte=chunk[-1]),
+                span=(chunk[0], chunk[-1]),
                 rules=rules,
                 now=now,
                 tally=tally,
@@ -223,7 +242,8 @@ def _analyze() -> None:
 
 
 def _copy_live(*, replay: Replay, rows: QuerySet[CaseFact], low: int, high: int) -> None:
-    """Copy the live facts of the chunk's cases and of their dispatches, in two statements."""
+    """Copy the live facts of the chunk's cases and of their dispatches, in two statements
+    (the span of ids again outside the cohort's subquery, for the indexes)."""
     chosen, params = (
         rows.filter(case_id__gte=low, case_id__lte=high)
         .values("case_id")
@@ -238,10 +258,13 @@ def _copy_live(*, replay: Replay, rows: QuerySet[CaseFact], low: int, high: int)
             # The chunk's rows are derived and a replay that dies is run again: its commits
             # need not wait for the disk (a crash loses at most the last moments' chunks).
             cursor.execute("SET LOCAL synchronous_commit = off")
+            # The chunk's sorts and groupings (tens of thousands of clocks) fit in memory.
+            cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(
             f"INSERT INTO {case_table} (replay_id, case_id, verdict_changed, {columns}) "  # noqa: S608
-            f"SELECT %s, case_id, %s, {columns} FROM {live_case} WHERE case_id IN ({chosen})",
-            [replay.pk, False, *params],
+            f"SELECT %s, case_id, %s, {columns} FROM {live_case} "
+            f"WHERE case_id BETWEEN %s AND %s AND case_id IN ({chosen})",
+            [replay.pk, False, low, high, *params],
         )
         dispatch_columns = ", ".join(f"d.{name}" for name in DISPATCH_COLUMNS)
         cursor.execute(
@@ -251,15 +274,24 @@ def _copy_live(*, replay: Replay, rows: QuerySet[CaseFact], low: int, high: int)
             f"SELECT %s, d.dispatch_id, r.id, %s, {dispatch_columns} "
             f"FROM {DispatchFact._meta.db_table} d JOIN {case_table} r "
             f"ON r.replay_id = %s AND r.case_id = d.case_id "
-            f"WHERE d.case_id IN ({chosen})",
-            [replay.pk, False, replay.pk, *params],
+            f"WHERE d.case_id BETWEEN %s AND %s AND d.case_id IN ({chosen})",
+            [replay.pk, False, replay.pk, low, high, *params],
         )
 
 
-def _clocks(rows: QuerySet[CaseFact]) -> dict[int, list[Clock]]:
+def _chunk_clocks(rows: QuerySet[CaseFact], *, span: tuple[int, int]) -> QuerySet[Deadline]:
+    """The clocks of the chunk's cases that a replay judges (a suspension's review is the
+    committee's reminder, not a limit of the case). The chunk's span of case ids lets the
+    database read them from its index instead of scanning every clock for each chunk."""
+    return Deadline.objects.filter(
+        case_id__gte=span[0], case_id__lte=span[1], case_id__in=rows.values("case_id")
+    ).exclude(stage=Stage.SUSPENSION_REVIEW)
+
+
+def _clocks(case_ids: Iterable[int]) -> dict[int, list[Clock]]:
     clocks: dict[int, list[Clock]] = defaultdict(list)
     for values in (
-        Deadline.objects.filter(case_id__in=rows.values("case_id"))
+        Deadline.objects.filter(case_id__in=list(case_ids))
         .exclude(stage=Stage.SUSPENSION_REVIEW)
         .order_by("case_id", "id")
         .values_list(*CLOCK_FIELDS)
@@ -269,22 +301,131 @@ def _clocks(rows: QuerySet[CaseFact]) -> dict[int, list[Clock]]:
     return clocks
 
 
+def _live_counts(clocks: QuerySet[Deadline], *, now: datetime) -> dict[str, int]:
+    """How many clocks, how many passed their limit (assessment.facts.missed) and how many
+    turned yellow before they ended (`_warned`, live), counted by the database."""
+    return clocks.aggregate(
+        clocks=Count("pk"),
+        late=Count("pk", filter=Q(fired_at__isnull=False) | Q(met_at__gt=F("due_at"))),
+        warned=Count("pk", filter=Q(warn_at__lt=Coalesce("met_at", "fired_at", Value(now)))),
+    )
+
+
+def _affected(clocks: QuerySet[Deadline], *, rules: Rules) -> set[int] | None:
+    """The cases with a clock whose rule the scenario changes (`_rule_changed`); None for
+    every case, when the scenario changes the yellow light that every clock's warning
+    follows. The kinds of clock (item, stage, limit) are read first, grouped by the database:
+    under the rules in force, or a change no clock of the chunk runs under, no clock is read;
+    otherwise the cases are read only from the stages changed."""
+    if rules.yellow_at_percent is not None:
+        return None
+    columns = ("case__item_id", "stage", "amount", "unit")
+    kinds = clocks.annotate(task=_TASK).values_list(*columns, "task").distinct().order_by()
+    changed = {
+        kind
+        for kind in kinds
+        if _rule_changed(
+            rules, item_id=kind[0], stage=kind[1], amount=kind[2], unit=kind[3], task=kind[4]
+        )
+    }
+    if not changed:
+        return set()
+    rows = (
+        clocks.filter(stage__in={kind[1] for kind in changed})
+        .annotate(task=_TASK)
+        .values_list("case_id", *columns, "task")
+        .order_by()
+    )
+    return {case_id for case_id, *kind in rows if tuple(kind) in changed}
+
+
+# A consultation's task: a dispatch's handling clock (its due time is the committee's).
+_TASK = ExpressionWrapper(
+    Q(stage=Stage.HANDLING, dispatch_id__isnull=False), output_field=BooleanField()
+)
+
+
+@cache
+def _meeting_steps() -> dict[str, tuple[frozenset[str] | None, bool]]:
+    """step code -> (the stages whose clocks it meets, None for all; whether only its own
+    dispatch's), from the workflow's declarations (cases.workflow, Meet and MeetDispatch)."""
+    from cases.workflow import REGISTRY
+    from cases.workflow.effects import Meet, MeetDispatch
+
+    steps = {}
+    for code, step in REGISTRY.steps.items():
+        for effect in step.effects:
+            if isinstance(effect, Meet | MeetDispatch):
+                stages = frozenset(effect.stages) if effect.stages else None
+                steps[code] = (stages, isinstance(effect, MeetDispatch))
+    return steps
+
+
+def _stage_ends(clocks: dict[int, list[Clock]]) -> dict[tuple[int, int | None, str], list]:
+    """(case, dispatch, stage) -> the moments, in order, of the events that met the stage's
+    clocks, for the cases with a fired clock of a stage that goes on after its timer
+    (CONTINUING): its row keeps no end, the event log does."""
+    case_ids = [
+        case_id
+        for case_id, own in clocks.items()
+        if any(c.fired_at is not None and c.stage in CONTINUING for c in own)
+    ]
+    if not case_ids:
+        return {}
+    steps = _meeting_steps()
+    ends: dict[tuple[int, int | None, str], list] = defaultdict(list)
+    events = (
+        Event.objects.filter(case_id__in=case_ids, action__in=list(steps))
+        .order_by("created_at", "id")
+        .values_list("case_id", "dispatch_id", "action", "created_at")
+    )
+    for case_id, dispatch_id, action, moment in events:
+        stages, own_dispatch = steps[action]
+        for stage in CONTINUING if stages is None else stages & CONTINUING:
+            ends[(case_id, dispatch_id if own_dispatch else None, stage)].append(moment)
+    return ends
+
+
+def _ended_at(clock: Clock, *, dispatch: dict | None, ends: dict) -> datetime | None:
+    """When the stage of a clock whose timer fired really ended: a dispatch's report-in at
+    its report-in; a stage that goes on after its timer at the first event after the firing
+    that met it (by the case, or by the clock's own dispatch)."""
+    if clock.fired_at is None:
+        return None
+    if clock.stage == Stage.REPORT_IN:
+        return dispatch["reported_in_at"] if dispatch is not None else None
+    if clock.stage not in CONTINUING:
+        return None
+    moments = [
+        *ends.get((clock.case_id, None, clock.stage), ()),
+        *ends.get((clock.case_id, clock.dispatch_id, clock.stage), ()),
+    ]
+    return min((moment for moment in moments if moment >= clock.fired_at), default=None)
+
+
 def _replay_clock(
-    clock: Clock, *, item_id: int, rules: Rules, now: datetime, ended_at: datetime | None = None
+    clock: Clock,
+    *,
+    item_id: int,
+    rules: Rules,
+    now: datetime,
+    ended_at: datetime | None = None,
+    times: "tuple[WorkTime, WorkTime] | None" = None,
 ) -> bool:
     """Set the clock's replayed due time and outcome; True when its rule changed.
 
-    `ended_at`: when the stage of a clock whose timer fired really ended (a dispatch's
-    report-in), which a fired clock's own row does not keep (its met_at stays empty)."""
+    `ended_at`: when the stage of a clock whose timer fired really ended (`_ended_at`), which
+    a fired clock's own row does not keep (its met_at stays empty). `times`: `_work_times`,
+    looked up once per chunk rather than per clock."""
     rule = rules.limits.get((item_id, clock.stage))
     working = clock.unit in WORKING_UNITS
-    changed = (
-        rule is not None
-        and not (clock.stage == Stage.HANDLING and clock.dispatch_id is not None)
-        and (
-            rule != (clock.amount, clock.unit)
-            or (rules.calendar_changed and (working or rule[1] in WORKING_UNITS))
-        )
+    changed = _rule_changed(
+        rules,
+        item_id=item_id,
+        stage=clock.stage,
+        task=clock.stage == Stage.HANDLING and clock.dispatch_id is not None,
+        amount=clock.amount,
+        unit=clock.unit,
     )
     if not changed:
         # Unchanged rule, or a consultation's task (its due time is the committee's choice).
@@ -295,19 +436,19 @@ def _replay_clock(
     # What was added on top of the limit in force (postponement, a suspension's pause), in the
     # clock's own time: working seconds for a working-time clock, counted again on the
     # scenario's calendar.
-    live_time, scenario_time = _work_times(rules)
+    live_time, scenario_time = times or _work_times(rules)
     nominal = live_time.add_duration(start=clock.started_at, amount=clock.amount, unit=clock.unit)
     extra_seconds = (
         live_time.seconds_between(start=nominal, end=clock.due_at, working=True)
         if working and clock.due_at > nominal
         else None
     )
-    with calendar.counted_as(holidays=rules.holidays, workdays=rules.workdays):
-        due = scenario_time.add_duration(start=clock.started_at, amount=rule[0], unit=rule[1])
-        if extra_seconds:
-            due = scenario_time.add_seconds(start=due, seconds=extra_seconds, working=True)
-        elif extra_seconds is None and clock.due_at != nominal:
-            due += clock.due_at - nominal
+    # (The scenario's days are in scenario_time; natural time follows no calendar.)
+    due = scenario_time.add_duration(start=clock.started_at, amount=rule[0], unit=rule[1])
+    if extra_seconds:
+        due = scenario_time.add_seconds(start=due, seconds=extra_seconds, working=True)
+    elif extra_seconds is None and clock.due_at != nominal:
+        due += clock.due_at - nominal
     clock.due = due
     end = clock.met_at or (ended_at if clock.fired_at is not None else None)
     if end is not None:
@@ -322,6 +463,23 @@ def _replay_clock(
     clock.fires_at = clock.due if clock.late else None
     clock.replayed = True
     return True
+
+
+def _rule_changed(
+    rules: Rules, *, item_id: int, stage: str, task: bool, amount: int, unit: str
+) -> bool:
+    """Whether the scenario gives a clock of this item and stage, which ran `amount` `unit`,
+    another due time: another limit, or a calendar change that moves working time. A
+    consultation's task (`task`) keeps the due time the committee set."""
+    rule = rules.limits.get((item_id, stage))
+    return (
+        rule is not None
+        and not task
+        and (
+            rule != (amount, unit)
+            or (rules.calendar_changed and (unit in WORKING_UNITS or rule[1] in WORKING_UNITS))
+        )
+    )
 
 
 _WORK_TIMES: dict[tuple, tuple] = {}
@@ -357,11 +515,35 @@ def _warned(clock: Clock, *, rules: Rules, now: datetime, live: bool) -> bool:
 
 
 def _replay_chunk(
-    *, replay: Replay, rows: QuerySet[CaseFact], rules: Rules, now: datetime, tally: Tally
+    *,
+    replay: Replay,
+    rows: QuerySet[CaseFact],
+    span: tuple[int, int],
+    rules: Rules,
+    now: datetime,
+    tally: Tally,
 ) -> None:
+    """Replay one chunk's cases. The clocks are counted by the database; only the cases with
+    a clock whose rule changed are read whole and judged again here (with a calendar change,
+    the others' handling time is counted again); every other case keeps its live facts."""
+    chunk_clocks = _chunk_clocks(rows, span=span)
+    counts = _live_counts(chunk_clocks, now=now)
+    tally.clocks += counts["clocks"]
+    tally.late_clocks_live += counts["late"]
+    tally.late_clocks += counts["late"]
+    tally.warnings_live += counts["warned"]
+    tally.warnings += counts["warned"]
+    affected = _affected(chunk_clocks, rules=rules)
+    chosen = rows
+    if affected is not None and rules.calendar_changed:
+        chosen = rows.filter(Q(case_id__in=affected) | Q(handling_seconds__isnull=False))
+    elif affected is not None:
+        if not affected:
+            return  # the rules in force, or a change no clock of the chunk runs under
+        chosen = rows.filter(case_id__in=affected)
     live = {
         row["case_id"]: row
-        for row in rows.values(
+        for row in chosen.values(
             "case_id",
             "item_id",
             "filed_at",
@@ -373,20 +555,25 @@ def _replay_chunk(
             *CASE_REPLAYED,
         )
     }
-    clocks = _clocks(rows)
+    replayed_ids = set(live) if affected is None else affected
+    clocks = _clocks(replayed_ids)
     dispatches = {
         row["dispatch_id"]: row
-        for row in DispatchFact.objects.filter(case_fact_id__in=rows.values("case_id")).values(
+        for row in DispatchFact.objects.filter(case_fact_id__in=list(replayed_ids)).values(
             "dispatch_id", "case_fact_id", "reported_in_at", *DISPATCH_REPLAYED
         )
     }
-    suspended_ids = [case_id for case_id, row in live.items() if row["was_suspended"]]
+    ends = _stage_ends(clocks)
+    suspended_ids = [
+        case_id for case_id in replayed_ids if case_id in live and live[case_id]["was_suspended"]
+    ]
     events: dict[int, list[Event]] = defaultdict(list)
     if suspended_ids:
         for event in Event.objects.filter(case_id__in=suspended_ids).order_by("created_at", "id"):
             events[event.case_id].append(event)
     case_updates: dict[int, dict] = {}
     dispatch_updates: dict[int, dict] = {}
+    times = _work_times(rules)
     for case_id, fact in live.items():
         own = clocks.get(case_id, [])
         changed_any = False
@@ -397,26 +584,31 @@ def _replay_chunk(
                 item_id=fact["item_id"],
                 rules=rules,
                 now=now,
-                ended_at=dispatch["reported_in_at"]
-                if dispatch is not None and clock.stage == Stage.REPORT_IN
-                else None,
+                ended_at=_ended_at(clock, dispatch=dispatch, ends=ends),
+                times=times,
             )
             changed_any |= changed
-            tally.clocks += 1
             tally.clocks_replayed += changed
-            tally.late_clocks_live += missed(
+            # The database counted every clock as it went live; these ones are judged again.
+            tally.late_clocks += clock.late - missed(
                 due_at=clock.due_at, met_at=clock.met_at, fired_at=clock.fired_at
             )
-            tally.late_clocks += clock.late
-            tally.warnings_live += _warned(clock, rules=rules, now=now, live=True)
-            tally.warnings += _warned(clock, rules=rules, now=now, live=False)
-        values = (
-            _case_values(
-                fact=fact, clocks=own, events=events.get(case_id, ()), rules=rules, tally=tally
+            tally.warnings += _warned(clock, rules=rules, now=now, live=False) - _warned(
+                clock, rules=rules, now=now, live=True
             )
-            if changed_any or rules.calendar_changed
-            else {}
-        )
+        if changed_any:
+            values = _case_values(
+                fact=fact,
+                clocks=own,
+                events=events.get(case_id, ()),
+                rules=rules,
+                tally=tally,
+                times=times,
+            )
+        elif rules.calendar_changed and fact["handling_seconds"] is not None:
+            values = {"handling_seconds": _handling_seconds(fact, rules=rules, times=times)}
+        else:
+            values = {}
         changes = {name: value for name, value in values.items() if value != fact.get(name)}
         if changes:
             verdict = ("overdue", "closed_on_time")
@@ -433,7 +625,13 @@ def _replay_chunk(
 
 
 def _case_values(
-    *, fact: dict, clocks: list[Clock], events: Iterable[Event], rules: Rules, tally: Tally
+    *,
+    fact: dict,
+    clocks: list[Clock],
+    events: Iterable[Event],
+    rules: Rules,
+    tally: Tally,
+    times: "tuple[WorkTime, WorkTime] | None" = None,
 ) -> dict:
     """The replayed columns of one case (assessment.facts' definitions on the new clocks)."""
     late = sorted(c.due for c in clocks if c.stage in LATE_STAGES and c.late)
@@ -475,27 +673,30 @@ def _case_values(
             values["escalated"] = True
             values["max_level"] = Level.CITY
     if rules.calendar_changed and fact["handling_seconds"] is not None:
-        live_time, scenario_time = _work_times(rules)
-        # The handling's end (the last resolution, or the committee's close: the moment whose
-        # working seconds from the filing the live fact holds), counted again on the
-        # scenario's calendar.
-        end = next(
-            (
-                moment
-                for moment in (fact["resolved_at"], fact["closed_at"], fact["first_closed_at"])
-                if moment is not None
-                and live_time.seconds_between(start=fact["filed_at"], end=moment, working=True)
-                == fact["handling_seconds"]
-            ),
-            None,
-        ) or live_time.add_seconds(
-            start=fact["filed_at"], seconds=fact["handling_seconds"], working=True
-        )
-        with calendar.counted_as(holidays=rules.holidays, workdays=rules.workdays):
-            values["handling_seconds"] = scenario_time.seconds_between(
-                start=fact["filed_at"], end=end, working=True
-            )
+        values["handling_seconds"] = _handling_seconds(fact, rules=rules, times=times)
     return values
+
+
+def _handling_seconds(
+    fact: dict, *, rules: Rules, times: "tuple[WorkTime, WorkTime] | None" = None
+) -> int:
+    """A case's handling time in working seconds on the scenario's calendar: from the filing
+    to the handling's end (the last resolution, or the committee's close: the moment whose
+    working seconds from the filing the live fact holds)."""
+    live_time, scenario_time = times or _work_times(rules)
+    end = next(
+        (
+            moment
+            for moment in (fact["resolved_at"], fact["closed_at"], fact["first_closed_at"])
+            if moment is not None
+            and live_time.seconds_between(start=fact["filed_at"], end=moment, working=True)
+            == fact["handling_seconds"]
+        ),
+        None,
+    ) or live_time.add_seconds(
+        start=fact["filed_at"], seconds=fact["handling_seconds"], working=True
+    )
+    return scenario_time.seconds_between(start=fact["filed_at"], end=end, working=True)
 
 
 def _higher(level: str, other: str) -> str:
