@@ -46,6 +46,12 @@ class Org:
 
 @pytest.fixture
 def org(db) -> Org:
+    return build_org()
+
+
+def build_org() -> Org:
+    """The organisation of the `org` fixture (also built once per module by
+    tests/policylab/conftest.py)."""
     city = CityFactory(code="HN")
     town = TownFactory(parent=city)
     other_town = TownFactory(parent=city)
