@@ -10,10 +10,11 @@ from assessment import selectors
 from assessment.indicators import KEYS
 from assessment.models import CaseFact
 from assessment.periods import custom, parse_period, period_for, previous
-from tests.assessment.facts_steps import Driver, eager_celery  # noqa: F401
+from tests.assessment.facts_steps import eager_celery  # noqa: F401
 from tests.assessment.test_rebuild import drive_all_paths
-from tests.cases.conftest import org  # noqa: F401
+from tests.cases.conftest import Org, build_org
 from tests.cases.engine_steps import T0
+from tests.module_rows import ModuleBuild, build_for_module
 
 
 @pytest.fixture(autouse=True)
@@ -22,16 +23,43 @@ def _clock_and_media(time_machine, settings, tmp_path):
     time_machine.move_to(T0, tick=False)
 
 
+@pytest.fixture(scope="module")
+def _built(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The organisation and its cases down every path, built once for the module (the tests
+    only read them; tests/module_rows.py)."""
+    shared = ModuleBuild()
+
+    def build(drive, clock):
+        clock.move_to(T0, tick=False)
+        org = build_org()
+        return org, drive_all_paths(drive, org)
+
+    build_for_module(
+        shared, blocker=django_db_blocker, media=tmp_path_factory.mktemp("paths"), build=build
+    )
+    yield shared
+    shared.close()
+
+
 @pytest.fixture
-def paths(org, django_capture_on_commit_callbacks, time_machine, eager_celery):  # noqa: F811
-    cases = drive_all_paths(Driver(django_capture_on_commit_callbacks, time_machine), org)
-    return cases
+def _org_and_paths(db, _built, time_machine, settings, tmp_path, eager_celery):  # noqa: F811
+    return _built.for_test(time_machine=time_machine, settings=settings, tmp_path=tmp_path)
+
+
+@pytest.fixture
+def org(_org_and_paths) -> Org:
+    return _org_and_paths[0]
+
+
+@pytest.fixture
+def paths(_org_and_paths) -> dict:
+    return _org_and_paths[1]
 
 
 SUMMER = custom(date(2025, 6, 1), date(2025, 8, 31))
 
 
-def units(org) -> list[tuple[str, int]]:  # noqa: F811
+def units(org) -> list[tuple[str, int]]:
     return [
         ("city", org.city.pk),
         ("town", org.town.pk),
@@ -43,7 +71,7 @@ def units(org) -> list[tuple[str, int]]:  # noqa: F811
     ]
 
 
-def test_the_city_numbers_follow_the_formulas(org, paths):  # noqa: F811
+def test_the_city_numbers_follow_the_formulas(org, paths):
     values = selectors.indicators(
         user=org.supervisor, unit_type="city", unit_id=None, period=SUMMER
     )
@@ -75,7 +103,7 @@ def test_the_city_numbers_follow_the_formulas(org, paths):  # noqa: F811
     assert parse_period(params) == SUMMER
 
 
-def test_every_number_has_exactly_its_cases_behind_it(org, paths):  # noqa: F811
+def test_every_number_has_exactly_its_cases_behind_it(org, paths):
     for unit_type, unit_id in units(org):
         values = selectors.indicators(
             user=org.supervisor, unit_type=unit_type, unit_id=unit_id, period=SUMMER
@@ -97,7 +125,7 @@ def test_every_number_has_exactly_its_cases_behind_it(org, paths):  # noqa: F811
                 assert len(list(behind)) == expected, (unit_type, key, part)
 
 
-def test_a_team_counts_the_cases_dispatched_to_it(org, paths):  # noqa: F811
+def test_a_team_counts_the_cases_dispatched_to_it(org, paths):
     values = selectors.indicators(
         user=org.supervisor, unit_type="team", unit_id=org.team.pk, period=SUMMER
     )
@@ -120,7 +148,7 @@ def test_a_team_counts_the_cases_dispatched_to_it(org, paths):  # noqa: F811
     assert other["closure_rate"].denominator == 0 and other["closure_rate"].value is None
 
 
-def test_a_period_counts_the_cases_filed_in_it(org, paths):  # noqa: F811
+def test_a_period_counts_the_cases_filed_in_it(org, paths):
     june = period_for("month", date(2025, 6, 10))
     may = previous(june)
     in_may = selectors.indicators(user=org.supervisor, unit_type="city", unit_id=None, period=may)
@@ -132,7 +160,7 @@ def test_a_period_counts_the_cases_filed_in_it(org, paths):  # noqa: F811
     assert in_june["rework_rate"].denominator == filed_in_june > 0
 
 
-def test_the_90th_percentile_is_continuous_and_its_tail_is_listed(org, paths):  # noqa: F811
+def test_the_90th_percentile_is_continuous_and_its_tail_is_listed(org, paths):
     closed = list(CaseFact.objects.filter(closed=True).order_by("pk"))
     for fact, hours in zip(closed, (1, 2, 10), strict=True):
         CaseFact.objects.filter(pk=fact.pk).update(handling_seconds=hours * 3600)
@@ -160,7 +188,7 @@ def test_the_90th_percentile_is_continuous_and_its_tail_is_listed(org, paths):  
     assert rows[org.town.pk].indicators["p90_handling_hours"].numerator == 1
 
 
-def test_ranking_rows_match_the_unit_indicators(org, paths):  # noqa: F811
+def test_ranking_rows_match_the_unit_indicators(org, paths):
     for unit_type in ("town", "village", "grid", "team", "department"):
         rows = selectors.ranking(user=org.supervisor, unit_type=unit_type, period=SUMMER)
         assert rows, unit_type
@@ -178,7 +206,7 @@ def test_ranking_rows_match_the_unit_indicators(org, paths):  # noqa: F811
     assert towns[1].score is None and towns[1].rank is None  # the other town had no cases
 
 
-def test_scope_hides_units_outside_it(org, paths):  # noqa: F811
+def test_scope_hides_units_outside_it(org, paths):
     with pytest.raises(Http404):
         selectors.indicators(
             user=org.town_committee, unit_type="town", unit_id=org.other_town.pk, period=SUMMER
@@ -212,7 +240,7 @@ def test_scope_hides_units_outside_it(org, paths):  # noqa: F811
     )
 
 
-def test_a_bounded_number_of_queries(org, paths, django_assert_max_num_queries):  # noqa: F811
+def test_a_bounded_number_of_queries(org, paths, django_assert_max_num_queries):
     org.supervisor.refresh_from_db()
     with django_assert_max_num_queries(8):
         selectors.indicators(
@@ -222,7 +250,7 @@ def test_a_bounded_number_of_queries(org, paths, django_assert_max_num_queries):
         selectors.ranking(user=org.supervisor, unit_type="village", period=SUMMER)
 
 
-def test_level_distribution_trend_and_red_list(org, paths):  # noqa: F811
+def test_level_distribution_trend_and_red_list(org, paths):
     levels = selectors.level_distribution(
         user=org.supervisor, unit_type="city", unit_id=None, period=SUMMER
     )
@@ -274,7 +302,7 @@ def test_periods_parse_and_step_back():
             parse_period(bad)
 
 
-def test_the_supervision_rates_count_the_pressed_dispatches(org, paths):  # noqa: F811
+def test_the_supervision_rates_count_the_pressed_dispatches(org, paths):
     """Case 2's department was urged and put under a supervision order, met on time."""
     pressed = paths["reworked"].dispatches.get(department__isnull=False)
     for unit_type, unit_id in (("city", None), ("department", org.department.pk)):

@@ -4,28 +4,19 @@ resumed, still suspended, escalated to the city, rejected, left to the timers), 
 of the city, a scenario copied from the rules in force, and replays of it run here (the
 task's work, without the broker)."""
 
-import copy
-import shutil
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
-from pathlib import Path
+from datetime import date
 
 import pytest
-import time_machine as time_machine_module
-from django.conf import settings as django_settings
-from django.db import connections, transaction
-from django.test import TestCase, override_settings
-from django.utils import timezone
 
 from assessment.periods import Period, custom
-from cases.calendar import invalidate_calendar
 from policylab import services
 from policylab.models import Replay, Scenario
 from tests.assessment.facts_steps import Driver, eager_celery  # noqa: F401
 from tests.assessment.test_rebuild import drive_all_paths
 from tests.cases.conftest import Org, build_org, org  # noqa: F401
 from tests.cases.engine_steps import T0
+from tests.module_rows import ModuleBuild, build_for_module
 
 # The summer of the cases (T0 is 2025-06-10).
 SUMMER = custom(date(2025, 6, 1), date(2025, 8, 31))
@@ -60,9 +51,7 @@ def lab(request, db, drive, time_machine, settings, tmp_path, _lab_of_the_module
         return build_lab(request.getfixturevalue("org"), drive, time_machine)
     # The module's lab, as it was right after it was built: its rows (kept by the module's
     # transaction, each test's changes rolled back), its photos, its objects and its clock.
-    shutil.copytree(shared.media, settings.MEDIA_ROOT)
-    time_machine.move_to(shared.now, tick=False)
-    return copy.deepcopy(shared.lab)
+    return shared.for_test(time_machine=time_machine, settings=settings, tmp_path=tmp_path)
 
 
 # --- one lab per module --------------------------------------------------------------------
@@ -73,31 +62,10 @@ def lab(request, db, drive, time_machine, settings, tmp_path, _lab_of_the_module
 # transaction is rolled back before the first test that cannot share it (one that asks for
 # `org` itself, which would be a second organisation of the same names, or a transactional
 # one) and at the end of the module. Such a test, and every `lab` test after it in the
-# module, builds its own lab as before.
+# module, builds its own lab as before (tests/module_rows.py).
 
 
-@dataclass
-class _SharedLab:
-    open: bool = False
-    done: bool = False  # rolled back before a test that could not share it
-    lab: Lab | None = None
-    now: datetime | None = None
-    media: Path | None = None
-    blocker: object = None
-    atomics: tuple = ()
-
-    def close(self) -> None:
-        if not self.open:
-            return
-        self.open = False
-        with self.blocker.unblock():
-            for alias, atomic in reversed(self.atomics):
-                transaction.set_rollback(True, using=alias)
-                atomic.__exit__(None, None, None)
-        invalidate_calendar()
-
-
-_SHARED: dict[str, _SharedLab] = {}
+_SHARED: dict[str, ModuleBuild] = {}
 
 
 def _shares_the_lab(item: pytest.Item) -> bool:
@@ -126,70 +94,19 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         shared.done = True
 
 
-@contextmanager
-def _eager():
-    """What the `eager_celery` fixture does, for the module's build."""
-    from whistle.celery import app
-
-    saved = (app.conf.task_always_eager, app.conf.task_eager_propagates)
-    app.conf.task_always_eager = True
-    app.conf.task_eager_propagates = True
-    try:
-        yield
-    finally:
-        app.conf.task_always_eager, app.conf.task_eager_propagates = saved
-
-
-def _suite_settings():
-    """The settings tests/conftest.py gives every test (without the markers that keep two
-    factors or session limits): the lab is built outside any one test."""
-    return override_settings(
-        STORAGES={
-            **django_settings.STORAGES,
-            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-        },
-        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
-        WHISTLE_REQUIRE_TWO_FACTOR=False,
-        WHISTLE_SESSION_IDLE_MINUTES_PRIVILEGED=10**7,
-        WHISTLE_SESSION_IDLE_MINUTES=10**7,
-        WHISTLE_SESSION_MAX_HOURS=10**6,
-        SESSION_COOKIE_AGE=10**6 * 3600,
-        WHISTLE_CALENDAR_CHECK_SECONDS=3600,
-        WHISTLE_CALENDAR_MAX_AGE_SECONDS=3600,
-    )
-
-
 @pytest.fixture(scope="module")
 def _lab_of_the_module(request, django_db_setup, django_db_blocker, tmp_path_factory):
     key = request.node.nodeid.split("::")[0]
-    shared = _SHARED.setdefault(key, _SharedLab())
+    shared = _SHARED.setdefault(key, ModuleBuild())
     if shared.done or not _shares_the_lab(request._pyfuncitem):
         yield shared
         return
-    media = tmp_path_factory.mktemp("lab") / "media"
-    clock = time_machine_module.TimeMachineFixture()
-    with django_db_blocker.unblock():
-        atomics = []
-        for alias in connections:
-            atomic = transaction.atomic(using=alias)
-            atomic._from_testcase = True  # as TestCase's own: a durable block may nest
-            atomic.__enter__()
-            atomics.append((alias, atomic))
-        shared.atomics, shared.blocker, shared.open = tuple(atomics), django_db_blocker, True
-        try:
-            with _suite_settings(), override_settings(MEDIA_ROOT=media), _eager():
-                invalidate_calendar()
-                org = build_org()
-                shared.lab = build_lab(org, Driver(TestCase.captureOnCommitCallbacks, clock), clock)
-                shared.now = timezone.now()
-                invalidate_calendar()
-        except BaseException:
-            shared.close()
-            raise
-        finally:
-            clock.stop()
-    media.mkdir(parents=True, exist_ok=True)
-    shared.media = media
+    build_for_module(
+        shared,
+        blocker=django_db_blocker,
+        media=tmp_path_factory.mktemp("lab") / "media",
+        build=lambda drive, clock: build_lab(build_org(), drive, clock),
+    )
     yield shared
     shared.close()
 
