@@ -212,14 +212,16 @@ def live_facts() -> Facts:
 def case_conditions(
     prefix: str = "",
     *,
-    handler: tuple[str, int] | None = None,
+    handler: tuple[str, int | None] | None = None,
     as_of: datetime | F | None = None,
     facts: Facts | None = None,
 ) -> dict[str, Q]:
     """The counted sets, as conditions on CaseFact (or on a relation to it, via prefix).
 
     `handler` ("team" or "department", id): a unit's cases, where what the case's other units
-    did is not held against it (rework: only of what its own dispatch took part in).
+    did is not held against it (rework: only of what its own dispatch took part in); with the
+    id None, the rows are the units' dispatches (prefix "case_fact__"), each judged for its
+    own unit (the rankings' grouped counts).
     `as_of` (the period's end, or an expression giving it per row): each fact counts as it
     stood then: closed (now, since before it; or its first closing stood then, whatever
     reopened it later), overdue, rated, reworked, postponed only if that happened before;
@@ -290,14 +292,21 @@ def case_conditions(
 
 
 def _own_rework(
-    handler: tuple[str, int], *, as_of: datetime | F | None = None, facts: Facts | None = None
+    handler: tuple[str, int | None],
+    *,
+    as_of: datetime | F | None = None,
+    facts: Facts | None = None,
 ) -> Q:
     """The case had a failed verification of a resolution this unit's dispatch took part in
-    (before `as_of`, the period's end)."""
+    (before `as_of`, the period's end). Unit None: the row is a dispatch, of its own unit."""
     unit_type, unit_id = handler
-    rows = (facts or live_facts()).dispatches.filter(
-        case_fact_id=OuterRef("pk"), reworked=True, **{HANDLER_FIELDS[unit_type]: unit_id}
+    column = HANDLER_FIELDS[unit_type]
+    own = (
+        {"case_fact_id": OuterRef("case_fact_id"), column: OuterRef(column)}
+        if unit_id is None
+        else {"case_fact_id": OuterRef("pk"), column: unit_id}
     )
+    rows = (facts or live_facts()).dispatches.filter(reworked=True, **own)
     if as_of is not None:
         end = OuterRef(as_of.name) if isinstance(as_of, F) else as_of
         rows = rows.filter(Q(reworked_at__isnull=True) | Q(reworked_at__lt=end))
@@ -395,24 +404,26 @@ def unit_dispatch_facts(
 
 
 def case_aggregates(
+    prefix: str = "",
     *,
-    handler: tuple[str, int] | None = None,
+    handler: tuple[str, int | None] | None = None,
     as_of: datetime | F | None = None,
     facts: Facts | None = None,
 ) -> dict[str, Aggregate]:
     """One conditional count per counted set, the mean handling time and the scoring counts
-    (of a team's or department's own doing, with `handler`), as of the period's end."""
-    conditions = case_conditions(handler=handler, as_of=as_of, facts=facts)
+    (of a team's or department's own doing, with `handler`), as of the period's end; over
+    rows that hold one case each (the case's columns under `prefix`)."""
+    conditions = case_conditions(prefix, handler=handler, as_of=as_of, facts=facts)
     result: dict[str, Aggregate] = {
         f"c_{name}": Count("pk", filter=condition) for name, condition in conditions.items()
     }
     result["c_avg_seconds"] = Avg(
-        "handling_seconds", filter=conditions["measured"], output_field=FloatField()
+        prefix + "handling_seconds", filter=conditions["measured"], output_field=FloatField()
     )
-    result["c_rework_events"] = Sum("rework_count", filter=conditions["due"])
+    result["c_rework_events"] = Sum(prefix + "rework_count", filter=conditions["due"])
     result["c_overdue"] = Count("pk", filter=conditions["overdue"])
     # Every passed limit of the cases' own stages (each firing counts: assessment.facts).
-    result["c_late_limits"] = Sum("late_count", filter=conditions["due"])
+    result["c_late_limits"] = Sum(prefix + "late_count", filter=conditions["due"])
     return result
 
 

@@ -13,7 +13,20 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Case as Choose
-from django.db.models import Count, DateTimeField, F, IntegerField, Min, Q, QuerySet, Value, When
+from django.db.models import (
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    IntegerField,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.http import Http404
 from django.utils import timezone
 
@@ -421,24 +434,9 @@ def _grouped_by_period(unit_type: str, unit_id: int, periods: list[Period]) -> l
     measured = cases.filter(
         formulas.case_conditions(as_of=F("period_end"))["measured"], period_index__isnull=False
     )
-    thresholds = _grouped_p90(measured, "period_index")
+    tails = _tails(measured, "period_index")
     for index in range(len(periods)):
-        counts[index]["p90_seconds"] = thresholds.get(index)
-        counts[index]["c_slow_tail"] = 0
-    if thresholds:
-        threshold = Choose(
-            *[When(period_index=index, then=p90) for index, p90 in thresholds.items()],
-            default=None,
-        )
-        slow = (
-            measured.annotate(threshold=threshold)
-            .filter(handling_seconds__gte=F("threshold"))
-            .values("period_index")
-            .annotate(n=Count("pk"))
-            .order_by()
-        )
-        for row in slow:
-            counts[row["period_index"]]["c_slow_tail"] = row["n"]
+        counts[index]["p90_seconds"], counts[index]["c_slow_tail"] = tails.get(index, (None, 0))
     return counts
 
 
@@ -554,40 +552,23 @@ def _grouped(
     for row in dispatches.values(column).annotate(**formulas.dispatch_aggregates()).order_by():
         counts[row.pop(column)].update(row)
     measured = cases.filter(formulas.case_conditions(as_of=period.end_at)["measured"])
-    thresholds = _grouped_p90(measured, column)
-    for unit_id, p90 in thresholds.items():
-        counts[unit_id]["p90_seconds"] = p90
-    if thresholds:
-        threshold = Choose(
-            *[When(**{column: unit_id}, then=p90) for unit_id, p90 in thresholds.items()],
-            default=None,
-        )
-        slow = (
-            measured.annotate(threshold=threshold)
-            .filter(handling_seconds__gte=F("threshold"))
-            .values(column)
-            .annotate(n=Count("pk"))
-            .order_by()
-        )
-        for row in slow:
-            counts[row[column]]["c_slow_tail"] = row["n"]
+    for unit_id, (p90, slow) in _tails(measured, column).items():
+        counts[unit_id]["p90_seconds"], counts[unit_id]["c_slow_tail"] = p90, slow
     return counts
 
 
-def _grouped_p90(measured: QuerySet, column: str) -> dict[int, float]:
+def _grouped_p90(
+    measured: QuerySet, column: str, seconds: str = "handling_seconds"
+) -> dict[int, float]:
     if connection.vendor == "postgresql":
         rows = (
-            measured.values(column)
-            .annotate(p90=formulas.PercentileCont("handling_seconds", 0.9))
-            .order_by()
+            measured.values(column).annotate(p90=formulas.PercentileCont(seconds, 0.9)).order_by()
         )
         return {row[column]: row["p90"] for row in rows}
     # SQLite (development): the values of each unit, read once in order.
     values: dict[int, list[int]] = {}
-    for unit_id, seconds in measured.order_by(column, "handling_seconds").values_list(
-        column, "handling_seconds"
-    ):
-        values.setdefault(unit_id, []).append(seconds)
+    for unit_id, value in measured.order_by(column, seconds).values_list(column, seconds):
+        values.setdefault(unit_id, []).append(value)
     result = {}
     for unit_id, series in values.items():
         position = 0.9 * (len(series) - 1)
@@ -595,6 +576,89 @@ def _grouped_p90(measured: QuerySet, column: str) -> dict[int, float]:
         high = min(low + 1, len(series) - 1)
         result[unit_id] = series[low] + (series[high] - series[low]) * (position - low)
     return result
+
+
+def _tails(
+    measured: QuerySet, column: str, seconds: str = "handling_seconds"
+) -> dict[int, tuple[float, int]]:
+    """Per group: the 90th percentile of the measured handling times and how many cases took
+    at least that long (the slow tail), in two grouped queries."""
+    thresholds = _grouped_p90(measured, column, seconds)
+    if not thresholds:
+        return {}
+    threshold = Choose(
+        *[When(**{column: key}, then=p90) for key, p90 in thresholds.items()], default=None
+    )
+    slow = (
+        measured.annotate(threshold=threshold)
+        .filter(**{f"{seconds}__gte": F("threshold")})
+        .values(column)
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    counted = {row[column]: row["n"] for row in slow}
+    return {key: (p90, counted.get(key, 0)) for key, p90 in thresholds.items()}
+
+
+def _grouped_handlers(
+    unit_type: str, unit_ids: list[int], period: Period, facts: formulas.Facts | None = None
+) -> dict[int, dict]:
+    """The counts `formulas.compute` gives each team or department, in a few grouped queries.
+
+    A unit's cases are those with a dispatch of its still standing (not cancelled, not handed
+    back): each counted once, through the first such dispatch, so a case dispatched twice to
+    the same unit is not counted twice."""
+    facts = facts or formulas.live_facts()
+    column = formulas.HANDLER_FIELDS[unit_type]
+    counts: dict[int, dict] = {unit_id: {} for unit_id in unit_ids}
+    standing = facts.dispatches.filter(cancelled=False, returned=False)
+    first = standing.filter(
+        case_fact__filed_at__gte=period.start_at,
+        case_fact__filed_at__lt=period.end_at,
+        **{f"{column}__in": unit_ids},
+    ).exclude(
+        Exists(
+            standing.filter(
+                case_fact_id=OuterRef("case_fact_id"),
+                pk__lt=OuterRef("pk"),
+                **{column: OuterRef(column)},
+            )
+        )
+    )
+    prefix = "case_fact__"
+    aggregates = formulas.case_aggregates(
+        prefix, handler=(unit_type, None), as_of=period.end_at, facts=facts
+    )
+    for row in first.values(column).annotate(**aggregates).order_by():
+        counts[row.pop(column)].update(row)
+    # Failed verifications charged to the unit: those of its own dispatches (any of them) in
+    # the cases it is counted for.
+    counted = standing.filter(case_fact_id=OuterRef("case_fact_id"), **{column: OuterRef(column)})
+    charged = facts.dispatches.filter(
+        Exists(counted),
+        case_fact__filed_at__gte=period.start_at,
+        case_fact__filed_at__lt=period.end_at,
+        case_fact__rejected=False,
+        **{f"{column}__in": unit_ids},
+    )
+    for unit_id in unit_ids:
+        counts[unit_id]["c_rework_events"] = 0
+    for row in charged.values(column).annotate(n=Sum("rework_count")).order_by():
+        counts[row[column]]["c_rework_events"] = row["n"] or 0
+    dispatches = facts.dispatches.filter(
+        dispatched_at__gte=period.start_at,
+        dispatched_at__lt=period.end_at,
+        **{f"{column}__in": unit_ids},
+    )
+    for row in dispatches.values(column).annotate(**formulas.dispatch_aggregates()).order_by():
+        counts[row.pop(column)].update(row)
+    measured = first.filter(formulas.case_conditions(prefix, as_of=period.end_at)["measured"])
+    tails = _tails(measured, column, prefix + "handling_seconds")
+    for unit_id in unit_ids:
+        counts[unit_id]["p90_seconds"], counts[unit_id]["c_slow_tail"] = tails.get(
+            unit_id, (None, 0)
+        )
+    return counts
 
 
 def ranking(
@@ -611,19 +675,14 @@ def ranking(
     share a rank; units without a score come last). `facts`: a replay's facts instead of the
     live ones.
 
-    Region-like units are counted in grouped queries; teams and departments (tens per city)
-    one by one, since a case may be dispatched to several of them."""
+    Every unit's counts come from a few grouped queries (`_grouped`, `_grouped_handlers`),
+    the same numbers `formulas.compute` gives one unit."""
     if unit_ids is None:
         unit_ids = list(units_in_scope(user=user, unit_type=unit_type).values_list("pk", flat=True))
     if unit_type in formulas.REGION_FIELDS:
         counts = _grouped(unit_type, unit_ids, period, facts=facts)
     else:
-        counts = {
-            unit_id: formulas.compute(
-                unit_type=unit_type, unit_id=unit_id, period=period, params={}, facts=facts
-            )["counts"]
-            for unit_id in unit_ids
-        }
+        counts = _grouped_handlers(unit_type, unit_ids, period, facts=facts)
     if scheme is scoring.InForce:
         scheme = scoring.scheme_for(period)
     evaluations = (
