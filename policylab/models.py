@@ -119,11 +119,7 @@ class ReplayCaseFact(CaseFactValues):
 
     # Indexed by the unique constraint (replay first), not by an index of its own.
     replay = models.ForeignKey(
-        Replay,
-        verbose_name=_("replay"),
-        on_delete=models.CASCADE,
-        related_name="case_facts",
-        db_index=False,
+        Replay, verbose_name=_("replay"), on_delete=models.CASCADE, related_name="case_facts"
     )
     # The live case (no foreign key: a replay's rows are its own, read in bulk).
     case_id = models.BigIntegerField(_("case"))
@@ -153,11 +149,7 @@ class ReplayDispatchFact(DispatchFactValues):
 
     # Indexed by the unique constraint (replay first), not by an index of its own.
     replay = models.ForeignKey(
-        Replay,
-        verbose_name=_("replay"),
-        on_delete=models.CASCADE,
-        related_name="dispatch_facts",
-        db_index=False,
+        Replay, verbose_name=_("replay"), on_delete=models.CASCADE, related_name="dispatch_facts"
     )
     case_fact = models.ForeignKey(
         ReplayCaseFact,
@@ -185,17 +177,18 @@ class ReplayDispatchFact(DispatchFactValues):
 
 
 def _copied_plain(model: type[models.Model]) -> None:
-    """The columns copied from the live facts (their city, town, village, grid, item, reporter,
-    team, department) keep no foreign-key constraint and no index of their own: they are
-    copies of rows whose own constraints hold, every read of a replay's rows goes through the
-    replay's own indexes (Meta), and on PostgreSQL the deferred checks of every copied row
-    at each chunk's commit, and a dozen indexes kept up to date on each insert, took most of
-    a county's replay (docs/benchmarks.md). The replay's own links (its replay, a dispatch's
-    case) stay constrained."""
+    """A replay's rows keep no foreign-key constraint, and the columns copied from the live
+    facts (city, town, village, grid, item, reporter, team, department) no index of their
+    own: they are copies of rows whose own constraints hold, a replay's rows are written only
+    by its engine and removed with it through the ORM (which cascades by itself), every read
+    goes through the replay's own indexes (Meta), and on PostgreSQL the deferred checks of
+    every row at each chunk's commit, and a dozen indexes kept up to date on each insert,
+    took most of a county's replay (docs/benchmarks.md)."""
     for field in model._meta.concrete_fields:
-        if field.is_relation and field.name not in ("replay", "case_fact"):
+        if field.is_relation:
             field.db_constraint = False
-            field.db_index = False
+            if field.name != "case_fact":
+                field.db_index = False
 
 
 _copied_plain(ReplayCaseFact)

@@ -214,6 +214,12 @@ def replay_period(
     case_ids = list(rows.order_by("case_id").values_list("case_id", flat=True))
     started(len(case_ids))
     tally = Tally(cases=len(case_ids))
+    changed = _changed_kinds(
+        Deadline.objects.filter(case_id__in=rows.values("case_id")).exclude(
+            stage=Stage.SUSPENSION_REVIEW
+        ),
+        rules=rules,
+    )
     for start in range(0, len(case_ids), CHUNK):
         chunk = case_ids[start : start + CHUNK]
         with transaction.atomic():
@@ -222,6 +228,7 @@ def replay_period(
                 replay=replay,
                 rows=rows.filter(case_id__gte=chunk[0], case_id__lte=chunk[-1]),
                 span=(chunk[0], chunk[-1]),
+                changed=changed,
                 rules=rules,
                 now=now,
                 tally=tally,
@@ -311,29 +318,35 @@ def _live_counts(clocks: QuerySet[Deadline], *, now: datetime) -> dict[str, int]
     )
 
 
-def _affected(clocks: QuerySet[Deadline], *, rules: Rules) -> set[int] | None:
-    """The cases with a clock whose rule the scenario changes (`_rule_changed`); None for
-    every case, when the scenario changes the yellow light that every clock's warning
-    follows. The kinds of clock (item, stage, limit) are read first, grouped by the database:
-    under the rules in force, or a change no clock of the chunk runs under, no clock is read;
-    otherwise the cases are read only from the stages changed."""
-    if rules.yellow_at_percent is not None:
-        return None
-    columns = ("case__item_id", "stage", "amount", "unit")
-    kinds = clocks.annotate(task=_TASK).values_list(*columns, "task").distinct().order_by()
-    changed = {
+KIND = ("case__item_id", "stage", "amount", "unit")
+
+
+def _changed_kinds(clocks: QuerySet[Deadline], *, rules: Rules) -> set[tuple]:
+    """The kinds of clock (item, stage, limit, a consultation's task or not) among `clocks`
+    whose rule the scenario changes (`_rule_changed`), from the kinds grouped by the database:
+    read once for the whole cohort, so the rules in force read no clock at all."""
+    kinds = clocks.annotate(task=_TASK).values_list(*KIND, "task").distinct().order_by()
+    return {
         kind
         for kind in kinds
         if _rule_changed(
             rules, item_id=kind[0], stage=kind[1], amount=kind[2], unit=kind[3], task=kind[4]
         )
     }
+
+
+def _affected(clocks: QuerySet[Deadline], *, rules: Rules, changed: set[tuple]) -> set[int] | None:
+    """The cases with a clock of a `changed` kind; None for every case, when the scenario
+    changes the yellow light that every clock's warning follows. Read only from the stages
+    changed."""
+    if rules.yellow_at_percent is not None:
+        return None
     if not changed:
         return set()
     rows = (
         clocks.filter(stage__in={kind[1] for kind in changed})
         .annotate(task=_TASK)
-        .values_list("case_id", *columns, "task")
+        .values_list("case_id", *KIND, "task")
         .order_by()
     )
     return {case_id for case_id, *kind in rows if tuple(kind) in changed}
@@ -519,6 +532,7 @@ def _replay_chunk(
     replay: Replay,
     rows: QuerySet[CaseFact],
     span: tuple[int, int],
+    changed: set[tuple],
     rules: Rules,
     now: datetime,
     tally: Tally,
@@ -533,7 +547,7 @@ def _replay_chunk(
     tally.late_clocks += counts["late"]
     tally.warnings_live += counts["warned"]
     tally.warnings += counts["warned"]
-    affected = _affected(chunk_clocks, rules=rules)
+    affected = _affected(chunk_clocks, rules=rules, changed=changed)
     chosen = rows
     if affected is not None and rules.calendar_changed:
         chosen = rows.filter(Q(case_id__in=affected) | Q(handling_seconds__isnull=False))
