@@ -3,6 +3,20 @@
 import pytest
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _migrated_rows_back_in_bulk():
+    """After the flush of a serialized_rollback test the migrated rows go back in bulk
+    (tests/db.py), not one UPDATE and INSERT per row."""
+    from django.db.backends.base.creation import BaseDatabaseCreation
+
+    from tests.db import deserialize_in_bulk
+
+    original = BaseDatabaseCreation.deserialize_db_from_string
+    BaseDatabaseCreation.deserialize_db_from_string = deserialize_in_bulk
+    yield
+    BaseDatabaseCreation.deserialize_db_from_string = original
+
+
 @pytest.fixture(autouse=True)
 def _plain_static_storage(settings):
     """Serve {% static %} URLs without the collectstatic manifest, which tests never build."""
