@@ -33,6 +33,9 @@ class WorkTime:
         self.holidays = frozenset(holidays)
         self.workdays = frozenset(workdays)
         snapshot = calendar._current()  # the office periods the engine counts
+        # The zone the office hours are in (timezone.localtime's checks cost more than the
+        # arithmetic, a million times per replay).
+        self.zone = timezone.get_default_timezone()
         self.periods = snapshot.periods
         self.day_total = snapshot.day_total
         self.first: date | None = None
@@ -70,7 +73,9 @@ class WorkTime:
     # --- positions --------------------------------------------------------------------------
 
     def position(self, moment: datetime) -> int:
-        local = timezone.localtime(moment, timezone.get_default_timezone())
+        if moment.tzinfo is None:
+            raise ValueError("localtime() cannot be applied to a naive datetime")
+        local = moment.astimezone(self.zone)
         index = self._index(local.date())
         position = self.cumulative[index]
         if self.working[index]:
@@ -99,20 +104,15 @@ class WorkTime:
                 offset = start + remaining
                 break
             remaining -= end - start
-        return datetime.combine(day, time(0), tzinfo=timezone.get_default_timezone()) + timedelta(
-            microseconds=offset
-        )
+        return datetime.combine(day, time(0), tzinfo=self.zone) + timedelta(microseconds=offset)
 
     # --- cases.calendar's functions ---------------------------------------------------------
 
     def add_seconds(self, *, start: datetime, seconds: int, working: bool) -> datetime:
         if not working:
-            return timezone.localtime(
-                start.astimezone(UTC) + timedelta(seconds=seconds),
-                timezone.get_default_timezone(),
-            )
+            return (start.astimezone(UTC) + timedelta(seconds=seconds)).astimezone(self.zone)
         if seconds == 0:
-            return timezone.localtime(start, timezone.get_default_timezone())
+            return start.astimezone(self.zone)
         return self.at(self.position(start) + seconds * _US)
 
     def add_duration(self, *, start: datetime, amount: int, unit: str) -> datetime:
