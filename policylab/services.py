@@ -5,12 +5,9 @@ its own rows (policylab.models).
 """
 
 import logging
-import threading
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Generic, TypeVar
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -29,7 +26,6 @@ from policylab.rules import Rules, limits_in_force, parse_rules, rules_of, schem
 from teams.models import Department, Region, Team, User
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 MAX_NAME = 100
 
@@ -248,9 +244,6 @@ def run_replay(*, replay_id: int) -> str:
         if Replay.objects.filter(pk=replay_id, cancel_requested=True).exists():
             raise Cancelled()
 
-    live = _Beside(
-        lambda: summarise(replay=replay, period=period, facts=None, scheme=scoring.InForce)
-    )
     try:
         rules = rules_of(replay.rules)
         tally = replay_period(
@@ -263,7 +256,7 @@ def run_replay(*, replay_id: int) -> str:
         )
         summary = {
             "tally": tally.as_json(),
-            "live": live.result(),
+            "live": summarise(replay=replay, period=period, facts=None, scheme=scoring.InForce),
             "scenario": summarise(
                 replay=replay,
                 period=period,
@@ -273,14 +266,12 @@ def run_replay(*, replay_id: int) -> str:
             "counted_at": timezone.now().isoformat(),
         }
     except Cancelled:
-        live.wait()
         _discard(replay_id)
         Replay.objects.filter(pk=replay_id).update(
             state=Replay.State.CANCELLED, finished_at=timezone.now()
         )
         return Replay.State.CANCELLED
     except Exception as error:
-        live.wait()
         logger.exception("Replay %s failed", replay_id)
         _discard(replay_id)
         Replay.objects.filter(pk=replay_id).update(
@@ -294,43 +285,6 @@ def run_replay(*, replay_id: int) -> str:
         cases_done=F("cases_total"),
     )
     return Replay.State.DONE
-
-
-class _Beside(Generic[T]):
-    """A read run in a thread of its own (its own database connection) while the replay
-    writes: the live summary, which reads only live rows, is counted on the database's other
-    CPU while this one replays. Inline when the caller is inside a transaction (its rows
-    would be invisible to another connection) or not on PostgreSQL (SQLite serialises
-    connections anyway)."""
-
-    def __init__(self, function: Callable[[], T]) -> None:
-        self.function = function
-        self.value: T | None = None
-        self.error: BaseException | None = None
-        self.thread: threading.Thread | None = None
-        if connection.vendor == "postgresql" and not connection.in_atomic_block:
-            self.thread = threading.Thread(target=self._run, name="replay-live", daemon=True)
-            self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            self.value = self.function()
-        except BaseException as error:  # handed to the caller by result()
-            self.error = error
-        finally:
-            connection.close()  # this thread's own connection
-
-    def wait(self) -> None:
-        if self.thread is not None:
-            self.thread.join()
-
-    def result(self) -> T:
-        if self.thread is None:
-            return self.function()
-        self.wait()
-        if self.error is not None:
-            raise self.error
-        return self.value
 
 
 # A running replay without progress for this long lost its worker; a queued one this old lost
