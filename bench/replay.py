@@ -1071,6 +1071,10 @@ class Run:
     replay_seconds: float = 0.0
     summary_seconds: float = 0.0
     peak_rss_mib: float = 0.0
+    # The largest helper process's resident high-water mark (policylab.helpers), of the helpers
+    # waited for so far in this run of the benchmark (the kernel keeps no per-replay mark).
+    helper_peak_mib: float = 0.0
+    processes: int = 1
     tracemalloc_mib: float | None = None
     cases: int = 0
     dispatches: int = 0
@@ -1115,8 +1119,10 @@ def scenarios(*, stage: str) -> list[tuple[str, str, dict]]:
 
 
 def run_scenario(*, county, user, key: str, title: str, changes: dict, trace: bool) -> Run:
-    """Make the scenario and its replay, and run it in this process as the task does."""
-    from policylab import replay as engine
+    """Make the scenario and its replay, and run it in this process as the task does (with
+    its helper processes: WHISTLE_REPLAY_PROCESSES)."""
+    from django.conf import settings
+
     from policylab import services
     from policylab.models import Replay, ReplayCaseFact, ReplayDispatchFact, Scenario
     from policylab.rules import limits_in_force, scheme_in_force
@@ -1148,12 +1154,8 @@ def run_scenario(*, county, user, key: str, title: str, changes: dict, trace: bo
         requested_by=user,
     )
     run = Run(key=key, title=title)
-    timings = {"summary": 0.0, "replay": 0.0, "updated": 0}
-    original_summarise, original_period, original_update = (
-        services.summarise,
-        services.replay_period,
-        engine._update,
-    )
+    timings = {"summary": 0.0, "replay": 0.0}
+    original_summarise, original_period = services.summarise, services.replay_period
 
     def summarise(**kwargs):
         started = time.perf_counter()
@@ -1169,12 +1171,8 @@ def run_scenario(*, county, user, key: str, title: str, changes: dict, trace: bo
         finally:
             timings["replay"] += time.perf_counter() - started
 
-    def update(model, updates):
-        timings["updated"] += len(updates)
-        return original_update(model, updates)
-
     # Timed and counted around the real functions (they run unchanged).
-    services.summarise, services.replay_period, engine._update = summarise, replay_period, update
+    services.summarise, services.replay_period = summarise, replay_period
     load_before = load_average()
     if trace:
         import tracemalloc
@@ -1186,25 +1184,23 @@ def run_scenario(*, county, user, key: str, title: str, changes: dict, trace: bo
         run.state = services.run_replay(replay_id=replay.pk)
     finally:
         run.seconds = time.perf_counter() - started
-        services.summarise, services.replay_period, engine._update = (
-            original_summarise,
-            original_period,
-            original_update,
-        )
+        services.summarise, services.replay_period = original_summarise, original_period
         if trace:
             run.tracemalloc_mib = tracemalloc.get_traced_memory()[1] / 1024 / 1024
             tracemalloc.stop()
     run.peak_rss_mib = _peak_mib()
+    run.helper_peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    run.processes = settings.WHISTLE_REPLAY_PROCESSES
     run.load = f"{load_before} / {load_average()}"
     run.summary_seconds = timings["summary"]
     run.replay_seconds = timings["replay"]
-    run.rows_updated = timings["updated"]
     replay.refresh_from_db()
     if replay.state != Replay.State.DONE:
         raise AssertionError(f"{key}: the replay ended {replay.state}: {replay.error}")
     run.cases = ReplayCaseFact.objects.filter(replay=replay).count()
     run.dispatches = ReplayDispatchFact.objects.filter(replay=replay).count()
     run.tally = replay.summary.get("tally", {})
+    run.rows_updated = run.tally.get("rows_changed", 0)
     # The rows written agree with the report's counts.
     changed = (
         ReplayCaseFact.objects.filter(replay=replay, verdict_changed=True).count(),
@@ -1257,9 +1253,13 @@ def _section(
         "",
         "Each replay runs in-process as the Celery task does (`policylab.services.run_replay`: "
         "the cases chunk by chunk, then the indicators and rankings of the live and of the "
-        "replayed facts for the county, its towns, villages, teams and departments). Peak "
-        "memory is the process's resident high-water mark during that replay (VmHWM, reset "
-        "before each).",
+        "replayed facts for the county, its towns, villages, teams and departments), with the "
+        "helper processes it starts (`policylab.helpers`, WHISTLE_REPLAY_PROCESSES, here "
+        f"{runs[0].processes if runs else 1}: the task's process replays the first span of the "
+        "cases and each helper another). Peak memory is the task process's resident "
+        "high-water mark during that replay (VmHWM, reset before each), plus each helper's "
+        "(the largest helper's of the benchmark so far: the kernel keeps no mark per replay "
+        "for the children).",
         "",
         f"Target: each replay under {TARGET_SECONDS:.0f} s. "
         f"**{'met' if met else 'MISSED'}** (slowest {worst:.1f} s).",
@@ -1271,6 +1271,8 @@ def _section(
     ]
     for run in runs:
         memory = f"{run.peak_rss_mib:.0f} MiB"
+        if run.processes > 1:
+            memory += f" + {run.processes - 1} × {run.helper_peak_mib:.0f} MiB"
         if run.tracemalloc_mib is not None:
             memory += f" (Python heap {run.tracemalloc_mib:.0f} MiB)"
         lines.append(
@@ -1316,15 +1318,21 @@ def _section(
         "unit: tests/policylab/test_grouped_rankings.py) instead of 41 `compute` calls per "
         "summary (83 s of the two summaries of (a) under cProfile).",
         "",
-        "What remains for (b) and (c), from cProfile of the three replays at 300,000 cases "
-        "(load 2 to 3, the profiler adding about a third): the replay is one Python process on "
-        "one of the two CPUs. (b) and (c) judge again the cases of 180,000 and 764,416 changed "
-        "clocks: reading the clocks of the affected cases (`_clocks`, 55 s for both), "
-        "`_replay_clock` (60 s for 1.6 million calls, 35 microseconds each, most of it "
-        "`policylab.worktime`), the cases' values (`_case_values`, 22 s) and writing 240,000 "
-        "changed rows (`_write`, 41 s); copying the live rows costs 25 s a replay and the "
-        "two summaries 15 s each. Under 120 s for (c) needs the two CPUs: chunk ranges fanned "
-        "out as tasks to the worker's processes, the last one writing the summary.",
+        "Third round (December 2026). The figures above for (c) were measured on a database "
+        "kept through many earlier runs; seeded afresh (and VACUUM ANALYZEd), the same code took "
+        "185.5 s for (c) (164.7 s replay, 20.7 s summary), the replay one Python process on one "
+        "of the two CPUs. Under cProfile: reading the affected cases' clocks (`_clocks`, 33 s), "
+        "judging them again (`_replay_clock`, 58 s for 1.06 million calls), the cases' values "
+        "(22 s), copying the live rows (27 s) and then updating 221,799 of them (`_write`, 42 s), "
+        "and Django preparing the IN lists of a chunk's ten thousand ids one by one (about 15 s). "
+        "Now each chunk's replayed values go into its copy in the same statement, from a "
+        "temporary table loaded with COPY (`_copy_live`), instead of an update of the copied "
+        "rows and their indexes afterwards: (c) 163.2 s (143.8 s replay). A chunk's ids go to "
+        "the database as one array (`= ANY(%s)`, `_among`), and the task cuts the cases into "
+        "one span per CPU, a helper process replaying each span but its own "
+        "(`policylab.helpers`): (c) 99.8 s (76.5 s replay, 23.2 s summary), the same counts "
+        "(tests/policylab/test_replay_helpers.py compares the rows and counts of a replay in "
+        "one process and in three).",
         "",
     ]
     return "\n".join(lines)
@@ -1397,7 +1405,8 @@ def main(argv: list[str] | None = None) -> int:
         runs.append(run)
         print(
             f"  {run.seconds:.1f} s (replay {run.replay_seconds:.1f} s, summary "
-            f"{run.summary_seconds:.1f} s), peak {run.peak_rss_mib:.0f} MiB, "
+            f"{run.summary_seconds:.1f} s), peak {run.peak_rss_mib:.0f} MiB "
+            f"(helpers {run.helper_peak_mib:.0f} MiB), {run.processes} processes, "
             f"{run.cases:,} cases + {run.dispatches:,} dispatches copied, "
             f"{run.rows_updated:,} rows updated, tally {run.tally}, load {run.load}",
             flush=True,

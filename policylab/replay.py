@@ -33,6 +33,7 @@ changes the calendar, handling times in working hours are counted again on it (f
 filing to the handling's real end).
 """
 
+import io
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -52,6 +53,7 @@ from django.db.models import (
     QuerySet,
     Value,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
 from assessment.facts import LATE_STAGES, missed, parked_in_time
@@ -104,6 +106,10 @@ CASE_REPLAYED = (
     "handling_seconds",
 )
 DISPATCH_REPLAYED = ("report_in_due", "late", "reported_on_time", "task_due_at", "task_overdue")
+# What a replay writes of its own besides: whether the verdict changed, and for a case when a
+# timer the scenario fires earlier would have sent it up.
+CASE_WRITTEN = (*CASE_REPLAYED, "would_escalate_at", "verdict_changed")
+DISPATCH_WRITTEN = (*DISPATCH_REPLAYED, "verdict_changed")
 
 
 class Cancelled(Exception):
@@ -125,6 +131,23 @@ class Tally:
     would_escalate_by: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     cases_changed: int = 0
     dispatches_changed: int = 0
+    # Rows (cases and dispatches) whose replayed values differ from the live ones.
+    rows_changed: int = 0
+
+    def add(self, other: "Tally") -> None:
+        """Count another process's span in (policylab.helpers)."""
+        for name, value in vars(other).items():
+            if name == "would_escalate_by":
+                for target, count in value.items():
+                    self.would_escalate_by[target] += count
+            else:
+                setattr(self, name, getattr(self, name) + value)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Tally":
+        tally = cls(**{k: v for k, v in data.items() if k != "would_escalate_by"})
+        tally.would_escalate_by.update(data.get("would_escalate_by", {}))
+        return tally
 
     def as_json(self) -> dict:
         return {
@@ -139,6 +162,7 @@ class Tally:
             "would_escalate_by": dict(self.would_escalate_by),
             "cases_changed": self.cases_changed,
             "dispatches_changed": self.dispatches_changed,
+            "rows_changed": self.rows_changed,
         }
 
 
@@ -206,24 +230,63 @@ def replay_period(
     now: datetime,
     progress: Callable[[int], None] = lambda done: None,
     started: Callable[[int], None] = lambda total: None,
+    processes: int = 1,
 ) -> Tally:
     """Write the replay's facts, chunk by chunk: `started(total)` once the cases are known,
-    `progress(done)` after each chunk (it raises Cancelled to stop). Returns the counts of
-    the report."""
+    `progress(done)` after each chunk of this process (it raises Cancelled to stop). Returns
+    the counts of the report.
+
+    With `processes` > 1 on PostgreSQL, outside a transaction, the cases are cut into that
+    many spans of ids: this process replays the first, and a helper process each of the
+    others (policylab.helpers: the same `replay_span`, its progress counted on the replay's
+    row); their counts are added up here once they are done."""
     rows = cohort(region=replay.region, period=period)
     case_ids = list(rows.order_by("case_id").values_list("case_id", flat=True))
     started(len(case_ids))
-    tally = Tally(cases=len(case_ids))
     changed = _changed_kinds(
         Deadline.objects.filter(case_id__in=rows.values("case_id")).exclude(
             stage=Stage.SUSPENSION_REVIEW
         ),
         rules=rules,
     )
+    from policylab import helpers
+
+    parts = helpers.spans(case_ids, parts=processes if helpers.can_fan_out() else 1)
+    running = helpers.start(replay=replay, spans=parts[1:], changed=changed)
+    try:
+        tally = replay_span(
+            replay=replay,
+            rules=rules,
+            rows=rows,
+            case_ids=[i for i in case_ids if parts[0][0] <= i <= parts[0][1]] if parts else [],
+            changed=changed,
+            now=now,
+            progress=progress,
+        )
+        for other in helpers.join(running):
+            tally.add(other)
+    finally:
+        helpers.stop(running)
+    tally.cases = len(case_ids)
+    _analyze()
+    return tally
+
+
+def replay_span(
+    *,
+    replay: Replay,
+    rules: Rules,
+    rows: QuerySet[CaseFact],
+    case_ids: list[int],
+    changed: set[tuple],
+    now: datetime,
+    progress: Callable[[int], None],
+) -> Tally:
+    """Replay the given cases of the cohort (ordered ids), one transaction per chunk."""
+    tally = Tally(cases=len(case_ids))
     for start in range(0, len(case_ids), CHUNK):
         chunk = case_ids[start : start + CHUNK]
         with transaction.atomic():
-            _copy_live(replay=replay, rows=rows, low=chunk[0], high=chunk[-1])
             _replay_chunk(
                 replay=replay,
                 rows=rows.filter(case_id__gte=chunk[0], case_id__lte=chunk[-1]),
@@ -234,7 +297,6 @@ def replay_period(
                 tally=tally,
             )
         progress(start + len(chunk))
-    _analyze()
     return tally
 
 
@@ -248,9 +310,21 @@ def _analyze() -> None:
             cursor.execute(f"ANALYZE {', '.join(tables)}")
 
 
-def _copy_live(*, replay: Replay, rows: QuerySet[CaseFact], low: int, high: int) -> None:
+def _copy_live(
+    *,
+    replay: Replay,
+    rows: QuerySet[CaseFact],
+    low: int,
+    high: int,
+    case_values: dict[int, dict] | None = None,
+    dispatch_values: dict[int, dict] | None = None,
+) -> None:
     """Copy the live facts of the chunk's cases and of their dispatches, in two statements
-    (the span of ids again outside the cohort's subquery, for the indexes)."""
+    (the span of ids again outside the cohort's subquery, for the indexes). On PostgreSQL the
+    replayed values (`case_values`: case id -> every replayed column; `dispatch_values`:
+    dispatch id -> every replayed column) go in with the copy, from a temporary table, instead
+    of updating a quarter of a million copied rows afterwards (each update writes the row and
+    its index entries again)."""
     chosen, params = (
         rows.filter(case_id__gte=low, case_id__lte=high)
         .values("case_id")
@@ -259,31 +333,104 @@ def _copy_live(*, replay: Replay, rows: QuerySet[CaseFact], low: int, high: int)
     )
     case_table = ReplayCaseFact._meta.db_table
     live_case = CaseFact._meta.db_table
-    columns = ", ".join(CASE_COPY)
+    merged = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and connection.in_atomic_block:
+        if merged and connection.in_atomic_block:
             # The chunk's rows are derived and a replay that dies is run again: its commits
             # need not wait for the disk (a crash loses at most the last moments' chunks).
             cursor.execute("SET LOCAL synchronous_commit = off")
             # The chunk's sorts and groupings (tens of thousands of clocks) fit in memory.
             cursor.execute("SET LOCAL work_mem = '64MB'")
-        cursor.execute(
-            f"INSERT INTO {case_table} (replay_id, case_id, verdict_changed, {columns}) "  # noqa: S608
-            f"SELECT %s, case_id, %s, {columns} FROM {live_case} "
-            f"WHERE case_id BETWEEN %s AND %s AND case_id IN ({chosen})",
-            [replay.pk, False, low, high, *params],
+        case_columns, case_join = _merged_columns(
+            cursor,
+            ReplayCaseFact,
+            CASE_COPY,
+            CASE_WRITTEN,
+            "case_id",
+            case_values if merged else None,
         )
-        dispatch_columns = ", ".join(f"d.{name}" for name in DISPATCH_COLUMNS)
+        cursor.execute(
+            f"INSERT INTO {case_table} (replay_id, case_id, {', '.join(case_columns)}) "  # noqa: S608
+            f"SELECT %s, c.case_id, {', '.join(case_columns.values())} FROM {live_case} c "
+            f"{case_join}WHERE c.case_id BETWEEN %s AND %s AND c.case_id IN ({chosen})",
+            [replay.pk, low, high, *params],
+        )
+        dispatch_columns, dispatch_join = _merged_columns(
+            cursor,
+            ReplayDispatchFact,
+            DISPATCH_COLUMNS,
+            DISPATCH_WRITTEN,
+            "dispatch_id",
+            dispatch_values if merged else None,
+        )
         cursor.execute(
             f"INSERT INTO {ReplayDispatchFact._meta.db_table} "  # noqa: S608
-            f"(replay_id, dispatch_id, case_fact_id, verdict_changed, "
-            f"{', '.join(DISPATCH_COLUMNS)}) "
-            f"SELECT %s, d.dispatch_id, r.id, %s, {dispatch_columns} "
-            f"FROM {DispatchFact._meta.db_table} d JOIN {case_table} r "
-            f"ON r.replay_id = %s AND r.case_id = d.case_id "
-            f"WHERE d.case_id BETWEEN %s AND %s AND d.case_id IN ({chosen})",
-            [replay.pk, False, replay.pk, low, high, *params],
+            f"(replay_id, dispatch_id, case_fact_id, {', '.join(dispatch_columns)}) "
+            f"SELECT %s, c.dispatch_id, r.id, {', '.join(dispatch_columns.values())} "
+            f"FROM {DispatchFact._meta.db_table} c JOIN {case_table} r "
+            f"ON r.replay_id = %s AND r.case_id = c.case_id "
+            f"{dispatch_join}WHERE c.case_id BETWEEN %s AND %s AND c.case_id IN ({chosen})",
+            [replay.pk, replay.pk, low, high, *params],
         )
+
+
+def _merged_columns(
+    cursor, model, copied: list[str], written: tuple[str, ...], key: str, values: dict | None
+) -> tuple[dict[str, str], str]:
+    """The columns of a copy (column -> what it selects from the live row `c`) and the join
+    that brings in the replayed values: with `values`, loaded into a temporary table `v`, a
+    replayed column takes v's value where the row has one; without, its live value (or the
+    column's default for the replay's own columns)."""
+    columns = {column: f"c.{column}" for column in copied}
+    own = [name for name in written if name not in columns]
+    fields = [model._meta.get_field(name) for name in written]
+    if not values:
+        for name in own:
+            columns[name] = _default_sql(model._meta.get_field(name))
+        return columns, ""
+    table = f"policylab_replayed_{model._meta.model_name}"
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {table} ({key} bigint PRIMARY KEY, "
+        + ", ".join(f"{f.column} {f.db_type(connection)}" for f in fields)
+        + ") ON COMMIT DELETE ROWS"
+    )
+    cursor.execute(f"TRUNCATE {table}")  # rows left by a replay earlier in this transaction
+    _copy_rows(cursor, table, [key, *(f.column for f in fields)], fields, values)
+    for spec in fields:
+        columns[spec.column] = (
+            f"CASE WHEN v.{key} IS NULL THEN "
+            f"{columns.get(spec.column) or _default_sql(spec)} ELSE v.{spec.column} END"
+        )
+    return columns, f"LEFT JOIN {table} v ON v.{key} = c.{key} "
+
+
+def _default_sql(field) -> str:
+    default = field.get_default()
+    if default is None:
+        return "NULL"
+    if isinstance(default, bool):
+        return "TRUE" if default else "FALSE"
+    raise ValueError(f"no SQL default for {field.name}")
+
+
+def _copy_rows(cursor, table: str, columns: list[str], fields: list, values: dict) -> None:
+    """COPY the rows (key -> {field name: value}) into the table, in PostgreSQL's text format."""
+    buffer = io.StringIO()
+    for key, row in values.items():
+        cells = [str(key)]
+        for spec in fields:
+            value = spec.get_db_prep_save(row[spec.name], connection)
+            if value is None:
+                cells.append("\\N")
+            elif isinstance(value, bool):
+                cells.append("t" if value else "f")
+            elif isinstance(value, datetime):
+                cells.append(value.isoformat())
+            else:
+                cells.append(str(value).replace("\\", "\\\\").replace("\t", " ").replace("\n", " "))
+        buffer.write("\t".join(cells) + "\n")
+    buffer.seek(0)
+    cursor.cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
 
 
 def _chunk_clocks(rows: QuerySet[CaseFact], *, span: tuple[int, int]) -> QuerySet[Deadline]:
@@ -298,7 +445,7 @@ def _chunk_clocks(rows: QuerySet[CaseFact], *, span: tuple[int, int]) -> QuerySe
 def _clocks(case_ids: Iterable[int]) -> dict[int, list[Clock]]:
     clocks: dict[int, list[Clock]] = defaultdict(list)
     for values in (
-        Deadline.objects.filter(case_id__in=list(case_ids))
+        Deadline.objects.filter(_among(Deadline, "case", case_ids))
         .exclude(stage=Stage.SUSPENSION_REVIEW)
         .order_by("case_id", "id")
         .values_list(*CLOCK_FIELDS)
@@ -306,6 +453,18 @@ def _clocks(case_ids: Iterable[int]) -> dict[int, list[Clock]]:
         clock = Clock(*values)
         clocks[clock.case_id].append(clock)
     return clocks
+
+
+def _among(model, name: str, ids: Iterable[int]) -> Q | RawSQL:
+    """`name IN ids`, as one array on PostgreSQL: Django prepares an IN list's ten thousand ids
+    (a chunk's cases) one by one, which cost more than reading their rows."""
+    ids = list(ids)
+    if connection.vendor != "postgresql":
+        return Q(**{f"{name}__in": ids})
+    quote = connection.ops.quote_name
+    column = f"{quote(model._meta.db_table)}.{quote(model._meta.get_field(name).column)}"
+    # Names from the model, the ids a parameter.
+    return RawSQL(f"{column} = ANY(%s)", (ids,), output_field=BooleanField())  # noqa: S611
 
 
 def _live_counts(clocks: QuerySet[Deadline], *, now: datetime) -> dict[str, int]:
@@ -388,7 +547,7 @@ def _stage_ends(clocks: dict[int, list[Clock]]) -> dict[tuple[int, int | None, s
     steps = _meeting_steps()
     ends: dict[tuple[int, int | None, str], list] = defaultdict(list)
     events = (
-        Event.objects.filter(case_id__in=case_ids, action__in=list(steps))
+        Event.objects.filter(_among(Event, "case", case_ids), action__in=list(steps))
         .order_by("created_at", "id")
         .values_list("case_id", "dispatch_id", "action", "created_at")
     )
@@ -550,11 +709,15 @@ def _replay_chunk(
     affected = _affected(chunk_clocks, rules=rules, changed=changed)
     chosen = rows
     if affected is not None and rules.calendar_changed:
-        chosen = rows.filter(Q(case_id__in=affected) | Q(handling_seconds__isnull=False))
+        chosen = rows.filter(
+            Q(_among(CaseFact, "case", affected)) | Q(handling_seconds__isnull=False)
+        )
     elif affected is not None:
         if not affected:
-            return  # the rules in force, or a change no clock of the chunk runs under
-        chosen = rows.filter(case_id__in=affected)
+            # The rules in force, or a change no clock of the chunk runs under.
+            _write(replay=replay, rows=rows, span=span, case_updates={}, dispatch_updates={})
+            return
+        chosen = rows.filter(_among(CaseFact, "case", affected))
     live = {
         row["case_id"]: row
         for row in chosen.values(
@@ -573,9 +736,9 @@ def _replay_chunk(
     clocks = _clocks(replayed_ids)
     dispatches = {
         row["dispatch_id"]: row
-        for row in DispatchFact.objects.filter(case_fact_id__in=list(replayed_ids)).values(
-            "dispatch_id", "case_fact_id", "reported_in_at", *DISPATCH_REPLAYED
-        )
+        for row in DispatchFact.objects.filter(
+            _among(DispatchFact, "case_fact", replayed_ids)
+        ).values("dispatch_id", "case_fact_id", "reported_in_at", *DISPATCH_REPLAYED)
     }
     ends = _stage_ends(clocks)
     suspended_ids = [
@@ -583,7 +746,9 @@ def _replay_chunk(
     ]
     events: dict[int, list[Event]] = defaultdict(list)
     if suspended_ids:
-        for event in Event.objects.filter(case_id__in=suspended_ids).order_by("created_at", "id"):
+        for event in Event.objects.filter(_among(Event, "case", suspended_ids)).order_by(
+            "created_at", "id"
+        ):
             events[event.case_id].append(event)
     case_updates: dict[int, dict] = {}
     dispatch_updates: dict[int, dict] = {}
@@ -635,7 +800,26 @@ def _replay_chunk(
             for dispatch_id, changes in _dispatch_changes(own, dispatches).items():
                 dispatch_updates[dispatch_id] = changes
                 tally.dispatches_changed += changes["verdict_changed"]
-    _write(replay=replay, case_updates=case_updates, dispatch_updates=dispatch_updates)
+    tally.rows_changed += len(case_updates) + len(dispatch_updates)
+    _write(
+        replay=replay,
+        rows=rows,
+        span=span,
+        case_updates={
+            case_id: {**_unchanged(live[case_id], CASE_WRITTEN), **changes}
+            for case_id, changes in case_updates.items()
+        },
+        dispatch_updates={
+            dispatch_id: {**_unchanged(dispatches[dispatch_id], DISPATCH_WRITTEN), **changes}
+            for dispatch_id, changes in dispatch_updates.items()
+        },
+    )
+
+
+def _unchanged(fact: dict, names: tuple[str, ...]) -> dict:
+    """A row's replayed columns as they went live (a replay's own columns: not changed, no
+    earlier escalation)."""
+    return {name: fact.get(name) for name in names} | {"verdict_changed": False}
 
 
 def _case_values(
@@ -750,9 +934,28 @@ def _dispatch_changes(clocks: list[Clock], dispatches: dict[int, dict]) -> dict[
 
 
 def _write(
-    *, replay: Replay, case_updates: dict[int, dict], dispatch_updates: dict[int, dict]
+    *,
+    replay: Replay,
+    rows: QuerySet[CaseFact],
+    span: tuple[int, int],
+    case_updates: dict[int, dict],
+    dispatch_updates: dict[int, dict],
 ) -> None:
-    """Apply the replayed values to the copied rows (only those that differ)."""
+    """Copy the chunk's live rows with the replayed values of the rows that differ (every
+    replayed column of each: `CASE_WRITTEN`, `DISPATCH_WRITTEN`): in the copy itself on
+    PostgreSQL, elsewhere by updating the copied rows."""
+    low, high = span
+    if connection.vendor == "postgresql":
+        _copy_live(
+            replay=replay,
+            rows=rows,
+            low=low,
+            high=high,
+            case_values=case_updates,
+            dispatch_values=dispatch_updates,
+        )
+        return
+    _copy_live(replay=replay, rows=rows, low=low, high=high)
     if case_updates:
         ids = dict(
             ReplayCaseFact.objects.filter(
@@ -773,38 +976,10 @@ def _write(
 
 
 def _update(model, updates: dict[int, dict]) -> None:
-    """One update per set of changed columns (rows changed alike go together): on PostgreSQL
-    a single UPDATE ... FROM (VALUES ...) per page of rows, elsewhere Django's bulk_update
-    (whose CASE WHEN per row and column costs more to build than to run)."""
+    """Django's bulk_update, one per set of changed columns (rows changed alike go together)."""
     groups: dict[tuple[str, ...], list] = defaultdict(list)
     for pk, values in updates.items():
         groups[tuple(sorted(values))].append((pk, values))
     for names, rows in groups.items():
-        if connection.vendor == "postgresql":
-            _update_from_values(model, list(names), rows)
-        else:
-            objects = [model(pk=pk, **values) for pk, values in rows]
-            model.objects.bulk_update(objects, list(names), batch_size=500)
-
-
-UPDATE_PAGE = 5000
-
-
-def _update_from_values(model, names: list[str], rows: list[tuple[int, dict]]) -> None:
-    from psycopg2.extras import execute_values
-
-    fields = [model._meta.get_field(name) for name in names]
-    table = connection.ops.quote_name(model._meta.db_table)
-    pk_column = connection.ops.quote_name(model._meta.pk.column)
-    columns = [connection.ops.quote_name(f.column) for f in fields]
-    assignments = ", ".join(f"{column} = v.{column}" for column in columns)
-    template = "(%s, " + ", ".join(f"%s::{f.db_type(connection)}" for f in fields) + ")"
-    sql = (
-        f"UPDATE {table} AS t SET {assignments} "  # noqa: S608 - names from the model
-        f"FROM (VALUES %s) AS v(id, {', '.join(columns)}) WHERE t.{pk_column} = v.id"
-    )
-    values = [
-        (pk, *(f.get_db_prep_save(row[f.name], connection) for f in fields)) for pk, row in rows
-    ]
-    with connection.cursor() as cursor:
-        execute_values(cursor.cursor, sql, values, template=template, page_size=UPDATE_PAGE)
+        objects = [model(pk=pk, **values) for pk, values in rows]
+        model.objects.bulk_update(objects, list(names), batch_size=500)

@@ -5,8 +5,11 @@ its own rows (policylab.models).
 """
 
 import logging
+import os
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -21,7 +24,7 @@ from core.errors import ServiceError
 from policylab import access
 from policylab.errors import LabError, ReplayState
 from policylab.models import Replay, ReplayCaseFact, ReplayDispatchFact, Scenario
-from policylab.replay import Cancelled, cohort, replay_period
+from policylab.replay import Cancelled, Tally, cohort, replay_period, replay_span
 from policylab.rules import Rules, limits_in_force, parse_rules, rules_of, scheme_in_force
 from teams.models import Department, Region, Team, User
 
@@ -239,11 +242,6 @@ def run_replay(*, replay_id: int) -> str:
     replay = Replay.objects.select_related("region", "requested_by").get(pk=replay_id)
     period = replay_period_of(replay)
 
-    def progress(done: int) -> None:
-        Replay.objects.filter(pk=replay_id).update(cases_done=done, progress_at=timezone.now())
-        if Replay.objects.filter(pk=replay_id, cancel_requested=True).exists():
-            raise Cancelled()
-
     try:
         rules = rules_of(replay.rules)
         tally = replay_period(
@@ -251,8 +249,9 @@ def run_replay(*, replay_id: int) -> str:
             rules=rules,
             period=period,
             now=replay.started_at,
-            progress=progress,
+            progress=_progress(replay_id),
             started=lambda total: Replay.objects.filter(pk=replay_id).update(cases_total=total),
+            processes=settings.WHISTLE_REPLAY_PROCESSES,
         )
         summary = {
             "tally": tally.as_json(),
@@ -285,6 +284,47 @@ def run_replay(*, replay_id: int) -> str:
         cases_done=F("cases_total"),
     )
     return Replay.State.DONE
+
+
+def replay_helper_span(*, replay_id: int, low: int, high: int, changed: set[tuple]) -> Tally:
+    """A helper process's share of a running replay: its cases with ids from `low` to `high`
+    (policylab.helpers). It stops at the next chunk when a cancel is asked or when the
+    process that started it is gone (a worker that died: the replay is run again)."""
+    replay = Replay.objects.select_related("region").get(pk=replay_id, state=Replay.State.RUNNING)
+    rows = cohort(region=replay.region, period=replay_period_of(replay))
+    return replay_span(
+        replay=replay,
+        rules=rules_of(replay.rules),
+        rows=rows,
+        case_ids=list(
+            rows.filter(case_id__gte=low, case_id__lte=high)
+            .order_by("case_id")
+            .values_list("case_id", flat=True)
+        ),
+        changed=changed,
+        now=replay.started_at,
+        progress=_progress(replay_id, parent=os.getppid()),
+    )
+
+
+def _progress(replay_id: int, *, parent: int | None = None) -> Callable[[int], None]:
+    """After each chunk: add the cases done since the last call (`done` counts this process's
+    cases) to the replay's row, and raise Cancelled when a cancel is asked (or, for a helper,
+    when its `parent` process is gone)."""
+    reported = 0
+
+    def progress(done: int) -> None:
+        nonlocal reported
+        Replay.objects.filter(pk=replay_id).update(
+            cases_done=F("cases_done") + (done - reported), progress_at=timezone.now()
+        )
+        reported = done
+        if Replay.objects.filter(pk=replay_id, cancel_requested=True).exists() or (
+            parent is not None and os.getppid() != parent
+        ):
+            raise Cancelled()
+
+    return progress
 
 
 # A running replay without progress for this long lost its worker; a queued one this old lost

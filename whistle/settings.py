@@ -129,6 +129,10 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# A replay's helper processes (policylab.helpers) work on the very database of the task that
+# started them (the test database, in tests): it names it for them.
+if os.environ.get("WHISTLE_DATABASE_NAME"):
+    DATABASES["default"]["NAME"] = os.environ["WHISTLE_DATABASE_NAME"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
@@ -303,6 +307,12 @@ WHISTLE_REFERENCE_MAX_AGE_SECONDS = float(os.environ.get("WHISTLE_REFERENCE_MAX_
 # WHISTLE_CALENDAR_CHECK_SECONDS, reloaded after WHISTLE_CALENDAR_MAX_AGE_SECONDS at the latest.
 WHISTLE_CALENDAR_CHECK_SECONDS = float(os.environ.get("WHISTLE_CALENDAR_CHECK_SECONDS", "1"))
 WHISTLE_CALENDAR_MAX_AGE_SECONDS = float(os.environ.get("WHISTLE_CALENDAR_MAX_AGE_SECONDS", "60"))
+# Processes one replay of the policy lab uses (policylab.helpers): the task's own and helpers
+# it starts, each on its own span of the cases (PostgreSQL only; the embedded SQLite replays in
+# one). Default: one per CPU of the worker's machine, at most 4.
+WHISTLE_REPLAY_PROCESSES = max(
+    1, int(os.environ.get("WHISTLE_REPLAY_PROCESSES", str(min(os.cpu_count() or 1, 4))))
+)
 # Several Whistle installations (or test runs) can share one Redis under their own queue names.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("WHISTLE_CELERY_QUEUE", "celery")
 # The deadline sweep runs every WHISTLE_SWEEP_SECONDS, never less often than every 30 s. A
