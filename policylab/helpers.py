@@ -12,6 +12,7 @@ SQLite takes one writer at a time.
 """
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -25,6 +26,8 @@ from policylab import replay as engine
 from policylab.models import Replay
 from policylab.replay import Cancelled, Tally
 
+logger = logging.getLogger(__name__)
+
 # A helper's exit status when it stopped for a cancel (any other non-zero status is a failure).
 CANCELLED_STATUS = 3
 
@@ -33,6 +36,8 @@ CANCELLED_STATUS = 3
 class Helper:
     span: tuple[int, int]
     process: subprocess.Popen
+    # Its resident high-water mark, as it reported it when done (MiB; None where unknown).
+    peak_mib: float | None = None
 
 
 def can_fan_out() -> bool:
@@ -99,7 +104,10 @@ def join(helpers: list[Helper]) -> list[Tally]:
         if status != 0:
             last = (err.strip().splitlines() or [f"exit status {status}"])[-1]
             raise RuntimeError(f"cases {helper.span[0]}-{helper.span[1]}: {last}")
-        tallies.append(Tally.from_json(json.loads(out.strip().splitlines()[-1])))
+        report = json.loads(out.strip().splitlines()[-1])
+        helper.peak_mib = report.get("peak_mib")
+        logger.info("Replay helper of cases %s-%s done, peak %s MiB", *helper.span, helper.peak_mib)
+        tallies.append(Tally.from_json(report["tally"]))
     return tallies
 
 

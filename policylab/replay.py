@@ -243,12 +243,7 @@ def replay_period(
     rows = cohort(region=replay.region, period=period)
     case_ids = list(rows.order_by("case_id").values_list("case_id", flat=True))
     started(len(case_ids))
-    changed = _changed_kinds(
-        Deadline.objects.filter(case_id__in=rows.values("case_id")).exclude(
-            stage=Stage.SUSPENSION_REVIEW
-        ),
-        rules=rules,
-    )
+    changed = _changed_kinds(_judged(case_id__in=rows.values("case_id")), rules=rules)
     from policylab import helpers
 
     parts = helpers.spans(case_ids, parts=processes if helpers.can_fan_out() else 1)
@@ -434,19 +429,22 @@ def _copy_rows(cursor, table: str, columns: list[str], fields: list, values: dic
 
 
 def _chunk_clocks(rows: QuerySet[CaseFact], *, span: tuple[int, int]) -> QuerySet[Deadline]:
-    """The clocks of the chunk's cases that a replay judges (a suspension's review is the
-    committee's reminder, not a limit of the case). The chunk's span of case ids lets the
-    database read them from its index instead of scanning every clock for each chunk."""
-    return Deadline.objects.filter(
-        case_id__gte=span[0], case_id__lte=span[1], case_id__in=rows.values("case_id")
-    ).exclude(stage=Stage.SUSPENSION_REVIEW)
+    """The clocks of the chunk's cases that a replay judges (`_judged`). The chunk's span of
+    case ids lets the database read them from its index instead of scanning every clock for
+    each chunk."""
+    return _judged(case_id__gte=span[0], case_id__lte=span[1], case_id__in=rows.values("case_id"))
+
+
+def _judged(*conditions, **lookups) -> QuerySet[Deadline]:
+    """The clocks a replay judges: all but a suspension's review (the committee's reminder,
+    not a limit of the case)."""
+    return Deadline.objects.filter(*conditions, **lookups).exclude(stage=Stage.SUSPENSION_REVIEW)
 
 
 def _clocks(case_ids: Iterable[int]) -> dict[int, list[Clock]]:
     clocks: dict[int, list[Clock]] = defaultdict(list)
     for values in (
-        Deadline.objects.filter(_among(Deadline, "case", case_ids))
-        .exclude(stage=Stage.SUSPENSION_REVIEW)
+        _judged(_among(Deadline, "case", case_ids))
         .order_by("case_id", "id")
         .values_list(*CLOCK_FIELDS)
     ):

@@ -2,6 +2,7 @@
 
 import json
 import sys
+from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
@@ -26,4 +27,15 @@ class Command(BaseCommand):
             )
         except Cancelled:
             sys.exit(CANCELLED_STATUS)
-        self.stdout.write(json.dumps(tally.as_json()))
+        self.stdout.write(json.dumps({"tally": tally.as_json(), "peak_mib": _peak_mib()}))
+
+
+def _peak_mib() -> float | None:
+    """This process's resident high-water mark (Linux), which its parent cannot read."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
