@@ -1093,13 +1093,9 @@ def _reset_peak() -> bool:
 
 
 def _peak_mib() -> float:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    from policylab.helpers import peak_mib
+
+    return peak_mib() or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def scenarios(*, stage: str) -> list[tuple[str, str, dict]]:

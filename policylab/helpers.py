@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
@@ -117,3 +118,15 @@ def stop(helpers: list[Helper]) -> None:
         if helper.process.poll() is None:
             helper.process.kill()
             helper.process.wait()
+
+
+def peak_mib() -> float | None:
+    """This process's resident high-water mark in MiB (Linux's VmHWM; None elsewhere): a
+    helper reports its own, which the process that started it cannot read."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None

@@ -2,12 +2,11 @@
 
 import json
 import sys
-from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
 from policylab import services
-from policylab.helpers import CANCELLED_STATUS
+from policylab.helpers import CANCELLED_STATUS, peak_mib
 from policylab.replay import Cancelled
 
 
@@ -27,15 +26,4 @@ class Command(BaseCommand):
             )
         except Cancelled:
             sys.exit(CANCELLED_STATUS)
-        self.stdout.write(json.dumps({"tally": tally.as_json(), "peak_mib": _peak_mib()}))
-
-
-def _peak_mib() -> float | None:
-    """This process's resident high-water mark (Linux), which its parent cannot read."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
+        self.stdout.write(json.dumps({"tally": tally.as_json(), "peak_mib": peak_mib()}))
