@@ -23,6 +23,7 @@ PRODUCT_APPS = (
     "consultation",
     "assessment",
     "spotchecks",
+    "policylab",
     "whistle",
 )
 NAME = re.compile(r"\bWHISTLE_[A-Z0-9_]+")

@@ -42,8 +42,27 @@ def written(replay: Replay) -> tuple[list, list]:
     )
 
 
+def running_replay(org, *, cancel: bool) -> Replay:
+    """A replay as its task leaves it while its helpers work (made here: asking for one would
+    run it at once, the tests' Celery being eager)."""
+    scenario = scenario_with(org, limits=scaled(Stage.REPORT_IN, 0.5), name="Halved")
+    return Replay.objects.create(
+        scenario=scenario,
+        name="By hand",
+        region=org.city,
+        period_kind=JUNE.kind,
+        period_start=JUNE.start,
+        period_end=JUNE.end,
+        rules=services.scenario_rules(scenario).as_json(),
+        requested_by=org.supervisor,
+        state=Replay.State.RUNNING,
+        started_at=timezone.now(),
+        cancel_requested=cancel,
+    )
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_helpers_write_the_rows_and_counts_one_process_writes(
+def test_helpers_write_what_one_process_writes_stop_at_a_cancel_and_name_their_span(
     org, drive, settings, monkeypatch, tmp_path
 ):
     settings.MEDIA_ROOT = tmp_path / "media"
@@ -80,32 +99,8 @@ def test_helpers_write_the_rows_and_counts_one_process_writes(
     assert shared.summary["scenario"] == alone.summary["scenario"]
     assert shared.cases_done == shared.cases_total == alone.cases_total
 
-
-def running_replay(org, *, cancel: bool) -> Replay:
-    """A replay as its task leaves it while its helpers work (made here: asking for one would
-    run it at once, the tests' Celery being eager)."""
-    scenario = scenario_with(org, limits=scaled(Stage.REPORT_IN, 0.5), name="Halved")
-    return Replay.objects.create(
-        scenario=scenario,
-        name="By hand",
-        region=org.city,
-        period_kind=JUNE.kind,
-        period_start=JUNE.start,
-        period_end=JUNE.end,
-        rules=services.scenario_rules(scenario).as_json(),
-        requested_by=org.supervisor,
-        state=Replay.State.RUNNING,
-        started_at=timezone.now(),
-        cancel_requested=cancel,
-    )
-
-
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_helper_that_sees_a_cancel_stops_and_one_that_cannot_replay_names_its_span(
-    org, drive, settings, tmp_path
-):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    generate(drive, org)
+    # A helper that sees a cancel stops after its chunk; one that cannot replay (its replay no
+    # longer running) names its span and writes nothing.
     replay = running_replay(org, cancel=True)
     ids = list(
         cohort(region=org.city, period=JUNE).order_by("case_id").values_list("case_id", flat=True)
