@@ -92,7 +92,7 @@
 
   function initMap(root) {
     var node = root.querySelector ? root.querySelector("[data-map='hotspots']") : null;
-    if (!node || !window.L || node.getAttribute("data-ready")) {
+    if (!node || !window.L || !window.WhistleGeo || node.getAttribute("data-ready")) {
       return;
     }
     var collection = readJson(node.getAttribute("data-source"));
@@ -121,7 +121,14 @@
       tiles.addTo(map);
     }
     var word = node.getAttribute("data-msg-cases") || "";
+    // One coordinate rule for every map (static/js/geo.js): the grids are stored in WGS-84
+    // and drawn shifted to GCJ-02 when the tiles are (WHISTLE_TILE_CRS=gcj02).
+    var shown = window.WhistleGeo.projection(node.getAttribute("data-tile-crs"));
     var layer = L.geoJSON(collection, {
+      coordsToLatLng: function (coords) {
+        var point = shown.toDisplay(coords[1], coords[0]);
+        return L.latLng(point[0], point[1]);
+      },
       style: function (feature) {
         return { className: "heat-" + (feature.properties.level || 0), weight: 1 };
       },

@@ -1,4 +1,4 @@
-// Coordinates for the maps (shared by the filing map and the investigation's place map):
+// Coordinates for every map (filing, case, hot spots, investigation's place):
 // positions are stored in WGS-84; tiles of a Chinese provider are drawn in GCJ-02
 // (WHISTLE_TILE_CRS=gcj02), so what is shown is shifted and a tap is shifted back.
 (function () {
