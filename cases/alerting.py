@@ -16,7 +16,7 @@ notification has one class, declared once in CLASSES:
 
 Only the channels this installation delivers through (`available`) ever appear. The delivery
 framework calls `preferences` once per batch of notifications and `plan` once per
-notification, and makes one delivery per Step (helpers/CONTRACT.md).
+notification, and makes one delivery per Step (docs/architecture.md, Who gets what, how).
 """
 
 from collections.abc import Collection

@@ -3,7 +3,7 @@ path names no user: nobody else's preference can be read or changed through it. 
 are idempotent by themselves, so they need no Idempotency-Key."""
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -12,6 +12,16 @@ from rest_framework.response import Response
 from core.api.views import ApiViewSet
 from teams import alerts
 from teams.models import AlertChannel
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9]$", "example": "22:00"}
+)
+class ClockTimeField(serializers.TimeField):
+    """A time of day to the minute, "HH:MM", on the installation's clock (TIME_ZONE)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(format="%H:%M", input_formats=["%H:%M"], **kwargs)
 
 
 class UnreachableSerializer(serializers.Serializer):
@@ -36,10 +46,10 @@ class AlertPreferenceSerializer(serializers.Serializer):
             "escalation_minutes is texted then."
         )
     )
-    quiet_start = serializers.TimeField(
+    quiet_start = ClockTimeField(
         allow_null=True, help_text="Quiet hours from (local time of the installation), or null."
     )
-    quiet_end = serializers.TimeField(
+    quiet_end = ClockTimeField(
         allow_null=True,
         help_text="Quiet hours until; before quiet_start: across midnight. Null with quiet_start.",
     )

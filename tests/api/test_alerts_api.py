@@ -73,8 +73,8 @@ def test_put_sets_the_callers_own_preference_only(user):
     assert body["channels"] == ["dingtalk", "push"]
     assert body["effective_channels"] == ["push", "dingtalk"]
     assert (body["quiet_start"], body["quiet_end"], body["urgent_sms"]) == (
-        "22:00:00",
-        "07:00:00",
+        "22:00",
+        "07:00",
         False,
     )
     mine = AlertPreference.objects.get(user=user)
@@ -116,6 +116,7 @@ def test_patch_changes_only_the_fields_given(user):
         ({"quiet_start": "22:00", "quiet_end": "22:00"}, "quiet_end", "another time"),
         ({"quiet_start": "22:00", "quiet_end": None}, "quiet_end", "or neither"),
         ({"quiet_start": "late"}, "quiet_start", "Time has wrong format"),
+        ({"quiet_start": "22:00:00+08:00", "quiet_end": "07:00"}, "quiet_start", "hh:mm"),
         ({"urgent_sms": "perhaps"}, "urgent_sms", "valid boolean"),
     ],
 )
