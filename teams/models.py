@@ -443,7 +443,7 @@ class AlertPreference(models.Model):
         null=True,
         blank=True,
         default=None,
-        help_text=_("Empty: the defaults (mail and push)."),
+        help_text=_("Null: the defaults (mail and push); an empty list: the inbox only."),
     )
     urgent_sms = models.BooleanField(
         _("text urgent alerts at once"),

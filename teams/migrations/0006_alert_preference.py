@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
             name='AlertPreference',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channels', models.JSONField(blank=True, default=None, help_text='Empty: the defaults (mail and push).', null=True, verbose_name='channels')),
+                ('channels', models.JSONField(blank=True, default=None, help_text='Null: the defaults (mail and push); an empty list: the inbox only.', null=True, verbose_name='channels')),
                 ('urgent_sms', models.BooleanField(default=True, help_text='Off: urgent alerts are texted only if still unread after the escalation delay.', verbose_name='text urgent alerts at once')),
                 ('quiet_start', models.TimeField(blank=True, null=True, verbose_name='quiet hours from')),
                 ('quiet_end', models.TimeField(blank=True, null=True, verbose_name='quiet hours until')),

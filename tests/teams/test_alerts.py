@@ -265,3 +265,21 @@ def test_the_admin_edits_the_preference_inline_on_the_user(client, admin_user, u
     )
     row = AlertPreference.objects.get(user=user)
     assert (row.channels, row.quiet_start, row.quiet_end) == (["sms"], time(21, 30), time(6, 30))
+
+
+def test_the_admin_form_keeps_the_defaults_as_null(user):
+    from teams.admin import AlertPreferenceAdminForm
+
+    row = AlertPreference.objects.create(user=user, channels=["sms"])
+    form = AlertPreferenceAdminForm(
+        {"use_defaults": "on", "channels": ["mail"], "urgent_sms": "on"}, instance=row
+    )
+    assert form.is_valid(), form.errors
+    assert form.save().channels is None
+    form = AlertPreferenceAdminForm(instance=AlertPreference.objects.get(pk=row.pk))
+    assert form.initial["use_defaults"] is True
+    refused = AlertPreferenceAdminForm(
+        {"channels": ["mail"], "quiet_start": "08:00", "quiet_end": "08:00"}, instance=row
+    )
+    assert not refused.is_valid()
+    assert "quiet_end" in refused.errors
