@@ -132,21 +132,12 @@ def set_alert_preference(
     quiet_end: time | None,
 ) -> AlertPreference:
     """Store the user's own preference (created on first use); `channels` None means the
-    defaults. A channel this installation does not offer is refused like an unknown one.
-    Two saves at once leave one row: the last one's values."""
-    if channels is not None:
-        offered = offered_channels()
-        known = [name for name in channels if name in AlertChannel.values]
-        absent = [name for name in known if name not in offered]
-        if absent and len(known) == len(channels):
-            raise AlertPreferenceInvalid(
-                fields={
-                    "channels": [_("Not available here: %(names)s.") % {"names": ", ".join(absent)}]
-                }
-            )
+    defaults. A channel this installation does not offer cannot be newly chosen; one chosen
+    while it was offered is kept (cases.alerting never uses a channel that is not configured).
+    Two saves at once leave one row, with the values of the later one."""
     candidate = AlertPreference(
         user=user,
-        channels=list(channels) if channels is not None else None,
+        channels=list(channels) if isinstance(channels, list | tuple) else channels,
         urgent_sms=urgent_sms,
         quiet_start=quiet_start,
         quiet_end=quiet_end,
@@ -158,6 +149,24 @@ def set_alert_preference(
             fields={field: list(messages) for field, messages in error.message_dict.items()}
         ) from error
     with transaction.atomic():
+        stored = (
+            AlertPreference.objects.select_for_update()
+            .filter(user=user)
+            .values_list("channels", flat=True)
+            .first()
+        )
+        if candidate.channels is not None:
+            kept = set(stored) if isinstance(stored, list) else set()
+            allowed = set(offered_channels()) | kept
+            absent = [name for name in candidate.channels if name not in allowed]
+            if absent:
+                raise AlertPreferenceInvalid(
+                    fields={
+                        "channels": [
+                            _("Not available here: %(names)s.") % {"names": ", ".join(absent)}
+                        ]
+                    }
+                )
         preference, _created = AlertPreference.objects.update_or_create(
             user=user,
             defaults={

@@ -107,6 +107,16 @@ def test_patch_changes_only_the_fields_given(user):
     assert AlertPreference.objects.get(user=user).channels is None
 
 
+def test_patching_quiet_hours_keeps_a_channel_no_longer_offered(settings, user):
+    AlertPreference.objects.create(user=user, channels=["wecom", "mail"])
+    response = client_for(user).patch(
+        URL, {"quiet_start": "23:00", "quiet_end": "06:00"}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["channels"] == ["wecom", "mail"]
+    assert response.json()["effective_channels"] == ["mail"]
+
+
 @pytest.mark.parametrize(
     ("body", "field", "text"),
     [

@@ -92,6 +92,20 @@ def test_the_service_refuses_a_channel_not_configured_here_and_changes_nothing(u
     assert (row.channels, row.urgent_sms) == (["mail"], True)
 
 
+def test_a_channel_chosen_before_it_was_turned_off_is_kept(settings, user):
+    settings.WHISTLE_NOTIFICATION_CHANNELS = ["inbox", "mail", "wecom"]
+    alerts.set_alert_preference(
+        user=user, channels=["wecom"], urgent_sms=True, quiet_start=None, quiet_end=None
+    )
+    settings.WHISTLE_NOTIFICATION_CHANNELS = ["inbox", "mail"]
+    alerts.set_alert_preference(
+        user=user, channels=["wecom"], urgent_sms=True, quiet_start=time(22), quiet_end=time(7)
+    )
+    row = AlertPreference.objects.get(user=user)
+    assert (row.channels, row.quiet_start) == (["wecom"], time(22))
+    assert alerts.alerts_of(user=user).channels == ()  # not offered: not shown, never used
+
+
 def test_a_channel_without_an_address_is_named(user):
     user.phone = ""
     user.email = ""
