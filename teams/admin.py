@@ -14,7 +14,17 @@ from knox.admin import AuthTokenAdmin as KnoxTokenAdmin
 from knox.models import AuthToken
 from knox.settings import knox_settings
 
-from teams.models import Department, DepartmentKind, Grid, Membership, Region, Team, User
+from teams.models import (
+    AlertChannel,
+    AlertPreference,
+    Department,
+    DepartmentKind,
+    Grid,
+    Membership,
+    Region,
+    Team,
+    User,
+)
 from teams.tokens import token_prefix
 
 admin.site.site_header = _("Whistle administration")
@@ -32,6 +42,48 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = PLACE_AUTOCOMPLETE
     verbose_name = _("role held")
     verbose_name_plural = _("roles held")
+
+
+class AlertPreferenceAdminForm(forms.ModelForm):
+    """The channels as checkboxes, and "the defaults" (a null list) as a box of its own."""
+
+    use_defaults = forms.BooleanField(
+        label=_("use the default channels (mail and push)"), required=False, initial=True
+    )
+    channels = forms.MultipleChoiceField(
+        label=_("channels"),
+        choices=AlertChannel.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("For normal alerts, when the defaults are not used; none: the inbox only."),
+    )
+
+    class Meta:
+        model = AlertPreference
+        fields = ("use_defaults", "channels", "urgent_sms", "quiet_start", "quiet_end")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.initial["use_defaults"] = self.instance.channels is None
+            self.initial["channels"] = list(self.instance.channels or [])
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("use_defaults"):
+            data["channels"] = None
+        return data
+
+
+class AlertPreferenceInline(admin.StackedInline):
+    """How the user is alerted beyond the inbox; they set it themselves on "My alerts"."""
+
+    model = AlertPreference
+    form = AlertPreferenceAdminForm
+    fk_name = "user"
+    extra = 0
+    max_num = 1
+    readonly_fields = ("updated_at",)
 
 
 @admin.register(User)
@@ -60,7 +112,7 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     )
-    inlines = (MembershipInline,)
+    inlines = (MembershipInline, AlertPreferenceInline)
 
     def get_inline_instances(self, request: HttpRequest, obj: User | None = None) -> list:
         # Roles are added once the account exists, on its change page.

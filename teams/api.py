@@ -1,5 +1,5 @@
 """The organisation in the API, read-only for every signed-in user: regions, grids with their
-polygons, departments and teams."""
+polygons, departments and teams; and the caller's own alert preference (teams.api_alerts)."""
 
 import django_filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -7,6 +7,7 @@ from rest_framework import mixins, serializers
 from rest_framework.routers import DefaultRouter
 
 from core.api.views import ApiViewSet
+from teams.api_alerts import MeViewSet
 from teams.models import Department, Grid, Region, Team
 
 MAX_ID = 2**63 - 1
@@ -123,3 +124,4 @@ def register(router: DefaultRouter) -> None:
     router.register("grids", GridViewSet, basename="grid")
     router.register("departments", DepartmentViewSet, basename="department")
     router.register("teams", TeamViewSet, basename="team")
+    router.register("me", MeViewSet, basename="me")

@@ -411,3 +411,102 @@ class Membership(models.Model):
                     % {"level": Region.Level(level).label}
                 }
             )
+
+
+class AlertChannel(models.TextChoices):
+    """The ways beyond the inbox a notification may reach a person (WHISTLE_NOTIFICATION_CHANNELS
+    names the ones this installation delivers through)."""
+
+    MAIL = "mail", _("mail")
+    SMS = "sms", _("text message (SMS)")
+    PUSH = "push", _("push notification (phone or browser)")
+    DINGTALK = "dingtalk", _("DingTalk")
+    WECOM = "wecom", _("WeCom")
+
+
+class AlertPreference(models.Model):
+    """How one person wants to be alerted beyond the inbox: the channels of the alerts that
+    can wait (cases.alerting decides which those are) and the quiet hours during which they do
+    wait. Urgent alerts ignore the quiet hours: a 30-minute report-in cannot wait for morning.
+    No row means the defaults."""
+
+    # What "the defaults" are, for a user without a row or with `channels` left null.
+    DEFAULT_CHANNELS = (AlertChannel.MAIL.value, AlertChannel.PUSH.value)
+
+    user = models.OneToOneField(
+        User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="alert_preference"
+    )
+    # Null: the defaults (DEFAULT_CHANNELS), which follow the defaults if they change later;
+    # a list, possibly empty (the inbox only), is the user's own choice.
+    channels = models.JSONField(
+        _("channels"),
+        null=True,
+        blank=True,
+        default=None,
+        help_text=_("Null: the defaults (mail and push); an empty list: the inbox only."),
+    )
+    urgent_sms = models.BooleanField(
+        _("text urgent alerts at once"),
+        default=True,
+        help_text=_(
+            "Off: urgent alerts are texted only if still unread after the escalation delay."
+        ),
+    )
+    quiet_start = models.TimeField(_("quiet hours from"), null=True, blank=True)
+    quiet_end = models.TimeField(_("quiet hours until"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("alert preference")
+        verbose_name_plural = _("alert preferences")
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(quiet_start__isnull=True, quiet_end__isnull=True)
+                    | (
+                        Q(quiet_start__isnull=False, quiet_end__isnull=False)
+                        & ~Q(quiet_start=models.F("quiet_end"))
+                    )
+                ),
+                name="alert_preference_quiet_hours_span",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+    @property
+    def chosen_channels(self) -> tuple[str, ...]:
+        """The channels of the alerts that can wait: the user's own or the defaults."""
+        if self.channels is None:
+            return self.DEFAULT_CHANNELS
+        return tuple(self.channels)
+
+    @property
+    def has_quiet_hours(self) -> bool:
+        return self.quiet_start is not None and self.quiet_end is not None
+
+    def clean(self) -> None:
+        errors: dict[str, list] = {}
+        if self.channels is not None:
+            if not isinstance(self.channels, list) or not all(
+                isinstance(name, str) for name in self.channels
+            ):
+                errors["channels"] = [_("Give the channels as a list of names.")]
+            else:
+                unknown = [name for name in self.channels if name not in AlertChannel.values]
+                if unknown:
+                    errors["channels"] = [
+                        _("Unknown channel: %(names)s. Choose among %(known)s.")
+                        % {"names": ", ".join(unknown), "known": ", ".join(AlertChannel.values)}
+                    ]
+                elif len(set(self.channels)) != len(self.channels):
+                    errors["channels"] = [_("Name each channel once.")]
+        if (self.quiet_start is None) != (self.quiet_end is None):
+            missing = "quiet_end" if self.quiet_end is None else "quiet_start"
+            errors[missing] = [_("Give both the start and the end of the quiet hours, or neither.")]
+        elif self.has_quiet_hours and self.quiet_start == self.quiet_end:
+            errors["quiet_end"] = [_("The quiet hours must end at another time than they start.")]
+        if errors:
+            raise ValidationError(errors)

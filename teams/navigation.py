@@ -99,6 +99,7 @@ NAVIGATION: list[NavEntry] = [
     NavEntry(roles=frozenset({Role.AUDITOR}), url_name="audit:search", label=_("Access audit")),
     NavEntry(roles=ALL_ROLES, url_name="cases:list", label=_("Cases")),
     NavEntry(roles=ALL_ROLES, url_name="cases:notifications", label=_("Notifications")),
+    NavEntry(roles=ALL_ROLES, url_name="my_alerts", label=_("My alerts")),
     NavEntry(roles=ALL_ROLES, url_name="tokens", label=_("API token")),
     NavEntry(
         roles=frozenset({Role.ADMIN}),

@@ -383,6 +383,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "whistle@localhost")
 WHISTLE_SITE_URL = os.environ.get("WHISTLE_SITE_URL", "")
 # The channels that deliver notifications (cases.notifications), comma-separated: inbox, mail.
 WHISTLE_NOTIFICATION_CHANNELS = env_list("WHISTLE_NOTIFICATION_CHANNELS", "inbox,mail")
+# An urgent alert still unread this many minutes after it was sent is texted (SMS) to a user
+# who was not texted at once (cases.alerting); 0 turns that escalation off.
+WHISTLE_URGENT_ESCALATION_MINUTES = int(os.environ.get("WHISTLE_URGENT_ESCALATION_MINUTES", "15"))
 # A new whistle is flagged as a likely duplicate of an open case of the same item filed within
 # this many metres and hours (cases.screening).
 WHISTLE_DUPLICATE_RADIUS_M = float(os.environ.get("WHISTLE_DUPLICATE_RADIUS_M", "200"))
@@ -440,7 +443,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # Case levels and region levels share their values: one enum in the schema.
-    "ENUM_NAME_OVERRIDES": {"LevelEnum": "cases.models.case.Level"},
+    # The alert channels appear in several fields of /api/me/alerts/: one enum as well.
+    "ENUM_NAME_OVERRIDES": {
+        "LevelEnum": "cases.models.case.Level",
+        "AlertChannelEnum": "teams.models.AlertChannel",
+    },
 }
 
 # HTTPS hardening: on for a production deployment behind TLS (WHISTLE_HTTPS=1).

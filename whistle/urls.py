@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from cases.views.tracking import track, track_attachment
 from teams import views as team_views
-from teams import views_sessions, views_tokens
+from teams import views_alerts, views_sessions, views_tokens
 
 urlpatterns = [
     path("", team_views.home, name="home"),
@@ -24,6 +24,7 @@ urlpatterns = [
     path("track/files/<str:token>/", track_attachment, name="track_attachment"),
     path("admin/", admin.site.urls),
     path("tokens/", views_tokens.tokens, name="tokens"),
+    path("alerts/", views_alerts.my_alerts, name="my_alerts"),
     path(
         "accounts/sign-out-everywhere/",
         views_sessions.sign_out_everywhere,

@@ -158,7 +158,11 @@ def test_schemathesis_finds_no_server_error_and_no_broken_response(org):
         filing = operation.method.upper() == "POST" and operation.path == "/api/cases/"
         key = keys["grid_worker" if filing else "committee"]
         real_ids = ID_SOURCES.get(segment, lambda ids: [])(ids)
-        for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
+        modes = [schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE]
+        sent = [p for p in operation.iter_parameters() if p.location.value in ("path", "query")]
+        if not sent and not list(operation.body):
+            modes.pop()  # nothing to send (GET /api/me/alerts/): no wrong request to generate
+        for mode in modes:
             run = _runner(operation.as_strategy(generation_mode=mode), key, real_ids)
             try:
                 run()

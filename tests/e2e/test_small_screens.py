@@ -100,3 +100,27 @@ def test_the_tracking_page_fits_a_360px_phone(browsing, org, language):
     assert case.number in page.locator("main").inner_text()
     assert overflow(page) <= 0
     shot(page, f"{language}-small-screen-tracking")
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_my_alerts_fits_a_360px_phone_and_saves_quiet_hours(browsing, org, settings, language):
+    from teams.models import AlertPreference
+
+    settings.WHISTLE_NOTIFICATION_CHANNELS = ["inbox", "mail", "sms", "push", "dingtalk", "wecom"]
+    org.grid_worker.phone = ""  # the page warns that SMS cannot reach them
+    org.grid_worker.save(update_fields=["phone"])
+    page = browsing.page("gw", language=language)
+    page.goto("/alerts/")
+    assert page.viewport_size["width"] == 360
+    assert page.get_by_test_id("unreachable-sms").is_visible()
+    assert overflow(page) <= 0
+    page.locator("#id_quiet_start").fill("22:00")
+    page.locator("#id_quiet_end").fill("07:00")
+    page.locator("input[name=channels][value=wecom]").check()
+    page.get_by_test_id("save-alerts").click()
+    page.wait_for_load_state()
+    row = AlertPreference.objects.get(user=org.grid_worker)
+    assert (row.quiet_start.hour, row.quiet_end.hour) == (22, 7)
+    assert row.channels == ["mail", "push", "wecom"]
+    assert overflow(page) <= 0
+    shot(page, f"{language}-small-screen-my-alerts")

@@ -107,6 +107,7 @@ TARGETS: dict[str, Target] = {
     "logout": Target(method="POST"),
     "sign_out_everywhere": Target(method="POST"),
     "tokens": page(),
+    "my_alerts": page(),
     # one's own second factor (tests/teams/test_two_factor.py tests it switched on)
     "two_factor": page(),
     "two_factor_verify": page(),
@@ -348,6 +349,7 @@ TARGETS: dict[str, Target] = {
     ),
     "api:postponement-decide": Target(method="POST", args=_postponement, scoped=True),
     "api:notification-list": page(),
+    "api:me-alerts": page(),
     "api:notification-read": Target(method="POST"),
     "api:consultation-list": page(),
     "api:consultation-detail": Target(args=_consultation, scoped=True),
@@ -441,6 +443,8 @@ EXPECTATIONS: dict[str, str | tuple[str, str]] = {
     # Signing out everywhere ends the session (and the others): back to the sign-in page.
     "sign_out_everywhere": "L L L L L L L L L",
     "tokens": "200 200 200 200 200 200 200 200 L",
+    # One's own alert preference: anyone signed in, through the page or the API.
+    "my_alerts": "200 200 200 200 200 200 200 200 L",
     # One's own second factor: anyone signed in may set one up; with none, the code page sends
     # the user on (302). The matrix runs with it not required (tests/conftest.py).
     "two_factor": "200 200 200 200 200 200 200 200 L",
@@ -908,6 +912,7 @@ EXPECTATIONS: dict[str, str | tuple[str, str]] = {
     "api:item-detail": "200 200 200 200 200 200 200 200 401",
     "api:item-list": "200 200 200 200 200 200 200 200 401",
     "api:notification-list": "200 200 200 200 200 200 200 200 401",
+    "api:me-alerts": "200 200 200 200 200 200 200 200 401",
     "api:notification-read": "400 400 400 400 400 400 400 400 401",
     "api:postponement-decide": (
         "400 400 400 404 404 400 400 400 401",

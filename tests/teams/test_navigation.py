@@ -98,4 +98,5 @@ def test_registering_a_url_name_twice_keeps_the_first(registry):
 def test_each_role_gets_the_pages_it_can_open(role, expected):
     user = UserFactory()
     links = [link.url_name for link in navigation.links_for(user=user, roles={role})]
-    assert links == [*expected, "tokens"]  # every role has its API token page
+    # every role has its alerts and API token pages
+    assert links == [*expected, "my_alerts", "tokens"]
