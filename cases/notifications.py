@@ -428,6 +428,10 @@ def deliver_notifications(notification_ids: list[int]) -> int:
     return deliver(notification_ids=notification_ids)
 
 
+# The most deliveries one queued task sends.
+DELIVERY_TASK_CHUNK = 200
+
+
 def _publish_delivery(channel: str, delivery_ids: list[int]) -> None:
     """Queue one channel's fresh deliveries; a broker that is down only costs a warning (the
     periodic sweep sends them)."""
@@ -437,7 +441,9 @@ def _publish_delivery(channel: str, delivery_ids: list[int]) -> None:
     from cases.tasks import send_deliveries
 
     try:
-        send_deliveries.delay(channel, delivery_ids)
+        # Small tasks spread a burst over every delivery process.
+        for start in range(0, len(delivery_ids), DELIVERY_TASK_CHUNK):
+            send_deliveries.delay(channel, delivery_ids[start : start + DELIVERY_TASK_CHUNK])
     except (OperationalError, RedisError, OSError) as error:
         logger.warning(
             "Could not queue delivery of %s deliveries %s; the delivery sweep will retry: %s",

@@ -270,15 +270,18 @@ def process(*, channel: Channel | None, rows: list[Delivery]) -> dict[str, int]:
 
 
 def send(
-    *, channel: str, delivery_ids: Iterable[int] | None = None, budget_seconds: float = 50.0
+    *,
+    channel: str,
+    delivery_ids: Iterable[int] | None = None,
+    budget_seconds: float | None = None,
 ) -> int:
     """Claim and send due rows of `channel` chunk by chunk (of `delivery_ids` only, when
-    given) until none is left or `budget_seconds` have passed; returns how many were handled.
-    """
+    given) until none is left or `budget_seconds` have passed (the sweep's tasks end before
+    the next sweep); returns how many were handled."""
     instance = make_channel(channel) if channel in configured_names() else None
     ids = list(delivery_ids) if delivery_ids is not None else None
     chunk = max(settings.WHISTLE_DELIVERY_THREADS * 4, 10)
-    stop = timezone.now() + timedelta(seconds=budget_seconds)
+    stop = timezone.now() + timedelta(seconds=budget_seconds) if budget_seconds else None
     handled = 0
     while True:
         rows = claim(channel=channel, delivery_ids=ids, limit=chunk)
@@ -286,7 +289,7 @@ def send(
             break
         process(channel=instance, rows=rows)
         handled += len(rows)
-        if timezone.now() >= stop:
+        if stop is not None and timezone.now() >= stop:
             break
     return handled
 
