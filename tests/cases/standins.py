@@ -42,7 +42,7 @@ class StandIn:
         self.hang = hang
         self.script: list[str] = []
         self.lock = threading.Lock()
-        self.sends: list[dict] = []  # every send request, accepted or not
+        self.sends: list[dict] = []  # every send request, counted when it arrives
         self.delivered: list[dict] = []  # the sends answered with success
         self.token_requests = 0
         self.problems: list[str] = []
@@ -114,11 +114,13 @@ class StandIn:
         with self.lock:
             self.problems.append(text)
 
-    def _record(self, request: dict, delivered: bool) -> None:
+    def _arrived(self, request: dict) -> None:
         with self.lock:
             self.sends.append(request)
-            if delivered:
-                self.delivered.append(request)
+
+    def _delivered(self, request: dict) -> None:
+        with self.lock:
+            self.delivered.append(request)
 
     def _new_id(self) -> int:
         with self.lock:
@@ -175,8 +177,8 @@ class StandIn:
                 "RequestId": request_id,
             }
         request = {"phone": query["PhoneNumbers"], "params": params, "query": query}
+        self._arrived(request)
         outcome = self._behave()
-        self._record(request, outcome == "ok")
         if outcome == "fail":
             return 200, {
                 "Code": "isv.BUSINESS_LIMIT_CONTROL",
@@ -191,6 +193,8 @@ class StandIn:
             }
         biz_id = f"{self._new_id():06d}^0"
         request["id"] = biz_id
+        if outcome == "ok":  # not a timeout the client already gave up on
+            self._delivered(request)
         return 200, {"Code": "OK", "Message": "OK", "BizId": biz_id, "RequestId": request_id}
 
     # --- Tencent Cloud SMS ---------------------------------------------------------------------
@@ -222,8 +226,8 @@ class StandIn:
             }
         phone = data["PhoneNumberSet"][0]
         request = {"phone": phone, "params": data["TemplateParamSet"], "body": data}
+        self._arrived(request)
         outcome = self._behave()
-        self._record(request, outcome == "ok")
         if outcome == "fail":
             return 200, {
                 "Response": {
@@ -236,6 +240,8 @@ class StandIn:
             code, message = "InvalidParameterValue.IncorrectPhoneNumber", "手机号格式错误"
         serial = f"2640:{self._new_id():019d}"
         request["id"] = serial
+        if outcome == "ok":
+            self._delivered(request)
         return 200, {
             "Response": {
                 "SendStatusSet": [
@@ -282,9 +288,9 @@ class StandIn:
         if not known:
             self._problem(f"{self.provider}: unknown access token {token!r}")
             return None, (200, {"errcode": 40014, "errmsg": "invalid access_token"})
-        outcome = self._behave()
         request = {"user": data[user_key], "body": data}
-        self._record(request, outcome == "ok")
+        self._arrived(request)
+        outcome = self._behave()
         if outcome == "token":
             with self.lock:
                 self.tokens.discard(token)
@@ -313,6 +319,8 @@ class StandIn:
             return 200, {"errcode": 33012, "errmsg": "无效的USERID", "request_id": request_id}
         task_id = self._new_id() + 100000
         request["id"] = str(task_id)
+        if outcome == "ok":
+            self._delivered(request)
         return 200, {"errcode": 0, "errmsg": "ok", "task_id": task_id, "request_id": request_id}
 
     def _wecom(self, method, path, query, headers, body):
@@ -340,6 +348,8 @@ class StandIn:
             }
         msgid = f"msg-{self._new_id()}"
         request["id"] = msgid
+        if outcome == "ok":
+            self._delivered(request)
         return 200, {"errcode": 0, "errmsg": "ok", "invaliduser": "", "msgid": msgid}
 
 

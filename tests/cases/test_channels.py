@@ -9,12 +9,13 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from cases import notifications
+from cases import batching, notifications
 from cases.channels import delivery, tokens
 from cases.models import Delivery, DeliveryStatus, Notification, SkipReason
 from tests.cases.standins import ALIYUN, DINGTALK, TENCENT, WECOM, StandIn, configure
 from tests.cases.test_notifications import make_case
 from tests.factories import UserFactory
+from whistle.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db
 
@@ -126,6 +127,11 @@ def test_retried_after_a_failure_then_sent(provider, failure):
     stored = row(notice, channel)
     assert stored.status == DeliveryStatus.RETRYING and stored.attempts == 1
     assert stored.last_error
+    # Short, and never a credential or an access token (DingTalk and WeCom carry theirs in
+    # the URL a timeout would name).
+    assert len(stored.last_error) <= 200
+    for secret in ("secret", "TOKEN-", "access_token"):
+        assert secret not in stored.last_error
     # Not before the backoff: an immediate sweep leaves it alone.
     assert stored.not_before > timezone.now() + timedelta(seconds=50)
     assert delivery.send(channel=channel) == 0
@@ -275,6 +281,39 @@ def test_a_channel_removed_from_the_settings_skips_its_rows(settings, mailoutbox
         SkipReason.CHANNEL_OFF,
     )
     assert mailoutbox == []
+
+
+def test_fresh_deliveries_are_queued_per_channel_after_commit(
+    settings, django_capture_on_commit_callbacks
+):
+    settings.WHISTLE_NOTIFICATION_CHANNELS = ["inbox", "mail", "sms"]
+    with batching.batch_scope() as scope:
+        with django_capture_on_commit_callbacks(execute=True):
+            created = notify([reachable_user(30), reachable_user(31, email="")])
+        pending = {kind: list(ids) for kind, (_sender, ids) in scope.pending.items()}
+        scope.pending.clear()  # nothing to publish in this test
+
+    rows = Delivery.objects.filter(notification__in=created)
+    assert sorted(pending) == ["deliver:mail", "deliver:sms"]
+    assert pending["deliver:sms"] == list(
+        rows.filter(channel="sms").order_by("pk").values_list("pk", flat=True)
+    )
+    # The recipient without mail was skipped when stored: nothing to queue for them.
+    assert pending["deliver:mail"] == [row(created[0], "mail").pk]
+    # A step planned for later (quiet hours) waits for the sweep.
+    later = row(created[0], "sms")
+    later.not_before = timezone.now() + timedelta(hours=8)
+    assert delivery.due_now([later]) == {}
+
+
+def test_the_task_names_of_before_stay_registered(settings, mailoutbox):
+    for name in ("cases.tasks.deliver_notifications", "cases.tasks.deliver_pending_mail"):
+        assert name in celery_app.tasks
+    # A message queued before the upgrade carries notification ids: their deliveries go.
+    settings.WHISTLE_NOTIFICATION_CHANNELS = ["inbox", "mail"]
+    (notice,) = notify([UserFactory()])
+    assert celery_app.tasks["cases.tasks.deliver_notifications"](notification_ids=[notice.pk]) == 1
+    assert len(mailoutbox) == 1
 
 
 # --- racing workers ----------------------------------------------------------------------------
