@@ -345,4 +345,8 @@ def describe(row: Delivery) -> str:
             "channel": label,
             "reason": reason,
         }
+    if row.status == DeliveryStatus.PENDING and row.not_before > timezone.now():
+        # A later step (the end of quiet hours, an escalation if still unread).
+        at = formats.date_format(timezone.localtime(row.not_before), "H:i")
+        return gettext("%(channel)s: planned for %(time)s") % {"channel": label, "time": at}
     return gettext("%(channel)s: sending") % {"channel": label}

@@ -409,6 +409,14 @@ def test_the_inbox_shows_how_each_notification_travelled(settings, client, mailo
     assert f"SMS: sent {sent_at}" in page
     assert "WeCom: failed, retrying" in page
     assert "mail: not sent (no address)" in page
+    # A step planned for later reads as such.
+    later = timezone.now() + timedelta(hours=2)
+    Delivery.objects.filter(notification=notice, channel="sms").update(
+        status=DeliveryStatus.PENDING, not_before=later
+    )
+    planned = timezone.localtime(later).strftime("%H:%M")
+    page = client.get("/notifications/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f"SMS: planned for {planned}" in page
 
 
 def test_the_admin_lists_deliveries_with_filters_and_inline(settings, admin_client, mailoutbox):
