@@ -29,7 +29,7 @@ def _delivery_settings(settings):
     settings.LANGUAGE_CODE = "en"
     settings.WHISTLE_DELIVERY_ATTEMPTS = 3
     settings.WHISTLE_DELIVERY_BACKOFF_SECONDS = 60
-    settings.WHISTLE_DELIVERY_TIMEOUT_SECONDS = 1
+    settings.WHISTLE_DELIVERY_TIMEOUT_SECONDS = 2  # the stand-in hangs 5 s on "timeout"
     settings.WHISTLE_DELIVERY_THREADS = 4
     tokens.clear()
     yield
@@ -39,7 +39,7 @@ def _delivery_settings(settings):
 @pytest.fixture(params=PROVIDERS)
 def provider(request, settings):
     """A running stand-in of one provider, its channel the only one configured."""
-    with StandIn(request.param, hang=3.0) as stand_in:
+    with StandIn(request.param, hang=5.0) as stand_in:
         configure(settings, stand_in)
         settings.WHISTLE_NOTIFICATION_CHANNELS = ["inbox", CHANNEL[request.param]]
         yield stand_in
@@ -327,6 +327,7 @@ def test_two_workers_racing_never_send_twice(settings, name):
     """Two workers (threads with their own database connections) send the same due
     deliveries at once: the stand-in sees each address exactly once."""
     settings.WHISTLE_DELIVERY_THREADS = 4
+    settings.WHISTLE_DELIVERY_TIMEOUT_SECONDS = 10  # no send may time out under CI's load
     with StandIn(name, delay=0.01) as stand_in:
         configure(settings, stand_in)
         settings.WHISTLE_NOTIFICATION_CHANNELS = ["inbox", CHANNEL[name]]
