@@ -333,10 +333,20 @@ def gunicorn(
 
 
 def celery_worker(
-    *, name: str, env: dict[str, str], concurrency: int = 1, respawn: bool = False
+    *,
+    name: str,
+    env: dict[str, str],
+    concurrency: int = 1,
+    respawn: bool = False,
+    queues: str | None = None,
 ) -> Server:
     """A `celery worker`; with `respawn`, run through scripts/respawn.sh as the Procfile runs
-    it (started again if it dies on its own)."""
+    it (started again if it dies on its own); `queues`: the queues it consumes (default: the
+    default queue and the delivery queue, as one worker took all tasks before the delivery
+    queue existed)."""
+    if queues is None:
+        default = env.get("WHISTLE_CELERY_QUEUE") or "celery"
+        queues = f"{default},{env.get('WHISTLE_DELIVERY_QUEUE') or f'{default}-deliveries'}"
     argv = [
         str(VENV_BIN / "celery"),
         "-A",
@@ -350,6 +360,7 @@ def celery_worker(
         "--without-heartbeat",
         f"--hostname={name}@%h",
     ]
+    argv.append(f"--queues={queues}")
     if respawn:
         argv.insert(0, str(BASE_DIR / "scripts" / "respawn.sh"))
     return Server(name, argv, env)
@@ -396,12 +407,14 @@ def running(servers: Iterable[Server]):
 
 
 def queue_depth(redis_url: str, queue: str) -> int:
-    """Messages waiting in the Celery queue plus those a worker took but has not acked."""
+    """Messages waiting in the Celery queue and its delivery queue (settings.
+    WHISTLE_DELIVERY_QUEUE's default) plus those a worker took but has not acked."""
     import redis
 
     client = redis.Redis.from_url(redis_url)
     try:
-        return int(client.llen(queue)) + int(client.hlen("unacked"))
+        waiting = int(client.llen(queue)) + int(client.llen(f"{queue}-deliveries"))
+        return waiting + int(client.hlen("unacked"))
     finally:
         client.close()
 
@@ -412,7 +425,7 @@ def purge_queue(redis_url: str, queue: str) -> None:
 
     client = redis.Redis.from_url(redis_url)
     try:
-        client.delete(queue, "unacked", "unacked_index")
+        client.delete(queue, f"{queue}-deliveries", "unacked", "unacked_index")
     finally:
         client.close()
 

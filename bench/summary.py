@@ -124,6 +124,25 @@ def rows(results: dict) -> tuple[list[str], bool]:
         lines.append(_row("Policy lab replay of a county's year", "under 120 s", "-", "-", None))
         ok = False
 
+    deliveries = results.get("deliveries")
+    if deliveries:
+        seconds = deliveries.get("burst_seconds")
+        lines.append(
+            _row(
+                f"{deliveries['burst']:,} SMS through a slow gateway beside the timer sweep",
+                "clocks fire as late as without the burst (+10 s)",
+                f"clocks {deliveries['burst_max_after_due_s']:.1f} s after due (quiet: "
+                f"{deliveries['quiet_max_after_due_s']:.1f} s); burst delivered in "
+                f"{f'{seconds:.0f} s' if seconds is not None else 'not all'}",
+                "-",
+                bool(deliveries["target_met"]),
+            )
+        )
+        ok = ok and bool(deliveries["target_met"])
+    else:
+        lines.append(_row("SMS burst beside the timer sweep", "no delay", "-", "-", None))
+        ok = False
+
     memory = []
     if intake and intake.get("gunicorn_rss_mib"):
         memory.append(f"gunicorn worker {intake['gunicorn_rss_mib']:.0f} MiB (intake)")

@@ -8,6 +8,7 @@ from cases.models import (
     Attachment,
     Case,
     Deadline,
+    Delivery,
     Dispatch,
     Event,
     IdempotencyKey,
@@ -192,11 +193,48 @@ class AttachmentAdmin(ReadOnlyAdmin):
     search_fields = ["case__number", "original_name"]
 
 
+class DeliveryInline(ReadOnlyInline):
+    model = Delivery
+    fields = [
+        "channel",
+        "status",
+        "skip_reason",
+        "attempts",
+        "not_before",
+        "sent_at",
+        "provider_id",
+        "last_error",
+    ]
+    readonly_fields = fields
+
+
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
     list_display = ["recipient", "kind", "case", "created_at", "read_at", "emailed_at"]
     list_filter = ["kind", ("read_at", admin.EmptyFieldListFilter)]
     search_fields = ["recipient__username", "case__number"]
+    inlines = [DeliveryInline]
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyAdmin):
+    """Each notification's journey per channel: what failed, why, and when it is retried."""
+
+    list_display = [
+        "notification",
+        "channel",
+        "status",
+        "skip_reason",
+        "attempts",
+        "not_before",
+        "sent_at",
+        "last_error",
+    ]
+    list_filter = ["status", "channel", "skip_reason", "only_if_unread"]
+    search_fields = ["notification__recipient__username", "notification__case__number"]
+    date_hierarchy = "created_at"
+    list_select_related = ["notification__recipient"]
+    readonly_fields = ["claim"]
 
 
 @admin.register(IdempotencyKey)

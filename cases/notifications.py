@@ -2,26 +2,26 @@
 
 A notification is one row per recipient (the in-app inbox). Its text is not stored: it is
 rendered from `kind` and `data` when shown, in the reader's language. Delivery beyond the inbox
-(mail now; SMS, DingTalk, WeCom later) goes through channels with one small interface, named in
-the setting WHISTLE_NOTIFICATION_CHANNELS. Publishing the delivery task happens after commit and
-never breaks the request: if the broker is down, the periodic `deliver_pending_mail` sweep
-sends what is still unsent.
+(mail, SMS, DingTalk, WeCom) goes through channels with one small interface, named in
+the setting WHISTLE_NOTIFICATION_CHANNELS (cases.channels). Each channel's delivery is a row
+(Delivery) made in the notification's transaction; publishing its task happens after commit
+and never breaks the request: if the broker is down, the periodic delivery sweep sends what
+is still due.
 """
 
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from datetime import datetime
+from functools import partial
+from typing import Any
 
 from celery import shared_task
 from django.conf import settings
-from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import formats, timezone, translation
 from django.utils.dateparse import parse_datetime
@@ -30,6 +30,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from cases import batching
+from cases.channels import delivery
 from cases.models import Case, Dispatch, Level, Notification
 from cases.rejections import reason_text
 from checklists.models import Item, Stage
@@ -411,107 +412,6 @@ def case_url(case_id: int | None) -> str | None:
     return settings.WHISTLE_SITE_URL.rstrip("/") + path
 
 
-# --- channels ----------------------------------------------------------------------------------
-
-
-class Channel(Protocol):
-    """One way of reaching a recipient. `deliver` must be safe to call twice for a row."""
-
-    name: str
-
-    def wants(self, notification: Notification) -> bool:
-        """Whether delivering this row would do anything (decided without a query)."""
-        ...
-
-    def deliver(self, notification: Notification) -> None: ...
-
-
-class InAppChannel:
-    """The stored row is the inbox entry: nothing more to do."""
-
-    name = "inbox"
-
-    def wants(self, notification: Notification) -> bool:
-        return False
-
-    def deliver(self, notification: Notification) -> None:
-        return None
-
-
-class MailChannel:
-    """Mail to the recipient's address, sent at most once per row (emailed_at is the claim)."""
-
-    name = "mail"
-
-    def wants(self, notification: Notification) -> bool:
-        recipient = notification.recipient
-        return bool(recipient.email) and recipient.is_active
-
-    def deliver(self, notification: Notification) -> None:
-        if not self.wants(notification):
-            return
-        recipient = notification.recipient
-        stamp = self._claim(notification.pk)
-        if stamp is None:
-            return
-        language = getattr(recipient, "language", None) or settings.LANGUAGE_CODE
-        subject, body = render(notification, language)
-        url = case_url(notification.case_id)
-        if url:
-            with translation.override(language):
-                body = f"{body}\n\n{gettext('Open the case: %(url)s') % {'url': url}}"
-        try:
-            send_mail(subject, body, None, [recipient.email], fail_silently=False)
-        except Exception:
-            # Give the row back to the sweep, which retries within the next two days.
-            Notification.objects.filter(pk=notification.pk, emailed_at=stamp).update(
-                emailed_at=None
-            )
-            raise
-        notification.emailed_at = stamp
-
-    @staticmethod
-    def _claim(notification_id: int) -> datetime | None:
-        """Mark the row mailed before sending, so two workers never send the same mail.
-
-        Rows another worker has locked are skipped; the emailed_at IS NULL condition keeps
-        the claim exact on SQLite too, where select_for_update does nothing. The claim is
-        committed before the (slow) SMTP call, so no lock is held while sending; the price is
-        that a worker killed between claim and send loses that one mail (logged nowhere).
-        """
-        stamp = timezone.now()
-        with transaction.atomic():
-            locked = (
-                Notification.objects.select_for_update(skip_locked=True)
-                .filter(pk=notification_id, emailed_at__isnull=True)
-                .values_list("pk", flat=True)
-            )
-            if not list(locked):
-                return None
-            claimed = Notification.objects.filter(
-                pk=notification_id, emailed_at__isnull=True
-            ).update(emailed_at=stamp)
-        return stamp if claimed else None
-
-
-CHANNEL_REGISTRY: dict[str, type] = {
-    InAppChannel.name: InAppChannel,
-    MailChannel.name: MailChannel,
-}
-
-
-def configured_channels() -> list[Channel]:
-    """The channels named in WHISTLE_NOTIFICATION_CHANNELS; unknown names are logged, skipped."""
-    channels: list[Channel] = []
-    for name in settings.WHISTLE_NOTIFICATION_CHANNELS:
-        channel_class = CHANNEL_REGISTRY.get(name)
-        if channel_class is None:
-            logger.warning("Unknown notification channel %r in settings", name)
-            continue
-        channels.append(channel_class())
-    return channels
-
-
 # --- services ----------------------------------------------------------------------------------
 
 
@@ -523,21 +423,32 @@ def _json_safe(data: dict) -> dict:
 # Named as when it sat in cases.tasks, so that deliveries queued before an upgrade still run.
 @shared_task(name="cases.tasks.deliver_notifications")
 def deliver_notifications(notification_ids: list[int]) -> int:
-    """Deliver freshly committed notifications through the configured channels."""
+    """Deliver notifications queued by name before the delivery framework (their rows were
+    made by the data migration)."""
     return deliver(notification_ids=notification_ids)
 
 
-def _publish_delivery(notification_ids: list[int]) -> None:
-    """Queue the delivery task; a broker that is down only costs a warning (the sweep retries)."""
+# The most deliveries one queued task sends.
+DELIVERY_TASK_CHUNK = 200
+
+
+def _publish_delivery(channel: str, delivery_ids: list[int]) -> None:
+    """Queue one channel's fresh deliveries; a broker that is down only costs a warning (the
+    periodic sweep sends them)."""
     from kombu.exceptions import OperationalError
     from redis.exceptions import RedisError
 
+    from cases.tasks import send_deliveries
+
     try:
-        deliver_notifications.delay(notification_ids)
+        # Small tasks spread a burst over every delivery process.
+        for start in range(0, len(delivery_ids), DELIVERY_TASK_CHUNK):
+            send_deliveries.delay(channel, delivery_ids[start : start + DELIVERY_TASK_CHUNK])
     except (OperationalError, RedisError, OSError) as error:
         logger.warning(
-            "Could not queue delivery of notifications %s; the mail sweep will retry: %s",
-            notification_ids,
+            "Could not queue delivery of %s deliveries %s; the delivery sweep will retry: %s",
+            channel,
+            delivery_ids,
             error,
         )
 
@@ -577,14 +488,20 @@ def notify(
 
 
 def _store(rows: list[Notification]) -> list[Notification]:
-    """Insert the rows and queue a delivery after commit for those a channel has work for
-    (an inbox-only row needs no task: storing it was its delivery)."""
+    """Insert the rows and their deliveries (cases.alerting plans them), and queue one task
+    per channel after commit for what is due now (an inbox-only row needs no task: storing
+    it was its delivery; later steps wait for the sweep)."""
     created = Notification.objects.bulk_create(rows)
-    channels = configured_channels()
-    ids = [row.pk for row in created if any(channel.wants(row) for channel in channels)]
-    if ids:
+    deliveries = delivery.plan_deliveries(notifications=created)
+    for channel, ids in delivery.due_now(deliveries).items():
         transaction.on_commit(
-            lambda: batching.send("deliver_notifications", ids, _publish_delivery), robust=True
+            partial(
+                batching.send,
+                f"deliver:{channel}",
+                ids,
+                partial(_publish_delivery, channel),
+            ),
+            robust=True,
         )
     return created
 
@@ -610,60 +527,21 @@ def stored_together() -> Iterator[None]:
 
 
 def deliver(*, notification_ids: Iterable[int]) -> int:
-    """Hand each notification to every configured channel; returns how many were processed.
-
-    A failing channel is logged and does not stop the others.
-    """
-    channels = configured_channels()
-    notifications = list(
-        Notification.objects.filter(pk__in=list(notification_ids)).select_related(
-            "recipient", "case__item"
-        )
-    )
-    for notification in notifications:
-        for channel in channels:
-            try:
-                channel.deliver(notification)
-            except Exception:
-                logger.exception(
-                    "Channel %s failed for notification %s", channel.name, notification.pk
-                )
-    return len(notifications)
+    """Send the due deliveries of these notifications now, channel after channel; returns how
+    many deliveries were handled. A failing channel does not stop the others."""
+    handled = 0
+    for channel, ids in delivery.ids_of_notifications(notification_ids=notification_ids).items():
+        handled += delivery.send(channel=channel, delivery_ids=ids)
+    return handled
 
 
-PENDING_MAIL_WINDOW = timedelta(days=2)
-
-
-def pending_mail(*, now: datetime | None = None) -> QuerySet[Notification]:
-    """Notifications still to be mailed: not yet mailed, recipient has an address, recent."""
-    now = now or timezone.now()
-    return (
-        Notification.objects.filter(
-            emailed_at__isnull=True,
-            created_at__gte=now - PENDING_MAIL_WINDOW,
-            recipient__is_active=True,
-        )
-        .exclude(recipient__email="")
-        .select_related("recipient", "case__item")
-        .order_by("created_at", "id")
-    )
-
-
-def deliver_pending_mail(*, limit: int = 500) -> int:
-    """Send the mail that was not sent after commit (broker down, SMTP failure); returns count."""
-    channel = next((c for c in configured_channels() if c.name == MailChannel.name), None)
-    if channel is None:
-        return 0
-    sent = 0
-    for notification in pending_mail()[:limit]:
-        try:
-            channel.deliver(notification)
-        except Exception:
-            logger.exception("Mail for notification %s failed", notification.pk)
-            continue
-        if notification.emailed_at is not None:
-            sent += 1
-    return sent
+def sweep_deliveries(*, send: Callable[[str], None]) -> list[str]:
+    """Hand each channel with due deliveries (retries, later steps, what was never queued,
+    claims of dead workers) to `send`, which queues one task per channel."""
+    channels = delivery.due_channels()
+    for channel in channels:
+        send(channel)
+    return channels
 
 
 def mark_read(*, user: User, notification_ids: Iterable[int]) -> int:

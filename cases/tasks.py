@@ -1,15 +1,42 @@
-"""Celery tasks of the case engine: thin wrappers that call the services. The delivery of
-fresh notifications is queued by cases.notifications itself (its task sits there)."""
+"""Celery tasks of the case engine: thin wrappers that call the services. The delivery tasks
+(send_deliveries, send_due_deliveries, sweep_deliveries) are routed to their own queue
+(WHISTLE_DELIVERY_QUEUE), so a burst of slow SMS never waits in front of the timer sweep."""
 
 from celery import shared_task
+from django.conf import settings
 
 from cases import notifications, sweep, uploads
+from cases.channels import delivery
+
+
+@shared_task
+def send_deliveries(channel: str, delivery_ids: list[int]) -> int:
+    """Send fresh deliveries of one channel, queued after the commit that made them."""
+    return delivery.send(channel=channel, delivery_ids=delivery_ids)
+
+
+@shared_task
+def send_due_deliveries(channel: str) -> int:
+    """Send what is due on one channel (handed out by the sweep) within one sweep period."""
+    return delivery.send(channel=channel, budget_seconds=settings.WHISTLE_DELIVERY_SWEEP_SECONDS)
+
+
+@shared_task
+def sweep_deliveries() -> int:
+    """Periodic sweep: one task per channel with due deliveries (retries, quiet-hour steps,
+    deliveries whose task was never queued, claims of dead workers); returns the count."""
+    return len(notifications.sweep_deliveries(send=_queue_channel))
+
+
+def _queue_channel(channel: str) -> None:
+    send_due_deliveries.delay(channel)
 
 
 @shared_task
 def deliver_pending_mail() -> int:
-    """Periodic sweep: mail what was not sent after commit (broker down, SMTP failure)."""
-    return notifications.deliver_pending_mail()
+    """The sweep's name before the delivery framework, kept so that messages queued before an
+    upgrade still run: the same sweep, over every channel."""
+    return sweep_deliveries()
 
 
 @shared_task

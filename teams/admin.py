@@ -94,6 +94,8 @@ class UserAdmin(DjangoUserAdmin):
     fieldsets = (
         *DjangoUserAdmin.fieldsets[:1],
         (_("Personal info"), {"fields": ("first_name", "last_name", "email", "phone")}),
+        # The addresses of the DingTalk and WeCom notification channels.
+        (_("Work messaging"), {"fields": ("dingtalk_userid", "wecom_userid")}),
         *DjangoUserAdmin.fieldsets[2:],
     )
     add_fieldsets = (

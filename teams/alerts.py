@@ -22,6 +22,8 @@ from teams.models import AlertChannel, AlertPreference, User
 ADDRESS_FIELDS: dict[str, str] = {
     AlertChannel.MAIL.value: "email",
     AlertChannel.SMS.value: "phone",
+    AlertChannel.DINGTALK.value: "dingtalk_userid",
+    AlertChannel.WECOM.value: "wecom_userid",
 }
 
 

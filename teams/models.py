@@ -17,6 +17,10 @@ class User(AbstractUser):
     """A person who signs in; what they may do comes from their memberships."""
 
     phone = models.CharField(_("phone"), max_length=32, blank=True)
+    # The addresses of the DingTalk and WeCom channels (cases.channels): the user's id in the
+    # organisation's DingTalk / WeCom directory.
+    dingtalk_userid = models.CharField(_("DingTalk user id"), max_length=64, blank=True)
+    wecom_userid = models.CharField(_("WeCom user id"), max_length=64, blank=True)
     # Raised by "sign out everywhere" (teams.sessions): it is part of the session hash, so every
     # session signed in before is refused at its next request.
     session_generation = models.PositiveIntegerField(

@@ -189,7 +189,8 @@ def start_worker(*, name: str, broker: Broker, tmp_path: Path) -> Worker:
         "worker",
         "--pool=solo",
         f"--hostname={name}@%h",
-        f"--queues={broker.queue}",
+        # The default queue and the delivery queue (settings.WHISTLE_DELIVERY_QUEUE).
+        f"--queues={broker.queue},{broker.queue}-deliveries",
         "--without-gossip",
         "--without-mingle",
         "--without-heartbeat",

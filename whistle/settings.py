@@ -315,6 +315,25 @@ WHISTLE_REPLAY_PROCESSES = max(
 )
 # Several Whistle installations (or test runs) can share one Redis under their own queue names.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("WHISTLE_CELERY_QUEUE", "celery")
+# Notification deliveries (cases.channels) travel on their own queue, which the Procfile's
+# `deliveries` worker consumes: a burst of slow SMS never waits in front of the timer sweep.
+WHISTLE_DELIVERY_QUEUE = (
+    os.environ.get("WHISTLE_DELIVERY_QUEUE") or f"{CELERY_TASK_DEFAULT_QUEUE}-deliveries"
+)
+CELERY_TASK_ROUTES = {
+    f"cases.tasks.{name}": {"queue": WHISTLE_DELIVERY_QUEUE}
+    for name in (
+        "send_deliveries",
+        "send_due_deliveries",
+        "sweep_deliveries",
+        "deliver_pending_mail",
+        "deliver_notifications",
+    )
+}
+# The delivery sweep runs this often; one channel's task sends for at most this long.
+WHISTLE_DELIVERY_SWEEP_SECONDS = max(
+    float(os.environ.get("WHISTLE_DELIVERY_SWEEP_SECONDS", "30")), 5.0
+)
 # The deadline sweep runs every WHISTLE_SWEEP_SECONDS, never less often than every 30 s. A
 # sweep that waited longer than its period is dropped: the next one does the same work.
 _sweep_every = min(max(WHISTLE_SWEEP_SECONDS, 1.0), 30.0)
@@ -324,10 +343,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": _sweep_every,
         "options": {"expires": _sweep_every},
     },
-    "deliver-pending-mail": {
-        "task": "cases.tasks.deliver_pending_mail",
-        "schedule": 60.0,
-        "options": {"expires": 60.0},
+    # Deliveries due on each channel (retries, quiet-hour steps, what was never queued).
+    "sweep-deliveries": {
+        "task": "cases.tasks.sweep_deliveries",
+        "schedule": WHISTLE_DELIVERY_SWEEP_SECONDS,
+        "options": {"expires": WHISTLE_DELIVERY_SWEEP_SECONDS},
     },
     # The overview's counts of every city and town, stored so that the page need not count.
     "keep-overview-counts": {
@@ -381,11 +401,44 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "whistle@localhost")
 # The public base URL, e.g. https://whistle.example.gov.cn, used to make absolute links in mail;
 # empty leaves them relative (`manage.py check --deploy` warns, cases.W003).
 WHISTLE_SITE_URL = os.environ.get("WHISTLE_SITE_URL", "")
-# The channels that deliver notifications (cases.notifications), comma-separated: inbox, mail.
+# The channels that deliver notifications (cases.channels), comma-separated, among inbox, mail,
+# sms, dingtalk, wecom. Credentials come only from the environment, never from the database.
 WHISTLE_NOTIFICATION_CHANNELS = env_list("WHISTLE_NOTIFICATION_CHANNELS", "inbox,mail")
 # An urgent alert still unread this many minutes after it was sent is texted (SMS) to a user
 # who was not texted at once (cases.alerting); 0 turns that escalation off.
 WHISTLE_URGENT_ESCALATION_MINUTES = int(os.environ.get("WHISTLE_URGENT_ESCALATION_MINUTES", "15"))
+# Attempts per delivery before it is given up; the wait after the n-th failure is
+# WHISTLE_DELIVERY_BACKOFF_SECONDS * 2^(n-1) (at most 6 hours).
+WHISTLE_DELIVERY_ATTEMPTS = max(int(os.environ.get("WHISTLE_DELIVERY_ATTEMPTS", "5")), 1)
+WHISTLE_DELIVERY_BACKOFF_SECONDS = float(os.environ.get("WHISTLE_DELIVERY_BACKOFF_SECONDS", "60"))
+# A worker's claim on a delivery lasts this long; a killed worker's claims are taken back after.
+WHISTLE_DELIVERY_LEASE_SECONDS = float(os.environ.get("WHISTLE_DELIVERY_LEASE_SECONDS", "300"))
+# Sends one delivery task makes at once (threads), and each provider call's timeout.
+WHISTLE_DELIVERY_THREADS = max(int(os.environ.get("WHISTLE_DELIVERY_THREADS", "16")), 1)
+WHISTLE_DELIVERY_TIMEOUT_SECONDS = float(os.environ.get("WHISTLE_DELIVERY_TIMEOUT_SECONDS", "5"))
+# SMS (cases.channels.sms): "aliyun" (Dysmsapi SendSms) or "tencent" (SMS 2021-01-11 SendSms).
+WHISTLE_SMS_PROVIDER = os.environ.get("WHISTLE_SMS_PROVIDER", "aliyun")
+# Empty: the provider's public endpoint (dysmsapi.aliyuncs.com, sms.tencentcloudapi.com).
+WHISTLE_SMS_ENDPOINT = os.environ.get("WHISTLE_SMS_ENDPOINT", "")
+WHISTLE_SMS_PROTOCOL = os.environ.get("WHISTLE_SMS_PROTOCOL", "https")
+WHISTLE_SMS_ACCESS_KEY_ID = os.environ.get("WHISTLE_SMS_ACCESS_KEY_ID", "")
+WHISTLE_SMS_ACCESS_KEY_SECRET = os.environ.get("WHISTLE_SMS_ACCESS_KEY_SECRET", "")
+WHISTLE_SMS_SIGN_NAME = os.environ.get("WHISTLE_SMS_SIGN_NAME", "")
+# Aliyun: the template code (SMS_...); Tencent: the template id. Its variables: the case
+# number and the subject.
+WHISTLE_SMS_TEMPLATE = os.environ.get("WHISTLE_SMS_TEMPLATE", "")
+WHISTLE_SMS_SDK_APP_ID = os.environ.get("WHISTLE_SMS_SDK_APP_ID", "")  # Tencent only
+WHISTLE_SMS_REGION = os.environ.get("WHISTLE_SMS_REGION", "ap-guangzhou")  # Tencent only
+# DingTalk work notifications (cases.channels.dingtalk): an internal app's key, secret, agent.
+WHISTLE_DINGTALK_BASE_URL = os.environ.get("WHISTLE_DINGTALK_BASE_URL", "https://oapi.dingtalk.com")
+WHISTLE_DINGTALK_APP_KEY = os.environ.get("WHISTLE_DINGTALK_APP_KEY", "")
+WHISTLE_DINGTALK_APP_SECRET = os.environ.get("WHISTLE_DINGTALK_APP_SECRET", "")
+WHISTLE_DINGTALK_AGENT_ID = os.environ.get("WHISTLE_DINGTALK_AGENT_ID", "")
+# WeCom application messages (cases.channels.wecom): the corp id, the app's secret and agent.
+WHISTLE_WECOM_BASE_URL = os.environ.get("WHISTLE_WECOM_BASE_URL", "https://qyapi.weixin.qq.com")
+WHISTLE_WECOM_CORP_ID = os.environ.get("WHISTLE_WECOM_CORP_ID", "")
+WHISTLE_WECOM_SECRET = os.environ.get("WHISTLE_WECOM_SECRET", "")
+WHISTLE_WECOM_AGENT_ID = os.environ.get("WHISTLE_WECOM_AGENT_ID", "")
 # A new whistle is flagged as a likely duplicate of an open case of the same item filed within
 # this many metres and hours (cases.screening).
 WHISTLE_DUPLICATE_RADIUS_M = float(os.environ.get("WHISTLE_DUPLICATE_RADIUS_M", "200"))

@@ -14,6 +14,8 @@ from cases.models.case import (
     Status,
 )
 from cases.models.deadline import Deadline, Postponement
+from cases.models.delivery import DUE_STATUSES as DUE_DELIVERY_STATUSES
+from cases.models.delivery import Delivery, DeliveryStatus, SkipReason
 from cases.models.idempotency import IdempotencyKey
 from cases.models.longterm import SuspensionRequest
 from cases.models.notification import Notification
@@ -21,6 +23,7 @@ from cases.models.supervision import SupervisionOrder
 from cases.models.support import Supporter
 
 __all__ = [
+    "DUE_DELIVERY_STATUSES",
     "OPEN_STATUSES",
     "ApiClient",
     "ApiSubmission",
@@ -30,6 +33,8 @@ __all__ = [
     "Case",
     "CaseSequence",
     "Deadline",
+    "Delivery",
+    "DeliveryStatus",
     "Dispatch",
     "Event",
     "IdempotencyKey",
@@ -39,6 +44,7 @@ __all__ = [
     "Postponement",
     "Priority",
     "Satisfaction",
+    "SkipReason",
     "Source",
     "Status",
     "SupervisionOrder",

@@ -5,7 +5,7 @@ deadline), so filtering and sorting by light or due time stay one query per page
 cases the user can see.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import Case as SqlCase
@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from cases import notifications
 from cases.access import scope_of, visible_cases
+from cases.channels import delivery
 from cases.models import Case, Deadline, Notification, Status
 from cases.timers import GREEN, RED, YELLOW
 from checklists.demo import items_for_grids
@@ -183,6 +184,9 @@ class InboxEntry:
     subject: str
     body: str
     case_url: str | None
+    # How the notification travelled beyond the inbox: "SMS: sent 10:02", "WeCom: failed,
+    # retrying" (cases.channels.delivery.describe).
+    deliveries: list[str] = field(default_factory=list)
 
     @property
     def unread(self) -> bool:
@@ -191,7 +195,11 @@ class InboxEntry:
 
 def notification_rows(*, user: User) -> QuerySet[Notification]:
     """The user's own notifications, newest first (paginated by the page)."""
-    return Notification.objects.filter(recipient=user).select_related("case__item")
+    return (
+        Notification.objects.filter(recipient=user)
+        .select_related("case__item")
+        .prefetch_related("deliveries")
+    )
 
 
 def case_path(case_id: int | None) -> str | None:
@@ -211,7 +219,11 @@ def inbox_entries(rows: list[Notification]) -> list[InboxEntry]:
         subject, body = notifications.render(row)
         entries.append(
             InboxEntry(
-                notification=row, subject=subject, body=body, case_url=case_path(row.case_id)
+                notification=row,
+                subject=subject,
+                body=body,
+                case_url=case_path(row.case_id),
+                deliveries=[delivery.describe(d) for d in row.deliveries.all()],
             )
         )
     return entries

@@ -87,7 +87,12 @@ def test_once_the_broker_is_back_the_due_timer_fires_once_and_the_mail_goes(org,
         # Never screened by the village: the timer whistled it to the town.
         whistle = Event.objects.filter(case=case, action="whistle")
         assert [(e.actor_label, e.data["stage"]) for e in whistle] == [("timer", "screening")]
-        assert Notification.objects.get(case=case, kind="case_filed").emailed_at is not None
+        # The mail sweep handed the mail channel its own task, on the delivery queue.
+        wait_for(
+            lambda: Notification.objects.get(case=case, kind="case_filed").emailed_at is not None,
+            timeout=60,
+            what="the mail",
+        )
 
         # Run again: nothing is due any more, so nothing happens twice.
         sweep_deadlines.apply_async(queue=broker.queue)

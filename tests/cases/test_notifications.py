@@ -16,7 +16,8 @@ from django.utils.dateparse import parse_datetime
 
 from cases import notifications, timers
 from cases import tasks as case_tasks
-from cases.models import Case, Dispatch, Notification, Source
+from cases.channels import configured_names, delivery
+from cases.models import Case, Delivery, DeliveryStatus, Dispatch, Notification, Source
 from checklists.models import Aspect, Item
 from teams.models import Role
 from tests.factories import (
@@ -37,6 +38,11 @@ _sequence = itertools.count(1)
 def fast_passwords(settings):
     """The factories set passwords; the slow production hasher adds nothing to these tests."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def send_now(channel: str) -> None:
+    """The sweep's hand-out, run here instead of queued."""
+    delivery.send(channel=channel)
 
 
 def make_case(**overrides: object) -> Case:
@@ -302,7 +308,8 @@ def test_delivery_mails_each_recipient_with_an_address_exactly_once(settings, ma
     )
     ids = [n.pk for n in created]
 
-    assert notifications.deliver(notification_ids=ids) == 3
+    # Two mail deliveries: the recipient without an address was skipped when stored.
+    assert notifications.deliver(notification_ids=ids) == 2
 
     assert sorted(m.to[0] for m in mailoutbox) == sorted([alice.email, bob.email])
     assert {m.subject for m in mailoutbox} == {f"Rework: {case.number}"}
@@ -348,10 +355,11 @@ def test_only_the_configured_channels_deliver(settings, mailoutbox):
     created = notifications.notify(
         recipients=[UserFactory()], kind=notifications.CASE_CLOSED, case=case, data={}
     )
-    assert notifications.deliver(notification_ids=[created[0].pk]) == 1
-    assert notifications.deliver_pending_mail() == 0
+    assert notifications.deliver(notification_ids=[created[0].pk]) == 0
+    assert not Delivery.objects.exists()
+    assert notifications.sweep_deliveries(send=send_now) == []
     assert mailoutbox == []
-    assert [c.name for c in notifications.configured_channels()] == ["inbox"]
+    assert configured_names() == []
 
 
 class FailingBackend(BaseEmailBackend):
@@ -367,44 +375,40 @@ def test_failed_mail_is_given_back_to_the_sweep(settings, mailoutbox):
     settings.EMAIL_BACKEND = "tests.cases.test_notifications.FailingBackend"
     notifications.deliver(notification_ids=[created[0].pk])
     assert Notification.objects.get(pk=created[0].pk).emailed_at is None
+    mail = Delivery.objects.get(notification=created[0])
+    assert mail.status == DeliveryStatus.RETRYING
+    assert "SMTP server unreachable" in mail.last_error
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    assert notifications.deliver_pending_mail() == 1
+    assert notifications.sweep_deliveries(send=send_now) == []  # not before the backoff
+    Delivery.objects.filter(pk=mail.pk).update(not_before=timezone.now())
+    assert notifications.sweep_deliveries(send=send_now) == ["mail"]
     assert len(mailoutbox) == 1
     assert Notification.objects.get(pk=created[0].pk).emailed_at is not None
 
 
-def test_pending_mail_sweep_sends_recent_unsent_mail_only(mailoutbox):
+def test_the_sweep_sends_what_is_due_on_each_channel_once(settings, mailoutbox):
     case = make_case()
-    fresh, stale, no_mail, done = (
-        UserFactory(),
-        UserFactory(),
-        UserFactory(email=""),
-        UserFactory(),
+    now_due, later, done = (
+        notifications.notify(
+            recipients=[UserFactory()], kind=notifications.CASE_CLOSED, case=case, data={}
+        )[0]
+        for _ in range(3)
     )
-    now = timezone.now()
-
-    def row(user, created_at, emailed_at=None):
-        return Notification.objects.create(
-            recipient=user,
-            case=case,
-            kind=notifications.CASE_CLOSED,
-            data={"number": case.number},
-            created_at=created_at,
-            emailed_at=emailed_at,
-        )
-
-    wanted = row(fresh, now - timedelta(days=1))
-    row(stale, now - timedelta(days=3))
-    row(no_mail, now)
-    row(done, now, emailed_at=now)
-
-    assert case_tasks.deliver_pending_mail() == 1
-    assert [m.to for m in mailoutbox] == [[fresh.email]]
-    wanted.refresh_from_db()
-    assert wanted.emailed_at is not None
-    assert notifications.deliver_pending_mail() == 0
+    # A step planned for later (quiet hours) waits; a sent one is never sent again.
+    Delivery.objects.filter(notification=later).update(
+        not_before=timezone.now() + timedelta(hours=1)
+    )
+    notifications.deliver(notification_ids=[done.pk])
     assert len(mailoutbox) == 1
+
+    queued = []
+    assert case_tasks.deliver_pending_mail() == 1  # the old name: one channel handed out
+    assert notifications.sweep_deliveries(send=queued.append) == ["mail"]
+    assert case_tasks.send_due_deliveries("mail") == 1
+    assert [m.to for m in mailoutbox][1:] == [[now_due.recipient.email]]
+    assert notifications.sweep_deliveries(send=queued.append) == []
+    assert Delivery.objects.get(notification=later).status == DeliveryStatus.PENDING
 
 
 CLOSED_BROKER = "redis://127.0.0.1:6399/0"
@@ -449,7 +453,7 @@ def test_broker_down_neither_breaks_nor_loses_the_notification(broker_down, mail
     assert any("Could not queue delivery" in r.getMessage() for r in caplog.records)
     assert mailoutbox == []
 
-    assert notifications.deliver_pending_mail() == 1
+    assert notifications.sweep_deliveries(send=send_now) == ["mail"]
     assert [m.to for m in mailoutbox] == [[user.email]]
 
 

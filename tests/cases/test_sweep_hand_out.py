@@ -10,7 +10,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from cases import batching, sweep
-from cases.models import Deadline, Event, Notification
+from cases.models import Deadline, Delivery, Event, Notification
 from tests.cases.test_sweep_workers import due_cases
 
 pytestmark = pytest.mark.django_db
@@ -96,8 +96,11 @@ def test_a_batch_reads_reference_rows_once_and_queues_one_task_per_kind(
 
     assert fired == 40
     notices = Notification.objects.filter(kind="overdue").values_list("pk", flat=True)
-    assert sorted(pending["deliver_notifications"]) == sorted(notices)
     assert len(notices) == 40
+    # Their mail deliveries: one task for the batch's channel.
+    mail = Delivery.objects.filter(notification__in=list(notices), channel="mail")
+    assert sorted(pending["deliver:mail"]) == sorted(mail.values_list("pk", flat=True))
+    assert mail.count() == 40
     assert sorted(pending["refresh_case_facts"]) == sorted(d.case_id for d in deadlines)
     assert scope.pending == {}  # sent when the scope ended
     # The village officers are read once for the batch, not once per firing.

@@ -66,8 +66,15 @@ def test_beat_sweeps_deadlines_at_least_every_30_seconds():
     assert entry["task"] == sweep_deadlines.name == "cases.tasks.sweep_deadlines"
     assert 0 < entry["schedule"] <= 30
     assert entry["schedule"] == min(settings.WHISTLE_SWEEP_SECONDS, 30)
-    mail = settings.CELERY_BEAT_SCHEDULE["deliver-pending-mail"]
-    assert (mail["task"], mail["schedule"]) == ("cases.tasks.deliver_pending_mail", 60.0)
+    deliveries = settings.CELERY_BEAT_SCHEDULE["sweep-deliveries"]
+    assert deliveries["task"] == "cases.tasks.sweep_deliveries"
+    assert deliveries["schedule"] == settings.WHISTLE_DELIVERY_SWEEP_SECONDS
+    # The delivery tasks travel on their own queue, never in front of the timer sweep.
+    routes = settings.CELERY_TASK_ROUTES
+    assert routes["cases.tasks.sweep_deliveries"]["queue"] == settings.WHISTLE_DELIVERY_QUEUE
+    assert routes["cases.tasks.send_deliveries"]["queue"] == settings.WHISTLE_DELIVERY_QUEUE
+    assert "cases.tasks.sweep_deadlines" not in routes
+    assert settings.WHISTLE_DELIVERY_QUEUE != settings.CELERY_TASK_DEFAULT_QUEUE
 
 
 def test_two_workers_and_overlapping_sweeps_fire_each_deadline_exactly_once(org, tmp_path):
