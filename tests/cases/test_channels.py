@@ -12,6 +12,7 @@ from django.utils import timezone
 from cases import batching, notifications
 from cases.channels import delivery, tokens
 from cases.models import Delivery, DeliveryStatus, Notification, SkipReason
+from teams.models import AlertPreference
 from tests.cases.standins import ALIYUN, DINGTALK, TENCENT, WECOM, StandIn, configure
 from tests.cases.test_notifications import make_case
 from tests.factories import UserFactory
@@ -47,7 +48,8 @@ def provider(request, settings):
 
 
 def reachable_user(n: int = 0, **fields):
-    """A user with an address on every channel."""
+    """A user with an address on every channel, who chose every channel (DingTalk and WeCom
+    carry only what a user chose: cases.alerting)."""
     suffix = f"{n:04d}"
     values = {
         "phone": f"1380013{suffix}",
@@ -55,7 +57,9 @@ def reachable_user(n: int = 0, **fields):
         "wecom_userid": f"wecom{suffix}",
         **fields,
     }
-    return UserFactory(**values)
+    user = UserFactory(**values)
+    AlertPreference.objects.create(user=user, channels=["mail", "sms", "dingtalk", "wecom"])
+    return user
 
 
 def address_of(stand_in: StandIn, request: dict) -> str:
@@ -179,7 +183,7 @@ def test_a_permanent_error_is_not_retried(provider):
 
 def test_no_address_is_skipped_not_failed(provider):
     channel = CHANNEL[provider.provider]
-    (notice,) = notify([UserFactory(phone="", dingtalk_userid="", wecom_userid="")])
+    (notice,) = notify([reachable_user(44, phone="", dingtalk_userid="", wecom_userid="")])
     stored = row(notice, channel)
     assert (stored.status, stored.skip_reason) == (DeliveryStatus.SKIPPED, SkipReason.NO_ADDRESS)
     assert delivery.send(channel=channel) == 0

@@ -327,7 +327,7 @@ def test_delivery_mails_each_recipient_with_an_address_exactly_once(settings, ma
 def test_mail_is_written_in_the_site_language_by_default(mailoutbox):
     case = make_case()
     created = notifications.notify(
-        recipients=[UserFactory()], kind=notifications.CASE_SUSPENDED, case=case, data={}
+        recipients=[UserFactory()], kind=notifications.CASE_RESOLVED, case=case, data={}
     )
     notifications.deliver_notifications([created[0].pk])
     assert len(mailoutbox) == 1
@@ -341,7 +341,7 @@ def test_mail_links_to_the_case_page_when_it_exists(settings, mailoutbox):
     settings.WHISTLE_SITE_URL = "https://whistle.example.gov.cn"
     case = make_case()
     created = notifications.notify(
-        recipients=[UserFactory()], kind=notifications.CASE_CLOSED, case=case, data={}
+        recipients=[UserFactory()], kind=notifications.CASE_RESOLVED, case=case, data={}
     )
     notifications.deliver(notification_ids=[created[0].pk])
     assert mailoutbox[0].body.endswith(
@@ -370,7 +370,7 @@ class FailingBackend(BaseEmailBackend):
 def test_failed_mail_is_given_back_to_the_sweep(settings, mailoutbox):
     case = make_case()
     created = notifications.notify(
-        recipients=[UserFactory()], kind=notifications.CASE_CLOSED, case=case, data={}
+        recipients=[UserFactory()], kind=notifications.CASE_RESOLVED, case=case, data={}
     )
     settings.EMAIL_BACKEND = "tests.cases.test_notifications.FailingBackend"
     notifications.deliver(notification_ids=[created[0].pk])
@@ -391,7 +391,7 @@ def test_the_sweep_sends_what_is_due_on_each_channel_once(settings, mailoutbox):
     case = make_case()
     now_due, later, done = (
         notifications.notify(
-            recipients=[UserFactory()], kind=notifications.CASE_CLOSED, case=case, data={}
+            recipients=[UserFactory()], kind=notifications.CASE_RESOLVED, case=case, data={}
         )[0]
         for _ in range(3)
     )
