@@ -157,3 +157,12 @@ class PushService:
         if self.server:
             self.server.shutdown()
             self.server.server_close()
+
+
+def start_push_service(settings) -> PushService:
+    """A push service on 127.0.0.1, with the installation's VAPID keys set to a new pair."""
+    public, private = vapid_keys()
+    settings.WHISTLE_VAPID_PUBLIC_KEY = public
+    settings.WHISTLE_VAPID_PRIVATE_KEY = private
+    settings.WHISTLE_VAPID_SUBJECT = "mailto:ops@example.test"
+    return PushService(vapid_public_key=public).start()

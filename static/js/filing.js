@@ -132,6 +132,32 @@
 
   // --- the map ----------------------------------------------------------------------------
 
+  var leafletLoading = null;
+  function loadLeaflet() {
+    if (window.L) {
+      return Promise.resolve(window.L);
+    }
+    if (!leafletLoading) {
+      leafletLoading = new Promise(function (resolve, reject) {
+        var style = document.createElement("link");
+        style.rel = "stylesheet";
+        style.href = form.getAttribute("data-leaflet-css");
+        document.head.appendChild(style);
+        var script = document.createElement("script");
+        script.src = form.getAttribute("data-leaflet-js");
+        script.onload = function () {
+          resolve(window.L);
+        };
+        script.onerror = function () {
+          leafletLoading = null;
+          reject(new Error("Leaflet did not load"));
+        };
+        document.head.appendChild(script);
+      });
+    }
+    return leafletLoading;
+  }
+
   function setupMap() {
     var latInput = form.querySelector('input[name="latitude"]');
     var lngInput = form.querySelector('input[name="longitude"]');
@@ -176,7 +202,28 @@
       document.body.dispatchEvent(new Event("located"));
     }
 
-    if (element && window.L) {
+    // The grids come first (the "in grid" hint needs no map); Leaflet and its stylesheet are
+    // loaded when the map comes near the screen, or the location is asked for: they are half
+    // of the page's weight, and the first fields can be filled in without them.
+    var grids = fetch(form.getAttribute("data-grids-url"), { credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error(String(response.status));
+        }
+        return response.json();
+      })
+      .then(function (collection) {
+        features = collection.features || [];
+        if (latInput.value && lngInput.value && !map) {
+          describe(parseFloat(latInput.value), parseFloat(lngInput.value));
+        }
+        return collection;
+      });
+    grids.catch(function () {
+      status.textContent = msg("no-grids");
+    });
+
+    function drawMap() {
       var L = window.L;
       // The icons' folder named (Leaflet's guess fails with hashed static names), a plain-text
       // credit without the flag icon, the configured tiles or outlines only: geo.js.
@@ -189,15 +236,8 @@
         var point = fromDisplay(event.latlng.lat, event.latlng.lng);
         place(point[0], point[1], false);
       });
-      fetch(form.getAttribute("data-grids-url"), { credentials: "same-origin" })
-        .then(function (response) {
-          if (!response.ok) {
-            throw new Error(String(response.status));
-          }
-          return response.json();
-        })
+      grids
         .then(function (collection) {
-          features = collection.features || [];
           var layer = L.geoJSON(collection, {
             coordsToLatLng: function (coords) {
               var shown = toDisplay(coords[1], coords[0]);
@@ -226,9 +266,40 @@
             map.fitBounds(layer.getBounds());
           }
         })
-        .catch(function () {
+        .catch(function () {});
+    }
+
+    var leaflet = null;
+    function loadMap() {
+      if (!leaflet && element) {
+        leaflet = loadLeaflet().then(drawMap, function () {
           status.textContent = msg("no-grids");
         });
+      }
+      return leaflet;
+    }
+
+    if (element) {
+      if (window.L) {
+        loadMap();
+      } else if (window.IntersectionObserver) {
+        var watcher = new IntersectionObserver(
+          function (entries) {
+            if (
+              entries.some(function (entry) {
+                return entry.isIntersecting;
+              })
+            ) {
+              watcher.disconnect();
+              loadMap();
+            }
+          },
+          { rootMargin: "200px 0px" }
+        );
+        watcher.observe(element);
+      } else {
+        loadMap();
+      }
     }
 
     form.addEventListener("whistle:form-reset", function () {
@@ -246,6 +317,7 @@
           return;
         }
         status.textContent = msg("locating");
+        loadMap();
         navigator.geolocation.getCurrentPosition(
           function (position) {
             place(position.coords.latitude, position.coords.longitude, true);

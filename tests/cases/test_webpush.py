@@ -9,18 +9,14 @@ from cases.webpush import WebPushFailed, send_web_push
 from teams.models import PushSubscription
 from teams.push import SubscriptionData, subscribe
 from tests.factories import UserFactory
-from tests.pushservice import PushService, vapid_keys
+from tests.pushservice import PushService, start_push_service, vapid_keys
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def push_service(settings) -> Iterator[PushService]:
-    public, private = vapid_keys()
-    settings.WHISTLE_VAPID_PUBLIC_KEY = public
-    settings.WHISTLE_VAPID_PRIVATE_KEY = private
-    settings.WHISTLE_VAPID_SUBJECT = "mailto:ops@example.test"
-    service = PushService(vapid_public_key=public).start()
+    service = start_push_service(settings)
     yield service
     service.stop()
 

@@ -3,14 +3,20 @@ no signal, a whistle blown offline waits on the phone (through a page close and 
 restart) and is filed once when the network is back, the form's first load fits a weak
 signal, and a Web Push alert sent by the server is shown by the service worker."""
 
+import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import BrowserContext, Page
 
 from cases.models import Case
+from cases.webpush import send_web_push
+from teams.models import PushSubscription
+from teams.push import SubscriptionData, subscribe
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, LOCALES, TIMEOUT_MS
 from tests.e2e.helpers import PHONE, fill_whistle_form, login, wait_for_grid_outlines
+from tests.pushservice import PushService, start_push_service
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -141,3 +147,144 @@ def test_a_whistle_blown_offline_waits_on_the_phone_and_is_filed_once(
         path = Path(settings.MEDIA_ROOT) / attachment.file.name
         assert path.is_file() and path.stat().st_size > 0
         assert attachment.original_name.endswith(".jpg")
+
+
+# --- the first load over a weak signal ------------------------------------------------------
+
+BUDGET_BYTES = 300 * 1024
+
+
+def test_the_whistle_forms_first_load_on_a_phone_stays_under_300_kb(browsing, org):
+    """Every byte the page's own requests took over the network (CDP encodedDataLength:
+    headers and bodies as sent) until the page is idle, HTTP cache empty."""
+    context = browsing.context(geolocation=PLACE)
+    page = context.new_page()
+    login(page, "gw")
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    sizes: dict[str, int] = {}
+    urls: dict[str, str] = {}
+    cdp.on(
+        "Network.requestWillBeSent", lambda e: urls.__setitem__(e["requestId"], e["request"]["url"])
+    )
+    cdp.on(
+        "Network.loadingFinished",
+        lambda e: sizes.__setitem__(e["requestId"], int(e["encodedDataLength"])),
+    )
+    cdp.send("Network.enable")
+    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+
+    page.goto("/cases/new/", wait_until="networkidle")
+    page.get_by_test_id("item-search").wait_for()
+
+    total = sum(sizes.values())
+    biggest = sorted(((size, urls.get(rid, rid)) for rid, size in sizes.items()), reverse=True)
+    print(f"\nwhistle form, first load at 360x740: {total} bytes ({total / 1024:.1f} KiB)")
+    for size, url in biggest[:8]:
+        print(f"  {size:>8}  {url}")
+    assert total < BUDGET_BYTES, biggest
+
+    # The map (Leaflet) comes when the grid worker scrolls to it.
+    wait_for_grid_outlines(page)
+
+
+# --- Web Push ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def push_service(settings) -> Iterator[PushService]:
+    service = start_push_service(settings)
+    yield service
+    service.stop()
+
+
+def registration_id(page: Page, cdp, scope: str) -> str:
+    """The service worker registration of `scope`, as DevTools names it."""
+    registrations: list[dict] = []
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda event: registrations.extend(event["registrations"]),
+    )
+    cdp.send("ServiceWorker.enable")
+    for _attempt in range(50):
+        found = [r for r in registrations if r["scopeURL"] == scope and not r["isDeleted"]]
+        if found:
+            return found[-1]["registrationId"]
+        page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")  # lets events in
+    raise AssertionError(f"no service worker registration for {scope}: {registrations}")
+
+
+def test_an_alert_sent_by_the_server_is_shown_by_the_service_worker(browsing, org, push_service):
+    context = browsing.context(service_workers=True)
+    context.grant_permissions(["notifications"], origin=browsing.base_url)
+    page = context.new_page()
+    login(page, "gw")
+    page.goto("/notifications/")
+    wait_for_service_worker(page)
+    assert page.get_by_test_id("push-on").is_visible()  # push is configured: offered
+
+    # The server side: the phone's subscription, an alert encrypted for it and signed with
+    # the installation's VAPID key, which the test push service checks and decrypts.
+    endpoint, keys = push_service.subscribe("gw-phone")
+    subscription, _created = subscribe(
+        user=org.grid_worker,
+        subscription=SubscriptionData(endpoint=endpoint, p256dh=keys.p256dh, auth=keys.auth_b64),
+    )
+    payload = {
+        "title": "Whistle HN-0001 was accepted",
+        "body": "The village took it on.",
+        "url": "/my/cases/",
+        "tag": "case-1",
+    }
+    send_web_push(subscription=subscription, payload=payload)
+    assert push_service.refused == []
+    [delivery] = push_service.delivered
+    assert delivery.payload == payload
+
+    # The push service hands the message to the browser: DevTools plays that part.
+    cdp = context.new_cdp_session(page)
+    cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {
+            "origin": browsing.base_url,
+            "registrationId": registration_id(page, cdp, browsing.base_url + "/"),
+            "data": json.dumps(delivery.payload),
+        },
+    )
+    # getNotifications() is a promise: polled in the page (Playwright's wait_for_function takes
+    # a promise for a true value).
+    shown = page.evaluate(
+        """async (title) => {
+          const registration = await navigator.serviceWorker.ready;
+          for (let attempt = 0; attempt < 200; attempt++) {
+            const all = await registration.getNotifications();
+            const found = all.find((n) => n.title === title);
+            if (found) return { body: found.body, tag: found.tag, url: found.data.url };
+            await new Promise((resolve) => setTimeout(resolve, 25));
+          }
+          return null;
+        }""",
+        payload["title"],
+    )
+    assert shown == {
+        "body": payload["body"],
+        "tag": "case-1",
+        "url": browsing.base_url + "/my/cases/",
+    }
+
+
+def test_the_alerts_control_says_so_when_the_browser_refuses(browsing, org, push_service):
+    context = browsing.context(service_workers=True)  # notifications not allowed
+    page = context.new_page()
+    login(page, "gw")
+    page.goto("/notifications/")
+    wait_for_service_worker(page)
+
+    page.get_by_test_id("push-on").click()
+
+    status = page.get_by_test_id("push-status")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=push-status]').textContent.length > 0"
+    )
+    assert "not allowed to show alerts" in status.inner_text()
+    assert not PushSubscription.objects.exists()
