@@ -26,21 +26,58 @@
 
   // --- waiting whistles ----------------------------------------------------------------
 
+  // A send that met no network is tried again while the page stays open, less and less often
+  // (the service worker's Background Sync, where there is one, does the same with pages closed).
+  var RETRY_FIRST_MS = 15000;
+  var RETRY_MAX_MS = 300000;
+  var retryDelay = RETRY_FIRST_MS;
+  var retryTimer = null;
+
+  function scheduleRetry() {
+    if (retryTimer) {
+      return;
+    }
+    retryTimer = window.setTimeout(function () {
+      retryTimer = null;
+      sendDrafts();
+    }, retryDelay);
+    retryDelay = Math.min(retryDelay * 2, RETRY_MAX_MS);
+  }
+
   function sendDrafts() {
     if (!drafts || navigator.onLine === false) {
       return Promise.resolve(null);
     }
-    return drafts.sendWaiting({ user: config.user, csrf: config.csrf }).catch(function () {
-      return null;
-    });
+    var sending = drafts
+      .sendWaiting({ user: config.user, csrf: config.csrf })
+      .then(function (summary) {
+        if (summary && summary.retry) {
+          scheduleRetry();
+        } else {
+          retryDelay = RETRY_FIRST_MS;
+        }
+        return summary;
+      })
+      .catch(function () {
+        return null;
+      });
+    window.WhistleApp.sending = sending;
+    return sending;
   }
-  window.WhistleApp = { config: config, sendDrafts: sendDrafts };
+  window.WhistleApp = {
+    config: config,
+    sendDrafts: sendDrafts,
+    scheduleRetry: scheduleRetry,
+    sending: Promise.resolve(null),
+  };
 
   if (drafts && window.indexedDB) {
-    drafts
+    window.WhistleApp.sending = drafts
       .setUser(config.user)
       .then(sendDrafts)
-      .catch(function () {});
+      .catch(function () {
+        return null;
+      });
     window.addEventListener("online", sendDrafts);
   }
 

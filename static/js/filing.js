@@ -395,7 +395,11 @@
           // No answer (no network, or it broke mid-way): kept as a draft, sent again with the
           // same idempotency key, so a whistle that did reach the server is not filed twice.
           if (drafts) {
-            return keepOffline();
+            return keepOffline().then(function () {
+              if (app.scheduleRetry) {
+                app.scheduleRetry();
+              }
+            });
           }
           status.textContent = msg("network");
           return null;

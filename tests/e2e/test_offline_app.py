@@ -12,6 +12,7 @@ from playwright.sync_api import BrowserContext, Page
 
 from cases.models import Case
 from cases.webpush import send_web_push
+from checklists.models import ScreeningRule
 from teams.models import PushSubscription
 from teams.push import SubscriptionData, subscribe
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, LOCALES, TIMEOUT_MS
@@ -147,6 +148,33 @@ def test_a_whistle_blown_offline_waits_on_the_phone_and_is_filed_once(
         path = Path(settings.MEDIA_ROOT) / attachment.file.name
         assert path.is_file() and path.stat().st_size > 0
         assert attachment.original_name.endswith(".jpg")
+
+
+def test_a_draft_the_server_refuses_stays_listed_with_its_message(browsing, org):
+    rule = next(r for r in ScreeningRule.objects.all() if "loan" in r.keyword_list())
+    context = browsing.context(service_workers=True, geolocation=PLACE)
+    page = context.new_page()
+    login(page, "gw")
+    page.goto("/cases/new/")
+    wait_for_service_worker(page)
+
+    context.set_offline(True)
+    fill_whistle_form(page, item_search="SAN-01", description="Neighbours argue about a loan")
+    page.get_by_test_id("submit-whistle").click()
+    drafts(page).first.wait_for()
+
+    context.set_offline(False)
+    entry = page.locator('[data-testid="draft"][data-status="attention"]')
+    entry.wait_for()
+    assert rule.reason_en in entry.inner_text()  # the server's own words, not lost
+    assert Case.objects.count() == 0
+
+    page.reload()  # still listed on the next visit, not sent again
+    entry.wait_for()
+    page.once("dialog", lambda dialog: dialog.accept())
+    entry.get_by_role("button").click()
+    page.get_by_test_id("drafts").wait_for(state="hidden")
+    assert Case.objects.count() == 0
 
 
 # --- the first load over a weak signal ------------------------------------------------------
