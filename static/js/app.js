@@ -1,7 +1,7 @@
 // The installable app on every signed-in page: registers the service worker, shows a banner
 // while the phone is offline, sends the whistles left waiting (drafts.js) whenever a page
 // opens or the network comes back, and runs the "turn on alerts on this phone" control of
-// the inbox. Settings and the user come from the JSON block #whistle-app of base.html.
+// the inbox. Settings and the user come from the data- attributes of #whistle-app (base.html).
 (function () {
   "use strict";
 
@@ -9,7 +9,11 @@
   if (!block) {
     return;
   }
-  var config = JSON.parse(block.textContent);
+  var config = {
+    user: block.getAttribute("data-user"),
+    csrf: block.getAttribute("data-csrf"),
+    serviceWorker: block.getAttribute("data-service-worker"),
+  };
   var drafts = window.WhistleDrafts;
 
   // --- offline banner ------------------------------------------------------------------

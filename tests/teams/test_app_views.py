@@ -56,8 +56,7 @@ def test_signed_in_pages_link_the_manifest_and_the_app_script():
     page = client.get(reverse("home")).content.decode()
     assert f'<link rel="manifest" href="{reverse("manifest")}"' in page
     assert "js/app.js" in page
-    config = json.loads(
-        re.search(r'id="whistle-app" type="application/json">(.*?)</script>', page).group(1)
-    )
-    assert config["serviceWorker"] == "/sw.js"
-    assert config["csrf"]
+    config = re.search(r'<div id="whistle-app" hidden ([^>]*)>', page).group(1)
+    assert 'data-service-worker="/sw.js"' in config
+    assert re.search(r'data-csrf="[A-Za-z0-9]{32,}"', config)
+    assert re.search(r'data-user="\d+"', config)
