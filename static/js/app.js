@@ -88,9 +88,16 @@
   // --- the service worker --------------------------------------------------------------
 
   if ("serviceWorker" in navigator && config.serviceWorker) {
-    navigator.serviceWorker
-      .register(config.serviceWorker, { scope: "/" })
-      .catch(function () {});
+    // After the page has loaded: the worker's first install downloads what the form needs
+    // offline, which must not compete with the page itself over a weak signal.
+    var register = function () {
+      navigator.serviceWorker.register(config.serviceWorker, { scope: "/" }).catch(function () {});
+    };
+    if (document.readyState === "complete") {
+      register();
+    } else {
+      window.addEventListener("load", register);
+    }
     navigator.serviceWorker.addEventListener("message", function (event) {
       if (event.data && event.data.type === "drafts-changed") {
         document.dispatchEvent(new CustomEvent("whistle:drafts-changed"));

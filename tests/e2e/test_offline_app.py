@@ -52,6 +52,16 @@ def test_the_service_worker_serves_the_whistle_form_offline(browsing, org):
     assert response.status == 503
     assert "No connection" in page.locator("h1").inner_text()
 
+    # Signing out forgets the pages: the next user of the phone never sees them.
+    context.set_offline(False)
+    page.goto("/my/cases/")
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url("**/accounts/login/")
+    context.set_offline(True)
+    response = page.goto("/my/cases/")
+    assert response.status == 503
+    assert "No connection" in page.locator("h1").inner_text()
+
 
 def expect_form(page: Page) -> None:
     page.get_by_test_id("whistle-form").wait_for()
