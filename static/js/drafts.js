@@ -10,7 +10,6 @@
   var DB_VERSION = 1;
   var CLAIM_MS = 120000; // a sender that died leaves its claim for this long
   var LOCK = "whistle-drafts";
-  var owner = Math.random().toString(36).slice(2) + Date.now().toString(36);
 
   function request(req) {
     return new Promise(function (resolve, reject) {
@@ -134,11 +133,10 @@
         if (!draft || draft.status !== "waiting") {
           return false;
         }
-        if (draft.claimedUntil && draft.claimedUntil > now && draft.claimedBy !== owner) {
-          return false;
+        if (draft.claimedUntil && draft.claimedUntil > now) {
+          return false; // another sender (a page, the worker, another call) has it
         }
         draft.claimedUntil = now + CLAIM_MS;
-        draft.claimedBy = owner;
         return request(store.put(draft)).then(function () {
           return true;
         });

@@ -326,3 +326,45 @@ def test_the_alerts_control_says_so_when_the_browser_refuses(browsing, org, push
     )
     assert "not allowed to show alerts" in status.inner_text()
     assert not PushSubscription.objects.exists()
+
+
+@pytest.mark.parametrize("web_locks", [True, False], ids=["web-locks", "claims-only"])
+def test_senders_at_once_post_a_draft_once(browsing, org, web_locks):
+    """Pages and the worker may all try at the same moment: one POST. Without Web Locks the
+    claim written in the draft alone keeps the others off."""
+    context = browsing.context(geolocation=PLACE)
+    if not web_locks:
+        context.add_init_script("delete Navigator.prototype.locks;")
+    page = context.new_page()
+    login(page, "gw")
+    fill_whistle_form(page, item_search="SAN-01", description="Sent by many at once")
+
+    def no_network(route):
+        if route.request.method == "POST":
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    page.route("**/cases/new/", no_network)
+    page.get_by_test_id("submit-whistle").click()
+    drafts(page).first.wait_for()
+    page.unroute("**/cases/new/")
+    assert page.evaluate("() => !!navigator.locks") is web_locks
+
+    posts = []
+    page.on(
+        "request",
+        lambda request: (
+            posts.append(request.url)
+            if request.method == "POST" and request.url.endswith("/cases/new/")
+            else None
+        ),
+    )
+    outcomes = page.evaluate(
+        """() => Promise.all([1, 2, 3, 4].map(() =>
+            window.WhistleDrafts.sendWaiting({ user: window.WhistleApp.config.user })))"""
+    )
+    assert sum(outcome["filed"] for outcome in outcomes) == 1
+    assert len(posts) == 1
+    assert Case.objects.count() == 1
+    page.get_by_test_id("drafts").wait_for(state="hidden")
