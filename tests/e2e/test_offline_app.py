@@ -248,7 +248,7 @@ def registration_id(page: Page, cdp, scope: str) -> str:
         found = [r for r in registrations if r["scopeURL"] == scope and not r["isDeleted"]]
         if found:
             return found[-1]["registrationId"]
-        page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")  # lets events in
+        page.wait_for_timeout(20)  # lets DevTools' events in
     raise AssertionError(f"no service worker registration for {scope}: {registrations}")
 
 
@@ -294,7 +294,8 @@ def test_an_alert_sent_by_the_server_is_shown_by_the_service_worker(browsing, or
     shown = page.evaluate(
         """async (title) => {
           const registration = await navigator.serviceWorker.ready;
-          for (let attempt = 0; attempt < 200; attempt++) {
+          const deadline = Date.now() + 15000;
+          while (Date.now() < deadline) {
             const all = await registration.getNotifications();
             const found = all.find((n) => n.title === title);
             if (found) return { body: found.body, tag: found.tag, url: found.data.url };
@@ -368,3 +369,49 @@ def test_senders_at_once_post_a_draft_once(browsing, org, web_locks):
     assert len(posts) == 1
     assert Case.objects.count() == 1
     page.get_by_test_id("drafts").wait_for(state="hidden")
+
+
+def test_background_sync_sends_a_draft_with_every_page_closed(browsing, org, photo):
+    context = browsing.context(service_workers=True, geolocation=PLACE)
+    page = context.new_page()
+    login(page, "gw")
+    page.goto("/cases/new/")
+    wait_for_service_worker(page)
+    context.set_offline(True)
+    fill_whistle_form(
+        page, item_search="SAN-01", description="Sent by the worker", photos=[photo("one")]
+    )
+    page.get_by_test_id("submit-whistle").click()
+    drafts(page).first.wait_for()
+    page.close()  # no page of the site is open any more
+
+    context.set_offline(False)
+    blank = context.new_page()  # about:blank: DevTools only, not a page of the site
+    cdp = context.new_cdp_session(blank)
+    cdp.send(
+        "ServiceWorker.dispatchSyncEvent",
+        {
+            "origin": browsing.base_url,
+            "registrationId": registration_id(blank, cdp, browsing.base_url + "/"),
+            "tag": "whistle-drafts",
+            "lastChance": False,
+        },
+    )
+    for _attempt in range(100):
+        if Case.objects.exists():
+            break
+        blank.wait_for_timeout(100)
+    case = Case.objects.get()
+    assert case.description == "Sent by the worker"
+    assert case.attachments.count() == 1
+    # A page opened now finds nothing waiting (it waits for the worker's send to end first).
+    page = context.new_page()
+    page.goto("/cases/new/")
+    page.evaluate("() => window.WhistleApp.sending")
+    assert (
+        page.evaluate(
+            "() => window.WhistleDrafts.list(window.WhistleApp.config.user).then((l) => l.length)"
+        )
+        == 0
+    )
+    assert Case.objects.count() == 1
