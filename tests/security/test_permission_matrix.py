@@ -107,6 +107,13 @@ TARGETS: dict[str, Target] = {
     "logout": Target(method="POST"),
     "sign_out_everywhere": Target(method="POST"),
     "tokens": page(),
+    # the installable app: the browser fetches both on its own, signed in or not
+    "manifest": page(),
+    "service_worker": page(),
+    # one's own Web Push subscription (tests/teams/test_push_subscriptions.py); the matrix's
+    # form body is not the JSON subscription: refused with its message, nothing stored
+    "push_subscribe": Target(method="POST"),
+    "push_unsubscribe": Target(method="POST"),
     # one's own second factor (tests/teams/test_two_factor.py tests it switched on)
     "two_factor": page(),
     "two_factor_verify": page(),
@@ -441,6 +448,10 @@ EXPECTATIONS: dict[str, str | tuple[str, str]] = {
     # Signing out everywhere ends the session (and the others): back to the sign-in page.
     "sign_out_everywhere": "L L L L L L L L L",
     "tokens": "200 200 200 200 200 200 200 200 L",
+    "manifest": "200 200 200 200 200 200 200 200 200",
+    "service_worker": "200 200 200 200 200 200 200 200 200",
+    "push_subscribe": "400 400 400 400 400 400 400 400 L",
+    "push_unsubscribe": "400 400 400 400 400 400 400 400 L",
     # One's own second factor: anyone signed in may set one up; with none, the code page sends
     # the user on (302). The matrix runs with it not required (tests/conftest.py).
     "two_factor": "200 200 200 200 200 200 200 200 L",
