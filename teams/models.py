@@ -514,3 +514,29 @@ class AlertPreference(models.Model):
             errors["quiet_end"] = [_("The quiet hours must end at another time than they start.")]
         if errors:
             raise ValidationError(errors)
+class PushSubscription(models.Model):
+    """One browser's Web Push subscription for a user (a phone with alerts turned on).
+
+    The endpoint is the push service's address for that browser: unique, so a phone that
+    subscribes again (or passes to another user) keeps one row. p256dh and auth are the
+    browser's public key and secret that the payload is encrypted to (RFC 8291)."""
+
+    user = models.ForeignKey(
+        User,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="push_subscriptions",
+    )
+    endpoint = models.URLField(_("endpoint"), max_length=1000, unique=True)
+    p256dh = models.CharField(_("browser public key"), max_length=200)
+    auth = models.CharField(_("authentication secret"), max_length=100)
+    user_agent = models.CharField(_("browser"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("push subscription")
+        verbose_name_plural = _("push subscriptions")
+        ordering = ["user_id", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.user_agent[:40] or self.endpoint[:40]}"

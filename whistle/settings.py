@@ -439,6 +439,13 @@ WHISTLE_WECOM_BASE_URL = os.environ.get("WHISTLE_WECOM_BASE_URL", "https://qyapi
 WHISTLE_WECOM_CORP_ID = os.environ.get("WHISTLE_WECOM_CORP_ID", "")
 WHISTLE_WECOM_SECRET = os.environ.get("WHISTLE_WECOM_SECRET", "")
 WHISTLE_WECOM_AGENT_ID = os.environ.get("WHISTLE_WECOM_AGENT_ID", "")
+# Web Push (cases.webpush, the "turn on alerts on this phone" control of the inbox): the VAPID
+# key pair as base64url (public: the 65-byte uncompressed point the browser is given; private:
+# the 32-byte key or its DER) and the contact (mailto: or https:) push services may write to.
+# Without both keys push is not offered.
+WHISTLE_VAPID_PUBLIC_KEY = os.environ.get("WHISTLE_VAPID_PUBLIC_KEY", "")
+WHISTLE_VAPID_PRIVATE_KEY = os.environ.get("WHISTLE_VAPID_PRIVATE_KEY", "")
+WHISTLE_VAPID_SUBJECT = os.environ.get("WHISTLE_VAPID_SUBJECT", "mailto:whistle@localhost")
 # A new whistle is flagged as a likely duplicate of an open case of the same item filed within
 # this many metres and hours (cases.screening).
 WHISTLE_DUPLICATE_RADIUS_M = float(os.environ.get("WHISTLE_DUPLICATE_RADIUS_M", "200"))

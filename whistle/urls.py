@@ -5,10 +5,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from cases.views.tracking import track, track_attachment
 from teams import views as team_views
-from teams import views_alerts, views_sessions, views_tokens
+from teams import views_alerts, views_app, views_push, views_sessions, views_tokens
 
 urlpatterns = [
     path("", team_views.home, name="home"),
+    path("manifest.webmanifest", views_app.manifest, name="manifest"),
+    path("sw.js", views_app.service_worker, name="service_worker"),
+    path("push/subscriptions/", views_push.subscribe, name="push_subscribe"),
+    path("push/subscriptions/remove/", views_push.unsubscribe, name="push_unsubscribe"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/two-factor/", include("teams.two_factor.urls")),

@@ -27,6 +27,9 @@ from teams.models import User
 # filing.js sends this header; the answer to a successful submit is then a 204 carrying the
 # address to go to, so the flash message is shown by that page and not by the fetch.
 FETCH_HEADER = "X-Whistle-Fetch"
+# A draft kept on the phone while offline and sent later (static/js/drafts.js), maybe by the
+# service worker with no page to show: a refusal is answered as JSON with the message to list.
+DRAFT_HEADER = "X-Whistle-Draft"
 
 
 def case_url(pk: int) -> str:
@@ -47,6 +50,22 @@ def act_url(pk: int, action: str) -> str:
 def _require_grid_worker(user: User) -> None:
     if not selectors.is_grid_worker(user=user):
         raise PermissionDenied(_("Only grid workers can file whistles here."))
+
+
+def _draft_refused(
+    form: WhistleForm, refusal: ScreeningRefused | None, status: int
+) -> JsonResponse:
+    parts = []
+    if refusal is not None:
+        parts.append(refusal.message)
+        if refusal.redirect:
+            parts.append(_("Where to go instead: %(place)s") % {"place": refusal.redirect})
+    parts.extend(str(error) for error in form.non_field_errors())
+    for name, errors in form.errors.items():
+        if name in form.fields and name != "__all__":
+            label = form.fields[name].label or name
+            parts.extend(f"{label}: {error}" for error in errors)
+    return JsonResponse({"ok": False, "message": " ".join(parts)}, status=status)
 
 
 def _after_filing(request: HttpRequest, result: FilingResult) -> HttpResponse:
@@ -120,6 +139,8 @@ def file_case(request: HttpRequest) -> HttpResponse:
                 form.data["idempotency_key"] = uuid.uuid4().hex
                 status = 422
         status = status if status != 200 else 400
+        if request.headers.get(DRAFT_HEADER):
+            return _draft_refused(form, refusal, status)
         # Refused: keep the photos, so the grid worker need not take them again.
         kept = keep_pending_photos(
             user=request.user, uploads=request.FILES.getlist("photos"), token=kept

@@ -4,6 +4,7 @@ Every query is limited to the signed-in user's own notifications: an id of someo
 notification matches nothing.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
@@ -20,6 +21,7 @@ from cases import notifications
 from cases.forms_lists import MarkReadForm
 from cases.selectors_pages.lists import inbox_entries, notification_rows
 from cases.views.lists import wants_fragment
+from cases.webpush import push_configured
 from core.views import done
 
 PAGE_SIZE = 25
@@ -36,6 +38,8 @@ def inbox_page(request: HttpRequest) -> HttpResponse:
         "page": page,
         "entries": inbox_entries(list(page.object_list)),
         "unread": notifications.unread_count(user=request.user),
+        # "Turn on alerts on this phone" is offered only when push is configured.
+        "push_key": settings.WHISTLE_VAPID_PUBLIC_KEY if push_configured() else "",
     }
     return render(request, "cases/notifications/inbox.html", context)
 

@@ -437,3 +437,51 @@ def test_inline_forms_of_mine_verify_and_evaluate_through_the_action_pages(clien
     body = client.get(mine, **EN).content.decode()
     assert f'data-testid="evaluate-{closed.pk}"' not in body
     assert f'data-testid="evaluate-{to_check.pk}"' in body  # now closed, not yet evaluated
+
+
+# --- drafts sent later from the phone (static/js/drafts.js) ----------------------------------
+
+DRAFT = {"HTTP_X_WHISTLE_FETCH": "1", "HTTP_X_WHISTLE_DRAFT": "1"}
+
+
+def test_a_draft_is_filed_once_however_often_it_is_sent(client, org):
+    client.force_login(org.grid_worker)
+    data = whistle_data(org)
+    for _attempt in range(3):
+        response = client.post(
+            reverse("cases:file"), {**data, "photos": [jpeg("a.jpg"), jpeg("b.jpg")]}, **DRAFT, **EN
+        )
+        assert response.status_code == 204
+    case = Case.objects.get()
+    assert case.attachments.count() == 2
+
+
+def test_a_refused_draft_gets_the_servers_message_as_json_and_keeps_nothing(client, org):
+    client.force_login(org.grid_worker)
+    response = client.post(
+        reverse("cases:file"),
+        {**whistle_data(org, latitude="10.0", longitude="10.0"), "photos": [jpeg()]},
+        **DRAFT,
+        **EN,
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert "This place lies outside every grid of the city." in response.json()["message"]
+    assert Case.objects.count() == 0
+    assert Attachment.objects.count() == 0  # no photo kept on the server for a later try
+
+
+def test_a_draft_refused_by_screening_says_where_to_go(client, org):
+    rule = next(r for r in ScreeningRule.objects.all() if "loan" in r.keyword_list())
+    client.force_login(org.grid_worker)
+    response = client.post(
+        reverse("cases:file"),
+        whistle_data(org, description="Neighbours argue about a loan"),
+        **DRAFT,
+        **EN,
+    )
+    assert response.status_code == 400
+    message = response.json()["message"]
+    assert rule.reason_en in message
+    assert rule.redirect_en in message
+    assert Case.objects.count() == 0

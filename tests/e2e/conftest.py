@@ -117,6 +117,7 @@ class Browsing:
         language: str = "en",
         phone: bool = True,
         geolocation: tuple[float, float] | None = None,
+        service_workers: bool = False,
     ) -> BrowserContext:
         options: dict = {
             "base_url": self.base_url,
@@ -124,7 +125,8 @@ class Browsing:
             "locale": LOCALES[language],
             "extra_http_headers": {"Accept-Language": LOCALES[language]},
             "timezone_id": "Asia/Shanghai",
-            "service_workers": "block",
+            # The installable app's tests (test_offline_app.py) let the service worker run.
+            "service_workers": "allow" if service_workers else "block",
         }
         if geolocation is not None:
             latitude, longitude = geolocation

@@ -76,6 +76,8 @@ def case_id_from_url(url: str) -> int:
 
 def wait_for_grid_outlines(page: Page) -> None:
     """The whistle map has drawn the grids it loaded from grids.geojson."""
+    # Leaflet is loaded when the map comes near the screen (static/js/filing.js).
+    page.locator("#whistle-map").scroll_into_view_if_needed()
     # Functions, not expressions: Playwright polls an expression with eval, which the pages'
     # Content-Security-Policy (script-src 'self') refuses.
     page.wait_for_function(

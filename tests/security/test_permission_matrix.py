@@ -108,6 +108,13 @@ TARGETS: dict[str, Target] = {
     "sign_out_everywhere": Target(method="POST"),
     "tokens": page(),
     "my_alerts": page(),
+    # the installable app: the browser fetches both on its own, signed in or not
+    "manifest": page(),
+    "service_worker": page(),
+    # one's own Web Push subscription (tests/teams/test_push_subscriptions.py); the matrix's
+    # form body is not the JSON subscription: refused with its message, nothing stored
+    "push_subscribe": Target(method="POST"),
+    "push_unsubscribe": Target(method="POST"),
     # one's own second factor (tests/teams/test_two_factor.py tests it switched on)
     "two_factor": page(),
     "two_factor_verify": page(),
@@ -445,6 +452,10 @@ EXPECTATIONS: dict[str, str | tuple[str, str]] = {
     "tokens": "200 200 200 200 200 200 200 200 L",
     # One's own alert preference: anyone signed in, through the page or the API.
     "my_alerts": "200 200 200 200 200 200 200 200 L",
+    "manifest": "200 200 200 200 200 200 200 200 200",
+    "service_worker": "200 200 200 200 200 200 200 200 200",
+    "push_subscribe": "400 400 400 400 400 400 400 400 L",
+    "push_unsubscribe": "400 400 400 400 400 400 400 400 L",
     # One's own second factor: anyone signed in may set one up; with none, the code page sends
     # the user on (302). The matrix runs with it not required (tests/conftest.py).
     "two_factor": "200 200 200 200 200 200 200 200 L",

@@ -1,0 +1,62 @@
+"""Web Push: one alert to one browser subscription (teams.models.PushSubscription), encrypted
+for that browser (RFC 8291, aes128gcm) and signed with the installation's VAPID key (RFC 8292).
+
+The notification channels call it; it does not retry: a push service that answers 404 or 410
+says the subscription is gone, so the row is removed; any other failure raises
+WebPushFailed, and the caller decides whether to try again."""
+
+import json
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from py_vapid import Vapid
+from pywebpush import WebPushException, webpush
+
+from teams.models import PushSubscription
+from teams.push import forget_subscription
+
+# Seconds a push service keeps an alert for a phone that is off, and waits for us.
+TTL_SECONDS = 24 * 3600
+TIMEOUT_SECONDS = 10
+GONE = (404, 410)
+
+
+class WebPushFailed(Exception):
+    """The push service did not take the alert (network, 5xx, 429, a refusal): try again."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+def push_configured() -> bool:
+    return bool(settings.WHISTLE_VAPID_PUBLIC_KEY and settings.WHISTLE_VAPID_PRIVATE_KEY)
+
+
+def send_web_push(*, subscription: PushSubscription, payload: dict) -> None:
+    """Send `payload` ({"title", "body", "url", "tag"}) to the browser of `subscription`."""
+    if not push_configured():
+        raise ImproperlyConfigured(
+            "WHISTLE_VAPID_PUBLIC_KEY and WHISTLE_VAPID_PRIVATE_KEY must be set to send Web Push."
+        )
+    try:
+        webpush(
+            subscription_info={
+                "endpoint": subscription.endpoint,
+                "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth},
+            },
+            data=json.dumps(payload, ensure_ascii=False),
+            vapid_private_key=Vapid.from_string(settings.WHISTLE_VAPID_PRIVATE_KEY),
+            # A fresh dict: pywebpush writes the audience and expiry into it.
+            vapid_claims={"sub": settings.WHISTLE_VAPID_SUBJECT},
+            ttl=TTL_SECONDS,
+            timeout=TIMEOUT_SECONDS,
+        )
+    except WebPushException as error:
+        status = error.response.status_code if error.response is not None else None
+        if status in GONE:
+            forget_subscription(subscription=subscription)
+            return
+        raise WebPushFailed(str(error), status=status) from error
+    except OSError as error:  # requests' connection errors and timeouts are OSErrors
+        raise WebPushFailed(str(error)) from error
