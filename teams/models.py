@@ -514,6 +514,8 @@ class AlertPreference(models.Model):
             errors["quiet_end"] = [_("The quiet hours must end at another time than they start.")]
         if errors:
             raise ValidationError(errors)
+
+
 class PushSubscription(models.Model):
     """One browser's Web Push subscription for a user (a phone with alerts turned on).
 
