@@ -33,30 +33,53 @@ def push_configured() -> bool:
     return bool(settings.WHISTLE_VAPID_PUBLIC_KEY and settings.WHISTLE_VAPID_PRIVATE_KEY)
 
 
-def send_web_push(*, subscription: PushSubscription, payload: dict) -> None:
-    """Send `payload` ({"title", "body", "url", "tag"}) to the browser of `subscription`."""
+def push_offered() -> bool:
+    """Whether the inbox offers "Turn on alerts on this phone": the keys are set and push is
+    one of the notification channels (else a subscription would never receive anything)."""
+    return push_configured() and "push" in settings.WHISTLE_NOTIFICATION_CHANNELS
+
+
+class SubscriptionGone(Exception):
+    """The push service says this browser's subscription no longer exists (404 or 410)."""
+
+
+def push(
+    *, endpoint: str, p256dh: str, auth: str, payload: dict, timeout: float = TIMEOUT_SECONDS
+) -> None:
+    """Send `payload` ({"title", "body", "url", "tag"}) to one browser subscription. Touches
+    no database (the delivery channel calls it from its sending threads)."""
     if not push_configured():
         raise ImproperlyConfigured(
             "WHISTLE_VAPID_PUBLIC_KEY and WHISTLE_VAPID_PRIVATE_KEY must be set to send Web Push."
         )
     try:
         webpush(
-            subscription_info={
-                "endpoint": subscription.endpoint,
-                "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth},
-            },
+            subscription_info={"endpoint": endpoint, "keys": {"p256dh": p256dh, "auth": auth}},
             data=json.dumps(payload, ensure_ascii=False),
             vapid_private_key=Vapid.from_string(settings.WHISTLE_VAPID_PRIVATE_KEY),
             # A fresh dict: pywebpush writes the audience and expiry into it.
             vapid_claims={"sub": settings.WHISTLE_VAPID_SUBJECT},
             ttl=TTL_SECONDS,
-            timeout=TIMEOUT_SECONDS,
+            timeout=timeout,
         )
     except WebPushException as error:
         status = error.response.status_code if error.response is not None else None
         if status in GONE:
-            forget_subscription(subscription=subscription)
-            return
+            raise SubscriptionGone(endpoint) from error
         raise WebPushFailed(str(error), status=status) from error
     except OSError as error:  # requests' connection errors and timeouts are OSErrors
         raise WebPushFailed(str(error)) from error
+
+
+def send_web_push(*, subscription: PushSubscription, payload: dict) -> None:
+    """Send `payload` to the browser of `subscription`; a subscription that is gone is
+    removed."""
+    try:
+        push(
+            endpoint=subscription.endpoint,
+            p256dh=subscription.p256dh,
+            auth=subscription.auth,
+            payload=payload,
+        )
+    except SubscriptionGone:
+        forget_subscription(subscription=subscription)

@@ -107,5 +107,14 @@ def forget_subscription(*, subscription: PushSubscription) -> None:
     PushSubscription.objects.filter(pk=subscription.pk).delete()
 
 
+def forget_endpoints(*, endpoints: list[str]) -> int:
+    """Drop the subscriptions a push service answered are gone (the delivery channel collects
+    them while sending, and drops them at once after)."""
+    if not endpoints:
+        return 0
+    deleted, _details = PushSubscription.objects.filter(endpoint__in=endpoints).delete()
+    return deleted
+
+
 def push_subscriptions(*, user: User) -> list[PushSubscription]:
     return list(PushSubscription.objects.filter(user=user))

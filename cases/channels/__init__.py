@@ -11,6 +11,7 @@ from django.conf import settings
 from cases.channels.base import Channel, DeliveryError, Message, PermanentDeliveryError
 from cases.channels.dingtalk import DingTalkChannel
 from cases.channels.mail import MailChannel
+from cases.channels.push import PushChannel
 from cases.channels.sms import SmsChannel
 from cases.channels.wecom import WeComChannel
 
@@ -18,9 +19,9 @@ logger = logging.getLogger(__name__)
 
 INBOX = "inbox"
 
-# The lead adds the push channel here at merge (cases.webpush).
 REGISTRY: dict[str, type[Channel]] = {
     MailChannel.name: MailChannel,
+    PushChannel.name: PushChannel,
     SmsChannel.name: SmsChannel,
     DingTalkChannel.name: DingTalkChannel,
     WeComChannel.name: WeComChannel,

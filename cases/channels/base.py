@@ -60,6 +60,10 @@ class Channel:
     def send(self, *, address: str, message: Message) -> str:
         raise NotImplementedError
 
+    def finish(self) -> None:
+        """Called in the worker's own thread after a chunk was sent: the place for database
+        work the sending threads found to do (push: forget the subscriptions that are gone)."""
+
 
 def short_error(error: BaseException | str, limit: int = 200) -> str:
     """A one-line, bounded error text for the delivery row (never a credential: channels raise

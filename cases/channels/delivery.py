@@ -261,6 +261,8 @@ def process(*, channel: Channel | None, rows: list[Delivery]) -> dict[str, int]:
             }
             for pk, future in futures.items():
                 outcomes[pk] = future.result()
+    if channel is not None and jobs:
+        channel.finish()
     counts: dict[str, int] = {}
     for row in rows:
         outcome = outcomes[row.pk]

@@ -21,7 +21,7 @@ from cases import notifications
 from cases.forms_lists import MarkReadForm
 from cases.selectors_pages.lists import inbox_entries, notification_rows
 from cases.views.lists import wants_fragment
-from cases.webpush import push_configured
+from cases.webpush import push_offered
 from core.views import done
 
 PAGE_SIZE = 25
@@ -39,7 +39,7 @@ def inbox_page(request: HttpRequest) -> HttpResponse:
         "entries": inbox_entries(list(page.object_list)),
         "unread": notifications.unread_count(user=request.user),
         # "Turn on alerts on this phone" is offered only when push is configured.
-        "push_key": settings.WHISTLE_VAPID_PUBLIC_KEY if push_configured() else "",
+        "push_key": settings.WHISTLE_VAPID_PUBLIC_KEY if push_offered() else "",
     }
     return render(request, "cases/notifications/inbox.html", context)
 

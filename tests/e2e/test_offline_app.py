@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page
 
-from cases.models import Case
-from cases.webpush import send_web_push
+from cases import notifications
+from cases.channels import delivery as delivery_framework
+from cases.models import Case, Delivery, DeliveryStatus
 from checklists.models import ScreeningRule
 from teams.models import PushSubscription
 from teams.push import SubscriptionData, subscribe
@@ -231,6 +232,8 @@ def test_the_whistle_forms_first_load_on_a_phone_stays_under_300_kb(browsing, or
 
 @pytest.fixture
 def push_service(settings) -> Iterator[PushService]:
+    settings.WHISTLE_NOTIFICATION_CHANNELS = ["inbox", "push"]
+    settings.LANGUAGE_CODE = "en"
     service = start_push_service(settings)
     yield service
     service.stop()
@@ -261,23 +264,28 @@ def test_an_alert_sent_by_the_server_is_shown_by_the_service_worker(browsing, or
     wait_for_service_worker(page)
     assert page.get_by_test_id("push-on").is_visible()  # push is configured: offered
 
-    # The server side: the phone's subscription, an alert encrypted for it and signed with
+    # The server side: the phone's subscription, and an urgent notification (a whistle to
+    # report in for) delivered by the push channel: encrypted for the phone and signed with
     # the installation's VAPID key, which the test push service checks and decrypts.
     endpoint, keys = push_service.subscribe("gw-phone")
-    subscription, _created = subscribe(
+    subscribe(
         user=org.grid_worker,
         subscription=SubscriptionData(endpoint=endpoint, p256dh=keys.p256dh, auth=keys.auth_b64),
     )
-    payload = {
-        "title": "Whistle HN-0001 was accepted",
-        "body": "The village took it on.",
-        "url": "/my/cases/",
-        "tag": "case-1",
-    }
-    send_web_push(subscription=subscription, payload=payload)
+    (notice,) = notifications.notify(
+        recipients=[org.grid_worker],
+        kind=notifications.CASE_WHISTLED,
+        case=None,
+        data={"number": "HN-0001"},
+    )
+    # Sent after commit by the delivery task, or here by the worker's sweep if not yet.
+    delivery_framework.send(channel="push")
+    assert Delivery.objects.get(notification=notice, channel="push").status == DeliveryStatus.SENT
     assert push_service.refused == []
     [delivery] = push_service.delivered
-    assert delivery.payload == payload
+    payload = delivery.payload
+    assert payload["title"] == "Whistled: report in for HN-0001"
+    assert payload["url"] == "/notifications/"
 
     # The push service hands the message to the browser: DevTools plays that part.
     cdp = context.new_cdp_session(page)
@@ -307,8 +315,8 @@ def test_an_alert_sent_by_the_server_is_shown_by_the_service_worker(browsing, or
     )
     assert shown == {
         "body": payload["body"],
-        "tag": "case-1",
-        "url": browsing.base_url + "/my/cases/",
+        "tag": "case-HN-0001",
+        "url": browsing.base_url + "/notifications/",
     }
 
 
