@@ -10,7 +10,6 @@ import os
 import string
 
 import pytest
-import schemathesis
 from django.core.cache import cache
 from django.test import Client
 from hypothesis import HealthCheck, Phase, given, settings
@@ -21,6 +20,7 @@ from cases.models import Dispatch, Postponement
 from cases.open311.services import create_api_client
 from tests.api.test_schema import ID_SOURCES, _case_ids, _keep_the_test_connection, _load_schema
 from tests.cases.conftest import org
+from tests.schema_modes import generation_modes
 from tests.security.scenario import build_objects
 from tests.tokens import api_token
 
@@ -70,7 +70,7 @@ def test_the_openapi_operations_never_answer_with_a_server_error(world, capsys):
         sent["operations"] += 1
         segment = operation.path.split("/")[2]
         real_ids = ID_SOURCES.get(segment, lambda ids: [])(ids)
-        for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
+        for mode in generation_modes(operation):
             run = _runner(operation.as_strategy(generation_mode=mode), keys, real_ids, sent)
             try:
                 run()

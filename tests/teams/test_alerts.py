@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import translation
 
 from teams import alerts
 from teams.models import AlertPreference
@@ -55,9 +56,10 @@ def messages_of(response) -> list[str]:
     ],
 )
 def test_the_model_refuses_bad_values_with_clear_messages(user, fields, field, text):
-    with pytest.raises(ValidationError) as refused:
-        AlertPreference(user=user, **fields).full_clean()
-    assert text in " ".join(refused.value.message_dict[field])
+    with translation.override("en"):
+        with pytest.raises(ValidationError) as refused:
+            AlertPreference(user=user, **fields).full_clean()
+        assert text in " ".join(refused.value.message_dict[field])
 
 
 def test_the_database_refuses_equal_or_half_quiet_hours(user):
@@ -83,11 +85,12 @@ def test_the_service_refuses_a_channel_not_configured_here_and_changes_nothing(u
     alerts.set_alert_preference(
         user=user, channels=["mail"], urgent_sms=True, quiet_start=None, quiet_end=None
     )
-    with pytest.raises(alerts.AlertPreferenceInvalid) as refused:
-        alerts.set_alert_preference(
-            user=user, channels=["wecom"], urgent_sms=False, quiet_start=None, quiet_end=None
-        )
-    assert "Not available here: wecom" in " ".join(refused.value.fields["channels"])
+    with translation.override("en"):
+        with pytest.raises(alerts.AlertPreferenceInvalid) as refused:
+            alerts.set_alert_preference(
+                user=user, channels=["wecom"], urgent_sms=False, quiet_start=None, quiet_end=None
+            )
+        assert "Not available here: wecom" in " ".join(refused.value.fields["channels"])
     row = AlertPreference.objects.get(user=user)
     assert (row.channels, row.urgent_sms) == (["mail"], True)
 
