@@ -93,7 +93,6 @@ def test_an_urgent_alert_read_in_time_is_not_texted(gateway):
 
 
 def test_a_normal_alert_waits_for_the_end_of_the_quiet_hours(gateway):
-
     user = captain(channels=["sms"], quiet_start=time(22), quiet_end=time(7))
     late_evening = datetime(2026, 3, 10, 23, 30, tzinfo=SHANGHAI)
     with time_machine.travel(late_evening, tick=False):
