@@ -45,7 +45,7 @@ class PushChannel(Channel):
 
     def send(self, *, address: str, message: Message) -> str:
         if not push_configured():
-            raise PermanentDeliveryError("push: WHISTLE_VAPID keys are not set")
+            raise PermanentDeliveryError("push: the VAPID keys are not set")
         body = message.body if len(message.body) <= BODY_LIMIT else message.body[:BODY_LIMIT] + "…"
         payload = {
             "title": message.subject,

@@ -36,7 +36,9 @@ def signed_in(user, *, csrf: bool = False) -> Client:
 
 def post(client: Client, name: str, body) -> tuple[int, dict]:
     data = body if isinstance(body, str | bytes) else json.dumps(body)
-    response = client.post(reverse(name), data=data, content_type="application/json")
+    response = client.post(
+        reverse(name), data=data, content_type="application/json", HTTP_ACCEPT_LANGUAGE="en"
+    )
     return response.status_code, response.json()
 
 
