@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin
+from import_export.tmp_storages import MediaStorage
 from knox.admin import AuthTokenAdmin as KnoxTokenAdmin
 from knox.models import AuthToken
 from knox.settings import knox_settings
@@ -94,6 +95,9 @@ class UserAdmin(ImportExportMixin, DjangoUserAdmin):
     # Import and export of the alert addresses only (teams.contacts), by username.
     resource_classes = (UserContactResource,)
     formats = CONTACT_FORMATS
+    # The upload waits for the confirm step in MEDIA_ROOT, which every machine shares: the
+    # confirm may reach another web process or machine than the preview did.
+    tmp_storage_class = MediaStorage
     list_display = ("username", "first_name", "last_name", "phone", "email", "is_active")
     list_filter = ("is_active", "is_staff", "is_superuser", "memberships__role")
     search_fields = ("username", "first_name", "last_name", "email", "phone")
@@ -134,6 +138,17 @@ class UserAdmin(ImportExportMixin, DjangoUserAdmin):
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         return self.has_change_permission(request)
+
+    def import_action(self, request: HttpRequest, **kwargs):
+        response = super().import_action(request, **kwargs)
+        # A preview with errors offers no confirm step: its upload will never be read again.
+        context = getattr(response, "context_data", None) or {}
+        if context.get("result") is not None and "confirm_form" not in context:
+            upload = context["form"].cleaned_data.get("import_file")
+            name = getattr(upload, "tmp_storage_name", None)
+            if name:
+                self.get_tmp_storage_class()(name=name).remove()
+        return response
 
     def process_result(self, result, request: HttpRequest):
         # The confirm step rolls everything back on a row that went bad since the dry run.

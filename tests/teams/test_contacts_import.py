@@ -8,6 +8,7 @@ import re
 import openpyxl
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -232,10 +233,17 @@ def test_the_command_refuses_an_unreadable_file(tmp_path):
 
 
 @pytest.fixture
-def admin_client(client, admin_user):
+def admin_client(client, admin_user, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
     client.force_login(admin_user)
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     return client
+
+
+def waiting_uploads() -> list[str]:
+    if not default_storage.exists("django-import-export"):
+        return []
+    return default_storage.listdir("django-import-export")[1]
 
 
 def upload(client, data: bytes, name: str, format_index: int):
@@ -264,14 +272,26 @@ def test_the_admin_import_uploads_then_confirms(officers, admin_client, data, na
     assert response.status_code == 200
     confirm = response.context["confirm_form"]
     assert confirm is not None
-    # The dry run wrote nothing.
+    # The dry run wrote nothing; the upload waits in the shared media storage.
     assert contacts("zhang") == ("", "zhang@old.test", "", "")
+    assert len(waiting_uploads()) == 1
     response = admin_client.post(
         reverse("admin:teams_user_process_import"),
         dict(confirm.initial),
     )
     assert response.status_code == 302
     assert_imported()
+    assert waiting_uploads() == []
+
+
+def test_a_row_gone_bad_after_the_preview_writes_nothing_at_confirm(officers, admin_client):
+    response = upload(admin_client, csv_text(ROWS).encode(), "c.csv", 0)
+    confirm = response.context["confirm_form"]
+    User.objects.filter(username="li").delete()
+    response = admin_client.post(reverse("admin:teams_user_process_import"), dict(confirm.initial))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:teams_user_import")
+    assert contacts("zhang") == ("", "zhang@old.test", "", "")
 
 
 def test_the_admin_import_lists_errors_and_offers_no_confirmation(officers, admin_client):
@@ -283,6 +303,8 @@ def test_the_admin_import_lists_errors_and_offers_no_confirmation(officers, admi
     assert "line 3: no such user wang" in html
     assert "line 4, column phone: not a phone number" in html
     assert contacts("zhang") == ("", "zhang@old.test", "", "")
+    # The upload, never to be confirmed, is not kept.
+    assert waiting_uploads() == []
 
 
 def test_the_admin_export_gives_the_same_columns(officers, admin_client):
@@ -299,6 +321,18 @@ def test_the_admin_export_gives_the_same_columns(officers, admin_client):
     # An office edits the file and imports it back: nothing changes.
     report = run(body, "export.csv")
     assert report.ok and report.updated == 0
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_import_and_export_pages_and_buttons_show(admin_client, language):
+    admin_client.defaults["HTTP_ACCEPT_LANGUAGE"] = language
+    changelist = admin_client.get(reverse("admin:teams_user_changelist")).content.decode()
+    assert reverse("admin:teams_user_import") in changelist
+    assert reverse("admin:teams_user_export") in changelist
+    page = admin_client.get(reverse("admin:teams_user_import"))
+    assert page.status_code == 200
+    assert "dingtalk_userid" in page.content.decode()
+    assert admin_client.get(reverse("admin:teams_user_export")).status_code == 200
 
 
 def test_a_non_staff_user_is_refused(officers, client):
