@@ -7,13 +7,17 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import models
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportExportMixin
+from import_export.tmp_storages import MediaStorage
 from knox.admin import AuthTokenAdmin as KnoxTokenAdmin
 from knox.models import AuthToken
 from knox.settings import knox_settings
 
+from teams.contacts import CONTACT_FORMATS, UserContactResource
 from teams.models import (
     AlertChannel,
     AlertPreference,
@@ -87,7 +91,13 @@ class AlertPreferenceInline(admin.StackedInline):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(ImportExportMixin, DjangoUserAdmin):
+    # Import and export of the alert addresses only (teams.contacts), by username.
+    resource_classes = (UserContactResource,)
+    formats = CONTACT_FORMATS
+    # The upload waits for the confirm step in MEDIA_ROOT, which every machine shares: the
+    # confirm may reach another web process or machine than the preview did.
+    tmp_storage_class = MediaStorage
     list_display = ("username", "first_name", "last_name", "phone", "email", "is_active")
     list_filter = ("is_active", "is_staff", "is_superuser", "memberships__role")
     search_fields = ("username", "first_name", "last_name", "email", "phone")
@@ -121,6 +131,35 @@ class UserAdmin(DjangoUserAdmin):
         if obj is None:
             return []
         return super().get_inline_instances(request, obj)
+
+    def has_import_permission(self, request: HttpRequest) -> bool:
+        """Importing changes users: only who may change users (import-export lets any staff)."""
+        return self.has_change_permission(request)
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return self.has_change_permission(request)
+
+    def import_action(self, request: HttpRequest, **kwargs):
+        response = super().import_action(request, **kwargs)
+        # A preview with errors offers no confirm step: its upload will never be read again.
+        context = getattr(response, "context_data", None) or {}
+        if context.get("result") is not None and "confirm_form" not in context:
+            upload = context["form"].cleaned_data.get("import_file")
+            name = getattr(upload, "tmp_storage_name", None)
+            if name:
+                self.get_tmp_storage_class()(name=name).remove()
+        return response
+
+    def process_result(self, result, request: HttpRequest):
+        # The confirm step rolls everything back on a row that went bad since the dry run.
+        if result.has_errors() or result.has_validation_errors():
+            self.message_user(
+                request,
+                _("Nothing was imported: the file has errors; upload it again to see them."),
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(reverse("admin:teams_user_import"))
+        return super().process_result(result, request)
 
 
 class GridInline(admin.TabularInline):

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "import_export",  # the users' contacts from a county's file (teams.contacts)
     "core",
     "audit",
     "teams",
