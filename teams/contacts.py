@@ -12,7 +12,7 @@ from pathlib import Path
 import tablib
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, RegexValidator
-from django.utils.translation import gettext as _gettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from import_export import resources
 from import_export.formats import base_formats
@@ -66,7 +66,7 @@ def decode_csv(data: bytes | str) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise ValueError(_gettext("The file is neither UTF-8 nor GB18030 text."))
+    raise ValueError(gettext("The file is neither UTF-8 nor GB18030 text."))
 
 
 def file_line(row_number: int) -> int:
@@ -116,7 +116,7 @@ class UserContactResource(resources.ModelResource):
     def _error(self, column: str, message: str) -> ValidationError:
         return ValidationError(
             {
-                column: _gettext("line %(line)d, column %(column)s: %(message)s")
+                column: gettext("line %(line)d, column %(column)s: %(message)s")
                 % {
                     "line": file_line(self._row_number),
                     "column": self._headers.get(column, column),
@@ -130,14 +130,14 @@ class UserContactResource(resources.ModelResource):
         if instance is None:
             raise ValidationError(
                 {
-                    "username": _gettext("line %(line)d: no such user %(username)s")
+                    "username": gettext("line %(line)d: no such user %(username)s")
                     % {"line": file_line(self._row_number), "username": row.get("username")}
                 }
             )
         return instance, False
 
     def init_instance(self, row: dict | None = None):
-        raise ValidationError(_gettext("An import never creates a user."))
+        raise ValidationError(gettext("An import never creates a user."))
 
     def import_instance(self, instance: User, row: dict, **kwargs) -> None:
         before = {name: getattr(instance, name) for name in CONTACT_FIELDS}
@@ -158,7 +158,7 @@ class UserContactResource(resources.ModelResource):
         for name in CONTACT_FIELDS:
             limit = User._meta.get_field(name).max_length
             if len(getattr(instance, name) or "") > limit:
-                message = _gettext("longer than %(limit)d characters") % {"limit": limit}
+                message = gettext("longer than %(limit)d characters") % {"limit": limit}
                 errors.update(self._error(name, message).message_dict)
         if errors:
             raise ValidationError(errors)
@@ -198,7 +198,7 @@ def import_contacts(*, dataset: tablib.Dataset, dry_run: bool = False) -> Contac
     for row_number, errors in result.row_errors():
         for error in errors:
             report.errors.append(
-                _gettext("line %(line)d: %(error)s")
+                gettext("line %(line)d: %(error)s")
                 % {"line": file_line(error.number or row_number), "error": error.error}
             )
     for invalid in result.invalid_rows:

@@ -25,8 +25,11 @@ CHINESE = ("用户名", "手机号", "邮箱", "钉钉用户ID", "企业微信�
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
+def _fast_hashing_in_english(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Messages and the command's output in English unless a test asks for Chinese (the pages
+    # follow the browser's language).
+    settings.LANGUAGE_CODE = "en"
 
 
 @pytest.fixture
