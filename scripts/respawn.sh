@@ -50,6 +50,7 @@ stop_command() {
     kill -0 "$child" 2>/dev/null || break
   done
   kill "$escalation" 2>/dev/null
+  wait "$escalation" 2>/dev/null  # gone before we are: it is a copy of this script
   # What is left of its process group (a child that outlived it) goes too.
   kill -KILL -- "-$child" 2>/dev/null
 }
