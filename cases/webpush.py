@@ -1,9 +1,9 @@
 """Web Push: one alert to one browser subscription (teams.models.PushSubscription), encrypted
 for that browser (RFC 8291, aes128gcm) and signed with the installation's VAPID key (RFC 8292).
 
-The notification channels call it; it does not retry: a push service that answers 404 or 410
-says the subscription is gone, so the row is removed; any other failure raises
-WebPushFailed, and the caller decides whether to try again."""
+The push channel (cases.channels.push) calls it; it does not retry: a push service that answers
+404 or 410 says the subscription is gone (SubscriptionGone, the channel drops the row); any
+other failure raises WebPushFailed, and the caller decides whether to try again."""
 
 import json
 
@@ -11,9 +11,6 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from py_vapid import Vapid
 from pywebpush import WebPushException, webpush
-
-from teams.models import PushSubscription
-from teams.push import forget_subscription
 
 # Seconds a push service keeps an alert for a phone that is off, and waits for us.
 TTL_SECONDS = 24 * 3600
@@ -69,17 +66,3 @@ def push(
         raise WebPushFailed(str(error), status=status) from error
     except OSError as error:  # requests' connection errors and timeouts are OSErrors
         raise WebPushFailed(str(error)) from error
-
-
-def send_web_push(*, subscription: PushSubscription, payload: dict) -> None:
-    """Send `payload` to the browser of `subscription`; a subscription that is gone is
-    removed."""
-    try:
-        push(
-            endpoint=subscription.endpoint,
-            p256dh=subscription.p256dh,
-            auth=subscription.auth,
-            payload=payload,
-        )
-    except SubscriptionGone:
-        forget_subscription(subscription=subscription)

@@ -102,11 +102,6 @@ def unsubscribe(*, user: User, endpoint: str) -> int:
     return deleted
 
 
-def forget_subscription(*, subscription: PushSubscription) -> None:
-    """The push service answered that this subscription is gone (404/410): drop it."""
-    PushSubscription.objects.filter(pk=subscription.pk).delete()
-
-
 def forget_endpoints(*, endpoints: list[str]) -> int:
     """Drop the subscriptions a push service answered are gone (the delivery channel collects
     them while sending, and drops them at once after)."""

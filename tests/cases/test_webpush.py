@@ -1,11 +1,11 @@
-"""send_web_push against a push service on 127.0.0.1 that checks the VAPID signature and
+"""cases.webpush.push against a push service on 127.0.0.1 that checks the VAPID signature and
 decrypts the body as a browser would."""
 
 from collections.abc import Iterator
 
 import pytest
 
-from cases.webpush import WebPushFailed, send_web_push
+from cases.webpush import SubscriptionGone, WebPushFailed, push
 from teams.models import PushSubscription
 from teams.push import SubscriptionData, subscribe
 from tests.factories import UserFactory
@@ -19,6 +19,10 @@ def push_service(settings) -> Iterator[PushService]:
     service = start_push_service(settings)
     yield service
     service.stop()
+
+
+def send(row: PushSubscription, payload: dict) -> None:
+    push(endpoint=row.endpoint, p256dh=row.p256dh, auth=row.auth, payload=payload)
 
 
 def subscription(user, endpoint: str, keys) -> PushSubscription:
@@ -37,7 +41,7 @@ def test_the_browser_decrypts_the_payload_signed_by_the_installation(push_servic
     row = subscription(user, endpoint, keys)
     payload = {"title": "案件 W-1 待报到", "body": "Report in", "url": "/board/", "tag": "case-1"}
 
-    send_web_push(subscription=row, payload=payload)
+    send(row, payload)
 
     assert push_service.refused == []
     [delivery] = push_service.delivered
@@ -48,7 +52,7 @@ def test_the_browser_decrypts_the_payload_signed_by_the_installation(push_servic
 
 
 @pytest.mark.parametrize("status", [404, 410])
-def test_a_subscription_the_push_service_says_is_gone_is_deleted(push_service, status):
+def test_a_subscription_the_push_service_says_is_gone_is_reported_as_gone(push_service, status):
     user = UserFactory()
     endpoint, keys = push_service.subscribe("old-phone")
     row = subscription(user, endpoint, keys)
@@ -56,10 +60,11 @@ def test_a_subscription_the_push_service_says_is_gone_is_deleted(push_service, s
     kept = subscription(user, kept_endpoint, kept_keys)
     push_service.answers["/push/old-phone"] = status
 
-    send_web_push(subscription=row, payload={"title": "t", "body": "b", "url": "/", "tag": "x"})
+    with pytest.raises(SubscriptionGone):
+        send(row, {"title": "t", "body": "b", "url": "/", "tag": "x"})
+    send(kept, {"title": "t", "body": "b", "url": "/", "tag": "x"})
 
-    assert not PushSubscription.objects.filter(pk=row.pk).exists()
-    assert PushSubscription.objects.filter(pk=kept.pk).exists()
+    assert [d.payload["title"] for d in push_service.delivered] == ["t"]
 
 
 @pytest.mark.parametrize("status", [500, 429, 400])
@@ -72,7 +77,7 @@ def test_other_failures_raise_for_the_caller_to_retry_and_keep_the_subscription(
     push_service.answers["/push/phone"] = status
 
     with pytest.raises(WebPushFailed) as raised:
-        send_web_push(subscription=row, payload={"title": "t"})
+        send(row, {"title": "t"})
 
     assert raised.value.status == status
     assert PushSubscription.objects.filter(pk=row.pk).exists()
@@ -85,7 +90,7 @@ def test_an_unreachable_push_service_raises(push_service):
     push_service.stop()
 
     with pytest.raises(WebPushFailed):
-        send_web_push(subscription=row, payload={"title": "t"})
+        send(row, {"title": "t"})
     assert PushSubscription.objects.filter(pk=row.pk).exists()
 
 
@@ -96,6 +101,6 @@ def test_a_signature_with_another_key_is_refused_by_the_push_service(push_servic
     _public, settings.WHISTLE_VAPID_PRIVATE_KEY = vapid_keys()
 
     with pytest.raises(WebPushFailed):
-        send_web_push(subscription=row, payload={"title": "t"})
+        send(row, {"title": "t"})
     assert push_service.delivered == []
     assert push_service.refused == ["signed with another key than the installation's"]
