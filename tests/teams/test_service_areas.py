@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import translation
 
-from checklists.models import Item
+from checklists.models import Aspect, Item
 from teams.models import Membership, Role, Team
 from teams.service_areas import Places, served_places, teams_of_place, teams_serving
 from tests.api.conftest import client_for
@@ -170,3 +170,78 @@ def test_the_api_shows_home_region_parent_and_areas(lg):
     by_region = client.get(f"/api/teams/?region={lg.district.pk}").json()["results"]
     assert len(by_region) == 4
     assert client.get(f"/api/teams/?town={lg.district.pk}").json()["results"] == by_region
+
+
+# --- the admin ----------------------------------------------------------------------------------
+
+
+def test_the_admin_edits_parent_areas_and_speciality(lg, client, admin_user):
+    client.force_login(admin_user)
+    url = f"/admin/teams/team/{lg.professional.pk}/change/"
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    data = {
+        "code": "LG-T-P",
+        "name_zh": "专业中队",
+        "name_en": "Professional brigade",
+        "region": lg.district.pk,
+        "parent": lg.district_team.pk,
+        "areas": [lg.streets["S1"].pk],
+        "kind": Team.Kind.PROFESSIONAL,
+    }
+    for inline in page.context["inline_admin_formsets"]:  # posted back as shown, plus...
+        formset = inline.formset
+        rows = [{**form.initial, "id": form.instance.pk} for form in formset.initial_forms]
+        if formset.model is Aspect.teams.through:  # ...one aspect of speciality
+            rows.append({"aspect": lg.plain_item.aspect_id})
+        data.update(
+            {
+                f"{formset.prefix}-TOTAL_FORMS": len(rows),
+                f"{formset.prefix}-INITIAL_FORMS": formset.initial_form_count(),
+                f"{formset.prefix}-MIN_NUM_FORMS": 0,
+                f"{formset.prefix}-MAX_NUM_FORMS": 1000,
+            }
+        )
+        for n, row in enumerate(rows):
+            for name, value in row.items():
+                data[f"{formset.prefix}-{n}-{name}"] = value
+    response = client.post(url, data, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 302
+    team = Team.objects.get(pk=lg.professional.pk)
+    assert team.parent == lg.district_team
+    assert list(team.areas.all()) == [lg.streets["S1"]]
+    assert set(team.aspects.all()) == {lg.plain_item.aspect}
+    assert set(team.items.all()) == {lg.special_item}  # kept as it was
+
+
+def test_the_admin_edits_where_a_member_is_stationed(lg, client, admin_user):
+    client.force_login(admin_user)
+    membership = lg.stationed_member.memberships.get()
+    url = f"/admin/teams/membership/{membership.pk}/change/"
+    response = client.post(
+        url,
+        {
+            "user": lg.stationed_member.pk,
+            "role": Role.TEAM_MEMBER,
+            "team": lg.brigade_a.pk,
+            "force": "",
+            "stationed_in": lg.communities["S1-b"].pk,
+        },
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 302
+    assert Membership.objects.get(pk=membership.pk).stationed_in == lg.communities["S1-b"]
+    refused = client.post(
+        url,
+        {
+            "user": lg.stationed_member.pk,
+            "role": Role.TEAM_MEMBER,
+            "team": lg.brigade_a.pk,
+            "force": "",
+            "stationed_in": lg.communities["S2-a"].pk,
+        },
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert refused.status_code == 200
+    assert "outside the team&#x27;s service area" in refused.content.decode()
+    assert Membership.objects.get(pk=membership.pk).stationed_in == lg.communities["S1-b"]
