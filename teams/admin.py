@@ -42,8 +42,8 @@ class MembershipInline(admin.TabularInline):
     model = Membership
     fk_name = "user"
     extra = 0
-    fields = ("role", "region", "grid", "team", "department", "force")
-    autocomplete_fields = PLACE_AUTOCOMPLETE
+    fields = ("role", "region", "grid", "team", "department", "force", "stationed_in")
+    autocomplete_fields = (*PLACE_AUTOCOMPLETE, "stationed_in")
     verbose_name = _("role held")
     verbose_name_plural = _("roles held")
 
@@ -248,12 +248,16 @@ class DepartmentAdmin(admin.ModelAdmin):
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ("code", "name_zh", "name_en", "town", "kind")
-    list_filter = (("town", admin.RelatedOnlyFieldListFilter), "kind")
-    search_fields = ("code", "name_zh", "name_en", "town__name_zh", "town__name_en")
-    autocomplete_fields = ("town",)
-    filter_horizontal = ("departments",)
-    list_select_related = ("town",)
+    list_display = ("code", "name_zh", "name_en", "region", "parent", "kind")
+    list_filter = (
+        ("region", admin.RelatedOnlyFieldListFilter),
+        ("parent", admin.RelatedOnlyFieldListFilter),
+        "kind",
+    )
+    search_fields = ("code", "name_zh", "name_en", "region__name_zh", "region__name_en")
+    autocomplete_fields = ("region", "parent")
+    filter_horizontal = ("areas", "departments")
+    list_select_related = ("region", "parent")
 
 
 @admin.register(Membership)
@@ -280,9 +284,9 @@ class MembershipAdmin(admin.ModelAdmin):
         "department__name_zh",
         "department__name_en",
     )
-    autocomplete_fields = ("user", *PLACE_AUTOCOMPLETE)
+    autocomplete_fields = ("user", *PLACE_AUTOCOMPLETE, "stationed_in")
     list_select_related = ("user", "region", "grid", "team", "department")
-    fields = ("user", "role", "region", "grid", "team", "department", "force")
+    fields = ("user", "role", "region", "grid", "team", "department", "force", "stationed_in")
 
     @admin.display(description=_("place"))
     def place(self, obj: Membership) -> str:
