@@ -1,0 +1,14 @@
+"""The regions kind (work in progress)."""
+
+from rollout.files import Column
+
+COLUMNS: list[Column] = []
+EXAMPLE: list = []
+
+
+def load(*, source, report, progress) -> None:
+    raise NotImplementedError
+
+
+def dump() -> list:
+    raise NotImplementedError
