@@ -733,7 +733,7 @@ def rows_within(rows: list, *, unit_type: str, parent: Unit) -> list:
         )
     elif unit_type == "team":
         inside = set(
-            Team.objects.filter(pk__in=ids, town_id=parent.id).values_list("pk", flat=True)
+            Team.objects.filter(pk__in=ids, region_id=parent.id).values_list("pk", flat=True)
         )
     else:
         return rows

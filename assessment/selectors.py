@@ -123,7 +123,7 @@ def units_in_scope(*, user: User, unit_type: str) -> QuerySet:
         return Grid.objects.filter(grid_condition)
     if unit_type == "team":
         return Team.objects.filter(
-            Q(town__parent_id__in=cities) | Q(town_id__in=towns) | Q(pk__in=teams)
+            Q(region__parent_id__in=cities) | Q(region_id__in=towns) | Q(pk__in=teams)
         )
     if unit_type == "department":
         return Department.objects.filter(

@@ -129,7 +129,7 @@ def _reference_tables(cursor) -> None:
         FROM teams_grid g
         JOIN teams_region v ON v.id = g.village_id
         JOIN teams_region t ON t.id = v.parent_id
-        JOIN teams_team cle ON cle.town_id = t.id AND cle.code = t.code || '-CLE'
+        JOIN teams_team cle ON cle.region_id = t.id AND cle.code = t.code || '-CLE'
         JOIN teams_department mso ON mso.code = t.code || '-MSO'
         WHERE t.parent_id IS NOT NULL
         """

@@ -55,7 +55,7 @@ def scope_of(user: User) -> Scope:
             "grid__village_id",
             "region_id",
             "team_id",
-            "team__town_id",
+            "team__region_id",
             "department_id",
         )
         for role, grid, grid_village, region, team, team_town, department in rows:

@@ -25,7 +25,7 @@ def default_handlers(*, case: Case) -> tuple[list[Team], list[Department]]:
     teams of the item's kinds in that town, and departments of the item's kinds in the town
     (its branch) or else in the city."""
     kinds = list(case.item.default_team_kinds or [])
-    teams = list(Team.objects.filter(town_id=case.town_id, kind__in=kinds).order_by("code"))
+    teams = list(Team.objects.filter(region_id=case.town_id, kind__in=kinds).order_by("code"))
     departments = []
     # The demo item goes to the city's bureau first: the demo's liaison sits there.
     regions = (

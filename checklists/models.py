@@ -16,6 +16,15 @@ class Aspect(BilingualNameMixin):
     description_zh = models.TextField(_("description (Chinese)"), blank=True)
     description_en = models.TextField(_("description (English)"), blank=True)
     order = models.PositiveSmallIntegerField(_("order"), default=0)
+    # Speciality: the units that take this aspect's items (teams.Team.aspects). A unit with no
+    # aspect and no item takes every item.
+    teams = models.ManyToManyField(
+        Team,
+        verbose_name=_("specialised units"),
+        blank=True,
+        related_name="aspects",
+        help_text=_("Units that specialise in this aspect's items."),
+    )
 
     class Meta:
         verbose_name = _("aspect")
@@ -86,6 +95,13 @@ class Item(BilingualNameMixin):
             "Where a whistle of this item from the 12345 hotline goes: to the village's "
             "screening, or straight to the town's dispatch with the village informed."
         ),
+    )
+    teams = models.ManyToManyField(
+        Team,
+        verbose_name=_("specialised units"),
+        blank=True,
+        related_name="items",
+        help_text=_("Units that specialise in this item (besides those of its aspect)."),
     )
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     active = models.BooleanField(_("active"), default=True)

@@ -127,17 +127,17 @@ def invitable(*, seat: Seat) -> tuple[QuerySet, QuerySet, QuerySet]:
     region = seat.region
     if seat.level == Consultation.Level.TOWN:
         departments = Department.objects.filter(Q(region=region) | Q(region_id=region.parent_id))
-        teams = Team.objects.filter(town=region)
+        teams = Team.objects.filter(region=region)
         villages = Q(memberships__role=Role.VILLAGE_OFFICER, memberships__region__parent=region)
-        lawyers = Q(memberships__force=Membership.Force.LAWYER, memberships__team__town=region)
+        lawyers = Q(memberships__force=Membership.Force.LAWYER, memberships__team__region=region)
     else:
         departments = Department.objects.filter(Q(region=region) | Q(region__parent=region))
-        teams = Team.objects.filter(town__parent=region)
+        teams = Team.objects.filter(region__parent=region)
         villages = Q(
             memberships__role=Role.VILLAGE_OFFICER, memberships__region__parent__parent=region
         )
         lawyers = Q(
-            memberships__force=Membership.Force.LAWYER, memberships__team__town__parent=region
+            memberships__force=Membership.Force.LAWYER, memberships__team__region__parent=region
         )
     people = (
         User.objects.filter(villages | lawyers, is_active=True)

@@ -116,11 +116,11 @@ def _check_invitees(
     )
     teams = list(
         Team.objects.filter(
-            Q(town=region) if town_level else Q(town__parent=region), pk__in=list(team_ids)
+            Q(region=region) if town_level else Q(region__parent=region), pk__in=list(team_ids)
         )
     )
     where = Q(region__parent=region) if town_level else Q(region__parent__parent=region)
-    lawyers = Q(team__town=region) if town_level else Q(team__town__parent=region)
+    lawyers = Q(team__region=region) if town_level else Q(team__region__parent=region)
     people = list(
         User.objects.filter(
             pk__in=Membership.objects.filter(
@@ -621,7 +621,7 @@ def plan_investigation(
     grid = Grid.objects.filter(pk=grid_id, village__parent=town).first()
     if grid is None:
         errors["grid"] = [_("Choose a grid of this town.")]
-    team = Team.objects.filter(pk=team_id, town=town).first()
+    team = Team.objects.filter(pk=team_id, region=town).first()
     if team is None:
         errors["team"] = [_("Choose a team of this town.")]
     if planned_for is None or timezone.localdate(planned_for) < timezone.localdate():

@@ -248,12 +248,16 @@ class DepartmentAdmin(admin.ModelAdmin):
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ("code", "name_zh", "name_en", "town", "kind")
-    list_filter = (("town", admin.RelatedOnlyFieldListFilter), "kind")
-    search_fields = ("code", "name_zh", "name_en", "town__name_zh", "town__name_en")
-    autocomplete_fields = ("town",)
-    filter_horizontal = ("departments",)
-    list_select_related = ("town",)
+    list_display = ("code", "name_zh", "name_en", "region", "parent", "kind")
+    list_filter = (
+        ("region", admin.RelatedOnlyFieldListFilter),
+        ("parent", admin.RelatedOnlyFieldListFilter),
+        "kind",
+    )
+    search_fields = ("code", "name_zh", "name_en", "region__name_zh", "region__name_en")
+    autocomplete_fields = ("region", "parent")
+    filter_horizontal = ("areas", "departments")
+    list_select_related = ("region", "parent")
 
 
 @admin.register(Membership)

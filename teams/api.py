@@ -47,10 +47,28 @@ class DepartmentSerializer(serializers.ModelSerializer):
 
 class TeamSerializer(serializers.ModelSerializer):
     name = serializers.CharField(help_text="In the reader's language.")
+    # Kept for clients written before service areas: the same id as `region`.
+    town = serializers.PrimaryKeyRelatedField(
+        source="region",
+        read_only=True,
+        help_text="Deprecated: the home region (same as `region`), a town or a city / district.",
+    )
 
     class Meta:
         model = Team
-        fields = ["id", "code", "town", "kind", "departments", "name", "name_zh", "name_en"]
+        fields = [
+            "id",
+            "code",
+            "region",
+            "town",
+            "parent",
+            "areas",
+            "kind",
+            "departments",
+            "name",
+            "name_zh",
+            "name_en",
+        ]
 
 
 class RegionFilter(django_filters.FilterSet):
@@ -79,7 +97,9 @@ class DepartmentFilter(django_filters.FilterSet):
 
 
 class TeamFilter(django_filters.FilterSet):
-    town = _id("town_id")
+    region = _id("region_id")
+    town = _id("region_id")  # the name before service areas
+    parent = _id("parent_id")
 
     class Meta:
         model = Team
@@ -116,7 +136,7 @@ class DepartmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiVie
 
 @extend_schema_view(**_read_only("Teams"))
 class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
-    queryset = Team.objects.prefetch_related("departments").order_by("code")
+    queryset = Team.objects.prefetch_related("departments", "areas").order_by("code")
     serializer_class = TeamSerializer
     filterset_class = TeamFilter
 

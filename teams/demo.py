@@ -438,7 +438,7 @@ def _build_teams(*, towns: list[Region], departments: dict[str, Department]) -> 
                 Team,
                 lookup={"code": f"{town.code}-{suffix}"},
                 values={
-                    "town": town,
+                    "region": town,
                     "kind": kind,
                     "name_zh": f"{town.name_zh}{name_zh}",
                     "name_en": f"{town.name_en} {name_en}",
@@ -529,7 +529,7 @@ def _build_people(
             continue
         # The grid team: the worker of each village's last grid joins the town's team.
         for grid_code, grid in grids.items():
-            if grid.village.parent_id == team.town_id and grid_code.endswith(
+            if grid.village.parent_id == team.region_id and grid_code.endswith(
                 f"-{GRIDS_PER_VILLAGE:02d}"
             ):
                 _membership(

@@ -216,19 +216,41 @@ class Department(BilingualNameMixin):
 
 
 class Team(BilingualNameMixin):
-    """A town's law enforcement team or brigade ("1+1+X"): it serves its own town only."""
+    """A law enforcement unit ("1+1+X"): a town's team, a district's team or one of its brigades.
+
+    Where it works is its service area (`areas`: towns or whole cities); empty means its home
+    region. A district team's brigades (`brigades`) divide the district between them, by area or
+    by speciality (checklists: Aspect.teams / Item.teams)."""
 
     class Kind(models.TextChoices):
         COMPREHENSIVE = "comprehensive", _("comprehensive law enforcement")
         PROFESSIONAL = "professional", _("professional")
 
     code = models.CharField(_("code"), max_length=32, unique=True)
-    town = models.ForeignKey(
+    region = models.ForeignKey(
         Region,
-        verbose_name=_("town"),
+        verbose_name=_("home region"),
         on_delete=models.PROTECT,
         related_name="teams",
-        limit_choices_to={"level": Region.Level.TOWN},
+        limit_choices_to={"level__in": [Region.Level.CITY, Region.Level.TOWN]},
+        help_text=_("The town, or the city / district, the unit belongs to."),
+    )
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent team"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="brigades",
+        help_text=_("For a brigade: the district team it belongs to."),
+    )
+    areas = models.ManyToManyField(
+        Region,
+        verbose_name=_("service area"),
+        blank=True,
+        related_name="served_by_teams",
+        limit_choices_to={"level__in": [Region.Level.CITY, Region.Level.TOWN]},
+        help_text=_("Towns (or whole cities / districts) the unit serves. Empty: its home region."),
     )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     departments = models.ManyToManyField(
@@ -243,18 +265,35 @@ class Team(BilingualNameMixin):
         verbose_name = _("team")
         verbose_name_plural = _("teams")
         ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(parent=models.F("id")), name="team_not_its_own_parent"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
 
     def clean(self) -> None:
-        if self.town_id and self.town.level != Region.Level.TOWN:
-            raise ValidationError({"town": _("A team belongs to a town or street.")})
+        if self.region_id and self.region.level == Region.Level.VILLAGE:
+            raise ValidationError(
+                {"region": _("A team belongs to a city / district or a town / street.")}
+            )
+        if self.parent_id:
+            if self.pk and self.parent_id == self.pk:
+                raise ValidationError({"parent": _("A team cannot be its own parent.")})
+            node, seen = self.parent, {self.pk}
+            while node is not None:
+                if node.pk in seen:
+                    raise ValidationError({"parent": _("The parent teams would form a loop.")})
+                seen.add(node.pk)
+                node = node.parent
 
     def serves(self, region: Region) -> bool:
-        """A team serves the villages of its own town and nothing else."""
-        town = region.town
-        return town is not None and town.pk == self.town_id
+        """Whether a place (a village, town or city) lies in the unit's service area."""
+        from teams.service_areas import team_serves
+
+        return team_serves(team=self, region=region)
 
 
 class Role(models.TextChoices):
@@ -348,6 +387,19 @@ class Membership(models.Model):
         blank=True,
         help_text=_("For team members: which of the 1+1+X forces they come from."),
     )
+    stationed_in = models.ForeignKey(
+        Region,
+        verbose_name=_("stationed in"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="stationed_memberships",
+        limit_choices_to={"level": Region.Level.VILLAGE},
+        help_text=_(
+            "For a team captain or member: the village or community they are stationed in "
+            "(they see its cases as their team does)."
+        ),
+    )
 
     class Meta:
         verbose_name = _("membership")
@@ -375,6 +427,11 @@ class Membership(models.Model):
                 ),
                 name="membership_role_has_its_place",
             ),
+            models.CheckConstraint(
+                condition=Q(stationed_in__isnull=True)
+                | Q(role__in=["team_captain", "team_member"]),
+                name="membership_stationed_team_roles_only",
+            ),
             *[
                 models.UniqueConstraint(
                     fields=["user", "role", field],
@@ -396,6 +453,7 @@ class Membership(models.Model):
         field, level = ROLE_PLACE.get(self.role, (None, None))
         if field is None:
             return
+        self._clean_stationed_in()
         for other in PLACE_FIELDS:
             if other != field and getattr(self, f"{other}_id"):
                 raise ValidationError(
@@ -418,6 +476,22 @@ class Membership(models.Model):
                     field: _("This role is held at the level: %(level)s.")
                     % {"level": Region.Level(level).label}
                 }
+            )
+
+    def _clean_stationed_in(self) -> None:
+        if not self.stationed_in_id:
+            return
+        if self.role not in (Role.TEAM_CAPTAIN, Role.TEAM_MEMBER):
+            raise ValidationError(
+                {"stationed_in": _("Only team captains and members are stationed in a village.")}
+            )
+        if self.stationed_in.level != Region.Level.VILLAGE:
+            raise ValidationError(
+                {"stationed_in": _("A member is stationed in a village or community.")}
+            )
+        if self.team_id and not self.team.serves(self.stationed_in):
+            raise ValidationError(
+                {"stationed_in": _("This village lies outside the team's service area.")}
             )
 
 

@@ -106,7 +106,7 @@ class DepartmentFactory(DjangoModelFactory):
 
 class TeamFactory(DjangoModelFactory):
     code = factory.Sequence(lambda n: f"TM{n:03d}")
-    town = factory.SubFactory(TownFactory)
+    region = factory.SubFactory(TownFactory)
     kind = Team.Kind.COMPREHENSIVE
     name_zh = factory.Sequence(lambda n: f"综合行政执法队{n}")
     name_en = factory.Sequence(lambda n: f"Law Enforcement Team {n}")

@@ -35,7 +35,7 @@ def fast_password_hashing(settings):
 def organisation():
     """A small organisation so that the lists have rows to render."""
     grid = GridFactory()
-    team = TeamFactory(town=grid.village.parent)
+    team = TeamFactory(region=grid.village.parent)
     department = DepartmentFactory(kind=DepartmentKindFactory(), region=grid.village.parent)
     team.departments.add(department)
     MembershipFactory(grid=grid)

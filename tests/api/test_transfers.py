@@ -88,7 +88,7 @@ def test_roles_and_scope(org, api):
 
 
 def test_the_town_committee_transfers_a_dispatch(org, api):
-    second = TeamFactory(town=org.town, kind=Team.Kind.PROFESSIONAL)
+    second = TeamFactory(region=org.town, kind=Team.Kind.PROFESSIONAL)
     case = whistled(org)
     dispatch = team_dispatch(case)
     body = {"version": case.version, "team": second.pk, "reason": "Theirs"}
@@ -122,7 +122,7 @@ def test_a_bad_dispatch_transfer_is_400(org, api, target, field):
 
 
 def test_dispatch_roles_and_scope(org, api):
-    second = TeamFactory(town=org.town, kind=Team.Kind.PROFESSIONAL)
+    second = TeamFactory(region=org.town, kind=Team.Kind.PROFESSIONAL)
     case = whistled(org)
     dispatch = team_dispatch(case)
     body = {"version": case.version, "team": second.pk, "reason": "Theirs"}

@@ -78,7 +78,7 @@ def returns(org, drive) -> dict:  # noqa: F811
     dispatch = give_back(drive, org, case)
     drive.later(minutes=10)
     drive(review_return, user=org.town_committee, dispatch_id=dispatch.pk, ruling="upheld")
-    second = TeamFactory(town=org.town, kind=Team.Kind.PROFESSIONAL)
+    second = TeamFactory(region=org.town, kind=Team.Kind.PROFESSIONAL)
     drive(add_dispatch, user=org.town_committee, case_id=case.pk, team_id=second.pk)
     paths["upheld"] = (case, dispatch)
 

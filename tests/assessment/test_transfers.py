@@ -65,7 +65,7 @@ def transfers(org, drive) -> dict:  # noqa: F811
     late = case.dispatches.get(team=org.team)
     clock = Deadline.objects.get(dispatch=late, stage=Stage.REPORT_IN)
     drive.sweep_at(clock.due_at + timedelta(seconds=1))
-    second = TeamFactory(town=org.town, kind=Team.Kind.PROFESSIONAL)
+    second = TeamFactory(region=org.town, kind=Team.Kind.PROFESSIONAL)
     new = drive(
         transfer_dispatch,
         user=org.town_committee,

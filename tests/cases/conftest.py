@@ -59,8 +59,8 @@ def build_org() -> Org:
     other_village = VillageFactory(parent=town)
     grid = GridFactory(village=village, polygon=square_polygon(120.70, 30.50))
     other_grid = GridFactory(village=other_village, polygon=square_polygon(120.80, 30.50))
-    team = TeamFactory(town=town, kind=Team.Kind.COMPREHENSIVE)
-    other_team = TeamFactory(town=other_town, kind=Team.Kind.COMPREHENSIVE)
+    team = TeamFactory(region=town, kind=Team.Kind.COMPREHENSIVE)
+    other_team = TeamFactory(region=other_town, kind=Team.Kind.COMPREHENSIVE)
     department = Department.objects.create(
         code="HN-UM",
         kind=DepartmentKind.objects.get(code="urban_management"),

@@ -522,13 +522,13 @@ def test_recipient_selectors_find_the_role_holders_of_the_place():
 
 def test_handlers_of_a_dispatch_are_team_captains_or_department_liaisons():
     case = make_case()
-    team = TeamFactory(town=case.town)
+    team = TeamFactory(region=case.town)
     department = DepartmentFactory(region=case.city)
     captain = MembershipFactory(role=Role.TEAM_CAPTAIN, team=team).user
     MembershipFactory(role=Role.TEAM_MEMBER, team=team)
     liaison = MembershipFactory(role=Role.DEPARTMENT_LIAISON, department=department).user
     # One person who is both captain and liaison is still one recipient per dispatch.
-    MembershipFactory(user=liaison, role=Role.TEAM_CAPTAIN, team=TeamFactory(town=case.town))
+    MembershipFactory(user=liaison, role=Role.TEAM_CAPTAIN, team=TeamFactory(region=case.town))
     now = timezone.now()
     to_team = Dispatch.objects.create(
         case=case, team=team, dispatched_at=now, report_in_due=now + timedelta(hours=1)

@@ -608,7 +608,7 @@ def test_add_dispatch(client, org):
     team_dispatch(case)
     from tests.factories import TeamFactory
 
-    second_team = TeamFactory(town=org.town, kind="professional")
+    second_team = TeamFactory(region=org.town, kind="professional")
     response = post(
         client,
         org.town_committee,
@@ -786,7 +786,7 @@ def test_report_in_assign_handle_resolve_part_and_cancel(client, org):
     # The town withdraws a dispatch it added.
     from tests.factories import TeamFactory
 
-    extra_team = TeamFactory(town=org.town, kind="professional")
+    extra_team = TeamFactory(region=org.town, kind="professional")
     from cases.services import add_dispatch
 
     extra = add_dispatch(user=org.town_committee, case_id=case.pk, team_id=extra_team.pk)

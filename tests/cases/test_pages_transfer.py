@@ -111,7 +111,7 @@ def test_bad_input_shows_the_form_again_and_changes_nothing(client, org, village
 
 
 def test_the_town_moves_a_dispatch_to_another_team_from_the_case_page(client, org):
-    second = TeamFactory(town=org.town, kind=Team.Kind.PROFESSIONAL)
+    second = TeamFactory(region=org.town, kind=Team.Kind.PROFESSIONAL)
     captain = UserFactory(username="cap3")
     MembershipFactory(user=captain, role=Role.TEAM_CAPTAIN, team=second)
     case = dispatched(org)

@@ -205,7 +205,7 @@ def test_the_returning_captain_is_no_longer_on_the_case(org):
 def test_adding_a_dispatch_meets_the_redispatch_clock(org, time_machine):
     case, dispatch = returned(org)
     time_machine.move_to(T0 + timedelta(minutes=30), tick=False)
-    second = TeamFactory(town=org.town, kind=Team.Kind.PROFESSIONAL)
+    second = TeamFactory(region=org.town, kind=Team.Kind.PROFESSIONAL)
     add_dispatch(user=org.town_committee, case_id=case.pk, team_id=second.pk)
     assert redispatch_clock(dispatch).met_at == T0 + timedelta(minutes=30)
 
@@ -362,7 +362,7 @@ def test_a_dispatch_the_city_added_is_the_city_committees(org, time_machine):
         review_return(user=org.town_committee, dispatch_id=decided.pk, ruling=Ruling.UPHELD)
     review_return(user=org.city_committee, dispatch_id=decided.pk, ruling=Ruling.UPHELD)
     # The city committee dispatches elsewhere itself.
-    second = TeamFactory(town=org.town, kind=Team.Kind.PROFESSIONAL)
+    second = TeamFactory(region=org.town, kind=Team.Kind.PROFESSIONAL)
     add_dispatch(user=org.city_committee, case_id=case.pk, team_id=second.pk)
     decided.refresh_from_db()
     assert redispatch_clock(decided).met_at is not None

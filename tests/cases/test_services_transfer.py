@@ -360,7 +360,7 @@ def test_a_late_dispatch_ended_by_a_transfer_stays_off_the_sweep(org, elsewhere,
 
 @pytest.fixture
 def second_team(org) -> Team:
-    return TeamFactory(town=org.town, kind=Team.Kind.PROFESSIONAL)
+    return TeamFactory(region=org.town, kind=Team.Kind.PROFESSIONAL)
 
 
 def test_the_town_moves_a_dispatch_to_the_right_team(org, second_team, time_machine):

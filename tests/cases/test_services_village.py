@@ -146,7 +146,7 @@ def test_resolve_on_the_spot_only_from_village_handling(org):
 
 
 def test_whistle_dispatches_the_default_handlers_of_the_town(org, time_machine):
-    TeamFactory(town=org.other_town, kind="comprehensive")  # never dispatched: another town
+    TeamFactory(region=org.other_town, kind="comprehensive")  # never dispatched: another town
     case = accepted(org)
     time_machine.move_to(T0 + timedelta(hours=1), tick=False)
     whistle_to_town(user=org.village_officer, case_id=case.pk, note="Too big", expected_version=2)

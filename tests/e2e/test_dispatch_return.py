@@ -33,7 +33,7 @@ def test_a_captain_returns_a_dispatch_and_the_town_dispatches_again(browsing, or
     case = whistled(org)
     dispatch = case.dispatches.get(team=org.team)
     water = TeamFactory(
-        town=org.town, kind=Team.Kind.PROFESSIONAL, name_en="Water team", name_zh="水务队"
+        region=org.town, kind=Team.Kind.PROFESSIONAL, name_en="Water team", name_zh="水务队"
     )
     MembershipFactory(user=UserFactory(username="water"), role=Role.TEAM_CAPTAIN, team=water)
 

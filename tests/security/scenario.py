@@ -49,8 +49,8 @@ def build_org(*, prefix: str, city_code: str, lng: float) -> Org:
     other_village = VillageFactory(parent=town)
     grid = GridFactory(village=village, polygon=square_polygon(lng, 30.50))
     other_grid = GridFactory(village=other_village, polygon=square_polygon(lng + 0.1, 30.50))
-    team = TeamFactory(town=town, kind=Team.Kind.COMPREHENSIVE)
-    other_team = TeamFactory(town=other_town, kind=Team.Kind.COMPREHENSIVE)
+    team = TeamFactory(region=town, kind=Team.Kind.COMPREHENSIVE)
+    other_team = TeamFactory(region=other_town, kind=Team.Kind.COMPREHENSIVE)
     department = Department.objects.create(
         code=f"{city_code}-UM",
         kind=DepartmentKind.objects.get(code="urban_management"),

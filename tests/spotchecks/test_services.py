@@ -110,7 +110,7 @@ def test_bad_input_is_refused_and_nothing_is_drawn(org, change, field):
 def test_a_unit_of_another_city_is_refused(org):
     from tests.factories import CityFactory, TeamFactory, TownFactory
 
-    elsewhere = TeamFactory(town=TownFactory(parent=CityFactory(code="SZ")))
+    elsewhere = TeamFactory(region=TownFactory(parent=CityFactory(code="SZ")))
     closed_cases(org, 1)
     with pytest.raises(InvalidInput) as refused:
         draw(org, size=1, team_id=elsewhere.pk)

@@ -163,23 +163,23 @@ def test_a_good_polygon_passes_and_refresh_bbox_follows_it():
 
 def test_a_town_team_serves_its_own_town_and_not_another():
     team = TeamFactory()
-    own_village = VillageFactory(parent=team.town)
-    other_village = VillageFactory(parent=TownFactory(parent=team.town.parent))
+    own_village = VillageFactory(parent=team.region)
+    other_village = VillageFactory(parent=TownFactory(parent=team.region.parent))
     assert team.serves(own_village)
-    assert team.serves(team.town)
+    assert team.serves(team.region)
     assert not team.serves(other_village)
     assert not team.serves(other_village.parent)
-    assert not team.serves(team.town.parent)  # the city is not the team's to serve
+    assert not team.serves(team.region.parent)  # the city is not the team's to serve
 
 
-def test_team_clean_refuses_a_region_that_is_not_a_town():
+def test_team_clean_refuses_a_village_as_home_region():
     village = VillageFactory()
-    for place in (village, village.parent.parent):
-        team = Team(code="TM-bad", town=place, kind=Team.Kind.COMPREHENSIVE, name_zh="队")
-        with pytest.raises(ValidationError) as error:
-            team.clean()
-        assert "town" in error.value.message_dict
-    Team(code="TM-ok", town=village.parent, kind=Team.Kind.PROFESSIONAL, name_zh="队").clean()
+    team = Team(code="TM-bad", region=village, kind=Team.Kind.COMPREHENSIVE, name_zh="队")
+    with pytest.raises(ValidationError) as error:
+        team.clean()
+    assert "region" in error.value.message_dict
+    for place in (village.parent, village.parent.parent):  # a town, or a city / district
+        Team(code="TM-ok", region=place, kind=Team.Kind.PROFESSIONAL, name_zh="队").clean()
 
 
 # --- memberships ------------------------------------------------------------------------------
@@ -196,7 +196,7 @@ def test_a_grid_worker_without_a_grid_is_refused_by_the_database():
 
 def test_a_village_officer_with_a_team_is_refused_by_the_database():
     team = TeamFactory()
-    village = VillageFactory(parent=team.town)
+    village = VillageFactory(parent=team.region)
     with pytest.raises(IntegrityError), transaction.atomic():
         Membership.objects.create(
             user=UserFactory(), role=Role.VILLAGE_OFFICER, region=village, team=team
@@ -227,7 +227,7 @@ def test_a_user_may_hold_several_memberships():
     user = UserFactory()
     first = MembershipFactory(user=user)
     second = MembershipFactory(user=user, grid=GridFactory(village=first.grid.village))
-    team = TeamFactory(town=first.grid.village.parent)
+    team = TeamFactory(region=first.grid.village.parent)
     officer = MembershipFactory(user=user, role=Role.VILLAGE_OFFICER, region=first.grid.village)
     member = MembershipFactory(user=user, role=Role.TEAM_MEMBER, team=team, force="grid")
     liaison = MembershipFactory(

@@ -115,7 +115,7 @@ def _home(client, user, headers):
 def test_home_shows_roles_and_places_in_english_and_chinese(client):
     grid = GridFactory(code="HN-XS-01-1", name_zh="新市一号网格", name_en="Xinshi grid 1")
     team = TeamFactory(
-        town=grid.village.parent, name_zh="新市综合行政执法中队", name_en="Xinshi brigade"
+        region=grid.village.parent, name_zh="新市综合行政执法中队", name_en="Xinshi brigade"
     )
     user = UserFactory(username="multi")
     MembershipFactory(user=user, role=Role.GRID_WORKER, grid=grid)

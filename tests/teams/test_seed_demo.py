@@ -86,13 +86,13 @@ def test_builds_the_city_towns_villages_grids_departments_and_teams():
     )
 
     for town in towns:
-        teams = list(Team.objects.filter(town=town))
+        teams = list(Team.objects.filter(region=town))
         assert sorted(t.kind for t in teams) == [
             Team.Kind.COMPREHENSIVE,
             Team.Kind.PROFESSIONAL,
         ]
         for team in teams:
-            assert team.town.level == Region.Level.TOWN
+            assert team.region.level == Region.Level.TOWN
             assert team.departments.exists()
             assert team.serves(town.children.first())
     comprehensive = Team.objects.get(code="HN-XS-CLE")
@@ -148,7 +148,7 @@ def test_every_role_has_a_demo_user_who_can_log_in(client):
     assert place("village1", Role.VILLAGE_OFFICER).code == "HN-XS-01"
     assert place("captain1", Role.TEAM_CAPTAIN).code == "HN-XS-CLE"
     assert place("member1", Role.TEAM_MEMBER).code == "HN-XS-CLE"
-    assert place("captain2", Role.TEAM_CAPTAIN).town.code != "HN-XS"
+    assert place("captain2", Role.TEAM_CAPTAIN).region.code != "HN-XS"
     assert place("liaison1", Role.DEPARTMENT_LIAISON).kind.code == "market_supervision"
     assert place("town1", Role.TOWN_COMMITTEE).code == "HN-XS"
     for username, role in [
