@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('teams', '0008_push_subscriptions'),
+        ('teams', '0009_team_service_areas'),
     ]
 
     operations = [
