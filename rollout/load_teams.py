@@ -108,6 +108,8 @@ def _loops(source: Table, problems: Problems, parents: dict[str, str]) -> None:
     """A parent chain that comes back to the team (file parents override the database's)."""
     for row in source.rows:
         code = row.values["code"]
+        if parents.get(code) == code:
+            continue  # refused already: its own parent
         seen = {code}
         node = parents.get(code)
         while node:
