@@ -8,7 +8,8 @@ import math
 
 from django.conf import settings
 from django.utils.translation import gettext as _
-from shapely import STRtree
+from shapely import STRtree, make_valid
+from shapely.errors import GEOSException
 from shapely.geometry import shape as make_shape
 
 from rollout.common import Plan, finish
@@ -46,6 +47,16 @@ def area_m2(geometry) -> float:
     if geometry.is_empty:
         return 0.0
     return geometry.area * M2_PER_DEGREE2 * math.cos(math.radians(geometry.centroid.y))
+
+
+def _stored_shape(polygon: object):
+    """A grid of the database as a shape to compare with; one saved before outlines were
+    checked is mended (make_valid), and one that is not GeoJSON at all is left out."""
+    try:
+        shape = make_shape(polygon)
+    except (AttributeError, KeyError, TypeError, ValueError, GEOSException):
+        return None
+    return shape if shape.is_valid else make_valid(shape)
 
 
 def dump() -> list[dict]:
@@ -175,7 +186,11 @@ def load(*, source: list, report: ImportReport, progress) -> None:
             values["polygon"] = geometry_of(feature.geometry)
             rows.append((feature, code, values, village_id))
     in_file = {code for _f, code, _s in shapes}
-    others = [(code, make_shape(g.polygon)) for code, g in existing.items() if code not in in_file]
+    others = [
+        (code, shape)
+        for code, g in existing.items()
+        if code not in in_file and (shape := _stored_shape(g.polygon)) is not None
+    ]
     _overlaps(problems, shapes, others)
     plan = Plan()
     new: list[Grid] = []

@@ -220,3 +220,38 @@ def test_a_multipolygon_hole_and_pieces_are_kept():
     load_county()
     grid = Grid.objects.get(code="G03")
     assert grid.polygon["coordinates"][0][1] == ring(120.105, 30.005, 120.11, 30.01)
+
+
+def test_a_region_keeps_its_level_and_a_city_has_no_parent():
+    load_county()
+    report, texts = _refused(
+        "regions",
+        "r.geojson",
+        geojson(
+            feature(code="T01", name_zh="一号镇", level="village", parent="T02"),
+            feature(code="C02", name_zh="二号区", level="city", parent="C01"),
+        ),
+    )
+    assert [(e.feature, e.column) for e in report.errors] == [(1, "level"), (2, "parent")]
+    assert "T01 is a town / street in the database" in texts[0]
+    assert Region.objects.get(code="T01").level == "town"
+
+
+def test_a_grid_saved_before_outlines_were_checked_does_not_stop_an_import():
+    load_county()
+    bow_tie = {
+        "type": "Polygon",
+        "coordinates": [[[121, 31], [122, 32], [122, 31], [121, 32], [121, 31]]],
+    }
+    Grid.objects.filter(code="G02").update(polygon=bow_tie)
+    report = import_org(
+        kind="grids",
+        filename="g.geojson",
+        dry_run=True,
+        data=geojson(
+            feature(square(121.6, 31.6, 0.1), code="N1", name_zh="新", village="V01"),
+            feature(square(130, 40), code="N2", name_zh="远", village="V01"),
+        ),
+    )
+    assert [e.feature for e in report.errors] == [1]
+    assert report.created == []
