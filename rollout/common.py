@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from rollout.files import Row, Table
 from rollout.report import ImportReport, RowError
 
+Progress = Callable[[int, int], None]  # (rows done, rows in all)
 BATCH = 500
 LIST_SEPARATOR = ";"
 TRUE = {"1", "true", "yes", "y", "t", "是", "真", "启用", "有效"}
@@ -133,7 +134,7 @@ def finish(
     errors: list[RowError],
     plan: Plan,
     write: Callable[[], None],
-    progress: Callable[[int, int], None],
+    progress: Progress,
 ) -> None:
     """Refuse on any error; else report the plan, and write it unless it is a dry run."""
     if errors:

@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext as _
 
-from rollout.common import Plan, Problems, differs, finish, first_lines
+from rollout.common import Plan, Problems, Progress, differs, finish, first_lines
 from rollout.files import Column, Table
 from rollout.report import ImportReport
 from teams.models import Department, DepartmentKind, Region
@@ -25,7 +25,7 @@ def dump() -> list[list[str]]:
     ]
 
 
-def load(*, source: Table, report: ImportReport, progress) -> None:
+def load(*, source: Table, report: ImportReport, progress: Progress) -> None:
     problems = Problems(source)
     kinds = dict(DepartmentKind.objects.values_list("code", "pk"))
     regions = {

@@ -12,7 +12,7 @@ from shapely import STRtree, make_valid
 from shapely.errors import GEOSException
 from shapely.geometry import shape as make_shape
 
-from rollout.common import Plan, finish
+from rollout.common import Plan, Progress, finish
 from rollout.features import Feature, FeatureProblems, features_of, geometry_of
 from rollout.report import ImportReport
 from teams.geo import EARTH_RADIUS_M
@@ -111,7 +111,7 @@ def _overlaps(
             )
 
 
-def load(*, source: list, report: ImportReport, progress) -> None:
+def load(*, source: list, report: ImportReport, progress: Progress) -> None:
     problems = FeatureProblems()
     features = features_of(source, problems)
     regions = {

@@ -5,7 +5,7 @@ from collections import defaultdict
 
 from django.utils.translation import gettext as _
 
-from rollout.common import Plan, Problems, batches, finish, first_lines, match_choice
+from rollout.common import Plan, Problems, Progress, batches, finish, first_lines, match_choice
 from rollout.files import Column, Row, Table
 from rollout.report import ImportReport
 from teams.models import ROLE_PLACE, Department, Grid, Membership, Region, Role, Team, User
@@ -157,7 +157,7 @@ def _stationed(
     return found[0]
 
 
-def load(*, source: Table, report: ImportReport, progress) -> None:
+def load(*, source: Table, report: ImportReport, progress: Progress) -> None:
     problems = Problems(source)
     places = Places()
     names = {row.values["username"] for row in source.rows if row.values["username"]}

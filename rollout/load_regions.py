@@ -5,7 +5,7 @@ regions have no outline in the database."""
 
 from django.utils.translation import gettext as _
 
-from rollout.common import Plan, finish
+from rollout.common import Plan, Progress, finish
 from rollout.features import Feature, FeatureProblems, features_of
 from rollout.report import ImportReport
 from teams.models import Region
@@ -52,7 +52,7 @@ def dump() -> list[dict]:
     ]
 
 
-def load(*, source: list, report: ImportReport, progress) -> None:
+def load(*, source: list, report: ImportReport, progress: Progress) -> None:
     problems = FeatureProblems()
     features = features_of(source, problems)
     existing = {r.code: r for r in Region.objects.all()}

@@ -8,7 +8,7 @@ from django.db import models
 from django.utils.translation import gettext as _
 
 from checklists.models import Aspect, Item
-from rollout.common import Plan, Problems, finish, first_lines
+from rollout.common import Plan, Problems, Progress, finish, first_lines
 from rollout.files import Column, Row, Table
 from rollout.report import ImportReport
 from teams.models import Department, Region, Team
@@ -120,7 +120,7 @@ def _loops(source: Table, problems: Problems, parents: dict[str, str]) -> None:
             node = parents.get(node)
 
 
-def load(*, source: Table, report: ImportReport, progress) -> None:
+def load(*, source: Table, report: ImportReport, progress: Progress) -> None:
     problems = Problems(source)
     first_lines(source, problems, lambda row: row.values["code"], "code")
     regions = {

@@ -6,7 +6,7 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 
-from rollout.common import Plan, Problems, batches, differs, finish, first_lines
+from rollout.common import Plan, Problems, Progress, batches, differs, finish, first_lines
 from rollout.files import Column, Table
 from rollout.report import ImportReport
 from teams.contacts import phone_validator
@@ -58,7 +58,7 @@ def _check(problems: Problems, row, name: str, value: str, validator, before: st
         problems.add(row, name, error.messages[0])
 
 
-def load(*, source: Table, report: ImportReport, progress) -> None:
+def load(*, source: Table, report: ImportReport, progress: Progress) -> None:
     problems = Problems(source)
     first_lines(source, problems, lambda row: row.values["username"], "username")
     existing = _existing([row.values["username"] for row in source.rows if row.values["username"]])

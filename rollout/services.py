@@ -7,17 +7,16 @@ first and lists every refusal with its line (or feature) and column; any refusal
 written. A dry run checks and writes nothing; a real run writes the file in one transaction.
 """
 
-from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError
 from django.utils.translation import gettext as _
 
-from rollout import files, kinds
+from rollout import common, files, kinds
 from rollout.report import ImportReport, RowError
 
-Progress = Callable[[int, int], None]
+Progress = common.Progress
 
 KINDS = kinds.KINDS
 GEO_KINDS = kinds.GEO_KINDS
