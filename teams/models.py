@@ -289,11 +289,14 @@ class Team(BilingualNameMixin):
                 seen.add(node.pk)
                 node = node.parent
 
-    def serves(self, region: Region) -> bool:
-        """Whether a place (a village, town or city) lies in the unit's service area."""
+    def serves(self, place: "Region | models.Model") -> bool:
+        """Whether a place (a village, town or city), or a case's place (cases.Case, read by
+        its village, town or city), lies in the unit's service area or its brigades'."""
         from teams.service_areas import team_serves
 
-        return team_serves(team=self, region=region)
+        if not isinstance(place, Region):
+            place = place.village or place.town or place.city
+        return team_serves(team=self, region=place)
 
     def takes(self, item: models.Model) -> bool:
         """Whether the unit takes a checklist item (checklists.Item): one of its items, or an

@@ -29,15 +29,6 @@ class Places:
     def __bool__(self) -> bool:
         return bool(self.towns or self.cities)
 
-    def cases(self, prefix: str = "") -> Q:
-        """A filter on rows with town / city FKs (cases) that lie in these places."""
-        condition = Q(pk__in=[])
-        if self.towns:
-            condition |= Q(**{f"{prefix}town_id__in": self.towns})
-        if self.cities:
-            condition |= Q(**{f"{prefix}city_id__in": self.cities})
-        return condition
-
 
 def _split(pairs: Iterable[tuple[int, str]]) -> Places:
     towns, cities = set(), set()

@@ -39,6 +39,9 @@ def test_dispatch_picks_the_area_brigade_by_coverage(lg):
         assert case.village == lg.communities[community]
         teams, _departments = default_handlers(case=case)
         assert teams == [brigade]  # never the district team: it has brigades
+        assert brigade.serves(case) and lg.district_team.serves(case)
+        other = lg.brigade_b if brigade == lg.brigade_a else lg.brigade_a
+        assert not other.serves(case)
 
 
 def test_dispatch_adds_the_professional_brigade_for_its_item(lg):
