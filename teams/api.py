@@ -27,7 +27,9 @@ class RegionSerializer(serializers.ModelSerializer):
 
 class GridSerializer(serializers.ModelSerializer):
     name = serializers.CharField(help_text="In the reader's language.")
-    polygon = serializers.JSONField(help_text="GeoJSON Polygon in WGS-84 (longitude, latitude).")
+    polygon = serializers.JSONField(
+        help_text="GeoJSON Polygon or MultiPolygon in WGS-84 (longitude, latitude)."
+    )
 
     class Meta:
         model = Grid

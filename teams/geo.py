@@ -3,16 +3,22 @@
 import math
 from typing import Any
 
+import shapely.geometry
+import shapely.validation
 from django.utils.translation import gettext as _
 
 EARTH_RADIUS_M = 6_371_000.0
 
 
-def polygon_errors(polygon: Any) -> str:
-    """An explanation of what is wrong with a GeoJSON Polygon, or "" when it is fine."""
-    if not isinstance(polygon, dict) or polygon.get("type") != "Polygon":
-        return _("Enter a GeoJSON object of type Polygon.")
-    rings = polygon.get("coordinates")
+def parts(polygon: dict) -> list[list]:
+    """The polygons of a GeoJSON Polygon or MultiPolygon, each a list of rings (outer first,
+    then holes): a grid may be in several pieces (an enclave, an island)."""
+    if polygon.get("type") == "MultiPolygon":
+        return list(polygon["coordinates"])
+    return [polygon["coordinates"]]
+
+
+def _rings_errors(rings: Any) -> str:
     if not isinstance(rings, list) or not rings:
         return _("The polygon has no coordinates.")
     for ring in rings:
@@ -33,11 +39,36 @@ def polygon_errors(polygon: Any) -> str:
     return ""
 
 
+def polygon_errors(polygon: Any) -> str:
+    """An explanation of what is wrong with a GeoJSON Polygon or MultiPolygon, or "" when it
+    is fine: its structure, then its validity (no self-intersection, holes inside)."""
+    if not isinstance(polygon, dict) or polygon.get("type") not in ("Polygon", "MultiPolygon"):
+        return _("Enter a GeoJSON object of type Polygon or MultiPolygon.")
+    coordinates = polygon.get("coordinates")
+    if polygon["type"] == "MultiPolygon":
+        if not isinstance(coordinates, list) or not coordinates:
+            return _("The polygon has no coordinates.")
+        for rings in coordinates:
+            problem = _rings_errors(rings)
+            if problem:
+                return problem
+    else:
+        problem = _rings_errors(coordinates)
+        if problem:
+            return problem
+    geometry = shapely.geometry.shape(polygon)
+    if not geometry.is_valid:
+        return _("The polygon is not valid: %(reason)s.") % {
+            "reason": shapely.validation.explain_validity(geometry)
+        }
+    return ""
+
+
 def bbox(polygon: dict) -> tuple[float, float, float, float]:
-    """(min_lng, min_lat, max_lng, max_lat) of the outer ring."""
-    ring = polygon["coordinates"][0]
-    lngs = [p[0] for p in ring]
-    lats = [p[1] for p in ring]
+    """(min_lng, min_lat, max_lng, max_lat) of the outer rings."""
+    points = [point for rings in parts(polygon) for point in rings[0]]
+    lngs = [p[0] for p in points]
+    lats = [p[1] for p in points]
     return min(lngs), min(lats), max(lngs), max(lats)
 
 
@@ -54,11 +85,11 @@ def _in_ring(lng: float, lat: float, ring: list) -> bool:
 
 
 def contains(polygon: dict, lng: float, lat: float) -> bool:
-    """Whether the point lies in the polygon (outer ring minus holes)."""
-    rings = polygon["coordinates"]
-    if not _in_ring(lng, lat, rings[0]):
-        return False
-    return not any(_in_ring(lng, lat, hole) for hole in rings[1:])
+    """Whether the point lies in the polygon (in one of its parts: outer ring minus holes)."""
+    for rings in parts(polygon):
+        if _in_ring(lng, lat, rings[0]) and not any(_in_ring(lng, lat, hole) for hole in rings[1:]):
+            return True
+    return False
 
 
 def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
@@ -89,6 +120,7 @@ def distance_to_polygon_m(polygon: dict, lng: float, lat: float) -> float:
         return 0.0
     return min(
         _segment_distance_m(lng, lat, ring[i], ring[i + 1])
-        for ring in polygon["coordinates"]
+        for rings in parts(polygon)
+        for ring in rings
         for i in range(len(ring) - 1)
     )

@@ -138,7 +138,10 @@ class Grid(BilingualNameMixin):
         limit_choices_to={"level": Region.Level.VILLAGE},
     )
     polygon = models.JSONField(
-        _("polygon"), help_text=_("GeoJSON Polygon in WGS-84 (longitude, latitude)")
+        _("polygon"),
+        help_text=_(
+            "GeoJSON Polygon or MultiPolygon (with holes if any) in WGS-84 (longitude, latitude)"
+        ),
     )
     # Bounding box kept from the polygon so that "which grid is this point in" is an index scan.
     min_lat = models.FloatField(_("minimum latitude"), editable=False, default=0)
@@ -165,6 +168,7 @@ class Grid(BilingualNameMixin):
             raise ValidationError({"polygon": problem})
 
     def refresh_bbox(self) -> None:
+        """From the outer rings of every part of the polygon."""
         self.min_lng, self.min_lat, self.max_lng, self.max_lat = bbox(self.polygon)
 
 

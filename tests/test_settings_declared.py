@@ -23,6 +23,7 @@ PRODUCT_APPS = (
     "consultation",
     "assessment",
     "spotchecks",
+    "rollout",
     "policylab",
     "whistle",
 )

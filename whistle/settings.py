@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "consultation",
     "assessment",
     "spotchecks",
+    "rollout",
     "policylab",
 ]
 
@@ -243,6 +244,11 @@ WHISTLE_MAX_REQUEST_PIXELS = int(os.environ.get("WHISTLE_MAX_REQUEST_PIXELS", "1
 # milliseconds), so they show at once; the rest wait for a worker.
 WHISTLE_INLINE_PHOTO_PIXELS = int(os.environ.get("WHISTLE_INLINE_PHOTO_PIXELS", "1000000"))
 WHISTLE_MAX_IMAGE_SIDE = int(os.environ.get("WHISTLE_MAX_IMAGE_SIDE", "2560"))
+# Loading a county's organisation from its files (rollout): the largest file taken, in bytes
+# (refused before it is read), and the overlap two grids may share, in square metres, before
+# the import refuses them (rounding along a shared border is not an overlap).
+WHISTLE_IMPORT_MAX_BYTES = int(os.environ.get("WHISTLE_IMPORT_MAX_BYTES", str(20 * 1024 * 1024)))
+WHISTLE_IMPORT_GRID_OVERLAP_M2 = float(os.environ.get("WHISTLE_IMPORT_GRID_OVERLAP_M2", "1"))
 
 # Redis, when REDIS_URL is set, carries the Celery broker and the shared cache.
 REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -29,12 +29,19 @@
     }
     var bounds = null;
     if (data.polygon && data.polygon.coordinates) {
-      var rings = data.polygon.coordinates.map(function (ring) {
-        return ring.map(function (point) {
-          var p = convert(point[0], point[1]);
-          return [p[1], p[0]];
+      var toRings = function (rings) {
+        return rings.map(function (ring) {
+          return ring.map(function (point) {
+            var p = convert(point[0], point[1]);
+            return [p[1], p[0]];
+          });
         });
-      });
+      };
+      // A MultiPolygon grid: L.polygon takes a list of polygons, each a list of rings.
+      var rings =
+        data.polygon.type === "MultiPolygon"
+          ? data.polygon.coordinates.map(toRings)
+          : toRings(data.polygon.coordinates);
       var outline = L.polygon(rings, { color: "#1d4ed8", weight: 2, fillOpacity: 0.08 }).addTo(map);
       if (data.gridName) {
         outline.bindTooltip(data.gridName);

@@ -68,16 +68,30 @@
     return inside;
   }
 
+  // The polygons of a GeoJSON Polygon or MultiPolygon, each a list of rings (outer first).
+  function parts(geometry) {
+    if (!geometry || !geometry.coordinates) {
+      return [];
+    }
+    return geometry.type === "MultiPolygon" ? geometry.coordinates : [geometry.coordinates];
+  }
+
+  function inPart(lng, lat, rings) {
+    if (!rings.length || !inRing(lng, lat, rings[0])) {
+      return false;
+    }
+    return !rings.slice(1).some(function (hole) {
+      return inRing(lng, lat, hole);
+    });
+  }
+
   function featureAt(features, lat, lng) {
     for (var i = 0; i < features.length; i++) {
-      var rings = features[i].geometry && features[i].geometry.coordinates;
-      if (rings && rings.length && inRing(lng, lat, rings[0])) {
-        var inHole = rings.slice(1).some(function (hole) {
-          return inRing(lng, lat, hole);
-        });
-        if (!inHole) {
-          return features[i];
-        }
+      var inside = parts(features[i].geometry).some(function (rings) {
+        return inPart(lng, lat, rings);
+      });
+      if (inside) {
+        return features[i];
       }
     }
     return null;
