@@ -1,0 +1,241 @@
+"""The import page of the administration: an upload becomes a run that a Celery worker runs
+once, its progress and report kept on the run, shown on its page; a clean dry run is run for
+real from the stored file; templates and exports download; only deployment administrators
+reach any of it."""
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import translation
+
+from rollout import kinds, run_selectors, runs
+from rollout.models import ImportRun
+from teams.models import User
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+REFUSED_CSV = b"username,phone\n=1+1,2\n"
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def importer(media) -> User:
+    """Staff with the permission to add import runs (a deployment administrator)."""
+    user = UserFactory(username="importer", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="add_importrun"))
+    return User.objects.get(pk=user.pk)
+
+
+@pytest.fixture
+def page(client, importer):
+    client.force_login(importer)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+def upload(name: str, content: bytes) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type="application/octet-stream")
+
+
+def stored_files(media) -> list:
+    return [path for path in media.rglob("*") if path.is_file()] if media.exists() else []
+
+
+def add_url() -> str:
+    return reverse("admin:rollout_importrun_add")
+
+
+def run_url(run: ImportRun) -> str:
+    return reverse("admin:rollout_importrun_change", args=[run.pk])
+
+
+def test_the_run_kinds_are_the_engines():
+    assert ImportRun.Kind.values == list(kinds.KINDS)
+
+
+# --- who may --------------------------------------------------------------------------------
+
+
+def test_who_is_not_staff_is_sent_to_the_sign_in(client, media):
+    client.force_login(UserFactory(username="walker"))
+    for url in (add_url(), reverse("admin:rollout_importrun_changelist")):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert reverse("admin:login") in response["Location"]
+    assert not ImportRun.objects.exists()
+
+
+def test_staff_without_the_permission_get_403_everywhere(client, importer, media):
+    run = runs.start_import(
+        user=importer, kind="users", upload=upload("a.csv", REFUSED_CSV), dry_run=True
+    )
+    clerk = UserFactory(username="clerk", is_staff=True)
+    client.force_login(clerk)
+    urls = [
+        add_url(),
+        reverse("admin:rollout_importrun_changelist"),
+        run_url(run),
+        reverse("admin:rollout_importrun_progress", args=[run.pk]),
+        reverse("admin:rollout_importrun_template", args=["users", "csv", "en"]),
+        reverse("admin:rollout_importrun_export", args=["users", "csv"]),
+    ]
+    for url in urls:
+        assert client.get(url).status_code == 403, url
+    response = client.post(add_url(), {"kind": "users", "file": upload("b.csv", REFUSED_CSV)})
+    assert response.status_code == 403
+    for_real = reverse("admin:rollout_importrun_for_real", args=[run.pk])
+    assert client.post(for_real).status_code == 403
+    assert ImportRun.objects.count() == 1
+    with translation.override("en"), pytest.raises(runs.NotAllowed):
+        runs.start_import(user=clerk, kind="users", upload=upload("c.csv", b"x"), dry_run=True)
+
+
+# --- the upload -----------------------------------------------------------------------------
+
+
+def test_an_upload_stores_the_file_and_queues_its_run_after_the_commit(
+    page, importer, media, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as queued:
+        response = page.post(
+            add_url(),
+            {"kind": "users", "file": upload("staff.csv", REFUSED_CSV), "dry_run": "on"},
+        )
+    run = ImportRun.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == run_url(run)
+    assert len(queued) == 1
+    assert (run.kind, run.filename, run.dry_run, run.status) == (
+        "users",
+        "staff.csv",
+        True,
+        ImportRun.Status.QUEUED,
+    )
+    assert run.created_by == importer
+    assert run.language == "en"
+    # A real file under MEDIA_ROOT, with the bytes uploaded.
+    assert (media / run.file.name).read_bytes() == REFUSED_CSV
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"kind": "users"}, "file", "Choose a file to import."),
+        (
+            {"kind": "people", "file": ("a.csv", REFUSED_CSV)},
+            "kind",
+            "Select a valid choice. people is not one of the available choices.",
+        ),
+        ({"kind": "users", "file": ("a.csv", b"")}, "file", "The submitted file is empty."),
+        (
+            {"kind": "grids", "file": ("grids.csv", REFUSED_CSV)},
+            "file",
+            "A file of grids must end in .geojson, .json; grids.csv does not.",
+        ),
+        (
+            {"kind": "users", "file": ("big.csv", b"username\n" + b"a\n" * 600)},
+            "file",
+            "The file is 1.2\xa0KB; at most 1000\xa0bytes is accepted.",
+        ),
+    ],
+    ids=["no file", "unknown kind", "empty", "wrong type", "too large"],
+)
+def test_bad_input_is_refused_with_a_message_and_changes_nothing(
+    page, media, settings, data, field, message
+):
+    settings.WHISTLE_IMPORT_MAX_BYTES = 1000
+    post = dict(data)
+    if "file" in post:
+        name, content = post["file"]
+        post["file"] = upload(name, content)
+    response = page.post(add_url(), post)
+    assert response.status_code == 400
+    assert message in response.context["form"].errors[field]
+    assert "Nothing was imported" in response.content.decode()
+    assert not ImportRun.objects.exists()
+    assert stored_files(media) == []
+
+
+# --- running --------------------------------------------------------------------------------
+
+
+def test_a_run_delivered_twice_runs_once(importer, media):
+    run = runs.start_import(
+        user=importer, kind="users", upload=upload("a.csv", REFUSED_CSV), dry_run=True
+    )
+    assert runs.run_import(run_id=run.pk) == ImportRun.Status.REFUSED
+    finished = ImportRun.objects.get(pk=run.pk).finished_at
+    assert runs.run_import(run_id=run.pk) == "skipped"
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.REFUSED
+    assert run.finished_at == finished
+
+
+def test_a_refused_run_keeps_every_refusal_and_its_page_shows_them(page, importer, media):
+    with translation.override("en"):
+        run = runs.start_import(
+            user=importer, kind="users", upload=upload("a.csv", REFUSED_CSV), dry_run=True
+        )
+    runs.run_import(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.REFUSED
+    assert run.started_at <= run.finished_at
+    errors = run.report["errors"]
+    assert errors and all(error["line"] == 1 for error in errors)
+
+    response = page.get(run_url(run))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'data-testid="count-refused">2<' in body
+    assert 'data-testid="count-created">0<' in body
+    for error in errors:
+        assert error["message"] in body
+        assert f"<td>{error['column']}</td>" in body
+    # Refused: nothing to run for real, and the page no longer polls.
+    assert 'data-testid="run-for-real"' not in body
+    assert "hx-get" not in body
+
+
+def test_the_progress_fragment_polls_until_the_run_ends_then_reloads_the_page(
+    page, importer, media
+):
+    run = runs.start_import(
+        user=importer, kind="users", upload=upload("a.csv", REFUSED_CSV), dry_run=True
+    )
+    url = reverse("admin:rollout_importrun_progress", args=[run.pk])
+    response = page.get(url, headers={"HX-Request": "true"})
+    body = response.content.decode()
+    assert 'hx-trigger="every 1s"' in body
+    assert "HX-Refresh" not in response
+    assert page.get(run_url(run)).content.decode().count("vendor/htmx/htmx.min.js") == 1
+
+    runs.run_import(run_id=run.pk)
+    response = page.get(url, headers={"HX-Request": "true"})
+    assert response["HX-Refresh"] == "true"
+    assert "hx-trigger" not in response.content.decode()
+
+
+def test_progress_is_written_at_most_every_second_and_at_the_end(
+    importer, media, django_assert_num_queries
+):
+    run = runs.start_import(
+        user=importer, kind="users", upload=upload("a.csv", REFUSED_CSV), dry_run=True
+    )
+    progress = runs._progress(run.pk)
+    with django_assert_num_queries(1):
+        for done in range(1, 500):
+            progress(done, 1000)  # the first call writes, the rest within the second do not
+    run.refresh_from_db()
+    assert (run.progress_done, run.progress_total) == (1, 1000)
+    with django_assert_num_queries(1):
+        progress(1000, 1000)  # the last row always
+    run.refresh_from_db()
+    assert (run.progress_done, run.progress_total) == (1000, 1000)
+    assert run_selectors.live_progress(run) == (1000, 1000)
