@@ -257,7 +257,7 @@ def generate(*, towns: int = 20, villages: int = 400, grids: int = 3000, users: 
                 "first_name": f"{'伟芳娜敏静丽强磊'[n % 8]}{'一二三四五六七八九'[n % 9]}",
                 "email": f"{username}@bench.example.cn",
                 "phone": f"139{n:08d}",
-                "active": "1",
+                "is_active": "true",
             }
         )
         county.memberships.append(
@@ -396,6 +396,12 @@ def ensure_department_kinds() -> None:
 # --- the report -----------------------------------------------------------------------------
 
 
+def _size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / 1024 / 1024:.1f} MiB"
+    return f"{size / 1024:.0f} KiB"
+
+
 def _table(title: str, runs: list[FileRun]) -> list[str]:
     lines = [
         f"{title}:",
@@ -406,7 +412,7 @@ def _table(title: str, runs: list[FileRun]) -> list[str]:
     ]
     for run in runs:
         lines.append(
-            f"| {run.kind} | {run.rows:,} | {run.size / 1024 / 1024:.1f} MiB | "
+            f"| {run.kind} | {run.rows:,} | {_size(run.size)} | "
             f"{run.seconds:.1f} s | {run.peak_mib:.0f} MiB | {run.created:,} | {run.changed:,} | "
             f"{run.unchanged:,} | {len(run.errors)} |"
         )

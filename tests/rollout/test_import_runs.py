@@ -9,14 +9,24 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import translation
 
-from rollout import kinds, run_selectors, runs
+from rollout import kinds, run_selectors, runs, tasks
 from rollout.models import ImportRun
 from teams.models import User
+from tests.cases.test_upload_budget import celery_conf
 from tests.factories import UserFactory
+from tests.workers import isolated_broker, running_workers, wait_for
 
 pytestmark = pytest.mark.django_db
 
-REFUSED_CSV = b"username,phone\n=1+1,2\n"
+# Line 2 is refused twice: a username with a space, an address that is none.
+REFUSED_CSV = b"username,email\nwang yi!,not-an-address\n"
+USERS_CSV = (
+    "username,first_name,last_name,email\n"
+    "wangyi,一,王,wangyi@example.gov.cn\n"
+    "wanger,二,王,wanger@example.gov.cn\n"
+    "wangsan,三,王,wangsan@example.gov.cn\n"
+).encode()
+USERNAMES = ["wangyi", "wanger", "wangsan"]
 
 
 @pytest.fixture
@@ -178,6 +188,57 @@ def test_a_run_delivered_twice_runs_once(importer, media):
     assert run.finished_at == finished
 
 
+def test_a_real_run_delivered_twice_imports_once_and_keeps_its_progress(importer, media):
+    run = runs.start_import(
+        user=importer, kind="users", upload=upload("users.csv", USERS_CSV), dry_run=False
+    )
+    assert runs.run_import(run_id=run.pk) == ImportRun.Status.DONE
+    assert runs.run_import(run_id=run.pk) == "skipped"
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.DONE
+    assert sorted(run.report["created"]) == sorted(USERNAMES)
+    assert run.report["ok"] is True and run.report["dry_run"] is False
+    assert (run.progress_done, run.progress_total) == (3, 3)
+    assert User.objects.filter(username__in=USERNAMES).count() == 3
+
+
+def test_a_clean_dry_run_is_run_for_real_from_the_stored_file(
+    page, importer, media, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks():
+        page.post(
+            add_url(), {"kind": "users", "file": upload("users.csv", USERS_CSV), "dry_run": "on"}
+        )
+    dry = ImportRun.objects.get()
+    assert runs.run_import(run_id=dry.pk) == ImportRun.Status.DONE
+    assert not User.objects.filter(username__in=USERNAMES).exists()  # a dry run writes nothing
+
+    body = page.get(run_url(dry)).content.decode()
+    assert 'data-testid="count-created">3<' in body
+    assert 'data-testid="count-refused">0<' in body
+    assert "What a real run would do" in body
+    assert 'data-testid="run-for-real"' in body
+
+    for_real = reverse("admin:rollout_importrun_for_real", args=[dry.pk])
+    with django_capture_on_commit_callbacks() as queued:
+        response = page.post(for_real)
+    real = ImportRun.objects.exclude(pk=dry.pk).get()
+    assert response["Location"] == run_url(real)
+    assert len(queued) == 1
+    assert (real.dry_run, real.dry_run_of, real.file.name) == (False, dry, dry.file.name)
+    assert runs.run_import(run_id=real.pk) == ImportRun.Status.DONE
+    assert User.objects.filter(username__in=USERNAMES).count() == 3
+    assert "What the run did" in page.get(run_url(real)).content.decode()
+
+    # Asked for once only: the button is gone and a second POST changes nothing.
+    body = page.get(run_url(dry)).content.decode()
+    assert 'data-testid="run-for-real"' not in body
+    assert run_url(real) in body
+    response = page.post(for_real, follow=True)
+    assert "This dry run has already been run for real." in response.content.decode()
+    assert ImportRun.objects.count() == 2
+
+
 def test_a_refused_run_keeps_every_refusal_and_its_page_shows_them(page, importer, media):
     with translation.override("en"):
         run = runs.start_import(
@@ -188,7 +249,10 @@ def test_a_refused_run_keeps_every_refusal_and_its_page_shows_them(page, importe
     assert run.status == ImportRun.Status.REFUSED
     assert run.started_at <= run.finished_at
     errors = run.report["errors"]
-    assert errors and all(error["line"] == 1 for error in errors)
+    assert {(error["line"], error["column"]) for error in errors} == {
+        (2, "username"),
+        (2, "email"),
+    }
 
     response = page.get(run_url(run))
     assert response.status_code == 200
@@ -239,3 +303,86 @@ def test_progress_is_written_at_most_every_second_and_at_the_end(
     run.refresh_from_db()
     assert (run.progress_done, run.progress_total) == (1000, 1000)
     assert run_selectors.live_progress(run) == (1000, 1000)
+
+
+# --- downloads ------------------------------------------------------------------------------
+
+
+def test_every_template_and_export_downloads_as_a_file(page, importer, media):
+    runs.run_import(
+        run_id=runs.start_import(
+            user=importer, kind="users", upload=upload("users.csv", USERS_CSV), dry_run=False
+        ).pk
+    )
+    listed = page.get(add_url()).content.decode()
+    for kind in ImportRun.Kind.values:
+        formats = ["geojson"] if kind in ("regions", "grids") else ["csv", "xlsx"]
+        for fmt in formats:
+            for language in ("zh-hans", "en"):
+                url = reverse("admin:rollout_importrun_template", args=[kind, fmt, language])
+                assert url in listed
+                response = page.get(url)
+                assert response.status_code == 200, url
+                assert response["Content-Disposition"].startswith("attachment; filename=")
+                assert f".{fmt}" in response["Content-Disposition"]
+                assert response.content
+            url = reverse("admin:rollout_importrun_export", args=[kind, fmt])
+            assert url in listed
+            response = page.get(url)
+            assert response.status_code == 200, url
+            assert response["Content-Disposition"].startswith("attachment; filename=")
+    chinese = page.get(
+        reverse("admin:rollout_importrun_template", args=["users", "csv", "zh-hans"])
+    )
+    english = page.get(reverse("admin:rollout_importrun_template", args=["users", "csv", "en"]))
+    assert "用户名" in chinese.content.decode("utf-8-sig")
+    assert english.content.decode("utf-8-sig").startswith("username")
+    exported = page.get(reverse("admin:rollout_importrun_export", args=["users", "csv"]))
+    assert all(name in exported.content.decode("utf-8-sig") for name in USERNAMES)
+    # A kind or format that does not exist is a 404, not a file.
+    assert (
+        page.get(reverse("admin:rollout_importrun_export", args=["grids", "csv"])).status_code
+        == 404
+    )
+    assert (
+        page.get(reverse("admin:rollout_importrun_export", args=["people", "csv"])).status_code
+        == 404
+    )
+
+
+# --- a real worker --------------------------------------------------------------------------
+
+
+@pytest.mark.celery_worker
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_celery_worker_runs_the_upload_once_though_the_task_comes_twice(
+    tmp_path, settings, monkeypatch
+):
+    media = tmp_path / "shared-media"
+    settings.MEDIA_ROOT = media
+    monkeypatch.setenv("MEDIA_ROOT", str(media))  # the worker reads the same disk
+    importer = UserFactory(username="importer", is_staff=True)
+    importer.user_permissions.add(Permission.objects.get(codename="add_importrun"))
+    importer = User.objects.get(pk=importer.pk)
+
+    with (
+        isolated_broker(tmp_path) as broker,
+        running_workers(count=1, broker=broker, tmp_path=tmp_path) as (worker,),
+        celery_conf(task_default_queue=broker.queue, task_always_eager=False),
+    ):
+        run = runs.start_import(
+            user=importer, kind="users", upload=upload("users.csv", USERS_CSV), dry_run=False
+        )
+        tasks.run_import.delay(run.pk)  # the broker delivers it a second time
+        wait_for(
+            lambda: len(worker.results("rollout.tasks.run_import")) == 2,
+            timeout=120,
+            what=f"the worker to take both messages:\n{worker.log()}",
+        )
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.DONE, run.error
+    assert sorted(worker.results("rollout.tasks.run_import")) == ["'done'", "'skipped'"]
+    assert sorted(run.report["created"]) == sorted(USERNAMES)
+    assert (run.progress_done, run.progress_total) == (3, 3)
+    assert run.started_at <= run.finished_at
+    assert User.objects.filter(username__in=USERNAMES).count() == 3
