@@ -5,6 +5,7 @@ reach any of it."""
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import translation
@@ -265,6 +266,26 @@ def test_a_refused_run_keeps_every_refusal_and_its_page_shows_them(page, importe
     # Refused: nothing to run for real, and the page no longer polls.
     assert 'data-testid="run-for-real"' not in body
     assert "hx-get" not in body
+    chinese = page.get(run_url(run), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert chinese.status_code == 200
+    assert 'data-testid="count-refused">2<' in chinese.content.decode()
+
+
+def test_a_running_runs_bar_shows_the_workers_latest_figure(page, importer, media):
+    """The worker's figure reaches the page through the cache before the engine commits."""
+    run = runs.start_import(
+        user=importer, kind="users", upload=upload("a.csv", USERS_CSV), dry_run=True
+    )
+    ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.RUNNING)
+    cache.set(run_selectors.progress_key(run.pk), (1200, 5000))
+    try:
+        response = page.get(reverse("admin:rollout_importrun_progress", args=[run.pk]))
+    finally:
+        cache.delete(run_selectors.progress_key(run.pk))
+    body = response.content.decode()
+    assert "1200 of 5000 rows checked (24%)" in body
+    assert '<progress value="1200" max="5000"' in body
+    assert 'hx-trigger="every 1s"' in body
 
 
 def test_the_progress_fragment_polls_until_the_run_ends_then_reloads_the_page(
