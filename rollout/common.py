@@ -140,6 +140,7 @@ def finish(
         report.errors.extend(errors)
         return
     total = len(plan.created) + len(plan.changed) + len(plan.unchanged)
+    progress(0, total)  # checked: the writes follow
     if not report.dry_run and (plan.created or plan.changed):
         with transaction.atomic():
             write()

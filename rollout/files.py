@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 
@@ -55,10 +56,10 @@ def too_large(*, size: int, limit: int) -> RowError:
         line=None,
         column="",
         message=_(
-            "The file is %(size)s MB; files over %(limit)s MB are refused "
+            "The file is %(size)s; files over %(limit)s are refused "
             "(WHISTLE_IMPORT_MAX_BYTES). Split it, e.g. one file per town."
         )
-        % {"size": f"{size / 1_048_576:.1f}", "limit": f"{limit / 1_048_576:.1f}"},
+        % {"size": filesizeformat(size), "limit": filesizeformat(limit)},
     )
 
 

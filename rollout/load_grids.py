@@ -169,7 +169,7 @@ def load(*, source: list, report: ImportReport, progress) -> None:
                 % {"code": code, "other": current.village.code},
             )
         shape = problems.shape(feature, required=True)
-        if shape is not None and code:
+        if shape is not None and code and first[code][0] is feature:
             shapes.append((feature, code, shape))
         if village_id and shape is not None:
             values["polygon"] = geometry_of(feature.geometry)
