@@ -8,7 +8,7 @@ from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from rollout import kinds, run_selectors, runs, tasks
 from rollout.models import ImportRun
@@ -201,6 +201,45 @@ def test_a_real_run_delivered_twice_imports_once_and_keeps_its_progress(importer
     assert run.report["ok"] is True and run.report["dry_run"] is False
     assert (run.progress_done, run.progress_total) == (3, 3)
     assert User.objects.filter(username__in=USERNAMES).count() == 3
+
+
+def test_a_run_that_breaks_is_failed_with_its_error_and_writes_nothing(importer, media):
+    run = runs.start_import(
+        user=importer, kind="users", upload=upload("users.csv", USERS_CSV), dry_run=False
+    )
+    (media / run.file.name).unlink()  # the stored file is gone before the worker reads it
+    assert runs.run_import(run_id=run.pk) == ImportRun.Status.FAILED
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.FAILED
+    assert "No such file" in run.error
+    assert run.finished_at is not None and run.report is None
+    assert not User.objects.filter(username__in=USERNAMES).exists()
+
+
+def test_stalled_runs_are_queued_again_and_claimed_once(
+    importer, media, django_capture_on_commit_callbacks
+):
+    lost = runs.start_import(
+        user=importer, kind="users", upload=upload("users.csv", USERS_CSV), dry_run=False
+    )
+    busy = runs.start_import(
+        user=importer, kind="users", upload=upload("b.csv", REFUSED_CSV), dry_run=True
+    )
+    now = timezone.now()
+    ImportRun.objects.filter(pk=lost.pk).update(created_at=now - runs.STALLED * 2)
+    # A run whose worker still reports progress is left alone, by the beat and by the claim.
+    ImportRun.objects.filter(pk=busy.pk).update(
+        status=ImportRun.Status.RUNNING, progress_at=now, created_at=now - runs.STALLED * 2
+    )
+    with django_capture_on_commit_callbacks() as queued:
+        assert runs.resume_stalled_imports(now=now) == 1
+    assert len(queued) == 1
+    assert runs.run_import(run_id=busy.pk) == "skipped"
+    assert runs.run_import(run_id=lost.pk) == ImportRun.Status.DONE
+    # A worker that died mid-run: no progress for longer than STALLED, so it is run again.
+    ImportRun.objects.filter(pk=busy.pk).update(progress_at=now - runs.STALLED * 2)
+    assert runs.resume_stalled_imports() == 1
+    assert runs.run_import(run_id=busy.pk) == ImportRun.Status.REFUSED
 
 
 def test_a_clean_dry_run_is_run_for_real_from_the_stored_file(
