@@ -137,7 +137,8 @@ def finish(
 ) -> None:
     """Refuse on any error; else report the plan, and write it unless it is a dry run."""
     if errors:
-        report.errors.extend(errors)
+        # In the file's order, whichever check found them.
+        report.errors.extend(sorted(errors, key=lambda e: (e.line or 0, e.feature or 0)))
         return
     total = len(plan.created) + len(plan.changed) + len(plan.unchanged)
     progress(0, total)  # checked: the writes follow

@@ -21,6 +21,8 @@ from rollout.report import RowError
 
 # Chinese offices' spreadsheets export CSV as UTF-8 (with or without a BOM) or GB18030.
 CSV_ENCODINGS = ("utf-8-sig", "gb18030")
+# Headers refused with their own reason.
+NEVER_IMPORTED = {"password", "密码", "口令"}
 # An XLSX is a zip: what it unpacks to may be this many times the upload limit, no more.
 XLSX_UNPACKED_FACTOR = 10
 
@@ -124,7 +126,19 @@ def _match_headers(
         if not text:
             positions.append(None)
             continue
-        if name is None:
+        if name is None and text.lower() in NEVER_IMPORTED:
+            errors.append(
+                RowError(
+                    line=1,
+                    column=text,
+                    message=_(
+                        "Passwords are never imported: remove this column. New users set "
+                        "their own through the password reset."
+                    ),
+                )
+            )
+            positions.append(None)
+        elif name is None:
             errors.append(
                 RowError(
                     line=1,

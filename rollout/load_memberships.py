@@ -200,6 +200,12 @@ def load(*, source: Table, report: ImportReport, progress) -> None:
             continue
         key = key_of(username, role, row.values["place"])
         values = {"force": force or "", "stationed_in_id": stationed}
+        # A column the file leaves out is left as it is.
+        values = {
+            name: value
+            for name, value in values.items()
+            if name.removesuffix("_id") in source.headers
+        }
         current = existing.get((users[username], role, place_id))
         if current is None:
             new.append(
@@ -218,6 +224,8 @@ def load(*, source: Table, report: ImportReport, progress) -> None:
 
     def write() -> None:
         Membership.objects.bulk_create(new, batch_size=500)
-        Membership.objects.bulk_update(updates, ["force", "stationed_in_id"], batch_size=500)
+        fields = [name for name in ("force", "stationed_in") if name in source.headers]
+        if fields:
+            Membership.objects.bulk_update(updates, fields, batch_size=500)
 
     finish(report=report, errors=problems.errors, plan=plan, write=write, progress=progress)

@@ -108,6 +108,8 @@ def _loops(source: Table, problems: Problems, parents: dict[str, str]) -> None:
     """A parent chain that comes back to the team (file parents override the database's)."""
     for row in source.rows:
         code = row.values["code"]
+        if parents.get(code) == code:
+            continue  # refused already: its own parent
         seen = {code}
         node = parents.get(code)
         while node:
@@ -157,14 +159,20 @@ def load(*, source: Table, report: ImportReport, progress) -> None:
             )
         else:
             values["region_id"] = upper.get(region)
-        parent = problems.text(row, "parent", max_length=32)
+        if "parent" not in source.headers:
+            parent = parents.get(code, "")  # left as it is
+        else:
+            parent = problems.text(row, "parent", max_length=32)
         if parent == code and code:
             problems.add(row, "parent", _("A team cannot be its own parent."))
         elif parent and parent not in in_file and parent not in existing:
             problems.add(row, "parent", _("No team with code %(code)s.") % {"code": parent})
         parents[code] = parent
+        # A list the file leaves out is left as it is.
         lists = {
-            r.column: _codes(problems, row, r.column, known[r.column], what[r.column]) for r in rels
+            r.column: _codes(problems, row, r.column, known[r.column], what[r.column])
+            for r in rels
+            if r.column in source.headers
         }
         rows.append((code, values, parent, lists))
     _loops(source, problems, parents)
@@ -202,6 +210,8 @@ def load(*, source: Table, report: ImportReport, progress) -> None:
             teams[code].parent_id = teams[parent].pk if parent else None
         Team.objects.bulk_update([*new, *updates], FIELDS, batch_size=500)
         for relation in rels:
+            if relation.column not in source.headers:
+                continue
             held = current_lists[relation.column]
             gone: list[int] = []
             added = []

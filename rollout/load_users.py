@@ -68,14 +68,19 @@ def load(*, source: Table, report: ImportReport, progress) -> None:
     for row in source.rows:
         username = problems.text(row, "username", max_length=150, required=True)
         current = existing.get(username)
+        # A column the file leaves out is left as it is; so is a blank is_active.
         values = {
             name: problems.text(row, name, max_length=User._meta.get_field(name).max_length)
             for name in TEXT_FIELDS
+            if name in source.headers
         }
-        values["is_active"] = problems.boolean(row, "is_active", default=True)
-        _check(problems, row, "username", username, _username, current and current.username)
-        _check(problems, row, "email", values["email"], _email, current and current.email)
-        _check(problems, row, "phone", values["phone"], phone_validator, current and current.phone)
+        values["is_active"] = problems.boolean(
+            row, "is_active", default=current.is_active if current else True
+        )
+        _check(problems, row, "username", username, _username, getattr(current, "username", ""))
+        for name, validator in (("email", _email), ("phone", phone_validator)):
+            if name in values:
+                _check(problems, row, name, values[name], validator, getattr(current, name, ""))
         if problems.errors or not username:
             continue
         if current is None:

@@ -63,3 +63,31 @@ def test_a_changed_row_is_reported_changed_and_written():
     report = import_org(kind="users", filename="u.csv", data=csv_bytes(rows), dry_run=False)
     assert report.changed == ["li"] and report.unchanged == ["wang", "zhao"]
     assert User.objects.get(username="li").phone == "13900000002"
+
+
+def test_a_column_the_file_leaves_out_is_left_as_it_is():
+    load_county()
+    User.objects.filter(username="li").update(is_active=False)
+    rows = [["username", "first_name"], ["wang", "芳芳"], ["li", "强"]]
+    report = import_org(kind="users", filename="u.csv", data=csv_bytes(rows), dry_run=False)
+    assert report.changed == ["wang"] and report.unchanged == ["li"]
+    wang = User.objects.get(username="wang")
+    assert (wang.first_name, wang.email, wang.phone) == ("芳芳", "wang@example.test", "13800000001")
+    assert not User.objects.get(username="li").is_active  # a blank is_active keeps it
+    teams = [
+        ["code", "name_zh", "name_en", "region", "kind"],
+        ["TM2", "一中队", "Brigade 1", "C01", "professional"],
+    ]
+    report = import_org(kind="teams", filename="t.csv", data=csv_bytes(teams), dry_run=False)
+    assert report.changed == ["TM2"]
+    brigade = Team.objects.get(code="TM2")
+    assert brigade.kind == "professional" and brigade.parent.code == "TM1"
+    assert sorted(d.code for d in brigade.departments.all()) == ["D01", "D02"]
+    members = [["username", "role", "place"], ["li", "team_member", "TM2"]]
+    report = import_org(
+        kind="memberships", filename="m.csv", data=csv_bytes(members), dry_run=False
+    )
+    assert report.unchanged == ["li|team_member|TM2"]
+    assert (
+        Membership.objects.get(user__username="li", role="team_member").stationed_in.code == "V01"
+    )

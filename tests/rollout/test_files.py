@@ -130,3 +130,9 @@ def test_a_dry_run_writes_nothing_and_says_what_a_run_would_do():
     assert not User.objects.filter(username__in=["wang", "li", "zhao"]).exists()
     data = report.as_dict()
     assert data["ok"] is True and data["created"] == ["wang", "li", "zhao"]
+
+
+def test_a_password_column_is_refused():
+    report, texts = _import("users.csv", csv_bytes([["username", "密码"], ["wang", "secret"]]))
+    assert [(e.line, e.column) for e in report.errors] == [(1, "密码")]
+    assert texts[0].startswith("line 1, column 密码: Passwords are never imported")

@@ -84,12 +84,12 @@ def test_unknown_parents_and_wrong_levels_are_all_listed():
     )
     report, texts = _refused("regions", "r.geojson", data)
     assert [(e.feature, e.column) for e in report.errors] == [
-        (5, "level"),
         (3, "parent"),
         (4, "parent"),
+        (5, "level"),
     ]
-    assert "No region with code NOPE" in texts[1]
-    assert "The parent of a village / community must be a town / street" in texts[2]
+    assert "No region with code NOPE" in texts[0]
+    assert "The parent of a village / community must be a town / street" in texts[1]
     assert not Region.objects.exists()
 
 
