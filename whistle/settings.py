@@ -380,6 +380,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 300.0},
     },
+    # Organisation import runs whose message was lost or whose worker died (rollout.runs).
+    "resume-stalled-imports": {
+        "task": "rollout.tasks.resume_stalled_imports",
+        "schedule": 300.0,
+        "options": {"expires": 300.0},
+    },
     # Photos whose after-commit processing was never queued (broker down) or was lost.
     "process-waiting-photos": {
         "task": "cases.tasks.process_waiting_photos",
