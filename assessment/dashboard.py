@@ -30,6 +30,7 @@ from cases.access import scope_of
 from cases.models import Dispatch
 from cases.selectors_pages.lists import items_by_aspect
 from teams.models import Department, Grid, Region, Role, Team, User
+from teams.service_areas import teams_serving
 
 RATE_KEYS = (
     "on_time_closure_rate",
@@ -733,7 +734,7 @@ def rows_within(rows: list, *, unit_type: str, parent: Unit) -> list:
         )
     elif unit_type == "team":
         inside = set(
-            Team.objects.filter(pk__in=ids, region_id=parent.id).values_list("pk", flat=True)
+            teams_serving(towns=[parent.id]).filter(pk__in=ids).values_list("pk", flat=True)
         )
     else:
         return rows

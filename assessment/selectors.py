@@ -40,6 +40,7 @@ from cases.access import scope_of, visible_cases
 from cases.models import OPEN_STATUSES, Case, Deadline
 from cases.rejections import RejectionReason, reason_text
 from teams.models import Department, Grid, Region, Role, Team, User
+from teams.service_areas import teams_serving, teams_within
 
 __all__ = [
     "UNIT_TYPES",
@@ -123,7 +124,9 @@ def units_in_scope(*, user: User, unit_type: str) -> QuerySet:
         return Grid.objects.filter(grid_condition)
     if unit_type == "team":
         return Team.objects.filter(
-            Q(region__parent_id__in=cities) | Q(region_id__in=towns) | Q(pk__in=teams)
+            Q(pk__in=teams_within(cities=cities).values("pk"))
+            | Q(pk__in=teams_serving(towns=towns).values("pk"))
+            | Q(pk__in=teams)
         )
     if unit_type == "department":
         return Department.objects.filter(

@@ -124,7 +124,7 @@ def build_county():
             Team.objects.get_or_create(
                 code=f"{town.code}-CLE",
                 defaults={
-                    "town": town,
+                    "region": town,
                     "kind": Team.Kind.COMPREHENSIVE,
                     "name_zh": f"基准{t}镇综合执法队",
                     "name_en": f"Bench Town {t} comprehensive team",

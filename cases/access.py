@@ -12,6 +12,7 @@ from django.db.models.functions import Cast
 from cases.errors import NotAllowed, NotInScope
 from cases.models import Case, Dispatch, Level
 from teams.models import Membership, Role, User
+from teams.service_areas import Places, has_own_layout, home_places, served_places
 
 VIEW_CASE_PERMISSION = "cases.view_case"
 
@@ -23,7 +24,12 @@ class Scope:
     grids: dict[str, frozenset[int]] = field(default_factory=dict)
     regions: dict[str, frozenset[int]] = field(default_factory=dict)
     teams: dict[str, frozenset[int]] = field(default_factory=dict)
+    # The towns and the whole cities the user's teams (and their brigades) serve, by role
+    # (teams.service_areas); for a town's team, its town.
     team_towns: dict[str, frozenset[int]] = field(default_factory=dict)
+    team_cities: dict[str, frozenset[int]] = field(default_factory=dict)
+    # The villages where the user is stationed as a team captain or member.
+    stationed: frozenset[int] = frozenset()
     departments: dict[str, frozenset[int]] = field(default_factory=dict)
     grid_villages: frozenset[int] = frozenset()
 
@@ -36,6 +42,13 @@ class Scope:
     def regions_of(self, *roles: str) -> frozenset[int]:
         return frozenset().union(*(self.regions.get(r, frozenset()) for r in roles))
 
+    def served(self, *roles: str) -> Places:
+        """The places the user's teams serve, for these team roles."""
+        return Places(
+            towns=frozenset().union(*(self.team_towns.get(r, frozenset()) for r in roles)),
+            cities=frozenset().union(*(self.team_cities.get(r, frozenset()) for r in roles)),
+        )
+
 
 def scope_of(user: User) -> Scope:
     """The user's scope, cached on the user object for the request or task."""
@@ -45,20 +58,43 @@ def scope_of(user: User) -> Scope:
     grids: dict[str, set[int]] = {}
     regions: dict[str, set[int]] = {}
     teams: dict[str, set[int]] = {}
-    team_towns: dict[str, set[int]] = {}
+    served: dict[str, Places] = {}
+    laid_out: dict[str, set[int]] = {}  # teams with areas or brigades, read after
     departments: dict[str, set[int]] = {}
     grid_villages: set[int] = set()
+    stationed: set[int] = set()
     if user.is_authenticated and user.is_active:
-        rows = Membership.objects.filter(user=user).values_list(
-            "role",
-            "grid_id",
-            "grid__village_id",
-            "region_id",
-            "team_id",
-            "team__region_id",
-            "department_id",
+        has_areas, has_brigades = has_own_layout()
+        rows = (
+            Membership.objects.filter(user=user)
+            .annotate(has_areas=has_areas, has_brigades=has_brigades)
+            .values_list(
+                "role",
+                "grid_id",
+                "grid__village_id",
+                "region_id",
+                "team_id",
+                "team__region_id",
+                "team__region__level",
+                "has_areas",
+                "has_brigades",
+                "stationed_in_id",
+                "department_id",
+            )
         )
-        for role, grid, grid_village, region, team, team_town, department in rows:
+        for (
+            role,
+            grid,
+            grid_village,
+            region,
+            team,
+            home,
+            level,
+            areas,
+            brigades,
+            village,
+            department,
+        ) in rows:
             if grid:
                 grids.setdefault(role, set()).add(grid)
                 grid_villages.add(grid_village)
@@ -66,9 +102,17 @@ def scope_of(user: User) -> Scope:
                 regions.setdefault(role, set()).add(region)
             if team:
                 teams.setdefault(role, set()).add(team)
-                team_towns.setdefault(role, set()).add(team_town)
+                if areas or brigades:
+                    laid_out.setdefault(role, set()).add(team)
+                else:  # the home region: no further query (a town's team)
+                    own = home_places(region_id=home, level=level)
+                    served[role] = served.get(role, Places()) | own
+            if village:
+                stationed.add(village)
             if department:
                 departments.setdefault(role, set()).add(department)
+        for role, team_ids in laid_out.items():
+            served[role] = served.get(role, Places()) | served_places(team_ids=team_ids)
 
     def freeze(mapping: dict[str, set[int]]) -> dict[str, frozenset[int]]:
         return {key: frozenset(value) for key, value in mapping.items()}
@@ -77,7 +121,9 @@ def scope_of(user: User) -> Scope:
         grids=freeze(grids),
         regions=freeze(regions),
         teams=freeze(teams),
-        team_towns=freeze(team_towns),
+        team_towns={role: places.towns for role, places in served.items()},
+        team_cities={role: places.cities for role, places in served.items()},
+        stationed=frozenset(stationed),
         departments=freeze(departments),
         grid_villages=frozenset(grid_villages),
     )
@@ -103,14 +149,16 @@ def visible_cases(*, user: User) -> QuerySet[Case]:
     villages = scope.regions_of(Role.VILLAGE_OFFICER)
     if villages:
         condition |= Q(village_id__in=villages)
-    towns = scope.regions_of(Role.TOWN_COMMITTEE) | scope.team_towns.get(
-        Role.TEAM_CAPTAIN, frozenset()
-    )
+    # A team captain sees the cases in the places their team and its brigades serve.
+    captain = scope.served(Role.TEAM_CAPTAIN)
+    towns = scope.regions_of(Role.TOWN_COMMITTEE) | captain.towns
     if towns:
         condition |= Q(town_id__in=towns)
-    cities = scope.regions_of(Role.CITY_COMMITTEE, Role.SUPERVISOR, Role.ADMIN)
+    cities = scope.regions_of(Role.CITY_COMMITTEE, Role.SUPERVISOR, Role.ADMIN) | captain.cities
     if cities:
         condition |= Q(city_id__in=cities)
+    if scope.stationed:  # a captain or member stationed in a village sees its cases
+        condition |= Q(village_id__in=scope.stationed)
     member_teams = scope.teams.get(Role.TEAM_MEMBER, frozenset())
     if member_teams:
         condition |= Exists(Dispatch.objects.filter(case=OuterRef("pk"), team_id__in=member_teams))

@@ -1,12 +1,14 @@
 """Reads about cases and places, used by services, pages and the API alike."""
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from cases.access import scope_of
 from cases.models import Case, Deadline, Dispatch, Level
 from checklists.demo import is_demo_item
+from checklists.models import Aspect, Item
 from teams.geo import contains
 from teams.models import Department, Grid, Region, Role, Team, User
+from teams.service_areas import leaf_units_serving
 
 
 def locate_grid(*, latitude: float, longitude: float) -> Grid | None:
@@ -21,11 +23,19 @@ def locate_grid(*, latitude: float, longitude: float) -> Grid | None:
 
 
 def default_handlers(*, case: Case) -> tuple[list[Team], list[Department]]:
-    """The teams and departments an item is dispatched to by default in the case's town:
-    teams of the item's kinds in that town, and departments of the item's kinds in the town
-    (its branch) or else in the city."""
+    """The teams and departments an item is dispatched to by default for the case's place.
+
+    Teams: the units without brigades, of the item's kinds, that serve the case's town or
+    city (teams.service_areas) and take the item (its speciality, or none). In Haining's shape
+    that is the town's teams of those kinds, as before service areas. Departments: of the
+    item's kinds in the town (its branch) or else in the city."""
     kinds = list(case.item.default_team_kinds or [])
-    teams = list(Team.objects.filter(region_id=case.town_id, kind__in=kinds).order_by("code"))
+    teams = list(
+        leaf_units_serving(town_id=case.town_id, city_id=case.city_id)
+        .prefetch_related("areas")
+        .filter(taking(case.item), kind__in=kinds)
+        .order_by("code")
+    )
     departments = []
     # The demo item goes to the city's bureau first: the demo's liaison sits there.
     regions = (
@@ -39,6 +49,18 @@ def default_handlers(*, case: Case) -> tuple[list[Team], list[Department]]:
         if department is not None:
             departments.append(department)
     return teams, departments
+
+
+def taking(item: Item) -> Q:
+    """A filter on units that take the item: it or its aspect is in their speciality, or they
+    have no speciality (checklists: Aspect.teams, Item.teams)."""
+    by_item = Item.teams.through.objects.filter(team_id=OuterRef("pk"))
+    by_aspect = Aspect.teams.through.objects.filter(team_id=OuterRef("pk"))
+    return (
+        (~Exists(by_item) & ~Exists(by_aspect))
+        | Exists(by_item.filter(item_id=item.pk))
+        | Exists(by_aspect.filter(aspect_id=item.aspect_id))
+    )
 
 
 def case_deadlines(*, case: Case) -> QuerySet[Deadline]:

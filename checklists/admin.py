@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from checklists.models import Aspect, Item, ReplyTemplate, ScreeningRule, Stage, TimeLimit
+from teams.admin import TeamAdmin
 from teams.models import Team
 
 
@@ -30,6 +31,7 @@ class AspectAdmin(admin.ModelAdmin):
     list_editable = ("order",)
     search_fields = ("code", "name_zh", "name_en")
     inlines = (ItemInline,)
+    filter_horizontal = ("teams",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).annotate(item_total=Count("items"))
@@ -106,6 +108,7 @@ class ItemAdminForm(forms.ModelForm):
             "default_team_kinds",
             "default_department_kinds",
             "hotline_route",
+            "teams",
         )
 
 
@@ -123,7 +126,7 @@ class ItemAdmin(admin.ModelAdmin):
     )
     search_fields = ("code", "name_zh", "name_en")
     list_select_related = ("aspect",)
-    filter_horizontal = ("default_department_kinds",)
+    filter_horizontal = ("default_department_kinds", "teams")
     inlines = (TimeLimitInline,)
     fieldsets = (
         (None, {"fields": ("aspect", "code", "order", "name_zh", "name_en", "active")}),
@@ -142,6 +145,7 @@ class ItemAdmin(admin.ModelAdmin):
                     "default_team_kinds",
                     "default_department_kinds",
                     "hotline_route",
+                    "teams",
                 )
             },
         ),
@@ -205,3 +209,32 @@ class ReplyTemplateAdmin(admin.ModelAdmin):
         "redirect_zh",
         "redirect_en",
     )
+
+
+# A unit's speciality is edited on the team's page too: the aspects and items it takes (the
+# relation lives here, in the checklist, a layer above the teams).
+
+
+class SpecialityAspectInline(admin.TabularInline):
+    model = Aspect.teams.through
+    extra = 0
+    autocomplete_fields = ("aspect",)
+    verbose_name = _("speciality: aspect")
+    verbose_name_plural = _("speciality: aspects (none and no items: every item)")
+
+
+class SpecialityItemInline(admin.TabularInline):
+    model = Item.teams.through
+    extra = 0
+    autocomplete_fields = ("item",)
+    verbose_name = _("speciality: item")
+    verbose_name_plural = _("speciality: items")
+
+
+class TeamWithSpecialityAdmin(TeamAdmin):
+    inlines = (*TeamAdmin.inlines, SpecialityAspectInline, SpecialityItemInline)
+
+
+if admin.site.is_registered(Team):
+    admin.site.unregister(Team)
+admin.site.register(Team, TeamWithSpecialityAdmin)

@@ -32,7 +32,8 @@ from consultation.services import (
     can_see_investigation,
     is_committee_of,
 )
-from teams.models import Department, Grid, Membership, Region, Role, Team, User
+from teams.models import Department, Grid, Membership, Region, Role, User
+from teams.service_areas import teams_of_place, teams_serving
 
 # --- where the user sits on a committee --------------------------------------------------------
 
@@ -127,17 +128,21 @@ def invitable(*, seat: Seat) -> tuple[QuerySet, QuerySet, QuerySet]:
     region = seat.region
     if seat.level == Consultation.Level.TOWN:
         departments = Department.objects.filter(Q(region=region) | Q(region_id=region.parent_id))
-        teams = Team.objects.filter(region=region)
+        teams = teams_of_place(region=region)
         villages = Q(memberships__role=Role.VILLAGE_OFFICER, memberships__region__parent=region)
-        lawyers = Q(memberships__force=Membership.Force.LAWYER, memberships__team__region=region)
+        lawyers = Q(
+            memberships__force=Membership.Force.LAWYER,
+            memberships__team_id__in=teams.values("pk"),
+        )
     else:
         departments = Department.objects.filter(Q(region=region) | Q(region__parent=region))
-        teams = Team.objects.filter(region__parent=region)
+        teams = teams_of_place(region=region)
         villages = Q(
             memberships__role=Role.VILLAGE_OFFICER, memberships__region__parent__parent=region
         )
         lawyers = Q(
-            memberships__force=Membership.Force.LAWYER, memberships__team__region__parent=region
+            memberships__force=Membership.Force.LAWYER,
+            memberships__team_id__in=teams.values("pk"),
         )
     people = (
         User.objects.filter(villages | lawyers, is_active=True)
@@ -395,7 +400,7 @@ def planning_choices(*, towns: Iterable[int]) -> dict[str, QuerySet]:
         "grids": Grid.objects.filter(village__parent_id__in=towns)
         .select_related("village")
         .order_by("code"),
-        "teams": Team.objects.filter(town_id__in=towns).order_by("code"),
+        "teams": teams_serving(towns=towns).order_by("code"),
         "departments": Department.objects.filter(
             Q(region_id__in=towns) | Q(region_id__in=cities)
         ).order_by("code"),
@@ -433,7 +438,7 @@ def task_targets(*, consultation: Consultation) -> tuple[list, list]:
     else:
         towns = list(consultation.agenda_items.values_list("case__town_id", flat=True))
         city = consultation.region_id
-    teams = Team.objects.filter(town_id__in=towns).order_by("code")
+    teams = teams_serving(towns=towns).order_by("code")
     departments = Department.objects.filter(Q(region_id__in=towns) | Q(region_id=city)).order_by(
         "code"
     )

@@ -35,6 +35,7 @@ from consultation.models import (
     Invitation,
 )
 from teams.models import Department, Grid, Membership, Region, Role, Team, User
+from teams.service_areas import teams_of_place, teams_serving
 
 VIEW_CONSULTATION_PERMISSION = "consultation.view_consultation"
 MAX_AGENDA = 50
@@ -114,13 +115,10 @@ def _check_invitees(
             pk__in=list(department_ids),
         )
     )
-    teams = list(
-        Team.objects.filter(
-            Q(region=region) if town_level else Q(region__parent=region), pk__in=list(team_ids)
-        )
-    )
+    place_teams = teams_of_place(region=region)
+    teams = list(place_teams.filter(pk__in=list(team_ids)))
     where = Q(region__parent=region) if town_level else Q(region__parent__parent=region)
-    lawyers = Q(team__region=region) if town_level else Q(team__region__parent=region)
+    lawyers = Q(team_id__in=place_teams.values("pk"))
     people = list(
         User.objects.filter(
             pk__in=Membership.objects.filter(
@@ -621,7 +619,7 @@ def plan_investigation(
     grid = Grid.objects.filter(pk=grid_id, village__parent=town).first()
     if grid is None:
         errors["grid"] = [_("Choose a grid of this town.")]
-    team = Team.objects.filter(pk=team_id, region=town).first()
+    team = teams_serving(towns=[town.pk]).filter(pk=team_id).first()
     if team is None:
         errors["team"] = [_("Choose a team of this town.")]
     if planned_for is None or timezone.localdate(planned_for) < timezone.localdate():

@@ -26,7 +26,8 @@ from policylab.errors import LabError, ReplayState
 from policylab.models import Replay, ReplayCaseFact, ReplayDispatchFact, Scenario
 from policylab.replay import Cancelled, Tally, cohort, replay_period, replay_span
 from policylab.rules import Rules, limits_in_force, parse_rules, rules_of, scheme_in_force
-from teams.models import Department, Region, Team, User
+from teams.models import Department, Region, User
+from teams.service_areas import teams_serving, teams_within
 
 logger = logging.getLogger(__name__)
 
@@ -398,7 +399,13 @@ def ranked_units(place: Region) -> dict[str, list[int]]:
                 "pk", flat=True
             )
         ),
-        "team": list(Team.objects.filter(town_id__in=towns).values_list("pk", flat=True)),
+        "team": list(
+            (
+                teams_within(cities=[place.pk])
+                if place.level == Region.Level.CITY
+                else teams_serving(towns=towns)
+            ).values_list("pk", flat=True)
+        ),
         "department": list(
             Department.objects.filter(region_id__in=[city_id, *towns]).values_list("pk", flat=True)
         ),

@@ -12,6 +12,7 @@ from cases.errors import NotAllowed, NotInScope
 from cases.models import Attachment, Case, Dispatch, Status
 from spotchecks.models import SpotCheck, SpotCheckCase
 from teams.models import Department, Region, Role, Team, User
+from teams.service_areas import teams_within
 
 Unit = Team | Department
 
@@ -58,8 +59,9 @@ def drawn_cases(*, spot_check: SpotCheck) -> list[SpotCheckCase]:
 
 
 def city_units(*, city_id: int) -> tuple[QuerySet[Team], QuerySet[Department]]:
-    """The teams of the city's towns and the departments of the city or its towns."""
-    teams = Team.objects.filter(town__parent_id=city_id).order_by("code")
+    """The teams of the city (at home in it or its towns) and the departments of the city or
+    its towns."""
+    teams = teams_within(cities=[city_id]).order_by("code")
     departments = Department.objects.filter(
         Q(region_id=city_id) | Q(region__parent_id=city_id)
     ).order_by("code")
@@ -126,7 +128,7 @@ def draw_choices(*, user: User) -> DrawChoices | None:
     ids = supervisor_cities(user=user)
     if not ids:
         return None
-    teams = Team.objects.filter(town__parent_id__in=ids).order_by("code")
+    teams = teams_within(cities=ids).order_by("code")
     departments = Department.objects.filter(
         Q(region_id__in=ids) | Q(region__parent_id__in=ids)
     ).order_by("code")

@@ -42,8 +42,8 @@ class MembershipInline(admin.TabularInline):
     model = Membership
     fk_name = "user"
     extra = 0
-    fields = ("role", "region", "grid", "team", "department", "force")
-    autocomplete_fields = PLACE_AUTOCOMPLETE
+    fields = ("role", "region", "grid", "team", "department", "force", "stationed_in")
+    autocomplete_fields = (*PLACE_AUTOCOMPLETE, "stationed_in")
     verbose_name = _("role held")
     verbose_name_plural = _("roles held")
 
@@ -284,9 +284,9 @@ class MembershipAdmin(admin.ModelAdmin):
         "department__name_zh",
         "department__name_en",
     )
-    autocomplete_fields = ("user", *PLACE_AUTOCOMPLETE)
+    autocomplete_fields = ("user", *PLACE_AUTOCOMPLETE, "stationed_in")
     list_select_related = ("user", "region", "grid", "team", "department")
-    fields = ("user", "role", "region", "grid", "team", "department", "force")
+    fields = ("user", "role", "region", "grid", "team", "department", "force", "stationed_in")
 
     @admin.display(description=_("place"))
     def place(self, obj: Membership) -> str:

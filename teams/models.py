@@ -295,6 +295,15 @@ class Team(BilingualNameMixin):
 
         return team_serves(team=self, region=region)
 
+    def takes(self, item: models.Model) -> bool:
+        """Whether the unit takes a checklist item (checklists.Item): one of its items, or an
+        item of one of its aspects; a unit with no speciality takes every item."""
+        items = set(self.items.values_list("pk", flat=True))
+        aspects = set(self.aspects.values_list("pk", flat=True))
+        if not items and not aspects:
+            return True
+        return item.pk in items or item.aspect_id in aspects
+
 
 class Role(models.TextChoices):
     GRID_WORKER = "grid_worker", _("grid worker")

@@ -35,6 +35,7 @@ from cases.workflow import available_actions, available_dispatch_actions, timeli
 from cases.workflow.updates import PHOTO_VISIBILITY, PUBLIC_UPDATE
 from checklists.models import Stage, TimeUnit
 from teams.models import Department, Region, Role, Team, User
+from teams.service_areas import teams_serving
 
 # Who acted when it was not a user.
 ACTOR_LABELS = {
@@ -465,8 +466,9 @@ def team_members(*, team_id: int) -> QuerySet[User]:
 
 
 def dispatch_targets(*, case: Case) -> tuple[QuerySet[Team], QuerySet[Department]]:
-    """The teams of the case's town and the departments of its town or city."""
-    teams = Team.objects.filter(town_id=case.town_id).order_by("code")
+    """The teams serving the case's town (teams.service_areas) and the departments of its town
+    or city."""
+    teams = teams_serving(towns=[case.town_id]).order_by("code")
     departments = Department.objects.filter(
         Q(region_id=case.town_id) | Q(region_id=case.city_id)
     ).order_by("code")

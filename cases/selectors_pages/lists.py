@@ -142,18 +142,20 @@ def running_deadline(case: Case) -> Deadline | None:
 
 def visible_grids(*, user: User) -> QuerySet[Grid]:
     """The grids of the places the user works in: their own grids, their village's, their
-    town's (committee, teams) or their city's (city committee, supervisors, departments)."""
+    town's (committee), their team's service area or their city's (city committee,
+    supervisors, departments)."""
     scope = scope_of(user)
     condition = Q(pk__in=scope.grids.get(Role.GRID_WORKER, frozenset()))
     villages = scope.regions_of(Role.VILLAGE_OFFICER)
     if villages:
         condition |= Q(village_id__in=villages)
-    towns = scope.regions_of(Role.TOWN_COMMITTEE) | frozenset().union(
-        *(scope.team_towns.get(role, frozenset()) for role in (Role.TEAM_CAPTAIN, Role.TEAM_MEMBER))
-    )
+    served = scope.served(Role.TEAM_CAPTAIN, Role.TEAM_MEMBER)  # teams: their service areas
+    if scope.stationed:
+        condition |= Q(village_id__in=scope.stationed)
+    towns = scope.regions_of(Role.TOWN_COMMITTEE) | served.towns
     if towns:
         condition |= Q(village__parent_id__in=towns)
-    cities = scope.regions_of(Role.CITY_COMMITTEE, Role.SUPERVISOR, Role.ADMIN)
+    cities = scope.regions_of(Role.CITY_COMMITTEE, Role.SUPERVISOR, Role.ADMIN) | served.cities
     if cities:
         condition |= Q(village__parent__parent_id__in=cities)
     return Grid.objects.filter(condition).order_by("code")

@@ -262,7 +262,9 @@ def _handler(*, case: Case, team_id: int | None, department_id: int | None) -> T
     if team_id:
         team = Team.objects.filter(pk=team_id).first()
         if team is None or not team.serves(case.village):
-            raise InvalidInput(fields={"handler": [_("A town's team serves its own town only.")]})
+            raise InvalidInput(
+                fields={"handler": [_("This team does not serve the case's place.")]}
+            )
         return team
     department = Department.objects.filter(
         pk=department_id, region_id__in=[case.town_id, case.city_id]

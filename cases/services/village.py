@@ -209,7 +209,7 @@ def create_dispatches(
     now = now or timezone.now()
     for handler in handlers:
         if isinstance(handler, Team) and not handler.serves(case.village):
-            raise InvalidInput(fields={"team": [_("A town's team serves its own town only.")]})
+            raise InvalidInput(fields={"team": [_("This team does not serve the case's place.")]})
     # The report-in clock is planned first, so each dispatch is written once with its due time.
     report_in = timers.plan_deadline(case=case, stage=Stage.REPORT_IN, start=now)
     dispatches = Dispatch.objects.bulk_create(
