@@ -1252,7 +1252,7 @@ def main(argv: list[str] | None = None) -> int:
         django.setup()
         from django.core.management import call_command
 
-        from checklists.demo import build_demo_city
+        from rollout.demo import build_demo_city
 
         call_command("migrate", verbosity=0)
         build_demo_city()

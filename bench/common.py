@@ -85,7 +85,7 @@ def set_up(*, force: bool) -> None:
     django.setup()
     from django.core.management import call_command
 
-    from checklists.demo import build_demo_city
+    from rollout.demo import build_demo_city
 
     call_command("migrate", verbosity=0)
     build_demo_city()

@@ -1,14 +1,13 @@
-"""The demo city: the organisation of teams.demo and a checklist item whose limits are a few
-minutes, built idempotently for `manage.py seed_demo`, e2e tests and benchmarks. It sits in
-checklists, the lowest app that knows both the organisation and the checklist."""
+"""The demo's checklist part: an item whose limits are a few minutes and the reply templates,
+built idempotently by rollout.demo for `manage.py seed_demo`, e2e tests and benchmarks, and
+where the demo item is offered (the demo cities only)."""
 
 from collections.abc import Iterable
 
-from django.db import transaction
 from django.db.models import Exists, Q, QuerySet
 
 from checklists.models import Aspect, Item, ReplyTemplate, Stage, TimeLimit, TimeUnit
-from teams.demo import CITY, DEMO_PASSWORD, DemoCity, build_demo_organisation, upsert
+from teams.demo import DEMO_CITY_CODES, upsert
 from teams.models import DepartmentKind, Region, Team
 
 # A checklist item whose every limit is a few natural minutes, so that someone trying
@@ -131,20 +130,10 @@ def build_demo_replies() -> None:
         )
 
 
-@transaction.atomic
-def build_demo_city(*, password: str = DEMO_PASSWORD) -> DemoCity:
-    """Create or bring up to date the demo city, its organisation, one user per role and the
-    fast-escalation demo item."""
-    demo = build_demo_organisation(password=password)
-    build_demo_item()
-    build_demo_replies()
-    return demo
-
-
 # --- where the demo item is offered ------------------------------------------------------------
-# The demo is the demo city (teams.demo.CITY, built by `seed_demo`). Its fast-escalation item is
-# offered, and may be filed, only for places of that city: a deployment's real cities never see
-# it among their items, even when the demo was seeded in the same database.
+# The demo cities are teams.demo.DEMO_CITY_CODES, built by `seed_demo`. Their fast-escalation
+# item is offered, and may be filed, only for places of those cities: a deployment's real
+# cities never see it among their items, even when the demo was seeded in the same database.
 
 
 def is_demo_item(item: Item) -> bool:
@@ -153,14 +142,14 @@ def is_demo_item(item: Item) -> bool:
 
 def demo_city_ids() -> frozenset[int]:
     return frozenset(
-        Region.objects.filter(code=CITY["code"], level=Region.Level.CITY).values_list(
+        Region.objects.filter(code__in=DEMO_CITY_CODES, level=Region.Level.CITY).values_list(
             "pk", flat=True
         )
     )
 
 
 def items_for_cities(items: QuerySet[Item], *, city_ids: Iterable[int | None]) -> QuerySet[Item]:
-    """The items offered to places of these cities: the demo item only if one of them is the
+    """The items offered to places of these cities: the demo item only if one of them is a
     demo city."""
     if demo_city_ids() & {pk for pk in city_ids if pk is not None}:
         return items
@@ -174,6 +163,6 @@ def offered_in_city(item: Item, *, city_id: int | None) -> bool:
 
 def items_for_grids(items: QuerySet[Item], *, grids: QuerySet) -> QuerySet[Item]:
     """The items offered where these grids lie (one query with the items): the demo item only
-    if one of the grids is in the demo city."""
-    in_demo = grids.filter(village__parent__parent__code=CITY["code"])
+    if one of the grids is in a demo city."""
+    in_demo = grids.filter(village__parent__parent__code__in=DEMO_CITY_CODES)
     return items.exclude(Q(code=DEMO_ITEM["code"]) & ~Exists(in_demo))

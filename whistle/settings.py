@@ -249,6 +249,9 @@ WHISTLE_MAX_IMAGE_SIDE = int(os.environ.get("WHISTLE_MAX_IMAGE_SIDE", "2560"))
 # the import refuses them (rounding along a shared border is not an overlap).
 WHISTLE_IMPORT_MAX_BYTES = int(os.environ.get("WHISTLE_IMPORT_MAX_BYTES", str(20 * 1024 * 1024)))
 WHISTLE_IMPORT_GRID_OVERLAP_M2 = float(os.environ.get("WHISTLE_IMPORT_GRID_OVERLAP_M2", "1"))
+# Which demo county `seed_demo` (and so `make run`) builds from docs/examples/: "haining" or
+# "longgang" (rollout.demo).
+WHISTLE_DEMO_SHAPE = os.environ.get("WHISTLE_DEMO_SHAPE", "haining")
 
 # Redis, when REDIS_URL is set, carries the Celery broker and the shared cache.
 REDIS_URL = os.environ.get("REDIS_URL", "")

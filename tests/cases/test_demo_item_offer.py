@@ -9,8 +9,9 @@ from django.urls import reverse
 from cases.errors import InvalidInput
 from cases.models import Dispatch
 from cases.services import file_whistle, whistle_to_town
-from checklists.demo import build_demo_city, build_demo_item
+from checklists.demo import build_demo_item
 from checklists.models import Item
+from rollout.demo import build_demo_city
 from teams.models import Grid, Role, User
 from tests.cases.conftest import org
 from tests.factories import (

@@ -11,8 +11,8 @@ from cases import calendar
 from cases.models import Case, Deadline, Event, Level, Status
 from cases.services import file_whistle
 from cases.tasks import sweep_deadlines
-from checklists.demo import build_demo_city
 from checklists.models import Item, Stage, TimeLimit
+from rollout.demo import build_demo_city
 from teams.models import Grid, User
 
 pytestmark = pytest.mark.django_db

@@ -40,8 +40,16 @@ ROLES = (
 )
 
 
-def build_org(*, prefix: str, city_code: str, lng: float) -> Org:
-    """An organisation like the `org` fixture of the case tests, under its own usernames."""
+SHAPES = ("haining", "longgang")
+
+
+def build_org(*, prefix: str, city_code: str, lng: float, shape: str = "haining") -> Org:
+    """An organisation like the `org` fixture of the case tests, under its own usernames.
+
+    Haining's shape: a team of each town. Longgang's: the city is a district with one team
+    whose area brigades (home: the district) each serve one street (a town); `team` and
+    `other_team` are two of those brigades, and the district's professional brigade, which
+    takes other items, is there too."""
     city = CityFactory(code=city_code)
     town = TownFactory(parent=city)
     other_town = TownFactory(parent=city)
@@ -49,8 +57,17 @@ def build_org(*, prefix: str, city_code: str, lng: float) -> Org:
     other_village = VillageFactory(parent=town)
     grid = GridFactory(village=village, polygon=square_polygon(lng, 30.50))
     other_grid = GridFactory(village=other_village, polygon=square_polygon(lng + 0.1, 30.50))
-    team = TeamFactory(region=town, kind=Team.Kind.COMPREHENSIVE)
-    other_team = TeamFactory(region=other_town, kind=Team.Kind.COMPREHENSIVE)
+    if shape == "longgang":
+        district_team = TeamFactory(region=city, kind=Team.Kind.COMPREHENSIVE)
+        team = TeamFactory(region=city, parent=district_team, kind=Team.Kind.COMPREHENSIVE)
+        team.areas.set([town])
+        other_team = TeamFactory(region=city, parent=district_team, kind=Team.Kind.COMPREHENSIVE)
+        other_team.areas.set([other_town])
+        professional = TeamFactory(region=city, parent=district_team, kind=Team.Kind.PROFESSIONAL)
+        professional.items.set([Item.objects.get(code="MKT-02")])
+    else:
+        team = TeamFactory(region=town, kind=Team.Kind.COMPREHENSIVE)
+        other_team = TeamFactory(region=other_town, kind=Team.Kind.COMPREHENSIVE)
     department = Department.objects.create(
         code=f"{city_code}-UM",
         kind=DepartmentKind.objects.get(code="urban_management"),

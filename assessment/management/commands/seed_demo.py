@@ -1,16 +1,18 @@
-"""`manage.py seed_demo`: build the demo city (Haining) and print the demo logins; with
-`--history`, also a year of cases walked through the services (assessment.demo_history).
+"""`manage.py seed_demo`: build a demo county from its example files (rollout.demo: Haining's
+shape, or with `--shape longgang` Longgang's) and print the demo logins; with `--history`, also
+a year of cases walked through the services (assessment.demo_history).
 
 It lives in assessment, the app above cases, because the history uses the case services."""
 
 import unicodedata
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from assessment.demo_history import HISTORY_CASES, HistoryUnavailable, build_history
-from checklists.demo import build_demo_city
+from rollout.demo import SHAPES, build_demo_city
 from teams.demo import DEMO_PASSWORD
 from teams.two_factor.demo import DEMO_RECOVERY_CODES, demo_secret
 
@@ -25,9 +27,20 @@ def _pad(text: str, width: int) -> str:
 
 
 class Command(BaseCommand):
-    help = "Build or refresh the demo city Haining with one demo user per role (idempotent)."
+    help = (
+        "Build or refresh a demo county from its files in docs/examples/ (Haining's shape or "
+        "Longgang's) with demo users for every role (idempotent)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--shape",
+            choices=SHAPES,
+            default=None,
+            help="Which demo county: haining (city / towns / villages, a team pair per town) or "
+            "longgang (district / streets / communities, one team of 8 brigades); default: "
+            "the setting WHISTLE_DEMO_SHAPE.",
+        )
         parser.add_argument(
             "--password",
             default=DEMO_PASSWORD,
@@ -47,7 +60,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        demo = build_demo_city(password=options["password"])
+        shape = options["shape"] or settings.WHISTLE_DEMO_SHAPE
+        if shape not in SHAPES:
+            raise CommandError(
+                _("Unknown demo shape %(shape)s; choose among %(shapes)s.")
+                % {"shape": shape, "shapes": ", ".join(SHAPES)}
+            )
+        demo = build_demo_city(shape=shape, password=options["password"])
         rows = [(_("Role"), _("Username"), _("Password")), *demo.logins]
         widths = [max(_width(row[i]) for row in rows) for i in range(3)]
         rule = "  ".join("-" * w for w in widths)

@@ -1,0 +1,181 @@
+"""The whole life of a whistle on both demo shapes, each built by importing its example files
+(docs/examples/haining and docs/examples/longgang): filed by a grid worker, screened and
+whistled by the village, dispatched by the service-area rules, reported in, consulted at the
+town level, escalated to the city level, decided, handled, verified, evaluated, closed, and
+assessed from its events; who may see it follows each shape's organisation."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from shapely.geometry import shape
+
+from assessment.models import CaseFact
+from assessment.services import refresh_case_facts
+from cases.access import access_case, visible_cases
+from cases.errors import NotInScope
+from cases.models import Dispatch, Level, Satisfaction, Status
+from cases.services import (
+    Task,
+    accept_case,
+    decide_consultation,
+    escalate_case,
+    evaluate_case,
+    file_whistle,
+    report_in,
+    request_consultation,
+    resolve_case,
+    verify_case,
+    whistle_to_town,
+)
+from checklists.models import Item
+from rollout.demo import build_demo_city
+from teams.models import Grid, User
+from tests.cases.engine_steps import T0, png
+
+pytestmark = pytest.mark.django_db
+
+
+@dataclass(frozen=True)
+class Cast:
+    """Who does what in one demo shape, by username, and where the whistle is blown."""
+
+    shape: str
+    grid: str
+    worker: str
+    officer: str
+    captain: str
+    team: str  # the unit the captain leads, which the service-area rule must choose
+    town_committee: str
+    city_committee: str
+    member: str  # sees the case through the team (Longgang: stationed in the community)
+    outsider: str  # a captain of a unit that does not serve the place: must not see it
+
+
+CASTS = [
+    Cast(
+        shape="haining",
+        grid="HN-XS-01-01",
+        worker="grid1",
+        officer="village1",
+        captain="captain1",
+        team="HN-XS-CLE",
+        town_committee="town1",
+        city_committee="city1",
+        member="member1",
+        outsider="captain2",
+    ),
+    Cast(
+        shape="longgang",
+        grid="LG-CB-01-01",
+        worker="lg-grid1",
+        officer="lg-village1",
+        captain="lg-captain2",
+        team="LG-ZF-A2",
+        town_committee="lg-street1",
+        city_committee="lg-district1",
+        member="lg-member1",
+        outsider="captain-lg-zf-a1",
+    ),
+]
+
+
+@pytest.fixture(autouse=True)
+def _clock_and_media(time_machine, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    time_machine.move_to(T0, tick=False)
+
+
+def user(username: str) -> User:
+    return User.objects.get(username=username)
+
+
+def inside(grid_code: str) -> dict[str, float]:
+    point = shape(Grid.objects.get(code=grid_code).polygon).representative_point()
+    return {"latitude": point.y, "longitude": point.x}
+
+
+@pytest.mark.parametrize("cast", CASTS, ids=[c.shape for c in CASTS])
+def test_a_whistle_lives_its_whole_life_on_each_shape(cast):
+    build_demo_city(shape=cast.shape)
+    worker, officer, captain = user(cast.worker), user(cast.officer), user(cast.captain)
+    town_committee, city_committee = user(cast.town_committee), user(cast.city_committee)
+
+    # Filed from the grid worker's phone, at a point of their grid.
+    case = file_whistle(
+        user=worker,
+        item=Item.objects.get(code="SAN-01"),
+        description="Rubbish piled by the river bridge",
+        **inside(cast.grid),
+    ).case
+    assert case.grid.code == cast.grid
+    assert case.town_id == case.village.parent_id and case.city_id == case.town.parent_id
+
+    # Screened and whistled by the village: the unit serving the place reports in.
+    accept_case(user=officer, case_id=case.pk)
+    case = whistle_to_town(user=officer, case_id=case.pk, note="Too big for us")
+    team_dispatches = list(case.dispatches.filter(team__isnull=False))
+    assert [d.team.code for d in team_dispatches] == [cast.team]
+    report_in(user=captain, dispatch_id=team_dispatches[0].pk)
+
+    # Who sees it: the team (and its stationed member), never a unit elsewhere.
+    assert visible_cases(user=user(cast.member)).filter(pk=case.pk).exists()
+    with pytest.raises(NotInScope):
+        access_case(user=user(cast.outsider), pk=case.pk)
+
+    # Consulted at the town level, escalated to the city, decided there.
+    case = request_consultation(user=captain, case_id=case.pk, reason="The owner resists")
+    assert (case.status, case.level) == (Status.IN_CONSULTATION, Level.TOWN)
+    escalate_case(user=town_committee, case_id=case.pk, reason="Needs the city")
+    due = T0 + timedelta(days=3)
+    decide_consultation(
+        user=city_committee,
+        case_id=case.pk,
+        decision="Clear it jointly",
+        tasks=[Task(action="Remove the heap", due_at=due, team_id=team_dispatches[0].team_id)],
+    )
+    case.refresh_from_db()
+    assert (case.status, case.level) == (Status.IN_PROGRESS, Level.CITY)
+    task = case.dispatches.get(origin=Dispatch.Origin.DECISION)
+    report_in(user=captain, dispatch_id=task.pk)
+
+    # Handled, verified by the grid worker, evaluated: closed.
+    resolve_case(user=captain, case_id=case.pk, note="Cleared", photos=[png()])
+    verify_case(user=worker, case_id=case.pk, passed=True)
+    evaluate_case(user=worker, case_id=case.pk, satisfaction=Satisfaction.SATISFIED)
+    case.refresh_from_db()
+    assert case.status == Status.CLOSED
+
+    # Assessed from its events.
+    assert refresh_case_facts(case_id=case.pk)
+    fact = CaseFact.objects.get(case_id=case.pk)
+    assert (fact.closed, fact.whistled, fact.escalated, fact.max_level) == (
+        True,
+        True,
+        True,
+        Level.CITY,
+    )
+    assert (fact.town_id, fact.village_id, fact.satisfaction) == (
+        case.town_id,
+        case.village_id,
+        Satisfaction.SATISFIED,
+    )
+
+
+def test_longgang_dispatches_an_item_of_a_speciality_to_its_professional_brigade_too():
+    """MKT-02 goes to comprehensive and professional units: the area brigade by coverage, the
+    market supervision brigade by its aspect, across the whole district."""
+    build_demo_city(shape="longgang")
+    for grid, area_brigade in (("LG-CB-01-01", "LG-ZF-A2"), ("LG-LJ-03-02", "LG-ZF-A5")):
+        worker = Grid.objects.get(code=grid).memberships.get(role="grid_worker").user
+        case = file_whistle(
+            user=worker,
+            item=Item.objects.get(code="MKT-02"),
+            description="Unlicensed stall",
+            **inside(grid),
+        ).case
+        officer = case.village.memberships.get(role="village_officer").user
+        accept_case(user=officer, case_id=case.pk)
+        case = whistle_to_town(user=officer, case_id=case.pk, note="")
+        teams = sorted(case.dispatches.filter(team__isnull=False).values_list("team__code"))
+        assert teams == [(area_brigade,), ("LG-ZF-P1",)]
