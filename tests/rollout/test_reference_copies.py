@@ -13,7 +13,7 @@ EDITED = geojson(
 )
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_an_import_drops_the_kept_grids_after_it_commits():
     load_county()
     pk = Grid.objects.get(code="G01").pk
