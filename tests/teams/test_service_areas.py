@@ -99,11 +99,12 @@ def test_speciality_by_item_or_aspect_and_none_takes_everything(lg):
 
 def test_the_home_region_is_a_town_or_a_district_never_a_community(lg):
     team = Team(code="LG-bad", region=lg.communities["S1-a"], kind="comprehensive", name_zh="队")
-    with translation.override("en"), pytest.raises(ValidationError) as error:
-        team.clean()
-    assert error.value.message_dict["region"] == [
-        "A team belongs to a city / district or a town / street."
-    ]
+    with translation.override("en"):
+        with pytest.raises(ValidationError) as error:
+            team.clean()
+        assert error.value.message_dict["region"] == [
+            "A team belongs to a city / district or a town / street."
+        ]
     Team(code="LG-ok", region=lg.district, kind="comprehensive", name_zh="队").clean()
 
 
@@ -125,11 +126,12 @@ def test_stationed_in_a_community_of_the_team_area(lg):
     membership.full_clean()
     assert membership.stationed_in == lg.communities["S1-a"]
     membership.stationed_in = lg.communities["S2-a"]  # brigade B's street
-    with translation.override("en"), pytest.raises(ValidationError) as error:
-        membership.clean()
-    assert error.value.message_dict["stationed_in"] == [
-        "This village lies outside the team's service area."
-    ]
+    with translation.override("en"):
+        with pytest.raises(ValidationError) as error:
+            membership.clean()
+        assert error.value.message_dict["stationed_in"] == [
+            "This village lies outside the team's service area."
+        ]
     membership.stationed_in = lg.streets["S1"]
     with pytest.raises(ValidationError) as error:
         membership.clean()
