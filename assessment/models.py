@@ -13,8 +13,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import Case, Dispatch, Level, Satisfaction
+from cases.models import Case, Dispatch, Satisfaction
 from checklists.models import Item
+from teams.levels import level_choices
 from teams.models import Department, Grid, Region, Team
 
 
@@ -60,7 +61,7 @@ class CaseFactValues(models.Model):
     closed = models.BooleanField(_("closed"), default=False)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     closed_level = models.CharField(
-        _("level at which it was solved"), max_length=10, choices=Level.choices, blank=True
+        _("level at which it was solved"), max_length=10, choices=level_choices, blank=True
     )
     solved_by = models.CharField(
         _("solved by"), max_length=12, choices=SolvedBy.choices, blank=True
@@ -92,7 +93,7 @@ class CaseFactValues(models.Model):
     was_suspended = models.BooleanField(_("ever suspended"), default=False)
     whistled = models.BooleanField(_("whistled to the town"), default=False)
     escalated = models.BooleanField(_("escalated to the city"), default=False)
-    max_level = models.CharField(_("highest level"), max_length=10, choices=Level.choices)
+    max_level = models.CharField(_("highest level"), max_length=10, choices=level_choices)
     satisfaction = models.CharField(
         _("satisfaction"), max_length=20, choices=Satisfaction.choices, blank=True
     )

@@ -11,6 +11,7 @@ from cases.forms_detail import ReasonForm, _text
 from cases.services import Task
 from consultation.models import AgendaItem, Consultation
 from consultation.services import Attended, Checked, Decision
+from teams.levels import committee_choices
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -80,7 +81,7 @@ class CallConsultationForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.seats = seats
         self.fields["seat"].choices = [
-            (index, f"{seat.region.name} · {Consultation.Level(seat.level).label}")
+            (index, f"{seat.region.name} · {dict(committee_choices())[seat.level]}")
             for index, seat in enumerate(seats)
         ]
         self.fields["cases"].queryset = cases

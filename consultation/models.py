@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case
 from checklists.models import Aspect, Item
+from teams.levels import committee_choices
 from teams.models import Department, Grid, Region, Team
 
 
@@ -28,10 +29,10 @@ class Consultation(models.Model):
         HELD = "held", _("held")
         ARCHIVED = "archived", _("archived")
 
-    level = models.CharField(_("level"), max_length=8, choices=Level.choices)
+    level = models.CharField(_("level"), max_length=8, choices=committee_choices)
     region = models.ForeignKey(
         Region,
-        verbose_name=_("town or city"),
+        verbose_name=_("region"),
         on_delete=models.PROTECT,
         related_name="consultations",
     )

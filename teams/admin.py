@@ -17,6 +17,7 @@ from knox.admin import AuthTokenAdmin as KnoxTokenAdmin
 from knox.models import AuthToken
 from knox.settings import knox_settings
 
+from teams import admin_levels  # noqa: F401  (the level names page)
 from teams.contacts import CONTACT_FORMATS, UserContactResource
 from teams.models import (
     AlertChannel,

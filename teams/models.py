@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.reference import ReferenceQuerySet
 from teams.geo import bbox, polygon_errors
+from teams.levels import LEVELS, TIER_LABELS, level_choices, level_name
 from teams.localized import BilingualNameMixin
 from teams.names import person_name
 
@@ -63,7 +64,7 @@ class Region(BilingualNameMixin):
     PARENT_LEVEL = {Level.CITY: None, Level.TOWN: Level.CITY, Level.VILLAGE: Level.TOWN}
 
     code = models.CharField(_("code"), max_length=32, unique=True)
-    level = models.CharField(_("level"), max_length=10, choices=Level.choices, db_index=True)
+    level = models.CharField(_("level"), max_length=10, choices=level_choices, db_index=True)
     parent = models.ForeignKey(
         "self",
         verbose_name=_("parent"),
@@ -103,10 +104,7 @@ class Region(BilingualNameMixin):
                 raise ValidationError(
                     {
                         "parent": _("The parent of a %(level)s must be a %(expected)s.")
-                        % {
-                            "level": self.get_level_display(),
-                            "expected": Region.Level(expected).label,
-                        }
+                        % {"level": level_name(self.level), "expected": level_name(expected)}
                     }
                 )
 
@@ -124,6 +122,29 @@ class Region(BilingualNameMixin):
         if self.level == self.Level.VILLAGE:
             return self.parent
         return None
+
+
+class LevelName(models.Model):
+    """What the deployment calls one tier of its tree, in both languages (teams.levels)."""
+
+    level = models.CharField(
+        _("tier"), max_length=10, unique=True, choices=[(t, TIER_LABELS[t]) for t in LEVELS]
+    )
+    name_en = models.CharField(_("name (English)"), max_length=40, help_text=_("e.g. street"))
+    plural_en = models.CharField(
+        _("plural (English)"), max_length=40, blank=True, help_text=_("e.g. streets")
+    )
+    name_zh = models.CharField(_("name (Chinese)"), max_length=20, help_text=_("e.g. 街道"))
+
+    objects = ReferenceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("level name")
+        verbose_name_plural = _("level names")
+        ordering = ["level"]
+
+    def __str__(self) -> str:
+        return f"{self.name_zh} / {self.name_en}"
 
 
 class Grid(BilingualNameMixin):
@@ -486,7 +507,7 @@ class Membership(models.Model):
             raise ValidationError(
                 {
                     field: _("This role is held at the level: %(level)s.")
-                    % {"level": Region.Level(level).label}
+                    % {"level": level_name(level)}
                 }
             )
 

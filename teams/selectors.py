@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 
 from core import reference
+from teams.levels import level_name
 from teams.models import Grid, Membership, Region, Role, User
 
 _ROLE_ORDER = {value: index for index, value in enumerate(Role.values)}
@@ -23,7 +24,7 @@ class RolePlace:
 
 def _place_kind(membership: Membership) -> str:
     if membership.region_id:
-        return Region.Level(membership.region.level).label
+        return level_name(membership.region.level)
     if membership.grid_id:
         return _("grid")
     if membership.team_id:

@@ -7,7 +7,8 @@ import django_filters
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from cases.models import Case, Dispatch, Level, Notification, Source, Status
+from cases.models import Case, Dispatch, Notification, Source, Status
+from teams.levels import level_choices
 
 MAX_ID = 2**63 - 1
 
@@ -26,7 +27,7 @@ def _midnight(day: date) -> datetime:
 
 class CaseFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Status.choices)
-    level = django_filters.ChoiceFilter(choices=Level.choices)
+    level = django_filters.ChoiceFilter(choices=level_choices)
     source = django_filters.ChoiceFilter(choices=Source.choices)
     item = _id("item_id", "Checklist item id.")
     grid = _id("grid_id", "Grid id.")

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.rejections import RejectionReason, reason_text
 from checklists.models import Item
+from teams.levels import level_choices
 from teams.models import Department, Grid, Region, Team
 
 
@@ -134,7 +135,7 @@ class Case(models.Model):
         _("status"), max_length=20, choices=Status.choices, default=Status.FILED, editable=False
     )
     level = models.CharField(
-        _("level"), max_length=10, choices=Level.choices, default=Level.VILLAGE, editable=False
+        _("level"), max_length=10, choices=level_choices, default=Level.VILLAGE, editable=False
     )
     status_before_suspension = models.CharField(
         max_length=20, choices=Status.choices, blank=True, editable=False
@@ -192,7 +193,7 @@ class Case(models.Model):
         _("satisfaction"), max_length=20, choices=Satisfaction.choices, blank=True
     )
     resolved_level = models.CharField(
-        _("level at which it was resolved"), max_length=10, choices=Level.choices, blank=True
+        _("level at which it was resolved"), max_length=10, choices=level_choices, blank=True
     )
     filed_at = models.DateTimeField(_("filed at"), db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

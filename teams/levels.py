@@ -1,0 +1,126 @@
+"""What a deployment calls the three levels of its tree (docs/architecture.md, "Levels").
+
+The engine has three tiers, always: the top (the city, or a district; its committee is the last
+step of escalation), the middle (the town or street: its committee, its teams) and the bottom
+(the village or community, where whistles are blown and grids lie). A deployment names them in
+both languages in the admin (`LevelName`, one row per tier) or in its import files, and every
+label says those names: "street command", not "town command".
+
+Messages carry the names as placeholders: `%(town)s`, `%(towns)s` (plural), `%(Town)s` and
+`%(Towns)s` (capitalised, for the start of an English sentence), and the same for `city` and
+`village`. `with_levels(_("..."))` fills them when the message is read, so it works in model
+labels and choices defined at import time; `level_words()` gives the mapping for a message that
+has placeholders of its own. Templates get the same mapping as `levels` (context processor).
+"""
+
+from dataclasses import dataclass
+
+from django.db import DatabaseError, transaction
+from django.utils.functional import lazy
+from django.utils.translation import gettext_lazy as _
+
+from core import reference
+from teams.localized import is_chinese
+
+CITY, TOWN, VILLAGE = "city", "town", "village"
+LEVELS = (CITY, TOWN, VILLAGE)
+
+
+@dataclass(frozen=True)
+class Names:
+    """One tier's names: English singular and plural, and Chinese."""
+
+    en: str
+    en_plural: str
+    zh: str
+
+
+DEFAULTS = {
+    CITY: Names(en="city", en_plural="cities", zh="市"),
+    TOWN: Names(en="town", en_plural="towns", zh="镇"),
+    VILLAGE: Names(en="village", en_plural="villages", zh="村"),
+}
+
+# What each tier is for, shown next to the names in the admin and the import template.
+TIER_LABELS = {
+    CITY: _("top level (city or district): the last committee of escalation"),
+    TOWN: _("middle level (town or street): its committee and its teams"),
+    VILLAGE: _("bottom level (village or community): whistles are blown here, grids lie here"),
+}
+
+
+class _NoTable(Exception):
+    pass
+
+
+def all_names() -> dict[str, Names]:
+    """Every tier's names, the deployment's where it set them and the defaults elsewhere; kept
+    in each process like the rest of the reference data (core.reference)."""
+
+    def load() -> dict[str, Names]:
+        from teams.models import LevelName
+
+        names = dict(DEFAULTS)
+        try:
+            with transaction.atomic():  # a savepoint: a missing table spoils no transaction
+                rows = list(LevelName.objects.all())
+        except DatabaseError as error:  # before migrate (system checks, makemigrations)
+            raise _NoTable from error
+        for row in rows:
+            default = DEFAULTS[row.level]
+            names[row.level] = Names(
+                en=row.name_en or default.en,
+                en_plural=row.plural_en or (row.name_en and f"{row.name_en}s") or default.en_plural,
+                zh=row.name_zh or default.zh,
+            )
+        return names
+
+    try:
+        return reference.cached(("level-names",), load)
+    except _NoTable:
+        return dict(DEFAULTS)  # not kept: the table is there once migrate has run
+
+
+def level_name(level: str, *, plural: bool = False, capital: bool = False) -> str:
+    """The tier's name in the active language."""
+    names = all_names()[level]
+    if is_chinese():
+        return names.zh
+    word = names.en_plural if plural else names.en
+    return word[:1].upper() + word[1:] if capital else word
+
+
+level_label = lazy(level_name, str)
+
+
+def level_words() -> dict[str, str]:
+    """The placeholders of every message that names a level, in the active language."""
+    words: dict[str, str] = {}
+    for level in LEVELS:
+        plural = f"{level[:-1]}ies" if level == CITY else f"{level}s"
+        words[level] = level_name(level)
+        words[plural] = level_name(level, plural=True)
+        words[level.capitalize()] = level_name(level, capital=True)
+        words[plural.capitalize()] = level_name(level, plural=True, capital=True)
+    return words
+
+
+def _filled(message: str) -> str:
+    return str(message) % level_words()
+
+
+with_levels = lazy(_filled, str)
+
+
+def committee_choices() -> list[tuple[str, str]]:
+    """Choices of the committee that meets: the middle and the top level's."""
+    return [
+        (TOWN, with_levels(_("%(town)s committee"))),
+        (CITY, with_levels(_("%(city)s committee"))),
+    ]
+
+
+def level_choices() -> list[tuple[str, str]]:
+    """Choices of a level field: the values are fixed, the labels the deployment's names (a
+    callable, so migrations keep the function and never the names)."""
+    return [(level, level_label(level)) for level in LEVELS]
