@@ -73,7 +73,7 @@ class TeamSerializer(serializers.ModelSerializer):
 
 
 class RegionFilter(django_filters.FilterSet):
-    level = django_filters.ChoiceFilter(choices=level_choices)
+    level = django_filters.ChoiceFilter(choices=level_choices())
     parent = _id("parent_id")
 
     class Meta:

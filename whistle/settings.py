@@ -522,7 +522,8 @@ SPECTACULAR_SETTINGS = {
     # Case levels and region levels share their values: one enum in the schema.
     # The alert channels appear in several fields of /api/me/alerts/: one enum as well.
     "ENUM_NAME_OVERRIDES": {
-        "LevelEnum": "cases.models.case.Level",
+        "LevelEnum": "teams.levels.level_choices",
+        "CommitteeLevelEnum": "teams.levels.committee_choices",
         "AlertChannelEnum": "teams.models.AlertChannel",
     },
 }

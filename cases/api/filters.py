@@ -27,7 +27,7 @@ def _midnight(day: date) -> datetime:
 
 class CaseFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Status.choices)
-    level = django_filters.ChoiceFilter(choices=level_choices)
+    level = django_filters.ChoiceFilter(choices=level_choices())
     source = django_filters.ChoiceFilter(choices=Source.choices)
     item = _id("item_id", "Checklist item id.")
     grid = _id("grid_id", "Grid id.")

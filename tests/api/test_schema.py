@@ -26,6 +26,7 @@ from tests.schema_modes import generation_modes
 from tests.tokens import api_token
 
 
+@pytest.mark.django_db  # the level enums are labelled with the deployment's level names
 def test_the_schema_validates_without_warnings(tmp_path):
     target = tmp_path / "schema.yaml"
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
