@@ -9,8 +9,8 @@ from teams.models import LevelName
 
 @admin.register(LevelName)
 class LevelNameAdmin(admin.ModelAdmin):
-    list_display = ("level", "name_zh", "name_en", "plural_en")
-    list_editable = ("name_zh", "name_en", "plural_en")
+    list_display = ("level", "name_zh", "name_en", "plural_en", "whistles_here", "committee")
+    list_editable = ("name_zh", "name_en", "plural_en", "whistles_here", "committee")
     list_display_links = ("level",)
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -53,11 +53,20 @@ class _NoTable(Exception):
     pass
 
 
-def all_names() -> dict[str, Names]:
-    """Every tier's names, the deployment's where it set them and the defaults elsewhere; kept
-    in each process like the rest of the reference data (core.reference)."""
+@dataclass(frozen=True)
+class Shape:
+    """The deployment's levels: their names, where whistles are blown, the escalation chain."""
 
-    def load() -> dict[str, Names]:
+    names: dict[str, Names]
+    whistle_level: str = VILLAGE
+    city_committee: bool = True
+
+
+def shape() -> Shape:
+    """The deployment's names where it set them and the defaults elsewhere; kept in each process
+    like the rest of the reference data (core.reference)."""
+
+    def load() -> Shape:
         from teams.models import LevelName
 
         names = dict(DEFAULTS)
@@ -73,12 +82,33 @@ def all_names() -> dict[str, Names]:
                 en_plural=row.plural_en or (row.name_en and f"{row.name_en}s") or default.en_plural,
                 zh=row.name_zh or default.zh,
             )
-        return names
+        whistling = [row.level for row in rows if row.whistles_here]
+        return Shape(
+            names=names,
+            whistle_level=whistling[0] if whistling else VILLAGE,
+            city_committee=all(row.committee for row in rows if row.level == CITY),
+        )
 
     try:
-        return reference.cached(("level-names",), load)
+        return reference.cached(("level-shape",), load)
     except _NoTable:
-        return dict(DEFAULTS)  # not kept: the table is there once migrate has run
+        return Shape(names=dict(DEFAULTS))  # not kept: the table is there once migrate has run
+
+
+def all_names() -> dict[str, Names]:
+    return shape().names
+
+
+def whistle_level() -> str:
+    """The bottom level (the village screens its whistles) or the middle one (every whistle goes
+    straight to the town's dispatch, cases.services.filing)."""
+    return shape().whistle_level
+
+
+def on_chain(level: str) -> bool:
+    """Whether the committee of this level sits on the escalation chain: the middle level's
+    always does; the top level's unless the deployment left it out (cases.workflow.guards)."""
+    return level != CITY or shape().city_committee
 
 
 def level_name(level: str, *, plural: bool = False, capital: bool = False) -> str:

@@ -135,6 +135,23 @@ class LevelName(models.Model):
         _("plural (English)"), max_length=40, blank=True, help_text=_("e.g. streets")
     )
     name_zh = models.CharField(_("name (Chinese)"), max_length=20, help_text=_("e.g. 街道"))
+    # Where whistles are blown (teams.levels.whistle_level): the bottom level, or the middle one
+    # (Beijing's streets), where every whistle then goes straight to the street's dispatch.
+    whistles_here = models.BooleanField(
+        _("whistles are blown here"),
+        default=False,
+        help_text=_(
+            "The middle or the bottom level. At the middle level, every whistle goes straight to "
+            "its dispatch, the village or community being told."
+        ),
+    )
+    # The escalation chain (teams.levels.on_chain): without the top level's committee, the
+    # middle level's committee decides last and nothing climbs further.
+    committee = models.BooleanField(
+        _("its committee sits on the escalation chain"),
+        default=True,
+        help_text=_("Only the top level's committee can be left out."),
+    )
 
     objects = ReferenceQuerySet.as_manager()
 
@@ -142,9 +159,42 @@ class LevelName(models.Model):
         verbose_name = _("level name")
         verbose_name_plural = _("level names")
         ordering = ["level"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(whistles_here=False) | Q(level__in=["town", "village"]),
+                name="levelname_whistles_below_the_top",
+            ),
+            models.CheckConstraint(
+                condition=Q(committee=True) | Q(level="city"), name="levelname_committee_top_only"
+            ),
+            models.UniqueConstraint(
+                fields=["whistles_here"],
+                condition=Q(whistles_here=True),
+                name="levelname_one_whistle_level",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name_zh} / {self.name_en}"
+
+    def clean(self) -> None:
+        if self.whistles_here and self.level == "city":
+            raise ValidationError(
+                {"whistles_here": _("Whistles are blown at the middle or the bottom level.")}
+            )
+        if not self.committee and self.level != "city":
+            raise ValidationError(
+                {"committee": _("Only the top level's committee can be left out.")}
+            )
+        others = LevelName.objects.filter(whistles_here=True).exclude(pk=self.pk)
+        if self.whistles_here and others.exists():
+            raise ValidationError(
+                {
+                    "whistles_here": _(
+                        "Whistles are blown at one level only: untick the other first."
+                    )
+                }
+            )
 
 
 class Grid(BilingualNameMixin):
