@@ -3,9 +3,11 @@ that the import a county uses is the one every `make run` goes through.
 
 Two shapes: "haining" (a city, its towns and villages, a "1+1+X" team pair per town) and
 "longgang" (a district, its streets and communities, one district team of 5 area brigades and
-3 professional brigades, officers stationed in communities). Each directory holds the six import
-files and demo.json: the city's code, the logins to print and the superusers. The import never
-carries passwords: the demo gives every user of its files the demo password afterwards.
+3 professional brigades, officers stationed in communities). Each directory holds the seven
+import files (levels.csv first: what the shape calls its tiers, city / town / village or
+district / street / community) and demo.json: the city's code, the logins to print and the
+superusers. The import never carries passwords: the demo gives every user of its files the
+demo password afterwards.
 """
 
 import csv
@@ -30,6 +32,7 @@ SHAPES = ("haining", "longgang")
 DEFAULT_SHAPE = "haining"
 # The order of the files: each kind refers to codes the kinds before it created.
 FILES = (
+    ("levels", "levels.csv"),
     ("regions", "regions.geojson"),
     ("grids", "grids.geojson"),
     ("departments", "departments.csv"),

@@ -20,6 +20,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.utils import coordinate_to_tuple, get_column_letter
 
 from rollout.report import RowError
+from teams.levels import level_words
 
 # Chinese offices' spreadsheets export CSV as UTF-8 (with or without a BOM) or GB18030.
 CSV_ENCODINGS = ("utf-8-sig", "gb18030")
@@ -62,9 +63,9 @@ def too_large(*, size: int, limit: int) -> RowError:
         column="",
         message=_(
             "The file is %(size)s; files over %(limit)s are refused "
-            "(WHISTLE_IMPORT_MAX_BYTES). Split it, e.g. one file per town."
+            "(WHISTLE_IMPORT_MAX_BYTES). Split it, e.g. one file per %(town)s."
         )
-        % {"size": filesizeformat(size), "limit": filesizeformat(limit)},
+        % {**level_words(), "size": filesizeformat(size), "limit": filesizeformat(limit)},
     )
 
 

@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 from rollout.common import Plan, Problems, Progress, differs, finish, first_lines
 from rollout.files import Column, Table
 from rollout.report import ImportReport
+from teams.levels import level_words
 from teams.models import Department, DepartmentKind, Region
 
 COLUMNS = [
@@ -55,7 +56,10 @@ def load(*, source: Table, report: ImportReport, progress: Progress) -> None:
             problems.add(row, "region", _("No region with code %(code)s.") % {"code": region})
         elif region and regions[region][1] == Region.Level.VILLAGE:
             problems.add(
-                row, "region", _("A department belongs to a city or a town, not a village.")
+                row,
+                "region",
+                _("A department belongs to a %(city)s or a %(town)s, not a %(village)s.")
+                % level_words(),
             )
         if problems.errors or not code:
             continue

@@ -16,6 +16,7 @@ from rollout.common import Plan, Progress, finish
 from rollout.features import Feature, FeatureProblems, features_of, geometry_of
 from rollout.report import ImportReport
 from teams.geo import EARTH_RADIUS_M
+from teams.levels import level_name, level_words
 from teams.models import Grid, Region
 
 COLUMNS: list = []  # GeoJSON: the properties below
@@ -131,14 +132,20 @@ def load(*, source: list, report: ImportReport, progress: Progress) -> None:
         village_id = None
         if village and village not in regions:
             problems.add(
-                feature, "village", _("No village with code %(code)s.") % {"code": village}
+                feature,
+                "village",
+                _("No %(village)s with code %(code)s.") % {**level_words(), "code": village},
             )
         elif village and regions[village][1] != Region.Level.VILLAGE:
             problems.add(
                 feature,
                 "village",
-                _("A grid lies in a village or community; %(code)s is a %(level)s.")
-                % {"code": village, "level": Region.Level(regions[village][1]).label},
+                _("A grid lies in a %(village)s; %(code)s is a %(level)s.")
+                % {
+                    **level_words(),
+                    "code": village,
+                    "level": level_name(regions[village][1]),
+                },
             )
         elif village:
             village_id = regions[village][0]
@@ -149,12 +156,13 @@ def load(*, source: list, report: ImportReport, progress: Progress) -> None:
                     feature,
                     "village",
                     _(
-                        "A grid in two villages: %(code)s is in %(village)s here and in "
+                        "A grid in two %(villages)s: %(code)s is in %(place)s here and in "
                         "%(other)s at feature %(index)d."
                     )
                     % {
+                        **level_words(),
                         "code": code,
-                        "village": village,
+                        "place": village,
                         "other": earlier_village,
                         "index": earlier.index,
                     },
@@ -174,10 +182,10 @@ def load(*, source: list, report: ImportReport, progress: Progress) -> None:
                 feature,
                 "village",
                 _(
-                    "A grid in two villages: %(code)s is already in %(other)s; "
+                    "A grid in two %(villages)s: %(code)s is already in %(other)s; "
                     "move it in the admin, not by import."
                 )
-                % {"code": code, "other": current.village.code},
+                % {**level_words(), "code": code, "other": current.village.code},
             )
         shape = problems.shape(feature, required=True)
         if shape is not None and code and first[code][0] is feature:

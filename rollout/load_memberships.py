@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from rollout.common import Plan, Problems, Progress, batches, finish, first_lines, match_choice
 from rollout.files import Column, Row, Table
 from rollout.report import ImportReport
+from teams.levels import level_name, level_words
 from teams.models import ROLE_PLACE, Department, Grid, Membership, Region, Role, Team, User
 
 COLUMNS = [
@@ -110,7 +111,7 @@ def _place(problems: Problems, places: Places, row: Row, role: str) -> tuple[str
     role_label = Role(role).label
     pk = places.ids[field].get(code)
     if pk is None:
-        what = Region.Level(level).label if level else PLACE_MODELS[field]._meta.verbose_name
+        what = level_name(level) if level else PLACE_MODELS[field]._meta.verbose_name
         problems.add(
             row,
             "place",
@@ -125,9 +126,9 @@ def _place(problems: Problems, places: Places, row: Row, role: str) -> tuple[str
             _("A %(role)s is held at a %(level)s; %(code)s is a %(actual)s.")
             % {
                 "role": role_label,
-                "level": Region.Level(level).label,
+                "level": level_name(level),
                 "code": code,
-                "actual": Region.Level(places.regions[code][1]).label,
+                "actual": level_name(places.regions[code][1]),
             },
         )
         return field, None
@@ -142,17 +143,25 @@ def _stationed(
         return None
     if role not in TEAM_ROLES:
         problems.add(
-            row, "stationed_in", _("Only team captains and members are stationed in a village.")
+            row,
+            "stationed_in",
+            _("Only team captains and members are stationed in a %(village)s.") % level_words(),
         )
         return None
     found = places.regions.get(code)
     if found is None or found[1] != Region.Level.VILLAGE:
         problems.add(
-            row, "stationed_in", _("No village or community with code %(code)s.") % {"code": code}
+            row,
+            "stationed_in",
+            _("No %(village)s with code %(code)s.") % {**level_words(), "code": code},
         )
         return None
     if team_id and not (places.town_and_city(found[0]) & places.served(team_id)):
-        problems.add(row, "stationed_in", _("This village lies outside the team's service area."))
+        problems.add(
+            row,
+            "stationed_in",
+            _("This %(village)s lies outside the team's service area.") % level_words(),
+        )
         return None
     return found[0]
 

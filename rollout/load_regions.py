@@ -5,9 +5,10 @@ regions have no outline in the database."""
 
 from django.utils.translation import gettext as _
 
-from rollout.common import Plan, Progress, finish
+from rollout.common import Plan, Progress, finish, tier_values
 from rollout.features import Feature, FeatureProblems, features_of
 from rollout.report import ImportReport
+from teams.levels import level_name, level_words
 from teams.models import Region
 
 COLUMNS: list = []  # GeoJSON: the properties below
@@ -67,7 +68,8 @@ def load(*, source: list, report: ImportReport, progress: Progress) -> None:
             problems.add(
                 feature,
                 "level",
-                _("Unknown level %(level)s; choose among city, town, village.") % {"level": level},
+                _("Unknown level %(level)s; choose among %(levels)s.")
+                % {"level": level, "levels": tier_values()},
             )
             level = ""
         if code in first:
@@ -87,7 +89,7 @@ def load(*, source: list, report: ImportReport, progress: Progress) -> None:
                     feature,
                     "level",
                     _("%(code)s is a %(was)s in the database; a region's level does not change.")
-                    % {"code": code, "was": Region.Level(current.level).label},
+                    % {"code": code, "was": level_name(current.level)},
                 )
             levels[code] = level
         values = {
@@ -103,13 +105,15 @@ def load(*, source: list, report: ImportReport, progress: Progress) -> None:
         expected = Region.PARENT_LEVEL[Region.Level(level)]
         if expected is None:
             if parent:
-                problems.add(feature, "parent", _("A city has no parent region."))
+                problems.add(
+                    feature, "parent", _("A %(city)s has no parent region.") % level_words()
+                )
         elif not parent:
             problems.add(
                 feature,
                 "parent",
                 _("A %(level)s needs its parent: the code of a %(expected)s.")
-                % {"level": Region.Level(level).label, "expected": Region.Level(expected).label},
+                % {"level": level_name(level), "expected": level_name(expected)},
             )
         elif parent not in levels:
             problems.add(
@@ -124,10 +128,10 @@ def load(*, source: list, report: ImportReport, progress: Progress) -> None:
                 "parent",
                 _("The parent of a %(level)s must be a %(expected)s; %(code)s is a %(actual)s.")
                 % {
-                    "level": Region.Level(level).label,
-                    "expected": Region.Level(expected).label,
+                    "level": level_name(level),
+                    "expected": level_name(expected),
                     "code": parent,
-                    "actual": Region.Level(levels[parent]).label,
+                    "actual": level_name(levels[parent]),
                 },
             )
     plan = Plan()

@@ -11,6 +11,7 @@ from checklists.models import Aspect, Item
 from rollout.common import Plan, Problems, Progress, finish, first_lines
 from rollout.files import Column, Row, Table
 from rollout.report import ImportReport
+from teams.levels import level_words
 from teams.models import Department, Region, Team
 
 COLUMNS = [
@@ -135,7 +136,7 @@ def load(*, source: Table, report: ImportReport, progress: Progress) -> None:
     known = {r.column: dict(r.model.objects.values_list("code", "pk")) for r in rels}
     known["areas"] = upper
     what = {
-        "areas": _("town or city"),
+        "areas": _("%(town)s or %(city)s") % level_words(),
         "aspects": _("aspect"),
         "items": _("item"),
         "departments": _("department"),
@@ -155,7 +156,7 @@ def load(*, source: Table, report: ImportReport, progress: Progress) -> None:
             problems.add(row, "region", _("No region with code %(code)s.") % {"code": region})
         elif region and region not in upper:
             problems.add(
-                row, "region", _("A team belongs to a city / district or a town / street.")
+                row, "region", _("A team belongs to a %(city)s or a %(town)s.") % level_words()
             )
         else:
             values["region_id"] = upper.get(region)

@@ -13,6 +13,7 @@ class ImportRun(models.Model):
     """One import of one file of one kind, queued by the admin page, run by a worker."""
 
     class Kind(models.TextChoices):
+        LEVELS = "levels", _("level names")
         REGIONS = "regions", _("regions")
         GRIDS = "grids", _("grids")
         DEPARTMENTS = "departments", _("departments")

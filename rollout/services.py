@@ -1,10 +1,11 @@
 """Loading a county's organisation from its own files, and writing it back out.
 
-Six kinds, each keyed by its natural key: "regions" and "grids" (GeoJSON FeatureCollections),
-"departments", "teams", "users" and "memberships" (CSV in UTF-8, with or without a BOM, or
-GB18030; or XLSX). An import only creates and updates, never deletes. It checks the whole file
-first and lists every refusal with its line (or feature) and column; any refusal and nothing is
-written. A dry run checks and writes nothing; a real run writes the file in one transaction.
+Seven kinds, each keyed by its natural key: "levels" (what the deployment calls its three
+tiers), "regions" and "grids" (GeoJSON FeatureCollections), "departments", "teams", "users" and
+"memberships" (these five in CSV in UTF-8, with or without a BOM, or GB18030; or XLSX). An
+import only creates and updates, never deletes. It checks the whole file first and lists every
+refusal with its line (or feature) and column; any refusal and nothing is written. A dry run
+checks and writes nothing; a real run writes the file in one transaction.
 """
 
 from pathlib import Path

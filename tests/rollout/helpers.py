@@ -67,6 +67,12 @@ GRIDS = geojson(
         village="V03",
     ),
 )
+LEVELS = [
+    ["level", "name_en", "plural_en", "name_zh"],
+    ["city", "city", "cities", "市"],
+    ["town", "town", "towns", "镇"],
+    ["village", "village", "villages", "村"],
+]
 DEPARTMENTS = [
     ["code", "name_zh", "name_en", "kind", "region"],
     ["D01", "市场监管局", "Market Bureau", "market", "C01"],
@@ -128,6 +134,7 @@ def load_county() -> None:
     DepartmentKind.objects.get_or_create(
         code="market", defaults={"name_zh": "市场监管", "name_en": "Market supervision"}
     )
+    load("levels", "levels.csv", csv_bytes(LEVELS))
     load("regions", "regions.geojson", REGIONS)
     load("grids", "grids.geojson", GRIDS)
     load("departments", "departments.csv", csv_bytes(DEPARTMENTS))

@@ -89,7 +89,7 @@ def test_unknown_parents_and_wrong_levels_are_all_listed():
         (5, "level"),
     ]
     assert "No region with code NOPE" in texts[0]
-    assert "The parent of a village / community must be a town / street" in texts[1]
+    assert "The parent of a village must be a town; C01 is a city." in texts[1]
     assert not Region.objects.exists()
 
 
@@ -133,8 +133,7 @@ def test_a_role_the_level_does_not_have_and_unknown_places_are_refused():
         (8, "stationed_in"),
     ]
     assert texts[0] == (
-        "line 2, column place: A village officer is held at a village / community; "
-        "T01 is a town / street."
+        "line 2, column place: A village officer is held at a village; T01 is a town."
     )
     assert "No grid with code G99" in texts[2]
     assert Membership.objects.count() == before
@@ -233,7 +232,7 @@ def test_a_region_keeps_its_level_and_a_city_has_no_parent():
         ),
     )
     assert [(e.feature, e.column) for e in report.errors] == [(1, "level"), (2, "parent")]
-    assert "T01 is a town / street in the database" in texts[0]
+    assert "T01 is a town in the database" in texts[0]
     assert Region.objects.get(code="T01").level == "town"
 
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from assessment.demo_history import HISTORY_CASES, HistoryUnavailable, build_history
 from rollout.demo import SHAPES, build_demo_city
 from teams.demo import DEMO_PASSWORD
+from teams.levels import LEVELS, all_names, level_words
 from teams.two_factor.demo import DEMO_RECOVERY_CODES, demo_secret
 
 
@@ -77,18 +78,30 @@ class Command(BaseCommand):
         self.stdout.write("")
         if demo.second_factor_users:
             self._second_factor(demo.second_factor_users)
+        self._levels()
+        counts = {f"n_{key}": value for key, value in demo.counts.items()}
         self.stdout.write(
             self.style.SUCCESS(
                 _(
-                    "Demo city ready: %(city)s with %(towns)d towns, %(villages)d villages, "
-                    "%(grids)d grids, %(departments)d departments, %(teams)d teams, "
-                    "%(users)d users and %(memberships)d memberships."
+                    "Demo %(city)s ready: %(name)s with %(n_towns)d %(towns)s, "
+                    "%(n_villages)d %(villages)s, %(n_grids)d grids, %(n_departments)d "
+                    "departments, %(n_teams)d teams, %(n_users)d users and %(n_memberships)d "
+                    "memberships."
                 )
-                % {"city": demo.city.name, **demo.counts}
+                % {**level_words(), "name": demo.city.name, **counts}
             )
         )
         if options["history"]:
             self._history(demo.city, cases=options["history_cases"])
+
+    def _levels(self) -> None:
+        """What the shape calls its three tiers (its levels.csv), in both languages."""
+        names = all_names()
+        self.stdout.write(
+            _("Level names (top, middle, bottom): %(names)s.")
+            % {"names": "; ".join(f"{names[t].en} / {names[t].zh}" for t in LEVELS)}
+        )
+        self.stdout.write("")
 
     def _second_factor(self, usernames: list[str]) -> None:
         """How the privileged demo users pass two-factor sign-in without a phone of their

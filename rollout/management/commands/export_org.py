@@ -11,7 +11,10 @@ from rollout.services import GEO_KINDS, KINDS, export_org
 
 
 class Command(BaseCommand):
-    help = _("Write the organisation's regions, grids, departments, teams, users or memberships.")
+    help = _(
+        "Write the organisation's level names, regions, grids, departments, teams, users or "
+        "memberships."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("kind", choices=KINDS)

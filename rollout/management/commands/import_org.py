@@ -15,8 +15,8 @@ from rollout.services import KINDS, import_org
 
 class Command(BaseCommand):
     help = _(
-        "Load regions, grids (GeoJSON), departments, teams, users or memberships (CSV or XLSX) "
-        "from a county's file; any refused row and nothing is written."
+        "Load level names, regions, grids (GeoJSON), departments, teams, users or memberships "
+        "(CSV or XLSX) from a county's file; any refused row and nothing is written."
     )
 
     def add_arguments(self, parser) -> None:

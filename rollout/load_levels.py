@@ -1,0 +1,82 @@
+"""Level names: what the deployment calls each of its three tiers, in English and Chinese
+(teams.levels; docs/architecture.md, "Levels"). One row per tier: level (the tier's fixed value,
+city, town or village), name_en, plural_en (optional: name_en + "s" when empty) and name_zh.
+Keyed by the tier; imported first, so that the messages of the other kinds already say them.
+A tier without a row keeps its default name (city, town, village); a row is never deleted."""
+
+from django.utils.translation import gettext as _
+
+from rollout.common import Plan, Problems, Progress, differs, finish, first_lines, tier_values
+from rollout.files import Column, Table
+from rollout.report import ImportReport
+from teams.levels import LEVELS
+from teams.models import LevelName
+
+COLUMNS = [
+    Column("level", "层级", required=True),
+    Column("name_en", "英文名称", required=True),
+    Column("plural_en", "英文复数"),
+    Column("name_zh", "中文名称", required=True),
+]
+FIELDS = ["name_en", "plural_en", "name_zh"]
+EXAMPLE = ["town", "street", "streets", "街道"]
+MAX_LENGTH = {name: LevelName._meta.get_field(name).max_length for name in FIELDS}
+
+
+def dump() -> list[list[str]]:
+    rows = {row.level: row for row in LevelName.objects.all()}
+    return [
+        [level, rows[level].name_en, rows[level].plural_en, rows[level].name_zh]
+        for level in LEVELS
+        if level in rows
+    ]
+
+
+def _tier(row_value: str) -> str:
+    return row_value.strip().lower()
+
+
+def load(*, source: Table, report: ImportReport, progress: Progress) -> None:
+    problems = Problems(source)
+    existing = {row.level: row for row in LevelName.objects.all()}
+    first_lines(source, problems, lambda row: _tier(row.values["level"]), "level")
+    plan = Plan()
+    writes: dict[str, dict[str, str]] = {}
+    for row in source.rows:
+        level = _tier(problems.text(row, "level", max_length=10, required=True))
+        if level and level not in LEVELS:
+            problems.add(
+                row,
+                "level",
+                _(
+                    "Unknown tier %(value)s; choose among %(tiers)s (the top, middle and "
+                    "bottom level, whatever the deployment calls them)."
+                )
+                % {"value": row.values["level"].strip(), "tiers": tier_values()},
+            )
+            level = ""
+        values = {
+            name: problems.text(
+                row, name, max_length=MAX_LENGTH[name], required=name != "plural_en"
+            )
+            for name in FIELDS
+        }
+        if problems.errors or not level:
+            continue
+        current = existing.get(level)
+        if current is None:
+            plan.created.append(level)
+        elif differs(current, values):
+            plan.changed.append(level)
+        else:
+            plan.unchanged.append(level)
+            continue
+        writes[level] = values
+
+    def write() -> None:
+        # One row per tier; saved one by one (three at most), so the kept copies of the names
+        # (core.reference) are dropped by the save signal.
+        for level, values in writes.items():
+            LevelName.objects.update_or_create(level=level, defaults=values)
+
+    finish(report=report, errors=problems.errors, plan=plan, write=write, progress=progress)
