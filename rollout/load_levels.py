@@ -1,6 +1,8 @@
 """Level names: what the deployment calls each of its three tiers, in English and Chinese
 (teams.levels; docs/architecture.md, "Levels"). One row per tier: level (the tier's fixed value,
-city, town or village), name_en, plural_en (optional: name_en + "s" when empty) and name_zh.
+city, town or village), name_en, plural_en (optional: name_en + "s" when empty), name_zh, and
+the optional whistles_here (where whistles are blown: the middle or the bottom tier, at most one)
+and committee (false only for the top tier: its committee is not on the escalation chain).
 Keyed by the tier; imported first, so that the messages of the other kinds already say them.
 A tier without a row keeps its default name (city, town, village); a row is never deleted."""
 
@@ -9,7 +11,7 @@ from django.utils.translation import gettext as _
 from rollout.common import Plan, Problems, Progress, differs, finish, first_lines, tier_values
 from rollout.files import Column, Table
 from rollout.report import ImportReport
-from teams.levels import LEVELS
+from teams.levels import CITY, LEVELS, TOWN, VILLAGE
 from teams.models import LevelName
 
 COLUMNS = [
@@ -17,16 +19,26 @@ COLUMNS = [
     Column("name_en", "英文名称", required=True),
     Column("plural_en", "英文复数"),
     Column("name_zh", "中文名称", required=True),
+    Column("whistles_here", "在此吹哨"),
+    Column("committee", "设委员会"),
 ]
 FIELDS = ["name_en", "plural_en", "name_zh"]
-EXAMPLE = ["town", "street", "streets", "街道"]
+EXAMPLE = ["town", "street", "streets", "街道", "false", "true"]
+WHISTLE_TIERS = (TOWN, VILLAGE)
 MAX_LENGTH = {name: LevelName._meta.get_field(name).max_length for name in FIELDS}
 
 
 def dump() -> list[list[str]]:
     rows = {row.level: row for row in LevelName.objects.all()}
     return [
-        [level, rows[level].name_en, rows[level].plural_en, rows[level].name_zh]
+        [
+            level,
+            rows[level].name_en,
+            rows[level].plural_en,
+            rows[level].name_zh,
+            "true" if rows[level].whistles_here else "false",
+            "true" if rows[level].committee else "false",
+        ]
         for level in LEVELS
         if level in rows
     ]
@@ -41,7 +53,8 @@ def load(*, source: Table, report: ImportReport, progress: Progress) -> None:
     existing = {row.level: row for row in LevelName.objects.all()}
     first_lines(source, problems, lambda row: _tier(row.values["level"]), "level")
     plan = Plan()
-    writes: dict[str, dict[str, str]] = {}
+    writes: dict[str, dict[str, str | bool]] = {}
+    whistling: list = []
     for row in source.rows:
         level = _tier(problems.text(row, "level", max_length=10, required=True))
         if level and level not in LEVELS:
@@ -61,6 +74,25 @@ def load(*, source: Table, report: ImportReport, progress: Progress) -> None:
             )
             for name in FIELDS
         }
+        flags = {
+            "whistles_here": problems.boolean(row, "whistles_here", default=False),
+            "committee": problems.boolean(row, "committee", default=True),
+        }
+        if level and flags["whistles_here"] and level not in WHISTLE_TIERS:
+            problems.add(
+                row, "whistles_here", _("Whistles are blown at the middle or the bottom level.")
+            )
+        if level and not flags["committee"] and level != CITY:
+            problems.add(row, "committee", _("Only the top level's committee can be left out."))
+        if flags["whistles_here"]:
+            whistling.append(row)
+        if len(whistling) == 2:
+            problems.add(
+                row,
+                "whistles_here",
+                _("Whistles are blown at one level only: untick the other first."),
+            )
+        values.update(flags)
         if problems.errors or not level:
             continue
         current = existing.get(level)
@@ -76,7 +108,13 @@ def load(*, source: Table, report: ImportReport, progress: Progress) -> None:
     def write() -> None:
         # One row per tier; saved one by one (three at most), so the kept copies of the names
         # (core.reference) are dropped by the save signal.
-        for level, values in writes.items():
+        # The tier that no longer whistles first: one whistling tier at a time (a constraint).
+        whistles = [level for level, values in writes.items() if values["whistles_here"]]
+        if whistles:
+            for row in LevelName.objects.filter(whistles_here=True).exclude(level__in=whistles):
+                row.whistles_here = False
+                row.save(update_fields=["whistles_here"])
+        for level, values in sorted(writes.items(), key=lambda item: item[1]["whistles_here"]):
             LevelName.objects.update_or_create(level=level, defaults=values)
 
     finish(report=report, errors=problems.errors, plan=plan, write=write, progress=progress)

@@ -15,18 +15,18 @@ from rollout.demo import build_demo_city
 from rollout.forms import ImportForm
 from rollout.models import ImportRun
 from rollout.services import KINDS, export_org, import_org, template_for
-from teams.levels import level_name, level_words
+from teams.levels import level_name, level_words, on_chain, whistle_level
 from teams.models import LevelName
 from tests.rollout.helpers import REGIONS, csv_bytes, feature, geojson, load, xlsx_bytes
 
 pytestmark = pytest.mark.django_db
 
-HEADERS = ["level", "name_en", "plural_en", "name_zh"]
+HEADERS = ["level", "name_en", "plural_en", "name_zh", "whistles_here", "committee"]
 LONGGANG = [
     HEADERS,
-    ["city", "district", "districts", "区"],
-    ["town", "street", "streets", "街道"],
-    ["village", "community", "communities", "社区"],
+    ["city", "district", "districts", "区", "false", "true"],
+    ["town", "street", "streets", "街道", "false", "true"],
+    ["village", "community", "communities", "社区", "true", "true"],
 ]
 
 
@@ -160,7 +160,7 @@ def test_an_export_imports_back_unchanged(fmt):
 def test_the_template_has_english_or_chinese_headers_and_an_example_that_imports(fmt):
     for language, headers in (
         ("en", HEADERS),
-        ("zh-hans", ["层级", "英文名称", "英文复数", "中文名称"]),
+        ("zh-hans", ["层级", "英文名称", "英文复数", "中文名称", "在此吹哨", "设委员会"]),
     ):
         filename, content = template_for(kind="levels", fmt=fmt, language=language)
         assert filename == f"levels-template.{fmt}"
@@ -168,7 +168,7 @@ def test_the_template_has_english_or_chinese_headers_and_an_example_that_imports
             rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
         else:
             rows = [[c.value for c in row] for row in load_workbook(io.BytesIO(content)).active]
-        assert rows == [headers, ["town", "street", "streets", "街道"]]
+        assert rows == [headers, ["town", "street", "streets", "街道", "false", "true"]]
         report = load("levels", filename, content, dry_run=True)
         assert report.created == ["town"]
 
@@ -216,3 +216,52 @@ def test_the_longgang_demo_calls_its_middle_level_street_and_haining_town():
     assert "Demo district ready: Longgang with 10 streets, " in printed
     build_demo_city(shape="haining")  # the same database, the other shape: its own names
     assert english("town") == "town" and chinese("town") == "镇"
+
+
+def test_where_whistles_are_blown_and_the_chain_come_from_the_file():
+    beijing = [
+        HEADERS,
+        ["city", "district", "districts", "区", "false", "false"],
+        ["town", "street", "streets", "街道", "true", "true"],
+    ]
+    load("levels", "levels.csv", csv_bytes(LONGGANG))
+    assert whistle_level() == "village" and on_chain("city")
+    report = load("levels", "levels.csv", csv_bytes(beijing))
+    assert report.changed == ["city", "town"]
+    # The street whistles now: the community no longer does, though the file left it out.
+    assert whistle_level() == "town" and not on_chain("city") and on_chain("town")
+    assert LevelName.objects.get(level="village").whistles_here is False
+
+
+def test_flags_the_engine_cannot_follow_are_refused():
+    assert refused(
+        csv_bytes(
+            [
+                HEADERS,
+                ["city", "district", "", "区", "yes", "true"],
+                ["town", "street", "", "街道", "false", "no"],
+                ["village", "community", "", "社区", "maybe", ""],
+            ]
+        )
+    ) == [
+        (
+            2,
+            "whistles_here",
+            "line 2, column whistles_here: Whistles are blown at the middle or the bottom level.",
+        ),
+        (
+            3,
+            "committee",
+            "line 3, column committee: Only the top level's committee can be left out.",
+        ),
+        (4, "whistles_here", "line 4, column whistles_here: Write true or false (1 or 0)."),
+    ]
+    two = [HEADERS, ["town", "street", "", "街道", "1", ""], ["village", "c", "", "社区", "1", ""]]
+    assert refused(csv_bytes(two)) == [
+        (
+            3,
+            "whistles_here",
+            "line 3, column whistles_here: Whistles are blown at one level only: untick the other first.",
+        )
+    ]
+    assert not LevelName.objects.exists()
