@@ -261,7 +261,8 @@ def test_flags_the_engine_cannot_follow_are_refused():
         (
             3,
             "whistles_here",
-            "line 3, column whistles_here: Whistles are blown at one level only: untick the other first.",
+            "line 3, column whistles_here: "
+            "Whistles are blown at one level only: untick the other first.",
         )
     ]
     assert not LevelName.objects.exists()
