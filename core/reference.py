@@ -166,21 +166,38 @@ def _changed_in_this_transaction() -> bool:
     return any(hook[1] is _publish for hook in connection.run_on_commit)
 
 
+# Per thread: how many changes it made, so that a copy kept inside its own changing transaction
+# (`cached(..., in_transaction=True)`) is read again after each of them.
+_thread = threading.local()
+
+
 def changed() -> None:
     """Reference rows changed (or will, in the open transaction): forget every copy of them."""
     _drop()
+    _thread.changes = getattr(_thread, "changes", 0) + 1
     if not _changed_in_this_transaction():
         transaction.on_commit(_publish, robust=True)
 
 
-def cached(key: Hashable, load: Callable[[], T]) -> T:
+def cached(key: Hashable, load: Callable[[], T], *, in_transaction: bool = False) -> T:
     """`load()`'s result for `key`, read once per process until reference data changes.
 
     `load` must return plain values (tuples of field values, lists, dicts), never model
     instances: the result is shared by every thread of the process. None (nothing found) is
-    not kept."""
+    not kept. Inside a transaction that changed reference rows the thread reads the database,
+    every time, unless `in_transaction`: then it keeps its own copy until its next change or
+    the rollback of a savepoint that made one (for values read by every label of a page)."""
     if _changed_in_this_transaction():
-        return load()
+        if not in_transaction:
+            return load()
+        token = (getattr(_thread, "changes", 0), len(transaction.get_connection().run_on_commit))
+        kept = getattr(_thread, "kept", {})
+        hit = kept.get(key)
+        if hit is not None and hit[0] == token:
+            return hit[1]
+        value = load()
+        _thread.kept = {**kept, key: (token, value)}
+        return value
     held = _current()
     value = held.values.get(key, _MISSING)
     if value is _MISSING:

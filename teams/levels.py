@@ -90,7 +90,7 @@ def shape() -> Shape:
         )
 
     try:
-        return reference.cached(("level-shape",), load)
+        return reference.cached(("level-shape",), load, in_transaction=True)
     except _NoTable:
         return Shape(names=dict(DEFAULTS))  # not kept: the table is there once migrate has run
 
