@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.models import ApiClient
 from cases.open311.services import issue_api_key, revoke_api_client
+from teams.levels import level_words, with_levels
 from teams.models import Region
 
 
@@ -14,11 +15,16 @@ class ApiClientForm(forms.ModelForm):
     class Meta:
         model = ApiClient
         fields = ["name", "jurisdiction_id", "rate_limit_per_minute"]
+        help_texts = {
+            "jurisdiction_id": with_levels(
+                _("The code of the %(city)s this client files requests in.")
+            ),
+        }
 
     def clean_jurisdiction_id(self) -> str:
         code = self.cleaned_data["jurisdiction_id"].strip()
         if not Region.objects.filter(level=Region.Level.CITY, code=code).exists():
-            raise forms.ValidationError(_("Enter the code of a city."))
+            raise forms.ValidationError(_("Enter the code of a %(city)s.") % level_words())
         return code
 
     def clean_rate_limit_per_minute(self) -> int:

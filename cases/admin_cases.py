@@ -17,6 +17,7 @@ from cases.models import (
     SupervisionOrder,
     SuspensionRequest,
 )
+from teams.levels import CITY, TOWN, VILLAGE, level_label
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -79,14 +80,47 @@ class EventInline(ReadOnlyInline):
     show_change_link = False
 
 
+class TownFilter(admin.RelatedFieldListFilter):
+    """The case's middle-level region, titled with the deployment's name for it."""
+
+    @property
+    def title(self) -> str:
+        return level_label(TOWN)
+
+    @title.setter
+    def title(self, value: str) -> None:
+        pass  # set from the field's verbose name by the base class: the level name wins
+
+
 @admin.register(Case)
 class CaseAdmin(ReadOnlyAdmin):
-    list_display = ["number", "item", "status", "level", "village", "town", "filed_at"]
-    list_filter = ["status", "level", "source", "priority", "town", "item__aspect"]
+    list_display = ["number", "item", "status", "level", "village_name", "town_name", "filed_at"]
+    list_filter = ["status", "level", "source", "priority", ("town", TownFilter), "item__aspect"]
     search_fields = ["number", "tracking_code", "description", "address"]
     date_hierarchy = "filed_at"
     list_select_related = ["item", "village", "town"]
     inlines = [DispatchInline, DeadlineInline, EventInline]
+
+    # The regions' columns take the deployment's level names (the fields' verbose names are
+    # the generic tier words, kept out of the migrations).
+    @admin.display(description=level_label(VILLAGE), ordering="village")
+    def village_name(self, case: Case):
+        return case.village
+
+    @admin.display(description=level_label(TOWN), ordering="town")
+    def town_name(self, case: Case):
+        return case.town
+
+    @admin.display(description=level_label(CITY))
+    def city_name(self, case: Case):
+        return case.city
+
+    readonly_fields = ["village_name", "town_name", "city_name"]
+    _NAMED = {"village": "village_name", "town": "town_name", "city": "city_name"}
+
+    def get_fields(self, request, obj=None):
+        fields = [self._NAMED.get(name, name) for name in super().get_fields(request, obj)]
+        return list(dict.fromkeys(fields))  # each once, where the field stood
 
 
 @admin.register(Dispatch)

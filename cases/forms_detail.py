@@ -18,6 +18,7 @@ from cases.selectors_pages import detail as selectors
 from cases.selectors_pages import longterm as longterm_selectors
 from cases.templatetags.whistle_cases import time_left
 from checklists.models import TimeUnit
+from teams.levels import with_levels
 from teams.models import User
 
 
@@ -111,7 +112,9 @@ class MergeForm(CaseActionForm):
     into = forms.CharField(
         label=_("Merge into case"),
         max_length=32,
-        help_text=_("The number (or id) of the open case of this village that it repeats."),
+        help_text=with_levels(
+            _("The number (or id) of the open case of this %(village)s that it repeats.")
+        ),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -130,7 +133,7 @@ class MergeForm(CaseActionForm):
 
 
 class WhistleForm(CaseActionForm):
-    note = _text(_("Note for the town"))
+    note = _text(with_levels(_("Note for the %(town)s")))
 
 
 class SupportForm(CaseActionForm):
@@ -219,7 +222,7 @@ class RequestConsultationForm(ReasonForm):
 
 
 class EscalateForm(ReasonForm):
-    reason = _text(_("Why the town cannot decide it"))
+    reason = _text(with_levels(_("Why the %(town)s cannot decide it")))
 
 
 class ReopenForm(ReasonForm):

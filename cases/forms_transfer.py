@@ -16,6 +16,7 @@ from cases.forms_detail import (
 )
 from cases.selectors import transfer_villages
 from cases.selectors_pages import detail as selectors
+from teams.levels import with_levels
 
 
 class VillageChoiceField(forms.ModelChoiceField):
@@ -25,10 +26,10 @@ class VillageChoiceField(forms.ModelChoiceField):
 
 class TransferForm(CaseActionForm):
     village = VillageChoiceField(
-        label=_("Move to the village"),
+        label=with_levels(_("Move to the %(village)s")),
         queryset=None,
         required=False,
-        empty_label=_("choose a village"),
+        empty_label=with_levels(_("choose a %(village)s")),
         help_text=_("It is screened there again, with fresh time limits."),
     )
     reason = _text(_("Why it is transferred"))

@@ -34,6 +34,7 @@ from cases.channels import delivery
 from cases.models import Case, Dispatch, Level, Notification
 from cases.rejections import reason_text
 from checklists.models import Item, Stage
+from teams.levels import level_name, level_words
 from teams.models import Department, Grid, Membership, Region, Role, Team, User
 
 logger = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ CASE_ROUTED_TO_TOWN = "case_routed_to_town"
 TEMPLATES: dict[str, tuple[Promise, Promise]] = {
     CASE_FILED: (
         _("New whistle %(number)s"),
-        _("Whistle %(case)s was filed in your village and waits for screening."),
+        _("Whistle %(case)s was filed in your %(village)s and waits for screening."),
     ),
     CASE_WHISTLED: (
         _("Whistled: report in for %(number)s"),
@@ -196,13 +197,13 @@ TEMPLATES: dict[str, tuple[Promise, Promise]] = {
         _("Case transferred to you: %(number)s"),
         _(
             "Case %(case)s was filed in the wrong place and transferred to your area. "
-            "It waits for screening by the village within the time limit."
+            "It waits for screening by the %(village)s within the time limit."
         ),
     ),
     CASE_TRANSFERRED_AWAY: (
         _("Case transferred away: %(number)s"),
         _(
-            "Case %(case)s was transferred to the village it belongs to; "
+            "Case %(case)s was transferred to the %(village)s it belongs to; "
             "nothing more is needed from you."
         ),
     ),
@@ -229,10 +230,10 @@ TEMPLATES: dict[str, tuple[Promise, Promise]] = {
         _("Someone else met the problem of your whistle %(case)s and backed it."),
     ),
     CASE_ROUTED_TO_TOWN: (
-        _("Hotline whistle sent to the town: %(number)s"),
+        _("Hotline whistle sent to the %(town)s: %(number)s"),
         _(
-            "Whistle %(case)s came from the 12345 hotline and went straight to the town's "
-            "dispatch by the rule of its item. It is in your village: no screening is needed."
+            "Whistle %(case)s came from the 12345 hotline and went straight to the %(town)s's "
+            "dispatch by the rule of its item. It is in your %(village)s: no screening is needed."
         ),
     ),
     FALSE_REPLY: (
@@ -320,6 +321,13 @@ def _choice_label(choices: type, value: Any) -> str:
         return str(value or "")
 
 
+def _level_label(value: Any) -> str:
+    try:
+        return level_name(Level(value))
+    except ValueError:
+        return str(value or "")
+
+
 def _handler_name(data: dict) -> str:
     """The team or department named by code (`handler`, `team_code`, `department_code`)."""
     team_code = data.get("team_code") or data.get("handler")
@@ -354,12 +362,13 @@ def _context(notification: Notification) -> _Blank:
         gettext("%(number)s (%(item)s)") % {"number": number, "item": item} if item else number
     )
     return _Blank(
+        **level_words(),
         number=number,
         item=item,
         case=case_label,
         handler=_handler_name(data),
         stage=_choice_label(Stage, data["stage"]) if data.get("stage") else "",
-        level=_choice_label(Level, data["level"]) if data.get("level") else "",
+        level=_level_label(data["level"]) if data.get("level") else "",
         due=_format_due(data.get("due") or data.get("due_at")),
         # A rejection's reason by its code (old rows: the prose stored then, read as written).
         reason=reason_text(

@@ -7,13 +7,13 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.rejections import RejectionReason, reason_text
 from checklists.models import Item
-from teams.levels import level_choices
+from teams.levels import level_choices, with_levels
 from teams.models import Department, Grid, Region, Team
 
 
 class Status(models.TextChoices):
     FILED = "filed", _("filed")
-    VILLAGE_HANDLING = "village_handling", _("handled by the village")
+    VILLAGE_HANDLING = "village_handling", with_levels(_("handled by the %(village)s"))
     DISPATCHED = "dispatched", _("dispatched")
     IN_PROGRESS = "in_progress", _("in progress")
     IN_CONSULTATION = "in_consultation", _("in consultation")
@@ -21,6 +21,11 @@ class Status(models.TextChoices):
     CLOSED = "closed", _("closed")
     REJECTED = "rejected", _("rejected")
     SUSPENDED = "suspended", _("suspended")
+
+
+def status_choices() -> list[tuple[str, str]]:
+    """The status field's choices (a callable: migrations keep it, never the level names)."""
+    return [(status.value, status.label) for status in Status]
 
 
 OPEN_STATUSES = (
@@ -132,13 +137,13 @@ class Case(models.Model):
     contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
     contact_email = models.EmailField(_("contact email"), blank=True)
     status = models.CharField(
-        _("status"), max_length=20, choices=Status.choices, default=Status.FILED, editable=False
+        _("status"), max_length=20, choices=status_choices, default=Status.FILED, editable=False
     )
     level = models.CharField(
         _("level"), max_length=10, choices=level_choices, default=Level.VILLAGE, editable=False
     )
     status_before_suspension = models.CharField(
-        max_length=20, choices=Status.choices, blank=True, editable=False
+        max_length=20, choices=status_choices, blank=True, editable=False
     )
     # A request to suspend it (挂账) waits for the committee (cases.models.SuspensionRequest):
     # kept on the case so that the buttons of a list of cases cost no query per row.
@@ -237,6 +242,11 @@ class Case(models.Model):
         )
 
 
+def origin_choices() -> list[tuple[str, str]]:
+    """A dispatch's origins (a callable: migrations keep it, never the level names)."""
+    return [(origin.value, origin.label) for origin in Dispatch.Origin]
+
+
 class Dispatch(models.Model):
     """A case handed to one team or one department; it must report in within its limit."""
 
@@ -254,7 +264,7 @@ class Dispatch(models.Model):
 
     class Origin(models.TextChoices):
         WHISTLE = "whistle", _("whistle")
-        ADDED = "added", _("added by the town")
+        ADDED = "added", with_levels(_("added by the %(town)s"))
         DECISION = "decision", _("consultation decision")
         OVERRULED = "overruled", _("return overruled")
         TRANSFER = "transfer", _("transferred from another unit")
@@ -294,7 +304,7 @@ class Dispatch(models.Model):
         db_index=False,
     )
     origin = models.CharField(
-        _("origin"), max_length=10, choices=Origin.choices, default=Origin.WHISTLE
+        _("origin"), max_length=10, choices=origin_choices, default=Origin.WHISTLE
     )
     task = models.TextField(_("task"), blank=True)
     state = models.CharField(

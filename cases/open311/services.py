@@ -34,6 +34,7 @@ from cases.open311.selectors import (
 )
 from cases.selectors import locate_grid
 from cases.services import file_whistle, support_case_for_caller
+from teams.levels import level_words
 from teams.models import Grid
 from teams.names import person_name
 
@@ -280,15 +281,15 @@ def submit_request(
     case = result.case
     if case.level == Level.VILLAGE:
         notice = _(
-            "Received as case %(number)s; the village screens it first. The caller can follow "
+            "Received as case %(number)s; the %(village)s screens it first. The caller can follow "
             "it at %(url)s with the tracking code %(code)s."
         )
     else:  # the item's hotline rule sent it straight to the town
         notice = _(
-            "Received as case %(number)s; it went straight to the town's dispatch. The caller "
+            "Received as case %(number)s; it went straight to the %(town)s's dispatch. The caller "
             "can follow it at %(url)s with the tracking code %(code)s."
         )
-    notice %= {"number": case.number, "url": track_url, "code": case.tracking_code}
+    notice %= {**level_words(), "number": case.number, "url": track_url, "code": case.tracking_code}
     if result.possible_duplicate is not None:
         notice += " " + _("It may repeat case %(number)s.") % {
             "number": result.possible_duplicate.number

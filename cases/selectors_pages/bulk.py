@@ -14,6 +14,7 @@ from cases.models import Dispatch
 from cases.selectors_pages.village import running_case_deadline
 from cases.workflow import CASE
 from core.exports import Table
+from teams.levels import VILLAGE, level_name
 from teams.models import User
 
 
@@ -50,7 +51,7 @@ def export_table(*, user: User, on: str, ids: Sequence[int]) -> Table:
             headers=[
                 _("Number"),
                 _("Item"),
-                _("Village"),
+                level_name(VILLAGE, capital=True),
                 _("Grid"),
                 _("Status"),
                 _("Level"),
@@ -83,7 +84,7 @@ def export_table(*, user: User, on: str, ids: Sequence[int]) -> Table:
         headers=[
             _("Case"),
             _("Item"),
-            _("Village"),
+            level_name(VILLAGE, capital=True),
             _("Handler"),
             _("State"),
             _("Assigned to"),

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from cases.access import scope_of
 from cases.models import Attachment, Case, Deadline, Status
 from cases.workflow import CASE, DISPATCH, REGISTRY, available_actions
+from teams.levels import with_levels
 from teams.models import Role, User
 
 PER_PAGE = 20
@@ -85,7 +86,7 @@ class Section:
 
 SECTIONS: tuple[tuple[str, str, Promise], ...] = (
     ("new", Status.FILED, _("New whistles to screen")),
-    ("handling", Status.VILLAGE_HANDLING, _("Handled by the village")),
+    ("handling", Status.VILLAGE_HANDLING, with_levels(_("Handled by the %(village)s"))),
     ("resolved", Status.RESOLVED, _("Resolved, waiting for verification")),
 )
 

@@ -25,6 +25,7 @@ from cases.services.handling import _handler
 from cases.services.village import create_dispatch
 from cases.transitions import record_event
 from checklists.models import Stage, TimeUnit
+from teams.levels import level_words
 from teams.models import User
 
 
@@ -118,7 +119,9 @@ def run_escalate(ctx: Context) -> Case:
     reason = ctx.data.get("reason") or ""
     if ctx.user is not None:
         reason = require_text(
-            reason, field="reason", message=_("Say why the town cannot decide it.")
+            reason,
+            field="reason",
+            message=_("Say why the %(town)s cannot decide it.") % level_words(),
         )
     ctx.write("escalate", data={"reason": reason, **(ctx.data.get("deadline") or {})})
     return ctx.case

@@ -30,6 +30,7 @@ from cases.workflow.routing import HOTLINE_ROUTE
 from checklists.demo import is_demo_item, offered_in_city
 from checklists.models import Item
 from teams.geo import distance_to_polygon_m
+from teams.levels import level_words
 from teams.models import Grid, Role, User
 from teams.selectors import grid_polygon
 
@@ -78,7 +79,11 @@ def _validate(
         grid = locate_grid(latitude=latitude, longitude=longitude)
         if grid is None:
             raise InvalidInput(
-                fields={"location": [_("This place lies outside every grid of the city.")]}
+                fields={
+                    "location": [
+                        _("This place lies outside every grid of the %(city)s.") % level_words()
+                    ]
+                }
             )
     if grid is None:
         raise InvalidInput(
@@ -91,10 +96,17 @@ def _validate(
         if not scope.grids.get(Role.GRID_WORKER):
             raise NotAllowed(_("Only grid workers can file whistles here."))
         if grid.village_id not in scope.grid_villages:
-            raise NotAllowed(_("You can whistle only in the villages of your grids."))
+            raise NotAllowed(
+                _("You can whistle only in the %(villages)s of your grids.") % level_words()
+            )
     if is_demo_item(item) and not offered_in_city(item, city_id=grid.village.parent.parent_id):
         raise InvalidInput(
-            fields={"item": [_("The demonstration item can be filed only in the demo city.")]}
+            fields={
+                "item": [
+                    _("The demonstration item can be filed only in the demo %(city)s.")
+                    % level_words()
+                ]
+            }
         )
     refusal = refusal_for(item=item, description=description)
     if refusal is not None:

@@ -11,6 +11,7 @@ from cases.models import Case, Dispatch, Status
 from cases.perform import Context, perform
 from cases.services.common import require_evidence, require_text
 from cases.services.village import create_dispatch
+from teams.levels import level_words
 from teams.models import Department, Membership, Role, Team, User
 
 
@@ -270,7 +271,11 @@ def _handler(*, case: Case, team_id: int | None, department_id: int | None) -> T
         pk=department_id, region_id__in=[case.town_id, case.city_id]
     ).first()
     if department is None:
-        raise InvalidInput(fields={"handler": [_("Choose a department of this town or city.")]})
+        raise InvalidInput(
+            fields={
+                "handler": [_("Choose a department of this %(town)s or %(city)s.") % level_words()]
+            }
+        )
     return department
 
 

@@ -12,6 +12,7 @@ from cases.services.common import require_text
 from cases.services.handling import _handler
 from cases.services.village import create_dispatch
 from checklists.models import Stage
+from teams.levels import level_words
 from teams.models import Region, User
 
 
@@ -44,7 +45,11 @@ def run_transfer(ctx: Context) -> Case:
         grid = transfer_grid(village=village, case=case)
         if grid is None:
             raise InvalidInput(
-                fields={"village": [_("This village has no grid yet: it cannot take cases.")]}
+                fields={
+                    "village": [
+                        _("This %(village)s has no grid yet: it cannot take cases.") % level_words()
+                    ]
+                }
             )
     except InvalidInput as error:
         errors.update(error.fields)
@@ -89,15 +94,26 @@ def _target_village(ctx: Context) -> Region:
     value = ctx.data.get("village")
     village_id = getattr(value, "pk", value)
     if not village_id:
-        raise InvalidInput(fields={"village": [_("Choose the village the case moves to.")]})
+        raise InvalidInput(
+            fields={"village": [_("Choose the %(village)s the case moves to.") % level_words()]}
+        )
     if village_id == ctx.case.village_id:
         raise InvalidInput(
-            fields={"village": [_("The case is already in this village: choose another one.")]}
+            fields={
+                "village": [
+                    _("The case is already in this %(village)s: choose another one.")
+                    % level_words()
+                ]
+            }
         )
     village = transfer_villages(user=ctx.user, case=ctx.case).filter(pk=village_id).first()
     if village is None:
         raise InvalidInput(
-            fields={"village": [_("You may move the case only to a village in your area.")]}
+            fields={
+                "village": [
+                    _("You may move the case only to a %(village)s in your area.") % level_words()
+                ]
+            }
         )
     return village
 

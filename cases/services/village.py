@@ -16,6 +16,7 @@ from cases.rejections import COMMON_REASONS, RejectionReason
 from cases.selectors import default_handlers
 from cases.services.common import notify, require_evidence, require_text
 from checklists.models import Stage
+from teams.levels import level_words
 from teams.models import Department, Team, User
 
 
@@ -92,7 +93,11 @@ def run_merge(ctx: Context) -> Case:
     target = Case.objects.filter(pk=ctx.data["into"], village_id=case.village_id).first()
     if target is None or target.pk == case.pk or not target.is_open:
         raise InvalidInput(
-            fields={"into": [_("Choose an open case of this village to merge into.")]}
+            fields={
+                "into": [
+                    _("Choose an open case of this %(village)s to merge into.") % level_words()
+                ]
+            }
         )
     case.merged_into = target
     case.save(update_fields=["merged_into"])

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 
 from cases.selectors_pages import detail as selectors
 from cases.selectors_pages.tracking_codes import may_see_tracking_code, tracking_qr_svg
+from teams.levels import level_words
 
 
 @login_required
@@ -20,7 +21,8 @@ def receipt(request: HttpRequest, pk: int) -> HttpResponse:
     case = selectors.case_for_page(user=request.user, pk=pk)  # 404 outside the user's scope
     if not may_see_tracking_code(user=request.user, case=case):
         raise PermissionDenied(
-            _("Only whoever filed the whistle and the village officers can print its receipt.")
+            _("Only whoever filed the whistle and the %(village)s officers can print its receipt.")
+            % level_words()
         )
     tracking_url = request.build_absolute_uri(
         f"{reverse('track')}?{urlencode({'code': case.tracking_code})}"

@@ -8,6 +8,7 @@ from cases.workflow import effects as fx
 from cases.workflow import guards
 from cases.workflow.spec import CASE, REGISTRY, Action, Step, Transition
 from checklists.models import Stage
+from teams.levels import with_levels
 
 S = Status
 
@@ -48,8 +49,8 @@ REGISTRY.action(
 REGISTRY.step(
     Step(
         "escalate",
-        timeline=_("escalated to the city"),
-        tracking=_("Escalated to the city"),
+        timeline=with_levels(_("escalated to the %(city)s")),
+        tracking=with_levels(_("Escalated to the %(city)s")),
         moves=Transition(
             frozenset({S.IN_CONSULTATION}), S.IN_CONSULTATION, Level.CITY, frozenset({Level.TOWN})
         ),
@@ -64,8 +65,8 @@ REGISTRY.action(
         name="escalate",
         on=CASE,
         steps=("escalate",),
-        button=_("Escalate to the city"),
-        done=_("The case was escalated to the city."),
+        button=with_levels(_("Escalate to the %(city)s")),
+        done=with_levels(_("The case was escalated to the %(city)s.")),
         summary="Escalate a town consultation to the city (town committee)",
         who=guards.town_committee,
         run="cases.services.committee.run_escalate",

@@ -11,6 +11,7 @@ from cases.workflow import effects as fx
 from cases.workflow import guards
 from cases.workflow.spec import DISPATCH, REGISTRY, Action, Step
 from checklists.models import Stage
+from teams.levels import with_levels
 
 if TYPE_CHECKING:
     from cases.perform import Context
@@ -54,9 +55,11 @@ REGISTRY.action(
         summary="Return the dispatch before its report-in limit, with a reason (handler)",
         who=guards.handler,
         when=guards.returnable,
-        refusal=_(
-            "Only a dispatch waiting for its report-in may be returned, and only before the "
-            "report-in time is over: ask the town to withdraw the dispatch instead."
+        refusal=with_levels(
+            _(
+                "Only a dispatch waiting for its report-in may be returned, and only before the "
+                "report-in time is over: ask the %(town)s to withdraw the dispatch instead."
+            )
         ),
         run="cases.services.returns.run_return_dispatch",
         form="cases.forms_detail.ReturnDispatchForm",

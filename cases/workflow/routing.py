@@ -7,13 +7,16 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.workflow import effects as fx
 from cases.workflow.spec import REGISTRY, Step
+from teams.levels import with_levels
 
 HOTLINE_ROUTE = "hotline_route"
 
 REGISTRY.step(
     Step(
         HOTLINE_ROUTE,
-        timeline=_("sent the whistle straight to the town (the item's hotline rule)"),
+        timeline=with_levels(
+            _("sent the whistle straight to the %(town)s (the item's hotline rule)")
+        ),
         notices=(
             fx.notice(
                 "case_routed_to_town",

@@ -14,6 +14,7 @@ from cases.workflow import effects as fx
 from cases.workflow import guards
 from cases.workflow.spec import CASE, DISPATCH, REGISTRY, Action, Step, Transition
 from checklists.models import Stage
+from teams.levels import with_levels
 from teams.models import Region
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ REGISTRY.step(
     Step(
         "transfer",
         timeline=_("transferred the case"),
-        tracking=_("Transferred to the responsible village"),
+        tracking=with_levels(_("Transferred to the responsible %(village)s")),
         moves=Transition(TRANSFERABLE, S.FILED, Level.VILLAGE),
         public=True,
         # Screened again where it belongs: every clock of the wrong place is done (no
@@ -98,12 +99,16 @@ REGISTRY.action(
         name="transfer",
         on=CASE,
         steps=("transfer",),
-        button=_("Transfer to another village"),
-        done=_("The case was transferred; it waits for screening in its new village."),
+        button=with_levels(_("Transfer to another %(village)s")),
+        done=with_levels(
+            _("The case was transferred; it waits for screening in its new %(village)s.")
+        ),
         summary="Move a case filed in the wrong place to another village, with a reason (town "
         "committee within its town; city committee within its city)",
         who=guards.transferrer,
-        forbidden=_("Only the town committee, or the city committee, may transfer a case."),
+        forbidden=with_levels(
+            _("Only the %(town)s committee, or the %(city)s committee, may transfer a case.")
+        ),
         run="cases.services.transfers.run_transfer",
         form="cases.forms_transfer.TransferForm",
         serializer="cases.api.serializers.TransferSerializer",

@@ -10,6 +10,7 @@ from cases.workflow import effects as fx
 from cases.workflow import guards
 from cases.workflow.spec import CASE, NEW, REGISTRY, Action, Step, Transition
 from checklists.models import Stage
+from teams.levels import with_levels
 
 if TYPE_CHECKING:
     from cases.perform import Context
@@ -54,7 +55,7 @@ REGISTRY.step(
     Step(
         "accept",
         timeline=_("accepted"),
-        tracking=_("Accepted by the village"),
+        tracking=with_levels(_("Accepted by the %(village)s")),
         moves=Transition(frozenset({S.FILED}), S.VILLAGE_HANDLING),
         public=True,
         effects=(fx.Meet((Stage.SCREENING,)), fx.Start(Stage.VILLAGE_HANDLING)),
@@ -142,8 +143,8 @@ REGISTRY.action(
 REGISTRY.step(
     Step(
         "whistle",
-        timeline=_("whistled to the town"),
-        tracking=_("Whistled up to the town"),
+        timeline=with_levels(_("whistled to the %(town)s")),
+        tracking=with_levels(_("Whistled up to the %(town)s")),
         moves=Transition(frozenset({S.FILED, S.VILLAGE_HANDLING}), S.DISPATCHED, Level.TOWN),
         public=True,
         # The handling clock and each dispatch's report-in clock start with the dispatches,
@@ -158,8 +159,8 @@ REGISTRY.action(
         name="whistle",
         on=CASE,
         steps=("whistle",),
-        button=_("Whistle to the town"),
-        done=_("The case was whistled to the town."),
+        button=with_levels(_("Whistle to the %(town)s")),
+        done=with_levels(_("The case was whistled to the %(town)s.")),
         summary="Whistle the case to the town (village officer)",
         who=guards.village_officer,
         run="cases.services.village.run_whistle",
@@ -174,7 +175,7 @@ REGISTRY.step(
     Step(
         "resolve_on_spot",
         timeline=_("resolved on the spot"),
-        tracking=_("Resolved on the spot by the village"),
+        tracking=with_levels(_("Resolved on the spot by the %(village)s")),
         moves=Transition(frozenset({S.VILLAGE_HANDLING}), S.RESOLVED),
         public=True,
         effects=(
