@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from assessment.demo_history import HISTORY_CASES, HistoryUnavailable, build_history
 from rollout.demo import SHAPES, build_demo_city
 from teams.demo import DEMO_PASSWORD
+from teams.levels import level_words
 from teams.two_factor.demo import DEMO_RECOVERY_CODES, demo_secret
 
 
@@ -80,11 +81,17 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 _(
-                    "Demo city ready: %(city)s with %(towns)d towns, %(villages)d villages, "
-                    "%(grids)d grids, %(departments)d departments, %(teams)d teams, "
-                    "%(users)d users and %(memberships)d memberships."
+                    "Demo %(city)s ready: %(place)s with %(n_towns)d %(towns)s, "
+                    "%(n_villages)d %(villages)s, %(grids)d grids, %(departments)d departments, "
+                    "%(teams)d teams, %(users)d users and %(memberships)d memberships."
                 )
-                % {"city": demo.city.name, **demo.counts}
+                % {
+                    **demo.counts,
+                    **level_words(),
+                    "place": demo.city.name,
+                    "n_towns": demo.counts["towns"],
+                    "n_villages": demo.counts["villages"],
+                }
             )
         )
         if options["history"]:
@@ -113,7 +120,9 @@ class Command(BaseCommand):
         except HistoryUnavailable as error:
             raise CommandError(str(error)) from error
         if not history.built:
-            self.stdout.write(_("The demo city already has its history: nothing added."))
+            self.stdout.write(
+                _("The demo %(city)s already has its history: nothing added.") % level_words()
+            )
             return
         self.stdout.write(
             self.style.SUCCESS(
