@@ -16,6 +16,7 @@ from assessment.models import (
     TownEvaluation,
 )
 from assessment.scoring import check_scheme_change, is_locked
+from teams.levels import level_label, with_levels
 
 
 class SchemeIndicatorForm(forms.ModelForm):
@@ -59,10 +60,26 @@ class SchemeDeductionInline(LockedInlineMixin, admin.TabularInline):
     extra = 0
 
 
+EVALUATION_WEIGHT_LABEL = with_levels(_("weight of the %(towns)s' evaluation (departments)"))
+
+
+@admin.display(description=level_label("town"), ordering="town")
+def town_column(obj) -> str:
+    """The town column, headed by the deployment's name of the middle level."""
+    return str(obj.town)
+
+
 class ScoringSchemeForm(forms.ModelForm):
     class Meta:
         model = ScoringScheme
         fields = ["name", "valid_from", "active", "town_evaluation_weight", "note"]
+        # The model's words are the generic tier's; the form says the deployment's.
+        labels = {"town_evaluation_weight": EVALUATION_WEIGHT_LABEL}
+        help_texts = {
+            "town_evaluation_weight": with_levels(
+                _("Share of a department's score given by the %(towns)s' monthly evaluation.")
+            )
+        }
 
     def clean(self):
         data = super().clean()
@@ -75,9 +92,13 @@ class ScoringSchemeForm(forms.ModelForm):
 @admin.register(ScoringScheme)
 class ScoringSchemeAdmin(admin.ModelAdmin):
     form = ScoringSchemeForm
-    list_display = ["name", "valid_from", "active", "town_evaluation_weight"]
+    list_display = ["name", "valid_from", "active", "evaluation_weight"]
     list_filter = ["active"]
     inlines = [SchemeIndicatorInline, SchemeDeductionInline]
+
+    @admin.display(description=EVALUATION_WEIGHT_LABEL, ordering="town_evaluation_weight")
+    def evaluation_weight(self, obj: ScoringScheme):
+        return obj.town_evaluation_weight
 
     def has_change_permission(self, request, obj=None) -> bool:
         if obj is not None and is_locked(obj):
@@ -92,9 +113,10 @@ class ScoringSchemeAdmin(admin.ModelAdmin):
 
 @admin.register(TownEvaluation)
 class TownEvaluationAdmin(admin.ModelAdmin):
-    list_display = ["month", "town", "department", "score", "evaluated_by"]
+    list_display = ["month", town_column, "department", "score", "evaluated_by"]
     list_filter = ["month"]
-    readonly_fields = ["town", "department", "month", "score", "evaluated_by", "note"]
+    fields = [town_column, "department", "month", "score", "evaluated_by", "note"]
+    readonly_fields = [town_column, "department", "month", "score", "evaluated_by", "note"]
 
     def has_add_permission(self, request) -> bool:
         return False  # towns evaluate through their form, within their scope
@@ -122,7 +144,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(CaseFact)
 class CaseFactAdmin(ReadOnlyAdmin):
-    list_display = ["case", "town", "filed_at", "closed", "closed_level", "closed_on_time"]
+    list_display = ["case", town_column, "filed_at", "closed", "closed_level", "closed_on_time"]
     list_filter = ["closed", "closed_level", "overdue", "reworked", "postponed", "suspended"]
     raw_id_fields = ["case"]
     list_select_related = ["case", "town"]

@@ -29,6 +29,7 @@ from assessment.selectors import reason_label
 from cases.access import scope_of
 from cases.models import Dispatch
 from cases.selectors_pages.lists import items_by_aspect
+from teams.levels import level_label, level_name, level_words, with_levels
 from teams.models import Department, Grid, Region, Role, Team, User
 from teams.service_areas import teams_serving
 
@@ -78,9 +79,9 @@ HOME_UNITS = (
 )
 
 UNIT_TYPE_LABELS = {
-    "city": gettext_lazy("City"),
-    "town": gettext_lazy("Town / street"),
-    "village": gettext_lazy("Village / community"),
+    "city": level_label("city", capital=True),
+    "town": level_label("town", capital=True),
+    "village": level_label("village", capital=True),
     "grid": gettext_lazy("Grid"),
     "grid_worker": gettext_lazy("Grid worker"),
     "team": gettext_lazy("Team"),
@@ -351,8 +352,8 @@ def ranked_types() -> list[tuple[str, str]]:
     labels = {
         "department": gettext_lazy("Departments"),
         "team": gettext_lazy("Teams"),
-        "town": gettext_lazy("Towns"),
-        "village": gettext_lazy("Villages"),
+        "town": level_label("town", plural=True, capital=True),
+        "village": level_label("village", plural=True, capital=True),
     }
     return [(key, str(labels[key])) for key in RANKED_TYPES]
 
@@ -453,14 +454,14 @@ def _level_counts(levels: dict) -> dict[str, tuple[float | None, int, float]]:
 
 
 SOLVER_LABELS = {
-    "village": gettext_lazy("The village itself"),
-    "team": gettext_lazy("The town's teams"),
+    "village": with_levels(gettext_lazy("The %(village)s itself")),
+    "team": with_levels(gettext_lazy("The %(town)s's teams")),
     "consultation": gettext_lazy("A committee consultation"),
 }
 LEVEL_LABELS = {
-    "village": gettext_lazy("Village"),
-    "town": gettext_lazy("Town"),
-    "city": gettext_lazy("City"),
+    "village": level_label("village", capital=True),
+    "town": level_label("town", capital=True),
+    "city": level_label("city", capital=True),
 }
 
 
@@ -604,7 +605,7 @@ def case_table(cases, *, title: str) -> PageTable:
             _("Number"),
             *([_("Dispatched to")] if handlers is not None else []),
             _("Item"),
-            _("Village / community"),
+            level_name("village", capital=True),
             _("Grid"),
             _("Status"),
             _("Level"),
@@ -661,7 +662,7 @@ def red_table(cases: list) -> PageTable:
         headers=[
             _("Number"),
             _("Item"),
-            _("Village / community"),
+            level_name("village", capital=True),
             _("Grid"),
             _("Status"),
             _("Level"),
@@ -713,7 +714,7 @@ def ranking_table(rows: list, *, unit_type: str, period) -> PageTable:
         body.append(cells)
     headers = [_("Rank"), str(UNIT_TYPE_LABELS[unit_type]), _("Score")]
     if with_evaluation:
-        headers.append(_("Towns' evaluation"))
+        headers.append(_("%(Towns)s' evaluation") % level_words())
     headers += indicator_headers(KPI_KEYS, labels)
     return PageTable(
         name=f"ranking-{unit_type}",
@@ -762,7 +763,9 @@ def default_report_unit(*, user: User, unit_type: str, home: tuple[str, int]) ->
     cities = scope.regions_of(Role.SUPERVISOR, Role.CITY_COMMITTEE, Role.ADMIN)
     if cities:
         return min(cities)
-    raise PermissionDenied(_("The city's report is for city staff and supervisors."))
+    raise PermissionDenied(
+        _("The %(city)s's report is for %(city)s staff and supervisors.") % level_words()
+    )
 
 
 def report_towns(*, unit: Unit) -> list[tuple[int, str]]:

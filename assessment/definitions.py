@@ -8,6 +8,8 @@ supervisor reads on the dashboard what the number counts."""
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from teams.levels import with_levels
+
 TERMS: dict[str, Promise] = {
     "counted": _(
         "A period counts the cases filed in it, rejected and merged whistles left out; its "
@@ -17,17 +19,21 @@ TERMS: dict[str, Promise] = {
         "Due: closed, or past a limit of one of its own stages. An open case still within its "
         "limits is not yet due: on-time closure leaves it out until it closes or falls due."
     ),
-    "late": _(
-        "Late: a limit of the case's own stages passed before it was met (screening, village "
-        "handling, re-dispatch, handling, a team's or department's task, a consultation, "
-        "on-site verification): its timer fired or it was met late. Each passed limit counts, "
-        "so a screening timer whistle and a verification overrun are late too. A late "
-        "report-in is the unit's own lateness (response rate)."
+    "late": with_levels(
+        _(
+            "Late: a limit of the case's own stages passed before it was met (screening, "
+            "%(village)s handling, re-dispatch, handling, a team's or department's task, a "
+            "consultation, on-site verification): its timer fired or it was met late. Each "
+            "passed limit counts, so a screening timer whistle and a verification overrun are "
+            "late too. A late report-in is the unit's own lateness (response rate)."
+        )
     ),
-    "accepted": _(
-        "Accepted: a village officer took the whistle up, accepting it or whistling it to the "
-        "town. A whistle the timer sent up, or the hotline routed to the town, without the "
-        "village accepting it is not accepted."
+    "accepted": with_levels(
+        _(
+            "Accepted: a %(village)s officer took the whistle up, accepting it or whistling it "
+            "to the %(town)s. A whistle the timer sent up, or the hotline routed to the "
+            "%(town)s, without the %(village)s accepting it is not accepted."
+        )
     ),
     "suspended": _(
         "Suspended (挂账): still parked at the end of the month it was filed in, by a suspension "
@@ -57,14 +63,25 @@ _OWN: dict[str, Promise] = {
     "satisfaction_rate": _(
         "Cases evaluated satisfied or basically satisfied out of the cases evaluated."
     ),
-    "on_the_spot_rate": _("Cases the village closed itself out of the cases it accepted."),
-    "level_village_share": _("Closed cases closed at village level: the level view."),
-    "level_town_share": _("Closed cases closed at town level: the level view."),
-    "level_city_share": _("Closed cases closed at city level: the level view."),
-    "solved_by_village_share": _("Closed cases the village solved itself (target 70%)."),
-    "solved_by_team_share": _("Closed cases the town's teams and departments solved (target 20%)."),
-    "solved_by_consultation_share": _(
-        "Closed cases settled by a consultation of the town or city committee (target 10%)."
+    "on_the_spot_rate": with_levels(
+        _("Cases the %(village)s closed itself out of the cases it accepted.")
+    ),
+    "level_village_share": with_levels(
+        _("Closed cases closed at %(village)s level: the level view.")
+    ),
+    "level_town_share": with_levels(_("Closed cases closed at %(town)s level: the level view.")),
+    "level_city_share": with_levels(_("Closed cases closed at %(city)s level: the level view.")),
+    "solved_by_village_share": with_levels(
+        _("Closed cases the %(village)s solved itself (target 70%%).")
+    ),
+    "solved_by_team_share": with_levels(
+        _("Closed cases the %(town)s's teams and departments solved (target 20%%).")
+    ),
+    "solved_by_consultation_share": with_levels(
+        _(
+            "Closed cases settled by a consultation of the %(town)s or %(city)s committee "
+            "(target 10%%)."
+        )
     ),
     "avg_handling_hours": _(
         "Mean working hours from filing to the last resolution of the closed cases."

@@ -8,6 +8,7 @@ from django import forms
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
+from teams.levels import level_label
 from teams.models import Department
 
 PERIOD_KINDS = [
@@ -22,8 +23,8 @@ PERIOD_KINDS = [
 RANKED_TYPES = [
     ("department", _("Departments")),
     ("team", _("Teams")),
-    ("town", _("Towns")),
-    ("village", _("Villages")),
+    ("town", level_label("town", plural=True, capital=True)),
+    ("village", level_label("village", plural=True, capital=True)),
 ]
 
 PARTS = [("numerator", _("counted")), ("denominator", _("out of"))]

@@ -78,6 +78,7 @@ from django.utils.translation import gettext_lazy as _
 from assessment.models import CaseFact, DispatchFact, SolvedBy
 from assessment.periods import Period
 from cases.models import Case, Level, Satisfaction
+from teams.levels import with_levels
 
 KEYS = (
     "on_time_closure_rate",
@@ -126,11 +127,11 @@ LABELS: dict[str, Promise] = {
     "response_rate": _("Response rate (dispatches reported in on time)"),
     "satisfaction_rate": _("Satisfaction rate"),
     "on_the_spot_rate": _("On-the-spot rate"),
-    "level_village_share": _("Closed at village level (level view)"),
-    "level_town_share": _("Closed at town level (level view)"),
-    "level_city_share": _("Closed at city level (level view)"),
-    "solved_by_village_share": _("Solved by the village itself"),
-    "solved_by_team_share": _("Solved by the town's teams"),
+    "level_village_share": with_levels(_("Closed at %(village)s level (level view)")),
+    "level_town_share": with_levels(_("Closed at %(town)s level (level view)")),
+    "level_city_share": with_levels(_("Closed at %(city)s level (level view)")),
+    "solved_by_village_share": with_levels(_("Solved by the %(village)s itself")),
+    "solved_by_team_share": with_levels(_("Solved by the %(town)s's teams")),
     "solved_by_consultation_share": _("Solved by a committee consultation"),
     "avg_handling_hours": _("Average handling time (working hours)"),
     "p90_handling_hours": _("90th percentile of handling time (working hours)"),

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case, Dispatch, Satisfaction
 from checklists.models import Item
-from teams.levels import level_choices
+from teams.levels import level_choices, with_levels
 from teams.models import Department, Grid, Region, Team
 
 
@@ -25,6 +25,19 @@ class SolvedBy(models.TextChoices):
     VILLAGE = "village", _("the village itself")
     TEAM = "team", _("the town's teams and departments")
     CONSULTATION = "consultation", _("a consultation of the town or city committee")
+
+
+def solved_by_choices() -> list[tuple[str, str]]:
+    """Choices of `solved_by`, in the deployment's names of its levels (teams.levels; a
+    callable, so migrations keep the function and never the names)."""
+    return [
+        (SolvedBy.VILLAGE, with_levels(_("the %(village)s itself"))),
+        (SolvedBy.TEAM, with_levels(_("the %(town)s's teams and departments"))),
+        (
+            SolvedBy.CONSULTATION,
+            with_levels(_("a consultation of the %(town)s or %(city)s committee")),
+        ),
+    ]
 
 
 class CaseFactValues(models.Model):
@@ -64,7 +77,7 @@ class CaseFactValues(models.Model):
         _("level at which it was solved"), max_length=10, choices=level_choices, blank=True
     )
     solved_by = models.CharField(
-        _("solved by"), max_length=12, choices=SolvedBy.choices, blank=True
+        _("solved by"), max_length=12, choices=solved_by_choices, blank=True
     )
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     overdue = models.BooleanField(_("overdue"), default=False)

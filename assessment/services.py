@@ -33,6 +33,7 @@ from assessment.periods import Period
 from cases.access import access_case, scope_of
 from cases.errors import IllegalTransition, InvalidInput, NotAllowed
 from cases.models import Case, Deadline, Dispatch, Event, Status, SupervisionOrder
+from teams.levels import level_words
 from teams.models import Department, Region, Role, User
 
 logger = logging.getLogger(__name__)
@@ -261,7 +262,10 @@ def record_town_evaluation(
     row replaces the month's current one (the table is append-only: core.db_roles), so every
     score ever given stays. Only the current and previous month are open."""
     if town_id not in scope_of(user).regions_of(Role.TOWN_COMMITTEE):
-        raise NotAllowed(_("Only the town's committee can evaluate departments for the town."))
+        raise NotAllowed(
+            _("Only the %(town)s's committee can evaluate departments for the %(town)s.")
+            % level_words()
+        )
     town = Region.objects.filter(pk=town_id, level=Region.Level.TOWN).first()
     if town is None:
         raise NotAllowed()
@@ -270,7 +274,9 @@ def record_town_evaluation(
         Q(region_id=town.pk) | Q(region_id=town.parent_id), pk=department_id
     ).first()
     if department is None:
-        errors["department"] = [_("Choose a department of this town or its city.")]
+        errors["department"] = [
+            _("Choose a department of this %(town)s or its %(city)s.") % level_words()
+        ]
     month = first_of_month(month) if month else None
     if month is None or month not in evaluable_months():
         errors["month"] = [_("Only the current and the previous month can be evaluated.")]
@@ -398,7 +404,7 @@ def correct_closing(
     lists it with its reason."""
     case = access_case(user=user, pk=case_id)
     if case.city_id not in scope_of(user).regions_of(Role.SUPERVISOR):
-        raise NotAllowed(_("Only the city's supervisors correct the figures."))
+        raise NotAllowed(_("Only the %(city)s's supervisors correct the figures.") % level_words())
     errors: dict[str, list[str]] = {}
     reason = (reason or "").strip()
     if not reason:

@@ -38,6 +38,7 @@ from assessment.services import correct_closing, evaluable_months, record_town_e
 from cases.access import scope_of
 from cases.models import Case
 from core.views import run_service
+from teams.levels import level_words
 from teams.models import Role
 
 PAGE_SIZE = 25
@@ -427,7 +428,9 @@ def evaluate(request: HttpRequest) -> HttpResponse:
     """Town committee staff score each department's work in their town once a month."""
     towns = board.evaluating_towns(user=request.user)
     if not towns:
-        raise PermissionDenied(_("Only town committee staff evaluate departments."))
+        raise PermissionDenied(
+            _("Only %(town)s committee staff evaluate departments.") % level_words()
+        )
     town = towns[0]
     departments = board.evaluable_departments(towns=towns)
     months = evaluable_months()
@@ -484,7 +487,9 @@ def report(request: HttpRequest) -> HttpResponse:
     home_type, home_id = board.home_unit(user=request.user)
     unit_type = request.GET.get("unit_type") or ("town" if home_type == "town" else "city")
     if unit_type not in ("city", "town"):
-        return HttpResponseBadRequest(_("A report is made for a town or for the city."))
+        return HttpResponseBadRequest(
+            _("A report is made for a %(town)s or for the %(city)s.") % level_words()
+        )
     try:
         unit_id = int(request.GET.get("unit_id") or 0) or board.default_report_unit(
             user=request.user, unit_type=unit_type, home=(home_type, home_id)
@@ -549,7 +554,9 @@ def corrections(request: HttpRequest) -> HttpResponse:
     their city are listed below the form."""
     cities = scope_of(request.user).regions_of(Role.SUPERVISOR)
     if not cities:
-        raise PermissionDenied(_("Only the city's supervisors correct the figures."))
+        raise PermissionDenied(
+            _("Only the %(city)s's supervisors correct the figures.") % level_words()
+        )
     status = 200
     form = ClosingCorrectionForm(request.POST or None)
     if request.method == "POST":

@@ -185,12 +185,13 @@ def cached(key: Hashable, load: Callable[[], T], *, in_transaction: bool = False
     `load` must return plain values (tuples of field values, lists, dicts), never model
     instances: the result is shared by every thread of the process. None (nothing found) is
     not kept. Inside a transaction that changed reference rows the thread reads the database,
-    every time, unless `in_transaction`: then it keeps its own copy until its next change or
-    the rollback of a savepoint that made one (for values read by every label of a page)."""
+    every time, unless `in_transaction`: then it keeps its own copy until its next change (for
+    values read by every label of a page; a savepoint rolled back after changing them leaves
+    that copy as it was until the thread's next change)."""
     if _changed_in_this_transaction():
         if not in_transaction:
             return load()
-        token = (getattr(_thread, "changes", 0), len(transaction.get_connection().run_on_commit))
+        token = getattr(_thread, "changes", 0)
         kept = getattr(_thread, "kept", {})
         hit = kept.get(key)
         if hit is not None and hit[0] == token:

@@ -4,6 +4,15 @@ made, changed and run through the lab's pages and API, within a city)."""
 from django.contrib import admin
 
 from policylab.models import Replay, Scenario
+from teams.levels import level_label
+
+
+class CityFilter(admin.RelatedFieldListFilter):
+    """The scenario's city, titled by the deployment's name of the top level."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.title = level_label("city")
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -21,10 +30,14 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Scenario)
 class ScenarioAdmin(ReadOnlyAdmin):
-    list_display = ["name", "city", "yellow_at_percent", "created_by", "updated_at"]
-    list_filter = ["city"]
+    list_display = ["name", "city_column", "yellow_at_percent", "created_by", "updated_at"]
+    list_filter = [("city", CityFilter)]
     search_fields = ["name", "note"]
     list_select_related = ["city", "created_by"]
+
+    @admin.display(description=level_label("city"), ordering="city")
+    def city_column(self, obj: Scenario) -> str:
+        return str(obj.city)
 
 
 @admin.register(Replay)

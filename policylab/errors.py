@@ -5,6 +5,7 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import ServiceError
+from teams.levels import with_levels
 
 
 class LabError(ServiceError):
@@ -25,8 +26,8 @@ class LabNotAllowed(LabError, PermissionDenied):
     """The user holds no role that may use the policy lab (HTTP 403)."""
 
     code = "forbidden"
-    default_message = _(
-        "The policy lab is for the city committee's staff, supervisors and administrators."
+    default_message = with_levels(
+        _("The policy lab is for the %(city)s committee's staff, supervisors and administrators.")
     )
     http_status = 403
 

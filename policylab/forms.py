@@ -18,6 +18,7 @@ from assessment.indicators import LABELS, RATE_KEYS
 from assessment.models import SchemeDeduction
 from checklists.models import Aspect, Item, Stage, TimeUnit
 from policylab.rules import STAGES
+from teams.levels import level_label, with_levels
 from teams.models import Region
 
 # The indicators a scheme may weigh (policylab.rules.parse_scheme).
@@ -28,7 +29,9 @@ UNIT_CHOICES = list(TimeUnit.choices)
 
 class NewScenarioForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200, required=False)
-    city = forms.ModelChoiceField(label=_("City"), queryset=Region.objects.none(), required=False)
+    city = forms.ModelChoiceField(
+        label=level_label("city", capital=True), queryset=Region.objects.none(), required=False
+    )
 
     def __init__(self, *args, cities, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -96,7 +99,7 @@ class ScenarioForm(forms.Form):
         help_text=_("Empty: each limit keeps its own yellow light."),
     )
     town_evaluation_weight = forms.CharField(
-        label=_("Weight of the towns' evaluation of departments"),
+        label=with_levels(_("Weight of the %(towns)s' evaluation of departments")),
         required=False,
         help_text=_("A share between 0 and 1 (0.3 is 30%)."),
     )

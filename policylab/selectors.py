@@ -31,6 +31,7 @@ from policylab.errors import LabError
 from policylab.models import Replay, ReplayCaseFact, ReplayDispatchFact
 from policylab.rules import STAGES, scheme_json
 from policylab.services import RANKED_TYPES, ranked_units, replay_facts, replay_period_of
+from teams.levels import level_label, level_words, with_levels
 from teams.models import Department, Region, Team, User
 
 MAX_COMPARED = 3
@@ -38,19 +39,19 @@ SIDES = ("live", "scenario")
 PARTS = ("numerator", "denominator")
 # What "would have escalated" counts, by where the timer would have sent the case.
 ESCALATION_TARGETS = {
-    "town": gettext_lazy("Whistled to the town"),
-    "town_consultation": gettext_lazy("Sent to a town consultation"),
-    "city": gettext_lazy("Escalated to the city"),
+    "town": with_levels(gettext_lazy("Whistled to the %(town)s")),
+    "town_consultation": with_levels(gettext_lazy("Sent to a %(town)s consultation")),
+    "city": with_levels(gettext_lazy("Escalated to the %(city)s")),
 }
 LEVEL_ROWS = {
     "cases": gettext_lazy("Cases filed"),
-    "whistled": gettext_lazy("Whistled to the town"),
-    "escalated": gettext_lazy("Escalated to the city"),
+    "whistled": with_levels(gettext_lazy("Whistled to the %(town)s")),
+    "escalated": with_levels(gettext_lazy("Escalated to the %(city)s")),
     "overdue": gettext_lazy("Overdue (a limit passed)"),
 }
 UNIT_TYPE_LABELS = {
-    "town": gettext_lazy("Towns"),
-    "village": gettext_lazy("Villages"),
+    "town": level_label("town", plural=True, capital=True),
+    "village": level_label("village", plural=True, capital=True),
     "team": gettext_lazy("Teams"),
     "department": gettext_lazy("Departments"),
 }
@@ -392,7 +393,7 @@ def _scheme_changes(scenario: dict, *, period: Period, labels: dict) -> list[Rul
     ):
         changes.append(
             RuleChange(
-                topic=_("Weight of the towns' evaluation of departments"),
+                topic=_("Weight of the %(towns)s' evaluation of departments") % level_words(),
                 in_force=str(live.get("town_evaluation_weight") or "—"),
                 scenario=str(scenario.get("town_evaluation_weight") or "—"),
             )

@@ -26,6 +26,7 @@ from policylab.errors import LabError, ReplayState
 from policylab.models import Replay, ReplayCaseFact, ReplayDispatchFact, Scenario
 from policylab.replay import Cancelled, Tally, cohort, replay_period, replay_span
 from policylab.rules import Rules, limits_in_force, parse_rules, rules_of, scheme_in_force
+from teams.levels import level_words
 from teams.models import Department, Region, User
 from teams.service_areas import teams_serving, teams_within
 
@@ -152,7 +153,9 @@ def request_replay(
     scenario = access.access_scenario(user=user, pk=scenario_id)
     place = access.access_place(user=user, pk=place_id)
     if access.city_of(place) != scenario.city_id:
-        raise LabError(fields={"place": [_("The place is not in the scenario's city.")]})
+        raise LabError(
+            fields={"place": [_("The place is not in the scenario's %(city)s.") % level_words()]}
+        )
     if period.start > timezone.localdate():
         raise LabError(
             fields={"period": [_("The period has not begun: there is nothing to replay.")]}

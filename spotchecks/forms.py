@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from cases.forms_detail import CaseActionForm, PhotosField
 from spotchecks.models import SpotCheckCase
 from spotchecks.selectors import DrawChoices
+from teams.levels import level_label
 
 Outcome = SpotCheckCase.Outcome
 
@@ -35,7 +36,9 @@ class RevisitForm(CaseActionForm):
 
 
 class DrawForm(forms.Form):
-    city = forms.ModelChoiceField(label=_("City"), queryset=None, empty_label=None)
+    city = forms.ModelChoiceField(
+        label=level_label("city", capital=True), queryset=None, empty_label=None
+    )
     team = forms.ModelChoiceField(label=_("Team"), queryset=None, required=False)
     department = forms.ModelChoiceField(label=_("Department"), queryset=None, required=False)
     closed_from = forms.DateField(

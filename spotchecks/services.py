@@ -20,6 +20,7 @@ from cases.services.village import create_dispatch
 from cases.transitions import record_event
 from spotchecks import selectors
 from spotchecks.models import SpotCheck, SpotCheckCase
+from teams.levels import level_words
 from teams.models import Department, Team, User
 
 Outcome = SpotCheckCase.Outcome
@@ -49,10 +50,10 @@ def draw_spot_check(
     drawn case gets the step `spot_check_drawn` and waits for its revisit."""
     cities = selectors.supervisor_cities(user=user)
     if not cities:
-        raise NotAllowed(_("Only the city's supervisors draw spot checks."))
+        raise NotAllowed(_("Only the %(city)s's supervisors draw spot checks.") % level_words())
     city_id = city_id or min(cities)
     if city_id not in cities:
-        raise InvalidInput(fields={"city": [_("Choose a city you supervise.")]})
+        raise InvalidInput(fields={"city": [_("Choose a %(city)s you supervise.") % level_words()]})
     unit = _unit(city_id=city_id, team_id=team_id, department_id=department_id)
     if closed_from > closed_to:
         raise InvalidInput(
@@ -129,7 +130,9 @@ def _unit(*, city_id: int, team_id: int | None, department_id: int | None) -> Te
     unit = selectors.units(city_id=city_id, team_id=team_id, department_id=department_id)
     if unit is None:
         field = "team" if team_id else "department"
-        raise InvalidInput(fields={field: [_("Choose a team or department of the city.")]})
+        raise InvalidInput(
+            fields={field: [_("Choose a team or department of the %(city)s.") % level_words()]}
+        )
     return unit
 
 

@@ -13,6 +13,7 @@ from cases.models import Case, Status
 from cases.workflow import effects as fx
 from cases.workflow.spec import CASE, REGISTRY, Action, Step, Transition
 from checklists.models import Stage
+from teams.levels import with_levels
 from teams.models import Role
 
 if TYPE_CHECKING:
@@ -100,7 +101,9 @@ def register() -> None:
                 "This case is not waiting for a spot check's revisit: its outcome was already "
                 "recorded, or the case is no longer closed."
             ),
-            forbidden=_("Only the city's supervisors record a spot check's revisit."),
+            forbidden=with_levels(
+                _("Only the %(city)s's supervisors record a spot check's revisit.")
+            ),
             run="spotchecks.services.run_record_revisit",
             form="spotchecks.forms.RevisitForm",
             serializer="spotchecks.api.serializers.RevisitSerializer",

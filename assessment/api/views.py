@@ -35,6 +35,7 @@ from cases.api.idempotency import IdempotentViewSet
 from cases.api.views import validated
 from cases.errors import NotAllowed
 from core.api.views import ApiViewSet
+from teams.levels import level_words
 
 FILE_RESPONSES = {
     (200, CONTENT_TYPES["csv"].split(";")[0]): OpenApiResponse(
@@ -362,7 +363,9 @@ class TownEvaluationViewSet(IdempotentViewSet):
     def _towns(self, request: Request) -> list:
         towns = board.evaluating_towns(user=request.user)
         if not towns:
-            raise NotAllowed(_("Only town committee staff evaluate departments."))
+            raise NotAllowed(
+                _("Only %(town)s committee staff evaluate departments.") % level_words()
+            )
         return towns
 
     @extend_schema(

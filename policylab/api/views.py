@@ -36,6 +36,7 @@ from policylab.api import serializers as api
 from policylab.errors import LabError, NotInLab
 from policylab.models import Replay, ReplayCaseFact, Scenario
 from policylab.rules import limits_in_force, parse_scheme, scheme_in_force
+from teams.levels import level_words, with_levels
 from teams.models import Department, Region, Team
 
 
@@ -171,7 +172,9 @@ class ScenarioViewSet(IdempotentViewSet):
         city_id = data["city"]
         if city_id is None:
             if len(cities) != 1:
-                raise LabError(fields={"city": [_("Choose the city of the scenario.")]})
+                raise LabError(
+                    fields={"city": [_("Choose the %(city)s of the scenario.") % level_words()]}
+                )
             (city_id,) = cities
         city = Region.objects.filter(pk=city_id, level=Region.Level.CITY).first()
         if city is None:
@@ -467,8 +470,8 @@ def cases_links(replay: Replay, key: str, side: str) -> dict | None:
 
 LEVEL_LABELS = {
     "cases": gettext_lazy("Cases"),
-    "whistled": gettext_lazy("Whistled to the town"),
-    "escalated": gettext_lazy("Escalated to the city"),
+    "whistled": with_levels(gettext_lazy("Whistled to the %(town)s")),
+    "escalated": with_levels(gettext_lazy("Escalated to the %(city)s")),
     "overdue": gettext_lazy("Overdue"),
 }
 UNIT_MODELS = {"town": Region, "village": Region, "team": Team, "department": Department}

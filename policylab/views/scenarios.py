@@ -30,14 +30,15 @@ from policylab import access, services
 from policylab.forms import NewScenarioForm, RenameForm, ReplayForm, ScenarioForm
 from policylab.models import Replay
 from policylab.rules import limits_in_force, scheme_in_force
+from teams.levels import with_levels
 from teams.models import Region
 
 RUNNING = (Replay.State.QUEUED, Replay.State.RUNNING)
 # Where a timer the scenario fires sooner would have sent the case (policylab.replay).
 ESCALATION_TARGETS = {
-    "town": gettext_lazy("to the town"),
-    "town_consultation": gettext_lazy("to a town consultation"),
-    "city": gettext_lazy("to the city"),
+    "town": with_levels(gettext_lazy("to the %(town)s")),
+    "town_consultation": with_levels(gettext_lazy("to a %(town)s consultation")),
+    "city": with_levels(gettext_lazy("to the %(city)s")),
 }
 MAX_COMPARED = 3
 

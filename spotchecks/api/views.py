@@ -17,6 +17,7 @@ from cases.errors import NotAllowed
 from spotchecks import selectors, services
 from spotchecks.api import serializers as api
 from spotchecks.models import SpotCheck
+from teams.levels import level_words
 
 
 def spot_check_detail(*, spot_check: SpotCheck) -> dict:
@@ -53,7 +54,7 @@ class SpotCheckViewSet(mixins.ListModelMixin, IdempotentViewSet):
     )
     def create(self, request: Request) -> Response:
         if not selectors.supervisor_cities(user=request.user):
-            raise NotAllowed(_("Only the city's supervisors draw spot checks."))
+            raise NotAllowed(_("Only the %(city)s's supervisors draw spot checks.") % level_words())
         data = validated(api.DrawSerializer, request)
         spot_check = services.draw_spot_check(
             user=request.user,

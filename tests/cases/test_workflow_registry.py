@@ -18,6 +18,9 @@ from cases.models import Event
 from cases.perform import Context
 from cases.workflow import CASE, DISPATCH, NEW, REGISTRY, Action, Step, guards
 from tests.api.conftest import client_for
+
+# The labels name the deployment's levels (teams.levels), read from the database.
+pytestmark = pytest.mark.django_db
 from tests.cases.test_pages_detail import accepted
 from tests.security.test_permission_matrix import EXPECTATIONS, TARGETS
 

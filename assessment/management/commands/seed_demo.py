@@ -126,7 +126,9 @@ class Command(BaseCommand):
         except HistoryUnavailable as error:
             raise CommandError(str(error)) from error
         if not history.built:
-            self.stdout.write(_("The demo city already has its history: nothing added."))
+            self.stdout.write(
+                _("The demo %(city)s already has its history: nothing added.") % level_words()
+            )
             return
         self.stdout.write(
             self.style.SUCCESS(
