@@ -75,6 +75,7 @@ CLASSES: dict[str, str] = {
     "return_upheld": ROUTINE,
     "case_supported": ROUTINE,
     "case_routed_to_town": ROUTINE,
+    "case_whistled_at_town": ROUTINE,
 }
 
 # A kind nobody classified yet (a new kind stored before its entry here) is treated as normal:

@@ -18,6 +18,7 @@ from cases.perform import perform
 from cases.services.common import TIMER, notify
 from cases.transitions import record_event
 from checklists.models import Stage
+from teams.levels import on_chain
 
 
 def act_on_deadline(*, case: Case, deadline: Deadline) -> None:
@@ -42,6 +43,7 @@ def act_on_deadline(*, case: Case, deadline: Deadline) -> None:
         stage == Stage.TOWN_CONSULTATION
         and case.status == Status.IN_CONSULTATION
         and case.level == Level.TOWN
+        and on_chain(Level.CITY)
     ):
         perform(action="escalate", user=None, case=case, data={"deadline": data})
     elif stage == Stage.REPORT_IN and deadline.dispatch_id:

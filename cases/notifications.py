@@ -76,6 +76,7 @@ SUPERVISION_ORDERED = "supervision_ordered"
 FALSE_REPLY = "false_reply"
 CASE_SUPPORTED = "case_supported"
 CASE_ROUTED_TO_TOWN = "case_routed_to_town"
+CASE_WHISTLED_AT_TOWN = "case_whistled_at_town"
 
 # Subject and body per kind. `%(number)s` is the case number; `%(case)s` is the number with the
 # item name in the reader's language. Facts that only some messages carry (handler, due time,
@@ -234,6 +235,13 @@ TEMPLATES: dict[str, tuple[Promise, Promise]] = {
         _(
             "Whistle %(case)s came from the 12345 hotline and went straight to the %(town)s's "
             "dispatch by the rule of its item. It is in your %(village)s: no screening is needed."
+        ),
+    ),
+    CASE_WHISTLED_AT_TOWN: (
+        _("Whistle sent to the %(town)s: %(number)s"),
+        _(
+            "Whistle %(case)s was filed in your %(village)s and went straight to the %(town)s's "
+            "dispatch: whistles are blown at the %(town)s here. No screening is needed."
         ),
     ),
     FALSE_REPLY: (

@@ -32,8 +32,10 @@ from cases.models import (
 from cases.rejections import reason_text
 from cases.selectors_pages.board import pressure
 from cases.workflow import available_actions, available_dispatch_actions, timeline_label
+from cases.workflow.routing import LEVEL_ROUTE
 from cases.workflow.updates import PHOTO_VISIBILITY, PUBLIC_UPDATE
 from checklists.models import Stage, TimeUnit
+from teams.levels import with_levels
 from teams.models import Department, Region, Role, Team, User
 from teams.service_areas import teams_serving
 
@@ -43,6 +45,7 @@ ACTOR_LABELS = {
     "hotline": gettext_lazy("12345 hotline"),
     "citizen": gettext_lazy("citizen"),
     "investigation": gettext_lazy("comprehensive investigation"),
+    LEVEL_ROUTE: with_levels(gettext_lazy("the %(town)s, where whistles are blown")),
 }
 
 

@@ -26,11 +26,11 @@ from cases.screening import find_possible_duplicate, refusal_for
 from cases.selectors import locate_grid
 from cases.services.common import check_photos, require_text
 from cases.uploads import undo_stored_files_on_failure
-from cases.workflow.routing import HOTLINE_ROUTE
+from cases.workflow.routing import HOTLINE_ROUTE, LEVEL_ROUTE
 from checklists.demo import is_demo_item, offered_in_city
 from checklists.models import Item
 from teams.geo import distance_to_polygon_m
-from teams.levels import level_words
+from teams.levels import TOWN, level_words, whistle_level
 from teams.models import Grid, Role, User
 from teams.selectors import grid_polygon
 
@@ -304,7 +304,9 @@ def _file(
         possible_duplicate_of=duplicate,
         filed_at=now,
     )
-    routed = source == Source.HOTLINE and item.hotline_route == Item.HotlineRoute.TOWN_DISPATCH
+    by_item = source == Source.HOTLINE and item.hotline_route == Item.HotlineRoute.TOWN_DISPATCH
+    by_level = whistle_level() == TOWN  # the deployment whistles at the middle level
+    routed = by_item or by_level
     ctx = perform(
         action="file",
         user=user,
@@ -316,16 +318,17 @@ def _file(
             "possible_duplicate": duplicate,
             "at": now,
             "hotline_route": routed,
+            "route": HOTLINE_ROUTE if by_item else LEVEL_ROUTE if by_level else "",
         },
     )
     if routed:
-        # The item's hotline rule: straight to the town's dispatch, as the village would
-        # whistle it (the dispatches to the item's default handlers, their clocks).
+        # The item's hotline rule, or the deployment's whistle level: straight to the town's
+        # dispatch, as the village would whistle it (the item's default handlers, their clocks).
         perform(
             action="whistle",
             user=None,
             case=case,
-            actor_label=actor_label or source,
+            actor_label=actor_label or (source if by_item else LEVEL_ROUTE),
             data={"note": "", "hotline_route": True},
         )
     return FilingResult(
@@ -350,7 +353,7 @@ def run_file(ctx: Context) -> Context:
         first=True,
         at=ctx.data["at"],
     )
-    if ctx.data.get("hotline_route"):
+    if ctx.data.get("route"):
         # The village officers are told it goes to the town, instead of being asked to screen.
-        ctx.write(HOTLINE_ROUTE, data={"item": ctx.case.item.code}, at=ctx.data["at"])
+        ctx.write(ctx.data["route"], data={"item": ctx.case.item.code}, at=ctx.data["at"])
     return ctx

@@ -69,6 +69,12 @@ REGISTRY.action(
         done=with_levels(_("The case was escalated to the %(city)s.")),
         summary="Escalate a town consultation to the city (town committee)",
         who=guards.town_committee,
+        # The deployment may leave the top committee off the chain (teams.levels.on_chain):
+        # then the middle committee decides last (and the timer only reminds it, cases.firing).
+        when=guards.city_committee_on_chain,
+        refusal=with_levels(
+            _("The %(city)s committee is not on this deployment's escalation chain.")
+        ),
         run="cases.services.committee.run_escalate",
         form="cases.forms_detail.EscalateForm",
         serializer="cases.api.serializers.ReasonSerializer",

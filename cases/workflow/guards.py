@@ -13,6 +13,7 @@ from cases.access import (
     scope_of,
 )
 from cases.models import Case, Dispatch, Level, Source, Status
+from teams.levels import on_chain
 from teams.models import Role, User
 
 
@@ -30,6 +31,10 @@ def village_officer(user: User, case: Case) -> bool:
 
 def town_committee(user: User, case: Case) -> bool:
     return is_town_committee_of(user, case)
+
+
+def city_committee_on_chain(case: Case) -> bool:
+    return on_chain(Level.CITY)
 
 
 def dispatcher(user: User, case: Case) -> bool:
