@@ -18,11 +18,11 @@ from cases.models import Event
 from cases.perform import Context
 from cases.workflow import CASE, DISPATCH, NEW, REGISTRY, Action, Step, guards
 from tests.api.conftest import client_for
+from tests.cases.test_pages_detail import accepted
+from tests.security.test_permission_matrix import EXPECTATIONS, TARGETS
 
 # The labels name the deployment's levels (teams.levels), read from the database.
 pytestmark = pytest.mark.django_db
-from tests.cases.test_pages_detail import accepted
-from tests.security.test_permission_matrix import EXPECTATIONS, TARGETS
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCT = ["cases", "consultation", "assessment", "teams", "checklists", "core", "whistle"]
