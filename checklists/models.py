@@ -5,6 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from core.reference import ReferenceQuerySet
+from teams.levels import with_levels
 from teams.localized import BilingualNameMixin, localized
 from teams.models import DepartmentKind, Team
 
@@ -39,6 +40,12 @@ class Aspect(BilingualNameMixin):
         return localized(self, "description")
 
 
+def hotline_route_choices() -> list[tuple[str, str]]:
+    """The routes of a hotline whistle, in the deployment's level names (a callable, so
+    migrations keep the function and never the names)."""
+    return list(Item.HotlineRoute.choices)
+
+
 class Item(BilingualNameMixin):
     """A matter that may (or may not) be whistled, with its handlers and time limits."""
 
@@ -49,8 +56,11 @@ class Item(BilingualNameMixin):
     class HotlineRoute(models.TextChoices):
         """Where a whistle from the 12345 hotline goes first (cases.services.filing)."""
 
-        VILLAGE_SCREENING = "village_screening", _("to the village for screening")
-        TOWN_DISPATCH = "town_dispatch", _("straight to the town's dispatch, the village informed")
+        VILLAGE_SCREENING = "village_screening", with_levels(_("to the %(village)s for screening"))
+        TOWN_DISPATCH = (
+            "town_dispatch",
+            with_levels(_("straight to the %(town)s's dispatch, the %(village)s informed")),
+        )
 
     aspect = models.ForeignKey(
         Aspect, verbose_name=_("aspect"), on_delete=models.PROTECT, related_name="items"
@@ -89,7 +99,7 @@ class Item(BilingualNameMixin):
     hotline_route = models.CharField(
         _("route of a hotline whistle"),
         max_length=20,
-        choices=HotlineRoute.choices,
+        choices=hotline_route_choices,
         default=HotlineRoute.VILLAGE_SCREENING,
         help_text=_(
             "Where a whistle of this item from the 12345 hotline goes: to the village's "
@@ -144,17 +154,23 @@ class Item(BilingualNameMixin):
 
 class Stage(models.TextChoices):
     SCREENING = "screening", _("screening")
-    VILLAGE_HANDLING = "village_handling", _("village handling")
+    VILLAGE_HANDLING = "village_handling", with_levels(_("%(village)s handling"))
     REPORT_IN = "report_in", _("report-in")
     # The committee's time to dispatch again once a team or department returned a dispatch.
     REDISPATCH = "redispatch", _("re-dispatch")
     HANDLING = "handling", _("handling")
-    TOWN_CONSULTATION = "town_consultation", _("town consultation")
-    CITY_CONSULTATION = "city_consultation", _("city consultation")
+    TOWN_CONSULTATION = "town_consultation", with_levels(_("%(town)s consultation"))
+    CITY_CONSULTATION = "city_consultation", with_levels(_("%(city)s consultation"))
     VERIFICATION = "verification", _("verification")
     # A suspended (挂账) case's review by the committee: due at the end of its review date; the
     # item's limit is the review period the forms propose (docs/workflow.md, `suspend`).
     SUSPENSION_REVIEW = "suspension_review", _("suspension review")
+
+
+def stage_choices() -> list[tuple[str, str]]:
+    """The stages, those of a level in the deployment's names: for a model field's choices (a
+    callable, so migrations keep the function and never the names)."""
+    return list(Stage.choices)
 
 
 class TimeUnit(models.TextChoices):
@@ -171,7 +187,7 @@ class TimeLimit(models.Model):
     item = models.ForeignKey(
         Item, verbose_name=_("item"), on_delete=models.CASCADE, related_name="time_limits"
     )
-    stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices)
+    stage = models.CharField(_("stage"), max_length=20, choices=stage_choices)
     amount = models.PositiveIntegerField(_("amount"))
     unit = models.CharField(_("unit"), max_length=20, choices=TimeUnit.choices)
     yellow_at_percent = models.PositiveSmallIntegerField(
