@@ -154,23 +154,37 @@ class Item(BilingualNameMixin):
 
 class Stage(models.TextChoices):
     SCREENING = "screening", _("screening")
-    VILLAGE_HANDLING = "village_handling", with_levels(_("%(village)s handling"))
+    VILLAGE_HANDLING = "village_handling", _("village handling")
     REPORT_IN = "report_in", _("report-in")
     # The committee's time to dispatch again once a team or department returned a dispatch.
     REDISPATCH = "redispatch", _("re-dispatch")
     HANDLING = "handling", _("handling")
-    TOWN_CONSULTATION = "town_consultation", with_levels(_("%(town)s consultation"))
-    CITY_CONSULTATION = "city_consultation", with_levels(_("%(city)s consultation"))
+    TOWN_CONSULTATION = "town_consultation", _("town consultation")
+    CITY_CONSULTATION = "city_consultation", _("city consultation")
     VERIFICATION = "verification", _("verification")
     # A suspended (挂账) case's review by the committee: due at the end of its review date; the
     # item's limit is the review period the forms propose (docs/workflow.md, `suspend`).
     SUSPENSION_REVIEW = "suspension_review", _("suspension review")
 
 
+# The stages of a level, in the deployment's names. Stage's own labels keep the engine's words
+# (docs/workflow.md is generated from them); what a user reads takes these.
+LEVEL_STAGE_LABELS = {
+    Stage.VILLAGE_HANDLING: with_levels(_("%(village)s handling")),
+    Stage.TOWN_CONSULTATION: with_levels(_("%(town)s consultation")),
+    Stage.CITY_CONSULTATION: with_levels(_("%(city)s consultation")),
+}
+
+
+def stage_label(stage: str) -> str:
+    """What a user reads for a stage: the deployment's level names where it has one."""
+    return LEVEL_STAGE_LABELS.get(stage) or Stage(stage).label
+
+
 def stage_choices() -> list[tuple[str, str]]:
     """The stages, those of a level in the deployment's names: for a model field's choices (a
     callable, so migrations keep the function and never the names)."""
-    return list(Stage.choices)
+    return [(value, stage_label(value)) for value in Stage.values]
 
 
 class TimeUnit(models.TextChoices):
