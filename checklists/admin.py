@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from checklists.models import Aspect, Item, ReplyTemplate, ScreeningRule, Stage, TimeLimit
 from teams.admin import TeamAdmin
+from teams.levels import with_levels
 from teams.models import Team
 
 
@@ -85,7 +86,7 @@ class ItemAdminForm(forms.ModelForm):
         choices=Team.Kind.choices,
         widget=forms.CheckboxSelectMultiple,
         required=False,
-        help_text=_("Kinds of town team dispatched by default."),
+        help_text=with_levels(_("Kinds of %(town)s team dispatched by default.")),
     )
 
     class Meta:
@@ -110,6 +111,15 @@ class ItemAdminForm(forms.ModelForm):
             "hotline_route",
             "teams",
         )
+        help_texts = {
+            "hotline_route": with_levels(
+                _(
+                    "Where a whistle of this item from the 12345 hotline goes: to the "
+                    "%(village)s's screening, or straight to the %(town)s's dispatch with the "
+                    "%(village)s informed."
+                )
+            ),
+        }
 
 
 @admin.register(Item)

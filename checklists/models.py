@@ -5,6 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from core.reference import ReferenceQuerySet
+from teams.levels import with_levels
 from teams.localized import BilingualNameMixin, localized
 from teams.models import DepartmentKind, Team
 
@@ -39,6 +40,12 @@ class Aspect(BilingualNameMixin):
         return localized(self, "description")
 
 
+def hotline_route_choices() -> list[tuple[str, str]]:
+    """The routes of a hotline whistle, in the deployment's level names (a callable, so
+    migrations keep the function and never the names)."""
+    return list(Item.HotlineRoute.choices)
+
+
 class Item(BilingualNameMixin):
     """A matter that may (or may not) be whistled, with its handlers and time limits."""
 
@@ -49,8 +56,11 @@ class Item(BilingualNameMixin):
     class HotlineRoute(models.TextChoices):
         """Where a whistle from the 12345 hotline goes first (cases.services.filing)."""
 
-        VILLAGE_SCREENING = "village_screening", _("to the village for screening")
-        TOWN_DISPATCH = "town_dispatch", _("straight to the town's dispatch, the village informed")
+        VILLAGE_SCREENING = "village_screening", with_levels(_("to the %(village)s for screening"))
+        TOWN_DISPATCH = (
+            "town_dispatch",
+            with_levels(_("straight to the %(town)s's dispatch, the %(village)s informed")),
+        )
 
     aspect = models.ForeignKey(
         Aspect, verbose_name=_("aspect"), on_delete=models.PROTECT, related_name="items"
@@ -89,7 +99,7 @@ class Item(BilingualNameMixin):
     hotline_route = models.CharField(
         _("route of a hotline whistle"),
         max_length=20,
-        choices=HotlineRoute.choices,
+        choices=hotline_route_choices,
         default=HotlineRoute.VILLAGE_SCREENING,
         help_text=_(
             "Where a whistle of this item from the 12345 hotline goes: to the village's "
@@ -157,6 +167,26 @@ class Stage(models.TextChoices):
     SUSPENSION_REVIEW = "suspension_review", _("suspension review")
 
 
+# The stages of a level, in the deployment's names. Stage's own labels keep the engine's words
+# (docs/workflow.md is generated from them); what a user reads takes these.
+LEVEL_STAGE_LABELS = {
+    Stage.VILLAGE_HANDLING: with_levels(_("%(village)s handling")),
+    Stage.TOWN_CONSULTATION: with_levels(_("%(town)s consultation")),
+    Stage.CITY_CONSULTATION: with_levels(_("%(city)s consultation")),
+}
+
+
+def stage_label(stage: str) -> str:
+    """What a user reads for a stage: the deployment's level names where it has one."""
+    return LEVEL_STAGE_LABELS.get(stage) or Stage(stage).label
+
+
+def stage_choices() -> list[tuple[str, str]]:
+    """The stages, those of a level in the deployment's names: for a model field's choices (a
+    callable, so migrations keep the function and never the names)."""
+    return [(value, stage_label(value)) for value in Stage.values]
+
+
 class TimeUnit(models.TextChoices):
     NATURAL_MINUTES = "natural_minutes", _("minutes (natural time)")
     NATURAL_HOURS = "natural_hours", _("hours (natural time)")
@@ -171,7 +201,7 @@ class TimeLimit(models.Model):
     item = models.ForeignKey(
         Item, verbose_name=_("item"), on_delete=models.CASCADE, related_name="time_limits"
     )
-    stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices)
+    stage = models.CharField(_("stage"), max_length=20, choices=stage_choices)
     amount = models.PositiveIntegerField(_("amount"))
     unit = models.CharField(_("unit"), max_length=20, choices=TimeUnit.choices)
     yellow_at_percent = models.PositiveSmallIntegerField(

@@ -13,6 +13,7 @@ from consultation.models import (
     InvestigationCheck,
     Invitation,
 )
+from teams.levels import TOWN, level_label
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -76,9 +77,19 @@ class FindingInline(ReadOnlyInline):
 
 @admin.register(Investigation)
 class InvestigationAdmin(admin.ModelAdmin):
-    list_display = ("place_name", "town", "planned_for", "team", "status")
+    list_display = ("place_name", "investigation_town", "planned_for", "team", "status")
     list_filter = ("status",)
     inlines = [AttendanceInline, CheckInline, FindingInline]
+    readonly_fields = ("investigation_town",)
+
+    @admin.display(description=level_label(TOWN, capital=True), ordering="town")
+    def investigation_town(self, obj: Investigation) -> str:
+        """The town under the deployment's name (the model's verbose name stays generic)."""
+        return str(obj.town)
+
+    def get_fields(self, request, obj=None) -> list[str]:
+        fields = [f for f in super().get_fields(request, obj) if f != "investigation_town"]
+        return ["investigation_town" if f == "town" else f for f in fields]
 
     def has_add_permission(self, request) -> bool:
         return False

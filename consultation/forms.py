@@ -11,7 +11,7 @@ from cases.forms_detail import ReasonForm, _text
 from cases.services import Task
 from consultation.models import AgendaItem, Consultation
 from consultation.services import Attended, Checked, Decision
-from teams.levels import committee_choices
+from teams.levels import TOWN, committee_choices, level_label, with_levels
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -62,7 +62,7 @@ class CallConsultationForm(forms.Form):
         label=_("Teams"), queryset=None, required=False, widget=forms.CheckboxSelectMultiple
     )
     people = PersonChoiceField(
-        label=_("Lawyers and village officers"),
+        label=with_levels(_("Lawyers and %(village)s officers")),
         queryset=None,
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -124,10 +124,20 @@ class MinutesForm(forms.Form):
 
 DECISION_KINDS = [
     (AgendaItem.Decision.TASKS, _("Tasks for named departments or teams: back to handling")),
-    (AgendaItem.Decision.ESCALATE, _("Escalate to the city committee")),
+    (AgendaItem.Decision.ESCALATE, with_levels(_("Escalate to the %(city)s committee"))),
     (AgendaItem.Decision.SUSPEND, _("Suspend (挂账) until a review date")),
     (AgendaItem.Decision.CLOSE, _("Close the case")),
 ]
+
+
+def decision_kinds(level: str) -> list[tuple[str, str]]:
+    """The decisions a committee of this level may take, their labels read now: a page with
+    several agenda items reads the level names once and passes these to every form."""
+    return [
+        (value, str(label))
+        for value, label in DECISION_KINDS
+        if level == Consultation.Level.TOWN or value != AgendaItem.Decision.ESCALATE
+    ]
 
 
 class DecisionForm(forms.Form):
@@ -148,12 +158,11 @@ class DecisionForm(forms.Form):
         help_text=_("Only for a suspension."),
     )
 
-    def __init__(self, *args: Any, level: str, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, level: str, kinds: list[tuple[str, str]] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        if level != Consultation.Level.TOWN:
-            self.fields["kind"].choices = [
-                c for c in DECISION_KINDS if c[0] != AgendaItem.Decision.ESCALATE
-            ]
+        self.fields["kind"].choices = kinds if kinds is not None else decision_kinds(level)
 
     def clean(self) -> dict:
         data = super().clean()
@@ -235,6 +244,7 @@ def decision_forms(
     teams: Any,
     departments: Any,
     data: Any = None,
+    kinds: list[tuple[str, str]] | None = None,
 ) -> tuple[DecisionForm, BaseTaskFormSet]:
     """The decision form and its task rows, prefixed by the agenda item so several sit on one
     page. With the "add a row" button in `data`, the same form comes back unbound, filled with
@@ -244,7 +254,11 @@ def decision_forms(
     if data is not None and ADD_ROW in data:
         return _with_one_more_row(prefix=prefix, level=level, data=data, form_kwargs=kwargs)
     form = DecisionForm(
-        data, prefix=prefix, level=level, initial={"version": item.case.version, "kind": "tasks"}
+        data,
+        prefix=prefix,
+        level=level,
+        kinds=kinds,
+        initial={"version": item.case.version, "kind": "tasks"},
     )
     formset = TaskFormSet(data, prefix=f"{prefix}-tasks", form_kwargs=kwargs)
     return form, formset
@@ -300,7 +314,7 @@ PLANNING_CHOICES = {
 
 
 class PlanInvestigationForm(forms.Form):
-    town = NamedChoiceField(label=_("Town"), queryset=None)
+    town = NamedChoiceField(label=level_label(TOWN, capital=True), queryset=None)
     place_name = forms.CharField(
         label=_("Place"),
         max_length=200,

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case
 from checklists.models import Aspect, Item
-from teams.levels import committee_choices
+from teams.levels import committee_choices, with_levels
 from teams.models import Department, Grid, Region, Team
 
 
@@ -21,8 +21,8 @@ class Consultation(models.Model):
     """A meeting of the town or city committee on cases waiting for its decision."""
 
     class Level(models.TextChoices):
-        TOWN = "town", _("town committee")
-        CITY = "city", _("city committee")
+        TOWN = "town", with_levels(_("%(town)s committee"))
+        CITY = "city", with_levels(_("%(city)s committee"))
 
     class Status(models.TextChoices):
         PLANNED = "planned", _("planned")
@@ -81,13 +81,19 @@ class Consultation(models.Model):
         return self.status != self.Status.ARCHIVED
 
 
+def decision_choices() -> list[tuple[str, str]]:
+    """The decisions on an agenda item, escalation naming the deployment's top level (a
+    callable, so migrations keep the function and never the names)."""
+    return list(AgendaItem.Decision.choices)
+
+
 class AgendaItem(models.Model):
     """One case on a consultation's agenda, and what was decided about it."""
 
     class Decision(models.TextChoices):
         PENDING = "pending", _("not decided yet")
         TASKS = "tasks", _("tasks for departments or teams")
-        ESCALATE = "escalate", _("escalated to the city committee")
+        ESCALATE = "escalate", with_levels(_("escalated to the %(city)s committee"))
         SUSPEND = "suspend", _("suspended (挂账)")
         CLOSE = "close", _("closed")
 
@@ -102,7 +108,7 @@ class AgendaItem(models.Model):
     )
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     decision = models.CharField(
-        _("decision"), max_length=10, choices=Decision.choices, default=Decision.PENDING
+        _("decision"), max_length=10, choices=decision_choices, default=Decision.PENDING
     )
     decision_text = models.TextField(_("decision text"), blank=True)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)

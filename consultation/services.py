@@ -34,6 +34,7 @@ from consultation.models import (
     InvestigationCheck,
     Invitation,
 )
+from teams.levels import level_words
 from teams.models import Department, Grid, Membership, Region, Role, Team, User
 from teams.service_areas import teams_of_place, teams_serving
 
@@ -90,12 +91,18 @@ def _region_filter(level: str, region: Region, prefix: str = "") -> Q:
 
 def _check_region(*, user: User, level: str, region_id: int) -> Region:
     if level not in Consultation.Level.values:
-        raise InvalidInput(fields={"level": [_("Choose the town or the city committee.")]})
+        raise InvalidInput(
+            fields={"level": [_("Choose the %(town)s or the %(city)s committee.") % level_words()]}
+        )
     region = Region.objects.filter(pk=region_id, level=level).first()
     if region is None:
-        raise InvalidInput(fields={"region": [_("Choose a town or city of yours.")]})
+        raise InvalidInput(
+            fields={"region": [_("Choose a %(town)s or %(city)s of yours.") % level_words()]}
+        )
     if region.pk not in scope_of(user).regions_of(committee_role(level)):
-        raise NotAllowed(_("Only the committee staff of this town or city can call it."))
+        raise NotAllowed(
+            _("Only the committee staff of this %(town)s or %(city)s can call it.") % level_words()
+        )
     return region
 
 
@@ -135,11 +142,16 @@ def _check_invitees(
     )
     errors = {}
     if len(departments) != len(set(department_ids)):
-        errors["departments"] = [_("Invite departments of this town or city only.")]
+        errors["departments"] = [
+            _("Invite departments of this %(town)s or %(city)s only.") % level_words()
+        ]
     if len(teams) != len(set(team_ids)):
-        errors["teams"] = [_("Invite teams of this town or city only.")]
+        errors["teams"] = [_("Invite teams of this %(town)s or %(city)s only.") % level_words()]
     if len(people) != len(set(user_ids)):
-        errors["people"] = [_("Invite lawyers and village officers of this town or city only.")]
+        errors["people"] = [
+            _("Invite lawyers and %(village)s officers of this %(town)s or %(city)s only.")
+            % level_words()
+        ]
     if not errors and not (departments or teams or people):
         errors["departments"] = [_("Invite at least one department, team or person.")]
     if errors:
@@ -530,7 +542,9 @@ def decide_item(
             case_services.decide_consultation(**common, decision=text, tasks=list(decision.tasks))
         elif decision.kind == kinds.ESCALATE:
             if consultation.level != Consultation.Level.TOWN:
-                raise InvalidInput(fields={"kind": [_("Only a town case can be escalated.")]})
+                raise InvalidInput(
+                    fields={"kind": [_("Only a %(town)s case can be escalated.") % level_words()]}
+                )
             case_services.escalate_case(**common, reason=text)
         elif decision.kind == kinds.SUSPEND:
             if decision.review_on is None:
@@ -611,17 +625,17 @@ def plan_investigation(
     in charge ("comprehensive check once")."""
     town = Region.objects.filter(pk=town_id, level=Region.Level.TOWN).first()
     if town is None or town.pk not in scope_of(user).regions_of(Role.TOWN_COMMITTEE):
-        raise NotAllowed(_("Only the town committee plans its investigations."))
+        raise NotAllowed(_("Only the %(town)s committee plans its investigations.") % level_words())
     errors: dict[str, list[str]] = {}
     place_name = (place_name or "").strip()
     if not place_name:
         errors["place_name"] = [_("Name the place to visit.")]
     grid = Grid.objects.filter(pk=grid_id, village__parent=town).first()
     if grid is None:
-        errors["grid"] = [_("Choose a grid of this town.")]
+        errors["grid"] = [_("Choose a grid of this %(town)s.") % level_words()]
     team = teams_serving(towns=[town.pk]).filter(pk=team_id).first()
     if team is None:
-        errors["team"] = [_("Choose a team of this town.")]
+        errors["team"] = [_("Choose a team of this %(town)s.") % level_words()]
     if planned_for is None or timezone.localdate(planned_for) < timezone.localdate():
         errors["planned_for"] = [_("The visit cannot be planned in the past.")]
     aspects = list(Aspect.objects.filter(pk__in=list(aspect_ids)))
@@ -633,7 +647,9 @@ def plan_investigation(
         )
     )
     if len(departments) != len(set(department_ids)):
-        errors["departments"] = [_("Choose departments of this town or city.")]
+        errors["departments"] = [
+            _("Choose departments of this %(town)s or %(city)s.") % level_words()
+        ]
     if (latitude is None) != (longitude is None) or (
         latitude is not None and not (-90 <= latitude <= 90 and -180 <= longitude <= 180)
     ):

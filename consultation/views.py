@@ -26,6 +26,7 @@ from consultation.forms import (
     PlanInvestigationForm,
     RecordInvestigationForm,
     decision_forms,
+    decision_kinds,
     decision_of,
 )
 from consultation.models import AgendaItem, Consultation, HotSpotSettings, Invitation
@@ -130,6 +131,7 @@ def _detail_context(request: HttpRequest, consultation: Consultation, **forms) -
     minutes_form = None
     if view.is_committee and consultation.is_open:
         teams, departments = selectors.task_targets(consultation=consultation)
+        kinds = decision_kinds(consultation.level)  # the level names read once for the page
         for row in view.agenda:
             if not row.item.is_decided:
                 decisions[row.item.pk] = forms.get("decisions", {}).get(
@@ -139,6 +141,7 @@ def _detail_context(request: HttpRequest, consultation: Consultation, **forms) -
                     level=consultation.level,
                     teams=teams,
                     departments=departments,
+                    kinds=kinds,
                 )
         minutes_form = forms.get("minutes_form") or MinutesForm(
             initial={"minutes": consultation.minutes}

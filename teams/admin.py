@@ -19,6 +19,7 @@ from knox.settings import knox_settings
 
 from teams import admin_levels  # noqa: F401  (the level names page)
 from teams.contacts import CONTACT_FORMATS, UserContactResource
+from teams.levels import VILLAGE, level_label, with_levels
 from teams.models import (
     AlertChannel,
     AlertPreference,
@@ -39,7 +40,49 @@ admin.site.index_title = _("The organisation, the checklist and the time limits"
 PLACE_AUTOCOMPLETE = ("region", "grid", "team", "department")
 
 
-class MembershipInline(admin.TabularInline):
+class LevelLabels:
+    """Form labels and help texts that name a level, in the deployment's names (teams.levels):
+    the model's verbose names stay generic, since migrations would keep the names.
+
+    `level_labels` maps a field to its label (None: the model's) and help text (None: the
+    model's)."""
+
+    level_labels: dict = {}
+
+    def formfield_for_dbfield(self, db_field, request: HttpRequest, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        label, help_text = self.level_labels.get(db_field.name, (None, None))
+        if formfield is not None:
+            if label is not None:
+                formfield.label = label
+            if help_text is not None:
+                formfield.help_text = help_text
+        return formfield
+
+
+def titled(filter_class: type, title) -> type:
+    """A list filter of `filter_class` whose title is `title` (the deployment's name of a level)."""
+
+    class Titled(filter_class):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self.title = title
+
+    return Titled
+
+
+STATIONED_IN = (
+    None,
+    with_levels(
+        _(
+            "For a team captain or member: the %(village)s they are stationed in "
+            "(they see its cases as their team does)."
+        )
+    ),
+)
+
+
+class MembershipInline(LevelLabels, admin.TabularInline):
     model = Membership
     fk_name = "user"
     extra = 0
@@ -47,6 +90,7 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = (*PLACE_AUTOCOMPLETE, "stationed_in")
     verbose_name = _("role held")
     verbose_name_plural = _("roles held")
+    level_labels = {"stationed_in": STATIONED_IN}
 
 
 class AlertPreferenceAdminForm(forms.ModelForm):
@@ -208,9 +252,11 @@ class RegionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Grid)
-class GridAdmin(admin.ModelAdmin):
-    list_display = ("code", "name_zh", "name_en", "village", "min_lng", "min_lat")
-    list_filter = (("village", admin.RelatedOnlyFieldListFilter),)
+class GridAdmin(LevelLabels, admin.ModelAdmin):
+    list_display = ("code", "name_zh", "name_en", "grid_village", "min_lng", "min_lat")
+    list_filter = (
+        ("village", titled(admin.RelatedOnlyFieldListFilter, level_label(VILLAGE, capital=True))),
+    )
     search_fields = ("code", "name_zh", "name_en", "village__name_zh", "village__name_en")
     autocomplete_fields = ("village",)
     list_select_related = ("village",)
@@ -219,6 +265,11 @@ class GridAdmin(admin.ModelAdmin):
     formfield_overrides = {
         models.JSONField: {"widget": forms.Textarea(attrs={"rows": 12, "cols": 80})},
     }
+    level_labels = {"village": (level_label(VILLAGE, capital=True), None)}
+
+    @admin.display(description=level_label(VILLAGE, capital=True), ordering="village")
+    def grid_village(self, obj: Grid) -> str:
+        return str(obj.village)
 
     @admin.display(description=_("bounding box (min lng, min lat, max lng, max lat)"))
     def bbox(self, obj: Grid) -> str:
@@ -239,16 +290,19 @@ class DepartmentKindAdmin(admin.ModelAdmin):
 
 
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(LevelLabels, admin.ModelAdmin):
     list_display = ("code", "name_zh", "name_en", "kind", "region")
     list_filter = ("kind", ("region", admin.RelatedOnlyFieldListFilter))
     search_fields = ("code", "name_zh", "name_en")
     autocomplete_fields = ("region",)
     list_select_related = ("kind", "region")
+    level_labels = {
+        "region": (None, with_levels(_("The %(city)s, or the %(town)s for a %(town)s branch."))),
+    }
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(LevelLabels, admin.ModelAdmin):
     list_display = ("code", "name_zh", "name_en", "region", "parent", "kind")
     list_filter = (
         ("region", admin.RelatedOnlyFieldListFilter),
@@ -259,10 +313,20 @@ class TeamAdmin(admin.ModelAdmin):
     autocomplete_fields = ("region", "parent")
     filter_horizontal = ("areas", "departments")
     list_select_related = ("region", "parent")
+    level_labels = {
+        "region": (None, with_levels(_("The %(town)s, or the %(city)s, the unit belongs to."))),
+        "parent": (None, with_levels(_("For a brigade: the %(city)s team it belongs to."))),
+        "areas": (
+            None,
+            with_levels(
+                _("%(Towns)s (or whole %(cities)s) the unit serves. Empty: its home region.")
+            ),
+        ),
+    }
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(LevelLabels, admin.ModelAdmin):
     list_display = ("user", "role", "place", "force")
     list_filter = (
         "role",
@@ -288,6 +352,7 @@ class MembershipAdmin(admin.ModelAdmin):
     autocomplete_fields = ("user", *PLACE_AUTOCOMPLETE, "stationed_in")
     list_select_related = ("user", "region", "grid", "team", "department")
     fields = ("user", "role", "region", "grid", "team", "department", "force", "stationed_in")
+    level_labels = {"stationed_in": STATIONED_IN}
 
     @admin.display(description=_("place"))
     def place(self, obj: Membership) -> str:

@@ -9,7 +9,15 @@ from django.utils.translation import gettext_lazy as _
 
 from core.reference import ReferenceQuerySet
 from teams.geo import bbox, polygon_errors
-from teams.levels import LEVELS, TIER_LABELS, level_choices, level_name
+from teams.levels import (
+    LEVELS,
+    TIER_LABELS,
+    level_choices,
+    level_label,
+    level_name,
+    level_words,
+    with_levels,
+)
 from teams.localized import BilingualNameMixin
 from teams.names import person_name
 
@@ -57,9 +65,10 @@ class Region(BilingualNameMixin):
     """A node of the administrative tree: city -> town/street -> village/community."""
 
     class Level(models.TextChoices):
-        CITY = "city", _("city")
-        TOWN = "town", _("town / street")
-        VILLAGE = "village", _("village / community")
+        # The deployment's names (teams.levels); fields take level_choices, never these.
+        CITY = "city", level_label("city")
+        TOWN = "town", level_label("town")
+        VILLAGE = "village", level_label("village")
 
     PARENT_LEVEL = {Level.CITY: None, Level.TOWN: Level.CITY, Level.VILLAGE: Level.TOWN}
 
@@ -96,7 +105,7 @@ class Region(BilingualNameMixin):
     def clean(self) -> None:
         expected = self.PARENT_LEVEL.get(self.level)
         if expected is None and self.parent_id:
-            raise ValidationError({"parent": _("A city has no parent region.")})
+            raise ValidationError({"parent": _("A %(city)s has no parent region.") % level_words()})
         if expected is not None:
             if not self.parent_id:
                 raise ValidationError({"parent": _("This level needs a parent region.")})
@@ -233,7 +242,9 @@ class Grid(BilingualNameMixin):
 
     def clean(self) -> None:
         if self.village_id and self.village.level != Region.Level.VILLAGE:
-            raise ValidationError({"village": _("A grid must lie in a village or community.")})
+            raise ValidationError(
+                {"village": _("A grid must lie in a %(village)s.") % level_words()}
+            )
         problem = polygon_errors(self.polygon)
         if problem:
             raise ValidationError({"polygon": problem})
@@ -283,7 +294,9 @@ class Department(BilingualNameMixin):
 
     def clean(self) -> None:
         if self.region_id and self.region.level == Region.Level.VILLAGE:
-            raise ValidationError({"region": _("A department belongs to a city or a town.")})
+            raise ValidationError(
+                {"region": _("A department belongs to a %(city)s or a %(town)s.") % level_words()}
+            )
 
 
 class Team(BilingualNameMixin):
@@ -348,7 +361,7 @@ class Team(BilingualNameMixin):
     def clean(self) -> None:
         if self.region_id and self.region.level == Region.Level.VILLAGE:
             raise ValidationError(
-                {"region": _("A team belongs to a city / district or a town / street.")}
+                {"region": _("A team belongs to a %(city)s or a %(town)s.") % level_words()}
             )
         if self.parent_id:
             if self.pk and self.parent_id == self.pk:
@@ -381,16 +394,22 @@ class Team(BilingualNameMixin):
 
 class Role(models.TextChoices):
     GRID_WORKER = "grid_worker", _("grid worker")
-    VILLAGE_OFFICER = "village_officer", _("village officer")
+    VILLAGE_OFFICER = "village_officer", with_levels(_("%(village)s officer"))
     TEAM_CAPTAIN = "team_captain", _("team captain")
     TEAM_MEMBER = "team_member", _("team member")
     DEPARTMENT_LIAISON = "department_liaison", _("department liaison")
-    TOWN_COMMITTEE = "town_committee", _("town committee staff")
-    CITY_COMMITTEE = "city_committee", _("city committee staff")
+    TOWN_COMMITTEE = "town_committee", with_levels(_("%(town)s committee staff"))
+    CITY_COMMITTEE = "city_committee", with_levels(_("%(city)s committee staff"))
     SUPERVISOR = "supervisor", _("supervisor")
     ADMIN = "admin", _("administrator")
     # Reads the access audit trail (audit app) and nothing of the cases: a duty of its own.
     AUDITOR = "auditor", _("auditor")
+
+
+def role_choices() -> list[tuple[str, str]]:
+    """The roles, those held at a level named by the deployment (a callable, so migrations
+    keep the function and never the names)."""
+    return list(Role.choices)
 
 
 # Where each role is held: the field that must be set and, for regions, the level.
@@ -430,7 +449,7 @@ class Membership(models.Model):
     user = models.ForeignKey(
         User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="memberships"
     )
-    role = models.CharField(_("role"), max_length=24, choices=Role.choices, db_index=True)
+    role = models.CharField(_("role"), max_length=24, choices=role_choices, db_index=True)
     region = models.ForeignKey(
         Region,
         verbose_name=_("region"),
@@ -566,15 +585,23 @@ class Membership(models.Model):
             return
         if self.role not in (Role.TEAM_CAPTAIN, Role.TEAM_MEMBER):
             raise ValidationError(
-                {"stationed_in": _("Only team captains and members are stationed in a village.")}
+                {
+                    "stationed_in": _(
+                        "Only team captains and members are stationed in a %(village)s."
+                    )
+                    % level_words()
+                }
             )
         if self.stationed_in.level != Region.Level.VILLAGE:
             raise ValidationError(
-                {"stationed_in": _("A member is stationed in a village or community.")}
+                {"stationed_in": _("A member is stationed in a %(village)s.") % level_words()}
             )
         if self.team_id and not self.team.serves(self.stationed_in):
             raise ValidationError(
-                {"stationed_in": _("This village lies outside the team's service area.")}
+                {
+                    "stationed_in": _("This %(village)s lies outside the team's service area.")
+                    % level_words()
+                }
             )
 
 

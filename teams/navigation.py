@@ -12,6 +12,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from teams.levels import with_levels
 from teams.models import Role, User
 
 
@@ -40,7 +41,7 @@ NAVIGATION: list[NavEntry] = [
     NavEntry(
         roles=frozenset({Role.VILLAGE_OFFICER}),
         url_name="cases:village_inbox",
-        label=_("Village inbox"),
+        label=with_levels(_("%(Village)s inbox")),
     ),
     NavEntry(
         roles=frozenset({Role.TEAM_CAPTAIN, Role.TEAM_MEMBER, Role.DEPARTMENT_LIAISON}),
@@ -48,7 +49,9 @@ NAVIGATION: list[NavEntry] = [
         label=_("Dispatch board"),
     ),
     NavEntry(
-        roles=frozenset({Role.TOWN_COMMITTEE}), url_name="cases:command", label=_("Town command")
+        roles=frozenset({Role.TOWN_COMMITTEE}),
+        url_name="cases:command",
+        label=with_levels(_("%(Town)s command")),
     ),
     NavEntry(
         roles=frozenset({Role.TOWN_COMMITTEE, Role.CITY_COMMITTEE, Role.SUPERVISOR}),

@@ -13,6 +13,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from teams.levels import level_words
+
 # What the whistle form needs to work with no signal, cached when the worker installs.
 PRECACHE_STATIC = (
     "favicon.svg",
@@ -61,7 +63,8 @@ def manifest(request: HttpRequest) -> JsonResponse:
             "id": "/",
             "name": name,
             "short_name": name,
-            "description": _("Blow a whistle from the village; teams report in."),
+            "description": _("Blow a whistle from the %(village)s; teams report in.")
+            % level_words(),
             "lang": get_language(),
             "start_url": reverse("home"),
             "scope": "/",

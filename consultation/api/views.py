@@ -25,6 +25,7 @@ from cases.services import Task
 from consultation import selectors, services
 from consultation.api import serializers as api
 from consultation.models import AgendaItem, Consultation, Investigation, Invitation
+from teams.levels import level_words
 from teams.models import Role
 
 
@@ -318,7 +319,9 @@ class InvestigationViewSet(mixins.ListModelMixin, IdempotentViewSet):
     def create(self, request: Request) -> Response:
         towns = scope_of(request.user).regions_of(Role.TOWN_COMMITTEE)
         if not towns:
-            raise NotAllowed(_("Only the town committee plans its investigations."))
+            raise NotAllowed(
+                _("Only the %(town)s committee plans its investigations.") % level_words()
+            )
         data = validated(api.PlanInvestigationSerializer, request)
         town_id = data["town"] or selectors.planning_choices(towns=towns)["towns"].first().pk
         investigation = services.plan_investigation(
@@ -352,7 +355,10 @@ class InvestigationViewSet(mixins.ListModelMixin, IdempotentViewSet):
     def record(self, request: Request, pk: str | None = None) -> Response:
         investigation = selectors.investigation_for(user=request.user, pk=parse_pk(pk))
         if not services.can_record(request.user, investigation):
-            raise NotAllowed(_("Only the town committee or the team in charge records the visit."))
+            raise NotAllowed(
+                _("Only the %(town)s committee or the team in charge records the visit.")
+                % level_words()
+            )
         data = validated(api.RecordInvestigationSerializer, request)
         names = {}
         for index, entry in enumerate(data["checks"]):

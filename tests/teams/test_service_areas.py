@@ -102,9 +102,7 @@ def test_the_home_region_is_a_town_or_a_district_never_a_community(lg):
     with translation.override("en"):
         with pytest.raises(ValidationError) as error:
             team.clean()
-        assert error.value.message_dict["region"] == [
-            "A team belongs to a city / district or a town / street."
-        ]
+        assert error.value.message_dict["region"] == ["A team belongs to a city or a town."]
     Team(code="LG-ok", region=lg.district, kind="comprehensive", name_zh="队").clean()
 
 
