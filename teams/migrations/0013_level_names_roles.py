@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('teams', '0011_level_names'),
+        ('teams', '0012_level_shape'),
     ]
 
     operations = [
