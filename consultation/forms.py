@@ -11,7 +11,7 @@ from cases.forms_detail import ReasonForm, _text
 from cases.services import Task
 from consultation.models import AgendaItem, Consultation
 from consultation.services import Attended, Checked, Decision
-from teams.levels import TOWN, committee_choices, level_label, with_levels
+from teams.levels import CITY, TOWN, committee_choices, level_label, on_chain, with_levels
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -132,11 +132,13 @@ DECISION_KINDS = [
 
 def decision_kinds(level: str) -> list[tuple[str, str]]:
     """The decisions a committee of this level may take, their labels read now: a page with
-    several agenda items reads the level names once and passes these to every form."""
+    several agenda items reads the level names once and passes these to every form. Only the
+    town committee escalates, and only when the city committee is on the chain."""
+    climbs = level == Consultation.Level.TOWN and on_chain(CITY)
     return [
         (value, str(label))
         for value, label in DECISION_KINDS
-        if level == Consultation.Level.TOWN or value != AgendaItem.Decision.ESCALATE
+        if climbs or value != AgendaItem.Decision.ESCALATE
     ]
 
 

@@ -16,14 +16,14 @@ from django.utils.translation import gettext_lazy as _
 from assessment.forms import PERIOD_KINDS, DateInput
 from assessment.indicators import LABELS, RATE_KEYS
 from assessment.models import SchemeDeduction
-from checklists.models import Aspect, Item, Stage, TimeUnit
+from checklists.models import Aspect, Item, TimeUnit, stage_choices
 from policylab.rules import STAGES
 from teams.levels import level_label, with_levels
 from teams.models import Region
 
 # The indicators a scheme may weigh (policylab.rules.parse_scheme).
 WEIGHABLE_KEYS = (*RATE_KEYS, "avg_handling_hours", "p90_handling_hours")
-STAGE_LABELS = dict(Stage.choices)
+STAGE_LABELS = dict(stage_choices())
 UNIT_CHOICES = list(TimeUnit.choices)
 
 

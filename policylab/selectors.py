@@ -25,7 +25,7 @@ from assessment.models import CaseFact, DispatchFact
 from assessment.periods import Period
 from assessment.scoring import SchemeCopy, scheme_for
 from cases.models import Case, Dispatch
-from checklists.models import Item, Stage, TimeLimit, TimeUnit
+from checklists.models import Item, TimeLimit, TimeUnit, stage_choices
 from policylab import access
 from policylab.errors import LabError
 from policylab.models import Replay, ReplayCaseFact, ReplayDispatchFact
@@ -326,7 +326,7 @@ def rules_changed(*, replay: Replay) -> list[RuleChange]:
         ).values_list("item_id", "stage", "amount", "unit", "yellow_at_percent")
     }
     items = {item.pk: item.name for item in Item.objects.all()}
-    stage_labels = dict(Stage.choices)
+    stage_labels = dict(stage_choices())
     # The same change of a stage's limit on many items is one line (naming a few of them).
     grouped: dict[tuple[str, str, str], list[str]] = {}
     for row in rules.get("limits") or []:

@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from cases.models.case import Case, Dispatch
-from checklists.models import Stage, TimeUnit
+from checklists.models import TimeUnit, stage_choices
 
 
 class Deadline(models.Model):
@@ -32,7 +32,7 @@ class Deadline(models.Model):
         blank=True,
         related_name="deadlines",
     )
-    stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices)
+    stage = models.CharField(_("stage"), max_length=20, choices=stage_choices)
     amount = models.PositiveIntegerField(_("limit"))
     unit = models.CharField(_("unit"), max_length=20, choices=TimeUnit.choices)
     yellow_at_percent = models.PositiveSmallIntegerField(_("yellow light at (%)"), default=80)

@@ -24,7 +24,7 @@ from assessment.dashboard import period_label
 from assessment.indicators import LABELS
 from assessment.models import SchemeDeduction
 from assessment.periods import parse_period
-from checklists.models import Item, Stage, TimeUnit
+from checklists.models import Item, TimeUnit, stage_choices
 from core.views import done, run_service
 from policylab import access, services
 from policylab.forms import NewScenarioForm, RenameForm, ReplayForm, ScenarioForm
@@ -251,7 +251,7 @@ def _rules_shown(replay: Replay) -> dict:
     the limits, the calendar's extra days, the yellow light and the scheme."""
     rules = replay.rules or {}
     in_force = {(row["item"], row["stage"]): row for row in limits_in_force()}
-    stages, units = dict(Stage.choices), dict(TimeUnit.choices)
+    stages, units = dict(stage_choices()), dict(TimeUnit.choices)
     rows = [
         row
         for row in rules.get("limits") or []

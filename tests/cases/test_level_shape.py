@@ -13,6 +13,7 @@ from cases.models import Deadline, Event, Level, Status
 from cases.services import escalate_case, request_consultation
 from cases.tasks import sweep_deadlines
 from checklists.models import Stage
+from consultation.forms import decision_kinds
 from teams.levels import on_chain, whistle_level
 from teams.models import LevelName
 from tests.cases.engine_steps import actions, file_case, in_progress, kinds_for
@@ -104,3 +105,10 @@ def test_without_the_city_committee_the_timer_reminds_instead_of_escalating(org,
     overdue = Event.objects.get(case=case, action="overdue")
     assert overdue.data["stage"] == Stage.TOWN_CONSULTATION
     assert "overdue" in kinds_for(org.town_committee, case)
+
+
+def test_without_the_city_committee_a_consultation_cannot_decide_to_escalate(org):
+    assert "escalate" in [value for value, _label in decision_kinds("town")]
+    no_city_committee()
+    assert "escalate" not in [value for value, _label in decision_kinds("town")]
+    assert [value for value, _label in decision_kinds("town")] == ["tasks", "suspend", "close"]
