@@ -37,8 +37,8 @@ class Names:
 
 DEFAULTS = {
     CITY: Names(en="city", en_plural="cities", zh="市"),
-    TOWN: Names(en="town", en_plural="towns", zh="镇"),
-    VILLAGE: Names(en="village", en_plural="villages", zh="村"),
+    TOWN: Names(en="town", en_plural="towns", zh="镇(街道)"),
+    VILLAGE: Names(en="village", en_plural="villages", zh="村(社区)"),
 }
 
 # What each tier is for, shown next to the names in the admin and the import template.

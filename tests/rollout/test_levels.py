@@ -79,7 +79,7 @@ def test_chinese_headers_an_upper_case_tier_and_an_empty_plural_are_read():
     load("levels", "levels.csv", csv_bytes(rows))
     assert names() == {"town": ("street", "", "街道")}
     assert english("town", plural=True) == "streets"
-    assert english("city") == "city" and chinese("village") == "村"  # the defaults elsewhere
+    assert english("city") == "city" and chinese("village") == "村(社区)"  # the defaults elsewhere
 
 
 def test_a_dry_run_reports_and_writes_nothing():
@@ -215,7 +215,7 @@ def test_the_longgang_demo_calls_its_middle_level_street_and_haining_town():
     )
     assert "Demo district ready: Longgang with 10 streets, " in printed
     build_demo_city(shape="haining")  # the same database, the other shape: its own names
-    assert english("town") == "town" and chinese("town") == "镇"
+    assert english("town") == "town" and chinese("town") == "镇(街道)"
 
 
 def test_where_whistles_are_blown_and_the_chain_come_from_the_file():

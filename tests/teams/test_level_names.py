@@ -54,7 +54,7 @@ def test_the_defaults_until_the_deployment_names_its_levels():
         assert level_words()["Towns"] == "Towns"
         assert level_words()["cities"] == "cities"
     with translation.override("zh-hans"):
-        assert level_name("village") == "村"
+        assert level_name("village") == "村(社区)"
 
 
 def test_named_levels_in_both_languages_and_read_again_after_an_edit():
