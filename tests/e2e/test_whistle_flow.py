@@ -8,6 +8,7 @@ import pytest
 from django.utils import translation
 
 from cases.models import Case, Event, Satisfaction, Status
+from teams.levels import level_words
 from tests.e2e.helpers import (
     fill_whistle_form,
     messages_text,
@@ -40,8 +41,9 @@ def label(choice, language: str) -> str:
 
 
 def text(message: str, language: str) -> str:
+    """A message as the page shows it, the deployment's level names filled in."""
     with translation.override(LANGUAGE_CODES[language]):
-        return translation.gettext(message)
+        return translation.gettext(message) % level_words()
 
 
 def assert_status(page, status: Status, language: str) -> None:
@@ -82,7 +84,7 @@ def run_happy_path(browsing, org, photo, language: str) -> Case:
     # --- the village officer accepts, then whistles to the town ------------------------------
     officer = browsing.page("vo", language=lang)
     officer.goto("/village/inbox/")
-    assert officer.get_by_role("heading", level=1).inner_text() == text("Village inbox", lang)
+    assert officer.get_by_role("heading", level=1).inner_text() == text("%(Village)s inbox", lang)
     card = officer.get_by_test_id(f"case-{case.number}")
     assert description in card.inner_text()
     shot(officer, f"{lang}-03-village-inbox")
@@ -102,7 +104,7 @@ def run_happy_path(browsing, org, photo, language: str) -> Case:
     # --- the town committee sees it among the dispatched cases --------------------------------
     town = browsing.page("town", language=lang, phone=False)
     town.goto("/command/")
-    assert town.get_by_role("heading", level=1).inner_text() == text("Town command", lang)
+    assert town.get_by_role("heading", level=1).inner_text() == text("%(Town)s command", lang)
     dispatched = town.get_by_test_id("section-dispatched")
     assert dispatched.get_by_test_id(f"case-{case.number}").count() == 1
     shot(town, f"{lang}-05b-town-command")
