@@ -1,8 +1,9 @@
 """Grids: a GeoJSON FeatureCollection of (Multi)Polygons, holes allowed. Properties: code,
 name_zh, name_en and village (a village's code). Refused: an invalid outline (shapely says
 why), a grid overlapping another, in the file or in the database, by more than
-WHISTLE_IMPORT_GRID_OVERLAP_M2, and a grid in two villages (a code given twice with two
-villages, or already in another village)."""
+WHISTLE_IMPORT_GRID_OVERLAP_M2, a grid outside its village's outline (teams.RegionOutline, when
+the regions file gave one) by more than the same tolerance, and a grid in two villages (a code
+given twice with two villages, or already in another village)."""
 
 import math
 
@@ -17,7 +18,7 @@ from rollout.features import Feature, FeatureProblems, features_of, geometry_of
 from rollout.report import ImportReport
 from teams.geo import EARTH_RADIUS_M
 from teams.levels import level_name, level_words
-from teams.models import Grid, Region
+from teams.models import Grid, Region, RegionOutline
 
 COLUMNS: list = []  # GeoJSON: the properties below
 PROPERTIES = ["code", "name_zh", "name_en", "village"]
@@ -112,6 +113,30 @@ def _overlaps(
             )
 
 
+def _outside(
+    problems: FeatureProblems, feature: Feature, code: str, village: str, shape, outline
+) -> None:
+    """A grid must lie inside its village's outline, when the village has one, up to the same
+    tolerance as an overlap (drawing error along a shared border)."""
+    outside = area_m2(shape.difference(outline))
+    if outside > settings.WHISTLE_IMPORT_GRID_OVERLAP_M2:
+        problems.add(
+            feature,
+            "geometry",
+            _(
+                "Grid %(code)s lies outside its %(village)s %(place)s by %(area)s m²; up to "
+                "%(tolerance)s m² is tolerated."
+            )
+            % {
+                **level_words(),
+                "code": code,
+                "place": village,
+                "area": f"{outside:.0f}",
+                "tolerance": f"{settings.WHISTLE_IMPORT_GRID_OVERLAP_M2:g}",
+            },
+        )
+
+
 def load(*, source: list, report: ImportReport, progress: Progress) -> None:
     problems = FeatureProblems()
     features = features_of(source, problems)
@@ -119,6 +144,13 @@ def load(*, source: list, report: ImportReport, progress: Progress) -> None:
         code: (pk, level) for code, pk, level in Region.objects.values_list("code", "pk", "level")
     }
     existing = {g.code: g for g in Grid.objects.select_related("village")}
+    outlines: dict[int, object] = {}
+    for region_id, polygon in RegionOutline.objects.filter(
+        region__level=Region.Level.VILLAGE
+    ).values_list("region_id", "polygon"):
+        outline = _stored_shape(polygon)
+        if outline is not None:
+            outlines[region_id] = outline
     first: dict[str, tuple[Feature, str]] = {}
     rows: list[tuple[Feature, str, dict, int]] = []
     shapes: list[tuple[Feature, str, object]] = []
@@ -190,6 +222,8 @@ def load(*, source: list, report: ImportReport, progress: Progress) -> None:
         shape = problems.shape(feature, required=True)
         if shape is not None and code and first[code][0] is feature:
             shapes.append((feature, code, shape))
+        if village_id in outlines and shape is not None:
+            _outside(problems, feature, code, village, shape, outlines[village_id])
         if village_id and shape is not None:
             values["polygon"] = geometry_of(feature.geometry)
             rows.append((feature, code, values, village_id))

@@ -1,15 +1,16 @@
 """Regions: a GeoJSON FeatureCollection of cities, towns and villages. Properties: code,
 name_zh, name_en, level (city / town / village) and parent (the code of the region above,
-in the database or anywhere in the same file). A geometry, if any, is checked and not kept:
-regions have no outline in the database."""
+in the database or anywhere in the same file). A geometry, if any, is checked and kept as the
+region's outline (teams.RegionOutline): the grids of a village must then lie inside it
+(rollout.load_grids). A feature without one leaves the stored outline as it is."""
 
 from django.utils.translation import gettext as _
 
 from rollout.common import Plan, Progress, finish, tier_values
-from rollout.features import Feature, FeatureProblems, features_of
+from rollout.features import Feature, FeatureProblems, features_of, geometry_of
 from rollout.report import ImportReport
 from teams.levels import level_name, level_words
-from teams.models import Region
+from teams.models import Region, RegionOutline
 
 COLUMNS: list = []  # GeoJSON: the properties below
 PROPERTIES = ["code", "name_zh", "name_en", "level", "parent"]
@@ -31,6 +32,7 @@ EXAMPLE = [
 
 
 def dump() -> list[dict]:
+    outlines = dict(RegionOutline.objects.values_list("region_id", "polygon"))
     regions = list(
         Region.objects.values_list("pk", "code", "name_zh", "name_en", "level", "parent_id")
     )
@@ -47,9 +49,9 @@ def dump() -> list[dict]:
                 "level": level,
                 "parent": codes.get(parent, ""),
             },
-            "geometry": None,
+            "geometry": outlines.get(pk),
         }
-        for _pk, code, zh, en, level, parent in regions
+        for pk, code, zh, en, level, parent in regions
     ]
 
 
@@ -61,6 +63,7 @@ def load(*, source: list, report: ImportReport, progress: Progress) -> None:
     first: dict[str, Feature] = {}
     levels = {code: r.level for code, r in existing.items()}
     rows: list[tuple[Feature, str, dict, str, str]] = []
+    outlines: dict[str, dict] = {}
     for feature in features:
         code = problems.text(feature, "code", max_length=32, required=True)
         level = problems.text(feature, "level", max_length=10, required=True)
@@ -97,7 +100,8 @@ def load(*, source: list, report: ImportReport, progress: Progress) -> None:
             "name_en": problems.text(feature, "name_en", max_length=200),
         }
         parent = problems.text(feature, "parent", max_length=32)
-        problems.shape(feature, required=False)
+        if problems.shape(feature, required=False) is not None and code:
+            outlines[code] = geometry_of(feature.geometry)
         rows.append((feature, code, values, level, parent))
     for feature, _code, _values, level, parent in rows:
         if not level:
@@ -142,6 +146,8 @@ def load(*, source: list, report: ImportReport, progress: Progress) -> None:
         return
     new: list[Region] = []
     updates: list[Region] = []
+    stored = dict(RegionOutline.objects.values_list("region__code", "polygon"))
+    outlined = {code for code, polygon in outlines.items() if stored.get(code) != polygon}
     for _feature, code, values, level, parent in rows:
         current = existing.get(code)
         if current is None:
@@ -154,6 +160,8 @@ def load(*, source: list, report: ImportReport, progress: Progress) -> None:
                 setattr(current, name, value)
             updates.append(current)
             plan.changed.append(code)
+        elif code in outlined:
+            plan.changed.append(code)  # its outline alone
         else:
             plan.unchanged.append(code)
     parents = {code: parent for _f, code, _v, _l, parent in rows}
@@ -171,5 +179,12 @@ def load(*, source: list, report: ImportReport, progress: Progress) -> None:
         for region in updates:
             region.parent_id = ids[parents[region.code]] if parents[region.code] else None
         Region.objects.bulk_update(updates, FIELDS, batch_size=500)
+        RegionOutline.objects.bulk_create(
+            [RegionOutline(region_id=ids[code], polygon=outlines[code]) for code in outlined],
+            batch_size=500,
+            update_conflicts=True,
+            unique_fields=["region"],
+            update_fields=["polygon"],
+        )
 
     finish(report=report, errors=problems.errors, plan=plan, write=write, progress=progress)

@@ -133,6 +133,37 @@ class Region(BilingualNameMixin):
         return None
 
 
+class RegionOutline(models.Model):
+    """A region's outline, when its files gave one: a grid must lie inside its village's
+    (rollout.load_grids). Apart from Region, which every page and the filing cache read."""
+
+    region = models.OneToOneField(
+        Region,
+        verbose_name=_("region"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="outline",
+    )
+    polygon = models.JSONField(
+        _("outline"),
+        help_text=_(
+            "GeoJSON Polygon or MultiPolygon (with holes if any) in WGS-84 (longitude, latitude)"
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("region outline")
+        verbose_name_plural = _("region outlines")
+
+    def __str__(self) -> str:
+        return str(self.region)
+
+    def clean(self) -> None:
+        problem = polygon_errors(self.polygon)
+        if problem:
+            raise ValidationError({"polygon": problem})
+
+
 class LevelName(models.Model):
     """What the deployment calls one tier of its tree, in both languages (teams.levels)."""
 
