@@ -178,7 +178,8 @@ LEVEL_STAGE_LABELS = {
 
 def stage_label(stage: str) -> str:
     """What a user reads for a stage: the deployment's level names where it has one."""
-    return LEVEL_STAGE_LABELS.get(stage) or Stage(stage).label
+    label = LEVEL_STAGE_LABELS.get(stage)  # lazy: read when shown, never here
+    return label if label is not None else Stage(stage).label
 
 
 def stage_choices() -> list[tuple[str, str]]:
