@@ -24,7 +24,7 @@ COLUMNS = [
 ]
 FIELDS = ["name_en", "plural_en", "name_zh"]
 EXAMPLE = ["town", "street", "streets", "街道", "false", "true"]
-WHISTLE_TIERS = (TOWN, VILLAGE)
+BELOW_THE_TOP = (TOWN, VILLAGE)
 MAX_LENGTH = {name: LevelName._meta.get_field(name).max_length for name in FIELDS}
 
 
@@ -78,7 +78,7 @@ def load(*, source: Table, report: ImportReport, progress: Progress) -> None:
             "whistles_here": problems.boolean(row, "whistles_here", default=False),
             "committee": problems.boolean(row, "committee", default=True),
         }
-        if level and flags["whistles_here"] and level not in WHISTLE_TIERS:
+        if level and flags["whistles_here"] and level not in BELOW_THE_TOP:
             problems.add(
                 row, "whistles_here", _("Whistles are blown at the middle or the bottom level.")
             )

@@ -15,7 +15,7 @@ has placeholders of its own. Templates get the same mapping as `levels` (context
 
 from dataclasses import dataclass
 
-from django.db import DatabaseError, transaction
+from django.db import transaction
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -73,7 +73,9 @@ def shape() -> Shape:
         try:
             with transaction.atomic():  # a savepoint: a missing table spoils no transaction
                 rows = list(LevelName.objects.all())
-        except DatabaseError as error:  # before migrate (system checks, makemigrations)
+        except Exception as error:
+            # migrate), or no database at all (an error page while it is down): the defaults,
+            # so that a label never breaks a page
             raise _NoTable from error
         for row in rows:
             default = DEFAULTS[row.level]
@@ -92,7 +94,7 @@ def shape() -> Shape:
     try:
         return reference.cached(("level-shape",), load, in_transaction=True)
     except _NoTable:
-        return Shape(names=dict(DEFAULTS))  # not kept: the table is there once migrate has run
+        return Shape(names=dict(DEFAULTS))  # not kept: read again once the database answers
 
 
 def all_names() -> dict[str, Names]:
@@ -111,28 +113,40 @@ def on_chain(level: str) -> bool:
     return level != CITY or shape().city_committee
 
 
-def level_name(level: str, *, plural: bool = False, capital: bool = False) -> str:
-    """The tier's name in the active language."""
-    names = all_names()[level]
-    if is_chinese():
+def _word(names: Names, *, chinese: bool, plural: bool = False, capital: bool = False) -> str:
+    if chinese:
         return names.zh
     word = names.en_plural if plural else names.en
     return word[:1].upper() + word[1:] if capital else word
 
 
+def level_name(level: str, *, plural: bool = False, capital: bool = False) -> str:
+    """The tier's name in the active language."""
+    return _word(all_names()[level], chinese=is_chinese(), plural=plural, capital=capital)
+
+
 level_label = lazy(level_name, str)
+
+# The placeholders per language, for the shape they were made from (read by every label).
+_words: dict[bool, tuple[Shape, dict[str, str]]] = {}
 
 
 def level_words() -> dict[str, str]:
     """The placeholders of every message that names a level, in the active language."""
+    current, chinese = shape(), is_chinese()
+    kept = _words.get(chinese)
+    if kept is not None and kept[0] is current:
+        return dict(kept[1])
     words: dict[str, str] = {}
     for level in LEVELS:
+        names = current.names[level]
         plural = f"{level[:-1]}ies" if level == CITY else f"{level}s"
-        words[level] = level_name(level)
-        words[plural] = level_name(level, plural=True)
-        words[level.capitalize()] = level_name(level, capital=True)
-        words[plural.capitalize()] = level_name(level, plural=True, capital=True)
-    return words
+        words[level] = _word(names, chinese=chinese)
+        words[plural] = _word(names, chinese=chinese, plural=True)
+        words[level.capitalize()] = _word(names, chinese=chinese, capital=True)
+        words[plural.capitalize()] = _word(names, chinese=chinese, plural=True, capital=True)
+    _words[chinese] = (current, words)
+    return dict(words)
 
 
 def _filled(message: str) -> str:
