@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from rollout.common import Plan, Problems, Progress, differs, finish, first_lines, tier_values
 from rollout.files import Column, Table
 from rollout.report import ImportReport
-from teams.levels import CITY, LEVELS, TOWN, VILLAGE
+from teams.levels import LEVELS, ONE_WHISTLE_LEVEL, flag_problems
 from teams.models import LevelName
 
 COLUMNS = [
@@ -24,7 +24,6 @@ COLUMNS = [
 ]
 FIELDS = ["name_en", "plural_en", "name_zh"]
 EXAMPLE = ["town", "street", "streets", "街道", "false", "true"]
-BELOW_THE_TOP = (TOWN, VILLAGE)
 MAX_LENGTH = {name: LevelName._meta.get_field(name).max_length for name in FIELDS}
 
 
@@ -78,20 +77,13 @@ def load(*, source: Table, report: ImportReport, progress: Progress) -> None:
             "whistles_here": problems.boolean(row, "whistles_here", default=False),
             "committee": problems.boolean(row, "committee", default=True),
         }
-        if level and flags["whistles_here"] and level not in BELOW_THE_TOP:
-            problems.add(
-                row, "whistles_here", _("Whistles are blown at the middle or the bottom level.")
-            )
-        if level and not flags["committee"] and level != CITY:
-            problems.add(row, "committee", _("Only the top level's committee can be left out."))
+        if level:
+            for column, message in flag_problems(level=level, **flags).items():
+                problems.add(row, column, str(message))
         if flags["whistles_here"]:
             whistling.append(row)
         if len(whistling) == 2:
-            problems.add(
-                row,
-                "whistles_here",
-                _("Whistles are blown at one level only: untick the other first."),
-            )
+            problems.add(row, "whistles_here", str(ONE_WHISTLE_LEVEL))
         values.update(flags)
         if problems.errors or not level:
             continue
@@ -114,7 +106,7 @@ def load(*, source: Table, report: ImportReport, progress: Progress) -> None:
             for row in LevelName.objects.filter(whistles_here=True).exclude(level__in=whistles):
                 row.whistles_here = False
                 row.save(update_fields=["whistles_here"])
-        for level, values in sorted(writes.items(), key=lambda item: item[1]["whistles_here"]):
+        for level, values in writes.items():
             LevelName.objects.update_or_create(level=level, defaults=values)
 
     finish(report=report, errors=problems.errors, plan=plan, write=write, progress=progress)

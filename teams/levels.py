@@ -74,8 +74,8 @@ def shape() -> Shape:
             with transaction.atomic():  # a savepoint: a missing table spoils no transaction
                 rows = list(LevelName.objects.all())
         except Exception as error:
-            # migrate), or no database at all (an error page while it is down): the defaults,
-            # so that a label never breaks a page
+            # No table yet (system checks, before migrate), or no database at all (an error
+            # page while it is down): the defaults, so that a label never breaks a page.
             raise _NoTable from error
         for row in rows:
             default = DEFAULTS[row.level]
@@ -162,6 +162,20 @@ def committee_choices() -> list[tuple[str, str]]:
         (TOWN, with_levels(_("%(town)s committee"))),
         (CITY, with_levels(_("%(city)s committee"))),
     ]
+
+
+def flag_problems(*, level: str, whistles_here: bool, committee: bool) -> dict[str, str]:
+    """What the engine cannot follow in one tier's flags, by field: whistles below the top
+    only, and only the top committee off the chain (LevelName.clean, the levels import)."""
+    problems = {}
+    if whistles_here and level == CITY:
+        problems["whistles_here"] = _("Whistles are blown at the middle or the bottom level.")
+    if not committee and level != CITY:
+        problems["committee"] = _("Only the top level's committee can be left out.")
+    return problems
+
+
+ONE_WHISTLE_LEVEL = _("Whistles are blown at one level only: untick the other first.")
 
 
 def level_choices() -> list[tuple[str, str]]:

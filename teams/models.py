@@ -11,7 +11,9 @@ from core.reference import ReferenceQuerySet
 from teams.geo import bbox, polygon_errors
 from teams.levels import (
     LEVELS,
+    ONE_WHISTLE_LEVEL,
     TIER_LABELS,
+    flag_problems,
     level_choices,
     level_label,
     level_name,
@@ -218,23 +220,14 @@ class LevelName(models.Model):
         return f"{self.name_zh} / {self.name_en}"
 
     def clean(self) -> None:
-        if self.whistles_here and self.level == "city":
-            raise ValidationError(
-                {"whistles_here": _("Whistles are blown at the middle or the bottom level.")}
-            )
-        if not self.committee and self.level != "city":
-            raise ValidationError(
-                {"committee": _("Only the top level's committee can be left out.")}
-            )
+        problems = flag_problems(
+            level=self.level, whistles_here=self.whistles_here, committee=self.committee
+        )
+        if problems:
+            raise ValidationError(problems)
         others = LevelName.objects.filter(whistles_here=True).exclude(pk=self.pk)
         if self.whistles_here and others.exists():
-            raise ValidationError(
-                {
-                    "whistles_here": _(
-                        "Whistles are blown at one level only: untick the other first."
-                    )
-                }
-            )
+            raise ValidationError({"whistles_here": ONE_WHISTLE_LEVEL})
 
 
 class Grid(BilingualNameMixin):

@@ -317,7 +317,6 @@ def _file(
             "photos": photos,
             "possible_duplicate": duplicate,
             "at": now,
-            "hotline_route": routed,
             "route": HOTLINE_ROUTE if by_item else LEVEL_ROUTE if by_level else "",
         },
     )

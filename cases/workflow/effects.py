@@ -170,9 +170,10 @@ def village_officers(ctx: "Context") -> list["User"]:
 
 
 def screening_village_officers(ctx: "Context") -> list["User"]:
-    """The village officers, who screen the new whistle; none when a hotline item's rule sends
-    it straight to the town (they are told of that instead, cases.workflow.routing)."""
-    if ctx.data.get("hotline_route"):
+    """The village officers, who screen the new whistle; none when it goes straight to the town
+    (a hotline item's rule, the whistle level: they are told of that instead,
+    cases.workflow.routing)."""
+    if ctx.data.get("route"):
         return []
     return village_officers(ctx)
 
