@@ -22,22 +22,18 @@ from teams.models import Department, Grid, Region, Team
 class SolvedBy(models.TextChoices):
     """Who solved a case (the practice's 70/20/10), not the level it closed at."""
 
-    VILLAGE = "village", _("the village itself")
-    TEAM = "team", _("the town's teams and departments")
-    CONSULTATION = "consultation", _("a consultation of the town or city committee")
+    VILLAGE = "village", with_levels(_("the %(village)s itself"))
+    TEAM = "team", with_levels(_("the %(town)s's teams and departments"))
+    CONSULTATION = (
+        "consultation",
+        with_levels(_("a consultation of the %(town)s or %(city)s committee")),
+    )
 
 
 def solved_by_choices() -> list[tuple[str, str]]:
     """Choices of `solved_by`, in the deployment's names of its levels (teams.levels; a
     callable, so migrations keep the function and never the names)."""
-    return [
-        (SolvedBy.VILLAGE, with_levels(_("the %(village)s itself"))),
-        (SolvedBy.TEAM, with_levels(_("the %(town)s's teams and departments"))),
-        (
-            SolvedBy.CONSULTATION,
-            with_levels(_("a consultation of the %(town)s or %(city)s committee")),
-        ),
-    ]
+    return list(SolvedBy.choices)
 
 
 class CaseFactValues(models.Model):
