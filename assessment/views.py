@@ -37,6 +37,7 @@ from assessment.periods import parse_period, period_for, previous
 from assessment.services import correct_closing, evaluable_months, record_town_evaluation
 from cases.access import scope_of
 from cases.models import Case
+from core.replica import reads_replica
 from core.views import run_service
 from teams.levels import level_words
 from teams.models import Role
@@ -101,13 +102,14 @@ def page(
         "can_correct": board.is_supervisor(user=request.user),
     }
     is_fragment = wants_fragment(request)
+    # The page's body, which htmx swaps alone (assessment/_body.html: with its freshness note).
     body = template.replace(".html", "_body.html")
     status = 400 if context.get("period_form") and context["period_form"].errors else 200
     if is_fragment:
         status = 200  # htmx swaps only successful answers; the body shows the message
     response = render(
         request,
-        body if is_fragment else template,
+        "assessment/_body.html" if is_fragment else template,
         {**context, "body_template": body},
         status=status,
     )
@@ -124,6 +126,7 @@ def _indicator_labels(current: dict) -> dict[str, str]:
 
 @require_GET
 @login_required
+@reads_replica
 def overview(request: HttpRequest) -> HttpResponse:
     unit_type, unit_id = board.home_unit(user=request.user)
     unit = board.unit_for(unit_type=unit_type, unit_id=unit_id)
@@ -231,6 +234,7 @@ def _trend(user, unit_type: str, unit_id: int | None, period) -> list:
 
 @require_GET
 @login_required
+@reads_replica
 def rankings(request: HttpRequest) -> HttpResponse:
     board.home_unit(user=request.user)
     choice = RankingForm(request.GET)
@@ -258,6 +262,7 @@ def rankings(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
+@reads_replica
 def unit_page(request: HttpRequest, unit_type: str, unit_id: int) -> HttpResponse:
     board.home_unit(user=request.user)
     if unit_type not in selectors.UNIT_TYPES:
@@ -325,6 +330,7 @@ def unit_page(request: HttpRequest, unit_type: str, unit_id: int) -> HttpRespons
 
 @require_GET
 @login_required
+@reads_replica
 def cases_behind(request: HttpRequest) -> HttpResponse:
     board.home_unit(user=request.user)
     form = period_form(request)
@@ -394,6 +400,7 @@ def export_format_safe(request: HttpRequest) -> bool:
 
 @require_GET
 @login_required
+@reads_replica
 def hot_spots(request: HttpRequest) -> HttpResponse:
     board.home_unit(user=request.user)
     form = period_form(request)
@@ -482,6 +489,7 @@ def evaluate(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
+@reads_replica
 def report(request: HttpRequest) -> HttpResponse:
     """The month's assessment of a town or of the city, for printing."""
     home_type, home_id = board.home_unit(user=request.user)

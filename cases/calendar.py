@@ -34,6 +34,7 @@ from django.utils import timezone
 from cases.models import CalendarDay, CalendarYear, OfficeHours
 from checklists.models import TimeUnit
 from core.reference import SharedVersion, Stamp
+from core.replica import primary_reads
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +147,8 @@ def _current() -> _Snapshot:
     with _lock:
         snap = _snapshot
         if snap is None or not _VERSION.still_current(snap.stamp):
-            snap = _snapshot = _load(_VERSION.new_stamp())
+            with primary_reads():  # kept by the process: never a replica's older rows
+                snap = _snapshot = _load(_VERSION.new_stamp())
     overrides = getattr(_scenario, "overrides", None)
     if not overrides:
         return snap

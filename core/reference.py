@@ -33,6 +33,8 @@ from django.core.cache import cache
 from django.db import models, transaction
 from django.db.models.signals import post_delete, post_migrate, post_save
 
+from core.replica import primary_reads
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -202,7 +204,10 @@ def cached(key: Hashable, load: Callable[[], T], *, in_transaction: bool = False
     held = _current()
     value = held.values.get(key, _MISSING)
     if value is _MISSING:
-        value = load()
+        # What every process keeps is read on the primary: a copy read on a replica that is
+        # behind would be kept after the edit's version token came (core.replica).
+        with primary_reads():
+            value = load()
         if value is not None:  # what does not exist is not kept: ids sent by anyone
             held.values[key] = value
     return value

@@ -84,6 +84,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After a signed-in user's write, their heavy reads wait for the replica to have it.
+    "core.replica.RecordWritesMiddleware",
     # The access audit: every 403, export and drill-down list into the trail (whistle.audit).
     "whistle.audit.AccessAuditMiddleware",
     # request.user.is_verified(): the session's second factor (django-otp).
@@ -118,6 +120,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "teams.context_processors.levels",
+                "core.replica.freshness",
             ],
         },
     },
@@ -155,6 +158,25 @@ elif "postgresql" in DATABASES["default"]["ENGINE"]:
     _jit = "on" if os.environ.get("WHISTLE_PG_JIT", "off") == "on" else "off"
     _options = DATABASES["default"].setdefault("OPTIONS", {})
     _options["options"] = f"{_options.get('options', '')} -c jit={_jit}".strip()
+
+# A PostgreSQL streaming replica for heavy reads (core/replica.py): dashboards, exports,
+# rankings, drill-down lists and the policy lab read there while it is within
+# WHISTLE_REPLICA_MAX_LAG_SECONDS of the primary and has replayed the reader's own last write;
+# otherwise they read the primary. It is probed at most every WHISTLE_REPLICA_CHECK_SECONDS.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"],
+        conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+        conn_health_checks=True,
+    )
+    _replica_options = DATABASES["replica"].setdefault("OPTIONS", {})
+    _replica_options.setdefault("connect_timeout", 2)
+    _replica_options["options"] = DATABASES["default"].get("OPTIONS", {}).get("options", "")
+    # Tests read the replica through a second connection to the test database.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["core.replica.ReplicaRouter"]
+WHISTLE_REPLICA_MAX_LAG_SECONDS = float(os.environ.get("WHISTLE_REPLICA_MAX_LAG_SECONDS", "30"))
+WHISTLE_REPLICA_CHECK_SECONDS = float(os.environ.get("WHISTLE_REPLICA_CHECK_SECONDS", "1"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "teams.User"

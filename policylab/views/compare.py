@@ -1,6 +1,7 @@
 """The policy lab's comparison pages: the rules in force and up to three replays side by side,
 the cases behind each number, the verdicts a replay changes, the XLSX export and the printable
-summary for a committee meeting. Thin: policylab.selectors reads, these render."""
+summary for a committee meeting. Thin: policylab.selectors reads, these render. Their reads
+may use the read replica (core.replica)."""
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -10,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from assessment import dashboard as board
+from core.replica import reads_replica
 from policylab import exports, selectors
 from policylab.errors import LabError
 
@@ -39,6 +41,7 @@ def _choices(request: HttpRequest) -> list:
 
 @require_GET
 @login_required
+@reads_replica
 def compare(request: HttpRequest) -> HttpResponse:
     ids = request.GET.getlist("replay")
     if not ids:
@@ -67,6 +70,7 @@ def compare(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
+@reads_replica
 def compare_print(request: HttpRequest) -> HttpResponse:
     try:
         found = selectors.comparison(user=request.user, replay_ids=request.GET.getlist("replay"))
@@ -88,6 +92,7 @@ def compare_print(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
+@reads_replica
 def compare_export(request: HttpRequest) -> HttpResponse:
     try:
         found = selectors.comparison(user=request.user, replay_ids=request.GET.getlist("replay"))
@@ -105,6 +110,7 @@ def compare_export(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
+@reads_replica
 def replay_cases(request: HttpRequest, pk: int) -> HttpResponse:
     query = request.GET
     try:
@@ -151,6 +157,7 @@ def replay_cases(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @login_required
+@reads_replica
 def replay_changed(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         replay = selectors.changed_replay(user=request.user, replay_id=pk)
