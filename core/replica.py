@@ -128,7 +128,9 @@ def _primary_lsn() -> int | None:
     if connection.vendor != "postgresql":
         return None
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_current_wal_lsn()::text")
+        # The insert position, not the written one: with synchronous_commit off a commit may
+        # still sit in the WAL buffers, which the written position does not count yet.
+        cursor.execute("SELECT pg_current_wal_insert_lsn()::text")
         return _lsn(cursor.fetchone()[0])
 
 
