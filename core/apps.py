@@ -2,6 +2,6 @@ from django.apps import AppConfig
 
 
 class CoreConfig(AppConfig):
-    """No models and no pages: the app makes `core` an installed app like the others."""
+    """No pages; one model, the named lease (core.leases) that keeps one celery beat leading."""
 
     name = "core"

@@ -8,6 +8,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from tests import workers
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -20,7 +24,10 @@ def _procfile() -> dict[str, list[str]]:
     return processes
 
 
-def test_the_beat_shows_its_banner_but_not_every_task_it_sends(tmp_path):
+# The beat sends only while it holds its lease in the database (whistle.beat): it runs on the
+# test database, so the rows must be committed (serialized_rollback: see test_sweep_workers).
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_beat_shows_its_banner_and_its_lead_but_not_every_task_it_sends(tmp_path):
     command = _procfile()["beat"]
     assert command[0] == "celery"
     command = [str(Path(sys.executable).parent / "celery"), *command[1:]]
@@ -34,6 +41,8 @@ def test_the_beat_shows_its_banner_but_not_every_task_it_sends(tmp_path):
         WHISTLE_VAR_DIR=str(tmp_path),
         WHISTLE_BROKER_DIR=str(tmp_path / "broker"),
         WHISTLE_SWEEP_SECONDS="1",
+        DATABASE_URL=workers.test_database_url(),
+        CONN_MAX_AGE="0",
     )
     beat = subprocess.Popen(
         command,
@@ -55,4 +64,5 @@ def test_the_beat_shows_its_banner_but_not_every_task_it_sends(tmp_path):
         output, _ = beat.communicate(timeout=20)
     assert len(list(sent.iterdir())) >= 3, output  # the beat did send the sweeps
     assert "celery beat" in output and "is starting" in output  # the banner
+    assert "took the lead; sending the schedule" in output  # a warning, once
     assert "Sending due task" not in output

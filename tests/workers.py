@@ -164,8 +164,9 @@ class Worker:
         return [m["result"] for m in SUCCEEDED.finditer(self.log()) if m["task"] == task]
 
 
-def start_worker(*, name: str, broker: Broker, tmp_path: Path) -> Worker:
-    """One `celery -A whistle worker` process (solo pool: one task at a time)."""
+def celery_env(*, name: str, broker: Broker, tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment of a Celery process of this test: its database, its broker, a var
+    folder of its own."""
     var_dir = tmp_path / f"var-{name}"
     var_dir.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
@@ -176,9 +177,16 @@ def start_worker(*, name: str, broker: Broker, tmp_path: Path) -> Worker:
         CONN_MAX_AGE="0",
         PYTHONUNBUFFERED="1",
         **broker.env,
+        **extra,
     )
     if not env.get("REDIS_URL"):
         env.pop("REDIS_URL", None)
+    return env
+
+
+def start_worker(*, name: str, broker: Broker, tmp_path: Path) -> Worker:
+    """One `celery -A whistle worker` process (solo pool: one task at a time)."""
+    env = celery_env(name=name, broker=broker, tmp_path=tmp_path)
     log_path = tmp_path / f"{name}.log"
     command = [
         sys.executable,
@@ -194,6 +202,28 @@ def start_worker(*, name: str, broker: Broker, tmp_path: Path) -> Worker:
         "--without-gossip",
         "--without-mingle",
         "--without-heartbeat",
+        "--loglevel=INFO",
+    ]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    return Worker(name=name, process=process, log_path=log_path)
+
+
+def start_beat(*, name: str, broker: Broker, tmp_path: Path, **extra: str) -> Worker:
+    """One `celery -A whistle beat` process (the settings' scheduler, whistle.beat), logging
+    each task it sends; `extra` are settings variables (e.g. WHISTLE_SWEEP_SECONDS)."""
+    env = celery_env(name=name, broker=broker, tmp_path=tmp_path, **extra)
+    log_path = tmp_path / f"{name}.log"
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "whistle",
+        "beat",
+        f"--schedule={tmp_path / f'var-{name}' / 'celerybeat-schedule'}",
         "--loglevel=INFO",
     ]
     with log_path.open("wb") as log:

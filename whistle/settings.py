@@ -325,6 +325,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Any number of beats may run (on one machine or several): the one holding the database lease
+# sends the schedule (whistle.beat). A leader that dies is replaced by a standby within
+# WHISTLE_BEAT_LEASE_SECONDS plus a second; it renews three times per lease.
+CELERY_BEAT_SCHEDULER = "whistle.beat:LeaderScheduler"
+WHISTLE_BEAT_LEASE_SECONDS = max(float(os.environ.get("WHISTLE_BEAT_LEASE_SECONDS", "10")), 2.0)
 WHISTLE_SWEEP_SECONDS = float(os.environ.get("WHISTLE_SWEEP_SECONDS", "5"))
 # The worker recounts the stored overview counts of every city and town this often; a page
 # serves stored counts whose facts changed since for at most WHISTLE_COUNTS_STALE_SECONDS (0:

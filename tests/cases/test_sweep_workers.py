@@ -25,10 +25,12 @@ pytestmark = [
 CASES = 1000
 
 
-def due_cases(*, org: Org, count: int) -> list[Deadline]:
-    """`count` resolved cases whose verification deadline passed a minute ago, in two
-    statements. Its firing is a plain one-event record, so a thousand of them stay cheap."""
+def due_cases(*, org: Org, count: int, due_in: list[timedelta] | None = None) -> list[Deadline]:
+    """`count` resolved cases whose verification deadline passed a minute ago (or falls due
+    `due_in[n]` from now for the n-th), in two statements. Its firing is a plain one-event
+    record, so a thousand of them stay cheap."""
     now = timezone.now()
+    due_in = due_in or [timedelta(minutes=-1)] * count
     cases = Case.objects.bulk_create(
         Case(
             number=f"HN-2026-{n:06d}",
@@ -53,11 +55,11 @@ def due_cases(*, org: Org, count: int) -> list[Deadline]:
             stage=Stage.VERIFICATION,
             amount=30,
             unit=TimeUnit.NATURAL_MINUTES,
-            started_at=now - timedelta(minutes=31),
-            warn_at=now - timedelta(minutes=7),
-            due_at=now - timedelta(minutes=1),
+            started_at=now + due - timedelta(minutes=30),
+            warn_at=now + due - timedelta(minutes=6),
+            due_at=now + due,
         )
-        for case in cases
+        for case, due in zip(cases, due_in, strict=True)
     )
 
 
