@@ -8,6 +8,7 @@
 #   scripts/bench.sh replay            # the policy lab's replay of a county's year (issue 21)
 #   scripts/bench.sh deliveries        # 10,000 SMS through a slow gateway beside the sweep
 #   scripts/bench.sh import_org        # a county's organisation imported from its files (issue 17)
+#   scripts/bench.sh sizes             # bytes per case in each table and index (docs/scaling.md)
 #
 # DATABASE_URL names a PostgreSQL server and a database the benchmarks may empty and refill
 # (default postgres://postgres@127.0.0.1:5432/whistle_bench; created when missing; each
@@ -45,8 +46,8 @@ run() {
 
 if [ $# -gt 0 ]; then
   case "$1" in
-    sweep|intake|pages|replay|deliveries|import_org|summary) name="$1"; shift; run "$name" "$@"; exit ;;
-    *) echo "usage: $0 [sweep|intake|pages|replay|deliveries|import_org|summary [options]]" >&2; exit 2 ;;
+    sweep|intake|pages|replay|deliveries|import_org|sizes|summary) name="$1"; shift; run "$name" "$@"; exit ;;
+    *) echo "usage: $0 [sweep|intake|pages|replay|deliveries|import_org|sizes|summary [options]]" >&2; exit 2 ;;
   esac
 fi
 
