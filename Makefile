@@ -78,7 +78,7 @@ fuzz: $(STAMP)
 	WHISTLE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(VENV)/bin/pytest -s -p no:cacheprovider tests/security/test_fuzz_api.py $(PYTEST_ARGS)
 
 # PostgreSQL + Redis: DATABASE_URL (default .../whistle_bench, plus _intake, _pages, _replay,
-# _deliveries, _import_org) is emptied and refilled; BENCH_ARGS runs one benchmark, e.g.
+# _deliveries, _import_org, _sizes) is emptied and refilled; BENCH_ARGS runs one benchmark, e.g.
 # BENCH_ARGS="sweep --open 100000".
 bench: $(STAMP)
 	PY=$(CURDIR)/$(PY) scripts/bench.sh $(BENCH_ARGS)
