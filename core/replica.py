@@ -1,8 +1,9 @@
 """Heavy reads on a PostgreSQL streaming replica, with read-your-writes and a freshness bound.
 
 DATABASE_REPLICA_URL (optional) names a read-only replica as the `replica` database. Dashboards,
-exports, rankings, drill-down lists and the policy lab read there (`reads_replica` on their
-views, `replica_reads` around other reads), so supervisors' heavy reads never queue in front of
+exports, rankings, drill-down lists, the policy lab and the assessment API read there
+(`reads_replica` on their views, `api_reads_replica` on API actions, `read_on_replica` around
+other reads), so supervisors' heavy reads never queue in front of
 the officers' writes. Everything else, and every write, uses the primary.
 
 A read goes to the replica only when all of these hold, decided once when the read begins
@@ -298,6 +299,24 @@ def reads_replica(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
             return view(request, *args, **kwargs)
 
         return read_on_replica(user_id=getattr(request.user, "pk", None), read=render)
+
+    return wrapped
+
+
+def api_reads_replica(method: Callable[..., Any]) -> Callable[..., Any]:
+    """An API viewset's read action whose reads may use the replica (after DRF has
+    authenticated the caller); the answer's headers say where it was read and how far behind
+    it may be (X-Whistle-Read-From: replica|primary, X-Whistle-Lag-Seconds)."""
+
+    @wraps(method)
+    def wrapped(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        def answer(freshness: Freshness) -> Any:
+            response = method(self, request, *args, **kwargs)
+            response["X-Whistle-Read-From"] = "replica" if freshness.on_replica else "primary"
+            response["X-Whistle-Lag-Seconds"] = f"{freshness.lag_seconds:.0f}"
+            return response
+
+        return read_on_replica(user_id=getattr(request.user, "pk", None), read=answer)
 
     return wrapped
 

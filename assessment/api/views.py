@@ -35,6 +35,7 @@ from cases.api.idempotency import IdempotentViewSet
 from cases.api.views import validated
 from cases.errors import NotAllowed
 from core.api.views import ApiViewSet
+from core.replica import api_reads_replica
 from teams.levels import level_words
 
 FILE_RESPONSES = {
@@ -161,6 +162,7 @@ class AssessmentViewSet(ApiViewSet):
         responses={200: api.IndicatorsSerializer},
     )
     @_read("indicators", pagination_class=None)
+    @api_reads_replica
     def indicators(self, request: Request) -> Response:
         data = query(api.IndicatorsQuerySerializer, request)
         unit, period, computed, trend_periods = self._indicators(request, data, trend=data["trend"])
@@ -184,6 +186,7 @@ class AssessmentViewSet(ApiViewSet):
         responses=FILE_RESPONSES,
     )
     @_read("indicators/export", pagination_class=None, content_negotiation_class=FileNegotiation)
+    @api_reads_replica
     def indicators_export(self, request: Request) -> HttpResponse:
         data = query(api.IndicatorsExportQuerySerializer, request)
         trend = selectors.TREND_COUNT if data["table"] == "trend" else 0
@@ -232,6 +235,7 @@ class AssessmentViewSet(ApiViewSet):
         responses={200: api.RankingSerializer},
     )
     @_read("rankings", pagination_class=None)
+    @api_reads_replica
     def rankings(self, request: Request) -> Response:
         data = query(api.RankingQuerySerializer, request)
         rows = self._ranking(request, data)
@@ -261,6 +265,7 @@ class AssessmentViewSet(ApiViewSet):
         responses=FILE_RESPONSES,
     )
     @_read("rankings/export", pagination_class=None, content_negotiation_class=FileNegotiation)
+    @api_reads_replica
     def rankings_export(self, request: Request) -> HttpResponse:
         data = query(api.RankingExportQuerySerializer, request)
         rows = self._ranking(request, data)
@@ -290,6 +295,7 @@ class AssessmentViewSet(ApiViewSet):
         responses={200: api.AssessmentCaseSerializer(many=True)},
     )
     @_read("cases")
+    @api_reads_replica
     def cases(self, request: Request) -> Response:
         data = query(api.CasesQuerySerializer, request)
         _indicator, rows = self._cases(request, data)
@@ -303,6 +309,7 @@ class AssessmentViewSet(ApiViewSet):
         responses=FILE_RESPONSES,
     )
     @_read("cases/export", pagination_class=None, content_negotiation_class=FileNegotiation)
+    @api_reads_replica
     def cases_export(self, request: Request) -> HttpResponse:
         data = query(api.CasesExportQuerySerializer, request)
         indicator, rows = self._cases(request, data)
@@ -321,6 +328,7 @@ class AssessmentViewSet(ApiViewSet):
         responses={200: api.HotSpotSerializer(many=True)},
     )
     @_read("hot-spots", pagination_class=None)
+    @api_reads_replica
     def hot_spots(self, request: Request) -> Response:
         data = query(api.HotSpotQuerySerializer, request)
         return Response(api.HotSpotSerializer(self._hot_spots(request, data), many=True).data)
@@ -332,6 +340,7 @@ class AssessmentViewSet(ApiViewSet):
         responses=FILE_RESPONSES,
     )
     @_read("hot-spots/export", pagination_class=None, content_negotiation_class=FileNegotiation)
+    @api_reads_replica
     def hot_spots_export(self, request: Request) -> HttpResponse:
         data = query(api.HotSpotExportQuerySerializer, request)
         found = self._hot_spots(request, data)
@@ -345,6 +354,7 @@ class AssessmentViewSet(ApiViewSet):
         responses={200: api.OverdueCaseSerializer(many=True)},
     )
     @_read("overdue", pagination_class=None)
+    @api_reads_replica
     def overdue(self, request: Request) -> Response:
         data = query(api.OverdueQuerySerializer, request)
         board.home_unit(user=request.user)

@@ -190,3 +190,30 @@ def test_a_replica_without_the_shared_cache_is_warned_of(second_connection, sett
 def test_no_replica_no_warning(settings):
     settings.REDIS_URL = ""
     assert replica.check_replica() == []
+
+
+def test_the_assessment_api_reads_the_replica_and_says_so_in_its_headers(
+    org,  # noqa: F811
+    second_connection,
+):
+    from tests.api.conftest import client_for
+
+    with CaptureQueriesContext(connections[replica.REPLICA]) as on_replica:
+        response = client_for(org.supervisor).get("/api/assessment/indicators/")
+    assert response.status_code == 200, response.content[:300]
+    assert response["X-Whistle-Read-From"] == "replica"
+    assert response["X-Whistle-Lag-Seconds"] == "0"
+    assert len(on_replica) > 3
+    read = " ".join(query["sql"] for query in on_replica.captured_queries)
+    assert "knox_authtoken" not in read  # the token is checked on the primary
+
+
+def test_the_assessment_api_reads_the_primary_when_the_replica_does_not_answer(
+    org,  # noqa: F811
+    unreachable,
+):
+    from tests.api.conftest import client_for
+
+    response = client_for(org.supervisor).get("/api/assessment/rankings/")
+    assert response.status_code == 200, response.content[:300]
+    assert response["X-Whistle-Read-From"] == "primary"
