@@ -88,8 +88,8 @@ bench: $(STAMP)
 chaos: $(STAMP)
 	PY=$(CURDIR)/$(PY) scripts/chaos.sh $(CHAOS_ARGS)
 
-# bench/drill.py: its own PostgreSQL primary and replica, gunicorn, nginx (Debian's), Celery on
-# redis://127.0.0.1:6379/9 (WHISTLE_DRILL_REDIS_URL) with a queue of its own; about 4 minutes.
+# bench/drill.py: its own PostgreSQL primary and replica, redis-server (or WHISTLE_DRILL_REDIS_URL),
+# gunicorn, nginx (Debian's), Celery workers and beats on free loopback ports; about 5 minutes.
 # DRILL_ARGS e.g. "--seconds 90 --no-write".
 drill: $(STAMP)
 	$(PY) -m bench.drill $(DRILL_ARGS)

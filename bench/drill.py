@@ -6,8 +6,8 @@ Started here, each on a free loopback port, and stopped at the end:
 
 * a PostgreSQL primary and a hot standby streaming from it (tests/replicas.py: initdb,
   pg_basebackup -R); migrate and seed_demo run on the primary;
-* Redis: the REDIS_URL given (default redis://127.0.0.1:6379/9) with a queue name of this run's
-  own (its keys are removed at the end);
+* a redis-server of its own (no persistence), or the Redis of WHISTLE_DRILL_REDIS_URL (e.g.
+  redis://127.0.0.1:6379/9) with a queue name of this run's own, its keys removed at the end;
 * two gunicorn instances (gunicorn.conf.py) behind Debian's nginx (a temporary nginx.conf, both
   in one upstream, proxy_next_upstream on failed connections);
 * two Celery workers (default and delivery queues) and two `celery beat` with the leader
@@ -31,6 +31,7 @@ docs/scaling.md unless --no-write.
 """
 
 import argparse
+import io
 import os
 import re
 import shutil
@@ -63,13 +64,12 @@ from bench.common import (
 
 DOC = BASE_DIR / "docs" / "scaling.md"
 SECTION = "## Drill (make drill)"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/9"
 SWEEP_SECONDS = 1
 FRESHNESS = re.compile(r'data-testid="freshness" data-source="(\w+)"')
 
 
 def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+    print(f"[{time.strftime('%H:%M:%S', time.gmtime())}] {message}", flush=True)
 
 
 # --- the processes -------------------------------------------------------------------------------
@@ -422,8 +422,25 @@ def drill(args: argparse.Namespace, folder: Path, checks: Checks) -> tuple[Check
 
 
 def _drill(args, folder: Path, pair, checks: Checks) -> tuple[Checks, dict[str, str]]:
+    """With WHISTLE_DRILL_REDIS_URL, that Redis (a queue of this run's own, removed at the
+    end); else a redis-server of the drill's own on a free port, without persistence."""
+    redis_url = os.environ.get("WHISTLE_DRILL_REDIS_URL", "")
+    if redis_url:
+        return _run_site(args, folder, pair, checks, redis_url)
+    port = _free_port()
+    argv = [shutil.which("redis-server") or "redis-server", "--port", str(port)]
+    argv += ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(folder)]
+    redis = Server("redis", argv, dict(os.environ))
+    try:
+        wait_for_log(redis, "Ready to accept connections", timeout=30)
+        log(f"redis-server on {port}")
+        return _run_site(args, folder, pair, checks, f"redis://127.0.0.1:{port}/0")
+    finally:
+        redis.stop()
+
+
+def _run_site(args, folder: Path, pair, checks: Checks, redis_url: str):
     queue = f"whistle-drill-{uuid.uuid4().hex[:8]}"
-    redis_url = os.environ.get("WHISTLE_DRILL_REDIS_URL") or DEFAULT_REDIS_URL
     settings = {
         "DATABASE_URL": pair.primary_url,
         "DATABASE_REPLICA_URL": pair.replica_url,
@@ -452,7 +469,7 @@ def _drill(args, folder: Path, pair, checks: Checks) -> tuple[Checks, dict[str, 
 
     log("migrate and seed_demo on the primary")
     call_command("migrate", verbosity=0)
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", verbosity=0, stdout=io.StringIO())  # not its demo logins
     info = machine()
     from bench.chaos import filers as make_filers
     from bench.chaos import item_id
@@ -557,17 +574,20 @@ def _load_and_check(args, site: Site, pair, checks: Checks, filers, item, info):
 
     def restart(role: str, servers: list[Server], index: int, start_one) -> None:
         servers[index].stop()
-        threading.Thread(
-            target=lambda: (servers.__setitem__(index, start_one(index)), log(f"{role} back")),
-            daemon=True,
-        ).start()
         load.marks[f"restart {role}"] = load.at()
+
+        def start() -> None:
+            servers[index] = start_one(index)  # a web or worker: once it answers
+            load.marks[f"{role} up"] = load.at()
+            log(f"{role} up again")
+
+        threading.Thread(target=start, daemon=True).start()
 
     def kill_leader() -> None:
         pid = lease_pid()
         index = next(i for i, b in enumerate(site.beats) if b.pid == pid)
         other = site.beats[1 - index].pid
-        kill("the leading beat", site.beats, index)
+        kill(f"beat{index + 1} (the leader)", site.beats, index)
         killed = time.monotonic()
 
         def watch() -> None:
@@ -580,12 +600,17 @@ def _load_and_check(args, site: Site, pair, checks: Checks, filers, item, info):
 
     k = seconds / 100
     events = [
-        (25 * k, lambda: kill("a web instance", site.webs, 0)),
+        (25 * k, lambda: kill("web1", site.webs, 0)),
         (25 * k + 5, lambda: restart("web1", site.webs, 0, site.web)),
-        (45 * k, lambda: kill("a worker", site.workers, 0)),
+        (45 * k, lambda: kill("worker1", site.workers, 0)),
         (45 * k + 5, lambda: restart("worker1", site.workers, 0, site.worker)),
         (60 * k, kill_leader),
-        (60 * k + 5, lambda: restart("beat", site.beats, takeover["index"], site.beat)),
+        (
+            60 * k + 5,
+            lambda: restart(
+                f"beat{takeover['index'] + 1}", site.beats, takeover["index"], site.beat
+            ),
+        ),
     ]
     lags: list[float] = []
     stop_lag = threading.Event()
@@ -732,6 +757,12 @@ def _load_and_check(args, site: Site, pair, checks: Checks, filers, item, info):
         else "-",
         ok=bool(late) and max(late) <= late_bound,
     )
+    prompt = args.lease + 2 * SWEEP_SECONDS + 5
+    checks.figure(
+        f"fired more than {prompt:.0f} s after due (their batch was with the killed worker: "
+        f"handed out again when its claim lapsed, cases.sweep.CLAIM_SECONDS = {CLAIM_SECONDS} s)",
+        sum(1 for seconds in late if seconds > prompt),
+    )
     checks.figure("settle (waiting for the last due clock)", settle)
     checks.figure(
         "beat takeover after the leader's SIGKILL",
@@ -776,7 +807,10 @@ def _load_and_check(args, site: Site, pair, checks: Checks, filers, item, info):
         ok=on_replica is not None,
     )
     checks.figure("dashboard reads during the load by source", _counts(load.sources))
-    checks.figure("kills and restarts (s into the load)", _counts(load.marks, "{:.0f}"))
+    marks = sorted(load.marks.items(), key=lambda mark: mark[1])
+    checks.figure(
+        "kills and restarts (s into the load)", ", ".join(f"{k} {v:.0f}" for k, v in marks)
+    )
     return checks, info
 
 
@@ -787,6 +821,7 @@ def _counts(counts: dict, number: str = "{:,}") -> str:
 
 
 def section(checks: Checks, info: dict[str, str], args, command: str, took: float) -> str:
+    redis_private = not os.environ.get("WHISTLE_DRILL_REDIS_URL")
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     cpus = info.get("cpus", str(os.cpu_count()))
     outcome = "every check held"
@@ -801,7 +836,8 @@ def section(checks: Checks, info: dict[str, str], args, command: str, took: floa
         f"{info.get('postgresql', '?')}, Python {info.get('python', '?')}, shared with other "
         "work; every process below on loopback.",
         "",
-        "What runs: a PostgreSQL primary and a streaming hot standby (pg_basebackup -R); Redis; "
+        "What runs: a PostgreSQL primary and a streaming hot standby (pg_basebackup -R); "
+        f"{'a redis-server of its own' if redis_private else 'the Redis given'}; "
         "two gunicorn instances (gunicorn.conf.py, one worker of 4 threads each) behind nginx; "
         "two Celery workers; two `celery beat` with the leader scheduler (lease "
         f"{args.lease:g} s, sweep every {SWEEP_SECONDS} s); replica lag bound "
