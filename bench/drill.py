@@ -775,6 +775,15 @@ def _load_and_check(args, site: Site, pair, checks: Checks, filers, item, info):
         else "none",
         ok="seconds" in takeover and takeover["seconds"] <= args.lease + 5,
     )
+    # Only a leader sends: no beat's log has a task sent before it took the lead.
+    leads, early = 0, 0
+    for path in sorted(site.folder.glob("beat*.log")):
+        text = path.read_text(errors="replace")
+        leads += text.count("took the lead")
+        before = text.split("took the lead", 1)[0]
+        early += before.count("Sending due task")
+    checks.figure("beats that took the lead (logs)", leads, ok=leads >= 2)
+    checks.figure("tasks sent by a beat before it took the lead", early, ok=early == 0)
 
     # The replica: its lag during the load, a write read back, the dashboards on it again.
     checks.figure(
