@@ -744,7 +744,9 @@ def _load_and_check(args, site: Site, pair, checks: Checks, filers, item, info):
     late = [float(s) for (s,) in lateness]
     checks.figure("deadlines seeded to fall due during the load", len(deadline_ids))
     checks.figure(
-        "of them fired / timer events", f"{fired:,} / {timer_events:,}", ok=fired == len(ids_text)
+        "of them fired / timer events",
+        f"{fired:,} / {timer_events:,}",
+        ok=fired == timer_events == len(ids_text),
     )
     checks.figure("deadlines fired twice (two timer events)", twice, ok=twice == 0)
     checks.figure(
