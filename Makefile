@@ -19,7 +19,7 @@ PYTEST_ARGS ?=
 # The PostgreSQL role web, worker and beat of `make run` connect as (core/db_roles.py).
 APP_ROLE ?= whistle_app
 
-.PHONY: help venv install run test lint format messages lock clean bench fuzz chaos backup restore
+.PHONY: help venv install run test lint format messages lock clean bench fuzz chaos drill backup restore
 
 help:
 	@echo "make run       install, migrate, seed the demo city (and once its year of history), start web + worker + beat"
@@ -27,6 +27,7 @@ help:
 	@echo "make fuzz      schemathesis + Open311 fuzzing with thousands of requests: no 5xx"
 	@echo "make bench     timer burst, intake load, page speed, the lab's replay, an SMS burst and an organisation import on PostgreSQL + Redis -> docs/benchmarks.md"
 	@echo "make chaos     scripted faults on a private PostgreSQL and Redis -> docs/reliability.md"
+	@echo "make drill     primary + streaming replica, 2 gunicorn behind nginx, 2 workers, 2 beats; kills under load -> docs/scaling.md"
 	@echo "make backup    dump DATABASE_URL's database and tar the media into BACKUP_DIR (var/backups)"
 	@echo "make restore   BACKUP=<folder>: into DATABASE_URL and WHISTLE_VAR_DIR (empty), then verify_trace"
 	@echo "make lint      ruff check, ruff format --check and lint-imports (the apps' layers)"
@@ -86,6 +87,12 @@ bench: $(STAMP)
 # Its own PostgreSQL cluster (port 55432) and redis-server (port 56379), started and stopped.
 chaos: $(STAMP)
 	PY=$(CURDIR)/$(PY) scripts/chaos.sh $(CHAOS_ARGS)
+
+# bench/drill.py: its own PostgreSQL primary and replica, redis-server (or WHISTLE_DRILL_REDIS_URL),
+# gunicorn, nginx (Debian's), Celery workers and beats on free loopback ports; about 5 minutes.
+# DRILL_ARGS e.g. "--seconds 90 --no-write".
+drill: $(STAMP)
+	$(PY) -m bench.drill $(DRILL_ARGS)
 
 # scripts/backup.py, README "Backup and restore". RESTORE_ARGS=--force replaces what is there.
 BACKUP_DIR ?= var/backups
