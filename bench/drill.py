@@ -48,6 +48,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.chaos import sql, sql_value
 from bench.common import (
     BASE_DIR,
     VENV_BIN,
@@ -196,19 +197,6 @@ def _free_port() -> int:
 
 
 # --- the database, from this process (the primary) -----------------------------------------------
-
-
-def sql(query: str, params: Any = None) -> list[tuple]:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(query, params)
-        return cursor.fetchall() if cursor.description else []
-
-
-def sql_value(query: str, params: Any = None) -> Any:
-    rows = sql(query, params)
-    return rows[0][0] if rows else None
 
 
 def lease_pid() -> int | None:

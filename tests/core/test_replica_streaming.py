@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from bench.drill import signed_in
 from tests.replicas import Pair, free_port, streaming_pair
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -105,24 +106,6 @@ def _wait(condition: Callable[[], object], *, what: str, timeout: float = 30) ->
     raise AssertionError(f"waited {timeout} s for {what}")
 
 
-def _signed_in(base: str, username: str) -> requests.Session:
-    session = requests.Session()
-    session.headers["Accept-Language"] = "en"
-    session.get(f"{base}/accounts/login/", timeout=10)
-    answer = session.post(
-        f"{base}/accounts/login/",
-        data={
-            "username": username,
-            "password": "whistle-demo",
-            "csrfmiddlewaretoken": session.cookies["csrftoken"],
-        },
-        headers={"Referer": f"{base}/accounts/login/"},
-        timeout=10,
-    )
-    assert answer.status_code == 200 and "/accounts/login/" not in answer.url, answer.text[:500]
-    return session
-
-
 def _overview(base: str, session: requests.Session) -> tuple[str, str]:
     """Where the overview's figures were read, and why (the page's freshness note)."""
     answer = session.get(f"{base}/assessment/", timeout=30)
@@ -140,8 +123,8 @@ def _on(source: str, base: str, session: requests.Session) -> Callable[[], bool]
 
 def test_the_dashboards_follow_the_streaming_replica(site):
     pair, base = site
-    supervisor = _signed_in(base, "supervisor1")
-    city = _signed_in(base, "city1")
+    supervisor = signed_in(base, "supervisor1")
+    city = signed_in(base, "city1")
 
     # Caught up: both read the replica, and say how far behind it may be.
     for session in (supervisor, city):
