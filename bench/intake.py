@@ -14,12 +14,22 @@ concurrency step against
 - the whistle API, POST /api/cases/: valid whistles of every grid worker in their own grid,
   at random places and items, each with a fresh Idempotency-Key, and
 - the ceiling, POST /bench/ceiling/: one row into a one-table model through the same server,
-  middleware, token authentication and permission (bench.ceiling; only bench.settings has it).
+  middleware, token authentication and permission (bench.ceiling; only bench.settings has it),
+- django-helpdesk's ticket creation, POST /api/tickets/ (issue 22's comparison; --no-helpdesk
+  leaves it out): django-helpdesk in the benchmark's own virtualenv (var/bench/helpdesk-venv,
+  made by bench.helpdesk, never the product's), its own database (DATABASE_URL's name plus
+  "_helpdesk") on the same server, its own gunicorn with the same settings, as many staff
+  members with tokens as there are grid workers.
+
+Before timing it waits for a quiet machine: a 1-minute load average below 1.5, polled every
+10 s for at most --quiet-wait seconds (15 minutes by default).
 
 Afterwards it checks that nothing was lost or doubled: the cases in the database are exactly
 the ids of the 2xx answers, each with its filing event, screening clock, notifications and
 idempotency claim; the Celery worker consumed every queued delivery (queue empty, every mail
-sent). The figures replace the "Whistle intake" section of docs/benchmarks.md.
+sent); the ceiling's rows and django-helpdesk's tickets (each with its follow-up and mail) are
+exactly the ids of their 2xx answers. The figures replace the "Whistle intake" section of
+docs/benchmarks.md, with the best rates side by side and the ratios issue 22 sets goals for.
 """
 
 import argparse
