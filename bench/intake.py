@@ -224,14 +224,18 @@ def statements_per_request(*, filer: dict[str, Any], items: list[int]) -> dict[s
     return {"counts": counts, "ids": ids}
 
 
-def _process_cpu_seconds(pid: int) -> float | None:
+def _process_cpu_seconds(pid: int, *, reaped: bool = False) -> float | None:
     """User + system CPU of one process so far, or None where /proc does not show it (a
-    process that ended, or a database on another machine)."""
+    process that ended, or a database on another machine); with `reaped`, plus the CPU of its
+    children that ended and that it waited for."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if reaped:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _least_statement_ms(count: int) -> float:
@@ -364,10 +368,13 @@ def wait_for_quiet(
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its live descendants so far."""
+    """User + system CPU of a process and all its descendants so far: the live ones and those
+    that ended. gunicorn replaces a worker after max_requests (gunicorn.conf.py), and the CPU of
+    the one it replaced moves to the master's reaped children's time, so it is not lost (only
+    counting live processes made a step with a replacement look cheaper, even negative)."""
     from bench.common import _tree
 
-    return sum(_process_cpu_seconds(member) or 0.0 for member in _tree(pid))
+    return sum(_process_cpu_seconds(member, reaped=True) or 0.0 for member in _tree(pid))
 
 
 def run_step(
