@@ -451,7 +451,7 @@ def verify(
     from django.db.models import Q
 
     from bench.ceiling.models import Ping
-    from cases.models import Case, Deadline, Event, IdempotencyKey, Notification
+    from cases.models import Case, Deadline, Delivery, Event, IdempotencyKey, Notification
 
     problems = []
     case_ids = set(Case.objects.values_list("pk", flat=True))
@@ -497,6 +497,11 @@ def verify(
         "mailed": Notification.objects.filter(emailed_at__isnull=False).count(),
         "tasks_succeeded": succeeded,
         "possible_duplicates": Case.objects.filter(possible_duplicate_of__isnull=False).count(),
+        # Mail deliveries the worker skipped because the recipient has no address: then the
+        # whistle sent no mail at all (django-helpdesk's tickets each write one).
+        "skipped_no_address": Delivery.objects.filter(
+            channel="mail", status="skipped", skip_reason="no_address"
+        ).count(),
         **checks,
     }
     return problems, counts
@@ -702,7 +707,8 @@ def _section(
         f"Checked afterwards: {counts['cases']:,} cases in the database, exactly the ids of the "
         f"2xx whistle answers (warm-up included), each with its filing event, screening clock "
         f"and idempotency claim; {counts['notifications']:,} notifications, "
-        f"{counts['mailed']:,} mailed by the worker, which ran "
+        f"{counts['mailed']:,} mailed by the worker ({counts['skipped_no_address']:,} mail "
+        "deliveries skipped: the recipient has no address), which ran "
         f"{counts['tasks_succeeded']:,} tasks and left the queue empty; "
         f"{counts['ceiling_rows']:,} ceiling rows for as many 2xx answers. "
         f"{counts['possible_duplicates']:,} whistles were flagged as possible duplicates "
