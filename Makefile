@@ -25,7 +25,7 @@ help:
 	@echo "make run       install, migrate, seed the demo city (and once its year of history), start web + worker + beat"
 	@echo "make test      install and run the whole test suite (DATABASE_URL/REDIS_URL honoured)"
 	@echo "make fuzz      schemathesis + Open311 fuzzing with thousands of requests: no 5xx"
-	@echo "make bench     timer burst, intake load, page speed, the lab's replay, an SMS burst and an organisation import on PostgreSQL + Redis -> docs/benchmarks.md"
+	@echo "make bench     timer burst, intake load (beside the one-row ceiling and django-helpdesk), page speed, the lab's replay, an SMS burst and an organisation import on PostgreSQL + Redis -> docs/benchmarks.md"
 	@echo "make chaos     scripted faults on a private PostgreSQL and Redis -> docs/reliability.md"
 	@echo "make drill     primary + streaming replica, 2 gunicorn behind nginx, 2 workers, 2 beats; kills under load -> docs/scaling.md"
 	@echo "make backup    dump DATABASE_URL's database and tar the media into BACKUP_DIR (var/backups)"

@@ -313,10 +313,15 @@ def gunicorn(
     name: str = "gunicorn",
     worker_class: str = "sync",
     threads: int = 1,
+    executable: Path | None = None,
+    app: str = "whistle.wsgi",
 ) -> Server:
+    """gunicorn serving `app` (Whistle by default) from the project's directory, so that it
+    reads gunicorn.conf.py there; `executable`: another environment's gunicorn (the intake
+    benchmark's django-helpdesk comparison)."""
     argv = [
-        str(VENV_BIN / "gunicorn"),
-        "whistle.wsgi",
+        str(executable or VENV_BIN / "gunicorn"),
+        app,
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",

@@ -14,12 +14,22 @@ concurrency step against
 - the whistle API, POST /api/cases/: valid whistles of every grid worker in their own grid,
   at random places and items, each with a fresh Idempotency-Key, and
 - the ceiling, POST /bench/ceiling/: one row into a one-table model through the same server,
-  middleware, token authentication and permission (bench.ceiling; only bench.settings has it).
+  middleware, token authentication and permission (bench.ceiling; only bench.settings has it),
+- django-helpdesk's ticket creation, POST /api/tickets/ (issue 22's comparison; --no-helpdesk
+  leaves it out): django-helpdesk in the benchmark's own virtualenv (var/bench/helpdesk-venv,
+  made by bench.helpdesk, never the product's), its own database (DATABASE_URL's name plus
+  "_helpdesk") on the same server, its own gunicorn with the same settings, as many staff
+  members with tokens as there are grid workers.
+
+Before timing it waits for a quiet machine: a 1-minute load average below 1.5, polled every
+10 s for at most --quiet-wait seconds (15 minutes by default).
 
 Afterwards it checks that nothing was lost or doubled: the cases in the database are exactly
 the ids of the 2xx answers, each with its filing event, screening clock, notifications and
 idempotency claim; the Celery worker consumed every queued delivery (queue empty, every mail
-sent). The figures replace the "Whistle intake" section of docs/benchmarks.md.
+sent); the ceiling's rows and django-helpdesk's tickets (each with its follow-up and mail) are
+exactly the ids of their 2xx answers. The figures replace the "Whistle intake" section of
+docs/benchmarks.md, with the best rates side by side and the ratios issue 22 sets goals for.
 """
 
 import argparse
@@ -34,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench import helpdesk
 from bench.common import (
     BASE_DIR,
     DEFAULT_DATABASE_URL,
@@ -42,6 +53,7 @@ from bench.common import (
     PeakRss,
     add_common_arguments,
     celery_worker,
+    ensure_database,
     gunicorn,
     load_average,
     machine,
@@ -64,15 +76,22 @@ SETTINGS = "bench.settings"
 DEFAULT_QUEUE = "whistle-bench-intake"
 WHISTLE_PATH = "/api/cases/"
 CEILING_PATH = "/bench/ceiling/"
+PATHS = {"whistle": WHISTLE_PATH, "ceiling": CEILING_PATH, "helpdesk": helpdesk.PATH}
+# Which server's processes a step's endpoint runs in: its "web CPU".
+WEB = {"whistle": "gunicorn", "ceiling": "gunicorn", "helpdesk": "helpdesk"}
 TARGET_PER_SECOND = 300
 TARGET_RATIO = 0.6
+# Issue 22: whistles/s at least 2.5 times django-helpdesk's tickets/s, and 35% of the ceiling.
+GOAL_VS_HELPDESK = 2.5
+GOAL_VS_CEILING = 0.35
+QUIET_LOAD = 1.5
 # Not counted as statements of a request.
 TRANSACTION_CONTROL = {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"}
 
 
 @dataclass
 class Step:
-    kind: str  # "whistle" or "ceiling"
+    kind: str  # "whistle", "ceiling" or "helpdesk"
     concurrency: int
     seconds: float
     ok: int
@@ -205,14 +224,18 @@ def statements_per_request(*, filer: dict[str, Any], items: list[int]) -> dict[s
     return {"counts": counts, "ids": ids}
 
 
-def _process_cpu_seconds(pid: int) -> float | None:
+def _process_cpu_seconds(pid: int, *, reaped: bool = False) -> float | None:
     """User + system CPU of one process so far, or None where /proc does not show it (a
-    process that ended, or a database on another machine)."""
+    process that ended, or a database on another machine); with `reaped`, plus the CPU of its
+    children that ended and that it waited for."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if reaped:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _least_statement_ms(count: int) -> float:
@@ -322,11 +345,36 @@ def wait_for_drain(redis_url: str, queue: str, *, timeout: float) -> float:
     return time.monotonic() - started
 
 
+def wait_for_quiet(
+    *, below: float, timeout: float, interval: float = 10, what: str = "measuring"
+) -> dict[str, Any]:
+    """Wait until the 1-minute load average is below `below` (other engineers' work on the
+    machine slows every figure down), polling every `interval` s for at most `timeout` s.
+    Returns the load seen at the end, the seconds waited and whether it was quiet."""
+    started = time.monotonic()
+    while True:
+        load = load_average()
+        waited = time.monotonic() - started
+        try:
+            quiet = float(load) < below
+        except ValueError:
+            quiet = True  # no /proc/loadavg: nothing to wait for
+        if quiet or waited >= timeout:
+            state = "quiet" if quiet else f"NOT quiet after {waited:.0f} s, going on"
+            print(f"Load {load} before {what} ({state}; waited {waited:.0f} s)", flush=True)
+            return {"load": load, "waited": round(waited), "quiet": quiet}
+        print(f"  load {load} >= {below}, waiting before {what} ({waited:.0f} s)", flush=True)
+        time.sleep(interval)
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its live descendants so far."""
+    """User + system CPU of a process and all its descendants so far: the live ones and those
+    that ended. gunicorn replaces a worker after max_requests (gunicorn.conf.py), and the CPU of
+    the one it replaced moves to the master's reaped children's time, so it is not lost (only
+    counting live processes made a step with a replacement look cheaper, even negative)."""
     from bench.common import _tree
 
-    return sum(_process_cpu_seconds(member) or 0.0 for member in _tree(pid))
+    return sum(_process_cpu_seconds(member, reaped=True) or 0.0 for member in _tree(pid))
 
 
 def run_step(
@@ -344,7 +392,7 @@ def run_step(
     spec = {
         "kind": kind,
         "base_url": base_url,
-        "path": WHISTLE_PATH if kind == "whistle" else CEILING_PATH,
+        "path": PATHS[kind],
         "concurrency": concurrency,
         "seconds": seconds,
         "label": label,
@@ -403,7 +451,7 @@ def verify(
     from django.db.models import Q
 
     from bench.ceiling.models import Ping
-    from cases.models import Case, Deadline, Event, IdempotencyKey, Notification
+    from cases.models import Case, Deadline, Delivery, Event, IdempotencyKey, Notification
 
     problems = []
     case_ids = set(Case.objects.values_list("pk", flat=True))
@@ -449,6 +497,11 @@ def verify(
         "mailed": Notification.objects.filter(emailed_at__isnull=False).count(),
         "tasks_succeeded": succeeded,
         "possible_duplicates": Case.objects.filter(possible_duplicate_of__isnull=False).count(),
+        # Mail deliveries the worker skipped because the recipient has no address: then the
+        # whistle sent no mail at all (django-helpdesk's tickets each write one).
+        "skipped_no_address": Delivery.objects.filter(
+            channel="mail", status="skipped", skip_reason="no_address"
+        ).count(),
         **checks,
     }
     return problems, counts
@@ -474,13 +527,64 @@ def duplicate_plan() -> str:
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
+def web_cpu_ms(step: Step) -> float:
+    """CPU per successful request of the server that served the step's endpoint."""
+    return step.cpu_ms.get(WEB[step.kind], 0.0)
+
+
+def worker_cpu_ms(step: Step) -> float:
+    """The Celery worker's CPU per request: Whistle's after-commit work (helpdesk has none)."""
+    return step.cpu_ms.get("celery", 0.0) if step.kind == "whistle" else 0.0
+
+
 def _row(step: Step) -> str:
     return (
         f"| {step.concurrency} | {step.kind} | {step.requests:,} | {step.errors} "
         f"| {step.per_second:,.0f} | {step.p50:.0f} ms | {step.p95:.0f} ms | {step.p99:.0f} ms "
-        f"| {step.cpu_ms.get('gunicorn', 0):.1f} ms | {step.cpu_ms.get('celery', 0):.1f} ms "
+        f"| {web_cpu_ms(step):.1f} ms | {step.cpu_ms.get('celery', 0):.1f} ms "
         f"| {step.load} |"
     )
+
+
+def best(steps: list[Step], kind: str) -> Step | None:
+    """The step of `kind` with the highest rate of successful requests."""
+    return max((s for s in steps if s.kind == kind), key=lambda s: s.per_second, default=None)
+
+
+def comparison(steps: list[Step]) -> dict[str, Any]:
+    """Best sustained rates of the three endpoints, the ratios and the CPU per request (the
+    mean over all steps of each endpoint) that issue 22 asks about."""
+    figures: dict[str, Any] = {}
+    for kind in ("whistle", "ceiling", "helpdesk"):
+        top = best(steps, kind)
+        if top is None:
+            continue
+        own = [s for s in steps if s.kind == kind]
+        figures[kind] = {
+            "per_s": round(top.per_second, 1),
+            "clients": top.concurrency,
+            "p95_ms": round(top.p95, 1),
+            "web_cpu_ms": round(sum(web_cpu_ms(s) for s in own) / len(own), 2),
+            "all_cpu_ms": round(sum(web_cpu_ms(s) + worker_cpu_ms(s) for s in own) / len(own), 2),
+        }
+    whistle = figures.get("whistle", {}).get("per_s", 0.0)
+    ceiling = figures.get("ceiling", {}).get("per_s", 0.0)
+    ticket = figures.get("helpdesk", {}).get("per_s", 0.0)
+    figures["whistle_vs_ceiling"] = round(whistle / ceiling, 3) if ceiling else None
+    figures["whistle_vs_helpdesk"] = round(whistle / ticket, 2) if ticket else None
+    if "helpdesk" in figures and figures["helpdesk"]["web_cpu_ms"]:
+        figures["web_cpu_vs_helpdesk"] = round(
+            figures["whistle"]["web_cpu_ms"] / figures["helpdesk"]["web_cpu_ms"], 2
+        )
+        figures["all_cpu_vs_helpdesk"] = round(
+            figures["whistle"]["all_cpu_ms"] / figures["helpdesk"]["all_cpu_ms"], 2
+        )
+    figures["goal_met"] = bool(
+        figures["whistle_vs_helpdesk"] is not None
+        and figures["whistle_vs_helpdesk"] >= GOAL_VS_HELPDESK
+        and (figures["whistle_vs_ceiling"] or 0) >= GOAL_VS_CEILING
+    )
+    return figures
 
 
 def _section(
@@ -495,6 +599,9 @@ def _section(
     counts: dict[str, Any],
     problems: list[str],
     plan: str,
+    compare: dict[str, Any],
+    ticketing: dict[str, Any] | None,
+    quiet: list[dict[str, Any]],
 ) -> str:
     from django.utils import timezone
 
@@ -508,11 +615,24 @@ def _section(
         "",
         machine_line(machine_info),
         "",
+        "Quiet machine: "
+        + "; ".join(
+            f"1-minute load {q['load']} before {q['what']} (waited {q['waited']} s"
+            + (
+                f" for it to fall below {QUIET_LOAD})"
+                if q["quiet"]
+                else f", NOT below {QUIET_LOAD} after the limit)"
+            )
+            for q in quiet
+        )
+        + ".",
+        "",
         f"Server: {server}; one Celery worker (prefork, concurrency 1) consuming the "
         "after-commit tasks from Redis while the load runs; the load generator "
         "(bench.loadgen, one asyncio process with aiohttp) on loopback. Each step runs "
         f"{steps[0].seconds:.0f} s at a fixed number of concurrent clients, each sending one "
-        "request after the other; the ceiling and the whistles alternate at each step, and "
+        "request after the other; the ceiling, the whistles and django-helpdesk's tickets "
+        "alternate at each step, and "
         "every step starts once the worker has emptied the queue. Load is the 1-minute "
         "load average before / after the step.",
         "",
@@ -527,10 +647,33 @@ def _section(
         "(an app and URL that only the benchmark's settings `bench.settings` install; the "
         "served application never contains it). The ratio therefore measures Whistle's own "
         "work per filing.",
+    ]
+    if ticketing:
+        lines += [
+            "- **helpdesk**: `POST /api/tickets/` of django-helpdesk "
+            f"{ticketing['versions'].get('django-helpdesk', '?')}, its real create path "
+            "(DRF's TicketViewSet: TicketSerializer, then its TicketForm.save: the ticket, the "
+            "opening follow-up, the mail to the submitter through its e-mail templates, written "
+            "to files inside the request, backlinks, the new-ticket signal) by one of "
+            f"{ticketing['users']} staff members with a DRF token, into one of "
+            f"{len(ticketing['queues'])} queues at random, with the filer's address as the "
+            "submitter's. A minimal project (bench/helpdesk_site: Django's default middleware, "
+            "token or session authentication, mail to files, teams mode off as it needs the "
+            "optional pinax-teams) in the benchmark's own virtualenv (var/bench/helpdesk-venv, "
+            "from bench/helpdesk_site/requirements.txt: "
+            + ", ".join(f"{name} {version}" for name, version in ticketing["versions"].items())
+            + "), never the product's; its own database on the same PostgreSQL server, served "
+            "by that environment's gunicorn started the same way (the same gunicorn.conf.py, "
+            "workers, worker class and threads).",
+        ]
+    lines += [
         "",
-        "CPU per request is the CPU time the gunicorn workers and the Celery worker spent "
+        "CPU per request is the CPU time the gunicorn workers (of the server that served "
+        "the step: Whistle's, or django-helpdesk's for its rows) and the Celery worker spent "
         "during the step divided by its successful requests (PostgreSQL's share is not "
-        "counted: other databases share its server).",
+        "counted: other databases share its server). Whistle hands its notifications' mail to "
+        "the Celery worker after commit; django-helpdesk writes its mail inside the request, "
+        "so its web CPU includes it.",
         "",
         "| clients | endpoint | requests | errors | per second | p50 | p95 | p99 "
         "| web CPU/request | worker CPU/request | load |",
@@ -545,6 +688,7 @@ def _section(
         f"({best_ceiling.concurrency} clients): ratio **{summary['ratio']:.0%}**, "
         f"{summary['errors']} errors in all steps.",
         "",
+        *comparison_lines(compare),
         f"Target: at least {TARGET_PER_SECOND} whistles/s and {TARGET_RATIO:.0%} of the "
         f"ceiling with zero errors: **{met}**.",
         "",
@@ -554,18 +698,29 @@ def _section(
         "",
         f"Statements per request (through the whole stack, measured once in process, BEGIN "
         f"and COMMIT not counted): "
-        f"whistle {statements['whistle']}, ceiling {statements['ceiling']}.",
+        f"whistle {statements['whistle']}, ceiling {statements['ceiling']}"
+        + (f", helpdesk ticket {ticketing['statements']}" if ticketing else "")
+        + ".",
         "",
         budget,
         "",
         f"Checked afterwards: {counts['cases']:,} cases in the database, exactly the ids of the "
         f"2xx whistle answers (warm-up included), each with its filing event, screening clock "
         f"and idempotency claim; {counts['notifications']:,} notifications, "
-        f"{counts['mailed']:,} mailed by the worker, which ran "
+        f"{counts['mailed']:,} mailed by the worker ({counts['skipped_no_address']:,} mail "
+        "deliveries skipped: the recipient has no address), which ran "
         f"{counts['tasks_succeeded']:,} tasks and left the queue empty; "
         f"{counts['ceiling_rows']:,} ceiling rows for as many 2xx answers. "
         f"{counts['possible_duplicates']:,} whistles were flagged as possible duplicates "
-        "(the same item within 200 m and 72 h: the demo city is small).",
+        "(the same item within 200 m and 72 h: the demo city is small)."
+        + (
+            f" django-helpdesk: {ticketing['checked']['tickets']:,} tickets in its database, "
+            "exactly the ids of its 2xx answers (warm-up included), with "
+            f"{ticketing['checked']['followups']:,} opening follow-ups and "
+            f"{ticketing['checked']['mails']:,} mails written."
+            if ticketing and "checked" in ticketing
+            else ""
+        ),
     ]
     if problems:
         lines += ["", "**Problems found:**", ""] + [f"- {problem}" for problem in problems]
@@ -579,6 +734,43 @@ def _section(
         "",
     ]
     return "\n".join(lines)
+
+
+def comparison_lines(compare: dict[str, Any]) -> list[str]:
+    """The side-by-side table of the best rates and the ratios issue 22 sets goals for."""
+    if "helpdesk" not in compare:
+        return []
+    names = {
+        "ceiling": "one-row DRF ceiling",
+        "whistle": "Whistle's whistle",
+        "helpdesk": "django-helpdesk's ticket",
+    }
+    lines = [
+        "Side by side (best sustained rate of each endpoint; CPU per request as the mean over "
+        "its steps):",
+        "",
+        "| endpoint | best per second | clients | p95 there | web CPU/request "
+        "| web + worker CPU/request |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for kind in ("ceiling", "whistle", "helpdesk"):
+        figures = compare[kind]
+        lines.append(
+            f"| {names[kind]} | {figures['per_s']:,.0f} | {figures['clients']} "
+            f"| {figures['p95_ms']:.0f} ms | {figures['web_cpu_ms']:.1f} ms "
+            f"| {figures['all_cpu_ms']:.1f} ms |"
+        )
+    met = "met" if compare["goal_met"] else "NOT met"
+    lines += [
+        "",
+        f"Whistles/s over django-helpdesk's tickets/s: **{compare['whistle_vs_helpdesk']:.2f}x** "
+        f"(goal at least {GOAL_VS_HELPDESK}x); over the ceiling: "
+        f"**{compare['whistle_vs_ceiling']:.0%}** (goal at least {GOAL_VS_CEILING:.0%}); issue "
+        f"22's goal: **{met}**. Web CPU per whistle is {compare['web_cpu_vs_helpdesk']:.2f}x "
+        f"a ticket's ({compare['all_cpu_vs_helpdesk']:.2f}x with the Celery worker's share).",
+        "",
+    ]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -595,10 +787,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--worker-class", default="sync", help="gunicorn worker class")
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
+    parser.add_argument(
+        "--no-helpdesk",
+        action="store_true",
+        help="leave out django-helpdesk's ticket creation (no virtualenv, no database for it)",
+    )
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=900,
+        help=f"seconds to wait at most for the 1-minute load to fall below {QUIET_LOAD}",
+    )
     add_common_arguments(parser)
     args = parser.parse_args(argv)
 
     _prepare_environment()
+    ticketing: dict[str, Any] | None = None
+    if not args.no_helpdesk:
+        # Its own virtualenv and database first: a failure there costs no measuring time.
+        versions = helpdesk.ensure_venv()
+        print("django-helpdesk side: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
+        helpdesk_url = helpdesk.database_url(os.environ["DATABASE_URL"])
+        ensure_database(helpdesk_url, force=args.force)
+        helpdesk_env = helpdesk.site_env(helpdesk_url)
     set_up(force=args.force)
     redis_url = os.environ["REDIS_URL"]
     queue = os.environ["WHISTLE_CELERY_QUEUE"]
@@ -606,6 +817,19 @@ def main(argv: list[str] | None = None) -> int:
     purge_queue(redis_url, queue)
     people = filers()
     items = item_ids()
+    if not args.no_helpdesk:
+        # As many staff members filing tickets as grid workers filing whistles.
+        ticketing = {
+            **helpdesk.prepare(helpdesk_env, users=len(people)),
+            "versions": versions,
+            "users": len(people),
+        }
+    quiet = [
+        {
+            **wait_for_quiet(below=QUIET_LOAD, timeout=args.quiet_wait, what="timing in process"),
+            "what": "timing in process",
+        }
+    ]
     measured = statements_per_request(filer=people[0], items=items)
     whistle_ids = list(measured["ids"]["whistle"])
     ceiling_ids = list(measured["ids"]["ceiling"])
@@ -629,11 +853,32 @@ def main(argv: list[str] | None = None) -> int:
     server = (
         f"gunicorn {args.workers} {args.worker_class} workers"
         + (f" x {args.threads} threads" if args.threads > 1 else "")
-        + " (the same for both endpoints)"
+        + " (the same for all endpoints)"
     )
     base_url = f"http://127.0.0.1:{args.port}"
-    spec_extra = {"filers": people, "items": items}
+    kinds = ("ceiling", "whistle") + (("helpdesk",) if ticketing else ())
+    targets = {
+        "ceiling": (base_url, {"filers": people, "items": items}),
+        "whistle": (base_url, {"filers": people, "items": items}),
+    }
+    ids: dict[str, list[int]] = {"ceiling": ceiling_ids, "whistle": whistle_ids, "helpdesk": []}
     steps: list[Step] = []
+    servers = []
+    if ticketing:
+        helpdesk_url_base = f"http://127.0.0.1:{args.port + 1}"
+        targets["helpdesk"] = (
+            helpdesk_url_base,
+            {"filers": ticketing["filers"], "queues": ticketing["queues"]},
+        )
+        servers.append(
+            helpdesk.server(
+                port=args.port + 1,
+                workers=args.workers,
+                worker_class=args.worker_class,
+                threads=args.threads,
+                env=helpdesk_env,
+            )
+        )
     web = gunicorn(
         port=args.port,
         workers=args.workers,
@@ -645,7 +890,7 @@ def main(argv: list[str] | None = None) -> int:
     worker = celery_worker(name="intake-celery", env=worker_env)
     with (
         tempfile.TemporaryDirectory(prefix="whistle-intake-") as workdir,
-        running([web, worker]),
+        running([web, worker, *servers]),
         PeakRss() as rss,
     ):
         wait_for_http(base_url + "/api/", server=web)
@@ -653,41 +898,55 @@ def main(argv: list[str] | None = None) -> int:
         rss.watch("gunicorn", web.pid, children_only=True)
         rss.watch("celery", worker.pid)
         watched = {"gunicorn": web.pid, "celery": worker.pid}
+        if servers:
+            wait_for_http(targets["helpdesk"][0] + "/api/", server=servers[0])
+            rss.watch("helpdesk", servers[0].pid, children_only=True)
+            watched["helpdesk"] = servers[0].pid
+        quiet.append(
+            {
+                **wait_for_quiet(below=QUIET_LOAD, timeout=args.quiet_wait, what="the load steps"),
+                "what": "the load steps",
+            }
+        )
         print(f"Warm-up ({server}) ...", flush=True)
-        for kind in ("ceiling", "whistle"):
+        for kind in kinds:
             warm = run_step(
                 kind=kind,
                 concurrency=8,
                 seconds=args.warmup,
-                base_url=base_url,
-                spec_extra=spec_extra,
+                base_url=targets[kind][0],
+                spec_extra=targets[kind][1],
                 label=f"warmup-{kind}",
                 workdir=workdir,
                 watched=watched,
             )
-            (whistle_ids if kind == "whistle" else ceiling_ids).extend(warm.ids)
+            ids[kind].extend(warm.ids)
         wait_for_drain(redis_url, queue, timeout=300)
         for concurrency in args.steps:
-            for kind in ("ceiling", "whistle"):
+            for kind in kinds:
                 step = run_step(
                     kind=kind,
                     concurrency=concurrency,
                     seconds=args.seconds,
-                    base_url=base_url,
-                    spec_extra=spec_extra,
+                    base_url=targets[kind][0],
+                    spec_extra=targets[kind][1],
                     label=f"{kind}-{concurrency}",
                     workdir=workdir,
                     watched=watched,
                 )
                 steps.append(step)
-                (whistle_ids if kind == "whistle" else ceiling_ids).extend(step.ids)
+                ids[kind].extend(step.ids)
                 drained = wait_for_drain(redis_url, queue, timeout=300)
                 if drained > 1:
                     print(f"    the worker caught up {drained:.0f} s after the step", flush=True)
         time.sleep(1)  # the last task's mail is written before its ack
+        if ticketing:
+            ticketing["checked"] = helpdesk.verify(helpdesk_env, ids["helpdesk"], workdir)
     problems, counts = verify(
         whistle_ids=whistle_ids, ceiling_ids=ceiling_ids, celery_log=worker.log()
     )
+    if ticketing:
+        problems += [f"django-helpdesk: {p}" for p in ticketing["checked"]["problems"]]
     plan = duplicate_plan()
 
     best_whistle = max(s.per_second for s in steps if s.kind == "whistle")
@@ -696,6 +955,7 @@ def main(argv: list[str] | None = None) -> int:
     ratio = best_whistle / best_ceiling if best_ceiling else 0.0
     peaks = rss.mib()
     best_step = max((s for s in steps if s.kind == "whistle"), key=lambda s: s.per_second)
+    compare = comparison(steps)
     target_met = (
         best_whistle >= TARGET_PER_SECOND and ratio >= TARGET_RATIO and not errors and not problems
     )
@@ -711,6 +971,8 @@ def main(argv: list[str] | None = None) -> int:
         "server": server,
         "problems": problems,
         "cost_alone": alone["figures"],
+        "comparison": compare,
+        "helpdesk_rss_mib": round(peaks.get("helpdesk", 0.0), 1),
     }
     command = "python -m bench.intake" + (" " + " ".join(argv) if argv else "")
     if argv is None and len(sys.argv) > 1:
@@ -731,6 +993,9 @@ def main(argv: list[str] | None = None) -> int:
         counts=counts,
         problems=problems,
         plan=plan,
+        compare=compare,
+        ticketing=ticketing,
+        quiet=quiet,
     )
     print()
     print(text)

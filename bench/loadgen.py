@@ -3,8 +3,10 @@
     python -m bench.loadgen SPEC.json RESULT.json
 
 SPEC names the base URL, the kind of request ("whistle": a valid filing through the case API
-with a fresh Idempotency-Key; "ceiling": one row through the benchmark-only endpoint), the
-concurrency, the seconds to run and the filers (API token, grid, the grid's bounding box).
+with a fresh Idempotency-Key; "ceiling": one row through the benchmark-only endpoint;
+"helpdesk": a ticket through django-helpdesk's API, bench.helpdesk), the concurrency, the
+seconds to run and the filers (API token, grid, the grid's bounding box; for tickets the token,
+the address and the queues).
 Each of `concurrency` clients sends one request after the other until the time is up; the
 requests still running then are awaited and counted. RESULT holds, per request that
 succeeded, its latency and the id it created, and the failures by status or transport error.
@@ -53,6 +55,19 @@ def whistle_body(filer: dict[str, Any], items: list[int], serial: str) -> dict[s
     }
 
 
+def ticket_body(filer: dict[str, Any], queues: list[int], serial: str) -> dict[str, Any]:
+    """A django-helpdesk ticket by staff member `filer` (bench.helpdesk): a random queue and
+    problem, the filer's address as the submitter's (so it mails them, as by default)."""
+    problem = random.choice(PROBLEMS)
+    return {
+        "queue": random.choice(queues),
+        "title": f"{problem} ({serial})",
+        "description": f"{problem}, reported at benchmark address {serial}.",
+        "submitter_email": filer["email"],
+        "priority": 3,
+    }
+
+
 async def _client(
     number: int,
     spec: dict[str, Any],
@@ -71,6 +86,9 @@ async def _client(
         if spec["kind"] == "whistle":
             body = whistle_body(filer, spec["items"], serial)
             request_headers = {**headers, "Idempotency-Key": str(uuid.uuid4())}
+        elif spec["kind"] == "helpdesk":
+            body = ticket_body(filer, spec["queues"], serial)
+            request_headers = headers
         else:
             body = {"note": serial}
             request_headers = headers

@@ -59,6 +59,23 @@ def rows(results: dict) -> tuple[list[str], bool]:
             )
         )
         ok = ok and rate >= 300 and errors == 0 and ratio >= 0.6
+        compare = intake.get("comparison") or {}
+        if compare.get("whistle_vs_helpdesk") is not None:
+            tickets = compare["helpdesk"]["per_s"]
+            lines.append(
+                _row(
+                    "Intake against django-helpdesk's ticket creation, same server settings",
+                    ">= 2.5x its tickets/s and >= 35% of the ceiling",
+                    f"{rate:,.0f} whistles/s, {tickets:,.0f} tickets/s",
+                    f"{compare['whistle_vs_helpdesk']:.2f}x, {compare['whistle_vs_ceiling']:.0%} "
+                    "of the ceiling",
+                    bool(compare["goal_met"]),
+                )
+            )
+            ok = ok and bool(compare["goal_met"])
+        else:
+            lines.append(_row("Intake against django-helpdesk", ">= 2.5x", "-", "-", None))
+            ok = False
     else:
         lines.append(_row("Whistle intake", ">= 300/s, >= 60% of ceiling", "-", "-", None))
         ok = False

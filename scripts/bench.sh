@@ -4,6 +4,8 @@
 # with real gunicorn and Celery processes; the figures go to docs/benchmarks.md.
 #
 #   scripts/bench.sh                   # all: timer sweep, intake, pages, replay, then the summary
+#   scripts/bench.sh intake            # whistles/s beside the one-row ceiling and django-helpdesk's
+#                                      # tickets/s (issue 22; --no-helpdesk leaves the latter out)
 #   scripts/bench.sh sweep --open 100000 --burst-open 0 --no-write   # one, with its options
 #   scripts/bench.sh replay            # the policy lab's replay of a county's year (issue 21)
 #   scripts/bench.sh deliveries        # 10,000 SMS through a slow gateway beside the sweep
@@ -12,8 +14,9 @@
 #
 # DATABASE_URL names a PostgreSQL server and a database the benchmarks may empty and refill
 # (default postgres://postgres@127.0.0.1:5432/whistle_bench; created when missing; each
-# benchmark uses that name with its own suffix). REDIS_URL (default redis://127.0.0.1:6379/14)
-# is the Redis the servers use.
+# benchmark uses that name with its own suffix; intake's django-helpdesk side adds "_helpdesk" to
+# its own, and installs django-helpdesk only into var/bench/helpdesk-venv). REDIS_URL (default
+# redis://127.0.0.1:6379/14) is the Redis the servers use.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
