@@ -12,6 +12,7 @@ with "_helpdesk" added, on the same PostgreSQL server.
 import hashlib
 import json
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -77,6 +78,8 @@ def site_env(url: str) -> dict[str, str]:
         PYTHONPATH=str(BASE_DIR),
         DJANGO_SETTINGS_MODULE="bench.helpdesk_site.settings",
         HELPDESK_VAR_DIR=str(var_dir() / "helpdesk"),
+        # One key for every process of the run (its tokens need none; its forms' CSRF would).
+        HELPDESK_SECRET_KEY=secrets.token_urlsafe(50),
         HELPDESK_DB_NAME=options["NAME"],
         HELPDESK_DB_USER=str(options.get("USER") or ""),
         HELPDESK_DB_PASSWORD=str(options.get("PASSWORD") or ""),

@@ -68,37 +68,23 @@ def _fresh_working_calendar(settings):
     invalidate_calendar()
 
 
-def _is_transactional(request: pytest.FixtureRequest) -> bool:
-    """The same test pytest-django makes to choose TransactionTestCase (flushed afterwards)."""
-    marker = request.node.get_closest_marker("django_db")
-    if marker is not None:
-        from pytest_django.plugin import validate_django_db
+@pytest.fixture(autouse=True, scope="session")
+def _append_only_rows_flushed():
+    """On SQLite, the flush after a transactional test runs with the append-only triggers
+    lifted (tests/db.py): its DELETE would hit them."""
+    from django.test.testcases import TransactionTestCase
 
-        transaction, reset_sequences, *_ = validate_django_db(marker)
-        if transaction or reset_sequences:
-            return True
-    return any(
-        name in request.fixturenames
-        for name in ("transactional_db", "live_server", "django_db_reset_sequences")
-    )
+    from tests.db import append_only_triggers_lifted
 
+    original = TransactionTestCase._fixture_teardown
 
-@pytest.fixture(autouse=True)
-def _flushable_case_events(request: pytest.FixtureRequest):
-    """On SQLite, empty the append-only event table before the flush after a transactional
-    test (the flush's DELETE would hit the trigger).
+    def _fixture_teardown(self) -> None:
+        with append_only_triggers_lifted():
+            original(self)
 
-    The database fixture is requested here, so it is set up before this one and torn down, with
-    its flush, after this one's teardown."""
-    if not _is_transactional(request):
-        yield
-        return
-    request.getfixturevalue("_django_db_helper")
+    TransactionTestCase._fixture_teardown = _fixture_teardown
     yield
-    from tests.db import clear_append_only_rows_for_flush, clear_case_events_for_flush
-
-    clear_append_only_rows_for_flush()
-    clear_case_events_for_flush()
+    TransactionTestCase._fixture_teardown = original
 
 
 def _uses_database(request: pytest.FixtureRequest) -> bool:

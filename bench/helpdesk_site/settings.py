@@ -11,7 +11,8 @@ from pathlib import Path
 
 VAR_DIR = Path(os.environ["HELPDESK_VAR_DIR"])
 
-SECRET_KEY = "bench-helpdesk-not-secret"  # noqa: S105 - a loopback benchmark site
+# Made afresh by bench/helpdesk.py for each run (a loopback benchmark site).
+SECRET_KEY = os.environ["HELPDESK_SECRET_KEY"]
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 SITE_ID = 1
