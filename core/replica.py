@@ -85,9 +85,13 @@ class ReplicaState:
     """What the last probe of the replica found."""
 
     answers: bool
-    lag_seconds: float | None
+    lag_seconds: float  # inf when it does not answer or has replayed nothing yet
     replay_lsn: int | None
     probed_at: float
+
+
+def _not_answering(at: float) -> ReplicaState:
+    return ReplicaState(answers=False, lag_seconds=float("inf"), replay_lsn=None, probed_at=at)
 
 
 @dataclass(frozen=True)
@@ -153,7 +157,7 @@ def _probe() -> ReplicaState:
     except DATABASE_ERRORS:
         logger.warning("The read replica does not answer", exc_info=True)
         _forget(replica)
-        return ReplicaState(answers=False, lag_seconds=None, replay_lsn=None, probed_at=now)
+        return _not_answering(now)
     if not in_recovery:  # a "replica" that is a primary (a managed read endpoint) is current
         return ReplicaState(answers=True, lag_seconds=0.0, replay_lsn=None, probed_at=now)
     replay_lsn = _lsn(replay_text)
@@ -193,9 +197,7 @@ def mark_down() -> None:
     """A read on the replica failed: use the primary until the next probe."""
     global _state
     with _state_lock:
-        _state = ReplicaState(
-            answers=False, lag_seconds=None, replay_lsn=None, probed_at=time.monotonic()
-        )
+        _state = _not_answering(time.monotonic())
     if configured():
         _forget(connections[REPLICA])
 
@@ -230,21 +232,23 @@ def _written(user_id: int | None) -> int | None:
         return None
 
 
+def _on_primary(reason: str) -> Freshness:
+    return Freshness(DEFAULT_DB_ALIAS, reason, 0.0, timezone.now())
+
+
 def choose(*, user_id: int | None) -> Freshness:
     """Where a reader's heavy read goes now."""
-    now = timezone.now()
     if not configured():
-        return Freshness(DEFAULT_DB_ALIAS, "not_configured", 0.0, now)
+        return _on_primary("not_configured")
     state = replica_state()
     if not state.answers:
-        return Freshness(DEFAULT_DB_ALIAS, "down", 0.0, now)
-    lag = state.lag_seconds if state.lag_seconds is not None else float("inf")
-    if lag > settings.WHISTLE_REPLICA_MAX_LAG_SECONDS:
-        return Freshness(DEFAULT_DB_ALIAS, "lagging", 0.0, now)
+        return _on_primary("down")
+    if state.lag_seconds > settings.WHISTLE_REPLICA_MAX_LAG_SECONDS:
+        return _on_primary("lagging")
     written = _written(user_id)
     if written is not None and state.replay_lsn is not None and state.replay_lsn < written:
-        return Freshness(DEFAULT_DB_ALIAS, "own_write", 0.0, now)
-    return Freshness(REPLICA, "replica", lag, now)
+        return _on_primary("own_write")
+    return Freshness(REPLICA, "replica", state.lag_seconds, timezone.now())
 
 
 @contextmanager
@@ -280,7 +284,7 @@ def read_on_replica(*, user_id: int | None, read: Callable[[Freshness], T]) -> T
             logger.warning("A read on the replica failed; reading again on the primary")
             mark_down()
     with primary_reads():
-        return read(Freshness(DEFAULT_DB_ALIAS, "down", 0.0, timezone.now()))
+        return read(_on_primary("down"))
 
 
 def reads_replica(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
