@@ -44,8 +44,8 @@ from typing import Any
 
 from bench.common import (
     BASE_DIR,
-    VENV_BIN,
     Server,
+    celery_beat,
     celery_worker,
     gunicorn,
     load_average,
@@ -250,16 +250,7 @@ class App:
         schedule = var_dir() / f"{self.label}-beat-schedule"
         for stale in var_dir().glob(f"{self.label}-beat-schedule*"):
             stale.unlink()
-        argv = [
-            str(VENV_BIN / "celery"),
-            "-A",
-            "whistle",
-            "beat",
-            "--loglevel=INFO",
-            "-s",
-            str(schedule),
-        ]
-        server = Server(f"{self.label}-beat", argv, self.env)
+        server = celery_beat(name=f"{self.label}-beat", env=self.env, schedule=schedule)
         self.servers.append(server)
         return server
 

@@ -371,6 +371,13 @@ def celery_worker(
     return Server(name, argv, env)
 
 
+def celery_beat(*, name: str, env: dict[str, str], schedule: Path) -> Server:
+    """A `celery beat` (the settings' scheduler: the leader lease, whistle.beat), keeping its
+    schedule in `schedule`."""
+    argv = [str(VENV_BIN / "celery"), "-A", "whistle", "beat", "--loglevel=INFO"]
+    return Server(name, [*argv, "-s", str(schedule)], env)
+
+
 def wait_for_http(url: str, *, timeout: float = 60, server: Server | None = None) -> None:
     """Wait until `url` answers (any HTTP status), or fail with the server's log."""
     deadline = time.monotonic() + timeout
@@ -431,6 +438,20 @@ def purge_queue(redis_url: str, queue: str) -> None:
     client = redis.Redis.from_url(redis_url)
     try:
         client.delete(queue, f"{queue}-deliveries", "unacked", "unacked_index")
+    finally:
+        client.close()
+
+
+def forget_queue(redis_url: str, queue: str) -> None:
+    """Remove every key a run left on a shared Redis under its own queue name: the queues,
+    their bindings and unacknowledged messages."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=f"*{queue}*", count=1000))
+        if keys:
+            client.delete(*keys)
     finally:
         client.close()
 

@@ -53,7 +53,9 @@ from bench.common import (
     BASE_DIR,
     VENV_BIN,
     Server,
+    celery_beat,
     celery_worker,
+    forget_queue,
     load_average,
     machine,
     percentile,
@@ -62,11 +64,11 @@ from bench.common import (
     wait_for_log,
     write_section,
 )
+from tests.replicas import freshness_note
 
 DOC = BASE_DIR / "docs" / "scaling.md"
 SECTION = "## Drill (make drill)"
 SWEEP_SECONDS = 1
-FRESHNESS = re.compile(r'data-testid="freshness" data-source="(\w+)"')
 
 
 def log(message: str) -> None:
@@ -161,16 +163,7 @@ class Site:
 
     def beat(self, number: int) -> Server:
         name = self._name(f"beat{number + 1}")
-        argv = [
-            str(VENV_BIN / "celery"),
-            "-A",
-            "whistle",
-            "beat",
-            "--loglevel=INFO",
-            "-s",
-            str(self.folder / f"{name}-schedule"),
-        ]
-        return Server(name, argv, self.env)
+        return celery_beat(name=name, env=self.env, schedule=self.folder / f"{name}-schedule")
 
     def nginx(self) -> Server:
         (self.folder / "nginx-temp").mkdir(exist_ok=True)
@@ -314,8 +307,8 @@ def run_load(
                 source = None
             else:
                 status = str(response.status_code)
-                found = FRESHNESS.search(response.text) if response.status_code == 200 else None
-                source = found.group(1) if found else None
+                found = freshness_note(response.text) if response.status_code == 200 else None
+                source = found[0] if found else None
             with load.lock:
                 load.reads[(kind, status)] += 1
                 if source:
@@ -362,8 +355,8 @@ def signed_in(base: str, username: str):
 
 def freshness(session, base: str) -> str | None:
     answer = session.get(f"{base}/assessment/", timeout=30)
-    found = FRESHNESS.search(answer.text) if answer.status_code == 200 else None
-    return found.group(1) if found else None
+    found = freshness_note(answer.text) if answer.status_code == 200 else None
+    return found[0] if found else None
 
 
 # --- the checks ----------------------------------------------------------------------------------
@@ -482,20 +475,8 @@ def _run_site(args, folder: Path, pair, checks: Checks, redis_url: str):
     finally:
         for server in reversed(site.all()):
             server.stop()
-        _forget_queue(redis_url, queue)
+        forget_queue(redis_url, queue)
         connections.close_all()
-
-
-def _forget_queue(redis_url: str, queue: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(redis_url)
-    try:
-        keys = list(client.scan_iter(match=f"*{queue}*", count=1000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
 
 
 def _load_and_check(args, site: Site, pair, checks: Checks, filers, item, info):

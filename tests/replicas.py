@@ -8,6 +8,7 @@ for real. Run as root, the clusters belong to the `postgres` user (PostgreSQL re
 
 import glob
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -17,6 +18,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+FRESHNESS_NOTE = re.compile(r'data-testid="freshness" data-source="(\w+)">\s*(.*?)\s*</p>', re.S)
+
+
+def freshness_note(html: str) -> tuple[str, str] | None:
+    """Where a page says its figures were read (`replica` or `default`) and its note in one
+    line (includes/freshness.html); None when the page has no such note."""
+    found = FRESHNESS_NOTE.search(html)
+    return (found.group(1), " ".join(found.group(2).split())) if found else None
 
 
 def _bindir() -> Path:

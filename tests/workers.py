@@ -26,6 +26,7 @@ import kombu.pools
 from django.conf import settings
 from django.db import connection
 
+from bench.common import forget_queue
 from whistle.celery import app as celery_app
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -131,20 +132,7 @@ def isolated_broker(tmp_path: Path) -> Iterator[Broker]:
             yield broker
         finally:
             if redis_url:
-                _forget_redis_queue(redis_url, queue)
-
-
-def _forget_redis_queue(redis_url: str, queue: str) -> None:
-    """Remove what the test left on the shared Redis: its queue and its bindings."""
-    import redis
-
-    client = redis.Redis.from_url(redis_url)
-    try:
-        keys = list(client.scan_iter(match=f"*{queue}*", count=1000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+                forget_queue(redis_url, queue)  # what the test left on the shared Redis
 
 
 @dataclass
@@ -184,16 +172,20 @@ def celery_env(*, name: str, broker: Broker, tmp_path: Path, **extra: str) -> di
     return env
 
 
+def _start_celery(*, name: str, env: dict[str, str], tmp_path: Path, args: list[str]) -> Worker:
+    """`celery -A whistle ARGS` with its output in the test's folder."""
+    log_path = tmp_path / f"{name}.log"
+    command = [sys.executable, "-m", "celery", "-A", "whistle", *args, "--loglevel=INFO"]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    return Worker(name=name, process=process, log_path=log_path)
+
+
 def start_worker(*, name: str, broker: Broker, tmp_path: Path) -> Worker:
     """One `celery -A whistle worker` process (solo pool: one task at a time)."""
-    env = celery_env(name=name, broker=broker, tmp_path=tmp_path)
-    log_path = tmp_path / f"{name}.log"
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "whistle",
+    args = [
         "worker",
         "--pool=solo",
         f"--hostname={name}@%h",
@@ -202,35 +194,17 @@ def start_worker(*, name: str, broker: Broker, tmp_path: Path) -> Worker:
         "--without-gossip",
         "--without-mingle",
         "--without-heartbeat",
-        "--loglevel=INFO",
     ]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    return Worker(name=name, process=process, log_path=log_path)
+    env = celery_env(name=name, broker=broker, tmp_path=tmp_path)
+    return _start_celery(name=name, env=env, tmp_path=tmp_path, args=args)
 
 
 def start_beat(*, name: str, broker: Broker, tmp_path: Path, **extra: str) -> Worker:
     """One `celery -A whistle beat` process (the settings' scheduler, whistle.beat), logging
     each task it sends; `extra` are settings variables (e.g. WHISTLE_SWEEP_SECONDS)."""
+    args = ["beat", f"--schedule={tmp_path / f'var-{name}' / 'celerybeat-schedule'}"]
     env = celery_env(name=name, broker=broker, tmp_path=tmp_path, **extra)
-    log_path = tmp_path / f"{name}.log"
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "whistle",
-        "beat",
-        f"--schedule={tmp_path / f'var-{name}' / 'celerybeat-schedule'}",
-        "--loglevel=INFO",
-    ]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    return Worker(name=name, process=process, log_path=log_path)
+    return _start_celery(name=name, env=env, tmp_path=tmp_path, args=args)
 
 
 def stop_worker(worker: Worker, *, timeout: float = 20) -> None:

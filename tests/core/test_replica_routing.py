@@ -9,7 +9,6 @@ committed, so these tests commit (transaction=True).
 """
 
 import copy
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +21,7 @@ from django.urls import reverse
 from core import replica
 from teams.levels import shape
 from tests.cases.conftest import org  # noqa: F401
+from tests.replicas import freshness_note
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -65,9 +65,9 @@ def unreachable() -> Iterator[None]:
 
 
 def _freshness(html: str) -> tuple[str, str]:
-    found = re.search(r'data-testid="freshness" data-source="(\w+)">\s*(.*?)\s*</p>', html, re.S)
+    found = freshness_note(html)
     assert found, "the page says how fresh its figures are"
-    return found.group(1), " ".join(found.group(2).split())
+    return found
 
 
 def test_the_dashboards_read_the_replica_and_say_so(client, org, second_connection):  # noqa: F811

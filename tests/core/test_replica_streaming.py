@@ -8,7 +8,6 @@ way back are what a supervisor would meet; then the replica is stopped under the
 """
 
 import os
-import re
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ import pytest
 import requests
 
 from bench.drill import signed_in
-from tests.replicas import Pair, free_port, streaming_pair
+from tests.replicas import Pair, free_port, freshness_note, streaming_pair
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 BIN = Path(sys.executable).parent
@@ -110,11 +109,9 @@ def _overview(base: str, session: requests.Session) -> tuple[str, str]:
     """Where the overview's figures were read, and why (the page's freshness note)."""
     answer = session.get(f"{base}/assessment/", timeout=30)
     assert answer.status_code == 200, answer.text[:500]
-    found = re.search(
-        r'data-testid="freshness" data-source="(\w+)">\s*(.*?)\s*</p>', answer.text, re.S
-    )
+    found = freshness_note(answer.text)
     assert found, "the page says where its figures were read"
-    return found.group(1), " ".join(found.group(2).split())
+    return found
 
 
 def _on(source: str, base: str, session: requests.Session) -> Callable[[], bool]:
