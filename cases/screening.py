@@ -1,6 +1,7 @@
 """Screening of a new whistle: is it for whistling at all, and is it a duplicate nearby?"""
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -54,30 +55,56 @@ def nearby_candidates(
     longitude: float,
     now: datetime,
     exclude_pk: int | None = None,
-    among: QuerySet[Case] | None = None,
+    village_id: int | None = None,
 ) -> QuerySet[Case]:
     """Open cases of the item filed within the window inside the radius' bounding box, at most
     DUPLICATE_CANDIDATES of them: the index case_duplicate_nearby bounds the read by item and
     time and checks the box on its own entries (the exact distance is checked in Python)."""
+    return _in_box(
+        _open_of_item(item=item, now=now, exclude_pk=exclude_pk, village_id=village_id),
+        latitude=latitude,
+        longitude=longitude,
+    )[:DUPLICATE_CANDIDATES]
+
+
+def _in_box(cases: QuerySet[Case], *, latitude: float, longitude: float) -> QuerySet[Case]:
+    """The cases inside the radius' bounding box, the most recent first (as the index case_
+    duplicate_nearby, on item, filed_at, latitude and longitude, runs)."""
     radius = duplicate_radius_m()
     dlat = radius / 111_320.0
     dlng = radius / (111_320.0 * max(math.cos(math.radians(latitude)), 0.01))
+    return (
+        cases.filter(
+            latitude__range=(latitude - dlat, latitude + dlat),
+            longitude__range=(longitude - dlng, longitude + dlng),
+        )
+        .only("pk", "number", "latitude", "longitude", "filed_at")
+        .order_by("-filed_at")
+    )
+
+
+def _open_of_item(
+    *, item: Item, now: datetime, exclude_pk: int | None, village_id: int | None
+) -> QuerySet[Case]:
     candidates = Case.objects.filter(
         item=item,
         status__in=OPEN_STATUSES,
         filed_at__gte=now - duplicate_window(),
         merged_into__isnull=True,
-        latitude__range=(latitude - dlat, latitude + dlat),
-        longitude__range=(longitude - dlng, longitude + dlng),
     )
+    if village_id is not None:
+        candidates = candidates.filter(village_id=village_id)
     if exclude_pk:
         candidates = candidates.exclude(pk=exclude_pk)
-    if among is not None:
-        candidates = candidates.filter(pk__in=among.values("pk"))
-    # The most recent first, as the index (item, filed_at, latitude, longitude) runs.
-    return candidates.only("pk", "number", "latitude", "longitude", "filed_at").order_by(
-        "-filed_at"
-    )[:DUPLICATE_CANDIDATES]
+    return candidates
+
+
+def _nameable(cases: list[Case], among: Callable[[], QuerySet[Case]] | None) -> list[Case]:
+    """The cases of `cases` that are also in `among()`: one query, only when there are any."""
+    if among is None or not cases:
+        return cases
+    allowed = set(among().filter(pk__in=[case.pk for case in cases]).values_list("pk", flat=True))
+    return [case for case in cases if case.pk in allowed]
 
 
 def find_possible_duplicate(
@@ -88,37 +115,37 @@ def find_possible_duplicate(
     now: datetime,
     grid_id: int | None = None,
     exclude_pk: int | None = None,
-    among: QuerySet[Case] | None = None,
+    village_id: int | None = None,
+    among: Callable[[], QuerySet[Case]] | None = None,
 ) -> Case | None:
-    """The nearest open case of the same item filed within the window and radius, among the
-    cases `among` (the filer's scope, cases.access: a hint never names a case its reader
-    cannot open).
+    """The nearest open case of the same item filed within the window and radius (in the
+    village `village_id` when given), among the cases `among()` (the filer's scope,
+    cases.access: a hint never names a case its reader cannot open).
 
-    Without a location, an open case of the same item in the same grid counts."""
+    `among` is built and read only when there is a candidate at all: most whistles have none,
+    and the scope's query costs more than the search itself. Without a location, an open case
+    of the same item in the same grid counts."""
     if latitude is None or longitude is None:
         if grid_id is None:
             return None
-        candidates = Case.objects.filter(
-            item=item,
-            status__in=OPEN_STATUSES,
-            filed_at__gte=now - duplicate_window(),
-            merged_into__isnull=True,
-            grid_id=grid_id,
-        )
-        if exclude_pk:
-            candidates = candidates.exclude(pk=exclude_pk)
-        if among is not None:
-            candidates = candidates.filter(pk__in=among.values("pk"))
-        return candidates.order_by("-filed_at").first()
-    best, best_distance = None, duplicate_radius_m()
-    nearby = nearby_candidates(
-        item=item,
+        in_grid = _open_of_item(
+            item=item, now=now, exclude_pk=exclude_pk, village_id=village_id
+        ).filter(grid_id=grid_id)
+        latest = in_grid.order_by("-filed_at").first()
+        if latest is None or among is None or _nameable([latest], among):
+            return latest
+        return in_grid.filter(pk__in=among().values("pk")).order_by("-filed_at").first()
+    box = _in_box(
+        _open_of_item(item=item, now=now, exclude_pk=exclude_pk, village_id=village_id),
         latitude=latitude,
         longitude=longitude,
-        now=now,
-        exclude_pk=exclude_pk,
-        among=among,
     )
+    nearby = list(box[:DUPLICATE_CANDIDATES])
+    if len(nearby) < DUPLICATE_CANDIDATES:
+        nearby = _nameable(nearby, among)
+    elif among is not None:  # as many as read: the nameable ones may lie beyond them
+        nearby = list(box.filter(pk__in=among().values("pk"))[:DUPLICATE_CANDIDATES])
+    best, best_distance = None, duplicate_radius_m()
     for case in nearby:
         distance = distance_m(latitude, longitude, case.latitude, case.longitude)
         if distance <= best_distance:

@@ -3,6 +3,7 @@
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -275,11 +276,14 @@ def _file(
     city = town.parent
     # Only a case of the same village can be merged into; and a filer is never pointed to a
     # case outside their scope (a hotline filing is read by the village's officers).
-    among = Case.objects.filter(village=village)
-    if user is not None:
-        among = among.filter(pk__in=visible_cases(user=user).values("pk"))
     duplicate = find_possible_duplicate(
-        item=item, latitude=latitude, longitude=longitude, now=now, grid_id=grid.pk, among=among
+        item=item,
+        latitude=latitude,
+        longitude=longitude,
+        now=now,
+        grid_id=grid.pk,
+        village_id=village.pk,
+        among=None if user is None else partial(visible_cases, user=user),
     )
     tracking_code = new_tracking_code()
     case = Case.objects.create(

@@ -200,3 +200,24 @@ def test_the_navigation_offers_the_token_page_to_every_role(org):
     for role in Role.values:
         links = navigation.links_for(user=org.grid_worker, roles={role})
         assert "tokens" in {link.url_name for link in links}
+
+
+def test_a_request_reads_only_the_token_it_presents(org, time_machine):
+    """knox would read every token of the user on each request; here one statement finds the
+    token and its user, and another user's expired token is left for their next creation."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    time_machine.move_to(timezone.now(), tick=False)
+    old = create_api_token(user=org.grid_worker)
+    time_machine.move_to(timezone.now() + timedelta(days=91), tick=False)
+    token = create_api_token(user=org.grid_worker)  # removes the expired one
+    assert AuthToken.objects.filter(user=org.grid_worker).count() == 1
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/me/alerts/").status_code == 200
+    token_reads = [q["sql"] for q in queries.captured_queries if "knox_authtoken" in q["sql"]]
+    assert len(token_reads) == 1, token_reads
+    client.credentials(HTTP_AUTHORIZATION=f"Token {old}")
+    assert client.get("/api/me/alerts/").status_code == 401

@@ -217,3 +217,100 @@ def test_a_grid_worker_is_not_pointed_to_another_grids_case(org):
         longitude=120.7056,
     )
     assert hotline.possible_duplicate == theirs
+
+
+def test_a_full_read_of_cases_the_filer_cannot_open_hides_none_they_can(org, monkeypatch):
+    """The search reads at most DUPLICATE_CANDIDATES cases before the filer's scope is applied;
+    when that many are read, it reads again within the scope, so a case the filer may open is
+    still found behind more recent ones they may not."""
+    from cases import screening
+
+    monkeypatch.setattr(screening, "DUPLICATE_CANDIDATES", 2)
+    own = file_whistle(
+        user=org.grid_worker,
+        item=org.item,
+        description="Garbage, first",
+        latitude=30.50,
+        longitude=120.7040,
+    ).case
+    GridFactory(village=org.village, polygon=square_polygon(120.71, 30.50))
+    for number in range(3):  # more recent, in the other grid of the village
+        file_whistle(
+            user=None,
+            source=Source.HOTLINE,
+            client="hotline",
+            item=org.item,
+            description=f"Garbage by the grid line {number}",
+            latitude=30.50,
+            longitude=120.7051 + number * 0.0001,
+        )
+    result = file_whistle(
+        user=org.grid_worker,
+        item=org.item,
+        description="Garbage, again",
+        latitude=30.50,
+        longitude=120.7045,
+    )
+    assert result.possible_duplicate == own
+
+
+def test_without_a_place_the_latest_case_of_the_grid_the_filer_may_open_is_named(org):
+    from django.utils import timezone
+
+    from cases.access import visible_cases
+    from cases.screening import find_possible_duplicate
+
+    own = file_whistle(
+        user=org.grid_worker, item=org.item, description="Garbage", grid=org.grid
+    ).case
+    other_grid = GridFactory(village=org.village, polygon=square_polygon(120.71, 30.50))
+    file_whistle(
+        user=None,
+        source=Source.HOTLINE,
+        client="hotline",
+        item=org.item,
+        description="Garbage there",
+        grid=other_grid,
+    )
+
+    def search(grid_id: int, user) -> Case | None:
+        return find_possible_duplicate(
+            item=org.item,
+            latitude=None,
+            longitude=None,
+            now=timezone.now(),
+            grid_id=grid_id,
+            village_id=org.village.pk,
+            among=lambda: visible_cases(user=user),
+        )
+
+    assert search(org.grid.pk, org.grid_worker) == own
+    # The other grid's case is not the grid worker's to open.
+    assert search(other_grid.pk, org.grid_worker) is None
+    assert search(other_grid.pk, org.village_officer) is not None
+
+
+def test_a_whistle_with_no_case_nearby_never_builds_the_filers_scope_query(org):
+    """The scope's query is the costliest part of the search: without a candidate it is not
+    sent (the filing's statements are counted by the intake benchmark)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        file_whistle(
+            user=org.grid_worker,
+            item=org.item,
+            description="Garbage",
+            latitude=30.50,
+            longitude=120.7040,
+        )
+    assert not [q for q in queries.captured_queries if "guardian_userobjectpermission" in q["sql"]]
+    with CaptureQueriesContext(connection) as queries:
+        file_whistle(
+            user=org.grid_worker,
+            item=org.item,
+            description="Garbage again",
+            latitude=30.50,
+            longitude=120.7041,
+        )
+    assert [q for q in queries.captured_queries if "guardian_userobjectpermission" in q["sql"]]
