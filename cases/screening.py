@@ -1,17 +1,18 @@
 """Screening of a new whistle: is it for whistling at all, and is it a duplicate nearby?"""
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import QuerySet
 
+from cases.access import visible_among, visible_cases
 from cases.models import OPEN_STATUSES, Case
 from checklists.models import Item
 from checklists.selectors import active_screening_rules
 from teams.geo import distance_m
+from teams.models import User
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,19 @@ def refusal_for(*, item: Item, description: str) -> Refusal | None:
 
 # The most open cases nearby read for one new whistle.
 DUPLICATE_CANDIDATES = 50
+# What the search reads of a candidate: its place, and what visible_among decides by.
+_READ = (
+    "pk",
+    "number",
+    "latitude",
+    "longitude",
+    "filed_at",
+    "reporter_id",
+    "grid_id",
+    "village_id",
+    "town_id",
+    "city_id",
+)
 
 
 def duplicate_radius_m() -> float:
@@ -78,7 +92,7 @@ def _in_box(cases: QuerySet[Case], *, latitude: float, longitude: float) -> Quer
             latitude__range=(latitude - dlat, latitude + dlat),
             longitude__range=(longitude - dlng, longitude + dlng),
         )
-        .only("pk", "number", "latitude", "longitude", "filed_at")
+        .only(*_READ)
         .order_by("-filed_at")
     )
 
@@ -99,12 +113,8 @@ def _open_of_item(
     return candidates
 
 
-def _nameable(cases: list[Case], among: Callable[[], QuerySet[Case]] | None) -> list[Case]:
-    """The cases of `cases` that are also in `among()`: one query, only when there are any."""
-    if among is None or not cases:
-        return cases
-    allowed = set(among().filter(pk__in=[case.pk for case in cases]).values_list("pk", flat=True))
-    return [case for case in cases if case.pk in allowed]
+def _nameable(cases: list[Case], filer: User | None) -> list[Case]:
+    return cases if filer is None else visible_among(user=filer, cases=cases)
 
 
 def find_possible_duplicate(
@@ -116,25 +126,27 @@ def find_possible_duplicate(
     grid_id: int | None = None,
     exclude_pk: int | None = None,
     village_id: int | None = None,
-    among: Callable[[], QuerySet[Case]] | None = None,
+    filer: User | None = None,
 ) -> Case | None:
     """The nearest open case of the same item filed within the window and radius (in the
-    village `village_id` when given), among the cases `among()` (the filer's scope,
-    cases.access: a hint never names a case its reader cannot open).
+    village `village_id` when given) that the filer may open (cases.access: a hint never
+    names a case its reader cannot open); without a filer (the hotline, filing for the
+    village's officers), any.
 
-    `among` is built and read only when there is a candidate at all: most whistles have none,
-    and the scope's query costs more than the search itself. Without a location, an open case
-    of the same item in the same grid counts."""
+    The filer's scope is applied to the candidates read (cases.access.visible_among), never
+    as a subquery of the search: most candidates are decided by their place alone, and the
+    scope's query cost more than the search itself. Without a location, an open case of the
+    same item in the same grid counts."""
     if latitude is None or longitude is None:
         if grid_id is None:
             return None
         in_grid = _open_of_item(
             item=item, now=now, exclude_pk=exclude_pk, village_id=village_id
         ).filter(grid_id=grid_id)
-        latest = in_grid.order_by("-filed_at").first()
-        if latest is None or among is None or _nameable([latest], among):
+        latest = in_grid.only(*_READ).order_by("-filed_at").first()
+        if latest is None or filer is None or _nameable([latest], filer):
             return latest
-        return in_grid.filter(pk__in=among().values("pk")).order_by("-filed_at").first()
+        return _visible(in_grid, filer).only(*_READ).order_by("-filed_at").first()
     box = _in_box(
         _open_of_item(item=item, now=now, exclude_pk=exclude_pk, village_id=village_id),
         latitude=latitude,
@@ -142,12 +154,16 @@ def find_possible_duplicate(
     )
     nearby = list(box[:DUPLICATE_CANDIDATES])
     if len(nearby) < DUPLICATE_CANDIDATES:
-        nearby = _nameable(nearby, among)
-    elif among is not None:  # as many as read: the nameable ones may lie beyond them
-        nearby = list(box.filter(pk__in=among().values("pk"))[:DUPLICATE_CANDIDATES])
+        nearby = _nameable(nearby, filer)
+    elif filer is not None:  # as many as read: the nameable ones may lie beyond them
+        nearby = list(_visible(box, filer)[:DUPLICATE_CANDIDATES])
     best, best_distance = None, duplicate_radius_m()
     for case in nearby:
         distance = distance_m(latitude, longitude, case.latitude, case.longitude)
         if distance <= best_distance:
             best, best_distance = case, distance
     return best
+
+
+def _visible(cases: QuerySet[Case], filer: User) -> QuerySet[Case]:
+    return cases.filter(pk__in=visible_cases(user=filer).values("pk"))

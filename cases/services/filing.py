@@ -3,7 +3,6 @@
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import partial
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -11,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases.access import scope_of, visible_cases
+from cases.access import scope_of
 from cases.errors import IdempotencyKeyReused, InvalidInput, NotAllowed, ScreeningRefused
 from cases.models import (
     Attachment,
@@ -283,7 +282,7 @@ def _file(
         now=now,
         grid_id=grid.pk,
         village_id=village.pk,
-        among=None if user is None else partial(visible_cases, user=user),
+        filer=user,
     )
     tracking_code = new_tracking_code()
     case = Case.objects.create(

@@ -257,7 +257,6 @@ def test_a_full_read_of_cases_the_filer_cannot_open_hides_none_they_can(org, mon
 def test_without_a_place_the_latest_case_of_the_grid_the_filer_may_open_is_named(org):
     from django.utils import timezone
 
-    from cases.access import visible_cases
     from cases.screening import find_possible_duplicate
 
     own = file_whistle(
@@ -281,7 +280,7 @@ def test_without_a_place_the_latest_case_of_the_grid_the_filer_may_open_is_named
             now=timezone.now(),
             grid_id=grid_id,
             village_id=org.village.pk,
-            among=lambda: visible_cases(user=user),
+            filer=user,
         )
 
     assert search(org.grid.pk, org.grid_worker) == own
@@ -290,27 +289,34 @@ def test_without_a_place_the_latest_case_of_the_grid_the_filer_may_open_is_named
     assert search(other_grid.pk, org.village_officer) is not None
 
 
-def test_a_whistle_with_no_case_nearby_never_builds_the_filers_scope_query(org):
-    """The scope's query is the costliest part of the search: without a candidate it is not
-    sent (the filing's statements are counted by the intake benchmark)."""
+def test_the_filers_scope_is_queried_only_for_a_candidate_their_places_do_not_decide(org):
+    """The scope's query is the costliest part of the search: without a candidate, or with
+    candidates in the filer's own grid, it is not sent; a candidate elsewhere in the village is
+    checked by it (and not named). The filing's statements are counted by the intake
+    benchmark."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    with CaptureQueriesContext(connection) as queries:
-        file_whistle(
-            user=org.grid_worker,
-            item=org.item,
-            description="Garbage",
-            latitude=30.50,
-            longitude=120.7040,
-        )
-    assert not [q for q in queries.captured_queries if "guardian_userobjectpermission" in q["sql"]]
-    with CaptureQueriesContext(connection) as queries:
-        file_whistle(
-            user=org.grid_worker,
-            item=org.item,
-            description="Garbage again",
-            latitude=30.50,
-            longitude=120.7041,
-        )
-    assert [q for q in queries.captured_queries if "guardian_userobjectpermission" in q["sql"]]
+    def scope_queries(**place: float) -> tuple[int, Case | None]:
+        with CaptureQueriesContext(connection) as queries:
+            result = file_whistle(
+                user=org.grid_worker, item=org.item, description="Garbage", **place
+            )
+        sent = [q for q in queries.captured_queries if "guardian_userobjectpermission" in q["sql"]]
+        return len(sent), result.possible_duplicate
+
+    assert scope_queries(latitude=30.50, longitude=120.7040) == (0, None)
+    first = Case.objects.get()
+    assert scope_queries(latitude=30.50, longitude=120.7041) == (0, first)
+    GridFactory(village=org.village, polygon=square_polygon(120.71, 30.50))
+    file_whistle(
+        user=None,
+        source=Source.HOTLINE,
+        client="hotline",
+        item=org.item,
+        description="Garbage by the grid line",
+        latitude=30.50,
+        longitude=120.7052,
+    )
+    sent, named = scope_queries(latitude=30.50, longitude=120.7048)
+    assert sent == 1 and named in Case.objects.filter(grid=org.grid)

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from guardian.shortcuts import assign_perm
 
-from cases.access import access_case, forget_scope, visible_cases
+from cases.access import access_case, forget_scope, visible_among, visible_cases
 from cases.errors import IllegalTransition, NotAllowed, NotInScope, StaleCase
 from cases.models import Case, Event, Source, Status
 from cases.services import accept_case, file_whistle, reject_case
@@ -57,7 +57,12 @@ def cases(org):
 
 
 def seen(user) -> set[int]:
-    return set(visible_cases(user=user).values_list("pk", flat=True))
+    """The cases the user may see; visible_among, deciding most of them without a query,
+    must find the same among all cases."""
+    visible = set(visible_cases(user=user).values_list("pk", flat=True))
+    among = visible_among(user=user, cases=list(Case.objects.order_by("pk")))
+    assert {case.pk for case in among} == visible
+    return visible
 
 
 # --- scope ----------------------------------------------------------------------------------
