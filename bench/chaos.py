@@ -765,7 +765,8 @@ def worker_kill(args: argparse.Namespace) -> Result:
     ]
     result.notes.append(
         "What the killed worker held is not lost: the sweep claims a due deadline for "
-        "CLAIM_SECONDS (cases.sweep) and hands it out again when the claim lapses; a batch "
+        "CLAIM_SECONDS (cases.sweep), cut to FIRING_CLAIM_SECONDS when a worker begins its "
+        "batch, and hands it out again when the claim lapses; a batch "
         "Redis redelivers later finds its deadlines fired and does nothing (one conditional "
         "UPDATE per firing)."
     )

@@ -615,9 +615,10 @@ def _load_and_check(args, site: Site, pair, checks: Checks, filers, item, info):
     log(f"load over after {load_ended:.0f} s; waiting for every due clock")
     connection.close()
 
-    # Settle: every clock due by now fires (a batch a killed worker held is handed out again
-    # after cases.sweep.CLAIM_SECONDS), then two more sweeps would show a double firing.
-    from cases.sweep import CLAIM_SECONDS
+    # Settle: every clock due by now fires (a batch a killed worker had begun is handed out
+    # again after cases.sweep.FIRING_CLAIM_SECONDS, one it held unbegun after CLAIM_SECONDS),
+    # then two more sweeps would show a double firing.
+    from cases.sweep import CLAIM_SECONDS, FIRING_CLAIM_SECONDS
 
     pending = (
         "SELECT count(*) FROM cases_deadline WHERE fired_at IS NULL AND met_at IS NULL "
@@ -734,8 +735,14 @@ def _load_and_check(args, site: Site, pair, checks: Checks, filers, item, info):
         sum(1 for seconds in late if seconds > prompt),
     )
     checks.figure(
-        f"of them, {CLAIM_SECONDS - 10} s or more (a batch the killed worker held, handed out "
-        f"again when its claim lapsed: cases.sweep.CLAIM_SECONDS = {CLAIM_SECONDS} s)",
+        f"of them, {FIRING_CLAIM_SECONDS} to {CLAIM_SECONDS - 10} s (a batch the killed worker "
+        "had begun, handed out again when its cut claim lapsed: "
+        f"cases.sweep.FIRING_CLAIM_SECONDS = {FIRING_CLAIM_SECONDS} s)",
+        sum(1 for seconds in late if FIRING_CLAIM_SECONDS <= seconds < CLAIM_SECONDS - 10),
+    )
+    checks.figure(
+        f"of them, {CLAIM_SECONDS - 10} s or more (a batch the killed worker held unbegun, "
+        f"handed out again when its claim lapsed: cases.sweep.CLAIM_SECONDS = {CLAIM_SECONDS} s)",
         sum(1 for seconds in late if seconds >= CLAIM_SECONDS - 10),
     )
     checks.figure("settle (waiting for the last due clock)", settle)

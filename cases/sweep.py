@@ -24,8 +24,11 @@ logger = logging.getLogger(__name__)
 
 # A sweep hands due deadlines to the workers in batches of this size.
 FIRE_BATCH = 100
-# A batch handed out and not fired within this time (its worker died) is handed out again.
+# A batch handed out and not begun within this time (lost with its worker) is handed out again.
 CLAIM_SECONDS = 120
+# A worker that begins a batch holds it this much longer at most: a batch of FIRE_BATCH firings
+# takes a second or two, so what a worker killed mid-batch left is handed out again this soon.
+FIRING_CLAIM_SECONDS = 15
 
 
 def _due(*, now: datetime) -> QuerySet[Deadline]:
@@ -57,6 +60,23 @@ def claim_due_deadlines(*, now: datetime, limit: int) -> list[int]:
                 claimed_until=now + timedelta(seconds=CLAIM_SECONDS)
             )
     return ids
+
+
+def fire_handed_out(*, deadline_ids: list[int], now: datetime | None = None) -> int:
+    """Fire a batch the sweep handed out (the workers' task): begin it, then fire it."""
+    now = now or timezone.now()
+    begin_batch(deadline_ids=deadline_ids, now=now)
+    return fire_deadlines(deadline_ids=deadline_ids, now=now)
+
+
+def begin_batch(*, deadline_ids: list[int], now: datetime) -> None:
+    """Cut the claim of a batch a worker begins to FIRING_CLAIM_SECONDS (committed at once):
+    the claim had to outlast the wait in the queue, but a batch whose worker dies mid-way is
+    handed out again within seconds, not after CLAIM_SECONDS. A firing that overruns the cut
+    claim is still safe: every firing is re-checked under its case's lock (fire_deadlines)."""
+    Deadline.objects.filter(pk__in=deadline_ids, fired_at__isnull=True).update(
+        claimed_until=now + timedelta(seconds=FIRING_CLAIM_SECONDS)
+    )
 
 
 def fire_deadline(*, deadline_id: int, now: datetime | None = None) -> bool:

@@ -50,7 +50,7 @@ def sweep_deadlines() -> int:
 @shared_task
 def fire_deadlines(deadline_ids: list[int]) -> int:
     """Fire one batch of due deadlines handed out by the sweep."""
-    return sweep.fire_deadlines(deadline_ids=deadline_ids)
+    return sweep.fire_handed_out(deadline_ids=deadline_ids)
 
 
 def _queue_firing(deadline_ids: list[int]) -> None:

@@ -49,6 +49,37 @@ def test_a_claim_left_by_a_dead_worker_lapses_and_is_handed_out_again(org):
     )
 
 
+def test_a_batch_whose_worker_died_mid_way_is_handed_out_again_within_seconds(org):
+    """A worker that begins a batch cuts its claim (sweep.begin_batch); killed before firing
+    it all, the rest is handed out FIRING_CLAIM_SECONDS later. A batch not begun (still in the
+    queue) keeps the whole claim."""
+    due_cases(org=org, count=250)
+    now = timezone.now()
+    sent: list[list[int]] = []
+    sweep.hand_out(send=sent.append, now=now)
+    begun, waiting = sent[0], sent[1] + sent[2]
+    sweep.begin_batch(deadline_ids=begun, now=now + timedelta(seconds=1))  # then killed
+
+    def taken_at(seconds: float) -> list[int]:
+        """What a sweep at `seconds` hands out, or fires itself (a hundred or fewer)."""
+        fired_before = set(Deadline.objects.filter(fired_at__isnull=False).values_list("pk"))
+        again: list[list[int]] = []
+        sweep.hand_out(send=again.append, now=now + timedelta(seconds=seconds))
+        fired = set(Deadline.objects.filter(fired_at__isnull=False).values_list("pk"))
+        return sorted(
+            {pk for batch in again for pk in batch} | {pk for (pk,) in fired - fired_before}
+        )
+
+    assert taken_at(sweep.FIRING_CLAIM_SECONDS) == []
+    assert taken_at(sweep.FIRING_CLAIM_SECONDS + 2) == sorted(begun)
+    assert taken_at(sweep.CLAIM_SECONDS - 1) == []
+    assert taken_at(sweep.CLAIM_SECONDS + 1) == sorted(waiting)
+    # The workers' task begins and fires: each deadline once, the claims cleared.
+    assert sweep.fire_handed_out(deadline_ids=waiting) == 150
+    assert Event.objects.filter(action="overdue").count() == 250
+    assert not Deadline.objects.filter(claimed_until__isnull=False).exists()
+
+
 def test_a_handed_out_batch_fires_each_deadline_once_even_when_delivered_twice(org):
     due_cases(org=org, count=120)
     sent: list[list[int]] = []
