@@ -11,7 +11,7 @@ from django.urls import reverse
 from cases.errors import InvalidInput
 from cases.models import Case, Source
 from cases.open311.services import create_api_client
-from cases.services import file_whistle
+from cases.services import FilingResult, file_whistle
 from teams.geo import distance_to_polygon_m
 from tests.api.conftest import client_for
 from tests.factories import GridFactory, square_polygon
@@ -132,19 +132,23 @@ def test_open311_refuses_0_0_with_a_grid_code(client, org):
 # --- the duplicate hint ----------------------------------------------------------------------
 
 
-@pytest.fixture
-def neighbour_case(org) -> Case:
-    """An open case 100 m away, across the border in the other village (filed by the hotline)."""
-    GridFactory(village=org.other_village, polygon=square_polygon(120.71, 30.50))
-    case = file_whistle(
+def called_in(org, description: str, **place) -> FilingResult:
+    """A whistle the 12345 hotline files, for the village's officers (no filer's scope)."""
+    return file_whistle(
         user=None,
         source=Source.HOTLINE,
         client="hotline",
         item=org.item,
-        description="Garbage by the border",
-        latitude=30.50,
-        longitude=120.7055,
-    ).case
+        description=description,
+        **place,
+    )
+
+
+@pytest.fixture
+def neighbour_case(org) -> Case:
+    """An open case 100 m away, across the border in the other village (filed by the hotline)."""
+    GridFactory(village=org.other_village, polygon=square_polygon(120.71, 30.50))
+    case = called_in(org, "Garbage by the border", latitude=30.50, longitude=120.7055).case
     assert case.village == org.other_village
     return case
 
@@ -188,15 +192,7 @@ def test_the_api_and_the_case_page_name_no_case_the_user_cannot_open(client, org
 def test_a_grid_worker_is_not_pointed_to_another_grids_case(org):
     """Within one village, a case of a grid the filer does not work in is out of their scope."""
     GridFactory(village=org.village, polygon=square_polygon(120.71, 30.50))
-    theirs = file_whistle(
-        user=None,
-        source=Source.HOTLINE,
-        client="hotline",
-        item=org.item,
-        description="Garbage by the grid line",
-        latitude=30.50,
-        longitude=120.7055,
-    ).case
+    theirs = called_in(org, "Garbage by the grid line", latitude=30.50, longitude=120.7055).case
     assert theirs.village == org.village and theirs.grid != org.grid
     result = file_whistle(
         user=org.grid_worker,
@@ -207,14 +203,8 @@ def test_a_grid_worker_is_not_pointed_to_another_grids_case(org):
     )
     assert result.possible_duplicate is None
     # The hotline, filing for the village's officers, is pointed to it.
-    hotline = file_whistle(
-        user=None,
-        source=Source.HOTLINE,
-        client="hotline",
-        item=org.item,
-        description="Garbage by the grid line, called in",
-        latitude=30.50,
-        longitude=120.7056,
+    hotline = called_in(
+        org, "Garbage by the grid line, called in", latitude=30.50, longitude=120.7056
     )
     assert hotline.possible_duplicate == theirs
 
@@ -235,12 +225,9 @@ def test_a_full_read_of_cases_the_filer_cannot_open_hides_none_they_can(org, mon
     ).case
     GridFactory(village=org.village, polygon=square_polygon(120.71, 30.50))
     for number in range(3):  # more recent, in the other grid of the village
-        file_whistle(
-            user=None,
-            source=Source.HOTLINE,
-            client="hotline",
-            item=org.item,
-            description=f"Garbage by the grid line {number}",
+        called_in(
+            org,
+            f"Garbage by the grid line {number}",
             latitude=30.50,
             longitude=120.7051 + number * 0.0001,
         )
@@ -263,14 +250,7 @@ def test_without_a_place_the_latest_case_of_the_grid_the_filer_may_open_is_named
         user=org.grid_worker, item=org.item, description="Garbage", grid=org.grid
     ).case
     other_grid = GridFactory(village=org.village, polygon=square_polygon(120.71, 30.50))
-    file_whistle(
-        user=None,
-        source=Source.HOTLINE,
-        client="hotline",
-        item=org.item,
-        description="Garbage there",
-        grid=other_grid,
-    )
+    called_in(org, "Garbage there", grid=other_grid)
 
     def search(grid_id: int, user) -> Case | None:
         return find_possible_duplicate(
@@ -309,14 +289,6 @@ def test_the_filers_scope_is_queried_only_for_a_candidate_their_places_do_not_de
     first = Case.objects.get()
     assert scope_queries(latitude=30.50, longitude=120.7041) == (0, first)
     GridFactory(village=org.village, polygon=square_polygon(120.71, 30.50))
-    file_whistle(
-        user=None,
-        source=Source.HOTLINE,
-        client="hotline",
-        item=org.item,
-        description="Garbage by the grid line",
-        latitude=30.50,
-        longitude=120.7052,
-    )
+    called_in(org, "Garbage by the grid line", latitude=30.50, longitude=120.7052)
     sent, named = scope_queries(latitude=30.50, longitude=120.7048)
     assert sent == 1 and named in Case.objects.filter(grid=org.grid)
