@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
 from cases import batching, firing, notifications
@@ -36,6 +36,17 @@ def _due(*, now: datetime) -> QuerySet[Deadline]:
     return Deadline.objects.filter(
         fired_at__isnull=True, met_at__isnull=True, paused_at__isnull=True, due_at__lte=now
     ).order_by("due_at", "id")
+
+
+def overdue_summary(*, now: datetime, grace_seconds: float) -> tuple[int, datetime | None]:
+    """How many deadlines are more than `grace_seconds` past due and not fired, and the due
+    time of the oldest (the operations metrics, whistle.health); reads the partial index."""
+    figures = (
+        _due(now=now - timedelta(seconds=grace_seconds))
+        .order_by()
+        .aggregate(count=Count("id"), oldest=Min("due_at"))
+    )
+    return figures["count"], figures["oldest"]
 
 
 def due_deadline_ids(*, now: datetime, limit: int) -> list[int]:

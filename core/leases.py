@@ -10,9 +10,10 @@ on the row as the other writer left it). celery beat's leader (whistle.beat) use
 import os
 import secrets
 import socket
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Now
 
 from core.models import Lease
@@ -41,6 +42,25 @@ def hold_lease(*, name: str, holder: str, seconds: float) -> bool:
         [Lease(name=name, holder="", expires_at=_LONG_AGO)], ignore_conflicts=True
     )
     return _take_or_renew(name=name, holder=holder, seconds=seconds)
+
+
+@dataclass(frozen=True)
+class LeaseState:
+    held: bool
+    seconds_left: float
+
+
+def lease_state(*, name: str) -> LeaseState:
+    """Whether anyone holds the lease `name` now, and for how much longer unless renewed
+    (database time, as the lease itself); for the operations metrics (whistle.health)."""
+    left = (
+        Lease.objects.filter(name=name)
+        .annotate(left=F("expires_at") - Now())
+        .values_list("left", flat=True)
+        .first()
+    )
+    seconds = left.total_seconds() if left is not None else 0.0
+    return LeaseState(held=seconds > 0, seconds_left=max(seconds, 0.0))
 
 
 def release_lease(*, name: str, holder: str) -> bool:

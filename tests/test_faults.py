@@ -213,3 +213,16 @@ def test_open311_rate_limit_allows_requests_while_the_cache_is_down(settings):
     assert isinstance(caches["default"], DegradingRedisCache)
     allowed, retry_after = ratelimit.hit(bucket="faults", limit=1, window_seconds=60)
     assert allowed and 1 <= retry_after <= 60
+
+
+def test_with_the_database_down_the_process_is_alive_and_not_ready(client):
+    """The load balancer takes the machine out (503 from /readyz) without its process being
+    restarted (200 from /healthz, which touches nothing); back when the database is."""
+    with database_down():
+        assert client.get("/healthz").json() == {"status": "ok"}
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert response.json()["checks"]["database"] == "failed"
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"]["database"] == "ok"

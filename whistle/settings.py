@@ -177,6 +177,8 @@ if os.environ.get("DATABASE_REPLICA_URL"):
 DATABASE_ROUTERS = ["core.replica.ReplicaRouter"]
 WHISTLE_REPLICA_MAX_LAG_SECONDS = float(os.environ.get("WHISTLE_REPLICA_MAX_LAG_SECONDS", "30"))
 WHISTLE_REPLICA_CHECK_SECONDS = float(os.environ.get("WHISTLE_REPLICA_CHECK_SECONDS", "1"))
+# The bearer token the monitoring system sends to /metrics (whistle.health); empty: /metrics is 404.
+WHISTLE_METRICS_TOKEN = os.environ.get("WHISTLE_METRICS_TOKEN", "")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "teams.User"

@@ -6,9 +6,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from cases.views.tracking import track, track_attachment
 from teams import views as team_views
 from teams import views_alerts, views_app, views_push, views_sessions, views_tokens
+from whistle import health
 
 urlpatterns = [
     path("", team_views.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", health.metrics, name="metrics"),
     path("manifest.webmanifest", views_app.manifest, name="manifest"),
     path("sw.js", views_app.service_worker, name="service_worker"),
     path("push/subscriptions/", views_push.subscribe, name="push_subscribe"),

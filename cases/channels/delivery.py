@@ -296,6 +296,11 @@ def send(
     return handled
 
 
+def due_count(*, now: datetime) -> int:
+    """Deliveries due to be sent now, all channels (the operations metrics, whistle.health)."""
+    return Delivery.objects.filter(status__in=DUE_DELIVERY_STATUSES, not_before__lte=now).count()
+
+
 def due_channels(*, now: datetime | None = None) -> list[str]:
     """The channels that have rows due now (the sweep hands each its own task)."""
     now = now or timezone.now()

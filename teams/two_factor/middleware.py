@@ -39,6 +39,10 @@ OPEN_URL_NAMES = frozenset(
         "track_attachment",
         "two_factor_verify",
         "two_factor_enrol",
+        # The operations endpoints (whistle.health) answer machines, not sessions.
+        "healthz",
+        "readyz",
+        "metrics",
     }
 )
 # Namespaces with their own keys (Open311 clients), never a user's session.

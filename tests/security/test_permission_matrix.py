@@ -111,6 +111,10 @@ TARGETS: dict[str, Target] = {
     # the installable app: the browser fetches both on its own, signed in or not
     "manifest": page(),
     "service_worker": page(),
+    # the operations endpoints (whistle.health): for machines, the same to every role
+    "healthz": page(),
+    "readyz": page(),
+    "metrics": page(),
     # one's own Web Push subscription (tests/teams/test_push_subscriptions.py); the matrix's
     # form body is not the JSON subscription: refused with its message, nothing stored
     "push_subscribe": Target(method="POST"),
@@ -453,6 +457,10 @@ EXPECTATIONS: dict[str, str | tuple[str, str]] = {
     # One's own alert preference: anyone signed in, through the page or the API.
     "my_alerts": "200 200 200 200 200 200 200 200 L",
     "manifest": "200 200 200 200 200 200 200 200 200",
+    "healthz": "200 200 200 200 200 200 200 200 200",
+    "readyz": "200 200 200 200 200 200 200 200 200",
+    # 404 without WHISTLE_METRICS_TOKEN, whoever asks (tests/test_health.py sends the token).
+    "metrics": "404 404 404 404 404 404 404 404 404",
     "service_worker": "200 200 200 200 200 200 200 200 200",
     "push_subscribe": "400 400 400 400 400 400 400 400 L",
     "push_unsubscribe": "400 400 400 400 400 400 400 400 L",
