@@ -226,3 +226,22 @@ def test_with_the_database_down_the_process_is_alive_and_not_ready(client):
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json()["checks"]["database"] == "ok"
+
+
+def test_with_redis_down_the_machine_stays_ready_and_the_metrics_say_so(client, settings):
+    """Without Redis the pages go on, so readiness holds (every machine would fail alike); the
+    monitoring sees it in /metrics."""
+    down = f"redis://127.0.0.1:{free_port()}/0"
+    settings.REDIS_URL = down
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "whistle.cache.DegradingRedisCache",
+            "LOCATION": down,
+            "OPTIONS": {"socket_connect_timeout": 0.5},
+        }
+    }
+    settings.WHISTLE_METRICS_TOKEN = "metrics-token-for-the-tests"
+    assert client.get("/readyz").status_code == 200
+    metrics = client.get("/metrics", HTTP_AUTHORIZATION="Bearer metrics-token-for-the-tests")
+    assert metrics.status_code == 200
+    assert "whistle_cache_up 0.0" in metrics.content.decode()

@@ -3,15 +3,16 @@
 
 - `/healthz`: liveness. The process answers; nothing else is touched, so a database outage
   never gets web processes restarted.
-- `/readyz`: readiness. This machine can serve: the primary database answers, and the shared
-  cache does when one is configured. 503 with the failing check otherwise, so the load balancer
-  sends users elsewhere. Nothing else decides it: a stopped beat or a lagging replica makes no
-  machine less able to serve, and taking them all out of service would stop the city.
+- `/readyz`: readiness. This machine can serve: its connection to the primary database
+  answers. 503 with the failing check otherwise, so the load balancer sends users elsewhere.
+  Nothing else decides it: without Redis the pages go on (whistle.cache degrades, tasks wait
+  for the sweeps), and a stopped beat or a lagging replica makes no machine less able to
+  serve; failing every machine over them would stop the city. They are metrics instead.
 - `/metrics`: Prometheus text for the monitoring system, read from the shared database and
   broker, so every machine answers the same: the timers (deadlines due and not fired, the
   oldest one's delay: no beat or no worker shows here first), the beat's lease, the replica's
-  lag, the Celery queues and the deliveries due. Only with `WHISTLE_METRICS_TOKEN` set and sent
-  as a bearer token; otherwise 404.
+  lag, the shared cache, the Celery queues and the deliveries due. Only with
+  `WHISTLE_METRICS_TOKEN` set and sent as a bearer token; otherwise 404.
 
 The answers name no host, version or user.
 """
@@ -57,8 +58,6 @@ def healthz(request: HttpRequest) -> HttpResponse:
 @require_GET
 def readyz(request: HttpRequest) -> HttpResponse:
     checks = {"database": _database_answers()}
-    if settings.REDIS_URL:
-        checks["cache"] = _cache_answers()
     ready = all(checks.values())
     return JsonResponse(
         {
@@ -113,6 +112,10 @@ class OperationsCollector:
         yield from _timers(now)
         yield from _beat()
         yield from _replica()
+        if settings.REDIS_URL:
+            yield _gauge(
+                "whistle_cache_up", "1 when the shared cache (Redis) answers.", _cache_answers()
+            )
         yield from _queues()
         yield _gauge(
             "whistle_deliveries_due",

@@ -84,6 +84,9 @@ def test_overdue_timers_and_the_beats_lease_show_in_the_metrics(client, org, met
 def test_the_broker_and_its_queues_are_reported(client, metrics_on, settings):
     figures = scrape(client)
     assert figures["whistle_broker_up"] == 1
+    # The shared cache is a figure only where there is one (REDIS_URL: the CI's PostgreSQL run).
+    assert figures.get("whistle_cache_up", 1) == 1
+    assert ("whistle_cache_up" in figures) == bool(settings.REDIS_URL)
     for queue in (settings.CELERY_TASK_DEFAULT_QUEUE, settings.WHISTLE_DELIVERY_QUEUE):
         assert figures[f"whistle_celery_queue_messages[{queue}]"] >= 0
 
