@@ -531,8 +531,8 @@ _stored_together: ContextVar[list[Notification] | None] = ContextVar(
 @contextmanager
 def stored_together() -> Iterator[None]:
     """Store the notifications of this block in one insert when it ends without an error
-    (a timer's whistle tells three groups; the firing writes them at once). Use it inside
-    the transaction they belong to."""
+    (a batch of timer firings writes the notices of all its firings at once, with their
+    deliveries). Use it inside the transaction they belong to."""
     rows: list[Notification] = []
     token = _stored_together.set(rows)
     try:

@@ -132,7 +132,9 @@ def _fire_together(*, deadline_ids: list[int], now: datetime) -> int:
     if not deadlines:
         return 0
     fired = 0
-    with transaction.atomic():
+    # The batch's notices (and their deliveries, with one read of the recipients' alert
+    # preferences) are stored in one insert at its end, inside its transaction.
+    with transaction.atomic(), notifications.stored_together():
         cases = {
             case.pk: case
             for case in Case.objects.select_for_update(skip_locked=True)
@@ -156,8 +158,7 @@ def _fire_together(*, deadline_ids: list[int], now: datetime) -> int:
             deadline.claimed_until = None
             deadline.case = case
             _share_references(case)
-            with notifications.stored_together():
-                firing.act_on_deadline(case=case, deadline=deadline)
+            firing.act_on_deadline(case=case, deadline=deadline)
             fired += 1
     return fired
 

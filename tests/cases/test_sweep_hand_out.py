@@ -137,6 +137,12 @@ def test_a_batch_reads_reference_rows_once_and_queues_one_task_per_kind(
     # The village officers are read once for the batch, not once per firing.
     holder_reads = [q for q in queries.captured_queries if '"teams_membership"' in q["sql"]]
     assert len(holder_reads) == 1
+    # The 40 notices and their deliveries are stored together: one insert each, and one read
+    # of the recipients' alert preferences.
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert len([q for q in sql if q.startswith('INSERT INTO "cases_notification"')]) == 1
+    assert len([q for q in sql if q.startswith('INSERT INTO "cases_delivery"')]) == 1
+    assert len([q for q in sql if 'FROM "teams_alertpreference"' in q]) == 1
 
 
 def test_outside_a_batch_nothing_is_remembered():
