@@ -17,7 +17,8 @@ Timer cases are filed through the API first and their clocks set to fall due all
 load. Then, for --seconds: filing clients POST whistles through nginx, each with its own
 Idempotency-Key and, after a connection error, a 5xx or a 409 (in progress), the same request
 again with the SAME key, as a phone would; readers load the board and the dashboards (whose
-freshness note says whether the replica or the primary answered). During the load one gunicorn,
+freshness note says whether the replica or the primary answered), and a monitor asks /readyz
+and /metrics once a second through nginx (whistle.health). During the load one gunicorn,
 one worker and the beat holding the lease are killed (SIGKILL to the process group) and started
 again a few seconds later; nothing is promoted.
 
@@ -69,6 +70,10 @@ from tests.replicas import freshness_note
 DOC = BASE_DIR / "docs" / "scaling.md"
 SECTION = "## Drill (make drill)"
 SWEEP_SECONDS = 1
+
+
+# The bearer token the drill's monitoring sends to /metrics (a run's own site only).
+METRICS_TOKEN = uuid.uuid4().hex
 
 
 def log(message: str) -> None:
@@ -332,6 +337,77 @@ def run_load(
         thread.join(90)
 
 
+class OperationsWatch:
+    """Asks /readyz and /metrics (with the token) once a second through nginx, as a load
+    balancer and Prometheus would, and keeps what they said."""
+
+    def __init__(self, *, base: str) -> None:
+        self.base = base
+        self.ready: Counter = Counter()
+        self.scrapes: Counter = Counter()
+        self.samples: list[tuple[float, dict[str, float]]] = []
+
+    def run(self, stop: threading.Event) -> None:
+        import requests
+        from prometheus_client.parser import text_string_to_metric_families
+
+        session = requests.Session()
+        auth = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+        while not stop.is_set():
+            try:
+                self.ready[session.get(f"{self.base}/readyz", timeout=5).status_code] += 1
+                response = session.get(f"{self.base}/metrics", headers=auth, timeout=5)
+                self.scrapes[response.status_code] += 1
+                if response.status_code == 200:
+                    values = {
+                        sample.name: sample.value
+                        for family in text_string_to_metric_families(response.text)
+                        for sample in family.samples
+                        if not sample.labels
+                    }
+                    self.samples.append((time.monotonic(), values))
+            except requests.RequestException as error:
+                self.ready[type(error).__name__] += 1
+            time.sleep(1)
+
+    def figures(self, checks: "Checks", *, lease: float) -> None:
+        asked = sum(self.ready.values())
+        checks.figure(
+            "/readyz through nginx during the load: answered 200",
+            f"{self.ready[200]:,} of {asked:,}",
+            ok=asked > 0 and self.ready[200] == asked,
+        )
+        scraped = sum(self.scrapes.values())
+        checks.figure(
+            "/metrics scrapes answered 200",
+            f"{self.scrapes[200]:,} of {scraped:,}",
+            ok=scraped > 0 and self.scrapes[200] == scraped,
+        )
+        # The longest run of scrapes that saw no beat holding the lease: the takeover as the
+        # monitoring sees it (whistle_beat_leader).
+        longest, started = 0.0, None
+        for at, values in self.samples:
+            if values.get("whistle_beat_leader") == 0:
+                started = at if started is None else started
+                longest = max(longest, at - started)
+            else:
+                started = None
+        checks.figure(
+            "longest time /metrics showed no beat leader",
+            f"{longest:.0f} s (lease {lease:g} s; scraped every second)",
+            ok=longest <= lease + 5,
+        )
+        overdue = max((v.get("whistle_deadlines_overdue", 0) for _, v in self.samples), default=0)
+        oldest = max(
+            (v.get("whistle_deadlines_overdue_oldest_seconds", 0) for _, v in self.samples),
+            default=0,
+        )
+        checks.figure(
+            "most deadlines /metrics showed overdue (more than 60 s late), and the oldest",
+            f"{overdue:.0f}, {oldest:.0f} s",
+        )
+
+
 def signed_in(base: str, username: str):
     import requests
 
@@ -438,6 +514,7 @@ def _run_site(args, folder: Path, pair, checks: Checks, redis_url: str):
         "LOG_LEVEL": "WARNING",
         "CONN_MAX_AGE": "60",
         "PYTHONUNBUFFERED": "1",
+        "WHISTLE_METRICS_TOKEN": METRICS_TOKEN,
     }
     os.environ.update(settings)
     os.environ.pop("WHISTLE_BROKER_DIR", None)
@@ -599,6 +676,9 @@ def _load_and_check(args, site: Site, pair, checks: Checks, filers, item, info):
             time.sleep(1)
 
     threading.Thread(target=watch_lag, daemon=True).start()
+    # What the monitoring sees through the load balancer, every second (whistle.health).
+    watched = OperationsWatch(base=site.base)
+    threading.Thread(target=watched.run, args=(stop_lag,), daemon=True).start()
     log(f"load for {seconds:.0f} s: {args.clients} filing clients, {len(readers)} readers")
     run_load(
         site=site,
@@ -762,6 +842,7 @@ def _load_and_check(args, site: Site, pair, checks: Checks, filers, item, info):
         early += before.count("Sending due task")
     checks.figure("beats that took the lead (logs)", leads, ok=leads >= 2)
     checks.figure("tasks sent by a beat before it took the lead", early, ok=early == 0)
+    watched.figures(checks, lease=args.lease)
 
     # The replica: its lag during the load, a write read back, the dashboards on it again.
     checks.figure(
@@ -836,7 +917,8 @@ def section(checks: Checks, info: dict[str, str], args, command: str, took: floa
         f"clocks set to fall due all through the load. Load for {args.seconds:g} s: "
         f"{args.clients} filing clients (POST /api/cases/ with an Idempotency-Key each, the same "
         "key again after a connection error, 5xx or 409) and 3 readers (a captain's board, "
-        "the overview of a supervisor and of the city committee). During it one gunicorn "
+        "the overview of a supervisor and of the city committee), and a monitor asking "
+        "/readyz and /metrics (with the token) once a second through nginx. During it one gunicorn "
         "instance (at 25 %), one worker (45 %) and the beat holding the lease (60 %) get "
         "SIGKILL, and each is started again 5 s later. Nothing is promoted.",
         "",
