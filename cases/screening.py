@@ -74,21 +74,33 @@ def nearby_candidates(
     """Open cases of the item filed within the window inside the radius' bounding box, at most
     DUPLICATE_CANDIDATES of them: the index case_duplicate_nearby bounds the read by item and
     time and checks the box on its own entries (the exact distance is checked in Python)."""
-    return _in_box(
-        _open_of_item(item=item, now=now, exclude_pk=exclude_pk, village_id=village_id),
+    return _nearby(
+        item=item,
         latitude=latitude,
         longitude=longitude,
+        now=now,
+        exclude_pk=exclude_pk,
+        village_id=village_id,
     )[:DUPLICATE_CANDIDATES]
 
 
-def _in_box(cases: QuerySet[Case], *, latitude: float, longitude: float) -> QuerySet[Case]:
-    """The cases inside the radius' bounding box, the most recent first (as the index case_
-    duplicate_nearby, on item, filed_at, latitude and longitude, runs)."""
+def _nearby(
+    *,
+    item: Item,
+    latitude: float,
+    longitude: float,
+    now: datetime,
+    exclude_pk: int | None,
+    village_id: int | None,
+) -> QuerySet[Case]:
+    """The open cases of the item inside the radius' bounding box, the most recent first (as
+    the index case_duplicate_nearby, on item, filed_at, latitude and longitude, runs)."""
     radius = duplicate_radius_m()
     dlat = radius / 111_320.0
     dlng = radius / (111_320.0 * max(math.cos(math.radians(latitude)), 0.01))
     return (
-        cases.filter(
+        _open_of_item(item=item, now=now, exclude_pk=exclude_pk, village_id=village_id)
+        .filter(
             latitude__range=(latitude - dlat, latitude + dlat),
             longitude__range=(longitude - dlng, longitude + dlng),
         )
@@ -140,17 +152,23 @@ def find_possible_duplicate(
     if latitude is None or longitude is None:
         if grid_id is None:
             return None
-        in_grid = _open_of_item(
-            item=item, now=now, exclude_pk=exclude_pk, village_id=village_id
-        ).filter(grid_id=grid_id)
-        latest = in_grid.only(*_READ).order_by("-filed_at").first()
+        in_grid = (
+            _open_of_item(item=item, now=now, exclude_pk=exclude_pk, village_id=village_id)
+            .filter(grid_id=grid_id)
+            .only(*_READ)
+            .order_by("-filed_at")
+        )
+        latest = in_grid.first()
         if latest is None or filer is None or _nameable([latest], filer):
             return latest
-        return _visible(in_grid, filer).only(*_READ).order_by("-filed_at").first()
-    box = _in_box(
-        _open_of_item(item=item, now=now, exclude_pk=exclude_pk, village_id=village_id),
+        return _visible(in_grid, filer).first()
+    box = _nearby(
+        item=item,
         latitude=latitude,
         longitude=longitude,
+        now=now,
+        exclude_pk=exclude_pk,
+        village_id=village_id,
     )
     nearby = list(box[:DUPLICATE_CANDIDATES])
     if len(nearby) < DUPLICATE_CANDIDATES:

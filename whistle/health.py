@@ -153,7 +153,7 @@ def _beat() -> Iterator[Metric]:
     yield _gauge(
         "whistle_beat_lease_seconds_left",
         "Seconds until the leader's lease runs out unless renewed (0 when none holds it).",
-        max(state.seconds_left, 0.0),
+        state.seconds_left,
     )
 
 
@@ -183,12 +183,12 @@ def _queues() -> Iterator[Metric]:
             channel = broker.default_channel
             for name in names:
                 family.add_metric([name], _waiting(channel, name))
+        up = True
     except Exception:
-        # A broker that does not answer leaves the family out; whistle_broker_up says so.
-        yield _gauge("whistle_broker_up", "1 when the Celery broker answers.", 0.0)
-        return
-    yield _gauge("whistle_broker_up", "1 when the Celery broker answers.", 1.0)
-    yield family
+        up = False  # a broker that does not answer leaves the family out
+    yield _gauge("whistle_broker_up", "1 when the Celery broker answers.", float(up))
+    if up:
+        yield family
 
 
 def _waiting(channel: Any, queue: str) -> int:

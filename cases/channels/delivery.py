@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -101,6 +101,11 @@ def due_now(rows: Iterable[Delivery], *, now: datetime | None = None) -> dict[st
 # --- claiming ----------------------------------------------------------------------------------
 
 
+def _due(now: datetime) -> QuerySet[Delivery]:
+    """Rows due to be sent at `now`: pending or to retry, their time come."""
+    return Delivery.objects.filter(status__in=DUE_DELIVERY_STATUSES, not_before__lte=now)
+
+
 def claim(
     *, channel: str, delivery_ids: Iterable[int] | None = None, limit: int = 50
 ) -> list[Delivery]:
@@ -109,9 +114,7 @@ def claim(
     worker holds are left alone; every attempt is counted here, before the send."""
     now = timezone.now()
     token = uuid.uuid4().hex
-    due = Delivery.objects.filter(
-        channel=channel, status__in=DUE_DELIVERY_STATUSES, not_before__lte=now
-    )
+    due = _due(now).filter(channel=channel)
     if delivery_ids is not None:
         due = due.filter(pk__in=list(delivery_ids))
     with transaction.atomic():
@@ -125,9 +128,7 @@ def claim(
         if not picked:
             return []
         lease = timedelta(seconds=settings.WHISTLE_DELIVERY_LEASE_SECONDS)
-        Delivery.objects.filter(
-            pk__in=picked, status__in=DUE_DELIVERY_STATUSES, not_before__lte=now
-        ).update(
+        _due(now).filter(pk__in=picked).update(
             status=DeliveryStatus.SENDING,
             claim=token,
             attempts=F("attempts") + 1,
@@ -298,30 +299,23 @@ def send(
 
 def due_count(*, now: datetime) -> int:
     """Deliveries due to be sent now, all channels (the operations metrics, whistle.health)."""
-    return Delivery.objects.filter(status__in=DUE_DELIVERY_STATUSES, not_before__lte=now).count()
+    return _due(now).count()
 
 
 def due_channels(*, now: datetime | None = None) -> list[str]:
     """The channels that have rows due now (the sweep hands each its own task)."""
-    now = now or timezone.now()
-    return sorted(
-        set(
-            Delivery.objects.filter(status__in=DUE_DELIVERY_STATUSES, not_before__lte=now)
-            .values_list("channel", flat=True)
-            .distinct()
-        )
-    )
+    return sorted(set(_due(now or timezone.now()).values_list("channel", flat=True).distinct()))
 
 
 def ids_of_notifications(*, notification_ids: Iterable[int]) -> dict[str, list[int]]:
     """The due rows of some notifications, by channel (the tasks queued before the
     framework carried notification ids)."""
     due: dict[str, list[int]] = {}
-    rows = Delivery.objects.filter(
-        notification_id__in=list(notification_ids),
-        status__in=DUE_DELIVERY_STATUSES,
-        not_before__lte=timezone.now(),
-    ).values_list("channel", "pk")
+    rows = (
+        _due(timezone.now())
+        .filter(notification_id__in=list(notification_ids))
+        .values_list("channel", "pk")
+    )
     for name, pk in rows:
         due.setdefault(name, []).append(pk)
     return due
