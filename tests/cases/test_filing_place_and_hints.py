@@ -132,6 +132,11 @@ def test_open311_refuses_0_0_with_a_grid_code(client, org):
 # --- the duplicate hint ----------------------------------------------------------------------
 
 
+def whistled(org, description: str, **place) -> FilingResult:
+    """A whistle the grid worker files in their own grid."""
+    return file_whistle(user=org.grid_worker, item=org.item, description=description, **place)
+
+
 def called_in(org, description: str, **place) -> FilingResult:
     """A whistle the 12345 hotline files, for the village's officers (no filer's scope)."""
     return file_whistle(
@@ -154,23 +159,11 @@ def neighbour_case(org) -> Case:
 
 
 def test_the_hint_never_names_a_case_in_another_village(org, neighbour_case):
-    result = file_whistle(
-        user=org.grid_worker,
-        item=org.item,
-        description="Garbage by the border",
-        latitude=30.50,
-        longitude=120.7045,
-    )
+    result = whistled(org, "Garbage by the border", latitude=30.50, longitude=120.7045)
     assert result.possible_duplicate is None
     assert result.case.possible_duplicate_of is None
     # The same place in the filer's own village is still found.
-    again = file_whistle(
-        user=org.grid_worker,
-        item=org.item,
-        description="Garbage by the border, again",
-        latitude=30.50,
-        longitude=120.7046,
-    )
+    again = whistled(org, "Garbage by the border, again", latitude=30.50, longitude=120.7046)
     assert again.possible_duplicate == result.case
 
 
@@ -194,13 +187,7 @@ def test_a_grid_worker_is_not_pointed_to_another_grids_case(org):
     GridFactory(village=org.village, polygon=square_polygon(120.71, 30.50))
     theirs = called_in(org, "Garbage by the grid line", latitude=30.50, longitude=120.7055).case
     assert theirs.village == org.village and theirs.grid != org.grid
-    result = file_whistle(
-        user=org.grid_worker,
-        item=org.item,
-        description="Garbage by the grid line",
-        latitude=30.50,
-        longitude=120.7045,
-    )
+    result = whistled(org, "Garbage by the grid line", latitude=30.50, longitude=120.7045)
     assert result.possible_duplicate is None
     # The hotline, filing for the village's officers, is pointed to it.
     hotline = called_in(
@@ -216,13 +203,7 @@ def test_a_full_read_of_cases_the_filer_cannot_open_hides_none_they_can(org, mon
     from cases import screening
 
     monkeypatch.setattr(screening, "DUPLICATE_CANDIDATES", 2)
-    own = file_whistle(
-        user=org.grid_worker,
-        item=org.item,
-        description="Garbage, first",
-        latitude=30.50,
-        longitude=120.7040,
-    ).case
+    own = whistled(org, "Garbage, first", latitude=30.50, longitude=120.7040).case
     GridFactory(village=org.village, polygon=square_polygon(120.71, 30.50))
     for number in range(3):  # more recent, in the other grid of the village
         called_in(
@@ -231,13 +212,7 @@ def test_a_full_read_of_cases_the_filer_cannot_open_hides_none_they_can(org, mon
             latitude=30.50,
             longitude=120.7051 + number * 0.0001,
         )
-    result = file_whistle(
-        user=org.grid_worker,
-        item=org.item,
-        description="Garbage, again",
-        latitude=30.50,
-        longitude=120.7045,
-    )
+    result = whistled(org, "Garbage, again", latitude=30.50, longitude=120.7045)
     assert result.possible_duplicate == own
 
 
@@ -246,9 +221,7 @@ def test_without_a_place_the_latest_case_of_the_grid_the_filer_may_open_is_named
 
     from cases.screening import find_possible_duplicate
 
-    own = file_whistle(
-        user=org.grid_worker, item=org.item, description="Garbage", grid=org.grid
-    ).case
+    own = whistled(org, "Garbage", grid=org.grid).case
     other_grid = GridFactory(village=org.village, polygon=square_polygon(120.71, 30.50))
     called_in(org, "Garbage there", grid=other_grid)
 
@@ -279,9 +252,7 @@ def test_the_filers_scope_is_queried_only_for_a_candidate_their_places_do_not_de
 
     def scope_queries(**place: float) -> tuple[int, Case | None]:
         with CaptureQueriesContext(connection) as queries:
-            result = file_whistle(
-                user=org.grid_worker, item=org.item, description="Garbage", **place
-            )
+            result = whistled(org, "Garbage", **place)
         sent = [q for q in queries.captured_queries if "guardian_userobjectpermission" in q["sql"]]
         return len(sent), result.possible_duplicate
 
