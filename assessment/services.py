@@ -55,7 +55,7 @@ def _refresh_batch(*, case_ids: Sequence[int]) -> int:
         return 0
     cases = list(Case.objects.filter(pk__in=case_ids))
     events: dict[int, list[Event]] = defaultdict(list)
-    for event in Event.objects.filter(case_id__in=case_ids).order_by("created_at", "id"):
+    for event in Event.objects.of_cases(cases).order_by("created_at", "id"):
         events[event.case_id].append(event)
     dispatches: dict[int, list[Dispatch]] = defaultdict(list)
     for dispatch in Dispatch.objects.filter(case_id__in=case_ids).order_by("id"):

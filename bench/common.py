@@ -18,6 +18,7 @@ import time
 import urllib.request
 from collections.abc import Iterable
 from contextlib import contextmanager, suppress
+from datetime import datetime
 from pathlib import Path
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/whistle_bench"
@@ -490,16 +491,26 @@ EMPTIED_TABLES = (
 
 
 @contextmanager
-def bulk_load(*, also_empty: Iterable[str] = (), skip_foreign_key_checks: bool = False):
+def bulk_load(
+    *,
+    also_empty: Iterable[str] = (),
+    skip_foreign_key_checks: bool = False,
+    months: tuple[datetime, datetime] | None = None,
+):
     """One transaction that empties the case tables (and `also_empty`), drops the seeded
     tables' secondary indexes and yields the cursor that fills them; then checks the deferred
     constraints, rebuilds the indexes, copies each dispatch's limits onto it as the services
     do (cases.timers.sync_dispatch_board), commits, and VACUUM ANALYZEs the seeded tables.
 
     `skip_foreign_key_checks`: as a superuser, the rows (consistent by construction) skip
-    the per-row foreign-key checks at commit, which take longer than making millions of rows."""
+    the per-row foreign-key checks at commit, which take longer than making millions of rows.
+
+    `months`: the first and last moments the seeded cases are filed at: the event log gets a
+    partition for each of their months (cases.partitions), as a deployment's beat would have
+    made them, so no seeded event waits in the default partition."""
     from django.db import connection, transaction
 
+    from cases import partitions
     from cases.timers import sync_dispatch_board
 
     with transaction.atomic(), connection.cursor() as cursor:
@@ -527,6 +538,10 @@ def bulk_load(*, also_empty: Iterable[str] = (), skip_foreign_key_checks: bool =
         indexes = cursor.fetchall()
         for name, _definition in indexes:
             cursor.execute(f'DROP INDEX "{name}"')
+        if months is not None:
+            partitions.create_months(
+                first=partitions.month_of(months[0]), last=partitions.month_of(months[1])
+            )
         yield cursor
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for _name, definition in indexes:

@@ -175,7 +175,7 @@ def seed(*, cases: int) -> int:
     from django.utils import timezone
 
     now = timezone.now()
-    with bulk_load() as cursor:
+    with bulk_load(months=(now - timedelta(days=731), now)) as cursor:
         _reference_tables(cursor)
         cursor.execute("SELECT count(*) FROM bench_grid")
         (grids,) = cursor.fetchone()
@@ -300,7 +300,7 @@ def _seed_events(cursor, params: dict) -> None:
         """
         INSERT INTO cases_event (
             case_id, dispatch_id, actor_id, actor_label, action, from_status, to_status,
-            from_level, to_level, data, public, created_at)
+            from_level, to_level, data, public, created_at, case_filed_at)
         SELECT bc.id,
                CASE WHEN st.action = 'report_in' THEN td.dispatch_id END,
                CASE st.actor WHEN 'worker_id' THEN bc.worker_id
@@ -324,7 +324,7 @@ def _seed_events(cursor, params: dict) -> None:
                    ELSE '{}'::jsonb END,
                st.action IN ('file', 'accept', 'whistle', 'resolve', 'resolve_on_spot',
                              'verify_pass', 'reject'),
-               least(bc.filed_at + st.minutes * interval '1 minute', %(now)s)
+               least(bc.filed_at + st.minutes * interval '1 minute', %(now)s), bc.filed_at
         FROM bench_case bc
         JOIN bench_step st ON st.path = bc.path
         LEFT JOIN bench_team_dispatch td ON td.case_id = bc.id
@@ -487,7 +487,7 @@ def _long_history(cursor, params: dict) -> int:
         """
         INSERT INTO cases_event (
             case_id, dispatch_id, actor_id, actor_label, action, from_status, to_status,
-            from_level, to_level, data, public, created_at)
+            from_level, to_level, data, public, created_at, case_filed_at)
         SELECT %(case)s, NULL, %(captain)s, '',
                (ARRAY['handle', 'assign', 'add_dispatch', 'request_postponement'])[1 + s %% 4],
                'in_progress', 'in_progress', 'town', 'town',
@@ -499,7 +499,8 @@ def _long_history(cursor, params: dict) -> int:
                                            'unit', 'working_days', 'reason', 'Waiting')
                END,
                false,
-               least(%(filed)s + interval '3 hours' + s * interval '10 minutes', %(now)s)
+               least(%(filed)s + interval '3 hours' + s * interval '10 minutes', %(now)s),
+               %(filed)s
         FROM generate_series(1, %(events)s) AS s
         """,
         {

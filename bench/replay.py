@@ -35,7 +35,7 @@ import resource
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from bench.common import (
@@ -473,6 +473,10 @@ def seed(*, county_id: int, cases: int, people: dict, verbose: bool = False) -> 
         bulk_load(
             also_empty=("policylab_replaycasefact", "policylab_replaydispatchfact"),
             skip_foreign_key_checks=True,
+            months=(
+                datetime(YEAR, 1, 1, tzinfo=UTC) - timedelta(days=1),
+                datetime(YEAR, 12, 31, tzinfo=UTC) + timedelta(days=1),
+            ),
         ) as cursor,
     ):
         _workdays(cursor)
@@ -919,7 +923,7 @@ def _seed_events(cursor, params: dict) -> None:
         """
         INSERT INTO cases_event (
             case_id, dispatch_id, actor_id, actor_label, action, from_status, to_status,
-            from_level, to_level, data, public, created_at)
+            from_level, to_level, data, public, created_at, case_filed_at)
         SELECT e.case_id, d.id,
                CASE e.actor WHEN 'worker' THEN %(worker)s WHEN 'officer' THEN %(officer)s
                             WHEN 'captain' THEN %(captain)s ELSE %(committee)s END,
@@ -941,7 +945,7 @@ def _seed_events(cursor, params: dict) -> None:
                        (ARRAY['satisfied', 'satisfied', 'basically_satisfied', 'unsatisfied',
                               'satisfied'])[1 + bc.id %% 5])
                    ELSE '{}'::jsonb END,
-               e.public, e.at
+               e.public, e.at, bc.filed_at
         FROM bx_event e
         JOIN bx_case bc ON bc.id = e.case_id
         LEFT JOIN bx_clock c ON c.case_id = e.case_id AND c.slot = 'rin_' || e.slot

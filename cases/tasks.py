@@ -5,7 +5,7 @@
 from celery import shared_task
 from django.conf import settings
 
-from cases import notifications, sweep, uploads
+from cases import notifications, partitions, sweep, uploads
 from cases.channels import delivery
 
 
@@ -74,3 +74,9 @@ def process_waiting_photos() -> int:
 def remove_orphan_files() -> int:
     """Periodic sweep: stored case files without a row, past the grace age."""
     return uploads.remove_orphan_files()
+
+
+@shared_task
+def create_event_partitions() -> int:
+    """Periodic: the event log's partitions of this month and the next ones (PostgreSQL)."""
+    return partitions.create_ahead()

@@ -97,14 +97,11 @@ def event_values(event: Any) -> dict[str, Any]:
     return {name: getattr(event, name) for name in FIELDS}
 
 
-def last_link(*, case_id: int) -> str:
+def last_link(*, case: Case) -> str:
     """The chain hash of the case's last event ("" before its first). Read under the case's
     row lock, which every writer of events holds."""
     return (
-        Event.objects.filter(case_id=case_id)
-        .order_by("-id")
-        .values_list("chain_hash", flat=True)
-        .first()
+        Event.objects.of_case(case).order_by("-id").values_list("chain_hash", flat=True).first()
     ) or ""
 
 

@@ -162,7 +162,8 @@ def _append(event: Event, *, first: bool) -> Event:
     """Insert the event as the next link of its case's hash chain (cases.trace). The caller
     holds the case's row lock, so the last link cannot change meanwhile; a first event comes
     with a case no other transaction can see yet, and links to nothing."""
-    previous = "" if first else trace.last_link(case_id=event.case_id)
+    event.case_filed_at = event.case.filed_at
+    previous = "" if first else trace.last_link(case=event.case)
     trace.seal(event, previous=previous)
     event.save(force_insert=True)
     return event

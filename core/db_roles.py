@@ -36,6 +36,11 @@ WRITTEN_ONCE_TABLES = ("consultation_agendaitem", "spotchecks_spotcheckcase")
 # trail: audit.services, records older than the legal minimum).
 NO_UPDATE_TABLES = ("audit_accessrecord",)
 
+# The event log is partitioned by month (cases.partitions): its partitions, and the owner's
+# functions that create them and count the rows waiting in the default one.
+PARTITIONED_TABLE = "cases_event"
+PARTITION_FUNCTIONS = ("whistle_event_partitions(date, date, text)", "whistle_event_default_rows()")
+
 # Read by the application, written only by `migrate` as the owner.
 READ_ONLY_TABLES = ("django_migrations",)
 
@@ -127,6 +132,20 @@ def _grant_tables(cursor, *, name: str, database: str, schema: str) -> None:
     for table in WRITTEN_ONCE_TABLES:
         if table in tables:
             statements.append(f"REVOKE DELETE ON {quote_name(table)} FROM {name}")
+    # The event log's monthly partitions are reached through their table alone, whose
+    # privileges are the ones above; the role makes the months ahead through the owner's
+    # function (migration cases 0025) and may not create a table itself.
+    cursor.execute(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = to_regclass(%s)",
+        [PARTITIONED_TABLE],
+    )
+    for (partition,) in cursor.fetchall():
+        statements.append(f"REVOKE ALL ON {quote_name(partition)} FROM {name}")
+    for function in PARTITION_FUNCTIONS:
+        cursor.execute("SELECT to_regprocedure(%s) IS NOT NULL", [function])
+        if cursor.fetchone()[0]:
+            statements.append(f"GRANT EXECUTE ON FUNCTION {function} TO {name}")
     for statement in statements:
         cursor.execute(statement)
     # Before PostgreSQL 15 every role may create tables in `public`; take that away when this

@@ -107,11 +107,13 @@ class SpotCheckCase(models.Model):
         related_name="+",
     )
     recorded_at = models.DateTimeField(_("recorded at"), null=True, blank=True)
-    # The outcome's step in the case's trace, with the revisit's photos.
+    # The outcome's step in the case's trace, with the revisit's photos. No database
+    # constraint: the log is partitioned on PostgreSQL (cases.partitions).
     event = models.ForeignKey(
         Event,
         verbose_name=_("event"),
         on_delete=models.PROTECT,
+        db_constraint=False,
         null=True,
         blank=True,
         related_name="+",

@@ -11,7 +11,8 @@
 - `/metrics`: Prometheus text for the monitoring system, read from the shared database and
   broker, so every machine answers the same: the timers (deadlines due and not fired, the
   oldest one's delay: no beat or no worker shows here first), the beat's lease, the replica's
-  lag, the shared cache, the Celery queues and the deliveries due. Only with
+  lag, the event log's partitions ahead, the shared cache, the Celery queues and the
+  deliveries due. Only with
   `WHISTLE_METRICS_TOKEN` set and sent as a bearer token; otherwise 404.
 
 The answers name no host, version or user.
@@ -35,6 +36,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from cases import partitions
 from cases.channels.delivery import due_count
 from cases.sweep import overdue_summary
 from core.leases import lease_state
@@ -112,6 +114,7 @@ class OperationsCollector:
         yield from _timers(now)
         yield from _beat()
         yield from _replica()
+        yield from _partitions(now)
         if settings.REDIS_URL:
             yield _gauge(
                 "whistle_cache_up", "1 when the shared cache (Redis) answers.", _cache_answers()
@@ -168,6 +171,23 @@ def _replica() -> Iterator[Metric]:
             "How far the read replica is behind the primary.",
             state.lag_seconds,
         )
+
+
+def _partitions(now: datetime) -> Iterator[Metric]:
+    state = partitions.state(now=now)
+    if state is None:  # SQLite: the log is one table
+        return
+    yield _gauge(
+        "whistle_event_partitions_ahead",
+        "Months of the event log's partitions ready after the current one (0: the beat's "
+        "create-event-partitions task has not run for months).",
+        state.ahead,
+    )
+    yield _gauge(
+        "whistle_event_default_partition_rows",
+        "Events in the log's default partition, waiting for their month's partition.",
+        state.default_rows,
+    )
 
 
 def _queues() -> Iterator[Metric]:

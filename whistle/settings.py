@@ -432,6 +432,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 3600.0},
     },
+    # The event log's partitions on PostgreSQL: this month and the next ones, made ahead, and
+    # rows the default partition caught moved into months of their own (cases.partitions).
+    "create-event-partitions": {
+        "task": "cases.tasks.create_event_partitions",
+        "schedule": 6 * 3600.0,
+        "options": {"expires": 3600.0},
+    },
 }
 
 EMAIL_BACKEND = os.environ.get(

@@ -101,7 +101,7 @@ def _with_detail(
 def case_events(*, user: User, pk: int) -> QuerySet[Event]:
     """The trace of a visible case, oldest first."""
     case = case_for_page(user=user, pk=pk)
-    return Event.objects.filter(case=case).select_related("actor").order_by("created_at", "id")
+    return Event.objects.of_case(case).select_related("actor").order_by("created_at", "id")
 
 
 def label_events(events: list[Event]) -> list[Event]:

@@ -1,5 +1,7 @@
 """A whistle (case), the dispatches handed to teams and departments, and its append-only trace."""
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -418,6 +420,19 @@ class Dispatch(models.Model):
 class EventQuerySet(models.QuerySet):
     """Events are the trace of what happened: they can be added, never changed or removed."""
 
+    def of_case(self, case: "Case") -> "EventQuerySet":
+        """The case's events, read from its filing month's partition alone on PostgreSQL
+        (cases.partitions): the partition key is part of the condition."""
+        return self.filter(case_id=case.pk, case_filed_at=case.filed_at)
+
+    def of_cases(self, cases: Iterable["Case"]) -> "EventQuerySet":
+        """The events of these cases, read from their filing months' partitions only."""
+        cases = list(cases)
+        return self.filter(
+            case_id__in=[case.pk for case in cases],
+            case_filed_at__in={case.filed_at for case in cases},
+        )
+
     def update(self, **kwargs):
         raise TypeError("Case events are append-only.")
 
@@ -466,6 +481,10 @@ class Event(models.Model):
     data = models.JSONField(_("data"), default=dict, blank=True)
     public = models.BooleanField(_("shown to the citizen"), default=False)
     created_at = models.DateTimeField(_("time"), db_index=True)
+    # The case's filing time, copied when the event is written: on PostgreSQL the log is
+    # partitioned by it, a partition per month (cases.partitions), so a case's whole history
+    # lies in one partition, is read from it alone and is archived with it.
+    case_filed_at = models.DateTimeField(_("case filed at"), editable=False)
     # The link of the case's hash chain (cases.trace): this event's content and the previous
     # event's link. Blank only where a benchmark inserted events by SQL.
     chain_hash = models.CharField(
@@ -517,10 +536,12 @@ class Attachment(models.Model):
     case = models.ForeignKey(
         Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="attachments"
     )
+    # No database constraint: the log is partitioned on PostgreSQL (cases.partitions).
     event = models.ForeignKey(
         Event,
         verbose_name=_("event"),
         on_delete=models.PROTECT,
+        db_constraint=False,
         null=True,
         blank=True,
         related_name="attachments",

@@ -75,7 +75,7 @@ def public_attachments_filter() -> Q:
 
 
 def public_events(*, case: Case) -> QuerySet[Event]:
-    return Event.objects.filter(case=case, public=True).order_by("created_at", "id")
+    return Event.objects.of_case(case).filter(public=True).order_by("created_at", "id")
 
 
 def public_attachment_token(*, attachment_id: int) -> str:

@@ -209,7 +209,9 @@ def split_list(value: str) -> list[str]:
 
 
 def _latest_public_event() -> QuerySet[Event]:
-    return Event.objects.filter(case_id=OuterRef("pk"), public=True).order_by("-created_at", "-id")
+    return Event.objects.filter(
+        case_id=OuterRef("pk"), case_filed_at=OuterRef("filed_at"), public=True
+    ).order_by("-created_at", "-id")
 
 
 def _latest_public_photo() -> Subquery:

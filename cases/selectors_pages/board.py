@@ -124,11 +124,15 @@ def board_dispatches(*, user: User, scope: BoardScope) -> QuerySet[Dispatch]:
     return Dispatch.objects.filter(condition, on_board=True)
 
 
-def urge_count(*, dispatch_ref: str = "pk") -> Coalesce:
+def urge_count(*, dispatch_ref: str = "pk", case_ref: str = "case") -> Coalesce:
     """How often the dispatch named by `dispatch_ref` was urged, counted from the trace in a
-    subquery of the page's own query."""
+    subquery of the page's own query (in its case's partition alone: `case_ref`)."""
     urges = (
-        Event.objects.filter(dispatch_id=OuterRef(dispatch_ref), action="urge")
+        Event.objects.filter(
+            dispatch_id=OuterRef(dispatch_ref),
+            case_filed_at=OuterRef(f"{case_ref}__filed_at"),
+            action="urge",
+        )
         .order_by()
         .values("dispatch_id")
         .annotate(n=Count("pk"))

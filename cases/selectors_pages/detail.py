@@ -263,9 +263,7 @@ def event_details(event: Event, names: dict[str, str]) -> list[tuple[str, str]]:
 
 
 def _timeline(case: Case, attachments: list[Attachment]) -> list[TimelineEntry]:
-    events = list(
-        Event.objects.filter(case=case).select_related("actor").order_by("created_at", "id")
-    )
+    events = list(Event.objects.of_case(case).select_related("actor").order_by("created_at", "id"))
     by_event: dict[int, list[Attachment]] = {}
     by_pk = {attachment.pk: attachment for attachment in attachments}
     for attachment in attachments:

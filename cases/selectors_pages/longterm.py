@@ -62,7 +62,9 @@ def _review_clock(field_name: str) -> Subquery:
 def _suspension(field_name: str) -> Subquery:
     """A field of the case's latest `suspend` event: when and by whom it was suspended."""
     return Subquery(
-        Event.objects.filter(case_id=OuterRef("pk"), action="suspend")
+        Event.objects.filter(
+            case_id=OuterRef("pk"), case_filed_at=OuterRef("filed_at"), action="suspend"
+        )
         .order_by("-created_at", "-id")
         .values(field_name)[:1]
     )

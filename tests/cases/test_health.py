@@ -109,3 +109,25 @@ def test_every_figure_is_read_at_scrape_time(client, org, metrics_on):
     assert scrape(client)["whistle_deadlines_overdue"] == 0
     due_cases(org=org, count=2, due_in=[timedelta(minutes=-3)] * 2)
     assert scrape(client)["whistle_deadlines_overdue"] == 2
+
+
+def test_the_event_logs_partitions_show_in_the_metrics(client, org, metrics_on, time_machine):
+    """On PostgreSQL: the months ready ahead (migrate made three) and the events waiting in
+    the default partition (those of a case filed in a month without one: March 2024, before
+    any); on SQLite, no such figure."""
+    from django.db import connection
+
+    from cases import partitions
+    from tests.cases.engine_steps import at, file_case
+
+    figures = scrape(client)
+    if connection.vendor != "postgresql":
+        assert not any(name.startswith("whistle_event_") for name in figures)
+        return
+    assert figures["whistle_event_partitions_ahead"] >= partitions.MONTHS_AHEAD
+    assert figures["whistle_event_default_partition_rows"] == 0
+    time_machine.move_to(at(2024, 3, 5, 10, 0), tick=False)
+    file_case(org)
+    figures = scrape(client)
+    assert figures["whistle_event_default_partition_rows"] == 1
+    assert figures["whistle_event_partitions_ahead"] == 0  # none after March 2024

@@ -127,8 +127,8 @@ def _forge(case: Case, *, chain_hash: str, action: str = "verify_pass") -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO cases_event (case_id, actor_label, action, from_status, to_status, "
-            "from_level, to_level, data, public, created_at, chain_hash) "
-            "VALUES (%s, 'city', %s, %s, 'closed', %s, %s, '{}', %s, %s, %s)",
+            "from_level, to_level, data, public, created_at, chain_hash, case_filed_at) "
+            "VALUES (%s, 'city', %s, %s, 'closed', %s, %s, '{}', %s, %s, %s, %s)",
             [
                 case.pk,
                 action,
@@ -138,6 +138,7 @@ def _forge(case: Case, *, chain_hash: str, action: str = "verify_pass") -> int:
                 False,
                 last.created_at,
                 chain_hash,
+                case.filed_at,
             ],
         )
     return Event.objects.filter(case=case).latest("id").pk

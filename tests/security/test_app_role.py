@@ -17,8 +17,10 @@ from django.db import DatabaseError, connection, transaction
 
 from assessment.models import TownEvaluation
 from assessment.services import record_town_evaluation
+from cases import partitions
 from cases.models import Event
 from cases.services import verify_case
+from cases.tasks import create_event_partitions
 from core.db_roles import APPEND_ONLY_TABLES, NO_UPDATE_TABLES, WRITTEN_ONCE_TABLES
 from spotchecks.models import SpotCheckCase
 from spotchecks.services import record_revisit
@@ -135,6 +137,16 @@ def test_connected_as_the_application_role_the_history_cannot_be_rewritten(
             assert denied(app, f"UPDATE {table} SET id = id"), table  # noqa: S608
         for table in (*append_only, *written_once):
             assert denied(app, f"DELETE FROM {table}"), table  # noqa: S608
+        # A partition of the log is reached through the log alone, and only the owner's
+        # function makes one.
+        assert denied(app, "SELECT 1 FROM cases_event_default")
+        assert denied(app, "DELETE FROM cases_event_default")
+        assert denied(app, "ALTER TABLE cases_event DETACH PARTITION cases_event_default")
+        assert denied(
+            app,
+            "CREATE TABLE cases_event_2031_01 PARTITION OF cases_event "
+            "FOR VALUES FROM ('2031-01-01') TO ('2031-02-01')",
+        )
         # Nor may it fake the schema's history, or empty an ordinary table.
         assert denied(app, "DELETE FROM django_migrations")
         assert denied(app, "TRUNCATE cases_case CASCADE")
@@ -179,6 +191,13 @@ def test_the_application_works_as_its_role(org, monkeypatch):  # noqa: F811
     assert Event.objects.filter(case=case, action="spot_check_confirmed").exists()
     assert SpotCheckCase.objects.get(case=case).outcome == "confirmed"
     assert TownEvaluation.current().get().score == 60
+    # The beat's task, run as the role, makes the log's months through the owner's function
+    # and moves the events the default partition caught into June's.
+    if partitions.state().default_rows:
+        assert create_event_partitions() >= 1
+        assert partitions.state().default_rows == 0 and T0.date().replace(day=1) in (
+            partitions.state().months
+        )
 
     def execute(sql: str) -> None:
         with connection.cursor() as cursor:
