@@ -127,6 +127,17 @@ def state(*, now: datetime.datetime | None = None) -> State | None:
     return State(months=months, ahead=ahead, default_rows=default_rows, detached=detached)
 
 
+def archived_month_of(case: Case) -> str:
+    """ "2025-06" when the case's filing month has no partition in the log: it was archived
+    (detached, and perhaps dropped since); else "". Asked only of a case whose history reads
+    empty, which every case has once filed."""
+    current = state()
+    if current is None:
+        return ""
+    month = month_of(case.filed_at)
+    return "" if month in current.months else f"{month:%Y-%m}"
+
+
 def _month(name: str) -> datetime.date:
     year, month = NAME.match(name).groups()
     return datetime.date(int(year), int(month), 1)

@@ -9,7 +9,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from cases import timers
+from cases import partitions, timers
 from cases.access import (
     handles_dispatch,
     is_captain_on_case,
@@ -104,6 +104,8 @@ class CaseDetail:
     documents: list[Attachment]
     decides_postponements: bool
     map_data: dict[str, Any] = field(default_factory=dict)
+    # "2025-06" when the timeline is empty because its month was archived (cases.partitions).
+    history_archived: str = ""
 
 
 def case_for_page(*, user: User, pk: int) -> Case:
@@ -398,12 +400,14 @@ def case_detail(*, user: User, case: Case) -> CaseDetail:
     attachments = list(
         Attachment.objects.filter(case=case).select_related("uploaded_by").order_by("created_at")
     )
+    timeline = _timeline(case, attachments)
     return CaseDetail(
         case=case,
         actions=actions,
         dispatches=_dispatches(user=user, case=case),
         deadlines=_deadlines(user=user, case=case, actions=actions),
-        timeline=_timeline(case, attachments),
+        timeline=timeline,
+        history_archived="" if timeline else partitions.archived_month_of(case),
         photos=[a for a in attachments if a.kind == Attachment.Kind.PHOTO],
         documents=[a for a in attachments if a.kind == Attachment.Kind.DOCUMENT],
         decides_postponements=is_committee_at_level(user, case),

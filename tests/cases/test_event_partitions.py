@@ -13,6 +13,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.urls import reverse
 from django.utils import translation
 
 from cases import partitions, trace
@@ -114,7 +115,7 @@ def test_a_case_page_reads_its_months_partition_alone(org):  # noqa: F811
     assert "cases_event_2025_07" in Event.objects.filter(case_id=case.pk).explain()
 
 
-def test_a_month_of_closed_cases_is_archived_and_restored(org):  # noqa: F811
+def test_a_month_of_closed_cases_is_archived_and_restored(org, client):  # noqa: F811
     open_case = in_progress(org)
     done = closed(org)
     done_history = history(done)
@@ -145,6 +146,12 @@ def test_a_month_of_closed_cases_is_archived_and_restored(org):  # noqa: F811
     state = partitions.state()
     assert JUNE not in state.months and state.detached == [JUNE]
     assert history(done) == []  # its history left the log with the month
+    # Its page says so, in the user's language, and shows the rest of the record.
+    client.force_login(org.captain)
+    page = client.get(reverse("cases:detail", args=[done.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    assert "archived with the cases filed in 2025-06" in page.content.decode()
+    assert done.number in page.content.decode()
     with connection.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM cases_event_2025_06 WHERE case_id = %s", [done.pk])
         assert cursor.fetchone()[0] == len(done_history)
@@ -152,6 +159,8 @@ def test_a_month_of_closed_cases_is_archived_and_restored(org):  # noqa: F811
     assert partitions.restore_month(month=JUNE) == "cases_event_2025_06"
     assert history(done) == done_history
     assert partitions.state().detached == []
+    page = client.get(reverse("cases:detail", args=[done.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    assert "archived with" not in page.content.decode()
     with translation.override("en"), pytest.raises(partitions.PartitionError, match="no archived"):
         partitions.restore_month(month=JUNE)
 
