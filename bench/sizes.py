@@ -45,15 +45,26 @@ def measure(*, cases: int) -> dict:
                 "SELECT count(*) FROM " + table  # noqa: S608 (a name from TABLES)
             )
             (count,) = cursor.fetchone()
+            # A partitioned table (the event log, cases.partitions) keeps its rows in its
+            # partitions: the sums over them (a plain table is its own one).
+            leaves = (
+                "(SELECT relid FROM pg_partition_tree(%(t)s) WHERE isleaf"
+                " UNION SELECT %(t)s::regclass"
+                " WHERE (SELECT relkind FROM pg_class WHERE oid = %(t)s::regclass) = 'r')"
+            )
             cursor.execute(
-                "SELECT pg_table_size(%s), pg_indexes_size(%s)",
-                [table, table],
+                "SELECT sum(pg_table_size(oid)), sum(pg_indexes_size(oid)) "  # noqa: S608
+                f"FROM pg_class WHERE oid IN {leaves}",
+                {"t": table},
             )
             heap, indexes = cursor.fetchone()
             cursor.execute(
-                "SELECT indexrelid::regclass::text, pg_relation_size(indexrelid)"
-                " FROM pg_index WHERE indrelid = %s::regclass ORDER BY 2 DESC",
-                [table],
+                "SELECT coalesce(parent.inhparent, i.indexrelid)::regclass::text,"  # noqa: S608
+                " sum(pg_relation_size(i.indexrelid))"
+                " FROM pg_index i LEFT JOIN pg_inherits parent ON parent.inhrelid = i.indexrelid"
+                f" WHERE i.indrelid IN {leaves}"
+                " GROUP BY 1 ORDER BY 2 DESC",
+                {"t": table},
             )
             rows.append(
                 {

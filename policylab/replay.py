@@ -531,7 +531,18 @@ def _meeting_steps() -> dict[str, tuple[frozenset[str] | None, bool]]:
     return steps
 
 
-def _stage_ends(clocks: dict[int, list[Clock]]) -> dict[tuple[int, int | None, str], list]:
+def _filed_between(live: dict[int, dict], case_ids: Iterable[int]) -> Q:
+    """The event log's condition on its partition key (cases.partitions) for these cases: the
+    first and last of their filing times, so a chunk's read visits only its months."""
+    filed = [live[case_id]["filed_at"] for case_id in case_ids if case_id in live]
+    if not filed:
+        return Q()
+    return Q(case_filed_at__gte=min(filed), case_filed_at__lte=max(filed))
+
+
+def _stage_ends(
+    clocks: dict[int, list[Clock]], live: dict[int, dict]
+) -> dict[tuple[int, int | None, str], list]:
     """(case, dispatch, stage) -> the moments, in order, of the events that met the stage's
     clocks, for the cases with a fired clock of a stage that goes on after its timer
     (CONTINUING): its row keeps no end, the event log does."""
@@ -545,7 +556,9 @@ def _stage_ends(clocks: dict[int, list[Clock]]) -> dict[tuple[int, int | None, s
     steps = _meeting_steps()
     ends: dict[tuple[int, int | None, str], list] = defaultdict(list)
     events = (
-        Event.objects.filter(_among(Event, "case", case_ids), action__in=list(steps))
+        Event.objects.filter(
+            _among(Event, "case", case_ids), _filed_between(live, case_ids), action__in=list(steps)
+        )
         .order_by("created_at", "id")
         .values_list("case_id", "dispatch_id", "action", "created_at")
     )
@@ -738,15 +751,15 @@ def _replay_chunk(
             _among(DispatchFact, "case_fact", replayed_ids)
         ).values("dispatch_id", "case_fact_id", "reported_in_at", *DISPATCH_REPLAYED)
     }
-    ends = _stage_ends(clocks)
+    ends = _stage_ends(clocks, live)
     suspended_ids = [
         case_id for case_id in replayed_ids if case_id in live and live[case_id]["was_suspended"]
     ]
     events: dict[int, list[Event]] = defaultdict(list)
     if suspended_ids:
-        for event in Event.objects.filter(_among(Event, "case", suspended_ids)).order_by(
-            "created_at", "id"
-        ):
+        for event in Event.objects.filter(
+            _among(Event, "case", suspended_ids), _filed_between(live, suspended_ids)
+        ).order_by("created_at", "id"):
             events[event.case_id].append(event)
     case_updates: dict[int, dict] = {}
     dispatch_updates: dict[int, dict] = {}

@@ -7,6 +7,7 @@
 #   scripts/bench.sh intake            # whistles/s beside the one-row ceiling and django-helpdesk's
 #                                      # tickets/s (issue 22; --no-helpdesk leaves the latter out)
 #   scripts/bench.sh sweep --open 100000 --burst-open 0 --no-write   # one, with its options
+#   scripts/bench.sh partitions        # reads on the monthly partitioned event log and on one table
 #   scripts/bench.sh replay            # the policy lab's replay of a county's year (issue 21)
 #   scripts/bench.sh deliveries        # 10,000 SMS through a slow gateway beside the sweep
 #   scripts/bench.sh import_org        # a county's organisation imported from its files (issue 17)
@@ -49,14 +50,14 @@ run() {
 
 if [ $# -gt 0 ]; then
   case "$1" in
-    sweep|intake|pages|replay|deliveries|import_org|sizes|summary) name="$1"; shift; run "$name" "$@"; exit ;;
-    *) echo "usage: $0 [sweep|intake|pages|replay|deliveries|import_org|sizes|summary [options]]" >&2; exit 2 ;;
+    sweep|intake|pages|partitions|replay|deliveries|import_org|sizes|summary) name="$1"; shift; run "$name" "$@"; exit ;;
+    *) echo "usage: $0 [sweep|intake|pages|partitions|replay|deliveries|import_org|sizes|summary [options]]" >&2; exit 2 ;;
   esac
 fi
 
 rm -f "$WHISTLE_VAR_DIR/results.json"
 status=0
-for name in sweep intake pages replay deliveries import_org; do
+for name in sweep intake pages partitions replay deliveries import_org; do
   run "$name" || status=1
 done
 run summary || status=1

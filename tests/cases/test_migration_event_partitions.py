@@ -4,13 +4,13 @@ case, time and chain link, the photos keep their step, and the next event's id f
 
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from cases import partitions, trace
 from cases.models import Attachment, Case, Event
 from cases.services import verify_case
 from tests.cases.conftest import org
 from tests.cases.engine_steps import T0, in_progress, resolved_by_team
+from tests.migrating import latest_of, migrate_to
 
 __all__ = ["org"]
 
@@ -21,18 +21,6 @@ BEFORE = [("cases", "0024_level_names_stage"), ("spotchecks", "0002_append_only"
 def _clock_and_media(time_machine, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     time_machine.move_to(T0, tick=False)
-
-
-def _migrate(targets: list[tuple[str, str]]) -> None:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-
-
-def _latest() -> list[tuple[str, str]]:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    return [key for key in executor.loader.graph.leaf_nodes() if key[0] in dict(BEFORE)]
 
 
 def _rows() -> tuple[list, list]:
@@ -63,16 +51,16 @@ def test_the_log_crosses_the_partition_migration_without_losing_an_event(org):
     other = in_progress(org, description="Broken street light")
     before = _rows()
     assert len(before[0]) >= 8 and any(event_id for _pk, event_id in before[1])
-    latest = _latest()
+    latest = latest_of([app for app, _name in BEFORE])
     postgres = connection.vendor == "postgresql"
     assert _kind() == ("p" if postgres else "with filing time")
 
-    _migrate(BEFORE)
+    migrate_to(BEFORE)
     try:
         assert _kind() == ("r" if postgres else "without")
         assert _rows() == before
     finally:
-        _migrate(latest)
+        migrate_to(latest)
 
     assert _kind() == ("p" if postgres else "with filing time")
     assert _rows() == before

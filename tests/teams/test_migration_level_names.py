@@ -4,7 +4,6 @@ pages of a migrated database say the default names until the deployment sets its
 
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import translation
 
 from assessment.models import CaseFact
@@ -12,6 +11,7 @@ from assessment.services import refresh_case_facts
 from cases.models import Case, Event
 from tests.cases.conftest import org
 from tests.cases.engine_steps import in_progress
+from tests.migrating import latest_of, migrate_to
 
 __all__ = ["org"]
 
@@ -25,18 +25,6 @@ BEFORE = [
     ("policylab", "0002_copied_columns_plain"),
     ("rollout", "0001_initial"),
 ]
-
-
-def _migrate(targets: list[tuple[str, str]]) -> None:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-
-
-def _latest() -> list[tuple[str, str]]:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    return [key for key in executor.loader.graph.leaf_nodes() if key[0] in dict(BEFORE)]
 
 
 def _rows() -> tuple[list, list, list]:
@@ -53,8 +41,8 @@ def test_cases_events_and_facts_cross_the_level_migrations(org):
     refresh_case_facts(case_id=case.pk)
     before = _rows()
     assert before[0] and len(before[1]) >= 3 and before[2]
-    latest = _latest()
-    _migrate(BEFORE)
+    latest = latest_of([app for app, _name in BEFORE])
+    migrate_to(BEFORE)
     try:
         with connection.cursor() as cursor:
             tables = connection.introspection.table_names(cursor)
@@ -63,7 +51,7 @@ def test_cases_events_and_facts_cross_the_level_migrations(org):
             cursor.execute("SELECT COUNT(*) FROM cases_event")
             assert cursor.fetchone()[0] == len(before[1])
     finally:
-        _migrate(latest)
+        migrate_to(latest)
     assert _rows() == before
     with translation.override("en"):
         assert Case.objects.get(pk=case.pk).get_level_display() == "town"

@@ -3,23 +3,16 @@ the migration, comes out with that town as its home region and no areas, and is 
 dispatched in its town."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.migrating import migrate_to
 
 BEFORE = [("teams", "0008_push_subscriptions"), ("checklists", "0006_reply_templates")]
 AFTER = [("teams", "0009_team_service_areas"), ("checklists", "0007_team_speciality")]
 
 
-def _migrate(targets: list[tuple[str, str]]):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_town_team_keeps_its_town_as_home_region():
-    old = _migrate(BEFORE)
+    old = migrate_to(BEFORE)
     try:
         Region = old.get_model("teams", "Region")
         Team = old.get_model("teams", "Team")
@@ -31,7 +24,7 @@ def test_a_town_team_keeps_its_town_as_home_region():
             code="MIG-T-CLE", town=town, kind="comprehensive", name_zh="队", name_en="Team"
         )
     finally:
-        new = _migrate(AFTER)
+        new = migrate_to(AFTER)
     team = new.get_model("teams", "Team").objects.get(code="MIG-T-CLE")
     assert team.region_id == town.pk
     assert team.parent_id is None
