@@ -124,7 +124,7 @@ def test_a_month_of_closed_cases_is_archived_and_restored(org, client):  # noqa:
             partitions.archive_month(month=JUNE)
         out = StringIO()
         call_command("event_partitions", "--archive-before", "2025-07", stdout=out)
-        assert "PostgreSQL only" in out.getvalue()
+        assert "PostgreSQL" in out.getvalue()  # in either language
         return
     partitions.create_months(first=JUNE, last=datetime.date(2025, 9, 1))
     # The current month and what follows are never archived.
