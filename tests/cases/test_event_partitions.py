@@ -185,3 +185,12 @@ def test_the_command_lists_creates_and_archives(org):  # noqa: F811
         call_command("event_partitions", "--archive-before", "2025-06", "--dry-run", stdout=out)
     assert "No partition before 2025-06." in out.getvalue()
     assert history(case)
+
+
+def test_the_beat_makes_the_months_ahead_four_times_a_day(settings):
+    from whistle.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["create-event-partitions"]
+    assert entry["task"] == "cases.tasks.create_event_partitions"
+    assert entry["task"] in app.tasks
+    assert entry["schedule"] == 6 * 3600.0
