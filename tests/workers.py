@@ -70,7 +70,7 @@ class Broker:
     env: dict[str, str] = field(default_factory=dict)
 
 
-def _reset_pools() -> None:
+def reset_pools() -> None:
     """Drop the connections and producers made for the previous broker settings (Kombu keeps
     producer pools in a registry by broker URL, so that one is emptied too)."""
     if celery_app._pool is not None:
@@ -88,12 +88,12 @@ def publishing_to(*, url: str, transport_options: dict, connection_timeout: floa
     conf.broker_url = url
     conf.broker_transport_options = transport_options
     conf.broker_connection_timeout = connection_timeout
-    _reset_pools()
+    reset_pools()
     try:
         yield
     finally:
         conf.broker_url, conf.broker_transport_options, conf.broker_connection_timeout = saved
-        _reset_pools()
+        reset_pools()
 
 
 @contextmanager

@@ -27,6 +27,7 @@ from tests.factories import (
     TeamFactory,
     UserFactory,
 )
+from tests.workers import reset_pools
 from whistle.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db
@@ -419,12 +420,6 @@ def broker_down():
     """Point the Celery app at a port where nothing listens, then restore it."""
     conf = celery_app.conf
     saved = (conf.broker_url, conf.broker_connection_timeout, conf.broker_transport_options)
-
-    def reset_pools():
-        if celery_app._pool is not None:
-            celery_app._pool.force_close_all()
-        celery_app._pool = None
-        celery_app.amqp._producer_pool = None
 
     conf.broker_url = CLOSED_BROKER
     conf.broker_connection_timeout = 1
