@@ -545,7 +545,9 @@ def bulk_load(
         yield cursor
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for _name, definition in indexes:
-            cursor.execute(definition)
+            # A partitioned table's index reads "ON ONLY": made so, it would cover none of the
+            # partitions (the event log, cases.partitions); without ONLY it covers them all.
+            cursor.execute(definition.replace(" ON ONLY ", " ON ", 1))
         sync_dispatch_board()
     with connection.cursor() as cursor:
         for table in SEEDED_TABLES:
