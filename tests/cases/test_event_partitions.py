@@ -94,6 +94,17 @@ def test_the_task_gives_caught_events_their_month_and_makes_the_months_ahead(org
     assert state.ahead >= partitions.MONTHS_AHEAD and state.default_rows == 0
     assert partition_of_each_event(case) == {"cases_event_2025_06"}
     assert history(case) == before
+    # Every month, the new default one included, has the log's indexes, valid.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT bool_and(indisvalid), count(*) FROM pg_index "
+            "WHERE indrelid = 'cases_event'::regclass"
+        )
+        valid, indexes = cursor.fetchone()
+        assert valid and indexes == 7
+        for table in ("cases_event_2025_06", "cases_event_2025_09", "cases_event_default"):
+            cursor.execute("SELECT count(*) FROM pg_index WHERE indrelid = %s::regclass", [table])
+            assert cursor.fetchone()[0] == indexes, table
     assert list(trace.broken_links(case_ids=[case.pk])) == []
     # Again: nothing left to do, and the case goes on writing into its month.
     assert create_event_partitions() == 0
