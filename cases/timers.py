@@ -322,9 +322,15 @@ def current_clock_condition() -> Q:
     own_case = Q(dispatch__isnull=True) & ~Exists(later.filter(dispatch__isnull=True))
     later_on_dispatch = ~Exists(later.filter(dispatch_id=OuterRef("dispatch_id")))
     on_dispatch = Q(dispatch__isnull=False) & later_on_dispatch
-    by_state = Q(stage=Stage.REPORT_IN, dispatch__state=Dispatch.State.WAITING)
-    by_state |= Q(stage=Stage.REDISPATCH, dispatch__state=Dispatch.State.RETURNED)
-    by_state |= ~Q(stage__in=list(DISPATCH_STATE_OF_STAGE)) & Q(
-        dispatch__state=Dispatch.State.REPORTED
+
+    def dispatch_in(state: str) -> Exists:
+        # Looked up by the dispatch's key for each clock: a join would have PostgreSQL hash
+        # every dispatch of the history (225 ms of the red list's 390 at 2,000,000 cases).
+        return Exists(Dispatch.objects.filter(pk=OuterRef("dispatch_id"), state=state))
+
+    by_state = Q(stage=Stage.REPORT_IN) & dispatch_in(Dispatch.State.WAITING)
+    by_state |= Q(stage=Stage.REDISPATCH) & dispatch_in(Dispatch.State.RETURNED)
+    by_state |= ~Q(stage__in=list(DISPATCH_STATE_OF_STAGE)) & dispatch_in(
+        Dispatch.State.REPORTED
     )
     return Q(met_at__isnull=True) & (own_case | (on_dispatch & by_state))
