@@ -330,7 +330,5 @@ def current_clock_condition() -> Q:
 
     by_state = Q(stage=Stage.REPORT_IN) & dispatch_in(Dispatch.State.WAITING)
     by_state |= Q(stage=Stage.REDISPATCH) & dispatch_in(Dispatch.State.RETURNED)
-    by_state |= ~Q(stage__in=list(DISPATCH_STATE_OF_STAGE)) & dispatch_in(
-        Dispatch.State.REPORTED
-    )
+    by_state |= ~Q(stage__in=list(DISPATCH_STATE_OF_STAGE)) & dispatch_in(Dispatch.State.REPORTED)
     return Q(met_at__isnull=True) & (own_case | (on_dispatch & by_state))
