@@ -39,6 +39,16 @@ from bench.pages import PARTITION_YEARS, _prepare_environment, seed
 
 FLAT = "bench_event_flat"
 SECTION = "## Partitioned event log"
+READING = (
+    "How to read it: a statement whose condition names the case's month (the partition key) "
+    "is planned against that one partition and costs what it costs on one table. A statement "
+    "that does not name it is planned against every partition: the planning time grows with "
+    "the number of months kept, whatever the rows, and a correlated subquery (the board's urge "
+    "count) pays it once per statement even when its execution prunes at run time. A read by "
+    "id alone, which is how the timer sweep claims, hands out and fires its deadlines, pays "
+    "that planning and probes every partition's index: this is why the deadlines are not "
+    'partitioned yet (docs/architecture.md, "Partitioned history").'
+)
 
 
 def _copy_flat(cursor) -> None:
@@ -170,6 +180,7 @@ def section(result: dict, info: dict[str, str], command: str) -> str:
         lines.append(
             f"| {row['statement']} | {p_plan:.2f} | {p_exec:.2f} | {f_plan:.2f} | {f_exec:.2f} |"
         )
+    lines += ["", READING]
     return "\n".join(lines) + "\n"
 
 
