@@ -3,10 +3,11 @@ history"; migration cases 0025).
 
 The log is partitioned by its case's filing time, a partition per month of the deployment's
 time zone, plus a default partition that catches an event whose month has none yet. The beat
-creates this month and the next ones ahead (`create_ahead`, daily); the same call moves any
-caught rows into months of their own. An operator archives a month whose cases are all over
-by detaching its partition (`archive_month`, `manage.py archive_events`): the table stays in
-the database under its name until it is dumped and dropped, and `restore_month` puts it back.
+creates this month and the next ones ahead (`create_ahead`, every 6 hours); the same call
+moves any caught rows into months of their own. An operator archives a month whose cases are
+all over by detaching its partition (`archive_month`, `manage.py event_partitions`): the table
+stays in the database under its name until it is dumped and dropped, and `restore_month` puts
+it back.
 
 On SQLite the log is one table: nothing here has anything to do, and says so.
 """
@@ -14,10 +15,13 @@ On SQLite the log is one table: nothing here has anything to do, and says so.
 import datetime
 import re
 import zoneinfo
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -150,6 +154,16 @@ def _bounds(month: datetime.date) -> tuple[datetime.datetime, datetime.datetime]
     return start, end
 
 
+@contextmanager
+def _catalogue_change() -> Iterator[CursorWrapper]:
+    """A transaction for an operator's DETACH or ATTACH: deferred foreign-key checks done first
+    (ALTER TABLE refuses a table with some pending), and at most LOCK_TIMEOUT of waiting."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+        yield cursor
+
+
 @dataclass(frozen=True)
 class Archive:
     """One month taken out of the log (or that would be, on a dry run)."""
@@ -200,8 +214,7 @@ def archive_month(
         events = cursor.fetchone()[0]
     archive = Archive(month=month, table=name, cases=filed.count(), events=events)
     if not dry_run:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+        with _catalogue_change() as cursor:
             cursor.execute(
                 f"ALTER TABLE {TABLE} DETACH PARTITION {connection.ops.quote_name(name)}"
             )
@@ -220,9 +233,7 @@ def restore_month(*, month: datetime.date) -> str:
             _("There is no archived table %(table)s to restore.") % {"table": name}
         )
     start, end = _bounds(month)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+    with _catalogue_change() as cursor:
         cursor.execute(
             f"ALTER TABLE {TABLE} ATTACH PARTITION {connection.ops.quote_name(name)} "
             "FOR VALUES FROM (%s) TO (%s)",

@@ -12,8 +12,8 @@
   broker, so every machine answers the same: the timers (deadlines due and not fired, the
   oldest one's delay: no beat or no worker shows here first), the beat's lease, the replica's
   lag, the event log's partitions ahead, the shared cache, the Celery queues and the
-  deliveries due. Only with
-  `WHISTLE_METRICS_TOKEN` set and sent as a bearer token; otherwise 404.
+  deliveries due. Only with `WHISTLE_METRICS_TOKEN` set and sent as a bearer token;
+  otherwise 404.
 
 The answers name no host, version or user.
 """
