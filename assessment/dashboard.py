@@ -29,7 +29,7 @@ from assessment.selectors import reason_label
 from cases.access import scope_of
 from cases.models import Dispatch
 from cases.selectors_pages.lists import items_by_aspect
-from teams.levels import level_label, level_name, level_words, with_levels
+from teams.levels import CITY, level_label, level_name, level_words, on_chain, with_levels
 from teams.models import Department, Grid, Region, Role, Team, User
 from teams.service_areas import teams_serving
 
@@ -465,6 +465,18 @@ LEVEL_LABELS = {
 }
 
 
+def closing_levels() -> list[str]:
+    """The levels a case can close at: the top one only while its committee sits on the
+    escalation chain (teams.levels.on_chain)."""
+    return [level for level in LEVEL_LABELS if on_chain(level)]
+
+
+def shown_keys() -> tuple[str, ...]:
+    """The indicators a unit's page shows: the top level's share only where cases can climb
+    there."""
+    return tuple(key for key in ALL_KEYS if key != "level_city_share" or on_chain(CITY))
+
+
 def level_chart(levels: dict) -> dict:
     """Who solved the closed cases, next to the 70/20/10 target."""
     data = _level_counts(levels)
@@ -535,7 +547,7 @@ def closing_level_table(current: dict, *, unit_type: str, unit_id: int | None, p
             unit_id=unit_id,
             period=period,
         )
-        for level in LEVEL_LABELS
+        for level in closing_levels()
     ]
     return PageTable(
         name="closing-levels",

@@ -8,7 +8,7 @@ supervisor reads on the dashboard what the number counts."""
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from teams.levels import with_levels
+from teams.levels import CITY, on_chain, with_levels
 
 TERMS: dict[str, Promise] = {
     "counted": _(
@@ -83,6 +83,10 @@ _OWN: dict[str, Promise] = {
             "(target 10%%)."
         )
     ),
+    # Where the top committee is not on the escalation chain (teams.levels.on_chain).
+    "solved_by_consultation_share:town": with_levels(
+        _("Closed cases settled by a consultation of the %(town)s committee (target 10%%).")
+    ),
     "avg_handling_hours": _(
         "Mean working hours from filing to the last resolution of the closed cases."
     ),
@@ -113,5 +117,7 @@ def help_text(key: str) -> list[Promise]:
     """What the indicator counts, then the meaning of each term its number rests on, then which
     cases a period counts."""
     own = _OWN.get(key)
+    if key == "solved_by_consultation_share" and not on_chain(CITY):
+        own = _OWN[f"{key}:town"]
     terms = [TERMS[term] for term in _USES.get(key, ())]
     return [*([own] if own is not None else []), *terms, TERMS["counted"]]

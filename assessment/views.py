@@ -279,7 +279,7 @@ def unit_page(request: HttpRequest, unit_type: str, unit_id: int) -> HttpRespons
         )
         kpis = [
             board.kpi(current[key], unit_type=unit_type, unit_id=unit_id, period=period)
-            for key in board.ALL_KEYS
+            for key in board.shown_keys()
             if key in current
         ]
         trend = _trend(user, unit_type, unit_id, period)

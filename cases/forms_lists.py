@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from cases.models import Status
 from cases.selectors_pages.lists import DEFAULT_SORT, CaseFilters, items_by_aspect
 from cases.timers import GREEN, RED, YELLOW
-from teams.levels import level_choices
+from teams.levels import case_levels
 from teams.models import Grid
 
 # Above this many grids a select becomes unwieldy: the grid is typed by its code instead.
@@ -65,7 +65,7 @@ class CaseFilterForm(forms.Form):
         """`grids`: the grids the user may filter by (a queryset, validated against)."""
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = [("", _("Any status")), *Status.choices]
-        self.fields["level"].choices = [("", _("Any level")), *level_choices()]
+        self.fields["level"].choices = [("", _("Any level")), *case_levels()]
         self.fields["item"].choices = [("", _("Any item")), *items_by_aspect(grids=grids)]
         grid_field = self.fields["grid"]
         grid_field.queryset = grids

@@ -16,9 +16,9 @@ from django.utils.translation import gettext_lazy as _
 from assessment.forms import PERIOD_KINDS, DateInput
 from assessment.indicators import LABELS, RATE_KEYS
 from assessment.models import SchemeDeduction
-from checklists.models import Aspect, Item, TimeUnit, stage_choices
+from checklists.models import Aspect, Item, Stage, TimeUnit, stage_choices
 from policylab.rules import STAGES
-from teams.levels import level_label, with_levels
+from teams.levels import CITY, level_label, on_chain, with_levels
 from teams.models import Region
 
 # The indicators a scheme may weigh (policylab.rules.parse_scheme).
@@ -116,7 +116,12 @@ class ScenarioForm(forms.Form):
             "aspect"
         )
         self.items = {item.pk: item for item in items}
-        self.cells = [cell for cell in self.cells if cell[0] in self.items]
+        # No case reaches the top committee's consultation off the chain (teams.levels.on_chain).
+        self.cells = [
+            cell
+            for cell in self.cells
+            if cell[0] in self.items and (cell[1] != Stage.CITY_CONSULTATION or on_chain(CITY))
+        ]
         for item, stage in self.cells:
             amount, unit = self.current.get((item, stage), ("", ""))
             self.fields[f"limit_{item}_{stage}"] = forms.CharField(

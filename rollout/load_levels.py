@@ -1,8 +1,10 @@
 """Level names: what the deployment calls each of its three tiers, in English and Chinese
 (teams.levels; docs/architecture.md, "Levels"). One row per tier: level (the tier's fixed value,
 city, town or village), name_en, plural_en (optional: name_en + "s" when empty), name_zh, and
-the optional whistles_here (where whistles are blown: the middle or the bottom tier, at most one)
-and committee (false only for the top tier: its committee is not on the escalation chain).
+the optional whistles_here (where whistles are blown: the middle or the bottom tier, at most one),
+committee (false only for the top tier: its committee is not on the escalation chain) and in_use
+(false only for the top tier, in a deployment of two levels: its root is then the whole area,
+with no committee, which is then false unless the row says otherwise).
 Keyed by the tier; imported first, so that the messages of the other kinds already say them.
 A tier without a row keeps its default name (city, town, village); a row is never deleted."""
 
@@ -12,7 +14,7 @@ from rollout.common import Plan, Problems, Progress, differs, finish, first_line
 from rollout.files import Column, Table
 from rollout.report import ImportReport
 from teams.levels import LEVELS, ONE_WHISTLE_LEVEL, flag_problems
-from teams.models import LevelName
+from teams.models import STAFF_LEFT, LevelName, top_committee_staff
 
 COLUMNS = [
     Column("level", "层级", required=True),
@@ -21,9 +23,10 @@ COLUMNS = [
     Column("name_zh", "中文名称", required=True),
     Column("whistles_here", "在此吹哨"),
     Column("committee", "设委员会"),
+    Column("in_use", "启用"),
 ]
 FIELDS = ["name_en", "plural_en", "name_zh"]
-EXAMPLE = ["town", "street", "streets", "街道", "false", "true"]
+EXAMPLE = ["town", "street", "streets", "街道", "false", "true", "true"]
 MAX_LENGTH = {name: LevelName._meta.get_field(name).max_length for name in FIELDS}
 
 
@@ -37,6 +40,7 @@ def dump() -> list[list[str]]:
             rows[level].name_zh,
             "true" if rows[level].whistles_here else "false",
             "true" if rows[level].committee else "false",
+            "true" if rows[level].in_use else "false",
         ]
         for level in LEVELS
         if level in rows
@@ -73,13 +77,17 @@ def load(*, source: Table, report: ImportReport, progress: Progress) -> None:
             )
             for name in FIELDS
         }
+        in_use = problems.boolean(row, "in_use", default=True)
         flags = {
             "whistles_here": problems.boolean(row, "whistles_here", default=False),
-            "committee": problems.boolean(row, "committee", default=True),
+            "committee": problems.boolean(row, "committee", default=in_use),
+            "in_use": in_use,
         }
         if level:
             for column, message in flag_problems(level=level, **flags).items():
                 problems.add(row, column, str(message))
+            if not in_use and (staff := top_committee_staff()):
+                problems.add(row, "in_use", str(STAFF_LEFT % {"count": staff}))
         if flags["whistles_here"]:
             whistling.append(row)
         if len(whistling) == 2:

@@ -9,7 +9,18 @@ from rollout.common import Plan, Problems, Progress, batches, finish, first_line
 from rollout.files import Column, Row, Table
 from rollout.report import ImportReport
 from teams.levels import level_name, level_words
-from teams.models import ROLE_PLACE, Department, Grid, Membership, Region, Role, Team, User
+from teams.models import (
+    NO_TOP_COMMITTEE,
+    ROLE_PLACE,
+    Department,
+    Grid,
+    Membership,
+    Region,
+    Role,
+    Team,
+    User,
+    role_in_use,
+)
 
 COLUMNS = [
     Column("username", "用户名", required=True),
@@ -106,6 +117,9 @@ def dump() -> list[list[str]]:
 def _place(problems: Problems, places: Places, row: Row, role: str) -> tuple[str, int | None]:
     field, level = ROLE_PLACE[role]
     code = problems.text(row, "place", max_length=32, required=True)
+    if not role_in_use(role):
+        problems.add(row, "role", str(NO_TOP_COMMITTEE))
+        return field, None
     if not code:
         return field, None
     role_label = Role(role).label

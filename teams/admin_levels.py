@@ -1,4 +1,4 @@
-"""The admin page where a deployment names its three levels (teams.levels)."""
+"""The admin page where a deployment names its levels, two or three (teams.levels)."""
 
 from django.contrib import admin
 from django.http import HttpRequest
@@ -9,8 +9,16 @@ from teams.models import LevelName
 
 @admin.register(LevelName)
 class LevelNameAdmin(admin.ModelAdmin):
-    list_display = ("level", "name_zh", "name_en", "plural_en", "whistles_here", "committee")
-    list_editable = ("name_zh", "name_en", "plural_en", "whistles_here", "committee")
+    list_display = (
+        "level",
+        "name_zh",
+        "name_en",
+        "plural_en",
+        "whistles_here",
+        "committee",
+        "in_use",
+    )
+    list_editable = ("name_zh", "name_en", "plural_en", "whistles_here", "committee", "in_use")
     list_display_links = ("level",)
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -3,9 +3,13 @@
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from teams.levels import level_words
+from teams.levels import level_words, on_chain
 
 
 def levels(request: HttpRequest) -> dict:
-    """`{{ levels.town }}`, `{{ levels.Towns }}`…: read only by a template that names a level."""
-    return {"levels": SimpleLazyObject(level_words)}
+    """`{{ levels.town }}`, `{{ levels.Towns }}`…: read only by a template that names a level;
+    `top_committee`: whether the top level's committee sits on the escalation chain."""
+    return {
+        "levels": SimpleLazyObject(level_words),
+        "top_committee": SimpleLazyObject(lambda: on_chain("city")),
+    }

@@ -1,10 +1,12 @@
-"""What a deployment calls the three levels of its tree (docs/architecture.md, "Levels").
+"""What a deployment calls the levels of its tree (docs/architecture.md, "Levels").
 
-The engine has three tiers, always: the top (the city, or a district; its committee is the last
-step of escalation), the middle (the town or street: its committee, its teams) and the bottom
-(the village or community, where whistles are blown and grids lie). A deployment names them in
-both languages in the admin (`LevelName`, one row per tier) or in its import files, and every
-label says those names: "street command", not "town command".
+The engine has three tiers: the top (the city, or a district; its committee is the last step of
+escalation), the middle (the town or street: its committee, its teams) and the bottom (the
+village or community, where whistles are blown and grids lie). A deployment names them in both
+languages in the admin (`LevelName`, one row per tier) or in its import files, and every label
+says those names: "street command", not "town command". A deployment of two levels (a street
+over its communities) puts the top tier out of use: the root of its tree is then its whole area,
+where supervisors and administrators sit, and no level of its own (`levels_in_use`).
 
 Messages carry the names as placeholders: `%(town)s`, `%(towns)s` (plural), `%(Town)s` and
 `%(Towns)s` (capitalised, for the start of an English sentence), and the same for `city` and
@@ -43,7 +45,10 @@ DEFAULTS = {
 
 # What each tier is for, shown next to the names in the admin and the import template.
 TIER_LABELS = {
-    CITY: _("top level (city or district): the last committee of escalation"),
+    CITY: _(
+        "top level (city or district): the last committee of escalation; out of use in a "
+        "deployment of two levels, where it is the whole area"
+    ),
     TOWN: _("middle level (town or street): its committee and its teams"),
     VILLAGE: _("bottom level (village or community): whistles are blown here, grids lie here"),
 }
@@ -60,6 +65,7 @@ class Shape:
     names: dict[str, Names]
     whistle_level: str = VILLAGE
     city_committee: bool = True
+    top_in_use: bool = True
 
 
 def shape() -> Shape:
@@ -85,10 +91,12 @@ def shape() -> Shape:
                 zh=row.name_zh or default.zh,
             )
         whistling = [row.level for row in rows if row.whistles_here]
+        top = [row for row in rows if row.level == CITY]
         return Shape(
             names=names,
             whistle_level=whistling[0] if whistling else VILLAGE,
-            city_committee=all(row.committee for row in rows if row.level == CITY),
+            city_committee=all(row.committee and row.in_use for row in top),
+            top_in_use=all(row.in_use for row in top),
         )
 
     try:
@@ -105,6 +113,18 @@ def whistle_level() -> str:
     """The bottom level (the village screens its whistles) or the middle one (every whistle goes
     straight to the town's dispatch, cases.services.filing)."""
     return shape().whistle_level
+
+
+def levels_in_use() -> tuple[str, ...]:
+    """The deployment's levels, top first: three, or two when the top tier is out of use (its
+    root then stands for the whole area and is offered nowhere as a level)."""
+    return LEVELS if shape().top_in_use else (TOWN, VILLAGE)
+
+
+def case_levels() -> list[tuple[str, str]]:
+    """The levels a case can be handled at, for the lists' filters: the top one only while its
+    committee sits on the escalation chain."""
+    return [(level, level_label(level)) for level in LEVELS if on_chain(level)]
 
 
 def on_chain(level: str) -> bool:
@@ -164,14 +184,25 @@ def committee_choices() -> list[tuple[str, str]]:
     ]
 
 
-def flag_problems(*, level: str, whistles_here: bool, committee: bool) -> dict[str, str]:
+def flag_problems(
+    *, level: str, whistles_here: bool, committee: bool, in_use: bool = True
+) -> dict[str, str]:
     """What the engine cannot follow in one tier's flags, by field: whistles below the top
-    only, and only the top committee off the chain (LevelName.clean, the levels import)."""
+    only, only the top committee off the chain, and only the top level out of use, then with no
+    committee (LevelName.clean, the levels import)."""
     problems = {}
     if whistles_here and level == CITY:
         problems["whistles_here"] = _("Whistles are blown at the middle or the bottom level.")
     if not committee and level != CITY:
         problems["committee"] = _("Only the top level's committee can be left out.")
+    if not in_use and level != CITY:
+        problems["in_use"] = _(
+            "Only the top level can be out of use: a deployment has two or three levels."
+        )
+    elif not in_use and committee:
+        problems["committee"] = _(
+            "A level out of use has no committee: the middle level's committee decides last."
+        )
     return problems
 
 

@@ -18,6 +18,7 @@ from teams.levels import (
     level_label,
     level_name,
     level_words,
+    shape,
     with_levels,
 )
 from teams.localized import BilingualNameMixin
@@ -194,6 +195,16 @@ class LevelName(models.Model):
         default=True,
         help_text=_("Only the top level's committee can be left out."),
     )
+    # Two levels instead of three (teams.levels.levels_in_use): the top tier out of use is the
+    # deployment's whole area, the root of its tree, and no level of its own.
+    in_use = models.BooleanField(
+        _("in use"),
+        default=True,
+        help_text=_(
+            "Only the top level can be out of use: the deployment then has two levels, its top "
+            "tier being the whole area, with no committee."
+        ),
+    )
 
     objects = ReferenceQuerySet.as_manager()
 
@@ -214,6 +225,10 @@ class LevelName(models.Model):
                 condition=Q(whistles_here=True),
                 name="levelname_one_whistle_level",
             ),
+            models.CheckConstraint(
+                condition=Q(in_use=True) | (Q(level="city") & Q(committee=False)),
+                name="levelname_out_of_use_top_only",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -221,13 +236,18 @@ class LevelName(models.Model):
 
     def clean(self) -> None:
         problems = flag_problems(
-            level=self.level, whistles_here=self.whistles_here, committee=self.committee
+            level=self.level,
+            whistles_here=self.whistles_here,
+            committee=self.committee,
+            in_use=self.in_use,
         )
         if problems:
             raise ValidationError(problems)
         others = LevelName.objects.filter(whistles_here=True).exclude(pk=self.pk)
         if self.whistles_here and others.exists():
             raise ValidationError({"whistles_here": ONE_WHISTLE_LEVEL})
+        if not self.in_use and (staff := top_committee_staff()):
+            raise ValidationError({"in_use": STAFF_LEFT % {"count": staff}})
 
 
 class Grid(BilingualNameMixin):
@@ -450,6 +470,27 @@ ROLE_PLACE = {
     Role.AUDITOR: ("region", Region.Level.CITY),
 }
 PLACE_FIELDS = ("region", "grid", "team", "department")
+NO_TOP_COMMITTEE = _(
+    "This deployment has two levels: its top tier, the whole area, has no committee, so no one "
+    "is its committee staff."
+)
+
+
+STAFF_LEFT = _(
+    "%(count)s people are still the top committee's staff: take their memberships away before "
+    "the top level goes out of use."
+)
+
+
+def top_committee_staff() -> int:
+    """How many memberships the top level's committee still has (none may be left when it goes
+    out of use)."""
+    return Membership.objects.filter(role=Role.CITY_COMMITTEE).count()
+
+
+def role_in_use(role: str) -> bool:
+    """Every role but the top committee's staff in a deployment of two levels."""
+    return role != Role.CITY_COMMITTEE or shape().top_in_use
 
 
 def _one_place(field: str) -> Q:
@@ -579,6 +620,8 @@ class Membership(models.Model):
         field, level = ROLE_PLACE.get(self.role, (None, None))
         if field is None:
             return
+        if not role_in_use(self.role):
+            raise ValidationError({"role": NO_TOP_COMMITTEE})
         self._clean_stationed_in()
         for other in PLACE_FIELDS:
             if other != field and getattr(self, f"{other}_id"):

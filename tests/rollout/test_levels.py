@@ -21,12 +21,12 @@ from tests.rollout.helpers import REGIONS, csv_bytes, feature, geojson, load, xl
 
 pytestmark = pytest.mark.django_db
 
-HEADERS = ["level", "name_en", "plural_en", "name_zh", "whistles_here", "committee"]
+HEADERS = ["level", "name_en", "plural_en", "name_zh", "whistles_here", "committee", "in_use"]
 LONGGANG = [
     HEADERS,
-    ["city", "district", "districts", "区", "false", "true"],
-    ["town", "street", "streets", "街道", "false", "true"],
-    ["village", "community", "communities", "社区", "true", "true"],
+    ["city", "district", "districts", "区", "false", "true", "true"],
+    ["town", "street", "streets", "街道", "false", "true", "true"],
+    ["village", "community", "communities", "社区", "true", "true", "true"],
 ]
 
 
@@ -160,7 +160,7 @@ def test_an_export_imports_back_unchanged(fmt):
 def test_the_template_has_english_or_chinese_headers_and_an_example_that_imports(fmt):
     for language, headers in (
         ("en", HEADERS),
-        ("zh-hans", ["层级", "英文名称", "英文复数", "中文名称", "在此吹哨", "设委员会"]),
+        ("zh-hans", ["层级", "英文名称", "英文复数", "中文名称", "在此吹哨", "设委员会", "启用"]),
     ):
         filename, content = template_for(kind="levels", fmt=fmt, language=language)
         assert filename == f"levels-template.{fmt}"
@@ -168,7 +168,7 @@ def test_the_template_has_english_or_chinese_headers_and_an_example_that_imports
             rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
         else:
             rows = [[c.value for c in row] for row in load_workbook(io.BytesIO(content)).active]
-        assert rows == [headers, ["town", "street", "streets", "街道", "false", "true"]]
+        assert rows == [headers, ["town", "street", "streets", "街道", "false", "true", "true"]]
         report = load("levels", filename, content, dry_run=True)
         assert report.created == ["town"]
 

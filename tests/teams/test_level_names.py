@@ -91,7 +91,14 @@ def test_the_admin_names_the_levels_and_never_deletes_one(client):
     for level, (en, plural, zh) in LONGGANG.items():
         response = client.post(
             add,
-            {"level": level, "name_en": en, "plural_en": plural, "name_zh": zh, "committee": "on"},
+            {
+                "level": level,
+                "name_en": en,
+                "plural_en": plural,
+                "name_zh": zh,
+                "committee": "on",
+                "in_use": "on",
+            },
         )
         assert response.status_code == 302, response.content
     assert client.get(add).status_code == 403  # the three tiers are named: nothing to add

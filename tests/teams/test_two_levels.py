@@ -1,0 +1,307 @@
+"""A deployment of two levels (teams.levels.levels_in_use): a district straight over its
+communities, or a street over its communities. The top tier goes out of use: the root of the
+tree stands for the whole area (its supervisors and administrators sit there), it has no
+committee, and no page offers it as a level, a committee or a consultation."""
+
+import re
+
+import pytest
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.test import Client
+from django.urls import reverse
+from django.utils import translation
+
+from assessment.dashboard import closing_levels, shown_keys
+from assessment.definitions import help_text
+from cases.forms_lists import CaseFilterForm
+from teams.levels import case_levels, flag_problems, levels_in_use, on_chain
+from teams.models import Grid, LevelName, Membership, Role
+from tests.rollout.helpers import csv_bytes, load
+from tests.security.scenario import ROLES
+from tests.security.test_permission_matrix import TARGETS
+from tests.teams.test_level_names import longgang_world, pages_opened_by, read_text
+
+pytestmark = pytest.mark.django_db
+__all__ = ["longgang_world"]
+
+
+@pytest.fixture
+def org(db):
+    from tests.cases.conftest import build_org
+
+    return build_org()
+
+
+HEADERS = ["level", "name_en", "plural_en", "name_zh", "whistles_here", "committee", "in_use"]
+TWO_LEVELS = [
+    HEADERS,
+    ["city", "whole area", "whole areas", "全辖区", "false", "", "false"],
+    ["town", "district", "districts", "区", "false", "true", "true"],
+    ["village", "community", "communities", "社区", "false", "true", "true"],
+]
+
+
+def refused(rows: list[list[str]]) -> list[tuple[int | None, str, str]]:
+    from rollout.services import import_org
+
+    with translation.override("en"):
+        report = import_org(
+            kind="levels", filename="levels.csv", data=csv_bytes(rows), dry_run=False
+        )
+        found = [(e.line, e.column, e.message) for e in report.errors]
+    assert not report.ok and report.created == report.changed == []
+    return found
+
+
+def test_three_levels_until_the_top_goes_out_of_use():
+    assert levels_in_use() == ("city", "town", "village")
+    report = load("levels", "levels.csv", csv_bytes(TWO_LEVELS))
+    assert report.created == ["city", "town", "village"]
+    top = LevelName.objects.get(level="city")
+    # An empty committee column of a level out of use means no committee.
+    assert (top.in_use, top.committee) == (False, False)
+    assert levels_in_use() == ("town", "village")
+    assert not on_chain("city") and on_chain("town")
+    assert [value for value, _label in case_levels()] == ["town", "village"]
+    assert closing_levels() == ["village", "town"]
+    assert "level_city_share" not in shown_keys()
+    filters = CaseFilterForm(data={}, grids=Grid.objects.none())
+    assert [value for value, _label in filters.fields["level"].choices] == ["", "town", "village"]
+    with translation.override("en"):
+        assert str(help_text("solved_by_consultation_share")[0]) == (
+            "Closed cases settled by a consultation of the district committee (target 10%)."
+        )
+    # The same file again changes nothing.
+    again = load("levels", "levels.csv", csv_bytes(TWO_LEVELS))
+    assert again.unchanged == ["city", "town", "village"] and not again.changed
+
+
+def test_only_the_top_level_goes_out_of_use_and_then_without_committee():
+    assert flag_problems(level="city", whistles_here=False, committee=False, in_use=False) == {}
+    assert set(flag_problems(level="town", whistles_here=False, committee=True, in_use=False)) == {
+        "in_use"
+    }
+    assert set(flag_problems(level="city", whistles_here=False, committee=True, in_use=False)) == {
+        "committee"
+    }
+    rows = [
+        HEADERS,
+        ["city", "whole area", "", "全辖区", "false", "true", "false"],
+        ["village", "community", "", "社区", "false", "true", "no"],
+    ]
+    assert refused(rows) == [
+        (
+            2,
+            "committee",
+            "A level out of use has no committee: the middle level's committee decides last.",
+        ),
+        (
+            3,
+            "in_use",
+            "Only the top level can be out of use: a deployment has two or three levels.",
+        ),
+    ]
+    assert not LevelName.objects.exists()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LevelName.objects.create(
+            level="town", name_en="street", name_zh="街道", in_use=False, committee=True
+        )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LevelName.objects.create(
+            level="city", name_en="area", name_zh="全辖区", in_use=False, committee=True
+        )
+
+
+def test_the_top_stays_in_use_while_its_committee_has_staff(org):
+    assert Membership.objects.filter(role=Role.CITY_COMMITTEE).count() == 1
+    assert refused(TWO_LEVELS) == [
+        (
+            2,
+            "in_use",
+            "1 people are still the top committee's staff: take their memberships away before "
+            "the top level goes out of use.",
+        )
+    ]
+    row = LevelName(level="city", name_en="whole area", name_zh="全辖区", in_use=False)
+    row.committee = False
+    with translation.override("en"), pytest.raises(ValidationError) as error:
+        row.full_clean()
+    assert "in_use" in error.value.message_dict
+    Membership.objects.filter(role=Role.CITY_COMMITTEE).delete()
+    load("levels", "levels.csv", csv_bytes(TWO_LEVELS))
+    assert levels_in_use() == ("town", "village")
+
+
+def test_no_one_becomes_the_missing_committee_s_staff(org):
+    Membership.objects.filter(role=Role.CITY_COMMITTEE).delete()
+    load("levels", "levels.csv", csv_bytes(TWO_LEVELS))
+    membership = Membership(user=org.supervisor, role=Role.CITY_COMMITTEE, region=org.city)
+    with translation.override("en"), pytest.raises(ValidationError) as error:
+        membership.full_clean()
+    with translation.override("en"):
+        assert error.value.message_dict["role"][0].startswith("This deployment has two levels")
+    from rollout.services import import_org
+
+    rows = [["username", "role", "place", "force", "stationed_in"]]
+    rows.append([org.supervisor.username, "city_committee", org.city.code, "", ""])
+    with translation.override("en"):
+        report = import_org(
+            kind="memberships", filename="m.csv", data=csv_bytes(rows), dry_run=False
+        )
+        errors = [(e.line, e.column, e.message) for e in report.errors]
+    assert errors == [
+        (
+            2,
+            "role",
+            "This deployment has two levels: its top tier, the whole area, has no committee, so "
+            "no one is its committee staff.",
+        )
+    ]
+    assert not Membership.objects.filter(role=Role.CITY_COMMITTEE).exists()
+
+
+# --- no page offers the top as a level, a committee or a consultation ----------------------------
+
+SUMMIT = {"en": re.compile(r"summit", re.IGNORECASE), "zh-hans": re.compile("顶层")}
+# Where the top word may stand: as the label of the root, the whole area (a place picker, a
+# report's heading), never with a committee, a consultation or a level.
+AS_A_LEVEL = re.compile(r"committee|consultation|level|escalat|委员会|会商|层级|级|上报", re.I)
+
+
+def two_levels(*, en: str = "summit", zh: str = "顶层") -> None:
+    Membership.objects.filter(role=Role.CITY_COMMITTEE).delete()
+    LevelName.objects.update_or_create(
+        level="city",
+        defaults={
+            "name_en": en,
+            "plural_en": f"{en}s",
+            "name_zh": zh,
+            "in_use": False,
+            "committee": False,
+        },
+    )
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_no_page_offers_the_top_tier_as_a_level(longgang_world, language):
+    org, objects = longgang_world
+    two_levels()
+    named, wrong, asked = 0, set(), 0
+    for index, role in enumerate(ROLES):
+        if role in ("anonymous", "city_committee"):
+            continue
+        client = Client(HTTP_ACCEPT_LANGUAGE=language)
+        client.force_login(getattr(org, role))
+        for name in pages_opened_by(index):
+            target = TARGETS[name]
+            url = reverse(name, kwargs=target.args(objects) if target.args else {})
+            cache.clear()
+            response = client.get(url)
+            if response.status_code != 200 or "html" not in response.get("Content-Type", ""):
+                continue
+            asked += 1
+            for text in read_text(response.content.decode()):
+                found = SUMMIT[language].search(text)
+                if not found:
+                    continue
+                named += 1
+                if found.start() != 0 or AS_A_LEVEL.search(text):
+                    wrong.add(f"{name} ({role}): {text[:160]}")
+    assert asked > 40
+    assert named, "the supervisor's place picker names the whole area"
+    assert not wrong, "\n".join(sorted(wrong))
+
+
+# --- the whole life of a whistle on two levels ----------------------------------------------------
+
+
+def test_a_county_goes_to_two_levels_and_a_whistle_lives_its_whole_life(
+    time_machine, settings, tmp_path
+):
+    """Haining's demo, built from its files, goes to two levels through the levels import once
+    its city committee has no staff: the town committee decides last, nothing climbs further,
+    and the assessment counts the case at the town."""
+    from datetime import timedelta
+
+    from assessment.models import CaseFact
+    from assessment.services import refresh_case_facts
+    from cases.errors import IllegalTransition
+    from cases.models import Dispatch, Level, Satisfaction, Status
+    from cases.services import (
+        Task,
+        accept_case,
+        decide_consultation,
+        escalate_case,
+        evaluate_case,
+        file_whistle,
+        report_in,
+        request_consultation,
+        resolve_case,
+        verify_case,
+        whistle_to_town,
+    )
+    from checklists.models import Item
+    from consultation.forms import decision_kinds
+    from rollout.demo import build_demo_city
+    from teams.models import User
+    from tests.cases.engine_steps import T0, png
+    from tests.rollout.test_shapes_lifecycle import inside
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    time_machine.move_to(T0, tick=False)
+    build_demo_city(shape="haining")
+    Membership.objects.filter(role=Role.CITY_COMMITTEE).delete()
+    rows = [HEADERS, ["city", "whole area", "whole areas", "全辖区", "", "", "false"]]
+    load("levels", "levels.csv", csv_bytes(rows))
+    assert levels_in_use() == ("town", "village")
+    user = {name: User.objects.get(username=name) for name in ("grid1", "village1", "town1")}
+    captain = User.objects.get(username="captain1")
+
+    case = file_whistle(
+        user=user["grid1"],
+        item=Item.objects.get(code="SAN-01"),
+        description="Rubbish piled by the river bridge",
+        **inside("HN-XS-01-01"),
+    ).case
+    accept_case(user=user["village1"], case_id=case.pk)
+    case = whistle_to_town(user=user["village1"], case_id=case.pk, note="Too big for us")
+    dispatch = case.dispatches.get(team__code="HN-XS-CLE")
+    report_in(user=captain, dispatch_id=dispatch.pk)
+    case = request_consultation(user=captain, case_id=case.pk, reason="The owner resists")
+    assert (case.status, case.level) == (Status.IN_CONSULTATION, Level.TOWN)
+
+    # Nothing climbs past the town: neither the committee nor its decision can send it up.
+    with translation.override("en"), pytest.raises(IllegalTransition) as refused:
+        escalate_case(user=user["town1"], case_id=case.pk, reason="Needs the city")
+    with translation.override("en"):
+        assert "not on this deployment's escalation chain" in str(refused.value)
+    assert "escalate" not in [value for value, _label in decision_kinds("town")]
+
+    decide_consultation(
+        user=user["town1"],
+        case_id=case.pk,
+        decision="Clear it jointly",
+        tasks=[
+            Task(action="Remove the heap", due_at=T0 + timedelta(days=3), team_id=dispatch.team_id)
+        ],
+    )
+    case.refresh_from_db()
+    assert (case.status, case.level) == (Status.IN_PROGRESS, Level.TOWN)
+    report_in(user=captain, dispatch_id=case.dispatches.get(origin=Dispatch.Origin.DECISION).pk)
+    resolve_case(user=captain, case_id=case.pk, note="Cleared", photos=[png()])
+    verify_case(user=user["grid1"], case_id=case.pk, passed=True)
+    evaluate_case(user=user["grid1"], case_id=case.pk, satisfaction=Satisfaction.SATISFIED)
+    case.refresh_from_db()
+    assert case.status == Status.CLOSED
+
+    assert refresh_case_facts(case_id=case.pk)
+    fact = CaseFact.objects.get(case_id=case.pk)
+    assert (fact.closed, fact.whistled, fact.escalated, fact.max_level) == (
+        True,
+        True,
+        False,
+        Level.TOWN,
+    )
+    assert fact.solved_by == "consultation"
