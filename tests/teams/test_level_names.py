@@ -199,15 +199,12 @@ def longgang_world(settings, tmp_path):
     return org, objects
 
 
-@pytest.mark.parametrize("language", ["en", "zh-hans"])
-def test_no_page_says_town_village_or_city_where_the_deployment_says_otherwise(
-    longgang_world, language
-):
-    org, objects = longgang_world
-    found: dict[str, set[str]] = {}
+def page_texts(org, objects, language: str, *, leave_out: tuple[str, ...] = ()):
+    """(page, role, text) of every page the matrix expects each role to open, as it reads it;
+    then the number of pages asked, on the last line (a None page)."""
     asked = 0
     for index, role in enumerate(ROLES):
-        if role == "anonymous":
+        if role == "anonymous" or role in leave_out:
             continue
         client = Client(HTTP_ACCEPT_LANGUAGE=language)
         client.force_login(getattr(org, role))
@@ -220,9 +217,21 @@ def test_no_page_says_town_village_or_city_where_the_deployment_says_otherwise(
                 continue
             asked += 1
             for text in read_text(response.content.decode()):
-                if DEFAULT_WORDS[language].search(text):
-                    found.setdefault(f"{name} ({role})", set()).add(text[:160])
-    assert asked > 40
+                yield name, role, text
+    yield None, None, str(asked)
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_no_page_says_town_village_or_city_where_the_deployment_says_otherwise(
+    longgang_world, language
+):
+    org, objects = longgang_world
+    found: dict[str, set[str]] = {}
+    for name, role, text in page_texts(org, objects, language):
+        if name is None:
+            assert int(text) > 40
+        elif DEFAULT_WORDS[language].search(text):
+            found.setdefault(f"{name} ({role})", set()).add(text[:160])
     data = data_words()
     found = {
         page: {text for text in texts if DEFAULT_WORDS[language].search(without(text, data))}
