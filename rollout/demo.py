@@ -28,7 +28,7 @@ from teams.demo import DEMO_PASSWORD, DemoCity
 from teams.models import Department, Grid, Membership, Region, Role, Team, User
 from teams.two_factor.demo import give_demo_second_factor
 
-SHAPES = ("haining", "longgang")
+SHAPES = ("haining", "longgang", "pinghu")
 DEFAULT_SHAPE = "haining"
 # The order of the files: each kind refers to codes the kinds before it created.
 FILES = (

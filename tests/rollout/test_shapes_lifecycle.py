@@ -13,7 +13,7 @@ from shapely.geometry import shape
 from assessment.models import CaseFact
 from assessment.services import refresh_case_facts
 from cases.access import access_case, visible_cases
-from cases.errors import NotInScope
+from cases.errors import IllegalTransition, NotInScope
 from cases.models import Dispatch, Level, Satisfaction, Status
 from cases.services import (
     Task,
@@ -30,7 +30,8 @@ from cases.services import (
 )
 from checklists.models import Item
 from rollout.demo import build_demo_city
-from teams.models import Grid, User
+from teams.levels import levels_in_use, on_chain
+from teams.models import Grid, Membership, User
 from tests.cases.engine_steps import T0, png
 
 pytestmark = pytest.mark.django_db
@@ -179,3 +180,60 @@ def test_longgang_dispatches_an_item_of_a_speciality_to_its_professional_brigade
         case = whistle_to_town(user=officer, case_id=case.pk, note="")
         teams = sorted(case.dispatches.filter(team__isnull=False).values_list("team__code"))
         assert teams == [(area_brigade,), ("LG-ZF-P1",)]
+
+
+def test_pinghu_lives_a_whistle_on_two_levels():
+    """Pinghu's demo (docs/examples/pinghu): a street over its communities, the top tier out of
+    use. The street committee decides last; the case never climbs past the street; the whole
+    area's supervisor sees it."""
+    demo = build_demo_city(shape="pinghu")
+    assert levels_in_use() == ("town", "village") and not on_chain("city")
+    assert demo.counts["towns"] == 1 and demo.counts["villages"] == 6
+    assert "city_committee" not in Membership.objects.values_list("role", flat=True)
+    worker, officer, captain = user("ph-grid1"), user("ph-community1"), user("ph-captain1")
+    street = user("ph-street1")
+
+    case = file_whistle(
+        user=worker,
+        item=Item.objects.get(code="SAN-01"),
+        description="Rubbish piled by the market gate",
+        **inside("PH-01-01"),
+    ).case
+    assert (case.village.code, case.town.code, case.city.code) == ("PH-01", "PH-S", "PH")
+    assert case.number.startswith("PH-")
+    accept_case(user=officer, case_id=case.pk)
+    case = whistle_to_town(user=officer, case_id=case.pk, note="Too big for us")
+    team_dispatches = list(case.dispatches.filter(team__isnull=False))
+    assert [d.team.code for d in team_dispatches] == ["PH-CLE"]
+    report_in(user=captain, dispatch_id=team_dispatches[0].pk)
+
+    case = request_consultation(user=captain, case_id=case.pk, reason="The owner resists")
+    with pytest.raises(IllegalTransition):
+        escalate_case(user=street, case_id=case.pk, reason="Needs more")
+    decide_consultation(
+        user=street,
+        case_id=case.pk,
+        decision="Clear it jointly",
+        tasks=[
+            Task(
+                action="Remove the heap",
+                due_at=T0 + timedelta(days=3),
+                team_id=team_dispatches[0].team_id,
+            )
+        ],
+    )
+    case.refresh_from_db()
+    assert (case.status, case.level) == (Status.IN_PROGRESS, Level.TOWN)
+    report_in(user=captain, dispatch_id=case.dispatches.get(origin=Dispatch.Origin.DECISION).pk)
+    resolve_case(user=captain, case_id=case.pk, note="Cleared", photos=[png()])
+    verify_case(user=worker, case_id=case.pk, passed=True)
+    evaluate_case(user=worker, case_id=case.pk, satisfaction=Satisfaction.SATISFIED)
+    case.refresh_from_db()
+    assert case.status == Status.CLOSED
+    assert access_case(user=user("ph-supervisor1"), pk=case.pk).pk == case.pk
+    with pytest.raises(NotInScope):
+        access_case(user=user("ph-community2"), pk=case.pk)
+
+    assert refresh_case_facts(case_id=case.pk)
+    fact = CaseFact.objects.get(case_id=case.pk)
+    assert (fact.closed, fact.escalated, fact.max_level) == (True, False, Level.TOWN)

@@ -8,6 +8,7 @@ import re
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import translation
 
 from assessment.dashboard import closing_levels, shown_keys
@@ -292,3 +293,29 @@ def test_a_county_goes_to_two_levels_and_a_whistle_lives_its_whole_life(
         Level.TOWN,
     )
     assert fact.solved_by == "consultation"
+
+
+# --- the demo on two levels ---------------------------------------------------------------------
+
+
+def test_the_pinghu_demo_is_built_on_two_levels_and_rebuilt_unchanged(client):
+    from tests.teams.test_seed_demo import seed, snapshot
+
+    first = seed("--shape", "pinghu")
+    assert (
+        "Two levels (top, bottom): street / 街道; community / 社区; the root is the whole area / "
+        "全辖区." in first
+    )
+    assert "ph-street1" in first and "city_committee" not in first
+    before = snapshot()
+    assert seed("--shape", "pinghu") == first
+    assert snapshot() == before
+    assert levels_in_use() == ("town", "village")
+    client.post(
+        reverse("login"),
+        {"username": "ph-grid1", "password": "whistle-demo"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    filing = client.get(reverse("cases:file"), HTTP_ACCEPT_LANGUAGE="en")
+    assert filing.status_code == 200
+    assert "Pinghu Community Grid 1" in filing.content.decode()

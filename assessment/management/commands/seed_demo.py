@@ -1,5 +1,6 @@
 """`manage.py seed_demo`: build a demo county from its example files (rollout.demo: Haining's
-shape, or with `--shape longgang` Longgang's) and print the demo logins; with `--history`, also
+shape, `--shape longgang` Longgang's, or `--shape pinghu` a street over its communities on two
+levels) and print the demo logins; with `--history`, also
 a year of cases walked through the services (assessment.demo_history).
 
 It lives in assessment, the app above cases, because the history uses the case services."""
@@ -14,7 +15,7 @@ from django.utils.translation import gettext as _
 from assessment.demo_history import HISTORY_CASES, HistoryUnavailable, build_history
 from rollout.demo import SHAPES, build_demo_city
 from teams.demo import DEMO_PASSWORD
-from teams.levels import LEVELS, all_names, level_words
+from teams.levels import CITY, LEVELS, all_names, level_words, levels_in_use
 from teams.two_factor.demo import DEMO_RECOVERY_CODES, demo_secret
 
 
@@ -29,8 +30,8 @@ def _pad(text: str, width: int) -> str:
 
 class Command(BaseCommand):
     help = (
-        "Build or refresh a demo county from its files in docs/examples/ (Haining's shape or "
-        "Longgang's) with demo users for every role (idempotent)."
+        "Build or refresh a demo county from its files in docs/examples/ (Haining's shape, "
+        "Longgang's or Pinghu's) with demo users for every role (idempotent)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -39,8 +40,8 @@ class Command(BaseCommand):
             choices=SHAPES,
             default=None,
             help="Which demo county: haining (city / towns / villages, a team pair per town) or "
-            "longgang (district / streets / communities, one team of 8 brigades); default: "
-            "the setting WHISTLE_DEMO_SHAPE.",
+            "longgang (district / streets / communities, one team of 8 brigades) or pinghu (a "
+            "street over its communities: two levels); default: the setting WHISTLE_DEMO_SHAPE.",
         )
         parser.add_argument(
             "--password",
@@ -95,12 +96,19 @@ class Command(BaseCommand):
             self._history(demo.city, cases=options["history_cases"])
 
     def _levels(self) -> None:
-        """What the shape calls its three tiers (its levels.csv), in both languages."""
+        """What the shape calls its levels (its levels.csv), in both languages."""
         names = all_names()
-        self.stdout.write(
-            _("Level names (top, middle, bottom): %(names)s.")
-            % {"names": "; ".join(f"{names[t].en} / {names[t].zh}" for t in LEVELS)}
-        )
+        used = levels_in_use()
+        listed = "; ".join(f"{names[t].en} / {names[t].zh}" for t in used)
+        if len(used) == len(LEVELS):
+            self.stdout.write(
+                _("Level names (top, middle, bottom): %(names)s.") % {"names": listed}
+            )
+        else:
+            self.stdout.write(
+                _("Two levels (top, bottom): %(names)s; the root is the %(whole)s.")
+                % {"names": listed, "whole": f"{names[CITY].en} / {names[CITY].zh}"}
+            )
         self.stdout.write("")
 
     def _second_factor(self, usernames: list[str]) -> None:
