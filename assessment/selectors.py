@@ -19,7 +19,6 @@ from django.db.models import (
     Exists,
     F,
     IntegerField,
-    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -729,40 +728,56 @@ def ranking(
 # --- lists ----------------------------------------------------------------------------------
 
 
-RED_CHUNK = 1000  # candidates whose scope and status are checked per query, most overdue first
+RED_FIRST_CHUNK = 500  # running clocks past due read per query at first; doubled each time
 
 
 def red_and_overdue(*, user: User, limit: int) -> list[Case]:
     """Open visible cases with a running deadline past due (red light), the longest overdue
     first; `overdue_since` is the earliest such due time.
 
-    The cost follows what is overdue, not the history: the running deadlines past due are
-    grouped by case from their own index, the user's scope and the open status are checked on
-    those cases by primary key, and only the listed cases are loaded."""
+    The cost follows the list, not the history: the running clocks past due are read in due
+    order from their own index, a chunk at a time (a case first met there is at its earliest
+    due time), the user's scope and the open status are checked on those cases by primary key,
+    and reading stops once `limit` cases are found; only the listed cases are loaded."""
     now = timezone.now()
     limit = max(0, int(limit))
-    firsts = list(
-        Deadline.objects.filter(
-            timers.current_clock_condition(),  # not a limit the case moved on from
-            paused_at__isnull=True,
-            due_at__lte=now,
-        )
-        .values("case_id")
-        .annotate(overdue_since=Min("due_at"))
-        .order_by("overdue_since", "case_id")
-        .values_list("case_id", "overdue_since")
-    )
+    running = Deadline.objects.filter(
+        timers.current_clock_condition(),  # not a limit the case moved on from
+        paused_at__isnull=True,
+        due_at__lte=now,
+    ).order_by("due_at", "case_id", "pk")
     shown: list[tuple[int, object]] = []
-    for start in range(0, len(firsts), RED_CHUNK):
-        chunk = firsts[start : start + RED_CHUNK]
-        visible = set(
-            visible_cases(user=user)
-            .filter(status__in=OPEN_STATUSES, pk__in=[case_id for case_id, _since in chunk])
-            .values_list("pk", flat=True)
-        )
-        shown += [row for row in chunk if row[0] in visible][: limit - len(shown)]
-        if len(shown) >= limit:
+    seen: set[int] = set()
+    after: tuple | None = None
+    size = RED_FIRST_CHUNK
+    while len(shown) < limit:
+        page = running
+        if after is not None:
+            due, case_id, pk = after
+            page = page.filter(
+                Q(due_at__gt=due)
+                | Q(due_at=due, case_id__gt=case_id)
+                | Q(due_at=due, case_id=case_id, pk__gt=pk)
+            )
+        rows = list(page.values_list("due_at", "case_id", "pk")[:size])
+        if not rows:
             break
+        after = rows[-1]
+        firsts = []
+        for due, case_id, _pk in rows:
+            if case_id not in seen:
+                seen.add(case_id)
+                firsts.append((case_id, due))
+        if firsts:
+            visible = set(
+                visible_cases(user=user)
+                .filter(status__in=OPEN_STATUSES, pk__in=[case_id for case_id, _due in firsts])
+                .values_list("pk", flat=True)
+            )
+            shown += [row for row in firsts if row[0] in visible][: limit - len(shown)]
+        if len(rows) < size:
+            break
+        size *= 2
     if not shown:
         return []
     cases = Case.objects.select_related("item", "grid", "village", "town").in_bulk(
