@@ -24,7 +24,11 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 
 from core.views import run_service
-from rollout import run_selectors, runs
+from rollout import (
+    admin_levels,  # noqa: F401  (the level names page)
+    run_selectors,
+    runs,
+)
 from rollout.forms import ImportForm
 from rollout.models import ImportRun
 

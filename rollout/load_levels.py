@@ -12,9 +12,10 @@ from django.utils.translation import gettext as _
 
 from rollout.common import Plan, Problems, Progress, differs, finish, first_lines, tier_values
 from rollout.files import Column, Table
+from rollout.levels import open_top_cases, open_top_cases_left
 from rollout.report import ImportReport
 from teams.levels import LEVELS, ONE_WHISTLE_LEVEL, flag_problems
-from teams.models import STAFF_LEFT, LevelName, top_committee_staff
+from teams.models import LevelName, staff_left, top_committee_staff
 
 COLUMNS = [
     Column("level", "层级", required=True),
@@ -87,7 +88,9 @@ def load(*, source: Table, report: ImportReport, progress: Progress) -> None:
             for column, message in flag_problems(level=level, **flags).items():
                 problems.add(row, column, str(message))
             if not in_use and (staff := top_committee_staff()):
-                problems.add(row, "in_use", str(STAFF_LEFT % {"count": staff}))
+                problems.add(row, "in_use", staff_left(staff))
+            if not in_use and (cases := open_top_cases()):
+                problems.add(row, "in_use", open_top_cases_left(cases))
         if flags["whistles_here"]:
             whistling.append(row)
         if len(whistling) == 2:

@@ -17,7 +17,6 @@ from knox.admin import AuthTokenAdmin as KnoxTokenAdmin
 from knox.models import AuthToken
 from knox.settings import knox_settings
 
-from teams import admin_levels  # noqa: F401  (the level names page)
 from teams.contacts import CONTACT_FORMATS, UserContactResource
 from teams.levels import VILLAGE, level_label, with_levels
 from teams.models import (

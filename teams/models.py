@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from core.reference import ReferenceQuerySet
 from teams.geo import bbox, polygon_errors
@@ -247,7 +248,7 @@ class LevelName(models.Model):
         if self.whistles_here and others.exists():
             raise ValidationError({"whistles_here": ONE_WHISTLE_LEVEL})
         if not self.in_use and (staff := top_committee_staff()):
-            raise ValidationError({"in_use": STAFF_LEFT % {"count": staff}})
+            raise ValidationError({"in_use": staff_left(staff)})
 
 
 class Grid(BilingualNameMixin):
@@ -476,10 +477,15 @@ NO_TOP_COMMITTEE = _(
 )
 
 
-STAFF_LEFT = _(
-    "%(count)s people are still the top committee's staff: take their memberships away before "
-    "the top level goes out of use."
-)
+def staff_left(count: int) -> str:
+    """Why the top level cannot go out of use yet: its committee still has staff."""
+    return ngettext(
+        "%(count)d person is still the top committee's staff: take the membership away before "
+        "the top level goes out of use.",
+        "%(count)d people are still the top committee's staff: take their memberships away "
+        "before the top level goes out of use.",
+        count,
+    ) % {"count": count}
 
 
 def top_committee_staff() -> int:

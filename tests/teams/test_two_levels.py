@@ -116,8 +116,8 @@ def test_the_top_stays_in_use_while_its_committee_has_staff(org):
         (
             2,
             "in_use",
-            "1 people are still the top committee's staff: take their memberships away before "
-            "the top level goes out of use.",
+            "1 person is still the top committee's staff: take the membership away before the "
+            "top level goes out of use.",
         )
     ]
     row = LevelName(level="city", name_en="whole area", name_zh="全辖区", in_use=False)
@@ -319,3 +319,33 @@ def test_the_pinghu_demo_is_built_on_two_levels_and_rebuilt_unchanged(client):
     filing = client.get(reverse("cases:file"), HTTP_ACCEPT_LANGUAGE="en")
     assert filing.status_code == 200
     assert "Pinghu Community Grid 1" in filing.content.decode()
+
+
+def test_the_top_stays_in_use_while_a_case_is_open_there(org, client):
+    """Its committee leaves with it: a case escalated there must be settled first, whether the
+    county goes to two levels through the levels file or the admin."""
+    from cases.services import escalate_case, request_consultation
+    from tests.cases.engine_steps import in_progress
+
+    case = in_progress(org)
+    request_consultation(user=org.captain, case_id=case.pk, reason="Needs the committee")
+    escalate_case(user=org.town_committee, case_id=case.pk, reason="Too big")
+    Membership.objects.filter(role=Role.CITY_COMMITTEE).delete()
+    assert refused(TWO_LEVELS) == [
+        (
+            2,
+            "in_use",
+            "1 open case is handled at the top level: its committee must settle it before the "
+            "top level goes out of use.",
+        )
+    ]
+    admin = type(org.supervisor).objects.create_superuser("root-2l", password="x-Secret-2026!")
+    client.force_login(admin)
+    row = LevelName.objects.create(level="city", name_en="whole area", name_zh="全辖区")
+    change = reverse("admin:teams_levelname_change", args=[row.pk])
+    posted = {"level": "city", "name_en": "whole area", "name_zh": "全辖区"}  # in_use unticked
+    response = client.post(change, posted, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert "1 open case is handled at the top level" in response.content.decode()
+    row.refresh_from_db()
+    assert row.in_use and levels_in_use() == ("city", "town", "village")
