@@ -2,12 +2,15 @@
 (docs/examples/haining and docs/examples/longgang): filed by a grid worker, screened and
 whistled by the village, dispatched by the service-area rules, reported in, consulted at the
 town level, escalated to the city level, decided, handled, verified, evaluated, closed, and
-assessed from its events; who may see it follows each shape's organisation."""
+assessed from its events; who may see it follows each shape's organisation. On two levels
+(docs/examples/pinghu, and Haining taken to two levels by its levels file) the same life stops
+at the town: its committee decides last."""
 
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from django.utils import translation
 from shapely.geometry import shape
 
 from assessment.models import CaseFact
@@ -29,10 +32,12 @@ from cases.services import (
     whistle_to_town,
 )
 from checklists.models import Item
+from consultation.forms import decision_kinds
 from rollout.demo import build_demo_city
 from teams.levels import levels_in_use, on_chain
-from teams.models import Grid, Membership, User
+from teams.models import Grid, Membership, Role, User
 from tests.cases.engine_steps import T0, png
+from tests.rollout.helpers import csv_bytes, load
 
 pytestmark = pytest.mark.django_db
 
@@ -182,36 +187,30 @@ def test_longgang_dispatches_an_item_of_a_speciality_to_its_professional_brigade
         assert teams == [(area_brigade,), ("LG-ZF-P1",)]
 
 
-def test_pinghu_lives_a_whistle_on_two_levels():
-    """Pinghu's demo (docs/examples/pinghu): a street over its communities, the top tier out of
-    use. The street committee decides last; the case never climbs past the street; the whole
-    area's supervisor sees it."""
-    demo = build_demo_city(shape="pinghu")
-    assert levels_in_use() == ("town", "village") and not on_chain("city")
-    assert demo.counts["towns"] == 1 and demo.counts["villages"] == 6
-    assert "city_committee" not in Membership.objects.values_list("role", flat=True)
-    worker, officer, captain = user("ph-grid1"), user("ph-community1"), user("ph-captain1")
-    street = user("ph-street1")
-
+def live_on_two_levels(*, grid: str, worker: str, officer: str, captain: str, street: str):
+    """A whistle's whole life where the middle committee decides last: filed, screened,
+    whistled, reported in, consulted; escalation refused, by the committee and by its decision;
+    decided at the town, handled, verified, evaluated, closed and assessed at the town."""
+    worker_, officer_, captain_, street_ = (user(n) for n in (worker, officer, captain, street))
     case = file_whistle(
-        user=worker,
+        user=worker_,
         item=Item.objects.get(code="SAN-01"),
         description="Rubbish piled by the market gate",
-        **inside("PH-01-01"),
+        **inside(grid),
     ).case
-    assert (case.village.code, case.town.code, case.city.code) == ("PH-01", "PH-S", "PH")
-    assert case.number.startswith("PH-")
-    accept_case(user=officer, case_id=case.pk)
-    case = whistle_to_town(user=officer, case_id=case.pk, note="Too big for us")
+    accept_case(user=officer_, case_id=case.pk)
+    case = whistle_to_town(user=officer_, case_id=case.pk, note="Too big for us")
     team_dispatches = list(case.dispatches.filter(team__isnull=False))
-    assert [d.team.code for d in team_dispatches] == ["PH-CLE"]
-    report_in(user=captain, dispatch_id=team_dispatches[0].pk)
-
-    case = request_consultation(user=captain, case_id=case.pk, reason="The owner resists")
-    with pytest.raises(IllegalTransition):
-        escalate_case(user=street, case_id=case.pk, reason="Needs more")
+    report_in(user=captain_, dispatch_id=team_dispatches[0].pk)
+    case = request_consultation(user=captain_, case_id=case.pk, reason="The owner resists")
+    assert (case.status, case.level) == (Status.IN_CONSULTATION, Level.TOWN)
+    with translation.override("en"), pytest.raises(IllegalTransition) as refused:
+        escalate_case(user=street_, case_id=case.pk, reason="Needs more")
+    with translation.override("en"):
+        assert "not on this deployment's escalation chain" in str(refused.value)
+    assert "escalate" not in [value for value, _label in decision_kinds("town")]
     decide_consultation(
-        user=street,
+        user=street_,
         case_id=case.pk,
         decision="Clear it jointly",
         tasks=[
@@ -224,16 +223,58 @@ def test_pinghu_lives_a_whistle_on_two_levels():
     )
     case.refresh_from_db()
     assert (case.status, case.level) == (Status.IN_PROGRESS, Level.TOWN)
-    report_in(user=captain, dispatch_id=case.dispatches.get(origin=Dispatch.Origin.DECISION).pk)
-    resolve_case(user=captain, case_id=case.pk, note="Cleared", photos=[png()])
-    verify_case(user=worker, case_id=case.pk, passed=True)
-    evaluate_case(user=worker, case_id=case.pk, satisfaction=Satisfaction.SATISFIED)
+    report_in(user=captain_, dispatch_id=case.dispatches.get(origin=Dispatch.Origin.DECISION).pk)
+    resolve_case(user=captain_, case_id=case.pk, note="Cleared", photos=[png()])
+    verify_case(user=worker_, case_id=case.pk, passed=True)
+    evaluate_case(user=worker_, case_id=case.pk, satisfaction=Satisfaction.SATISFIED)
     case.refresh_from_db()
     assert case.status == Status.CLOSED
+    assert refresh_case_facts(case_id=case.pk)
+    fact = CaseFact.objects.get(case_id=case.pk)
+    assert (fact.closed, fact.whistled, fact.escalated, fact.max_level, fact.solved_by) == (
+        True,
+        True,
+        False,
+        Level.TOWN,
+        "consultation",
+    )
+    return case, [d.team.code for d in team_dispatches]
+
+
+def test_pinghu_lives_a_whistle_on_two_levels():
+    """Pinghu's demo (docs/examples/pinghu): a street over its communities, the top tier out of
+    use. The street committee decides last; the case never climbs past the street; the whole
+    area's supervisor sees it, another community's officer does not."""
+    demo = build_demo_city(shape="pinghu")
+    assert levels_in_use() == ("town", "village") and not on_chain("city")
+    assert demo.counts["towns"] == 1 and demo.counts["villages"] == 6
+    assert "city_committee" not in Membership.objects.values_list("role", flat=True)
+    case, teams = live_on_two_levels(
+        grid="PH-01-01",
+        worker="ph-grid1",
+        officer="ph-community1",
+        captain="ph-captain1",
+        street="ph-street1",
+    )
+    assert (case.village.code, case.town.code, case.city.code) == ("PH-01", "PH-S", "PH")
+    assert case.number.startswith("PH-") and teams == ["PH-CLE"]
     assert access_case(user=user("ph-supervisor1"), pk=case.pk).pk == case.pk
     with pytest.raises(NotInScope):
         access_case(user=user("ph-community2"), pk=case.pk)
 
-    assert refresh_case_facts(case_id=case.pk)
-    fact = CaseFact.objects.get(case_id=case.pk)
-    assert (fact.closed, fact.escalated, fact.max_level) == (True, False, Level.TOWN)
+
+def test_haining_goes_to_two_levels_and_a_whistle_lives_on_them():
+    """Haining's demo goes to two levels through the levels import once its city committee has
+    no staff; the whistles after that live on two levels."""
+    build_demo_city(shape="haining")
+    Membership.objects.filter(role=Role.CITY_COMMITTEE).delete()
+    rows = [
+        ["level", "name_en", "plural_en", "name_zh", "in_use"],
+        ["city", "whole area", "whole areas", "全辖区", "false"],
+    ]
+    load("levels", "levels.csv", csv_bytes(rows))
+    assert levels_in_use() == ("town", "village")
+    _case, teams = live_on_two_levels(
+        grid="HN-XS-01-01", worker="grid1", officer="village1", captain="captain1", street="town1"
+    )
+    assert teams == ["HN-XS-CLE"]
