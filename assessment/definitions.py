@@ -83,10 +83,6 @@ _OWN: dict[str, Promise] = {
             "(target 10%%)."
         )
     ),
-    # Where the top committee is not on the escalation chain (teams.levels.on_chain).
-    "solved_by_consultation_share:town": with_levels(
-        _("Closed cases settled by a consultation of the %(town)s committee (target 10%%).")
-    ),
     "avg_handling_hours": _(
         "Mean working hours from filing to the last resolution of the closed cases."
     ),
@@ -106,6 +102,11 @@ _OWN: dict[str, Promise] = {
         "Dispatches whose supervision order was met late out of those under an order."
     ),
 }
+# The consultation share where the top committee is not on the escalation chain
+# (teams.levels.on_chain): only the middle committee consults.
+_CONSULTATION_OFF_CHAIN = with_levels(
+    _("Closed cases settled by a consultation of the %(town)s committee (target 10%%).")
+)
 _USES: dict[str, tuple[str, ...]] = {
     "on_time_closure_rate": ("due", "late", "suspended"),
     "closure_rate": ("suspended",),
@@ -118,6 +119,6 @@ def help_text(key: str) -> list[Promise]:
     cases a period counts."""
     own = _OWN.get(key)
     if key == "solved_by_consultation_share" and not on_chain(CITY):
-        own = _OWN[f"{key}:town"]
+        own = _CONSULTATION_OFF_CHAIN
     terms = [TERMS[term] for term in _USES.get(key, ())]
     return [*([own] if own is not None else []), *terms, TERMS["counted"]]

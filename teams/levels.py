@@ -95,7 +95,7 @@ def shape() -> Shape:
         return Shape(
             names=names,
             whistle_level=whistling[0] if whistling else VILLAGE,
-            city_committee=all(row.committee and row.in_use for row in top),
+            city_committee=all(row.committee for row in top),  # out of use: none (a constraint)
             top_in_use=all(row.in_use for row in top),
         )
 

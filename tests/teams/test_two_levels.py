@@ -17,6 +17,7 @@ from cases.forms_lists import CaseFilterForm
 from teams.levels import case_levels, flag_problems, levels_in_use, on_chain
 from teams.models import Grid, LevelName, Membership, Role
 from tests.rollout.helpers import csv_bytes, load
+from tests.rollout.test_levels import HEADERS
 from tests.teams.test_level_names import longgang_world, page_texts
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +31,6 @@ def org(db):
     return build_org()
 
 
-HEADERS = ["level", "name_en", "plural_en", "name_zh", "whistles_here", "committee", "in_use"]
 TWO_LEVELS = [
     HEADERS,
     ["city", "whole area", "whole areas", "全辖区", "false", "", "false"],
