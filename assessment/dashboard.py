@@ -25,7 +25,7 @@ from assessment.exports import Table, Value
 from assessment.hotspots import TOP_ITEMS
 from assessment.indicators import LABELS, QUALITY_KEYS, RETURN_KEYS, SUPERVISION_KEYS
 from assessment.models import TownEvaluation
-from assessment.selectors import reason_label
+from assessment.selectors import CITY_ROLES, reason_label
 from cases.access import scope_of
 from cases.models import Dispatch
 from cases.selectors_pages.lists import items_by_aspect
@@ -344,18 +344,29 @@ def first_of_month(day: date) -> date:
 
 # The cases a unit's page lists: every case counted for the unit in the period ("due").
 UNIT_CASES_KEY = "rework_rate"
-RANKED_TYPES = ("department", "team", "town", "village")
+# The top level's regions are ranked too, for whoever oversees several (a prefecture's
+# supervisors, four levels): a county's own staff would rank one.
+RANKED_TYPES = ("city", "department", "team", "town", "village")
 REPORT_RANKINGS = {"city": ("town", "department"), "town": ("village", "team", "department")}
 
 
-def ranked_types() -> list[tuple[str, str]]:
+def ranked_labels() -> dict[str, str]:
     labels = {
+        "city": level_label("city", plural=True, capital=True),
         "department": gettext_lazy("Departments"),
         "team": gettext_lazy("Teams"),
         "town": level_label("town", plural=True, capital=True),
         "village": level_label("village", plural=True, capital=True),
     }
-    return [(key, str(labels[key])) for key in RANKED_TYPES]
+    return {key: str(label) for key, label in labels.items()}
+
+
+def ranked_types(*, user: User) -> list[tuple[str, str]]:
+    """The kinds of units a ranking compares; the top level's only for a user who looks at
+    more than one of its regions."""
+    several = len(scope_of(user).regions_of(*CITY_ROLES)) > 1
+    labels = ranked_labels()
+    return [(key, labels[key]) for key in RANKED_TYPES if key != "city" or several]
 
 
 def report_rankings(unit_type: str) -> tuple[str, ...]:
@@ -730,7 +741,7 @@ def ranking_table(rows: list, *, unit_type: str, period) -> PageTable:
     headers += indicator_headers(KPI_KEYS, labels)
     return PageTable(
         name=f"ranking-{unit_type}",
-        title=_("Ranking: %(units)s") % {"units": dict(ranked_types()).get(unit_type, unit_type)},
+        title=_("Ranking: %(units)s") % {"units": ranked_labels().get(unit_type, unit_type)},
         headers=headers,
         rows=body,
     )

@@ -21,6 +21,7 @@ PERIOD_KINDS = [
 ]
 
 RANKED_TYPES = [
+    ("city", level_label("city", plural=True, capital=True)),
     ("department", _("Departments")),
     ("team", _("Teams")),
     ("town", level_label("town", plural=True, capital=True)),

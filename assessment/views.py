@@ -247,7 +247,7 @@ def rankings(request: HttpRequest) -> HttpResponse:
         "ranking_form": choice,
         "unit_type": unit_type,
         "unit_type_label": board.UNIT_TYPE_LABELS[unit_type],
-        "ranked_types": board.ranked_types(),
+        "ranked_types": board.ranked_types(user=request.user),
         "ranking_keep": [("type", unit_type)],
     }
     tables: dict = {}

@@ -11,7 +11,7 @@ from django.db.models.functions import Cast
 
 from cases.errors import NotAllowed, NotInScope
 from cases.models import Case, Dispatch, Level
-from teams.models import Membership, Role, User
+from teams.models import PREFECTURE_ROLES, Membership, Region, Role, User
 from teams.service_areas import Places, has_own_layout, home_places, served_places
 
 VIEW_CASE_PERMISSION = "cases.view_case"
@@ -63,6 +63,7 @@ def scope_of(user: User) -> Scope:
     departments: dict[str, set[int]] = {}
     grid_villages: set[int] = set()
     stationed: set[int] = set()
+    prefectures: dict[str, set[int]] = {}  # four levels: held at each top region below
     if user.is_authenticated and user.is_active:
         has_areas, has_brigades = has_own_layout()
         rows = (
@@ -73,6 +74,7 @@ def scope_of(user: User) -> Scope:
                 "grid_id",
                 "grid__village_id",
                 "region_id",
+                "region__level",
                 "team_id",
                 "team__region_id",
                 "team__region__level",
@@ -87,6 +89,7 @@ def scope_of(user: User) -> Scope:
             grid,
             grid_village,
             region,
+            region_level,
             team,
             home,
             level,
@@ -98,7 +101,10 @@ def scope_of(user: User) -> Scope:
             if grid:
                 grids.setdefault(role, set()).add(grid)
                 grid_villages.add(grid_village)
-            if region:
+            if region and region_level == Region.Level.PREFECTURE:
+                if role in PREFECTURE_ROLES:
+                    prefectures.setdefault(role, set()).add(region)
+            elif region:
                 regions.setdefault(role, set()).add(region)
             if team:
                 teams.setdefault(role, set()).add(team)
@@ -113,6 +119,8 @@ def scope_of(user: User) -> Scope:
                 departments.setdefault(role, set()).add(department)
         for role, team_ids in laid_out.items():
             served[role] = served.get(role, Places()) | served_places(team_ids=team_ids)
+        for role, below in _cities_below(prefectures).items():
+            regions.setdefault(role, set()).update(below)
 
     def freeze(mapping: dict[str, set[int]]) -> dict[str, frozenset[int]]:
         return {key: frozenset(value) for key, value in mapping.items()}
@@ -129,6 +137,23 @@ def scope_of(user: User) -> Scope:
     )
     user._whistle_scope = scope
     return scope
+
+
+def _cities_below(prefectures: dict[str, set[int]]) -> dict[str, set[int]]:
+    """A role held at a prefecture is held at every region of the top level below it (four
+    levels, teams.levels): one query, only for the few who hold one."""
+    if not prefectures:
+        return {}
+    wanted = set().union(*prefectures.values())
+    children: dict[int, set[int]] = {}
+    for pk, parent in Region.objects.filter(
+        parent_id__in=wanted, level=Region.Level.CITY
+    ).values_list("pk", "parent_id"):
+        children.setdefault(parent, set()).add(pk)
+    return {
+        role: set().union(*(children.get(p, set()) for p in ids))
+        for role, ids in prefectures.items()
+    }
 
 
 def forget_scope(user: User) -> None:

@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from rollout.levels import open_top_cases, open_top_cases_left
-from teams.levels import CITY, LEVELS
+from teams.levels import CITY, TIERS
 from teams.models import LevelName
 
 
@@ -49,7 +49,7 @@ class LevelNameAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         """One row per tier: adding stops once the three are named."""
-        return super().has_add_permission(request) and LevelName.objects.count() < len(LEVELS)
+        return super().has_add_permission(request) and LevelName.objects.count() < len(TIERS)
 
     def has_delete_permission(self, request: HttpRequest, obj: LevelName | None = None) -> bool:
         return False  # a tier's name is changed, never removed (the defaults would come back)

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from rollout.files import Row, Table
 from rollout.report import ImportReport, RowError
-from teams.levels import LEVELS, level_name
+from teams.levels import LEVELS, TIERS, level_name
 
 Progress = Callable[[int, int], None]  # (rows done, rows in all)
 BATCH = 500
@@ -97,12 +97,13 @@ def match_choice(value: str, choices: type[models.TextChoices]) -> str | None:
     return None
 
 
-def tier_values() -> str:
-    """The tier values a file writes (city, town, village), each followed by what the deployment
-    calls it in the active language where that is another word: "town (street)"."""
+def tier_values(*, with_prefecture: bool = True) -> str:
+    """The tier values a file writes (prefecture, city, town, village), each followed by what
+    the deployment calls it in the active language where that is another word: "town
+    (street)"."""
     return ", ".join(
         level if level_name(level) == level else f"{level} ({level_name(level)})"
-        for level in LEVELS
+        for level in (TIERS if with_prefecture else LEVELS)
     )
 
 

@@ -1,13 +1,15 @@
 """The demo counties, built by importing the example files shipped in docs/examples/<shape>/, so
 that the import a county uses is the one every `make run` goes through.
 
-Two shapes: "haining" (a city, its towns and villages, a "1+1+X" team pair per town) and
-"longgang" (a district, its streets and communities, one district team of 5 area brigades and
-3 professional brigades, officers stationed in communities). Each directory holds the seven
-import files (levels.csv first: what the shape calls its tiers, city / town / village or
-district / street / community) and demo.json: the city's code, the logins to print and the
-superusers. The import never carries passwords: the demo gives every user of its files the
-demo password afterwards.
+Four shapes: "haining" (a city, its towns and villages, a "1+1+X" team pair per town) and
+"longgang" (a district, its streets and communities, one district team of 5 area brigades and 3
+professional brigades, officers stationed in communities), "pinghu" (two levels: a street over
+its communities) and "wenzhou" (four levels: the prefecture of Wenzhou over Longgang's files and
+the small county of Cangnan, its supervisors seeing both). Each directory holds the seven import
+files (levels.csv first: what the shape calls its tiers, city / town / village or district /
+street / community) and demo.json: the city's code, the logins to print and the superusers (and,
+for four levels, the prefecture's code). The import never carries passwords: the demo gives
+every user of its files the demo password afterwards.
 """
 
 import csv
@@ -28,7 +30,7 @@ from teams.demo import DEMO_PASSWORD, DemoCity
 from teams.models import Department, Grid, Membership, Region, Role, Team, User
 from teams.two_factor.demo import give_demo_second_factor
 
-SHAPES = ("haining", "longgang", "pinghu")
+SHAPES = ("haining", "longgang", "pinghu", "wenzhou")
 DEFAULT_SHAPE = "haining"
 # The order of the files: each kind refers to codes the kinds before it created.
 FILES = (

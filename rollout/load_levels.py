@@ -1,12 +1,14 @@
-"""Level names: what the deployment calls each of its three tiers, in English and Chinese
-(teams.levels; docs/architecture.md, "Levels"). One row per tier: level (the tier's fixed value,
+"""Level names: what the deployment calls each of its tiers, in English and Chinese (teams.levels;
+docs/architecture.md, "Levels"). One row per tier: level (the tier's fixed value, prefecture,
 city, town or village), name_en, plural_en (optional: name_en + "s" when empty), name_zh, and
-the optional whistles_here (where whistles are blown: the middle or the bottom tier, at most one),
-committee (false only for the top tier: its committee is not on the escalation chain) and in_use
-(false only for the top tier, in a deployment of two levels: its root is then the whole area,
-with no committee, which is then false unless the row says otherwise).
-Keyed by the tier; imported first, so that the messages of the other kinds already say them.
-A tier without a row keeps its default name (city, town, village); a row is never deleted."""
+the optional whistles_here (where whistles are blown: the middle or the bottom tier, at most
+one), committee (false only for the top tier: its committee is not on the escalation chain) and
+in_use (false only for the top tier, in a deployment of two levels: its root is then the whole
+area, with no committee, which is then false unless the row says otherwise). The prefecture's
+row (a tier above the city, for a deployment of four levels) is in use when it is given, and
+never has a committee on the chain; without the row there is no such tier. Keyed by the tier;
+imported first, so that the messages of the other kinds already say them. A tier without a row
+keeps its default name (city, town, village); a row is never deleted."""
 
 from django.utils.translation import gettext as _
 
@@ -14,8 +16,14 @@ from rollout.common import Plan, Problems, Progress, differs, finish, first_line
 from rollout.files import Column, Table
 from rollout.levels import open_top_cases, open_top_cases_left
 from rollout.report import ImportReport
-from teams.levels import LEVELS, ONE_WHISTLE_LEVEL, flag_problems
-from teams.models import LevelName, staff_left, top_committee_staff
+from teams.levels import CITY, ONE_WHISTLE_LEVEL, PREFECTURE, TIERS, flag_problems, shape
+from teams.models import (
+    PREFECTURE_OVER_TWO,
+    LevelName,
+    prefecture_change_problem,
+    staff_left,
+    top_committee_staff,
+)
 
 COLUMNS = [
     Column("level", "层级", required=True),
@@ -43,7 +51,7 @@ def dump() -> list[list[str]]:
             "true" if rows[level].committee else "false",
             "true" if rows[level].in_use else "false",
         ]
-        for level in LEVELS
+        for level in TIERS
         if level in rows
     ]
 
@@ -59,15 +67,16 @@ def load(*, source: Table, report: ImportReport, progress: Progress) -> None:
     plan = Plan()
     writes: dict[str, dict[str, str | bool]] = {}
     whistling: list = []
+    final: dict = {}  # the top's and the prefecture's rows, for the checks across rows
     for row in source.rows:
         level = _tier(problems.text(row, "level", max_length=10, required=True))
-        if level and level not in LEVELS:
+        if level and level not in TIERS:
             problems.add(
                 row,
                 "level",
                 _(
-                    "Unknown tier %(value)s; choose among %(tiers)s (the top, middle and "
-                    "bottom level, whatever the deployment calls them)."
+                    "Unknown tier %(value)s; choose among %(tiers)s (the level above the top, "
+                    "the top, middle and bottom level, whatever the deployment calls them)."
                 )
                 % {"value": row.values["level"].strip(), "tiers": tier_values()},
             )
@@ -81,7 +90,7 @@ def load(*, source: Table, report: ImportReport, progress: Progress) -> None:
         in_use = problems.boolean(row, "in_use", default=True)
         flags = {
             "whistles_here": problems.boolean(row, "whistles_here", default=False),
-            "committee": problems.boolean(row, "committee", default=in_use),
+            "committee": problems.boolean(row, "committee", default=in_use and level != PREFECTURE),
             "in_use": in_use,
         }
         if level:
@@ -91,6 +100,8 @@ def load(*, source: Table, report: ImportReport, progress: Progress) -> None:
                 problems.add(row, "in_use", staff_left(staff))
             if not in_use and (cases := open_top_cases()):
                 problems.add(row, "in_use", open_top_cases_left(cases))
+        if level in (CITY, PREFECTURE):
+            final[level] = (row, in_use)
         if flags["whistles_here"]:
             whistling.append(row)
         if len(whistling) == 2:
@@ -108,6 +119,8 @@ def load(*, source: Table, report: ImportReport, progress: Progress) -> None:
             continue
         writes[level] = values
 
+    _check_four_levels(problems, final)
+
     def write() -> None:
         # One row per tier; saved one by one (three at most), so the kept copies of the names
         # (core.reference) are dropped by the save signal.
@@ -121,3 +134,19 @@ def load(*, source: Table, report: ImportReport, progress: Progress) -> None:
             LevelName.objects.update_or_create(level=level, defaults=values)
 
     finish(report=report, errors=problems.errors, plan=plan, write=write, progress=progress)
+
+
+def _check_four_levels(problems: Problems, final: dict) -> None:
+    """The tier above the top goes with the top level in use, and out of use only once its
+    regions are gone (teams.models.prefecture_change_problem, for the rows as the file leaves
+    them)."""
+    current = shape()
+    top_in_use = final[CITY][1] if CITY in final else current.top_in_use
+    if PREFECTURE in final:
+        row, in_use = final[PREFECTURE]
+        changing = in_use != current.prefecture_in_use
+        problem = prefecture_change_problem(in_use=in_use, top_in_use=top_in_use)
+        if problem and (in_use or changing):
+            problems.add(row, "in_use", problem)
+    elif current.prefecture_in_use and CITY in final and not top_in_use:
+        problems.add(final[CITY][0], "in_use", str(PREFECTURE_OVER_TWO))

@@ -1,5 +1,6 @@
 """Memberships: who holds which role where. The place is a code whose table follows from the
-role (ROLE_PLACE): a grid, a region of the role's level, a team or a department."""
+role (ROLE_PLACE): a grid, a region of the role's level, a team or a department. Supervisors,
+administrators and auditors may also sit at a prefecture (four levels, PREFECTURE_ROLES)."""
 
 from collections import defaultdict
 
@@ -11,6 +12,7 @@ from rollout.report import ImportReport
 from teams.levels import level_name, level_words
 from teams.models import (
     NO_TOP_COMMITTEE,
+    PREFECTURE_ROLES,
     ROLE_PLACE,
     Department,
     Grid,
@@ -133,7 +135,10 @@ def _place(problems: Problems, places: Places, row: Row, role: str) -> tuple[str
             % {"what": what, "code": code, "role": role_label},
         )
         return field, None
-    if level and places.regions[code][1] != level:
+    actual = places.regions[code][1] if field == "region" else None
+    if actual == Region.Level.PREFECTURE and role in PREFECTURE_ROLES:
+        return field, pk
+    if level and actual != level:
         problems.add(
             row,
             "place",

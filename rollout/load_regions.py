@@ -1,7 +1,8 @@
-"""Regions: a GeoJSON FeatureCollection of cities, towns and villages. Properties: code,
-name_zh, name_en, level (city / town / village) and parent (the code of the region above,
-in the database or anywhere in the same file). A geometry, if any, is checked and kept as the
-region's outline (teams.RegionOutline): the grids of a village must then lie inside it
+"""Regions: a GeoJSON FeatureCollection of cities, towns and villages (and, in a deployment of four
+levels, the prefectures above the cities). Properties: code, name_zh, name_en, level (prefecture
+/ city / town / village) and parent (the code of the region above, in the database or anywhere
+in the same file; a city's is a prefecture's, or empty). A geometry, if any, is checked and kept
+as the region's outline (teams.RegionOutline): the grids of a village must then lie inside it
 (rollout.load_grids). A feature without one leaves the stored outline as it is."""
 
 from django.utils.translation import gettext as _
@@ -9,12 +10,17 @@ from django.utils.translation import gettext as _
 from rollout.common import Plan, Progress, finish, tier_values
 from rollout.features import Feature, FeatureProblems, features_of, geometry_of
 from rollout.report import ImportReport
-from teams.levels import level_name, level_words
-from teams.models import Region, RegionOutline
+from teams.levels import PREFECTURE, level_name, parent_level, shape
+from teams.models import PREFECTURE_OUT_OF_USE, Region, RegionOutline
 
 COLUMNS: list = []  # GeoJSON: the properties below
 PROPERTIES = ["code", "name_zh", "name_en", "level", "parent"]
-LEVEL_ORDER = [Region.Level.CITY, Region.Level.TOWN, Region.Level.VILLAGE]
+LEVEL_ORDER = [
+    Region.Level.PREFECTURE,
+    Region.Level.CITY,
+    Region.Level.TOWN,
+    Region.Level.VILLAGE,
+]
 FIELDS = ["name_zh", "name_en", "parent_id"]
 EXAMPLE = [
     {
@@ -72,8 +78,14 @@ def load(*, source: list, report: ImportReport, progress: Progress) -> None:
                 feature,
                 "level",
                 _("Unknown level %(level)s; choose among %(levels)s.")
-                % {"level": level, "levels": tier_values()},
+                % {
+                    "level": level,
+                    "levels": tier_values(with_prefecture=shape().prefecture_in_use),
+                },
             )
+            level = ""
+        if level == PREFECTURE and not shape().prefecture_in_use:
+            problems.add(feature, "level", str(PREFECTURE_OUT_OF_USE))
             level = ""
         if code in first:
             problems.add(
@@ -106,13 +118,17 @@ def load(*, source: list, report: ImportReport, progress: Progress) -> None:
     for feature, _code, _values, level, parent in rows:
         if not level:
             continue
-        expected = Region.PARENT_LEVEL[Region.Level(level)]
+        expected = parent_level(level)
         if expected is None:
             if parent:
                 problems.add(
-                    feature, "parent", _("A %(city)s has no parent region.") % level_words()
+                    feature,
+                    "parent",
+                    _("A %(level)s has no parent region.") % {"level": level_name(level)},
                 )
         elif not parent:
+            if level == Region.Level.CITY:
+                continue  # a county standing alone beside the prefecture's
             problems.add(
                 feature,
                 "parent",

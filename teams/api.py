@@ -8,7 +8,7 @@ from rest_framework.routers import DefaultRouter
 
 from core.api.views import ApiViewSet
 from teams.api_alerts import MeViewSet
-from teams.levels import level_choices
+from teams.levels import region_level_choices
 from teams.models import Department, Grid, Region, Team
 
 MAX_ID = 2**63 - 1
@@ -73,7 +73,7 @@ class TeamSerializer(serializers.ModelSerializer):
 
 
 class RegionFilter(django_filters.FilterSet):
-    level = django_filters.ChoiceFilter(choices=level_choices())
+    level = django_filters.ChoiceFilter(choices=region_level_choices())
     parent = _id("parent_id")
 
     class Meta:

@@ -6,7 +6,10 @@ village or community, where whistles are blown and grids lie). A deployment name
 languages in the admin (`LevelName`, one row per tier) or in its import files, and every label
 says those names: "street command", not "town command". A deployment of two levels (a street
 over its communities) puts the top tier out of use: the root of its tree is then its whole area,
-where supervisors and administrators sit, and no level of its own (`levels_in_use`).
+where supervisors and administrators sit, and no level of its own (`levels_in_use`). A
+deployment of four levels (a prefecture over its counties) puts a tier above the top one: its
+regions group the top level's, their supervisors, administrators and auditors see all of them,
+and its committee is never on the escalation chain, which still ends at the top level's.
 
 Messages carry the names as placeholders: `%(town)s`, `%(towns)s` (plural), `%(Town)s` and
 `%(Towns)s` (capitalised, for the start of an English sentence), and the same for `city` and
@@ -24,8 +27,9 @@ from django.utils.translation import gettext_lazy as _
 from core import reference
 from teams.localized import is_chinese
 
-CITY, TOWN, VILLAGE = "city", "town", "village"
-LEVELS = (CITY, TOWN, VILLAGE)
+PREFECTURE, CITY, TOWN, VILLAGE = "prefecture", "city", "town", "village"
+LEVELS = (CITY, TOWN, VILLAGE)  # the engine's tiers: a case is handled at one of them
+TIERS = (PREFECTURE, *LEVELS)  # every tier a deployment can name, top first
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class Names:
 
 
 DEFAULTS = {
+    PREFECTURE: Names(en="prefecture", en_plural="prefectures", zh="地市"),
     CITY: Names(en="city", en_plural="cities", zh="市"),
     TOWN: Names(en="town", en_plural="towns", zh="镇(街道)"),
     VILLAGE: Names(en="village", en_plural="villages", zh="村(社区)"),
@@ -45,6 +50,11 @@ DEFAULTS = {
 
 # What each tier is for, shown next to the names in the admin and the import template.
 TIER_LABELS = {
+    PREFECTURE: _(
+        "level above the top (a prefecture over its counties): its supervisors see every region "
+        "of the top level below it; in use only in a deployment of four levels, and never on the "
+        "escalation chain"
+    ),
     CITY: _(
         "top level (city or district): the last committee of escalation; out of use in a "
         "deployment of two levels, where it is the whole area"
@@ -66,6 +76,8 @@ class Shape:
     whistle_level: str = VILLAGE
     city_committee: bool = True
     top_in_use: bool = True
+    # Four levels: a tier above the top one (absent unless its row says it is in use).
+    prefecture_in_use: bool = False
 
 
 def shape() -> Shape:
@@ -97,6 +109,7 @@ def shape() -> Shape:
             whistle_level=whistling[0] if whistling else VILLAGE,
             city_committee=all(row.committee for row in top),  # out of use: none (a constraint)
             top_in_use=all(row.in_use for row in top),
+            prefecture_in_use=any(row.in_use for row in rows if row.level == PREFECTURE),
         )
 
     try:
@@ -116,9 +129,21 @@ def whistle_level() -> str:
 
 
 def levels_in_use() -> tuple[str, ...]:
-    """The deployment's levels, top first: three, or two when the top tier is out of use (its
-    root then stands for the whole area and is offered nowhere as a level)."""
-    return LEVELS if shape().top_in_use else (TOWN, VILLAGE)
+    """The deployment's levels, top first: three; two when the top tier is out of use (its
+    root then stands for the whole area and is offered nowhere as a level); four when the tier
+    above the top is in use."""
+    current = shape()
+    if not current.top_in_use:
+        return (TOWN, VILLAGE)
+    return TIERS if current.prefecture_in_use else LEVELS
+
+
+def parent_level(level: str) -> str | None:
+    """The level of a region's parent: none for the top level's regions unless the tier above
+    it is in use (then the top level's regions may sit under one of it, or stand alone)."""
+    if level == CITY:
+        return PREFECTURE if shape().prefecture_in_use else None
+    return {PREFECTURE: None, TOWN: CITY, VILLAGE: TOWN}[level]
 
 
 def case_levels() -> list[tuple[str, str]]:
@@ -158,7 +183,7 @@ def level_words() -> dict[str, str]:
     if kept is not None and kept[0] is current:
         return dict(kept[1])
     words: dict[str, str] = {}
-    for level in LEVELS:
+    for level in TIERS:
         names = current.names[level]
         plural = f"{level[:-1]}ies" if level == CITY else f"{level}s"
         words[level] = _word(names, chinese=chinese)
@@ -191,8 +216,15 @@ def flag_problems(
     only, only the top committee off the chain, and only the top level out of use, then with no
     committee (LevelName.clean, the levels import)."""
     problems = {}
-    if whistles_here and level == CITY:
+    if whistles_here and level in (PREFECTURE, CITY):
         problems["whistles_here"] = _("Whistles are blown at the middle or the bottom level.")
+    if level == PREFECTURE:
+        if committee:
+            problems["committee"] = _(
+                "The level above the top has no committee on the escalation chain: the top "
+                "level's committee decides last."
+            )
+        return problems
     if not committee and level != CITY:
         problems["committee"] = _("Only the top level's committee can be left out.")
     if not in_use and level != CITY:
@@ -213,3 +245,8 @@ def level_choices() -> list[tuple[str, str]]:
     """Choices of a level field: the values are fixed, the labels the deployment's names (a
     callable, so migrations keep the function and never the names)."""
     return [(level, level_label(level)) for level in LEVELS]
+
+
+def region_level_choices() -> list[tuple[str, str]]:
+    """Choices of a region's level: the engine's three and the tier above them (four levels)."""
+    return [(level, level_label(level)) for level in TIERS]

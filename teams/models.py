@@ -11,14 +11,16 @@ from django.utils.translation import ngettext
 from core.reference import ReferenceQuerySet
 from teams.geo import bbox, polygon_errors
 from teams.levels import (
-    LEVELS,
     ONE_WHISTLE_LEVEL,
+    PREFECTURE,
     TIER_LABELS,
+    TIERS,
     flag_problems,
-    level_choices,
     level_label,
     level_name,
     level_words,
+    parent_level,
+    region_level_choices,
     shape,
     with_levels,
 )
@@ -66,18 +68,18 @@ class User(AbstractUser):
 
 
 class Region(BilingualNameMixin):
-    """A node of the administrative tree: city -> town/street -> village/community."""
+    """A node of the administrative tree: city -> town/street -> village/community, and in a
+    deployment of four levels a prefecture above its cities (teams.levels.parent_level)."""
 
     class Level(models.TextChoices):
-        # The deployment's names (teams.levels); fields take level_choices, never these.
+        # The deployment's names (teams.levels); fields take region_level_choices, never these.
+        PREFECTURE = "prefecture", level_label("prefecture")
         CITY = "city", level_label("city")
         TOWN = "town", level_label("town")
         VILLAGE = "village", level_label("village")
 
-    PARENT_LEVEL = {Level.CITY: None, Level.TOWN: Level.CITY, Level.VILLAGE: Level.TOWN}
-
     code = models.CharField(_("code"), max_length=32, unique=True)
-    level = models.CharField(_("level"), max_length=10, choices=level_choices, db_index=True)
+    level = models.CharField(_("level"), max_length=10, choices=region_level_choices, db_index=True)
     parent = models.ForeignKey(
         "self",
         verbose_name=_("parent"),
@@ -97,9 +99,10 @@ class Region(BilingualNameMixin):
         ordering = ["code"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(level="city", parent__isnull=True)
+                condition=Q(level="prefecture", parent__isnull=True)
+                | Q(level="city")
                 | (Q(level__in=["town", "village"]) & Q(parent__isnull=False)),
-                name="region_city_is_root",
+                name="region_parent_by_level",
             )
         ]
 
@@ -107,10 +110,19 @@ class Region(BilingualNameMixin):
         return self.name
 
     def clean(self) -> None:
-        expected = self.PARENT_LEVEL.get(self.level)
+        if self.level == PREFECTURE and not shape().prefecture_in_use:
+            raise ValidationError({"level": PREFECTURE_OUT_OF_USE})
+        expected = parent_level(self.level) if self.level in TIERS else None
         if expected is None and self.parent_id:
-            raise ValidationError({"parent": _("A %(city)s has no parent region.") % level_words()})
+            raise ValidationError(
+                {
+                    "parent": _("A %(level)s has no parent region.")
+                    % {"level": level_name(self.level)}
+                }
+            )
         if expected is not None:
+            if not self.parent_id and self.level == self.Level.CITY:
+                return  # a county standing alone beside the prefecture's
             if not self.parent_id:
                 raise ValidationError({"parent": _("This level needs a parent region.")})
             if self.parent.level != expected:
@@ -123,8 +135,9 @@ class Region(BilingualNameMixin):
 
     @property
     def city(self) -> "Region":
+        """The region of the top level this one lies in (itself for a top level's region)."""
         node = self
-        while node.parent_id:
+        while node.level not in (self.Level.CITY, self.Level.PREFECTURE) and node.parent_id:
             node = node.parent
         return node
 
@@ -172,7 +185,7 @@ class LevelName(models.Model):
     """What the deployment calls one tier of its tree, in both languages (teams.levels)."""
 
     level = models.CharField(
-        _("tier"), max_length=10, unique=True, choices=[(t, TIER_LABELS[t]) for t in LEVELS]
+        _("tier"), max_length=10, unique=True, choices=[(t, TIER_LABELS[t]) for t in TIERS]
     )
     name_en = models.CharField(_("name (English)"), max_length=40, help_text=_("e.g. street"))
     plural_en = models.CharField(
@@ -219,7 +232,12 @@ class LevelName(models.Model):
                 name="levelname_whistles_below_the_top",
             ),
             models.CheckConstraint(
-                condition=Q(committee=True) | Q(level="city"), name="levelname_committee_top_only"
+                condition=Q(committee=True) | Q(level__in=["prefecture", "city"]),
+                name="levelname_committee_top_only",
+            ),
+            models.CheckConstraint(
+                condition=~Q(level="prefecture") | Q(committee=False),
+                name="levelname_prefecture_off_the_chain",
             ),
             models.UniqueConstraint(
                 fields=["whistles_here"],
@@ -227,7 +245,8 @@ class LevelName(models.Model):
                 name="levelname_one_whistle_level",
             ),
             models.CheckConstraint(
-                condition=Q(in_use=True) | (Q(level="city") & Q(committee=False)),
+                condition=Q(in_use=True)
+                | (Q(level__in=["prefecture", "city"]) & Q(committee=False)),
                 name="levelname_out_of_use_top_only",
             ),
         ]
@@ -247,8 +266,15 @@ class LevelName(models.Model):
         others = LevelName.objects.filter(whistles_here=True).exclude(pk=self.pk)
         if self.whistles_here and others.exists():
             raise ValidationError({"whistles_here": ONE_WHISTLE_LEVEL})
+        if self.level == PREFECTURE:
+            problem = prefecture_change_problem(in_use=self.in_use)
+            if problem:
+                raise ValidationError({"in_use": problem})
+            return
         if not self.in_use and (staff := top_committee_staff()):
             raise ValidationError({"in_use": staff_left(staff)})
+        if not self.in_use and shape().prefecture_in_use:
+            raise ValidationError({"in_use": PREFECTURE_OVER_TWO})
 
 
 class Grid(BilingualNameMixin):
@@ -470,6 +496,45 @@ ROLE_PLACE = {
     Role.ADMIN: ("region", Region.Level.CITY),
     Role.AUDITOR: ("region", Region.Level.CITY),
 }
+# The roles that may also be held at a prefecture (four levels): they then hold it at every
+# region of the top level below it (cases.access.scope_of).
+PREFECTURE_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN, Role.AUDITOR})
+PREFECTURE_OUT_OF_USE = with_levels(
+    _(
+        "The level above the top (%(prefecture)s) is not in use: say in_use = true on its row "
+        "of the levels file, or on the admin page Level names, first."
+    )
+)
+PREFECTURE_OVER_TWO = with_levels(
+    _(
+        "The level above the top (%(prefecture)s) is in use: a deployment of four levels keeps "
+        "its top level. Put the level above out of use first."
+    )
+)
+
+
+def prefecture_change_problem(*, in_use: bool, top_in_use: bool | None = None) -> str:
+    """Why the tier above the top cannot be put in or out of use now, or "": in use only over a
+    top level in use (as stored, or as a file leaves it); out of use only once no region of it
+    is left."""
+    if in_use and not (shape().top_in_use if top_in_use is None else top_in_use):
+        return str(
+            with_levels(
+                _(
+                    "The level above the top needs the top level (%(city)s) in use: a deployment "
+                    "has two, three or four levels."
+                )
+            )
+        )
+    if not in_use and (count := Region.objects.filter(level=PREFECTURE).count()):
+        return ngettext(
+            "%(count)d region of the level above the top is left: remove it first.",
+            "%(count)d regions of the level above the top are left: remove them first.",
+            count,
+        ) % {"count": count}
+    return ""
+
+
 PLACE_FIELDS = ("region", "grid", "team", "department")
 NO_TOP_COMMITTEE = _(
     "This deployment has two levels: its top tier, the whole area, has no committee, so no one "
@@ -645,7 +710,11 @@ class Membership(models.Model):
                     % {"place": self._meta.get_field(field).verbose_name}
                 }
             )
-        if level and target.level != level:
+        if (
+            level
+            and target.level != level
+            and not (target.level == PREFECTURE and self.role in PREFECTURE_ROLES)
+        ):
             raise ValidationError(
                 {
                     field: _("This role is held at the level: %(level)s.")

@@ -120,8 +120,9 @@ def test_bad_rows_are_refused_with_line_column_and_why_and_nothing_is_written():
         (8, "name_en"),
     ]
     assert found[0][2] == (
-        "line 2, column level: Unknown tier hamlet; choose among city, town, village (the top, "
-        "middle and bottom level, whatever the deployment calls them)."
+        "line 2, column level: Unknown tier hamlet; choose among prefecture, city, town, village "
+        "(the level above the top, the top, middle and bottom level, whatever the deployment "
+        "calls them)."
     )
     assert found[1][2] == "line 3, column name_en: This value is required."
     assert "already on line 5" in found[3][2]
@@ -139,7 +140,7 @@ def test_a_refusal_names_the_column_as_the_file_wrote_it():
 def test_the_tier_values_in_a_refusal_say_what_the_deployment_calls_them():
     load("levels", "levels.csv", csv_bytes(LONGGANG))
     [(_line, _column, text)] = refused(csv_bytes([HEADERS, ["street", "street", "", "街道"]]))
-    assert "choose among city (district), town (street), village (community)" in text
+    assert "choose among prefecture, city (district), town (street), village (community)" in text
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])

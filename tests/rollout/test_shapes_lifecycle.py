@@ -1,10 +1,10 @@
-"""The whole life of a whistle on both demo shapes, each built by importing its example files
-(docs/examples/haining and docs/examples/longgang): filed by a grid worker, screened and
-whistled by the village, dispatched by the service-area rules, reported in, consulted at the
-town level, escalated to the city level, decided, handled, verified, evaluated, closed, and
-assessed from its events; who may see it follows each shape's organisation. On two levels
-(docs/examples/pinghu, and Haining taken to two levels by its levels file) the same life stops
-at the town: its committee decides last."""
+"""The whole life of a whistle on the demo shapes, each built by importing its example files
+(docs/examples/haining, docs/examples/longgang, and docs/examples/wenzhou on four levels): filed
+by a grid worker, screened and whistled by the village, dispatched by the service-area rules,
+reported in, consulted at the town level, escalated to the city level, decided, handled,
+verified, evaluated, closed, and assessed from its events; who may see it follows each shape's
+organisation. On two levels (docs/examples/pinghu, and Haining taken to two levels by its levels
+file) the same life stops at the town: its committee decides last."""
 
 from dataclasses import dataclass
 from datetime import timedelta
@@ -82,6 +82,19 @@ CASTS = [
         city_committee="lg-district1",
         member="lg-member1",
         outsider="captain-lg-zf-a1",
+    ),
+    # Four levels: Cangnan, a county of the prefecture of Wenzhou, beside Longgang.
+    Cast(
+        shape="wenzhou",
+        grid="CN-LX-01-01",
+        worker="cn-grid1",
+        officer="cn-village1",
+        captain="cn-captain1",
+        team="CN-LX-CLE",
+        town_committee="cn-town1",
+        city_committee="cn-county1",
+        member="cn-member1",
+        outsider="cn-captain2",
     ),
 ]
 

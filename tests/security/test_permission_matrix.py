@@ -1037,6 +1037,33 @@ def _ask(client, target: Target, name: str, objects: Objects, home: Objects) -> 
     return _status(response)
 
 
+def mismatches_on(
+    org, inside: Objects, outside: Objects, *, roles=ROLES, row_of=lambda row: row
+) -> list[str]:
+    """Every URL asked by `roles` inside and outside the organisation, against the
+    expectations (each row passed through `row_of`, for a variant leaving a role out)."""
+    clients = _clients(org)
+    found = []
+    for name in sorted(url_names()):
+        target = TARGETS[name]
+        use_api = name.startswith("api:")
+        places = [inside, outside] if target.scoped else [inside]
+        observed = [
+            " ".join(
+                _ask(clients[role][1 if use_api else 0], target, name, objects, inside)
+                for role in roles
+            )
+            for objects in places
+        ]
+        if name in SESSION_ENDING:
+            clients = _clients(org)
+        expected = EXPECTATIONS[name]
+        wanted = [row_of(row) for row in (expected if isinstance(expected, tuple) else (expected,))]
+        if observed != wanted:
+            found.append(f"{name}: expected {wanted!r}, got {observed!r}")
+    return found
+
+
 def test_every_role_gets_the_expected_status_on_every_url(world):
     org, inside, outside = world
     clients = _clients(org)

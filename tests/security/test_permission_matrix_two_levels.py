@@ -7,14 +7,7 @@ import pytest
 from teams.models import LevelName, Membership, Role
 from tests.cases.conftest import org
 from tests.security.scenario import ROLES, build_objects, build_org
-from tests.security.test_permission_matrix import (
-    EXPECTATIONS,
-    SESSION_ENDING,
-    TARGETS,
-    _ask,
-    _clients,
-    url_names,
-)
+from tests.security.test_permission_matrix import mismatches_on
 
 pytestmark = pytest.mark.django_db
 __all__ = ["org"]
@@ -36,25 +29,6 @@ def test_every_role_gets_the_same_status_on_two_levels(org, settings, tmp_path):
     LevelName.objects.create(
         level="city", name_en="whole area", name_zh="全辖区", in_use=False, committee=False
     )
-    clients = _clients(org)
-    mismatches = []
-    for name in sorted(url_names()):
-        target = TARGETS[name]
-        use_api = name.startswith("api:")
-        places = [inside, outside] if target.scoped else [inside]
-        observed = []
-        for objects in places:
-            row = [
-                _ask(clients[role][1 if use_api else 0], target, name, objects, inside)
-                for index, role in enumerate(ROLES)
-                if index != GONE
-            ]
-            observed.append(" ".join(row))
-        if name in SESSION_ENDING:
-            clients = _clients(org)
-        expected = EXPECTATIONS[name]
-        rows = expected if isinstance(expected, tuple) else (expected,)
-        wanted = [_without_the_top_committee(row) for row in rows]
-        if observed != wanted:
-            mismatches.append(f"{name}: expected {wanted!r}, got {observed!r}")
+    roles = [role for index, role in enumerate(ROLES) if index != GONE]
+    mismatches = mismatches_on(org, inside, outside, roles=roles, row_of=_without_the_top_committee)
     assert not mismatches, "\n".join(mismatches)

@@ -101,7 +101,12 @@ def test_the_admin_names_the_levels_and_never_deletes_one(client):
             },
         )
         assert response.status_code == 302, response.content
-    assert client.get(add).status_code == 403  # the three tiers are named: nothing to add
+    # The level above the top (four levels) is named the same way, without a committee.
+    above = {"level": "prefecture", "name_en": "city", "plural_en": "", "name_zh": "市"}
+    refused = client.post(add, {**above, "committee": "on", "in_use": "on"})
+    assert refused.status_code == 200 and not LevelName.objects.filter(level="prefecture")
+    assert client.post(add, {**above, "in_use": "on"}).status_code == 302
+    assert client.get(add).status_code == 403  # the four tiers are named: nothing to add
     row = LevelName.objects.get(level="town")
     assert client.post(reverse("admin:teams_levelname_delete", args=[row.pk])).status_code == 403
     with translation.override("en"):

@@ -34,10 +34,18 @@ def region(code: str, level: str, parent: Region | None) -> Region:
 # --- the region tree -------------------------------------------------------------------------
 
 
-def test_a_city_with_a_parent_is_refused_by_the_database():
-    town = TownFactory()
+def test_a_prefecture_with_a_parent_is_refused_by_the_database():
+    """A city may sit under a prefecture (four levels, checked by clean); a prefecture is a
+    root."""
+    city = CityFactory()
     with pytest.raises(IntegrityError), transaction.atomic():
-        region("X1", Region.Level.CITY, town).save()
+        region("X1", Region.Level.PREFECTURE, city).save()
+
+
+def test_a_city_under_anything_but_a_prefecture_in_use_is_refused():
+    town = TownFactory()
+    with pytest.raises(ValidationError, match="parent"):
+        region("X1", Region.Level.CITY, town).full_clean()
 
 
 def test_a_town_without_a_parent_is_refused_by_the_database():

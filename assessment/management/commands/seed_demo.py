@@ -41,7 +41,8 @@ class Command(BaseCommand):
             default=None,
             help="Which demo county: haining (city / towns / villages, a team pair per town) or "
             "longgang (district / streets / communities, one team of 8 brigades) or pinghu (a "
-            "street over its communities: two levels); default: the setting WHISTLE_DEMO_SHAPE.",
+            "street over its communities: two levels) or wenzhou (a prefecture over two counties: "
+            "four levels); default: the setting WHISTLE_DEMO_SHAPE.",
         )
         parser.add_argument(
             "--password",
@@ -103,6 +104,14 @@ class Command(BaseCommand):
         if len(used) == len(LEVELS):
             self.stdout.write(
                 _("Level names (top, middle, bottom): %(names)s.") % {"names": listed}
+            )
+        elif len(used) > len(LEVELS):
+            self.stdout.write(
+                _(
+                    "Four levels (above the top, top, middle, bottom): %(names)s; escalation "
+                    "ends at the top level's committee."
+                )
+                % {"names": listed}
             )
         else:
             self.stdout.write(
