@@ -69,6 +69,8 @@ SOLVER_TARGETS = {"village": 0.7, "team": 0.2, "consultation": 0.1}
 
 # Who opens the dashboards, and the unit each role looks at first (its own place).
 HOME_UNITS = (
+    (Role.SUPERVISOR, "prefecture", "prefectures"),  # four levels: the whole prefecture
+    (Role.ADMIN, "prefecture", "prefectures"),
     (Role.SUPERVISOR, "city", "regions"),
     (Role.CITY_COMMITTEE, "city", "regions"),
     (Role.ADMIN, "city", "regions"),
@@ -79,6 +81,7 @@ HOME_UNITS = (
 )
 
 UNIT_TYPE_LABELS = {
+    "prefecture": level_label("prefecture", capital=True),
     "city": level_label("city", capital=True),
     "town": level_label("town", capital=True),
     "village": level_label("village", capital=True),
@@ -120,7 +123,7 @@ def is_supervisor(*, user: User) -> bool:
 
 def unit_for(*, unit_type: str, unit_id: int) -> Unit:
     """The unit's name in the active language; 404 when there is no such unit."""
-    if unit_type in ("city", "town", "village"):
+    if unit_type in ("prefecture", "city", "town", "village"):
         row = Region.objects.filter(pk=unit_id, level=unit_type).first()
     elif unit_type == "grid":
         row = Grid.objects.filter(pk=unit_id).first()

@@ -184,9 +184,20 @@ FORMULAS: dict[str, tuple[str, str, str]] = {
     "supervision_late_rate": ("dispatch", "supervision_late", "supervised"),
 }
 
-UNIT_TYPES = ("city", "town", "village", "grid", "grid_worker", "team", "department")
-# The fact column that places a case or dispatch in a unit of this type.
+UNIT_TYPES = (
+    "prefecture",
+    "city",
+    "town",
+    "village",
+    "grid",
+    "grid_worker",
+    "team",
+    "department",
+)
+# The fact column that places a case or dispatch in a unit of this type (a prefecture's: its
+# counties', four levels).
 REGION_FIELDS = {
+    "prefecture": "city__parent_id",
     "city": "city_id",
     "town": "town_id",
     "village": "village_id",

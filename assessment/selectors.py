@@ -102,6 +102,10 @@ def units_in_scope(*, user: User, unit_type: str) -> QuerySet:
         Role.TEAM_MEMBER, frozenset()
     )
     departments = scope.departments.get(Role.DEPARTMENT_LIAISON, frozenset())
+    if unit_type == "prefecture":
+        held = (scope.prefectures.get(role, frozenset()) for role in CITY_ROLES)
+        prefectures = frozenset().union(*held)
+        return Region.objects.filter(level=Region.Level.PREFECTURE, pk__in=prefectures)
     if unit_type == "city":
         return Region.objects.filter(level=Region.Level.CITY, pk__in=cities)
     if unit_type == "town":

@@ -372,8 +372,8 @@ def recount_period_counts(*, unit_type: str, unit_id: int, periods: Sequence[Per
 
 
 def keep_overview_counts(*, today: date | None = None) -> int:
-    """Periodic: keep the overview of every city and town counted (this month's and quarter's,
-    with their trends), so that a committee's or supervisor's overview reads stored
+    """Periodic: keep the overview of every prefecture, city and town counted (this month's and
+    quarter's, with their trends), so that a committee's or supervisor's overview reads stored
     counts instead of counting up to millions of facts while the city works. Only periods
     whose facts changed are counted again. Returns how many periods were counted."""
     today = today or timezone.localdate()
@@ -382,13 +382,12 @@ def keep_overview_counts(*, today: date | None = None) -> int:
         for kind in KEPT_KINDS
         for period in selectors.overview_periods(kind=kind, anchor=today)
     ]
-    units = Region.objects.filter(level__in=[Region.Level.CITY, Region.Level.TOWN]).order_by(
-        "level", "pk"
-    )
+    units = Region.objects.filter(
+        level__in=[Region.Level.PREFECTURE, Region.Level.CITY, Region.Level.TOWN]
+    ).order_by("level", "pk")
     counted = 0
     for pk, level in units.values_list("pk", "level"):
-        unit_type = "city" if level == Region.Level.CITY else "town"
-        counted += recount_period_counts(unit_type=unit_type, unit_id=pk, periods=periods)
+        counted += recount_period_counts(unit_type=level, unit_id=pk, periods=periods)
     return counted
 
 

@@ -32,6 +32,9 @@ class Scope:
     stationed: frozenset[int] = frozenset()
     departments: dict[str, frozenset[int]] = field(default_factory=dict)
     grid_villages: frozenset[int] = frozenset()
+    # The prefectures where the user holds a role (four levels), by role; `regions` holds the
+    # same role at every county below them.
+    prefectures: dict[str, frozenset[int]] = field(default_factory=dict)
 
     def roles(self) -> set[str]:
         held = set()
@@ -134,6 +137,7 @@ def scope_of(user: User) -> Scope:
         stationed=frozenset(stationed),
         departments=freeze(departments),
         grid_villages=frozenset(grid_villages),
+        prefectures=freeze(prefectures),
     )
     user._whistle_scope = scope
     return scope

@@ -6,6 +6,7 @@ which still ends at the county's committee."""
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.http import Http404
 from django.urls import reverse
 from django.utils import translation
 
@@ -236,6 +237,28 @@ def test_the_prefecture_s_supervisor_sees_both_counties_and_each_county_its_own(
         assert page.status_code == 200 and case.number in page.content.decode()
     listed = client.get(reverse("cases:list"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert cangnan.number in listed and longgang.number in listed
+    # The assessment: the prefecture's overview counts both counties' whistles, each county's
+    # its own; the ranking compares the counties.
+    from django.utils import timezone
+
+    from assessment.periods import period_for
+    from assessment.selectors import indicators
+    from assessment.services import refresh_case_facts
+
+    for case in (cangnan, longgang):
+        refresh_case_facts(case_id=case.pk)
+    month = period_for("month", timezone.localdate())
+    wenzhou, county = Region.objects.get(code="WZ"), Region.objects.get(code="CN")
+    overseer = User.objects.get(username="wz-supervisor1")
+    whistles = {
+        (unit_type, unit.code): indicators(
+            user=overseer, unit_type=unit_type, unit_id=unit.pk, period=month
+        )["merged_share"].denominator
+        for unit_type, unit in (("prefecture", wenzhou), ("city", county))
+    }
+    assert whistles == {("prefecture", "WZ"): 2, ("city", "CN"): 1}
+    overview = client.get(reverse("assessment:overview"), HTTP_ACCEPT_LANGUAGE="en")
+    assert overview.status_code == 200 and "City Wenzhou" in overview.content.decode()
     ranking = client.get(
         reverse("assessment:rankings"), {"type": "city"}, HTTP_ACCEPT_LANGUAGE="en"
     ).content.decode()
@@ -245,6 +268,13 @@ def test_the_prefecture_s_supervisor_sees_both_counties_and_each_county_its_own(
     assert client.get(reverse("cases:detail", args=[longgang.pk])).status_code == 404
     ranking = client.get(reverse("assessment:rankings"), HTTP_ACCEPT_LANGUAGE="en")
     assert 'data-testid="tab-city"' not in ranking.content.decode()  # one county: no ranking
+    with pytest.raises(Http404):  # nor the prefecture's figures
+        indicators(
+            user=User.objects.get(username="cn-supervisor1"),
+            unit_type="prefecture",
+            unit_id=wenzhou.pk,
+            period=month,
+        )
 
 
 def test_escalation_ends_at_the_county_and_the_prefecture_decides_nothing(settings, tmp_path):
