@@ -83,6 +83,17 @@ def test_the_prefecture_has_no_committee_no_whistles_and_needs_the_top_level():
     with pytest.raises(IntegrityError), transaction.atomic():
         LevelName.objects.create(level="prefecture", name_en="city", name_zh="市", committee=True)
 
+    # Four levels keep their top level: it goes out of use only after the prefecture.
+    load("levels", "levels.csv", csv_bytes(FOUR_LEVELS))
+    assert refused("levels", "levels.csv", csv_bytes(two_and_above[:1] + two_and_above[2:])) == [
+        (
+            2,
+            "in_use",
+            "The level above the top (city) is in use: a deployment of four levels keeps its top "
+            "level. Put the level above out of use first.",
+        )
+    ]
+
 
 def test_a_prefecture_region_needs_its_level_in_use_and_stays_while_it_has_regions():
     load_county()
