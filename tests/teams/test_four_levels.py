@@ -186,7 +186,8 @@ def test_the_wenzhou_demo_is_built_on_four_levels_and_rebuilt_unchanged():
     first = seed("--shape", "wenzhou")
     assert (
         "Four levels (above the top, top, middle, bottom): city / 市; county / 县(市); town / "
-        "镇(街道); community / 村(社区); escalation ends at the top level's committee." in first
+        "镇(街道); community / 村(社区); escalation ends at the top level's committee.\n"
+        "Wenzhou oversees Cangnan, Longgang." in first
     )
     assert "wz-supervisor1" in first and "cn-county1" in first
     before = snapshot()

@@ -16,6 +16,7 @@ from assessment.demo_history import HISTORY_CASES, HistoryUnavailable, build_his
 from rollout.demo import SHAPES, build_demo_city
 from teams.demo import DEMO_PASSWORD
 from teams.levels import CITY, LEVELS, all_names, level_words, levels_in_use
+from teams.models import Region
 from teams.two_factor.demo import DEMO_RECOVERY_CODES, demo_secret
 
 
@@ -113,6 +114,14 @@ class Command(BaseCommand):
                 )
                 % {"names": listed}
             )
+            for above in Region.objects.filter(level=Region.Level.PREFECTURE).order_by("code"):
+                below = above.children.order_by("code")
+                # Translators: what separates the names of a list (a Chinese list takes 、).
+                separator = _(", ")
+                self.stdout.write(
+                    _("%(name)s oversees %(below)s.")
+                    % {"name": above.name, "below": separator.join(r.name for r in below)}
+                )
         else:
             self.stdout.write(
                 _("Two levels (top, bottom): %(names)s; the root is the %(whole)s.")
