@@ -161,7 +161,7 @@ def test_supervisors_administrators_and_auditors_sit_at_a_prefecture_and_no_one_
     overseer = User.objects.get(username="overseer")
     county = Region.objects.get(code="C01")
     assert scope_of(overseer).regions_of(Role.SUPERVISOR) == {county.pk}
-    with pytest.raises(ValidationError):
+    with translation.override("en"), pytest.raises(ValidationError, match="held at the level"):
         Membership(user=overseer, role=Role.CITY_COMMITTEE, region=county.parent).full_clean()
 
 
