@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -350,7 +351,11 @@ UNIT_CASES_KEY = "rework_rate"
 # The top level's regions are ranked too, for whoever oversees several (a prefecture's
 # supervisors, four levels): a county's own staff would rank one.
 RANKED_TYPES = ("city", "department", "team", "town", "village")
-REPORT_RANKINGS = {"city": ("town", "department"), "town": ("village", "team", "department")}
+REPORT_RANKINGS = {
+    "prefecture": ("city", "department"),
+    "city": ("town", "department"),
+    "town": ("village", "team", "department"),
+}
 
 
 def ranked_labels() -> dict[str, str]:
@@ -751,10 +756,33 @@ def ranking_table(rows: list, *, unit_type: str, period) -> PageTable:
 
 
 def rows_within(rows: list, *, unit_type: str, parent: Unit) -> list:
-    """Keep the ranked units that lie in a town (for a town's report); a city keeps all."""
+    """Keep the ranked units that lie in the report's unit: a town's villages and teams, a
+    city's towns and departments, a prefecture's cities and departments (whoever oversees
+    several cities ranks them all otherwise)."""
+    ids = [row.unit_id for row in rows]
+    if parent.type in ("city", "prefecture"):
+        cities = (
+            [parent.id]
+            if parent.type == "city"
+            else list(Region.objects.filter(parent_id=parent.id).values_list("pk", flat=True))
+        )
+        if unit_type in ("city", "town"):
+            inside = set(
+                Region.objects.filter(pk__in=ids, level=unit_type)
+                .filter(Q(pk__in=cities) | Q(parent_id__in=cities))
+                .values_list("pk", flat=True)
+            )
+        elif unit_type == "department":
+            inside = set(
+                Department.objects.filter(pk__in=ids)
+                .filter(Q(region_id__in=cities) | Q(region__parent_id__in=cities))
+                .values_list("pk", flat=True)
+            )
+        else:
+            return rows
+        return [row for row in rows if row.unit_id in inside]
     if parent.type != "town":
         return rows
-    ids = [row.unit_id for row in rows]
     if unit_type == "village":
         inside = set(
             Region.objects.filter(pk__in=ids, parent_id=parent.id).values_list("pk", flat=True)
@@ -773,14 +801,17 @@ def default_report_unit(*, user: User, unit_type: str, home: tuple[str, int]) ->
     home_type, home_id = home
     if unit_type == home_type:
         return home_id
+    if unit_type == "prefecture":
+        raise Http404()  # only a prefecture's own overseers
     scope = scope_of(user)
     if unit_type == "town":
         towns = scope.regions_of(Role.TOWN_COMMITTEE)
         if towns:
             return min(towns)
+        below = {"city": "parent_id", "prefecture": "parent__parent_id"}.get(home_type)
         first = (
-            Region.objects.filter(level="town", parent_id=home_id).order_by("code").first()
-            if home_type == "city"
+            Region.objects.filter(level="town", **{below: home_id}).order_by("code").first()
+            if below
             else None
         )
         if first is None:
@@ -792,6 +823,16 @@ def default_report_unit(*, user: User, unit_type: str, home: tuple[str, int]) ->
     raise PermissionDenied(
         _("The %(city)s's report is for %(city)s staff and supervisors.") % level_words()
     )
+
+
+def report_counties(*, unit: Unit) -> list[tuple[int, str]]:
+    """The cities a prefecture's report links to (four levels), for choosing a city's report."""
+    if unit.type != "prefecture":
+        return []
+    return [
+        (city.pk, city.name)
+        for city in Region.objects.filter(level="city", parent_id=unit.id).order_by("code")
+    ]
 
 
 def report_towns(*, unit: Unit) -> list[tuple[int, str]]:

@@ -491,10 +491,13 @@ def evaluate(request: HttpRequest) -> HttpResponse:
 @login_required
 @reads_replica
 def report(request: HttpRequest) -> HttpResponse:
-    """The month's assessment of a town or of the city, for printing."""
+    """The month's assessment of a town, of the city or (four levels) of the prefecture, for
+    printing."""
     home_type, home_id = board.home_unit(user=request.user)
-    unit_type = request.GET.get("unit_type") or ("town" if home_type == "town" else "city")
-    if unit_type not in ("city", "town"):
+    unit_type = request.GET.get("unit_type") or (
+        home_type if home_type in ("town", "prefecture") else "city"
+    )
+    if unit_type not in ("prefecture", "city", "town"):
         return HttpResponseBadRequest(
             _("A report is made for a %(town)s or for the %(city)s.") % level_words()
         )
@@ -517,6 +520,7 @@ def report(request: HttpRequest) -> HttpResponse:
         "unit": unit,
         "report_keep": [("unit_type", unit_type), ("unit_id", unit_id)],
         "report_towns": board.report_towns(unit=unit),
+        "report_counties": board.report_counties(unit=unit),
     }
     tables: dict = {}
     if period is not None:

@@ -328,3 +328,31 @@ def test_escalation_ends_at_the_county_and_the_prefecture_decides_nothing(settin
         )
     case.refresh_from_db()
     assert (case.status, case.level) == (Status.IN_CONSULTATION, Level.CITY)
+
+
+def test_the_monthly_report_of_the_prefecture_and_of_each_county_ranks_what_lies_in_it(client):
+    """The prefecture's report ranks its counties and links to theirs; a county's report, opened
+    by the prefecture's supervisor, ranks that county's towns and departments only."""
+    from rollout.demo import build_demo_city
+
+    build_demo_city(shape="wenzhou")
+    client.force_login(User.objects.get(username="wz-supervisor1"))
+    report = client.get(reverse("assessment:report"), HTTP_ACCEPT_LANGUAGE="en")
+    text = report.content.decode()
+    assert report.status_code == 200
+    assert "Monthly assessment report: Wenzhou" in text and "Ranking: Counties" in text
+    county = Region.objects.get(code="CN")
+    assert f"?unit_type=city&amp;unit_id={county.pk}" in text  # the counties' reports
+    report = client.get(
+        reverse("assessment:report"),
+        {"unit_type": "city", "unit_id": county.pk},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    text = report.content.decode()
+    assert "Monthly assessment report: Cangnan" in text and "Ranking: Towns" in text
+    assert "Lingxi Town" in text and "Cangnan Market Supervision Bureau" in text
+    assert "Chengzhong Street" not in text and "Longgang Market Supervision Bureau" not in text
+    # A county's supervisor has no report of the prefecture.
+    client.force_login(User.objects.get(username="cn-supervisor1"))
+    asked = client.get(reverse("assessment:report"), {"unit_type": "prefecture"})
+    assert asked.status_code == 404
