@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 
 from assessment import definitions
 from assessment.exports import Table, Value
+from assessment.forms import RANKED_TYPES as RANKING_CHOICES
 from assessment.hotspots import TOP_ITEMS
 from assessment.indicators import LABELS, QUALITY_KEYS, RETURN_KEYS, SUPERVISION_KEYS
 from assessment.models import TownEvaluation
@@ -349,8 +350,9 @@ def first_of_month(day: date) -> date:
 # The cases a unit's page lists: every case counted for the unit in the period ("due").
 UNIT_CASES_KEY = "rework_rate"
 # The top level's regions are ranked too, for whoever oversees several (a prefecture's
-# supervisors, four levels): a county's own staff would rank one.
-RANKED_TYPES = ("city", "department", "team", "town", "village")
+# supervisors, four levels): a county's own staff would rank one. The kinds and their labels
+# are the ranking form's choices.
+RANKED_TYPES = tuple(key for key, _label in RANKING_CHOICES)
 REPORT_RANKINGS = {
     "prefecture": ("city", "department"),
     "city": ("town", "department"),
@@ -359,14 +361,7 @@ REPORT_RANKINGS = {
 
 
 def ranked_labels() -> dict[str, str]:
-    labels = {
-        "city": level_label("city", plural=True, capital=True),
-        "department": gettext_lazy("Departments"),
-        "team": gettext_lazy("Teams"),
-        "town": level_label("town", plural=True, capital=True),
-        "village": level_label("village", plural=True, capital=True),
-    }
-    return {key: str(label) for key, label in labels.items()}
+    return {key: str(label) for key, label in RANKING_CHOICES}
 
 
 def ranked_types(*, user: User) -> list[tuple[str, str]]:
