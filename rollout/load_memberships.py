@@ -12,7 +12,6 @@ from rollout.report import ImportReport
 from teams.levels import level_name, level_words
 from teams.models import (
     NO_TOP_COMMITTEE,
-    PREFECTURE_ROLES,
     ROLE_PLACE,
     Department,
     Grid,
@@ -21,6 +20,7 @@ from teams.models import (
     Role,
     Team,
     User,
+    role_held_at,
     role_in_use,
 )
 
@@ -135,10 +135,7 @@ def _place(problems: Problems, places: Places, row: Row, role: str) -> tuple[str
             % {"what": what, "code": code, "role": role_label},
         )
         return field, None
-    actual = places.regions[code][1] if field == "region" else None
-    if actual == Region.Level.PREFECTURE and role in PREFECTURE_ROLES:
-        return field, pk
-    if level and actual != level:
+    if level and not role_held_at(role, places.regions[code][1]):
         problems.add(
             row,
             "place",

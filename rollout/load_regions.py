@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from rollout.common import Plan, Progress, finish, tier_values
 from rollout.features import Feature, FeatureProblems, features_of, geometry_of
 from rollout.report import ImportReport
-from teams.levels import PREFECTURE, level_name, parent_level, shape
+from teams.levels import PREFECTURE, level_name, parent_level, parent_required, shape
 from teams.models import PREFECTURE_OUT_OF_USE, Region, RegionOutline
 
 COLUMNS: list = []  # GeoJSON: the properties below
@@ -127,7 +127,7 @@ def load(*, source: list, report: ImportReport, progress: Progress) -> None:
                     _("A %(level)s has no parent region.") % {"level": level_name(level)},
                 )
         elif not parent:
-            if level == Region.Level.CITY:
+            if not parent_required(level):
                 continue  # a county standing alone beside the prefecture's
             problems.add(
                 feature,

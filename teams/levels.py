@@ -146,6 +146,12 @@ def parent_level(level: str) -> str | None:
     return {PREFECTURE: None, TOWN: CITY, VILLAGE: TOWN}[level]
 
 
+def parent_required(level: str) -> bool:
+    """Whether a region of this level must have a parent: the middle and bottom levels' do; a
+    top level's region may stand alone even under four levels."""
+    return level in (TOWN, VILLAGE)
+
+
 def case_levels() -> list[tuple[str, str]]:
     """The levels a case can be handled at, for the lists' filters: the top one only while its
     committee sits on the escalation chain."""

@@ -20,6 +20,7 @@ from teams.levels import (
     level_name,
     level_words,
     parent_level,
+    parent_required,
     region_level_choices,
     shape,
     with_levels,
@@ -121,7 +122,7 @@ class Region(BilingualNameMixin):
                 }
             )
         if expected is not None:
-            if not self.parent_id and self.level == self.Level.CITY:
+            if not self.parent_id and not parent_required(self.level):
                 return  # a county standing alone beside the prefecture's
             if not self.parent_id:
                 raise ValidationError({"parent": _("This level needs a parent region.")})
@@ -513,6 +514,12 @@ PREFECTURE_OVER_TWO = with_levels(
 )
 
 
+def role_held_at(role: str, level: str) -> bool:
+    """Whether a role held at a region may be held at one of this level: its own, or a
+    prefecture for the roles that oversee (PREFECTURE_ROLES)."""
+    return level == ROLE_PLACE[role][1] or (level == PREFECTURE and role in PREFECTURE_ROLES)
+
+
 def prefecture_change_problem(*, in_use: bool, top_in_use: bool | None = None) -> str:
     """Why the tier above the top cannot be put in or out of use now, or "": in use only over a
     top level in use (as stored, or as a file leaves it); out of use only once no region of it
@@ -710,11 +717,7 @@ class Membership(models.Model):
                     % {"place": self._meta.get_field(field).verbose_name}
                 }
             )
-        if (
-            level
-            and target.level != level
-            and not (target.level == PREFECTURE and self.role in PREFECTURE_ROLES)
-        ):
+        if level and not role_held_at(self.role, target.level):
             raise ValidationError(
                 {
                     field: _("This role is held at the level: %(level)s.")

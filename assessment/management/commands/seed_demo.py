@@ -114,10 +114,10 @@ class Command(BaseCommand):
                 )
                 % {"names": listed}
             )
+            # Translators: what separates the names of a list (a Chinese list takes 、).
+            separator = _(", ")
             for above in Region.objects.filter(level=Region.Level.PREFECTURE).order_by("code"):
                 below = above.children.order_by("code")
-                # Translators: what separates the names of a list (a Chinese list takes 、).
-                separator = _(", ")
                 self.stdout.write(
                     _("%(name)s oversees %(below)s.")
                     % {"name": above.name, "below": separator.join(r.name for r in below)}
