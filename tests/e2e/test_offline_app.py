@@ -255,6 +255,25 @@ def registration_id(page: Page, cdp, scope: str) -> str:
     raise AssertionError(f"no service worker registration for {scope}: {registrations}")
 
 
+def shown_notification(page: Page, title: str, *, within_ms: int) -> dict | None:
+    """The notification of that title the service worker shows, polled in the page for a
+    while (getNotifications() is a promise), or None."""
+    return page.evaluate(
+        """async ([title, within]) => {
+          const registration = await navigator.serviceWorker.ready;
+          const deadline = Date.now() + within;
+          while (Date.now() < deadline) {
+            const all = await registration.getNotifications();
+            const found = all.find((n) => n.title === title);
+            if (found) return { body: found.body, tag: found.tag, url: found.data.url };
+            await new Promise((resolve) => setTimeout(resolve, 25));
+          }
+          return null;
+        }""",
+        [title, within_ms],
+    )
+
+
 def test_an_alert_sent_by_the_server_is_shown_by_the_service_worker(browsing, org, push_service):
     context = browsing.context(service_workers=True)
     context.grant_permissions(["notifications"], origin=browsing.base_url)
@@ -287,32 +306,25 @@ def test_an_alert_sent_by_the_server_is_shown_by_the_service_worker(browsing, or
     assert payload["title"] == "Whistled: report in for HN-0001"
     assert payload["url"] == "/notifications/"
 
-    # The push service hands the message to the browser: DevTools plays that part.
+    # The push service hands the message to the browser: DevTools plays that part. DevTools
+    # drops a message now and then (seen once in CI: nothing shown in 15 s), as a push service
+    # may: a real one delivers again until the browser takes it, so the test does too, a few
+    # times. Each notification has the case's tag, so a second delivery replaces the first.
     cdp = context.new_cdp_session(page)
-    cdp.send(
-        "ServiceWorker.deliverPushMessage",
-        {
-            "origin": browsing.base_url,
-            "registrationId": registration_id(page, cdp, browsing.base_url + "/"),
-            "data": json.dumps(delivery.payload),
-        },
-    )
-    # getNotifications() is a promise: polled in the page (Playwright's wait_for_function takes
-    # a promise for a true value).
-    shown = page.evaluate(
-        """async (title) => {
-          const registration = await navigator.serviceWorker.ready;
-          const deadline = Date.now() + 15000;
-          while (Date.now() < deadline) {
-            const all = await registration.getNotifications();
-            const found = all.find((n) => n.title === title);
-            if (found) return { body: found.body, tag: found.tag, url: found.data.url };
-            await new Promise((resolve) => setTimeout(resolve, 25));
-          }
-          return null;
-        }""",
-        payload["title"],
-    )
+    registration = registration_id(page, cdp, browsing.base_url + "/")
+    shown = None
+    for _attempt in range(4):
+        cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {
+                "origin": browsing.base_url,
+                "registrationId": registration,
+                "data": json.dumps(delivery.payload),
+            },
+        )
+        shown = shown_notification(page, payload["title"], within_ms=6000)
+        if shown is not None:
+            break
     assert shown == {
         "body": payload["body"],
         "tag": "case-HN-0001",
