@@ -11,6 +11,7 @@ from django.db.models.functions import Cast
 
 from cases.errors import NotAllowed, NotInScope
 from cases.models import Case, Dispatch, Level
+from core import reference
 from teams.models import PREFECTURE_ROLES, Membership, Region, Role, User
 from teams.service_areas import Places, has_own_layout, home_places, served_places
 
@@ -54,10 +55,28 @@ class Scope:
 
 
 def scope_of(user: User) -> Scope:
-    """The user's scope, cached on the user object for the request or task."""
+    """The user's scope, cached on the user object for the request or task.
+
+    Each process also keeps every user's scope it read, with the reference data
+    (core.reference): memberships, teams, their areas and the regions change rarely, and every
+    write to them drops the copies, in this process at once and in the others within
+    WHISTLE_REFERENCE_CHECK_SECONDS (1 s; at most WHISTLE_REFERENCE_MAX_AGE_SECONDS while the
+    cache is down). Reading it took a query and about 2.5 ms of Python on every request
+    (docs/benchmarks.md, "Whistle intake"). Whether the account is active is read from the
+    user object, never kept."""
     cached = getattr(user, "_whistle_scope", None)
     if cached is not None:
         return cached
+    if user.is_authenticated and user.is_active:
+        scope = reference.cached(("scope", user.pk), lambda: _read_scope(user_id=user.pk))
+    else:
+        scope = Scope()
+    user._whistle_scope = scope
+    return scope
+
+
+def _read_scope(*, user_id: int) -> Scope:
+    """The scope as the user's memberships give it now."""
     grids: dict[str, set[int]] = {}
     regions: dict[str, set[int]] = {}
     teams: dict[str, set[int]] = {}
@@ -67,63 +86,62 @@ def scope_of(user: User) -> Scope:
     grid_villages: set[int] = set()
     stationed: set[int] = set()
     prefectures: dict[str, set[int]] = {}  # four levels: held at each top region below
-    if user.is_authenticated and user.is_active:
-        has_areas, has_brigades = has_own_layout()
-        rows = (
-            Membership.objects.filter(user=user)
-            .annotate(has_areas=has_areas, has_brigades=has_brigades)
-            .values_list(
-                "role",
-                "grid_id",
-                "grid__village_id",
-                "region_id",
-                "region__level",
-                "team_id",
-                "team__region_id",
-                "team__region__level",
-                "has_areas",
-                "has_brigades",
-                "stationed_in_id",
-                "department_id",
-            )
+    has_areas, has_brigades = has_own_layout()
+    rows = (
+        Membership.objects.filter(user_id=user_id)
+        .annotate(has_areas=has_areas, has_brigades=has_brigades)
+        .values_list(
+            "role",
+            "grid_id",
+            "grid__village_id",
+            "region_id",
+            "region__level",
+            "team_id",
+            "team__region_id",
+            "team__region__level",
+            "has_areas",
+            "has_brigades",
+            "stationed_in_id",
+            "department_id",
         )
-        for (
-            role,
-            grid,
-            grid_village,
-            region,
-            region_level,
-            team,
-            home,
-            level,
-            areas,
-            brigades,
-            village,
-            department,
-        ) in rows:
-            if grid:
-                grids.setdefault(role, set()).add(grid)
-                grid_villages.add(grid_village)
-            if region and region_level == Region.Level.PREFECTURE:
-                if role in PREFECTURE_ROLES:
-                    prefectures.setdefault(role, set()).add(region)
-            elif region:
-                regions.setdefault(role, set()).add(region)
-            if team:
-                teams.setdefault(role, set()).add(team)
-                if areas or brigades:
-                    laid_out.setdefault(role, set()).add(team)
-                else:  # the home region: no further query (a town's team)
-                    own = home_places(region_id=home, level=level)
-                    served[role] = served.get(role, Places()) | own
-            if village:
-                stationed.add(village)
-            if department:
-                departments.setdefault(role, set()).add(department)
-        for role, team_ids in laid_out.items():
-            served[role] = served.get(role, Places()) | served_places(team_ids=team_ids)
-        for role, below in _cities_below(prefectures).items():
-            regions.setdefault(role, set()).update(below)
+    )
+    for (
+        role,
+        grid,
+        grid_village,
+        region,
+        region_level,
+        team,
+        home,
+        level,
+        areas,
+        brigades,
+        village,
+        department,
+    ) in rows:
+        if grid:
+            grids.setdefault(role, set()).add(grid)
+            grid_villages.add(grid_village)
+        if region and region_level == Region.Level.PREFECTURE:
+            if role in PREFECTURE_ROLES:
+                prefectures.setdefault(role, set()).add(region)
+        elif region:
+            regions.setdefault(role, set()).add(region)
+        if team:
+            teams.setdefault(role, set()).add(team)
+            if areas or brigades:
+                laid_out.setdefault(role, set()).add(team)
+            else:  # the home region: no further query (a town's team)
+                own = home_places(region_id=home, level=level)
+                served[role] = served.get(role, Places()) | own
+        if village:
+            stationed.add(village)
+        if department:
+            departments.setdefault(role, set()).add(department)
+    for role, team_ids in laid_out.items():
+        served[role] = served.get(role, Places()) | served_places(team_ids=team_ids)
+    for role, below in _cities_below(prefectures).items():
+        regions.setdefault(role, set()).update(below)
 
     def freeze(mapping: dict[str, set[int]]) -> dict[str, frozenset[int]]:
         return {key: frozenset(value) for key, value in mapping.items()}
@@ -139,7 +157,6 @@ def scope_of(user: User) -> Scope:
         grid_villages=frozenset(grid_villages),
         prefectures=freeze(prefectures),
     )
-    user._whistle_scope = scope
     return scope
 
 

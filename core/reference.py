@@ -257,16 +257,17 @@ class ReferenceQuerySet(models.QuerySet):
     _raw_delete.alters_data = True
 
 
-def _on_change(**kwargs: Any) -> None:
+def on_change(**kwargs: Any) -> None:
+    """A signal receiver that calls changed() (post_save, post_delete, m2m_changed)."""
     changed()
 
 
 def track(*tracked: type[models.Model]) -> None:
     """Call changed() on every save and delete of these models (AppConfig.ready)."""
     for model in tracked:
-        post_save.connect(_on_change, sender=model, dispatch_uid=f"reference-save-{model}")
-        post_delete.connect(_on_change, sender=model, dispatch_uid=f"reference-delete-{model}")
+        post_save.connect(on_change, sender=model, dispatch_uid=f"reference-save-{model}")
+        post_delete.connect(on_change, sender=model, dispatch_uid=f"reference-delete-{model}")
 
 
 # A flush (the end of a transactional test) or a migration may rewrite every table.
-post_migrate.connect(_on_change, dispatch_uid="reference-migrate")
+post_migrate.connect(on_change, dispatch_uid="reference-migrate")

@@ -8,6 +8,7 @@ from django.db import models
 from django.utils.translation import gettext as _
 
 from checklists.models import Aspect, Item
+from core import reference
 from rollout.common import Plan, Problems, Progress, finish, first_lines
 from rollout.files import Column, Row, Table
 from rollout.report import ImportReport
@@ -225,6 +226,8 @@ def load(*, source: Table, report: ImportReport, progress: Progress) -> None:
                     relation.through(team_id=team.pk, **{relation.other: other})
                     for other in sorted(wanted - set(now))
                 ]
+            if gone or added:
+                reference.changed()  # the areas are read into every user's kept scope
             if gone:
                 relation.through.objects.filter(pk__in=gone).delete()
             relation.through.objects.bulk_create(added, batch_size=500)

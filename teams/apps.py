@@ -10,9 +10,16 @@ class TeamsConfig(AppConfig):
 
     def ready(self) -> None:
         # In ready(): the models cannot be imported while the apps load.
+        from django.db.models.signals import m2m_changed
+
         from teams import sessions  # noqa: F401  (the session clocks start at sign-in)
-        from teams.models import Grid, LevelName, Region
+        from teams.models import Grid, LevelName, Membership, Region, Team
         from teams.two_factor import checks, signals  # noqa: F401  (the deploy check, sign-ins)
 
-        # Filing keeps these rows in each process; every save and delete drops the copies.
-        reference.track(Grid, LevelName, Region)
+        # Filing keeps these rows in each process, and every request the user's scope, read
+        # from the memberships, the teams and their areas (cases.access.scope_of); every save
+        # and delete drops the copies, and so does a change of a team's areas.
+        reference.track(Grid, LevelName, Region, Membership, Team, Team.areas.through)
+        m2m_changed.connect(
+            reference.on_change, sender=Team.areas.through, dispatch_uid="reference-team-areas"
+        )

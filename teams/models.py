@@ -417,6 +417,8 @@ class Team(BilingualNameMixin):
         help_text=_("Departments that work with this team (the X of 1+1+X)."),
     )
 
+    objects = ReferenceQuerySet.as_manager()  # kept in the users' scopes (cases.access)
+
     class Meta:
         verbose_name = _("team")
         verbose_name_plural = _("teams")
@@ -645,6 +647,8 @@ class Membership(models.Model):
             "(they see its cases as their team does)."
         ),
     )
+
+    objects = ReferenceQuerySet.as_manager()  # kept in the users' scopes (cases.access)
 
     class Meta:
         verbose_name = _("membership")
