@@ -146,7 +146,7 @@ def _read_scope(*, user_id: int) -> Scope:
     def freeze(mapping: dict[str, set[int]]) -> dict[str, frozenset[int]]:
         return {key: frozenset(value) for key, value in mapping.items()}
 
-    scope = Scope(
+    return Scope(
         grids=freeze(grids),
         regions=freeze(regions),
         teams=freeze(teams),
@@ -157,7 +157,6 @@ def _read_scope(*, user_id: int) -> Scope:
         grid_villages=frozenset(grid_villages),
         prefectures=freeze(prefectures),
     )
-    return scope
 
 
 def _cities_below(prefectures: dict[str, set[int]]) -> dict[str, set[int]]:

@@ -61,7 +61,7 @@ def test_a_second_request_reads_no_scope(org):
         q["sql"] for q in queries.captured_queries if '"teams_membership"."grid_id"' in q["sql"]
     ]
     assert not read, read
-    forgotten = User.objects.get(pk=org.grid_worker.pk)
+    forgotten = _fresh(org.grid_worker)
     with CaptureQueriesContext(connection) as queries:
         assert scope_of(forgotten).grid_villages == {org.village.pk}
     assert len(queries) == 0
