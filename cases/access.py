@@ -12,7 +12,7 @@ from django.db.models.functions import Cast
 from cases.errors import NotAllowed, NotInScope
 from cases.models import Case, Dispatch, Level
 from core import reference
-from teams.models import PREFECTURE_ROLES, Membership, Region, Role, User
+from teams.models import HELD_BELOW_PREFECTURE, Membership, Region, Role, User
 from teams.service_areas import Places, has_own_layout, home_places, served_places
 
 VIEW_CASE_PERMISSION = "cases.view_case"
@@ -123,7 +123,7 @@ def _read_scope(*, user_id: int) -> Scope:
             grids.setdefault(role, set()).add(grid)
             grid_villages.add(grid_village)
         if region and region_level == Region.Level.PREFECTURE:
-            if role in PREFECTURE_ROLES:
+            if role in HELD_BELOW_PREFECTURE:
                 prefectures.setdefault(role, set()).add(region)
         elif region:
             regions.setdefault(role, set()).add(region)
@@ -192,7 +192,10 @@ def _place_terms(user: User, scope: Scope) -> list[tuple[str, frozenset[int]]]:
         ("town_id", scope.regions_of(Role.TOWN_COMMITTEE) | captain.towns),
         (
             "city_id",
-            scope.regions_of(Role.CITY_COMMITTEE, Role.SUPERVISOR, Role.ADMIN) | captain.cities,
+            scope.regions_of(
+                Role.CITY_COMMITTEE, Role.PREFECTURE_COMMITTEE, Role.SUPERVISOR, Role.ADMIN
+            )
+            | captain.cities,
         ),
     ]
     return [(name, ids) for name, ids in terms if ids]
@@ -298,11 +301,18 @@ def is_city_committee_of(user: User, case: Case) -> bool:
     return case.city_id in scope_of(user).regions_of(Role.CITY_COMMITTEE)
 
 
+def is_prefecture_committee_of(user: User, case: Case) -> bool:
+    """A prefecture's committee holds its role at every city below it (scope_of)."""
+    return case.city_id in scope_of(user).regions_of(Role.PREFECTURE_COMMITTEE)
+
+
 def is_committee_at_level(user: User, case: Case) -> bool:
     """The committee that governs the case at its level: the town's for village and town
-    cases, the city's for city cases."""
+    cases, the city's for city cases, the prefecture's for prefecture cases (four levels)."""
     if case.level == Level.CITY:
         return is_city_committee_of(user, case)
+    if case.level == Level.PREFECTURE:
+        return is_prefecture_committee_of(user, case)
     return is_town_committee_of(user, case)
 
 

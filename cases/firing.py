@@ -11,6 +11,7 @@ from cases.models import Case, Deadline, Dispatch, Level, Status
 from cases.notifications import (
     city_committee,
     handlers_of_dispatch,
+    prefecture_committee,
     town_committee,
     village_officers,
 )
@@ -46,6 +47,13 @@ def act_on_deadline(*, case: Case, deadline: Deadline) -> None:
         and on_chain(Level.CITY)
     ):
         perform(action="escalate", user=None, case=case, data={"deadline": data})
+    elif (
+        stage == Stage.CITY_CONSULTATION
+        and case.status == Status.IN_CONSULTATION
+        and case.level == Level.CITY
+        and on_chain(Level.PREFECTURE)
+    ):
+        perform(action="escalate_to_prefecture", user=None, case=case, data={"deadline": data})
     elif stage == Stage.REPORT_IN and deadline.dispatch_id:
         _report_in_late(case=case, deadline=deadline, data=data)
     elif stage == Stage.SUSPENSION_REVIEW:
@@ -120,6 +128,8 @@ def _concerned(*, case: Case, deadline: Deadline) -> list:
 def _committee(case: Case) -> list:
     if case.level == Level.CITY:
         return list(city_committee(case.city))
+    if case.level == Level.PREFECTURE:
+        return list(prefecture_committee(case.city))
     return list(town_committee(case.town))
 
 

@@ -225,6 +225,10 @@ class EscalateForm(ReasonForm):
     reason = _text(with_levels(_("Why the %(town)s cannot decide it")))
 
 
+class EscalateToPrefectureForm(ReasonForm):
+    reason = _text(with_levels(_("Why the %(city)s cannot decide it")))
+
+
 class ReopenForm(ReasonForm):
     reason = _text(_("Why the case is reopened"))
 

@@ -623,6 +623,14 @@ def city_committee(city: Region) -> list[User]:
     return _holders(Role.CITY_COMMITTEE, region=city.pk)
 
 
+def prefecture_committee(city: Region) -> list[User]:
+    """The committee of the prefecture above the city (four levels): none when the city stands
+    alone."""
+    if city.parent_id is None:
+        return []
+    return _holders(Role.PREFECTURE_COMMITTEE, region=city.parent_id)
+
+
 def grid_workers(grid: Grid) -> list[User]:
     return _holders(Role.GRID_WORKER, grid=grid.pk)
 

@@ -3,7 +3,7 @@
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from cases.access import scope_of
-from cases.models import Case, Deadline, Dispatch, Level
+from cases.models import ABOVE_TOWN, Case, Deadline, Dispatch
 from checklists.demo import is_demo_item
 from checklists.models import Aspect, Item
 from teams.geo import contains
@@ -76,7 +76,7 @@ def transfer_villages(*, user: User, case: Case) -> QuerySet[Region]:
         level=Region.Level.VILLAGE, parent__parent_id=case.city_id
     ).exclude(pk=case.village_id)
     if case.city_id not in scope.regions_of(Role.CITY_COMMITTEE):
-        towns = scope.regions_of(Role.TOWN_COMMITTEE) if case.level != Level.CITY else ()
+        towns = scope.regions_of(Role.TOWN_COMMITTEE) if case.level not in ABOVE_TOWN else ()
         villages = villages.filter(parent_id__in=list(towns))
     return villages.select_related("parent").order_by("parent__code", "code")
 

@@ -29,14 +29,20 @@ CASE_STAGES = {
     Stage.HANDLING,
     Stage.TOWN_CONSULTATION,
     Stage.CITY_CONSULTATION,
+    Stage.PREFECTURE_CONSULTATION,
     Stage.VERIFICATION,
 }
 
 
 def _limit(*, item_id: int, stage: str) -> TimeLimit | None:
-    return batching.remember(
+    limit = batching.remember(
         ("time_limit", item_id, stage), lambda: time_limit(item_id=item_id, stage=stage)
     )
+    if limit is None and stage == Stage.PREFECTURE_CONSULTATION:
+        # An item that names no limit of its own for the prefecture (four levels) gives it the
+        # city consultation's: the checklists predate that level.
+        return _limit(item_id=item_id, stage=Stage.CITY_CONSULTATION)
+    return limit
 
 
 def plan_deadline(

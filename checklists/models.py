@@ -161,6 +161,8 @@ class Stage(models.TextChoices):
     HANDLING = "handling", _("handling")
     TOWN_CONSULTATION = "town_consultation", _("town consultation")
     CITY_CONSULTATION = "city_consultation", _("city consultation")
+    # Four levels, with the prefecture's committee on the escalation chain (teams.levels).
+    PREFECTURE_CONSULTATION = "prefecture_consultation", _("prefecture consultation")
     VERIFICATION = "verification", _("verification")
     # A suspended (挂账) case's review by the committee: due at the end of its review date; the
     # item's limit is the review period the forms propose (docs/workflow.md, `suspend`).
@@ -173,6 +175,7 @@ LEVEL_STAGE_LABELS = {
     Stage.VILLAGE_HANDLING: with_levels(_("%(village)s handling")),
     Stage.TOWN_CONSULTATION: with_levels(_("%(town)s consultation")),
     Stage.CITY_CONSULTATION: with_levels(_("%(city)s consultation")),
+    Stage.PREFECTURE_CONSULTATION: with_levels(_("%(prefecture)s consultation")),
 }
 
 
@@ -202,7 +205,7 @@ class TimeLimit(models.Model):
     item = models.ForeignKey(
         Item, verbose_name=_("item"), on_delete=models.CASCADE, related_name="time_limits"
     )
-    stage = models.CharField(_("stage"), max_length=20, choices=stage_choices)
+    stage = models.CharField(_("stage"), max_length=30, choices=stage_choices)
     amount = models.PositiveIntegerField(_("amount"))
     unit = models.CharField(_("unit"), max_length=20, choices=TimeUnit.choices)
     yellow_at_percent = models.PositiveSmallIntegerField(

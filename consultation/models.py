@@ -23,13 +23,14 @@ class Consultation(models.Model):
     class Level(models.TextChoices):
         TOWN = "town", with_levels(_("%(town)s committee"))
         CITY = "city", with_levels(_("%(city)s committee"))
+        PREFECTURE = "prefecture", with_levels(_("%(prefecture)s committee"))
 
     class Status(models.TextChoices):
         PLANNED = "planned", _("planned")
         HELD = "held", _("held")
         ARCHIVED = "archived", _("archived")
 
-    level = models.CharField(_("level"), max_length=8, choices=committee_choices)
+    level = models.CharField(_("level"), max_length=10, choices=committee_choices)
     region = models.ForeignKey(
         Region,
         verbose_name=_("region"),
@@ -79,6 +80,9 @@ class Consultation(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status != self.Status.ARCHIVED
+
+
+ESCALATED_TO_PREFECTURE = with_levels(_("escalated to the %(prefecture)s committee"))
 
 
 def decision_choices() -> list[tuple[str, str]]:
@@ -131,6 +135,16 @@ class AgendaItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.consultation_id} #{self.order} {self.case_id}"
+
+    def get_decision_display(self) -> str:
+        """The decision's label; a city consultation's escalation goes to the prefecture's
+        committee (four levels), not to the city's own."""
+        if (
+            self.decision == self.Decision.ESCALATE
+            and self.consultation.level == Consultation.Level.CITY
+        ):
+            return str(ESCALATED_TO_PREFECTURE)
+        return str(self.Decision(self.decision).label)
 
     @property
     def is_decided(self) -> bool:

@@ -1,4 +1,4 @@
-"""The admin page where a deployment names its levels, two or three (teams.levels). In rollout,
+"""The admin page where a deployment names its levels, two to four (teams.levels). In rollout,
 beside the levels import, because taking the top level out of use reads the cases
 (rollout.levels)."""
 
@@ -6,8 +6,8 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from rollout.levels import open_top_cases, open_top_cases_left
-from teams.levels import CITY, TIERS
+from rollout.levels import leaving_chain_problem
+from teams.levels import CITY, PREFECTURE, PREFECTURE_ABOVE_A_GAP, TIERS, shape
 from teams.models import LevelName
 
 
@@ -27,8 +27,17 @@ class LevelNameForm(forms.ModelForm):
     def clean(self) -> dict:
         data = super().clean()
         level = data.get("level") or self.instance.level
-        if level == CITY and data.get("in_use") is False and (cases := open_top_cases()):
-            self.add_error("in_use", open_top_cases_left(cases))
+        in_use, committee = data.get("in_use", True), data.get("committee", True)
+        problem = leaving_chain_problem(level=level, committee=committee, in_use=in_use)
+        if problem:
+            self.add_error("in_use" if not in_use else "committee", problem)
+        # The prefecture's committee sits on the chain only above the top level's.
+        current = shape()
+        gap = (level == PREFECTURE and committee and in_use and not current.city_committee) or (
+            level == CITY and not (committee and in_use) and current.prefecture_committee
+        )
+        if gap:
+            self.add_error("committee", PREFECTURE_ABOVE_A_GAP)
         return data
 
 

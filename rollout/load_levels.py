@@ -2,11 +2,14 @@
 docs/architecture.md, "Levels"). One row per tier: level (the tier's fixed value, prefecture,
 city, town or village), name_en, plural_en (optional: name_en + "s" when empty), name_zh, and
 the optional whistles_here (where whistles are blown: the middle or the bottom tier, at most
-one), committee (false only for the top tier: its committee is not on the escalation chain) and
+one), committee (false only for the top tier and the one above it: its committee is not on the
+escalation chain) and
 in_use (false only for the top tier, in a deployment of two levels: its root is then the whole
 area, with no committee, which is then false unless the row says otherwise). The prefecture's
-row (a tier above the city, for a deployment of four levels) is in use when it is given, and
-never has a committee on the chain; without the row there is no such tier. Keyed by the tier;
+row (a tier above the city, for a deployment of four levels) is in use when it is given, and its
+committee is on the chain, above the top level's, only when the row says committee = true (false
+unless given); without the row there is no such tier. A committee leaves the chain only once no
+open case is handled at its level. Keyed by the tier;
 imported first, so that the messages of the other kinds already say them. A tier without a row
 keeps its default name (city, town, village); a row is never deleted."""
 
@@ -14,9 +17,17 @@ from django.utils.translation import gettext as _
 
 from rollout.common import Plan, Problems, Progress, differs, finish, first_lines, tier_values
 from rollout.files import Column, Table
-from rollout.levels import open_top_cases, open_top_cases_left
+from rollout.levels import leaving_chain_problem
 from rollout.report import ImportReport
-from teams.levels import CITY, ONE_WHISTLE_LEVEL, PREFECTURE, TIERS, flag_problems, shape
+from teams.levels import (
+    CITY,
+    ONE_WHISTLE_LEVEL,
+    PREFECTURE,
+    PREFECTURE_ABOVE_A_GAP,
+    TIERS,
+    flag_problems,
+    shape,
+)
 from teams.models import (
     PREFECTURE_OVER_TWO,
     LevelName,
@@ -68,6 +79,7 @@ def load(*, source: Table, report: ImportReport, progress: Progress) -> None:
     writes: dict[str, dict[str, str | bool]] = {}
     whistling: list = []
     final: dict = {}  # the top's and the prefecture's rows, for the checks across rows
+    committees: dict = {}  # and whether each leaves its committee on the chain
     for row in source.rows:
         level = _tier(problems.text(row, "level", max_length=10, required=True))
         if level and level not in TIERS:
@@ -98,10 +110,11 @@ def load(*, source: Table, report: ImportReport, progress: Progress) -> None:
                 problems.add(row, column, str(message))
             if not in_use and (staff := top_committee_staff()):
                 problems.add(row, "in_use", staff_left(staff))
-            if not in_use and (cases := open_top_cases()):
-                problems.add(row, "in_use", open_top_cases_left(cases))
+            if problem := leaving_chain_problem(level=level, **_stored_and(flags)):
+                problems.add(row, "in_use" if not in_use else "committee", problem)
         if level in (CITY, PREFECTURE):
             final[level] = (row, in_use)
+            committees[level] = (row, flags["committee"] and in_use)
         if flags["whistles_here"]:
             whistling.append(row)
         if len(whistling) == 2:
@@ -120,6 +133,7 @@ def load(*, source: Table, report: ImportReport, progress: Progress) -> None:
         writes[level] = values
 
     _check_four_levels(problems, final)
+    _check_chain(problems, committees)
 
     def write() -> None:
         # One row per tier; saved one by one (three at most), so the kept copies of the names
@@ -134,6 +148,24 @@ def load(*, source: Table, report: ImportReport, progress: Progress) -> None:
             LevelName.objects.update_or_create(level=level, defaults=values)
 
     finish(report=report, errors=problems.errors, plan=plan, write=write, progress=progress)
+
+
+def _stored_and(flags: dict) -> dict:
+    return {"committee": flags["committee"], "in_use": flags["in_use"]}
+
+
+def _check_chain(problems: Problems, committees: dict) -> None:
+    """The prefecture's committee sits on the chain only above the top level's: the chain has
+    no gap (teams.levels.on_chain)."""
+    current = shape()
+    city = committees[CITY][1] if CITY in committees else current.city_committee
+    prefecture = (
+        committees[PREFECTURE][1] if PREFECTURE in committees else current.prefecture_committee
+    )
+    if prefecture and not city:
+        # On the row that made the gap: the prefecture's if the file names it, else the top's.
+        row = committees[PREFECTURE if PREFECTURE in committees else CITY][0]
+        problems.add(row, "committee", str(PREFECTURE_ABOVE_A_GAP))
 
 
 def _check_four_levels(problems: Problems, final: dict) -> None:

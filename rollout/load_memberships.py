@@ -11,7 +11,6 @@ from rollout.files import Column, Row, Table
 from rollout.report import ImportReport
 from teams.levels import level_name, level_words
 from teams.models import (
-    NO_TOP_COMMITTEE,
     ROLE_PLACE,
     Department,
     Grid,
@@ -21,7 +20,7 @@ from teams.models import (
     Team,
     User,
     role_held_at,
-    role_in_use,
+    role_out_of_use,
 )
 
 COLUMNS = [
@@ -119,8 +118,8 @@ def dump() -> list[list[str]]:
 def _place(problems: Problems, places: Places, row: Row, role: str) -> tuple[str, int | None]:
     field, level = ROLE_PLACE[role]
     code = problems.text(row, "place", max_length=32, required=True)
-    if not role_in_use(role):
-        problems.add(row, "role", str(NO_TOP_COMMITTEE))
+    if problem := role_out_of_use(role):
+        problems.add(row, "role", problem)
         return field, None
     if not code:
         return field, None

@@ -8,8 +8,10 @@ from teams.levels import level_words, on_chain
 
 def levels(request: HttpRequest) -> dict:
     """`{{ levels.town }}`, `{{ levels.Towns }}`…: read only by a template that names a level;
-    `top_committee`: whether the top level's committee sits on the escalation chain."""
+    `top_committee`: whether the top level's committee sits on the escalation chain;
+    `prefecture_committee`: whether the one above it does too (four levels)."""
     return {
         "levels": SimpleLazyObject(level_words),
         "top_committee": SimpleLazyObject(lambda: on_chain("city")),
+        "prefecture_committee": SimpleLazyObject(lambda: on_chain("prefecture")),
     }

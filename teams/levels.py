@@ -9,7 +9,9 @@ over its communities) puts the top tier out of use: the root of its tree is then
 where supervisors and administrators sit, and no level of its own (`levels_in_use`). A
 deployment of four levels (a prefecture over its counties) puts a tier above the top one: its
 regions group the top level's, their supervisors, administrators and auditors see all of them,
-and its committee is never on the escalation chain, which still ends at the top level's.
+and its committee sits on the escalation chain when the deployment says so (its row's
+`committee`): a city consultation then climbs once more, to the prefecture's committee
+(`level_above`); otherwise the chain ends at the top level's.
 
 Messages carry the names as placeholders: `%(town)s`, `%(towns)s` (plural), `%(Town)s` and
 `%(Towns)s` (capitalised, for the start of an English sentence), and the same for `city` and
@@ -28,8 +30,9 @@ from core import reference
 from teams.localized import is_chinese
 
 PREFECTURE, CITY, TOWN, VILLAGE = "prefecture", "city", "town", "village"
-LEVELS = (CITY, TOWN, VILLAGE)  # the engine's tiers: a case is handled at one of them
-TIERS = (PREFECTURE, *LEVELS)  # every tier a deployment can name, top first
+LEVELS = (CITY, TOWN, VILLAGE)  # the tiers every deployment of three levels has
+TIERS = (PREFECTURE, *LEVELS)  # every tier a deployment can name, top first; a case can be
+# handled at any of them that sits on the escalation chain (on_chain)
 
 
 @dataclass(frozen=True)
@@ -76,8 +79,10 @@ class Shape:
     whistle_level: str = VILLAGE
     city_committee: bool = True
     top_in_use: bool = True
-    # Four levels: a tier above the top one (absent unless its row says it is in use).
+    # Four levels: a tier above the top one (absent unless its row says it is in use), and
+    # whether its committee is the last step of escalation, above the top level's.
     prefecture_in_use: bool = False
+    prefecture_committee: bool = False
 
 
 def shape() -> Shape:
@@ -110,6 +115,9 @@ def shape() -> Shape:
             city_committee=all(row.committee for row in top),  # out of use: none (a constraint)
             top_in_use=all(row.in_use for row in top),
             prefecture_in_use=any(row.in_use for row in rows if row.level == PREFECTURE),
+            prefecture_committee=any(
+                row.in_use and row.committee for row in rows if row.level == PREFECTURE
+            ),
         )
 
     try:
@@ -153,15 +161,27 @@ def parent_required(level: str) -> bool:
 
 
 def case_levels() -> list[tuple[str, str]]:
-    """The levels a case can be handled at, for the lists' filters: the top one only while its
-    committee sits on the escalation chain."""
-    return [(level, level_label(level)) for level in LEVELS if on_chain(level)]
+    """The levels a case can be handled at, for the lists' filters: the top one (and the one
+    above it) only while its committee sits on the escalation chain."""
+    return [(level, level_label(level)) for level in TIERS if on_chain(level)]
 
 
 def on_chain(level: str) -> bool:
     """Whether the committee of this level sits on the escalation chain: the middle level's
-    always does; the top level's unless the deployment left it out (cases.workflow.guards)."""
-    return level != CITY or shape().city_committee
+    always does; the top level's unless the deployment left it out; the prefecture's (four
+    levels) only when the deployment put it there, above a top committee on the chain
+    (cases.workflow.guards)."""
+    current = shape()
+    if level == PREFECTURE:
+        return current.prefecture_committee and current.city_committee and current.top_in_use
+    return level != CITY or current.city_committee
+
+
+def level_above(level: str) -> str | None:
+    """The committee a case at this level escalates to, when it sits on the chain: the town's
+    case climbs to the city, the city's to the prefecture (four levels)."""
+    above = {TOWN: CITY, CITY: PREFECTURE}.get(level)
+    return above if above is not None and on_chain(above) else None
 
 
 def _word(names: Names, *, chinese: bool, plural: bool = False, capital: bool = False) -> str:
@@ -208,10 +228,12 @@ with_levels = lazy(_filled, str)
 
 
 def committee_choices() -> list[tuple[str, str]]:
-    """Choices of the committee that meets: the middle and the top level's."""
+    """Choices of the committee that meets: the middle and the top level's, and the one above
+    the top (four levels)."""
     return [
         (TOWN, with_levels(_("%(town)s committee"))),
         (CITY, with_levels(_("%(city)s committee"))),
+        (PREFECTURE, with_levels(_("%(prefecture)s committee"))),
     ]
 
 
@@ -225,10 +247,9 @@ def flag_problems(
     if whistles_here and level in (PREFECTURE, CITY):
         problems["whistles_here"] = _("Whistles are blown at the middle or the bottom level.")
     if level == PREFECTURE:
-        if committee:
+        if committee and not in_use:
             problems["committee"] = _(
-                "The level above the top has no committee on the escalation chain: the top "
-                "level's committee decides last."
+                "A level out of use has no committee: the top level's committee decides last."
             )
         return problems
     if not committee and level != CITY:
@@ -245,12 +266,16 @@ def flag_problems(
 
 
 ONE_WHISTLE_LEVEL = _("Whistles are blown at one level only: untick the other first.")
+PREFECTURE_ABOVE_A_GAP = _(
+    "The committee of the level above the top sits on the escalation chain only above the top "
+    "level's committee: keep the top committee on the chain, or take the one above off it first."
+)
 
 
 def level_choices() -> list[tuple[str, str]]:
     """Choices of a level field: the values are fixed, the labels the deployment's names (a
     callable, so migrations keep the function and never the names)."""
-    return [(level, level_label(level)) for level in LEVELS]
+    return [(level, level_label(level)) for level in TIERS]
 
 
 def region_level_choices() -> list[tuple[str, str]]:

@@ -19,6 +19,7 @@ from teams.levels import (
     level_label,
     level_name,
     level_words,
+    on_chain,
     parent_level,
     parent_required,
     region_level_choices,
@@ -235,10 +236,6 @@ class LevelName(models.Model):
             models.CheckConstraint(
                 condition=Q(committee=True) | Q(level__in=["prefecture", "city"]),
                 name="levelname_committee_top_only",
-            ),
-            models.CheckConstraint(
-                condition=~Q(level="prefecture") | Q(committee=False),
-                name="levelname_prefecture_off_the_chain",
             ),
             models.UniqueConstraint(
                 fields=["whistles_here"],
@@ -474,6 +471,11 @@ class Role(models.TextChoices):
     DEPARTMENT_LIAISON = "department_liaison", _("department liaison")
     TOWN_COMMITTEE = "town_committee", with_levels(_("%(town)s committee staff"))
     CITY_COMMITTEE = "city_committee", with_levels(_("%(city)s committee staff"))
+    # Four levels, with the prefecture's committee on the escalation chain (teams.levels).
+    PREFECTURE_COMMITTEE = (
+        "prefecture_committee",
+        with_levels(_("%(prefecture)s committee staff")),
+    )
     SUPERVISOR = "supervisor", _("supervisor")
     ADMIN = "admin", _("administrator")
     # Reads the access audit trail (audit app) and nothing of the cases: a duty of its own.
@@ -495,6 +497,7 @@ ROLE_PLACE = {
     Role.DEPARTMENT_LIAISON: ("department", None),
     Role.TOWN_COMMITTEE: ("region", Region.Level.TOWN),
     Role.CITY_COMMITTEE: ("region", Region.Level.CITY),
+    Role.PREFECTURE_COMMITTEE: ("region", Region.Level.PREFECTURE),
     Role.SUPERVISOR: ("region", Region.Level.CITY),
     Role.ADMIN: ("region", Region.Level.CITY),
     Role.AUDITOR: ("region", Region.Level.CITY),
@@ -502,6 +505,9 @@ ROLE_PLACE = {
 # The roles that may also be held at a prefecture (four levels): they then hold it at every
 # region of the top level below it (cases.access.scope_of).
 PREFECTURE_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN, Role.AUDITOR})
+# Every role held at a prefecture, which each of them holds at the top level's regions below
+# it (cases.access.scope_of): the overseers' and the prefecture committee's.
+HELD_BELOW_PREFECTURE = PREFECTURE_ROLES | {Role.PREFECTURE_COMMITTEE}
 PREFECTURE_OUT_OF_USE = with_levels(
     _(
         "The level above the top (%(prefecture)s) is not in use: say in_use = true on its row "
@@ -568,8 +574,26 @@ def top_committee_staff() -> int:
     return Membership.objects.filter(role=Role.CITY_COMMITTEE).count()
 
 
+NO_PREFECTURE_COMMITTEE = with_levels(
+    _(
+        "The %(prefecture)s committee is not on this deployment's escalation chain: say "
+        "committee = true on its row of the levels file, or on the admin page Level names, first."
+    )
+)
+
+
+def role_out_of_use(role: str) -> str:
+    """Why no one may hold this role in this deployment, or "" (role_in_use)."""
+    if role_in_use(role):
+        return ""
+    return str(NO_PREFECTURE_COMMITTEE if role == Role.PREFECTURE_COMMITTEE else NO_TOP_COMMITTEE)
+
+
 def role_in_use(role: str) -> bool:
-    """Every role but the top committee's staff in a deployment of two levels."""
+    """Every role but the top committee's staff in a deployment of two levels, and the
+    prefecture committee's staff unless its committee sits on the escalation chain."""
+    if role == Role.PREFECTURE_COMMITTEE:
+        return on_chain(PREFECTURE)
     return role != Role.CITY_COMMITTEE or shape().top_in_use
 
 
@@ -666,6 +690,7 @@ class Membership(models.Model):
                                 "village_officer",
                                 "town_committee",
                                 "city_committee",
+                                "prefecture_committee",
                                 "supervisor",
                                 "admin",
                                 "auditor",
@@ -702,8 +727,8 @@ class Membership(models.Model):
         field, level = ROLE_PLACE.get(self.role, (None, None))
         if field is None:
             return
-        if not role_in_use(self.role):
-            raise ValidationError({"role": NO_TOP_COMMITTEE})
+        if problem := role_out_of_use(self.role):
+            raise ValidationError({"role": problem})
         self._clean_stationed_in()
         for other in PLACE_FIELDS:
             if other != field and getattr(self, f"{other}_id"):

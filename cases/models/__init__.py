@@ -1,6 +1,7 @@
 from cases.models.api_client import ApiClient, ApiSubmission
 from cases.models.calendar import CalendarDay, CalendarYear, OfficeHours
 from cases.models.case import (
+    ABOVE_TOWN,
     OPEN_STATUSES,
     Attachment,
     Case,
@@ -23,6 +24,7 @@ from cases.models.supervision import SupervisionOrder
 from cases.models.support import Supporter
 
 __all__ = [
+    "ABOVE_TOWN",
     "DUE_DELIVERY_STATUSES",
     "OPEN_STATUSES",
     "ApiClient",

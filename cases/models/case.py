@@ -45,6 +45,11 @@ class Level(models.TextChoices):
     VILLAGE = "village", _("village")
     TOWN = "town", _("town")
     CITY = "city", _("city")
+    PREFECTURE = "prefecture", _("prefecture")  # four levels, its committee on the chain
+
+
+# The levels above the town: a case there is its committee's, not the town's.
+ABOVE_TOWN = frozenset({Level.CITY, Level.PREFECTURE})
 
 
 class Source(models.TextChoices):

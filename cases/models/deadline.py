@@ -32,7 +32,7 @@ class Deadline(models.Model):
         blank=True,
         related_name="deadlines",
     )
-    stage = models.CharField(_("stage"), max_length=20, choices=stage_choices)
+    stage = models.CharField(_("stage"), max_length=30, choices=stage_choices)
     amount = models.PositiveIntegerField(_("limit"))
     unit = models.CharField(_("unit"), max_length=20, choices=TimeUnit.choices)
     yellow_at_percent = models.PositiveSmallIntegerField(_("yellow light at (%)"), default=80)

@@ -127,6 +127,32 @@ def run_escalate(ctx: Context) -> Case:
     return ctx.case
 
 
+def escalate_to_prefecture(
+    *, user: User | None, case_id: int, reason: str = "", expected_version: int | None = None
+) -> Case:
+    """The city committee sends the case to the prefecture committee (four levels, its
+    committee on the chain); `user=None` is the timer."""
+    return perform(
+        action="escalate_to_prefecture",
+        user=user,
+        case_id=case_id,
+        expected_version=expected_version,
+        data={"reason": reason},
+    )
+
+
+def run_escalate_to_prefecture(ctx: Context) -> Case:
+    reason = ctx.data.get("reason") or ""
+    if ctx.user is not None:
+        reason = require_text(
+            reason,
+            field="reason",
+            message=_("Say why the %(city)s cannot decide it.") % level_words(),
+        )
+    ctx.write("escalate_to_prefecture", data={"reason": reason, **(ctx.data.get("deadline") or {})})
+    return ctx.case
+
+
 def suspend_case(
     *,
     user: User,

@@ -1,5 +1,6 @@
-"""What the town and city committees decide: consultations, escalation, postponements and
-reopening; suspension (挂账) is in `longterm` (docs/workflow.md)."""
+"""What the town and city committees (and, on four levels, the prefecture's) decide:
+consultations, escalation, postponements and reopening; suspension (挂账) is in `longterm`
+(docs/workflow.md)."""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -20,7 +21,15 @@ REGISTRY.step(
         moves=Transition(frozenset({S.IN_CONSULTATION}), S.IN_PROGRESS),
         public=True,
         # Each task's dispatch starts its report-in and handling clocks with it.
-        effects=(fx.Meet((Stage.TOWN_CONSULTATION, Stage.CITY_CONSULTATION)),),
+        effects=(
+            fx.Meet(
+                (
+                    Stage.TOWN_CONSULTATION,
+                    Stage.CITY_CONSULTATION,
+                    Stage.PREFECTURE_CONSULTATION,
+                )
+            ),
+        ),
         assessment="the committee's decision: its tasks become dispatches with their deadlines",
     )
 )
@@ -77,6 +86,48 @@ REGISTRY.action(
         ),
         run="cases.services.committee.run_escalate",
         form="cases.forms_detail.EscalateForm",
+        serializer="cases.api.serializers.ReasonSerializer",
+        by_timer=True,
+    )
+)
+
+REGISTRY.step(
+    Step(
+        "escalate_to_prefecture",
+        timeline=with_levels(_("escalated to the %(prefecture)s")),
+        tracking=with_levels(_("Escalated to the %(prefecture)s")),
+        moves=Transition(
+            frozenset({S.IN_CONSULTATION}),
+            S.IN_CONSULTATION,
+            Level.PREFECTURE,
+            frozenset({Level.CITY}),
+        ),
+        public=True,
+        effects=(fx.Meet((Stage.CITY_CONSULTATION,)), fx.Start(Stage.PREFECTURE_CONSULTATION)),
+        notices=(
+            fx.notice("case_escalated", fx.prefecture_committee, who="the prefecture committee"),
+        ),
+        assessment="the case climbs to the prefecture (four levels; the level view); solved by a "
+        "consultation",
+    )
+)
+REGISTRY.action(
+    Action(
+        name="escalate_to_prefecture",
+        on=CASE,
+        steps=("escalate_to_prefecture",),
+        button=with_levels(_("Escalate to the %(prefecture)s")),
+        done=with_levels(_("The case was escalated to the %(prefecture)s.")),
+        summary="Escalate a city consultation to the prefecture (city committee; four levels)",
+        who=guards.committee,
+        # Only where the deployment put the prefecture's committee on the chain
+        # (teams.levels.on_chain); otherwise the city committee decides last.
+        when=guards.prefecture_committee_on_chain,
+        refusal=with_levels(
+            _("The %(prefecture)s committee is not on this deployment's escalation chain.")
+        ),
+        run="cases.services.committee.run_escalate_to_prefecture",
+        form="cases.forms_detail.EscalateToPrefectureForm",
         serializer="cases.api.serializers.ReasonSerializer",
         by_timer=True,
     )

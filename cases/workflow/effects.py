@@ -154,8 +154,12 @@ class MeetSupervision(Effect):
 
 
 def consultation_stage(ctx: "Context") -> str:
-    """A case the city has taken up (escalated, decided, back in handling) returns to the city."""
-    return Stage.CITY_CONSULTATION if ctx.case.level == Level.CITY else Stage.TOWN_CONSULTATION
+    """A case the city (or the prefecture) has taken up (escalated, decided, back in handling)
+    returns to it."""
+    return {
+        Level.CITY: Stage.CITY_CONSULTATION,
+        Level.PREFECTURE: Stage.PREFECTURE_CONSULTATION,
+    }.get(ctx.case.level, Stage.TOWN_CONSULTATION)
 
 
 # Who is told.
@@ -186,9 +190,15 @@ def city_committee(ctx: "Context") -> list["User"]:
     return notifications.city_committee(ctx.case.city)
 
 
+def prefecture_committee(ctx: "Context") -> list["User"]:
+    return notifications.prefecture_committee(ctx.case.city)
+
+
 def committee_at_level(ctx: "Context") -> list["User"]:
     if ctx.case.level == Level.CITY:
         return notifications.city_committee(ctx.case.city)
+    if ctx.case.level == Level.PREFECTURE:
+        return notifications.prefecture_committee(ctx.case.city)
     return notifications.town_committee(ctx.case.town)
 
 

@@ -12,7 +12,7 @@ from cases.access import (
     is_village_officer_of,
     scope_of,
 )
-from cases.models import Case, Dispatch, Level, Source, Status
+from cases.models import ABOVE_TOWN, Case, Dispatch, Level, Source, Status
 from teams.levels import on_chain
 from teams.models import Role, User
 
@@ -37,16 +37,20 @@ def city_committee_on_chain(case: Case) -> bool:
     return on_chain(Level.CITY)
 
 
+def prefecture_committee_on_chain(case: Case) -> bool:
+    return on_chain(Level.PREFECTURE)
+
+
 def dispatcher(user: User, case: Case) -> bool:
-    """Who adds a team or department: the town committee, and the city committee once the
-    case is at the city level (re-dispatching a return it upheld)."""
+    """Who adds a team or department: the town committee, and the city (or prefecture)
+    committee once the case is at its level (re-dispatching a return it upheld)."""
     return town_committee(user, case) or (
-        case.level == Level.CITY and is_committee_at_level(user, case)
+        case.level in ABOVE_TOWN and is_committee_at_level(user, case)
     )
 
 
 def committee(user: User, case: Case) -> bool:
-    """The committee at the case's level (town, or city once escalated)."""
+    """The committee at the case's level (town, or city or prefecture once escalated)."""
     return is_committee_at_level(user, case)
 
 
@@ -105,25 +109,26 @@ def dispatch_town(user: User, dispatch: Dispatch) -> bool:
 
 def dispatch_committee(user: User, dispatch: Dispatch) -> bool:
     """The committee that rules on a returned dispatch and dispatches again: the town's, or
-    the city's once the case is at the city level (where the city dispatches)."""
+    the city's or the prefecture's once the case is at its level (where it dispatches)."""
     return is_committee_at_level(user, dispatch.case)
 
 
 def transferrer(user: User, case: Case) -> bool:
     """Who moves a case filed in the wrong place (移交): the level that owns it, the town
     committee of its town (not once the city has it), or the city committee of its city."""
-    if case.level != Level.CITY and is_town_committee_of(user, case):
+    if case.level not in ABOVE_TOWN and is_town_committee_of(user, case):
         return True
     return case.city_id in scope_of(user).regions_of(Role.CITY_COMMITTEE)
 
 
 def overseer(user: User, dispatch: Dispatch) -> bool:
     """Who urges a unit and issues a supervision order: the town committee of the case's town,
-    and the city committee and the supervisors of its city (the cases they see)."""
+    the city committee and the supervisors of its city, and the prefecture's committee (the
+    cases they see)."""
     scope = scope_of(user)
     case = dispatch.case
     return case.town_id in scope.regions_of(Role.TOWN_COMMITTEE) or case.city_id in (
-        scope.regions_of(Role.CITY_COMMITTEE, Role.SUPERVISOR)
+        scope.regions_of(Role.CITY_COMMITTEE, Role.PREFECTURE_COMMITTEE, Role.SUPERVISOR)
     )
 
 

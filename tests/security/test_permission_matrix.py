@@ -232,6 +232,7 @@ TARGETS: dict[str, Target] = {
     "api:case-close": case_post(),
     "api:case-decide": case_post(),
     "api:case-escalate": case_post(),
+    "api:case-escalate-to-prefecture": case_post(),
     "api:case-evaluate": case_post(),
     "api:case-merge": case_post(),
     "api:case-reject": case_post(),
@@ -632,6 +633,10 @@ EXPECTATIONS: dict[str, str | tuple[str, str]] = {
         "404 404 404 404 404 404 404 404 401",
     ),
     "api:case-escalate": (
+        "400 400 400 400 400 400 400 400 401",
+        "404 404 404 404 404 404 404 404 401",
+    ),
+    "api:case-escalate-to-prefecture": (
         "400 400 400 400 400 400 400 400 401",
         "404 404 404 404 404 404 404 404 401",
     ),

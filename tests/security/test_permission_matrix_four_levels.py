@@ -4,10 +4,12 @@ prefecture, and the supervisor sits at the prefecture instead of the county. Eve
 every URL, inside and outside its scope, exactly what it gets on three levels: the supervisor
 of a prefecture holds its role at each county below it, and at nothing beside."""
 
+from dataclasses import replace
+
 import pytest
 
 from cases.access import scope_of
-from teams.models import LevelName, Membership, Region, Role
+from teams.models import LevelName, Membership, Region, Role, User
 from tests.cases.conftest import org
 from tests.security.scenario import build_objects, build_org
 from tests.security.test_permission_matrix import mismatches_on
@@ -41,3 +43,35 @@ def test_every_role_gets_the_same_status_on_four_levels(org, settings, tmp_path)
 
     mismatches = mismatches_on(org, inside, outside)
     assert not mismatches, "\n".join(mismatches)
+
+
+def test_the_prefecture_committee_gets_what_the_county_committee_gets(org, settings, tmp_path):
+    """With its committee on the escalation chain, a member of the prefecture's committee asks
+    every URL in the county committee's place: it holds its role at each county below the
+    prefecture, so it gets what the county's committee gets, inside and outside, but for the
+    transfer."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    inside = build_objects(org)
+    other = build_org(prefix="x", city_code="SZ", lng=121.50)
+    outside = build_objects(other, lng=121.50)
+    LevelName.objects.create(
+        level="prefecture", name_en="prefecture", name_zh="地市", committee=True
+    )
+    Region.objects.filter(pk=org.city.pk).update(parent=_prefecture("P1"))
+    Region.objects.filter(pk=other.city.pk).update(parent=_prefecture("P2"))
+    prefect = User.objects.create_user(username="prefect", password="x")
+    Membership.objects.create(
+        user=prefect, role=Role.PREFECTURE_COMMITTEE, region=Region.objects.get(code="P1")
+    )
+    assert scope_of(prefect).regions_of(Role.PREFECTURE_COMMITTEE) == {org.city.pk}
+
+    mismatches = mismatches_on(replace(org, city_committee=prefect), inside, outside)
+    # But one: moving a case filed in the wrong village stays the county's (a transfer never
+    # leaves its county, whose number the case keeps: cases.workflow.guards.transferrer).
+    refused = "403 403 403 403 403 200 403 403 401"
+    assert mismatches == [
+        "api:case-transfer: expected ['403 403 403 403 403 200 200 403 401', "
+        f"'404 404 404 404 404 404 404 404 401'], got ['{refused}', "
+        "'404 404 404 404 404 404 404 404 401']"
+    ]

@@ -1,7 +1,8 @@
 """A deployment of four levels (teams.levels.levels_in_use): a prefecture over its counties. The
 tier above the top groups the top level's regions; its supervisors, administrators and auditors
-see every county below it and nothing beside; its committee is never on the escalation chain,
-which still ends at the county's committee."""
+see every county below it and nothing beside; its committee is on the escalation chain, above
+the county's, only when the levels say so (tests/cases/test_prefecture_chain.py follows a case
+there)."""
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -56,16 +57,10 @@ def test_a_levels_file_with_a_prefecture_row_gives_four_levels():
     assert again.created == again.changed == [] and len(again.unchanged) == 4
 
 
-def test_the_prefecture_has_no_committee_no_whistles_and_needs_the_top_level():
+def test_the_prefecture_has_no_whistles_and_needs_the_top_level():
     rows = [HEADERS, ["prefecture", "city", "cities", "市", "true", "true", "true"]]
     assert refused("levels", "levels.csv", csv_bytes(rows)) == [
         (2, "whistles_here", "Whistles are blown at the middle or the bottom level."),
-        (
-            2,
-            "committee",
-            "The level above the top has no committee on the escalation chain: the top level's "
-            "committee decides last.",
-        ),
     ]
     two_and_above = [
         HEADERS,
@@ -81,7 +76,7 @@ def test_the_prefecture_has_no_committee_no_whistles_and_needs_the_top_level():
         )
     ]
     with pytest.raises(IntegrityError), transaction.atomic():
-        LevelName.objects.create(level="prefecture", name_en="city", name_zh="市", committee=True)
+        LevelName.objects.create(level="prefecture", name_en="city", whistles_here=True)
 
     # Four levels keep their top level: it goes out of use only after the prefecture.
     load("levels", "levels.csv", csv_bytes(FOUR_LEVELS))
@@ -186,10 +181,11 @@ def test_the_wenzhou_demo_is_built_on_four_levels_and_rebuilt_unchanged():
     first = seed("--shape", "wenzhou")
     assert (
         "Four levels (above the top, top, middle, bottom): city / 市; county / 县(市); town / "
-        "镇(街道); community / 村(社区); escalation ends at the top level's committee.\n"
+        "镇(街道); community / 村(社区); escalation ends at the committee of the level above the "
+        "top.\n"
         "Wenzhou oversees Cangnan, Longgang." in first
     )
-    assert "wz-supervisor1" in first and "cn-county1" in first
+    assert "wz-supervisor1" in first and "cn-county1" in first and "wz-city1" in first
     before = snapshot()
     assert seed("--shape", "wenzhou") == first
     assert snapshot() == before

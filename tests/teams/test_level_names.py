@@ -22,6 +22,7 @@ from teams.levels import (
     level_choices,
     level_name,
     level_words,
+    on_chain,
     with_levels,
 )
 from teams.models import Grid, LevelName, Region, User
@@ -66,6 +67,7 @@ def test_named_levels_in_both_languages_and_read_again_after_an_edit():
         assert level_name("village", plural=True) == "communities"
         assert level_name("village", capital=True) == "Community"
         assert [str(label) for _value, label in level_choices()] == [
+            "prefecture",
             "district",
             "street",
             "community",
@@ -73,6 +75,7 @@ def test_named_levels_in_both_languages_and_read_again_after_an_edit():
         assert [str(label) for _value, label in committee_choices()] == [
             "street committee",
             "district committee",
+            "prefecture committee",
         ]
         assert Region(level="town").get_level_display() == "street"
     with translation.override("zh-hans"):
@@ -101,11 +104,13 @@ def test_the_admin_names_the_levels_and_never_deletes_one(client):
             },
         )
         assert response.status_code == 302, response.content
-    # The level above the top (four levels) is named the same way, without a committee.
+    # The level above the top (four levels) is named the same way; its committee sits on the
+    # chain only while the level is in use.
     above = {"level": "prefecture", "name_en": "city", "plural_en": "", "name_zh": "市"}
-    refused = client.post(add, {**above, "committee": "on", "in_use": "on"})
+    refused = client.post(add, {**above, "committee": "on"})
     assert refused.status_code == 200 and not LevelName.objects.filter(level="prefecture")
-    assert client.post(add, {**above, "in_use": "on"}).status_code == 302
+    assert client.post(add, {**above, "committee": "on", "in_use": "on"}).status_code == 302
+    assert on_chain("prefecture")
     assert client.get(add).status_code == 403  # the four tiers are named: nothing to add
     row = LevelName.objects.get(level="town")
     assert client.post(reverse("admin:teams_levelname_delete", args=[row.pk])).status_code == 403
