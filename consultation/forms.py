@@ -9,9 +9,17 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.forms_detail import ReasonForm, _text
 from cases.services import Task
-from consultation.models import AgendaItem, Consultation
+from consultation.models import AgendaItem
 from consultation.services import Attended, Checked, Decision
-from teams.levels import CITY, TOWN, committee_choices, level_label, on_chain, with_levels
+from teams.levels import (
+    CITY,
+    PREFECTURE,
+    TOWN,
+    committee_choices,
+    level_above,
+    level_label,
+    with_levels,
+)
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -130,15 +138,23 @@ DECISION_KINDS = [
 ]
 
 
+# Where an escalation goes, by the committee above the one deciding (teams.levels.level_above).
+ESCALATE_TO = {
+    CITY: with_levels(_("Escalate to the %(city)s committee")),
+    PREFECTURE: with_levels(_("Escalate to the %(prefecture)s committee")),
+}
+
+
 def decision_kinds(level: str) -> list[tuple[str, str]]:
     """The decisions a committee of this level may take, their labels read now: a page with
-    several agenda items reads the level names once and passes these to every form. Only the
-    town committee escalates, and only when the city committee is on the chain."""
-    climbs = level == Consultation.Level.TOWN and on_chain(CITY)
+    several agenda items reads the level names once and passes these to every form. A
+    committee escalates only to one above it on the chain: the town's to the city's, the
+    city's to the prefecture's (four levels, when the deployment put it there)."""
+    above = level_above(level)
     return [
-        (value, str(label))
+        (value, str(ESCALATE_TO[above] if value == AgendaItem.Decision.ESCALATE else label))
         for value, label in DECISION_KINDS
-        if climbs or value != AgendaItem.Decision.ESCALATE
+        if above is not None or value != AgendaItem.Decision.ESCALATE
     ]
 
 

@@ -30,31 +30,39 @@ from consultation.services import (
     answers_for,
     can_see,
     can_see_investigation,
+    invitable_departments,
     is_committee_of,
+    officers_below,
+    place_teams,
 )
 from teams.models import Department, Grid, Membership, Region, Role, User
-from teams.service_areas import teams_of_place, teams_serving
+from teams.service_areas import teams_serving
 
 # --- where the user sits on a committee --------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Seat:
-    """One committee the user works for: its level and its town or city."""
+    """One committee the user works for: its level and its town, city or prefecture."""
 
     level: str
     region: Region
 
 
 def committee_seats(*, user: User) -> list[Seat]:
+    """The user's committees; a prefecture's (four levels) sits at the prefecture itself, not
+    at the cities below it where its member sees the cases."""
     scope = scope_of(user)
-    towns = scope.regions_of(Role.TOWN_COMMITTEE)
-    cities = scope.regions_of(Role.CITY_COMMITTEE)
-    regions = Region.objects.filter(pk__in=towns | cities).order_by("level", "code")
-    return [
-        Seat(level=Consultation.Level.TOWN if r.pk in towns else Consultation.Level.CITY, region=r)
-        for r in regions
-    ]
+    levels = {
+        **dict.fromkeys(scope.regions_of(Role.TOWN_COMMITTEE), Consultation.Level.TOWN),
+        **dict.fromkeys(scope.regions_of(Role.CITY_COMMITTEE), Consultation.Level.CITY),
+        **dict.fromkeys(
+            scope.prefectures.get(Role.PREFECTURE_COMMITTEE, frozenset()),
+            Consultation.Level.PREFECTURE,
+        ),
+    }
+    regions = Region.objects.filter(pk__in=list(levels)).order_by("level", "code")
+    return [Seat(level=levels[r.pk], region=r) for r in regions]
 
 
 # --- the committee's queue ---------------------------------------------------------------------
@@ -74,6 +82,8 @@ def waiting_cases(*, seats: Iterable[Seat]) -> QuerySet[Case]:
     for seat in seats:
         if seat.level == Consultation.Level.TOWN:
             condition |= Q(level=Level.TOWN, town_id=seat.region.pk)
+        elif seat.level == Consultation.Level.PREFECTURE:
+            condition |= Q(level=Level.PREFECTURE, city__parent_id=seat.region.pk)
         else:
             condition |= Q(level=Level.CITY, city_id=seat.region.pk)
     scheduled = AgendaItem.objects.filter(
@@ -124,26 +134,18 @@ def committee_consultations(*, seats: Iterable[Seat], archived: bool = False) ->
 
 
 def invitable(*, seat: Seat) -> tuple[QuerySet, QuerySet, QuerySet]:
-    """Departments, teams and people (lawyers, village officers) a committee may invite."""
+    """Departments, teams and people (lawyers, village officers) a committee may invite: the
+    same the service accepts (consultation.services._check_invitees)."""
     region = seat.region
-    if seat.level == Consultation.Level.TOWN:
-        departments = Department.objects.filter(Q(region=region) | Q(region_id=region.parent_id))
-        teams = teams_of_place(region=region)
-        villages = Q(memberships__role=Role.VILLAGE_OFFICER, memberships__region__parent=region)
-        lawyers = Q(
-            memberships__force=Membership.Force.LAWYER,
-            memberships__team_id__in=teams.values("pk"),
-        )
-    else:
-        departments = Department.objects.filter(Q(region=region) | Q(region__parent=region))
-        teams = teams_of_place(region=region)
-        villages = Q(
-            memberships__role=Role.VILLAGE_OFFICER, memberships__region__parent__parent=region
-        )
-        lawyers = Q(
-            memberships__force=Membership.Force.LAWYER,
-            memberships__team_id__in=teams.values("pk"),
-        )
+    departments = Department.objects.filter(invitable_departments(level=seat.level, region=region))
+    teams = place_teams(level=seat.level, region=region)
+    villages = Q(memberships__role=Role.VILLAGE_OFFICER) & Q(
+        **{f"memberships__region__{officers_below(seat.level)}": region}
+    )
+    lawyers = Q(
+        memberships__force=Membership.Force.LAWYER,
+        memberships__team_id__in=teams.values("pk"),
+    )
     people = (
         User.objects.filter(villages | lawyers, is_active=True)
         .distinct()
@@ -259,7 +261,9 @@ def hot_spot_regions(*, user: User) -> tuple[frozenset[int], frozenset[int]]:
     scope = scope_of(user)
     return (
         scope.regions_of(Role.TOWN_COMMITTEE),
-        scope.regions_of(Role.CITY_COMMITTEE, Role.SUPERVISOR, Role.ADMIN),
+        scope.regions_of(
+            Role.CITY_COMMITTEE, Role.PREFECTURE_COMMITTEE, Role.SUPERVISOR, Role.ADMIN
+        ),
     )
 
 
@@ -329,7 +333,7 @@ def investigations_for(*, user: User) -> QuerySet[Investigation]:
     teams = scope.teams.get(Role.TEAM_CAPTAIN, frozenset()) | scope.teams.get(
         Role.TEAM_MEMBER, frozenset()
     )
-    cities = scope.regions_of(Role.CITY_COMMITTEE, Role.SUPERVISOR)
+    cities = scope.regions_of(Role.CITY_COMMITTEE, Role.PREFECTURE_COMMITTEE, Role.SUPERVISOR)
     departments = scope.departments.get(Role.DEPARTMENT_LIAISON, frozenset())
     condition = (
         Q(town_id__in=scope.regions_of(Role.TOWN_COMMITTEE))
@@ -431,35 +435,45 @@ def grid_outlines(*, grids: Iterable[Grid]) -> dict:
 
 def task_targets(*, consultation: Consultation) -> tuple[list, list]:
     """(id, name) of the teams and departments a decision may task: those of the agenda's
-    towns and of the city, read once for the whole page."""
+    towns and of the city (of the agenda's cities, for a prefecture's consultation: a task's
+    department is of its case's town or city, cases.services), read once for the whole page."""
     if consultation.level == Consultation.Level.TOWN:
         towns = [consultation.region_id]
-        city = consultation.region.parent_id
+        cities = [consultation.region.parent_id]
+    elif consultation.level == Consultation.Level.PREFECTURE:
+        places = list(consultation.agenda_items.values_list("case__town_id", "case__city_id"))
+        towns = [town for town, _city in places]
+        cities = [city for _town, city in places]
     else:
         towns = list(consultation.agenda_items.values_list("case__town_id", flat=True))
-        city = consultation.region_id
+        cities = [consultation.region_id]
     teams = teams_serving(towns=towns).order_by("code")
-    departments = Department.objects.filter(Q(region_id__in=towns) | Q(region_id=city)).order_by(
-        "code"
-    )
+    departments = Department.objects.filter(
+        Q(region_id__in=towns) | Q(region_id__in=cities)
+    ).order_by("code")
     return [(t.pk, t.name) for t in teams], [(d.pk, d.name) for d in departments]
 
 
 def visible_consultations(*, user: User) -> QuerySet[Consultation]:
-    """Every consultation the user may read: its committee's, the city's for supervisors, and
-    the ones the user was invited to (object grants)."""
+    """Every consultation the user may read: its committee's, the city's for supervisors (the
+    prefecture's for a prefecture's supervisors), and the ones the user was invited to (object
+    grants); the same answer as consultation.services.can_see."""
     scope = scope_of(user)
     towns = scope.regions_of(Role.TOWN_COMMITTEE)
     cities = scope.regions_of(Role.CITY_COMMITTEE)
+    prefectures = scope.prefectures.get(Role.PREFECTURE_COMMITTEE, frozenset())
     supervised = scope.regions_of(Role.SUPERVISOR)
+    supervised_prefectures = scope.prefectures.get(Role.SUPERVISOR, frozenset())
     granted = get_objects_for_user(
         user, VIEW_CONSULTATION_PERMISSION, klass=Consultation, accept_global_perms=False
     ).values("pk")
     return Consultation.objects.filter(
         Q(level=Consultation.Level.TOWN, region_id__in=towns)
         | Q(level=Consultation.Level.CITY, region_id__in=cities)
+        | Q(level=Consultation.Level.PREFECTURE, region_id__in=prefectures)
         | Q(level=Consultation.Level.TOWN, region__parent_id__in=supervised)
         | Q(level=Consultation.Level.CITY, region_id__in=supervised)
+        | Q(level=Consultation.Level.PREFECTURE, region_id__in=supervised_prefectures)
         | Q(pk__in=granted)
     )
 

@@ -20,7 +20,7 @@ from cases import notifications
 from cases import services as case_services
 from cases.access import VIEW_CASE_PERMISSION, require, scope_of
 from cases.errors import IllegalTransition, InvalidInput, NotAllowed, NotInScope, ScreeningRefused
-from cases.models import Case, Level, Source, Status
+from cases.models import Case, Source, Status
 from cases.perform import Context, perform
 from cases.services.common import lock_case, require_text
 from cases.transitions import record_event
@@ -34,9 +34,9 @@ from consultation.models import (
     InvestigationCheck,
     Invitation,
 )
-from teams.levels import level_words
+from teams.levels import PREFECTURE, level_words, on_chain
 from teams.models import Department, Grid, Membership, Region, Role, Team, User
-from teams.service_areas import teams_of_place, teams_serving
+from teams.service_areas import teams_of_place, teams_serving, teams_within
 
 VIEW_CONSULTATION_PERMISSION = "consultation.view_consultation"
 MAX_AGENDA = 50
@@ -45,13 +45,49 @@ MAX_AGENDA = 50
 # --- who is who --------------------------------------------------------------------------------
 
 
+COMMITTEE_ROLES = {
+    Consultation.Level.TOWN: Role.TOWN_COMMITTEE,
+    Consultation.Level.CITY: Role.CITY_COMMITTEE,
+    Consultation.Level.PREFECTURE: Role.PREFECTURE_COMMITTEE,
+}
+
+
 def committee_role(level: str) -> str:
-    return Role.CITY_COMMITTEE if level == Consultation.Level.CITY else Role.TOWN_COMMITTEE
+    return COMMITTEE_ROLES.get(level, Role.TOWN_COMMITTEE)
+
+
+def committee_regions(*, user: User, level: str) -> frozenset[int]:
+    """The towns, cities or prefectures where the user sits on the committee of this level. A
+    prefecture's committee is held at the prefecture itself (its consultations' region), which
+    the scope keeps apart from the cities below it where it sees the cases."""
+    scope = scope_of(user)
+    if level == Consultation.Level.PREFECTURE:
+        return scope.prefectures.get(Role.PREFECTURE_COMMITTEE, frozenset())
+    return scope.regions_of(committee_role(level))
 
 
 def is_committee_of(user: User, consultation: Consultation) -> bool:
     """Committee staff of the consultation's level and region run it."""
-    return consultation.region_id in scope_of(user).regions_of(committee_role(consultation.level))
+    return consultation.region_id in committee_regions(user=user, level=consultation.level)
+
+
+def in_region(*, case: Case, level: str, region_id: int) -> bool:
+    """Whether the case lies in the committee's region: its town, its city, or a city of its
+    prefecture (four levels)."""
+    if level == Consultation.Level.TOWN:
+        return case.town_id == region_id
+    if level == Consultation.Level.PREFECTURE:
+        return case.city.parent_id == region_id
+    return case.city_id == region_id
+
+
+def place_teams(*, level: str, region: Region) -> QuerySet[Team]:
+    """The units a committee works with: its town's or city's (teams_of_place), and for a
+    prefecture's every unit of the cities below it."""
+    if level == Consultation.Level.PREFECTURE:
+        cities = Region.objects.filter(parent=region, level=Region.Level.CITY)
+        return teams_within(cities=cities.values_list("pk", flat=True))
+    return teams_of_place(region=region)
 
 
 def invitee_users(invitation: Invitation) -> QuerySet[User]:
@@ -83,27 +119,62 @@ def answers_for(user: User, invitation: Invitation) -> bool:
 
 
 def _region_filter(level: str, region: Region, prefix: str = "") -> Q:
-    """Places inside the consultation's region: the town itself, or the city."""
+    """Places inside the consultation's region: the town itself, the city, or the cities of
+    the prefecture."""
     if level == Consultation.Level.TOWN:
         return Q(**{f"{prefix}town_id": region.pk})
+    if level == Consultation.Level.PREFECTURE:
+        return Q(**{f"{prefix}city__parent_id": region.pk})
     return Q(**{f"{prefix}city_id": region.pk})
 
 
+def _prefecture_level(level: str) -> bool:
+    """A consultation of the prefecture's committee (four levels, on the chain): its messages
+    name the prefecture, and a deployment of three levels never reads them."""
+    return level == Consultation.Level.PREFECTURE and on_chain(PREFECTURE)
+
+
 def _check_region(*, user: User, level: str, region_id: int) -> Region:
-    if level not in Consultation.Level.values:
+    if level not in Consultation.Level.values or (
+        level == Consultation.Level.PREFECTURE and not _prefecture_level(level)
+    ):
         raise InvalidInput(
             fields={"level": [_("Choose the %(town)s or the %(city)s committee.") % level_words()]}
         )
     region = Region.objects.filter(pk=region_id, level=level).first()
     if region is None:
-        raise InvalidInput(
-            fields={"region": [_("Choose a %(town)s or %(city)s of yours.") % level_words()]}
+        message = (
+            _("Choose a %(prefecture)s of yours.")
+            if _prefecture_level(level)
+            else _("Choose a %(town)s or %(city)s of yours.")
         )
-    if region.pk not in scope_of(user).regions_of(committee_role(level)):
-        raise NotAllowed(
-            _("Only the committee staff of this %(town)s or %(city)s can call it.") % level_words()
+        raise InvalidInput(fields={"region": [message % level_words()]})
+    if region.pk not in committee_regions(user=user, level=level):
+        message = (
+            _("Only the committee staff of this %(prefecture)s can call it.")
+            if _prefecture_level(level)
+            else _("Only the committee staff of this %(town)s or %(city)s can call it.")
         )
+        raise NotAllowed(message % level_words())
     return region
+
+
+def invitable_departments(*, level: str, region: Region) -> Q:
+    """The departments a committee may invite: the town's and its city's; the city's and its
+    towns'; the prefecture's, its cities' and their towns'."""
+    if level == Consultation.Level.TOWN:
+        return Q(region=region) | Q(region_id=region.parent_id)
+    if level == Consultation.Level.PREFECTURE:
+        return Q(region=region) | Q(region__parent=region) | Q(region__parent__parent=region)
+    return Q(region=region) | Q(region__parent=region)
+
+
+def officers_below(level: str) -> str:
+    """The lookup from a village officer's village to the committee's region."""
+    return {
+        Consultation.Level.TOWN: "parent",
+        Consultation.Level.PREFECTURE: "parent__parent__parent",
+    }.get(level, "parent__parent")
 
 
 def _check_invitees(
@@ -114,18 +185,15 @@ def _check_invitees(
     team_ids: Sequence[int],
     user_ids: Sequence[int],
 ) -> tuple[list[Department], list[Team], list[User]]:
-    town_level = level == Consultation.Level.TOWN
     departments = list(
-        Department.objects.filter(
-            Q(region=region)
-            | (Q(region=region.parent) if town_level else Q(region__parent=region)),
-            pk__in=list(department_ids),
+        Department.objects.filter(invitable_departments(level=level, region=region)).filter(
+            pk__in=list(department_ids)
         )
     )
-    place_teams = teams_of_place(region=region)
-    teams = list(place_teams.filter(pk__in=list(team_ids)))
-    where = Q(region__parent=region) if town_level else Q(region__parent__parent=region)
-    lawyers = Q(team_id__in=place_teams.values("pk"))
+    units = place_teams(level=level, region=region)
+    teams = list(units.filter(pk__in=list(team_ids)))
+    where = Q(**{f"region__{officers_below(level)}": region})
+    lawyers = Q(team_id__in=units.values("pk"))
     people = list(
         User.objects.filter(
             pk__in=Membership.objects.filter(
@@ -141,15 +209,32 @@ def _check_invitees(
         )
     )
     errors = {}
+    prefecture = _prefecture_level(level)
     if len(departments) != len(set(department_ids)):
         errors["departments"] = [
-            _("Invite departments of this %(town)s or %(city)s only.") % level_words()
+            (
+                _("Invite departments of this %(prefecture)s and its %(cities)s only.")
+                if prefecture
+                else _("Invite departments of this %(town)s or %(city)s only.")
+            )
+            % level_words()
         ]
     if len(teams) != len(set(team_ids)):
-        errors["teams"] = [_("Invite teams of this %(town)s or %(city)s only.") % level_words()]
+        errors["teams"] = [
+            (
+                _("Invite teams of the %(cities)s of this %(prefecture)s only.")
+                if prefecture
+                else _("Invite teams of this %(town)s or %(city)s only.")
+            )
+            % level_words()
+        ]
     if len(people) != len(set(user_ids)):
         errors["people"] = [
-            _("Invite lawyers and %(village)s officers of this %(town)s or %(city)s only.")
+            (
+                _("Invite lawyers and %(village)s officers of this %(prefecture)s only.")
+                if prefecture
+                else _("Invite lawyers and %(village)s officers of this %(town)s or %(city)s only.")
+            )
             % level_words()
         ]
     if not errors and not (departments or teams or people):
@@ -202,7 +287,7 @@ def call_consultation(
             if not (
                 case.status == Status.IN_CONSULTATION
                 and case.level == level
-                and (case.town_id if level == Level.TOWN else case.city_id) == region.pk
+                and in_region(case=case, level=level, region_id=region.pk)
             ):
                 raise InvalidInput(
                     fields={
@@ -334,10 +419,16 @@ def _lock_consultation(*, user: User, consultation_id: int) -> Consultation:
 
 
 def can_see(*, user: User, consultation: Consultation) -> bool:
-    """The committee that runs it, the city's supervisors, and the invited (object grant)."""
+    """The committee that runs it, the city's supervisors (the prefecture's, for a prefecture's
+    consultation), and the invited (object grant)."""
     scope = scope_of(user)
     if is_committee_of(user, consultation):
         return True
+    if consultation.level == Consultation.Level.PREFECTURE:
+        supervised = scope.prefectures.get(Role.SUPERVISOR, frozenset())
+        if consultation.region_id in supervised:
+            return True
+        return user.has_perm(VIEW_CONSULTATION_PERMISSION, consultation)
     city_id = (
         consultation.region_id
         if consultation.level == Consultation.Level.CITY
@@ -514,7 +605,8 @@ def decide_item(
     *, user: User, item_id: int, decision: Decision, expected_version: int | None = None
 ) -> AgendaItem:
     """Record the decision on one case of the agenda and apply it to the case: tasks send it
-    back to handling, or it climbs to the city, is suspended, or is closed."""
+    back to handling, or it climbs to the committee above (the town's to the city, the city's to
+    the prefecture on four levels), is suspended, or is closed."""
     case_id = AgendaItem.objects.filter(pk=item_id).values_list("case_id", flat=True).first()
     if case_id is None:
         raise NotInScope(_("No such agenda item."))
@@ -541,11 +633,7 @@ def decide_item(
         if decision.kind == kinds.TASKS:
             case_services.decide_consultation(**common, decision=text, tasks=list(decision.tasks))
         elif decision.kind == kinds.ESCALATE:
-            if consultation.level != Consultation.Level.TOWN:
-                raise InvalidInput(
-                    fields={"kind": [_("Only a %(town)s case can be escalated.") % level_words()]}
-                )
-            case_services.escalate_case(**common, reason=text)
+            _escalate(consultation=consultation, common=common, reason=text)
         elif decision.kind == kinds.SUSPEND:
             if decision.review_on is None:
                 raise InvalidInput(fields={"review_on": [_("Give the date of the review.")]})
@@ -560,6 +648,22 @@ def decide_item(
         item.save(update_fields=["decision", "decision_text", "decided_at", "decided_by"])
         _mark_held(consultation, now)
         return item
+
+
+def _escalate(*, consultation: Consultation, common: dict, reason: str) -> None:
+    """The case climbs to the committee above this one: the town's to the city's, the city's to
+    the prefecture's when it sits on the chain (four levels); the last committee decides."""
+    if consultation.level == Consultation.Level.TOWN:
+        case_services.escalate_case(**common, reason=reason)
+    elif consultation.level == Consultation.Level.CITY and on_chain(PREFECTURE):
+        case_services.escalate_to_prefecture(**common, reason=reason)
+    else:
+        message = (
+            _("Only a %(town)s or %(city)s case can be escalated.")
+            if on_chain(PREFECTURE)
+            else _("Only a %(town)s case can be escalated.")
+        )
+        raise InvalidInput(fields={"kind": [message % level_words()]})
 
 
 def close_in_consultation(
@@ -848,7 +952,9 @@ def can_see_investigation(*, user: User, investigation: Investigation) -> bool:
     if investigation.team_id in teams:
         return True
     city_id = Region.objects.filter(pk=investigation.town_id).values_list("parent_id", flat=True)
-    if scope.regions_of(Role.CITY_COMMITTEE, Role.SUPERVISOR) & set(city_id):
+    if scope.regions_of(Role.CITY_COMMITTEE, Role.PREFECTURE_COMMITTEE, Role.SUPERVISOR) & set(
+        city_id
+    ):
         return True
     departments = scope.departments.get(Role.DEPARTMENT_LIAISON, frozenset())
     return bool(departments) and investigation.departments.filter(pk__in=departments).exists()

@@ -1,5 +1,6 @@
 """What the spot-check pages and API read, within the user's scope: the supervisors of a city
-draw and revisit, its city committee reads; outside them a spot check does not exist (404)."""
+draw and revisit, its city committee (and its prefecture's, four levels) reads; outside them a
+spot check does not exist (404)."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -22,8 +23,11 @@ def supervisor_cities(*, user: User) -> frozenset[int]:
 
 
 def reader_cities(*, user: User) -> frozenset[int]:
-    """The cities whose spot checks the user reads: its supervisors and its city committee."""
-    return scope_of(user).regions_of(Role.SUPERVISOR, Role.CITY_COMMITTEE)
+    """The cities whose spot checks the user reads: its supervisors and its city committee, and
+    the committee of the prefecture above it (four levels), which sees its cases."""
+    return scope_of(user).regions_of(
+        Role.SUPERVISOR, Role.CITY_COMMITTEE, Role.PREFECTURE_COMMITTEE
+    )
 
 
 def visible_spot_checks(*, user: User) -> QuerySet[SpotCheck]:

@@ -34,6 +34,9 @@ class NavLink:
 
 
 ALL_ROLES = frozenset(Role.values)
+# The committees' staff: the town's, the city's, and the prefecture's (four levels, with its
+# committee on the escalation chain), who hold their consultations and follow their cases.
+COMMITTEES = frozenset({Role.TOWN_COMMITTEE, Role.CITY_COMMITTEE, Role.PREFECTURE_COMMITTEE})
 
 NAVIGATION: list[NavEntry] = [
     NavEntry(roles=frozenset({Role.GRID_WORKER}), url_name="cases:file", label=_("Blow a whistle")),
@@ -54,17 +57,17 @@ NAVIGATION: list[NavEntry] = [
         label=with_levels(_("%(Town)s command")),
     ),
     NavEntry(
-        roles=frozenset({Role.TOWN_COMMITTEE, Role.CITY_COMMITTEE, Role.SUPERVISOR}),
+        roles=COMMITTEES | {Role.SUPERVISOR},
         url_name="cases:supervision",
         label=_("Supervision orders"),
     ),
     NavEntry(
-        roles=frozenset({Role.TOWN_COMMITTEE, Role.CITY_COMMITTEE, Role.SUPERVISOR}),
+        roles=COMMITTEES | {Role.SUPERVISOR},
         url_name="cases:suspended",
         label=_("Suspended cases"),
     ),
     NavEntry(
-        roles=frozenset({Role.TOWN_COMMITTEE, Role.CITY_COMMITTEE}),
+        roles=COMMITTEES,
         url_name="consultation:queue",
         label=_("Consultations"),
     ),
@@ -74,7 +77,7 @@ NAVIGATION: list[NavEntry] = [
         label=_("My consultations"),
     ),
     NavEntry(
-        roles=frozenset({Role.TOWN_COMMITTEE, Role.CITY_COMMITTEE, Role.SUPERVISOR}),
+        roles=COMMITTEES | {Role.SUPERVISOR},
         url_name="consultation:hotspots",
         label=_("Hot spots"),
     ),
@@ -84,18 +87,21 @@ NAVIGATION: list[NavEntry] = [
         label=_("Investigations"),
     ),
     NavEntry(
-        roles=frozenset({Role.SUPERVISOR, Role.CITY_COMMITTEE, Role.TOWN_COMMITTEE}),
+        roles=COMMITTEES | {Role.SUPERVISOR},
         url_name="assessment:overview",
         label=_("Assessment"),
     ),
     NavEntry(
-        roles=frozenset({Role.SUPERVISOR, Role.CITY_COMMITTEE}),
+        roles=frozenset({Role.SUPERVISOR, Role.CITY_COMMITTEE, Role.PREFECTURE_COMMITTEE}),
         url_name="spotchecks:list",
         label=_("Spot checks"),
     ),
-    # The policy lab (policylab.access.LAB_ROLES, each held at a city).
+    # The policy lab (policylab.access.LAB_ROLES, each held at a city, or at a prefecture for
+    # the cities below it).
     NavEntry(
-        roles=frozenset({Role.CITY_COMMITTEE, Role.SUPERVISOR, Role.ADMIN}),
+        roles=frozenset(
+            {Role.CITY_COMMITTEE, Role.PREFECTURE_COMMITTEE, Role.SUPERVISOR, Role.ADMIN}
+        ),
         url_name="policylab:index",
         label=_("Policy lab"),
     ),

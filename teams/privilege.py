@@ -1,13 +1,21 @@
 """Who holds a privileged role: committee staff, supervisors, administrators and auditors.
 
-Their accounts reach a whole town or city, so sign-in asks them for a second factor and their
-sessions end sooner when idle (docs/security.md)."""
+Their accounts reach a whole town, city or prefecture, so sign-in asks them for a second factor
+and their sessions end sooner when idle (docs/security.md)."""
 
 from teams.models import Role, User
 from teams.selectors import user_roles
 
 PRIVILEGED_ROLES = frozenset(
-    {Role.TOWN_COMMITTEE, Role.CITY_COMMITTEE, Role.SUPERVISOR, Role.ADMIN, Role.AUDITOR}
+    {
+        Role.TOWN_COMMITTEE,
+        Role.CITY_COMMITTEE,
+        # Four levels: its member sees every case of the cities below the prefecture.
+        Role.PREFECTURE_COMMITTEE,
+        Role.SUPERVISOR,
+        Role.ADMIN,
+        Role.AUDITOR,
+    }
 )
 
 

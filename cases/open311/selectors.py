@@ -226,7 +226,7 @@ def _latest_public_photo() -> Subquery:
 
 def _requests() -> QuerySet[Case]:
     return Case.objects.select_related(
-        "item", "grid", "village", "town", "city", "api_submission"
+        "item", "grid", "village", "town", "city", "city__parent", "api_submission"
     ).annotate(
         latest_public_action=Subquery(_latest_public_event().values("action")[:1]),
         latest_public_message=Subquery(
@@ -244,6 +244,10 @@ def w3c(value: datetime | None) -> str | None:
 
 
 def _agency(case: Case) -> str:
+    """The region whose committee has the case: a prefecture-level case's (four levels) is the
+    prefecture above its city, or the city where it stands alone."""
+    if case.level == Level.PREFECTURE:
+        return (case.city.parent or case.city).name
     region = {Level.VILLAGE: case.village, Level.TOWN: case.town, Level.CITY: case.city}.get(
         case.level, case.village
     )

@@ -33,6 +33,7 @@ from django.utils import timezone
 from cases import timers
 from cases.access import scope_of
 from cases.models import (
+    ABOVE_TOWN,
     OPEN_STATUSES,
     Case,
     Deadline,
@@ -370,7 +371,8 @@ def town_command(*, user: User, towns: Iterable[int], pages: dict[str, str | Non
         pages.get("consultations"),
     )
     suspended = page_of(
-        town_cases(towns=towns, statuses=[Status.SUSPENDED]).exclude(level=Level.CITY),
+        # A case the city (or the prefecture) suspended is its committee's to resume.
+        town_cases(towns=towns, statuses=[Status.SUSPENDED]).exclude(level__in=ABOVE_TOWN),
         pages.get("suspended"),
     )
     active = Dispatch.objects.filter(state__in=Dispatch.ACTIVE_STATES).select_related(

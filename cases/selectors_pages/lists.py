@@ -142,8 +142,8 @@ def running_deadline(case: Case) -> Deadline | None:
 
 def visible_grids(*, user: User) -> QuerySet[Grid]:
     """The grids of the places the user works in: their own grids, their village's, their
-    town's (committee), their team's service area or their city's (city committee,
-    supervisors, departments)."""
+    town's (committee), their team's service area or their city's (city committee, the
+    committee of the prefecture above it, supervisors, departments)."""
     scope = scope_of(user)
     condition = Q(pk__in=scope.grids.get(Role.GRID_WORKER, frozenset()))
     villages = scope.regions_of(Role.VILLAGE_OFFICER)
@@ -155,7 +155,9 @@ def visible_grids(*, user: User) -> QuerySet[Grid]:
     towns = scope.regions_of(Role.TOWN_COMMITTEE) | served.towns
     if towns:
         condition |= Q(village__parent_id__in=towns)
-    cities = scope.regions_of(Role.CITY_COMMITTEE, Role.SUPERVISOR, Role.ADMIN) | served.cities
+    cities = served.cities | scope.regions_of(
+        Role.CITY_COMMITTEE, Role.PREFECTURE_COMMITTEE, Role.SUPERVISOR, Role.ADMIN
+    )
     if cities:
         condition |= Q(village__parent__parent_id__in=cities)
     return Grid.objects.filter(condition).order_by("code")

@@ -1,6 +1,6 @@
 """Reads for long-term cases (挂账): the suspended cases of a town committee's towns, a city
-committee's or a supervisor's cities, with their review dates; the request waiting for the
-committee; the review date the forms propose.
+committee's, a prefecture committee's (the cities below it) or a supervisor's cities, with their
+review dates; the request waiting for the committee; the review date the forms propose.
 
 A page of the list costs a fixed number of queries whatever its length: the review clock, the
 suspension event and its request come as subqueries of the page's own query."""
@@ -27,7 +27,7 @@ DEFAULT_REVIEW_DAYS = 30
 @dataclass(frozen=True)
 class SuspendedScope:
     """Where the user follows suspended cases: towns as their committee, cities as their
-    committee or supervisor."""
+    committee, their prefecture's committee or supervisor."""
 
     towns: frozenset[int]
     cities: frozenset[int]
@@ -41,7 +41,7 @@ def suspended_scope(*, user: User) -> SuspendedScope:
     scope = scope_of(user)
     return SuspendedScope(
         towns=scope.regions_of(Role.TOWN_COMMITTEE),
-        cities=scope.regions_of(Role.CITY_COMMITTEE, Role.SUPERVISOR),
+        cities=scope.regions_of(Role.CITY_COMMITTEE, Role.PREFECTURE_COMMITTEE, Role.SUPERVISOR),
     )
 
 

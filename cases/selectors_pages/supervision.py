@@ -1,6 +1,7 @@
 """Reads for the supervision page: the open supervision orders (督办) in the places of a town
-committee, a city committee or a supervisor, soonest deadline first; and the returned dispatches
-(退回) still waiting for the committee's ruling, soonest re-dispatch deadline first.
+committee, a city committee (or a prefecture's, four levels) or a supervisor, soonest deadline
+first; and the returned dispatches (退回) still waiting for the committee's ruling, soonest
+re-dispatch deadline first.
 
 A page costs a fixed number of queries whatever its length: the order's case, dispatch, unit
 and issuer come in the page's own query, the urges as a subquery."""
@@ -11,7 +12,7 @@ from django.core.paginator import Page
 from django.db.models import DateTimeField, OuterRef, Q, QuerySet, Subquery
 
 from cases.access import scope_of
-from cases.models import OPEN_STATUSES, Deadline, Dispatch, Level, SupervisionOrder
+from cases.models import ABOVE_TOWN, OPEN_STATUSES, Deadline, Dispatch, Level, SupervisionOrder
 from cases.selectors_pages.board import urge_count
 from cases.selectors_pages.village import page_of
 from checklists.models import Stage
@@ -21,12 +22,15 @@ from teams.models import Role, User
 @dataclass(frozen=True)
 class SupervisionScope:
     """Where the user follows supervision orders: towns as their committee, cities as their
-    committee or supervisor (the cases they see)."""
+    committee, their prefecture's committee or supervisor (the cases they see)."""
 
     towns: frozenset[int]
     cities: frozenset[int]
     # The cities whose committee the user sits on: it rules on the city's returns.
     city_committees: frozenset[int] = frozenset()
+    # The cities below the prefecture whose committee the user sits on (four levels): it
+    # rules on the returns of their prefecture-level cases.
+    prefecture_committees: frozenset[int] = frozenset()
 
     @property
     def empty(self) -> bool:
@@ -37,8 +41,9 @@ def supervision_scope(*, user: User) -> SupervisionScope:
     scope = scope_of(user)
     return SupervisionScope(
         towns=scope.regions_of(Role.TOWN_COMMITTEE),
-        cities=scope.regions_of(Role.CITY_COMMITTEE, Role.SUPERVISOR),
+        cities=scope.regions_of(Role.CITY_COMMITTEE, Role.PREFECTURE_COMMITTEE, Role.SUPERVISOR),
         city_committees=scope.regions_of(Role.CITY_COMMITTEE),
+        prefecture_committees=scope.regions_of(Role.PREFECTURE_COMMITTEE),
     )
 
 
@@ -74,9 +79,10 @@ def supervision_page(*, scope: SupervisionScope, page: str | None) -> Page:
 def returns_to_rule_on(*, scope: SupervisionScope) -> QuerySet[Dispatch]:
     """Returned dispatches not ruled on yet, of open cases, in the places where the user sees
     them: the town's for a town or village case, the city's for any case of its city (the
-    city committee rules on its own level's, the supervisors follow). `redispatch_due` is the
-    committee's re-dispatch deadline (docs/workflow.md, Return a dispatch)."""
-    place = Q(case__town_id__in=scope.towns) & ~Q(case__level=Level.CITY)
+    city committee rules on its own level's, the prefecture's committee on its level's, the
+    supervisors follow). `redispatch_due` is the committee's re-dispatch deadline
+    (docs/workflow.md, Return a dispatch)."""
+    place = Q(case__town_id__in=scope.towns) & ~Q(case__level__in=ABOVE_TOWN)
     place |= Q(case__city_id__in=scope.cities)
     clock = Deadline.objects.filter(
         dispatch_id=OuterRef("pk"), stage=Stage.REDISPATCH, met_at__isnull=True
@@ -108,9 +114,10 @@ def returns_page(*, scope: SupervisionScope, page: str | None) -> Page:
     result = page_of(returns_to_rule_on(scope=scope), page)
     for dispatch in result.object_list:
         case = dispatch.case
-        dispatch.may_rule = (
-            case.city_id in scope.city_committees
-            if case.level == Level.CITY
-            else case.town_id in scope.towns
-        )
+        if case.level == Level.CITY:
+            dispatch.may_rule = case.city_id in scope.city_committees
+        elif case.level == Level.PREFECTURE:
+            dispatch.may_rule = case.city_id in scope.prefecture_committees
+        else:
+            dispatch.may_rule = case.town_id in scope.towns
     return result
