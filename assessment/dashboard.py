@@ -31,7 +31,15 @@ from assessment.selectors import CITY_ROLES, reason_label
 from cases.access import scope_of
 from cases.models import Dispatch
 from cases.selectors_pages.lists import items_by_aspect
-from teams.levels import CITY, level_label, level_name, level_words, on_chain, with_levels
+from teams.levels import (
+    CITY,
+    PREFECTURE,
+    level_label,
+    level_name,
+    level_words,
+    on_chain,
+    with_levels,
+)
 from teams.models import Department, Grid, Region, Role, Team, User
 from teams.service_areas import teams_serving
 
@@ -44,7 +52,15 @@ RATE_KEYS = (
     "satisfaction_rate",
     "on_the_spot_rate",
 )
-LEVEL_KEYS = ("level_village_share", "level_town_share", "level_city_share")
+LEVEL_KEYS = (
+    "level_village_share",
+    "level_town_share",
+    "level_city_share",
+    "level_prefecture_share",
+)
+# The level view's shares of the levels whose committee a deployment may leave off the
+# escalation chain (teams.levels.on_chain): no case closes there then.
+CHAIN_KEYS = {"level_city_share": CITY, "level_prefecture_share": PREFECTURE}
 # Who solved the case, against the practice's 70/20/10.
 SOLVER_KEYS = ("solved_by_village_share", "solved_by_team_share", "solved_by_consultation_share")
 HOUR_KEYS = ("avg_handling_hours", "p90_handling_hours")
@@ -73,6 +89,8 @@ SOLVER_TARGETS = {"village": 0.7, "team": 0.2, "consultation": 0.1}
 HOME_UNITS = (
     (Role.SUPERVISOR, "prefecture", "prefectures"),  # four levels: the whole prefecture
     (Role.ADMIN, "prefecture", "prefectures"),
+    # Four levels, its committee on the chain: the cities below it, as its supervisors.
+    (Role.PREFECTURE_COMMITTEE, "prefecture", "prefectures"),
     (Role.SUPERVISOR, "city", "regions"),
     (Role.CITY_COMMITTEE, "city", "regions"),
     (Role.ADMIN, "city", "regions"),
@@ -476,19 +494,33 @@ LEVEL_LABELS = {
     "village": level_label("village", capital=True),
     "town": level_label("town", capital=True),
     "city": level_label("city", capital=True),
+    "prefecture": level_label("prefecture", capital=True),
 }
 
 
 def closing_levels() -> list[str]:
-    """The levels a case can close at: the top one only while its committee sits on the
-    escalation chain (teams.levels.on_chain)."""
+    """The levels a case can close at: the top one (and the prefecture, four levels) only
+    while its committee sits on the escalation chain (teams.levels.on_chain)."""
     return [level for level in LEVEL_LABELS if on_chain(level)]
 
 
+def offered(key: str) -> bool:
+    """Whether the pages and the API offer this indicator: a level's share only where cases
+    can climb to that level's committee."""
+    return key not in CHAIN_KEYS or on_chain(CHAIN_KEYS[key])
+
+
+def listed(key: str) -> bool:
+    """Whether the API's rows and the policy lab's comparison offer this indicator: the
+    prefecture's share only on four levels with its committee on the chain; the rest as they
+    always were (the top level's share with them on two levels too)."""
+    return key != "level_prefecture_share" or offered(key)
+
+
 def shown_keys() -> tuple[str, ...]:
-    """The indicators a unit's page shows: the top level's share only where cases can climb
-    there."""
-    return tuple(key for key in ALL_KEYS if key != "level_city_share" or on_chain(CITY))
+    """The indicators a unit's page shows: the top level's (and the prefecture's) share only
+    where cases can climb there."""
+    return tuple(key for key in ALL_KEYS if offered(key))
 
 
 def level_chart(levels: dict) -> dict:
@@ -812,7 +844,7 @@ def default_report_unit(*, user: User, unit_type: str, home: tuple[str, int]) ->
         if first is None:
             raise Http404()
         return first.pk
-    cities = scope.regions_of(Role.SUPERVISOR, Role.CITY_COMMITTEE, Role.ADMIN)
+    cities = scope.regions_of(*CITY_ROLES)
     if cities:
         return min(cities)
     raise PermissionDenied(

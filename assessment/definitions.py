@@ -8,7 +8,7 @@ supervisor reads on the dashboard what the number counts."""
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from teams.levels import CITY, on_chain, with_levels
+from teams.levels import CITY, PREFECTURE, on_chain, with_levels
 
 TERMS: dict[str, Promise] = {
     "counted": _(
@@ -71,6 +71,9 @@ _OWN: dict[str, Promise] = {
     ),
     "level_town_share": with_levels(_("Closed cases closed at %(town)s level: the level view.")),
     "level_city_share": with_levels(_("Closed cases closed at %(city)s level: the level view.")),
+    "level_prefecture_share": with_levels(
+        _("Closed cases closed at %(prefecture)s level: the level view.")
+    ),
     "solved_by_village_share": with_levels(
         _("Closed cases the %(village)s solved itself (target 70%%).")
     ),
@@ -107,6 +110,13 @@ _OWN: dict[str, Promise] = {
 _CONSULTATION_OFF_CHAIN = with_levels(
     _("Closed cases settled by a consultation of the %(town)s committee (target 10%%).")
 )
+# The consultation share where the prefecture's committee is on the chain too (four levels).
+_CONSULTATION_TO_PREFECTURE = with_levels(
+    _(
+        "Closed cases settled by a consultation of the %(town)s, %(city)s or %(prefecture)s "
+        "committee (target 10%%)."
+    )
+)
 _USES: dict[str, tuple[str, ...]] = {
     "on_time_closure_rate": ("due", "late", "suspended"),
     "closure_rate": ("suspended",),
@@ -120,5 +130,7 @@ def help_text(key: str) -> list[Promise]:
     own = _OWN.get(key)
     if key == "solved_by_consultation_share" and not on_chain(CITY):
         own = _CONSULTATION_OFF_CHAIN
+    elif key == "solved_by_consultation_share" and on_chain(PREFECTURE):
+        own = _CONSULTATION_TO_PREFECTURE
     terms = [TERMS[term] for term in _USES.get(key, ())]
     return [*([own] if own is not None else []), *terms, TERMS["counted"]]

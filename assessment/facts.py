@@ -24,16 +24,19 @@ Definitions (the indicators in assessment.indicators build on these):
 - overdue_at: when its first own limit passed (a period counts it overdue only before its end).
 - closed_level: the administrative level it closed at (the level view): the level of the last
   resolution before a verified close (village = solved on the spot), or the committee's level
-  for a close at a consultation.
+  for a close at a consultation (the prefecture's, four levels, for a case that climbed there).
+- max_level: the highest level the case reached (village, town, city, or the prefecture when
+  its committee is on the escalation chain, teams.levels.on_chain); escalated: it climbed to
+  the city (`escalate`), and maybe on to the prefecture (`escalate_to_prefecture`).
 - solved_by: WHO solved it (the 70/20/10 of the practice), for closed cases: "village" when the
   village solved it itself (its last resolution was on the spot), "consultation" when, since it
-  was last reopened, a town or city committee took it up (a consultation was requested, the
-  case was put on an agenda, escalated, decided or closed there), "team" otherwise (the town's
-  teams and departments it was whistled to).
+  was last reopened, a town, city or prefecture committee took it up (a consultation was
+  requested, the case was put on an agenda, escalated, decided or closed there), "team"
+  otherwise (the town's teams and departments it was whistled to).
 - overdue (late): a deadline of one of the case's own stages (screening, village handling, the
-  committee's re-dispatch after a return, handling, a dispatch's task, town or city
-  consultation, on-site verification) passed before it was met: its timer fired, or it was met
-  late. late_count: how many such deadlines passed (each firing counts).
+  committee's re-dispatch after a return, handling, a dispatch's task, town, city or
+  prefecture consultation, on-site verification) passed before it was met: its timer fired, or
+  it was met late. late_count: how many such deadlines passed (each firing counts).
   Report-in lateness is a dispatch fact (late), not this.
 - closed_on_time: closed and never overdue.
 - reworked / rework_count: failed on-site verifications; reworked_at: the first one.
@@ -95,6 +98,7 @@ HANDLING_STAGES = frozenset(
         Stage.HANDLING,
         Stage.TOWN_CONSULTATION,
         Stage.CITY_CONSULTATION,
+        Stage.PREFECTURE_CONSULTATION,  # four levels, its committee on the chain
     }
 )
 # Every stage whose overrun makes the case late: the handling stages, the village's screening
@@ -103,10 +107,13 @@ LATE_STAGES = HANDLING_STAGES | {Stage.SCREENING, Stage.VERIFICATION}
 RESOLVING_ACTIONS = frozenset({"resolve", "resolve_on_spot"})
 # A spot check's revisit of the dispatch's reply: confirmed, or not actually resolved.
 SPOT_CHECK_OUTCOMES = frozenset({"spot_check_confirmed", "spot_check_failed"})
-LEVEL_ORDER = {Level.VILLAGE: 0, Level.TOWN: 1, Level.CITY: 2}
-# A town or city committee took the case up (who solved it: a consultation).
+LEVEL_ORDER = {Level.VILLAGE: 0, Level.TOWN: 1, Level.CITY: 2, Level.PREFECTURE: 3}
+# The steps that send a case up to a higher committee: to the city, and from the city on to
+# the prefecture (four levels); either makes the case escalated.
+ESCALATING_STEPS = frozenset({"escalate", "escalate_to_prefecture"})
+# A town, city or prefecture committee took the case up (who solved it: a consultation).
 CONSULTATION_STEPS = frozenset(
-    {"request_consultation", "consultation_called", "escalate", "decide", "close"}
+    {"request_consultation", "consultation_called", "decide", "close", *ESCALATING_STEPS}
 )
 # Steps that take one dispatch off the case; "transfer" (the whole case) ends them all.
 DISPATCH_ENDING_STEPS = frozenset({"cancel_dispatch", "return_dispatch", "transfer_dispatch"})
@@ -289,7 +296,7 @@ def compute_facts(
         "suspended": parked_in_time(case=case, events=events, first_missed=missed[:1]),
         "was_suspended": "suspend" in actions,
         "whistled": "whistle" in actions,
-        "escalated": "escalate" in actions,
+        "escalated": not ESCALATING_STEPS.isdisjoint(actions),
         "max_level": max_level,
         "satisfaction": satisfaction,
         "rated_at": rated_at,

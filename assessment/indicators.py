@@ -24,10 +24,12 @@ cohort of whistles: they move while that cohort is still being handled, and sett
 - satisfaction_rate    = (satisfied + basically satisfied) / evaluated (among the due cases)
 - on_the_spot_rate     = closed at village level / accepted (among the due cases)
 - solved_by_*_share    = closed cases solved by the village itself / by the town's teams and
-                         departments / by a consultation of the town or city committee, out of
-                         the closed cases: the practice's 70/20/10 (assessment.facts, solved_by)
+                         departments / by a consultation of a town, city or prefecture
+                         committee, out of the closed cases: the practice's 70/20/10
+                         (assessment.facts, solved_by)
 - level_*_share        = closed at that administrative level / closed: the level view, with
-                         no target (a case settled at a town consultation is a town case)
+                         no target (a case settled at a town consultation is a town case; the
+                         prefecture's only where its committee is on the escalation chain)
 - avg_handling_hours   = mean working hours from filing to resolution of the closed cases;
                          numerator and denominator are both the number of those cases
 - p90_handling_hours   = the 90th percentile (continuous) of the same; numerator: the cases at
@@ -78,7 +80,7 @@ from django.utils.translation import gettext_lazy as _
 from assessment.models import CaseFact, DispatchFact, SolvedBy
 from assessment.periods import Period
 from cases.models import Case, Level, Satisfaction
-from teams.levels import with_levels
+from teams.levels import PREFECTURE, on_chain, with_levels
 
 KEYS = (
     "on_time_closure_rate",
@@ -105,6 +107,10 @@ KEYS = (
     "supervision_rate",
     "supervision_late_rate",
 )
+# The level view's share of the prefecture (four levels): an indicator only where its committee
+# is on the escalation chain (teams.levels.on_chain), so three levels count what they always
+# did; it follows the city's (keys_in_use).
+PREFECTURE_KEY = "level_prefecture_share"
 # Pressed by the committees and the supervisors: urged, supervised, orders met late.
 SUPERVISION_KEYS = KEYS[-3:]
 # The rates a scoring scheme may weigh.
@@ -130,6 +136,7 @@ LABELS: dict[str, Promise] = {
     "level_village_share": with_levels(_("Closed at %(village)s level (level view)")),
     "level_town_share": with_levels(_("Closed at %(town)s level (level view)")),
     "level_city_share": with_levels(_("Closed at %(city)s level (level view)")),
+    "level_prefecture_share": with_levels(_("Closed at %(prefecture)s level (level view)")),
     "solved_by_village_share": with_levels(_("Solved by the %(village)s itself")),
     "solved_by_team_share": with_levels(_("Solved by the %(town)s's teams")),
     "solved_by_consultation_share": _("Solved by a committee consultation"),
@@ -169,6 +176,7 @@ FORMULAS: dict[str, tuple[str, str, str]] = {
     "level_village_share": ("case", "closed_village", "closed"),
     "level_town_share": ("case", "closed_town", "closed"),
     "level_city_share": ("case", "closed_city", "closed"),
+    "level_prefecture_share": ("case", "closed_prefecture", "closed"),
     "solved_by_village_share": ("case", "solved_village", "closed"),
     "solved_by_team_share": ("case", "solved_team", "closed"),
     "solved_by_consultation_share": ("case", "solved_consultation", "closed"),
@@ -215,6 +223,15 @@ class Facts:
 
     cases: QuerySet
     dispatches: QuerySet
+
+
+def keys_in_use() -> tuple[str, ...]:
+    """The indicators of this deployment, in order: KEYS, and the prefecture's level share
+    after the city's where a case can climb to its committee (four levels)."""
+    if not on_chain(PREFECTURE):
+        return KEYS
+    after = KEYS.index("level_city_share") + 1
+    return (*KEYS[:after], PREFECTURE_KEY, *KEYS[after:])
 
 
 def live_facts() -> Facts:
@@ -291,6 +308,7 @@ def case_conditions(
         "closed_village": closed & q(closed_level=Level.VILLAGE),
         "closed_town": closed & q(closed_level=Level.TOWN),
         "closed_city": closed & q(closed_level=Level.CITY),
+        "closed_prefecture": closed & q(closed_level=Level.PREFECTURE),
         "solved_village": closed & q(solved_by=SolvedBy.VILLAGE),
         "solved_team": closed & q(solved_by=SolvedBy.TEAM),
         "solved_consultation": closed & q(solved_by=SolvedBy.CONSULTATION),
@@ -524,7 +542,10 @@ def build(
     """Indicators from the aggregated counts (keys c_<condition> and d_<condition>);
     `counted_at` when the counts are behind the facts."""
     result = {}
+    prefecture = on_chain(PREFECTURE)
     for key, (source, num_name, den_name) in FORMULAS.items():
+        if key == PREFECTURE_KEY and not prefecture:
+            continue  # no case climbs there (keys_in_use)
         prefix = "d_" if source == "dispatch" else "c_"
         numerator = counts.get(prefix + num_name) or 0
         denominator = counts.get(prefix + den_name) or 0

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case, Dispatch, Satisfaction
 from checklists.models import Item
-from teams.levels import level_choices, with_levels
+from teams.levels import PREFECTURE, level_choices, on_chain, with_levels
 from teams.models import Department, Grid, Region, Team
 
 
@@ -30,10 +30,21 @@ class SolvedBy(models.TextChoices):
     )
 
 
+# Four levels, the prefecture's committee on the chain: its consultations solve cases too.
+UP_TO_PREFECTURE = with_levels(
+    _("a consultation of the %(town)s, %(city)s or %(prefecture)s committee")
+)
+
+
 def solved_by_choices() -> list[tuple[str, str]]:
     """Choices of `solved_by`, in the deployment's names of its levels (teams.levels; a
     callable, so migrations keep the function and never the names)."""
-    return list(SolvedBy.choices)
+    if not on_chain(PREFECTURE):
+        return list(SolvedBy.choices)
+    return [
+        (value, UP_TO_PREFECTURE if value == SolvedBy.CONSULTATION else label)
+        for value, label in SolvedBy.choices
+    ]
 
 
 class CaseFactValues(models.Model):

@@ -38,6 +38,7 @@ from cases import timers
 from cases.access import scope_of, visible_cases
 from cases.models import OPEN_STATUSES, Case, Deadline
 from cases.rejections import RejectionReason, reason_text
+from teams.levels import PREFECTURE, on_chain
 from teams.models import Department, Grid, Region, Role, Team, User
 from teams.service_areas import teams_serving, teams_within
 
@@ -61,10 +62,12 @@ __all__ = [
     "units_in_scope",
 ]
 
-CITY_ROLES = (Role.CITY_COMMITTEE, Role.SUPERVISOR, Role.ADMIN)
+# The roles that read a whole city's assessment; the prefecture committee's (four levels, held
+# at a prefecture) reads each city below it, as a supervisor held there does (cases.access).
+CITY_ROLES = (Role.CITY_COMMITTEE, Role.PREFECTURE_COMMITTEE, Role.SUPERVISOR, Role.ADMIN)
 # Counted indicators are kept this long at most, even if a month's token change was lost.
 COUNTS_CACHE_SECONDS = 600
-COUNTS_VERSION = 3  # bump when what is counted changes
+COUNTS_VERSION = 4  # bump when what is counted changes
 # The overview's trend: this many periods of the chosen kind up to the chosen one.
 TREND_COUNT = 12
 
@@ -87,8 +90,10 @@ class RankRow:
 
 def units_in_scope(*, user: User, unit_type: str) -> QuerySet:
     """The units of this type the user may look at: the whole city for the city's committee,
-    supervisors and administrators; a town and what lies in it for its committee; a village and
-    its grids for its officers; their own team, department or grids otherwise."""
+    supervisors and administrators (every city below it, and the prefecture itself, for those
+    held at a prefecture and for the prefecture's committee, four levels); a town and what
+    lies in it for its committee; a village and its grids for its officers; their own team,
+    department or grids otherwise."""
     if unit_type not in UNIT_TYPES:
         raise Http404()
     scope = scope_of(user) if user.is_authenticated and user.is_active else None
@@ -189,8 +194,9 @@ def level_distribution(
 ) -> dict:
     """Shares of closed cases by who solved them (the village itself, the town's teams, a
     committee's consultation), with the 70/20/10 targets and counts, and, as "closing_levels",
-    the level view (the administrative level they closed at, no target); `values` are the
-    period's indicators when the caller already has them."""
+    the level view (the administrative level they closed at, no target; the prefecture's only
+    where its committee is on the escalation chain); `values` are the period's indicators when
+    the caller already has them."""
     if values is None:
         values = indicators(user=user, unit_type=unit_type, unit_id=unit_id, period=period)
     closed = values["solved_by_village_share"].denominator
@@ -203,7 +209,7 @@ def level_distribution(
             "target": target,
             "indicator": indicator,
         }
-    for level in ("village", "town", "city"):
+    for level in _closing_levels():
         indicator = values[f"level_{level}_share"]
         result["closing_levels"][level] = {
             "count": indicator.numerator,
@@ -214,6 +220,12 @@ def level_distribution(
     result["targets"] = dict(formulas.SOLVER_TARGETS)
     result["counts"] = {level: row["count"] for level, row in result["levels"].items()}
     return result
+
+
+def _closing_levels() -> tuple[str, ...]:
+    """The levels of the level view: the prefecture's too where a case can climb to its
+    committee (four levels, teams.levels.on_chain), so three levels see what they always saw."""
+    return ("village", "town", "city", *((PREFECTURE,) if on_chain(PREFECTURE) else ()))
 
 
 def trend(

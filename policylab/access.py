@@ -1,5 +1,8 @@
 """Who may use the policy lab: the city committee's staff, the supervisors and the
-administrators of a city, for that city's scenarios and replays (its towns included).
+administrators of a city, for that city's scenarios and replays (its towns included). On four
+levels, those held at a prefecture and the prefecture committee's staff (where its committee
+is on the escalation chain) use it for every city below the prefecture, as they see them
+(cases.access.scope_of): the lab's places stay the cities and their towns.
 
 Every page, API view and task fetches scenarios and replays through these functions, so they
 cannot disagree: outside the user's cities a scenario does not exist (404); a user with no lab
@@ -13,7 +16,7 @@ from policylab.errors import LabNotAllowed, NotInLab
 from policylab.models import Replay, Scenario
 from teams.models import Region, Role, User
 
-LAB_ROLES = (Role.CITY_COMMITTEE, Role.SUPERVISOR, Role.ADMIN)
+LAB_ROLES = (Role.CITY_COMMITTEE, Role.PREFECTURE_COMMITTEE, Role.SUPERVISOR, Role.ADMIN)
 
 
 def lab_cities(user: User) -> frozenset[int]:

@@ -18,12 +18,15 @@ from assessment.indicators import LABELS, RATE_KEYS
 from assessment.models import SchemeDeduction
 from checklists.models import Aspect, Item, Stage, TimeUnit, stage_choices
 from policylab.rules import STAGES
-from teams.levels import CITY, level_label, on_chain, with_levels
+from teams.levels import CITY, PREFECTURE, level_label, on_chain, with_levels
 from teams.models import Region
 
 # The indicators a scheme may weigh (policylab.rules.parse_scheme).
 WEIGHABLE_KEYS = (*RATE_KEYS, "avg_handling_hours", "p90_handling_hours")
 STAGE_LABELS = dict(stage_choices())
+# The consultations of a committee a deployment may leave off the escalation chain, and its
+# level (teams.levels.on_chain): no case reaches them then.
+CHAIN_STAGES = {Stage.CITY_CONSULTATION: CITY, Stage.PREFECTURE_CONSULTATION: PREFECTURE}
 UNIT_CHOICES = list(TimeUnit.choices)
 
 
@@ -116,11 +119,13 @@ class ScenarioForm(forms.Form):
             "aspect"
         )
         self.items = {item.pk: item for item in items}
-        # No case reaches the top committee's consultation off the chain (teams.levels.on_chain).
+        # No case reaches the consultation of a committee off the chain: the top level's where
+        # the deployment left it out, the prefecture's unless it put it there (four levels).
         self.cells = [
             cell
             for cell in self.cells
-            if cell[0] in self.items and (cell[1] != Stage.CITY_CONSULTATION or on_chain(CITY))
+            if cell[0] in self.items
+            and (cell[1] not in CHAIN_STAGES or on_chain(CHAIN_STAGES[cell[1]]))
         ]
         for item, stage in self.cells:
             amount, unit = self.current.get((item, stage), ("", ""))

@@ -13,20 +13,23 @@ have fired at due'). What was added is counted in the clock's own time (working 
 working-time clock, laid again on the scenario's calendar). A clock stopped by a suspension
 and not running since is late only if due' came before the suspension. A timer that fired
 leaves its row without an end: a dispatch's report-in clock ends at its report-in; a stage
-that goes on after its timer (a re-dispatch, the city's consultation, the verification) ends
-at the first later event whose step meets it (the workflow's declarations); a timer that sent
-the case up (screening, village handling, the town's handling and consultation) changed what
-followed, so its stage counts as never ended. A consultation's task (a dispatch's handling
-clock) keeps the due time the committee set: no limit gives it. A clock whose rule is
-unchanged keeps its live outcome exactly, so replaying the rules in force reproduces the live
-facts, indicators and rankings; the clocks are counted by the database, and only the cases
-with a clock whose rule changed are read and judged again.
+that goes on after its timer (a re-dispatch, the city's or the prefecture's consultation, the
+verification) ends at the first later event whose step meets it (the workflow's
+declarations); a timer that sent the case up (screening, village handling, the town's
+handling and consultation, and the city's consultation where the prefecture's committee is on
+the escalation chain, four levels: `Chain`) changed what followed, so its stage counts as
+never ended. A consultation's task (a dispatch's handling clock) keeps the due time the
+committee set: no limit gives it. A clock whose rule is unchanged keeps its live outcome
+exactly, so replaying the rules in force reproduces the live facts, indicators and rankings;
+the clocks are counted by the database, and only the cases with a clock whose rule changed
+are read and judged again.
 
 From the replayed clocks follow, with the definitions of assessment.facts: a case's overdue,
 first limit passed, limits passed, closed on time and parked in time; a dispatch's report-in
 due, late and reported on time, its task's due time and overdue. A timer that sends a case up
 (screening and village handling: to the town; the town's handling: a consultation; the town's
-consultation: to the city) that the scenario fires before its stage really ended means the
+consultation: to the city; the city's, on four levels with the prefecture's committee on the
+chain: to the prefecture) that the scenario fires before its stage really ended means the
 case "would have escalated" then: it is counted as whistled or escalated from that moment
 (ReplayCaseFact.would_escalate_at), and the report counts those cases. When the scenario
 changes the calendar, handling times in working hours are counted again on it (from the
@@ -65,6 +68,7 @@ from checklists.models import Stage
 from policylab.models import Replay, ReplayCaseFact, ReplayDispatchFact
 from policylab.rules import WORKING_UNITS, Rules
 from policylab.worktime import WorkTime
+from teams.levels import CITY, PREFECTURE, on_chain
 from teams.models import Region
 
 logger = logging.getLogger(__name__)
@@ -82,9 +86,47 @@ ESCALATING = {
     Stage.HANDLING: "town_consultation",
     Stage.TOWN_CONSULTATION: "city",
 }
-# Timers that only record that the limit passed: the stage goes on until someone ends it.
-CONTINUING = frozenset({Stage.REDISPATCH, Stage.CITY_CONSULTATION, Stage.VERIFICATION})
-LEVEL_ORDER = {Level.VILLAGE: 0, Level.TOWN: 1, Level.CITY: 2}
+# Timers that only record that the limit passed: the stage goes on until someone ends it (the
+# prefecture's consultation, four levels, is the last step of the chain where it is on it).
+CONTINUING = frozenset(
+    {
+        Stage.REDISPATCH,
+        Stage.CITY_CONSULTATION,
+        Stage.PREFECTURE_CONSULTATION,
+        Stage.VERIFICATION,
+    }
+)
+LEVEL_ORDER = {Level.VILLAGE: 0, Level.TOWN: 1, Level.CITY: 2, Level.PREFECTURE: 3}
+# The level a case sent up by a timer reaches at least (a town consultation keeps its level),
+# and the targets that make it escalated: to the city, or on to the prefecture (four levels).
+TARGET_LEVELS = {"town": Level.TOWN, "city": Level.CITY, "prefecture": Level.PREFECTURE}
+ESCALATED_TARGETS = frozenset({"city", "prefecture"})
+
+
+@dataclass(frozen=True)
+class Chain:
+    """Which timers send a case up in this deployment, and which only record that the limit
+    passed: with the prefecture's committee on the escalation chain (four levels,
+    teams.levels.on_chain) the city's consultation timer sends the case on to the prefecture
+    (cases.firing), so that stage counts as never ended once its timer fired, like the town's;
+    otherwise it goes on until the city committee ends it. Without the city's committee on the
+    chain (two levels) the town's timer only reminds, and its stage goes on likewise."""
+
+    escalating: dict[str, str]
+    continuing: frozenset[str]
+
+    @classmethod
+    def in_force(cls) -> "Chain":
+        escalating, continuing = dict(ESCALATING), set(CONTINUING)
+        if not on_chain(CITY):
+            # Two levels, or the top committee left off: the town's timer only reminds.
+            del escalating[Stage.TOWN_CONSULTATION]
+            continuing.add(Stage.TOWN_CONSULTATION)
+        if on_chain(PREFECTURE):
+            escalating[Stage.CITY_CONSULTATION] = "prefecture"
+            continuing.discard(Stage.CITY_CONSULTATION)
+        return cls(escalating=escalating, continuing=frozenset(continuing))
+
 
 # The columns both fact tables share (CaseFactValues, DispatchFactValues), copied as they are.
 CASE_COPY = [f.column for f in CaseFact._meta.concrete_fields if f.attname != "case_id"]
@@ -541,15 +583,16 @@ def _filed_between(live: dict[int, dict], case_ids: Iterable[int]) -> Q:
 
 
 def _stage_ends(
-    clocks: dict[int, list[Clock]], live: dict[int, dict]
+    clocks: dict[int, list[Clock]], live: dict[int, dict], *, chain: Chain
 ) -> dict[tuple[int, int | None, str], list]:
     """(case, dispatch, stage) -> the moments, in order, of the events that met the stage's
     clocks, for the cases with a fired clock of a stage that goes on after its timer
-    (CONTINUING): its row keeps no end, the event log does."""
+    (chain.continuing): its row keeps no end, the event log does."""
+    continuing = chain.continuing
     case_ids = [
         case_id
         for case_id, own in clocks.items()
-        if any(c.fired_at is not None and c.stage in CONTINUING for c in own)
+        if any(c.fired_at is not None and c.stage in continuing for c in own)
     ]
     if not case_ids:
         return {}
@@ -564,12 +607,12 @@ def _stage_ends(
     )
     for case_id, dispatch_id, action, moment in events:
         stages, own_dispatch = steps[action]
-        for stage in CONTINUING if stages is None else stages & CONTINUING:
+        for stage in continuing if stages is None else stages & continuing:
             ends[(case_id, dispatch_id if own_dispatch else None, stage)].append(moment)
     return ends
 
 
-def _ended_at(clock: Clock, *, dispatch: dict | None, ends: dict) -> datetime | None:
+def _ended_at(clock: Clock, *, dispatch: dict | None, ends: dict, chain: Chain) -> datetime | None:
     """When the stage of a clock whose timer fired really ended: a dispatch's report-in at
     its report-in; a stage that goes on after its timer at the first event after the firing
     that met it (by the case, or by the clock's own dispatch)."""
@@ -577,7 +620,7 @@ def _ended_at(clock: Clock, *, dispatch: dict | None, ends: dict) -> datetime | 
         return None
     if clock.stage == Stage.REPORT_IN:
         return dispatch["reported_in_at"] if dispatch is not None else None
-    if clock.stage not in CONTINUING:
+    if clock.stage not in chain.continuing:
         return None
     moments = [
         *ends.get((clock.case_id, None, clock.stage), ()),
@@ -600,7 +643,7 @@ def _replay_clock(
     `ended_at`: when the stage of a clock whose timer fired really ended (`_ended_at`), which
     a fired clock's own row does not keep (its met_at stays empty). `times`: `_work_times`,
     looked up once per chunk rather than per clock."""
-    rule = rules.limits.get((item_id, clock.stage))
+    rule = _limit_of(rules, item_id=item_id, stage=clock.stage)
     working = clock.unit in WORKING_UNITS
     changed = _rule_changed(
         rules,
@@ -648,13 +691,23 @@ def _replay_clock(
     return True
 
 
+def _limit_of(rules: Rules, *, item_id: int, stage: str) -> tuple[int, str] | None:
+    """The scenario's limit of this item and stage. An item with no limit of its own for the
+    prefecture's consultation (four levels) ran it under its city consultation's limit
+    (cases.timers), so the scenario's city limit judges it again."""
+    rule = rules.limits.get((item_id, stage))
+    if rule is None and stage == Stage.PREFECTURE_CONSULTATION:
+        return rules.limits.get((item_id, Stage.CITY_CONSULTATION))
+    return rule
+
+
 def _rule_changed(
     rules: Rules, *, item_id: int, stage: str, task: bool, amount: int, unit: str
 ) -> bool:
     """Whether the scenario gives a clock of this item and stage, which ran `amount` `unit`,
     another due time: another limit, or a calendar change that moves working time. A
     consultation's task (`task`) keeps the due time the committee set."""
-    rule = rules.limits.get((item_id, stage))
+    rule = _limit_of(rules, item_id=item_id, stage=stage)
     return (
         rule is not None
         and not task
@@ -751,7 +804,8 @@ def _replay_chunk(
             _among(DispatchFact, "case_fact", replayed_ids)
         ).values("dispatch_id", "case_fact_id", "reported_in_at", *DISPATCH_REPLAYED)
     }
-    ends = _stage_ends(clocks, live)
+    chain = Chain.in_force()
+    ends = _stage_ends(clocks, live, chain=chain)
     suspended_ids = [
         case_id for case_id in replayed_ids if case_id in live and live[case_id]["was_suspended"]
     ]
@@ -774,7 +828,7 @@ def _replay_chunk(
                 item_id=fact["item_id"],
                 rules=rules,
                 now=now,
-                ended_at=_ended_at(clock, dispatch=dispatch, ends=ends),
+                ended_at=_ended_at(clock, dispatch=dispatch, ends=ends, chain=chain),
                 times=times,
             )
             changed_any |= changed
@@ -789,6 +843,7 @@ def _replay_chunk(
         if changed_any:
             values = _case_values(
                 fact=fact,
+                chain=chain,
                 clocks=own,
                 events=events.get(case_id, ()),
                 rules=rules,
@@ -840,9 +895,12 @@ def _case_values(
     events: Iterable[Event],
     rules: Rules,
     tally: Tally,
+    chain: Chain,
     times: "tuple[WorkTime, WorkTime] | None" = None,
 ) -> dict:
-    """The replayed columns of one case (assessment.facts' definitions on the new clocks)."""
+    """The replayed columns of one case (assessment.facts' definitions on the new clocks);
+    `chain`: the deployment's escalation chain, read once per chunk."""
+    escalating = chain.escalating
     late = sorted(c.due for c in clocks if c.stage in LATE_STAGES and c.late)
     has_closing = fact["first_closed_at"] is not None or fact["closed_on_time"]
     values = {
@@ -862,9 +920,9 @@ def _case_values(
     # A timer the scenario fires before its stage really ended (and the live one did not
     # fire): the case would have been sent up then.
     sooner = sorted(
-        (c.due, ESCALATING[c.stage])
+        (c.due, escalating[c.stage])
         for c in clocks
-        if c.stage in ESCALATING
+        if c.stage in escalating
         and c.replayed
         and c.fired_at is None
         and c.late
@@ -877,10 +935,10 @@ def _case_values(
         tally.would_escalate_by[target] += 1
         if target == "town":
             values["whistled"] = True
-            values["max_level"] = _higher(fact["max_level"], Level.TOWN)
-        elif target == "city":
+        elif target in ESCALATED_TARGETS:
             values["escalated"] = True
-            values["max_level"] = Level.CITY
+        if target in TARGET_LEVELS:
+            values["max_level"] = _higher(fact["max_level"], TARGET_LEVELS[target])
     if rules.calendar_changed and fact["handling_seconds"] is not None:
         values["handling_seconds"] = _handling_seconds(fact, rules=rules, times=times)
     return values

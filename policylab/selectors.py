@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from assessment import dashboard as board
 from assessment import indicators as formulas
-from assessment.indicators import KEYS, LABELS, SOLVER_TARGETS
+from assessment.indicators import LABELS, SOLVER_TARGETS
 from assessment.models import CaseFact, DispatchFact
 from assessment.periods import Period
 from assessment.scoring import SchemeCopy, scheme_for
@@ -31,7 +31,7 @@ from policylab.errors import LabError
 from policylab.models import Replay, ReplayCaseFact, ReplayDispatchFact
 from policylab.rules import STAGES, scheme_json
 from policylab.services import RANKED_TYPES, ranked_units, replay_facts, replay_period_of
-from teams.levels import level_label, level_words, with_levels
+from teams.levels import PREFECTURE, level_label, level_words, on_chain, with_levels
 from teams.models import Department, Region, Team, User
 
 MAX_COMPARED = 3
@@ -42,6 +42,8 @@ ESCALATION_TARGETS = {
     "town": with_levels(gettext_lazy("Whistled to the %(town)s")),
     "town_consultation": with_levels(gettext_lazy("Sent to a %(town)s consultation")),
     "city": with_levels(gettext_lazy("Escalated to the %(city)s")),
+    # Four levels, the prefecture's committee on the chain: the city's consultation timer.
+    "prefecture": with_levels(gettext_lazy("Escalated to the %(prefecture)s")),
 }
 LEVEL_ROWS = {
     "cases": gettext_lazy("Cases filed"),
@@ -487,7 +489,8 @@ def _with_change(number: Number, live: Number) -> Number:
 
 def _indicator_rows(first: Replay, live: dict, columns: list[Column]) -> list[IndicatorRow]:
     rows = []
-    for key in KEYS:
+    # The prefecture's level share only where its committee is on the chain (four levels).
+    for key in filter(board.listed, formulas.keys_in_use()):
         live_number = _number(
             key, live.get("indicators", {}).get(key), replay_id=first.pk, side="live"
         )
@@ -550,6 +553,8 @@ def _escalations(live: dict, columns: list[Column]) -> tuple[list, list]:
         )
     ]
     for target, label in ESCALATION_TARGETS.items():
+        if target == PREFECTURE and not on_chain(PREFECTURE):
+            continue  # three levels: no timer sends a case there
         would.append(
             EscalationRow(
                 key=f"would_escalate_{target}",

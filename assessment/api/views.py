@@ -83,7 +83,7 @@ def indicator_rows(
     rows = []
     for key in board.ALL_KEYS:
         indicator = values.get(key)
-        if indicator is None:
+        if indicator is None or not board.listed(key):
             continue
         earlier = (before or {}).get(key)
         solver = key.removeprefix("solved_by_").removesuffix("_share")

@@ -252,7 +252,9 @@ class IndicatorValueSerializer(serializers.Serializer):
 class LevelsSerializer(serializers.Serializer):
     cases = serializers.IntegerField()
     whistled = serializers.IntegerField(help_text="Whistled up to the town.")
-    escalated = serializers.IntegerField(help_text="Escalated to the city.")
+    escalated = serializers.IntegerField(
+        help_text="Escalated to the city (and maybe on to the prefecture, four levels)."
+    )
     overdue = serializers.IntegerField()
 
 
@@ -283,7 +285,9 @@ class TallySerializer(serializers.Serializer):
     warnings = serializers.IntegerField()
     would_escalate = serializers.IntegerField()
     would_escalate_by = serializers.DictField(
-        child=serializers.IntegerField(), help_text="town, town_consultation, city"
+        child=serializers.IntegerField(),
+        help_text="town, town_consultation, city, and prefecture (four levels, its committee on "
+        "the escalation chain)",
     )
     cases_changed = serializers.IntegerField()
     dispatches_changed = serializers.IntegerField()

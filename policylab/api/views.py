@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from assessment import indicators as formulas
 from assessment.api.serializers import AssessmentCaseSerializer
 from assessment.api.views import period_data, query
-from assessment.dashboard import ALL_KEYS, SOLVER_KEYS, case_rows
+from assessment.dashboard import ALL_KEYS, SOLVER_KEYS, case_rows, listed
 from assessment.indicators import LABELS, SOLVER_TARGETS
 from assessment.models import CaseFact
 from cases.api.idempotency import IdempotentAutoSchema, IdempotentViewSet
@@ -560,6 +560,8 @@ def comparison(replays: list[Replay]) -> dict:
     scheme = parse_scheme(scheme_in_force(), errors={})
     keys = [key for key in ALL_KEYS if key in live["indicators"]]
     keys += [key for key in live["indicators"] if key not in keys]
+    # The prefecture's level share only where its committee is on the chain (four levels).
+    keys = [key for key in keys if listed(key)]
     indicators = []
     for key in keys:
         base = live["indicators"][key]

@@ -39,6 +39,7 @@ ESCALATION_TARGETS = {
     "town": with_levels(gettext_lazy("to the %(town)s")),
     "town_consultation": with_levels(gettext_lazy("to a %(town)s consultation")),
     "city": with_levels(gettext_lazy("to the %(city)s")),
+    "prefecture": with_levels(gettext_lazy("to the %(prefecture)s")),  # four levels
 }
 MAX_COMPARED = 3
 

@@ -15,7 +15,15 @@ from django.utils.translation import gettext as _
 from assessment.demo_history import HISTORY_CASES, HistoryUnavailable, build_history
 from rollout.demo import SHAPES, build_demo_city
 from teams.demo import DEMO_PASSWORD
-from teams.levels import CITY, LEVELS, all_names, level_words, levels_in_use
+from teams.levels import (
+    CITY,
+    LEVELS,
+    PREFECTURE,
+    all_names,
+    level_words,
+    levels_in_use,
+    on_chain,
+)
 from teams.models import Region
 from teams.two_factor.demo import DEMO_RECOVERY_CODES, demo_secret
 
@@ -107,13 +115,17 @@ class Command(BaseCommand):
                 _("Level names (top, middle, bottom): %(names)s.") % {"names": listed}
             )
         elif len(used) > len(LEVELS):
-            self.stdout.write(
-                _(
+            if on_chain(PREFECTURE):
+                message = _(
+                    "Four levels (above the top, top, middle, bottom): %(names)s; escalation "
+                    "ends at the committee of the level above the top."
+                )
+            else:
+                message = _(
                     "Four levels (above the top, top, middle, bottom): %(names)s; escalation "
                     "ends at the top level's committee."
                 )
-                % {"names": listed}
-            )
+            self.stdout.write(message % {"names": listed})
             # Translators: what separates the names of a list (a Chinese list takes 、).
             separator = _(", ")
             for above in Region.objects.filter(level=Region.Level.PREFECTURE).order_by("code"):
