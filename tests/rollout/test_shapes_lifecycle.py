@@ -1,7 +1,8 @@
 """The whole life of a whistle on the demo shapes, each built by importing its example files
 (docs/examples/haining, docs/examples/longgang, and docs/examples/wenzhou on four levels): filed
 by a grid worker, screened and whistled by the village, dispatched by the service-area rules,
-reported in, consulted at the town level, escalated to the city level, decided, handled,
+reported in, consulted at the town level, escalated to the city level (on four levels on to the
+prefecture's committee, which sits on Wenzhou's chain), decided, handled,
 verified, evaluated, closed, and assessed from its events; who may see it follows each shape's
 organisation. On two levels (docs/examples/pinghu, and Haining taken to two levels by its levels
 file) the same life stops at the town: its committee decides last."""
@@ -23,6 +24,7 @@ from cases.services import (
     accept_case,
     decide_consultation,
     escalate_case,
+    escalate_to_prefecture,
     evaluate_case,
     file_whistle,
     report_in,
@@ -56,6 +58,7 @@ class Cast:
     city_committee: str
     member: str  # sees the case through the team (Longgang: stationed in the community)
     outsider: str  # a captain of a unit that does not serve the place: must not see it
+    prefecture_committee: str = ""  # four levels, its committee on the chain: decides last
 
 
 CASTS = [
@@ -95,6 +98,7 @@ CASTS = [
         city_committee="cn-county1",
         member="cn-member1",
         outsider="cn-captain2",
+        prefecture_committee="wz-city1",
     ),
 ]
 
@@ -145,16 +149,24 @@ def test_a_whistle_lives_its_whole_life_on_each_shape(cast):
     # Consulted at the town level, escalated to the city, decided there.
     case = request_consultation(user=captain, case_id=case.pk, reason="The owner resists")
     assert (case.status, case.level) == (Status.IN_CONSULTATION, Level.TOWN)
-    escalate_case(user=town_committee, case_id=case.pk, reason="Needs the city")
+    case = escalate_case(user=town_committee, case_id=case.pk, reason="Needs the city")
+    top, deciding = Level.CITY, city_committee
+    if cast.prefecture_committee:
+        # Four levels: the county cannot decide it either; the prefecture's committee does.
+        assert case.level == Level.CITY and on_chain("prefecture")
+        escalate_to_prefecture(user=city_committee, case_id=case.pk, reason="Spans two counties")
+        top, deciding = Level.PREFECTURE, user(cast.prefecture_committee)
+    else:
+        assert not on_chain("prefecture")
     due = T0 + timedelta(days=3)
     decide_consultation(
-        user=city_committee,
+        user=deciding,
         case_id=case.pk,
         decision="Clear it jointly",
         tasks=[Task(action="Remove the heap", due_at=due, team_id=team_dispatches[0].team_id)],
     )
     case.refresh_from_db()
-    assert (case.status, case.level) == (Status.IN_PROGRESS, Level.CITY)
+    assert (case.status, case.level) == (Status.IN_PROGRESS, top)
     task = case.dispatches.get(origin=Dispatch.Origin.DECISION)
     report_in(user=captain, dispatch_id=task.pk)
 
@@ -172,7 +184,7 @@ def test_a_whistle_lives_its_whole_life_on_each_shape(cast):
         True,
         True,
         True,
-        Level.CITY,
+        top,
     )
     assert (fact.town_id, fact.village_id, fact.satisfaction) == (
         case.town_id,
