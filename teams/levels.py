@@ -55,12 +55,13 @@ DEFAULTS = {
 TIER_LABELS = {
     PREFECTURE: _(
         "level above the top (a prefecture over its counties): its supervisors see every region "
-        "of the top level below it; in use only in a deployment of four levels, and never on the "
-        "escalation chain"
+        "of the top level below it; in use only in a deployment of four levels; its committee "
+        "is the last of escalation only when committee is set"
     ),
     CITY: _(
-        "top level (city or district): the last committee of escalation; out of use in a "
-        "deployment of two levels, where it is the whole area"
+        "top level (city or district): the last committee of escalation, unless the level "
+        "above's sits on the chain; out of use in a deployment of two levels, where it is the "
+        "whole area"
     ),
     TOWN: _("middle level (town or street): its committee and its teams"),
     VILLAGE: _("bottom level (village or community): whistles are blown here, grids lie here"),

@@ -65,4 +65,10 @@ class Migration(migrations.Migration):
                 name="membership_role_has_its_place",
             ),
         ),
+        migrations.AlterField(
+            model_name='levelname',
+            name='level',
+            field=models.CharField(choices=[('prefecture', 'level above the top (a prefecture over its counties): its supervisors see every region of the top level below it; in use only in a deployment of four levels; its committee is the last of escalation only when committee is set'), ('city', "top level (city or district): the last committee of escalation, unless the level above's sits on the chain; out of use in a deployment of two levels, where it is the whole area"), ('town', 'middle level (town or street): its committee and its teams'), ('village', 'bottom level (village or community): whistles are blown here, grids lie here')], max_length=10, unique=True, verbose_name='tier'),
+        ),
+    
     ]
