@@ -336,7 +336,9 @@ def cases_behind(request: HttpRequest) -> HttpResponse:
     form = period_form(request)
     period = form.period
     drill = DrillDownForm(
-        request.GET, indicator_keys=board.ALL_KEYS, unit_types=selectors.UNIT_TYPES
+        request.GET,
+        indicator_keys=[key for key in board.ALL_KEYS if board.listed(key)],
+        unit_types=selectors.UNIT_TYPES,
     )
     context: dict = {
         "period_form": form,

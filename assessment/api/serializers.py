@@ -106,8 +106,18 @@ class RankingExportQuerySerializer(FileQueryMixin, RankingQuerySerializer):
     pass
 
 
+def counted_indicator(key: str) -> str:
+    """An indicator this deployment counts: the prefecture's level share only where its
+    committee sits on the escalation chain (assessment.dashboard.listed)."""
+    if not board.listed(key):
+        raise serializers.ValidationError(_("This deployment does not count this indicator."))
+    return key
+
+
 class CasesQuerySerializer(UnitQuerySerializer):
-    indicator = serializers.ChoiceField(choices=[(k, k) for k in board.ALL_KEYS])
+    indicator = serializers.ChoiceField(
+        choices=[(k, k) for k in board.ALL_KEYS], validators=[counted_indicator]
+    )
     part = serializers.ChoiceField(
         choices=[("numerator", "numerator"), ("denominator", "denominator")],
         help_text="The cases counted (numerator) or out of which (denominator).",
@@ -115,7 +125,9 @@ class CasesQuerySerializer(UnitQuerySerializer):
 
 
 class CasesExportQuerySerializer(FileQueryMixin, UnitQuerySerializer):
-    indicator = serializers.ChoiceField(choices=[(k, k) for k in board.ALL_KEYS])
+    indicator = serializers.ChoiceField(
+        choices=[(k, k) for k in board.ALL_KEYS], validators=[counted_indicator]
+    )
     part = serializers.ChoiceField(
         choices=[("numerator", "numerator"), ("denominator", "denominator")]
     )

@@ -22,6 +22,7 @@ from checklists.models import Stage
 from consultation.services import close_in_consultation
 from teams.levels import on_chain
 from teams.models import LevelName
+from tests.api.conftest import client_for
 from tests.cases.conftest import org
 from tests.cases.engine_steps import T0, at
 from tests.cases.prefecture import at_the_prefecture, four_levels
@@ -236,3 +237,28 @@ def test_solved_by_a_consultation_names_the_prefecture_committee_on_the_chain(or
         assert fact.get_solved_by_display() == (
             "a consultation of the town, city or prefecture committee"
         )
+
+
+def test_the_cases_behind_the_prefecture_share_are_asked_only_where_it_is_counted(org, client):
+    """On three levels no one may ask for the cases behind the prefecture's share: the API
+    refuses the query (400) and the page says there is no such indicator, instead of failing."""
+    params = {
+        "indicator": "level_prefecture_share",
+        "part": "denominator",
+        "unit_type": "city",
+        "unit_id": org.city.pk,
+        "kind": "month",
+        "anchor": "2025-06-01",
+    }
+    refused = client_for(org.supervisor).get(
+        "/api/assessment/cases/", params, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert refused.status_code == 400
+    assert "This deployment does not count this indicator." in str(refused.json())
+    client.force_login(org.supervisor)
+    page = client.get(reverse("assessment:cases"), params, HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200 and "There is no such indicator." in page.content.decode()
+
+    four_levels(org)
+    assert client_for(org.supervisor).get("/api/assessment/cases/", params).status_code == 200
+    assert client.get(reverse("assessment:cases"), params).status_code == 200

@@ -18,6 +18,8 @@ EXPECTED = {
     "request_consultation": {"in_progress": "in_consultation", "dispatched": "in_consultation"},
     "decide": {"in_consultation": "in_progress"},
     "escalate": {"in_consultation": "in_consultation"},
+    # Four levels, the prefecture's committee on the chain: a city case climbs once more.
+    "escalate_to_prefecture": {"in_consultation": "in_consultation"},
     "close": {"in_consultation": "closed"},
     "verify_pass": {"resolved": "closed"},
     "verify_fail": {"resolved": "in_progress"},
@@ -59,7 +61,8 @@ def test_table_matches_the_design():
 def test_every_action_from_every_state(case, status, level):
     _put(case, status, level)
     for action, moves in EXPECTED.items():
-        allowed = status in moves and not (action == "escalate" and level != Level.TOWN)
+        climbs_from = {"escalate": Level.TOWN, "escalate_to_prefecture": Level.CITY}
+        allowed = status in moves and level == climbs_from.get(action, level)
         assert (action in allowed_actions(case)) is allowed, (action, status, level)
         before = Case.objects.values().get(pk=case.pk)
         events = Event.objects.count()
@@ -74,6 +77,8 @@ def test_every_action_from_every_state(case, status, level):
                 assert case.level == Level.TOWN
             if action == "escalate":
                 assert case.level == Level.CITY
+            if action == "escalate_to_prefecture":
+                assert case.level == Level.PREFECTURE
             if action == "transfer":
                 assert case.level == Level.VILLAGE
             _put(case, status, level)

@@ -89,6 +89,8 @@ def test_urgent_items_use_short_natural_limits():
             Stage.HANDLING: (2, TimeUnit.NATURAL_HOURS),
             Stage.TOWN_CONSULTATION: (1, TimeUnit.NATURAL_DAYS),
             Stage.CITY_CONSULTATION: (2, TimeUnit.NATURAL_DAYS),
+            # The city's, given to every item by migration checklists 0009 (four levels).
+            Stage.PREFECTURE_CONSULTATION: (2, TimeUnit.NATURAL_DAYS),
             Stage.VERIFICATION: (2, TimeUnit.NATURAL_HOURS),
             Stage.SUSPENSION_REVIEW: (30, TimeUnit.NATURAL_DAYS),
         }
@@ -101,6 +103,7 @@ def test_ordinary_items_use_working_time_with_the_practice_limits():
             assert item_limits[stage][1] in WORKING_UNITS, (item.code, stage)
         assert item_limits[Stage.TOWN_CONSULTATION] == (3, TimeUnit.WORKING_DAYS)
         assert item_limits[Stage.CITY_CONSULTATION] == (5, TimeUnit.WORKING_DAYS)
+        assert item_limits[Stage.PREFECTURE_CONSULTATION] == (5, TimeUnit.WORKING_DAYS)
         assert item_limits[Stage.REDISPATCH] == (4, TimeUnit.WORKING_HOURS)
         assert item_limits[Stage.SUSPENSION_REVIEW] == (30, TimeUnit.NATURAL_DAYS)
     handling = {

@@ -283,6 +283,7 @@ def test_demo_item_escalates_within_minutes():
         "handling": (3, minutes),
         "town_consultation": (3, minutes),
         "city_consultation": (3, minutes),
+        "prefecture_consultation": (3, minutes),
         "verification": (5, minutes),
         "redispatch": (3, minutes),
         "suspension_review": (10, minutes),
