@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from checklists.models import Item, TimeUnit
+from checklists.models import Item, Stage, TimeUnit
 from policylab.forms import ScenarioForm
 from policylab.models import Scenario
 from policylab.rules import limits_in_force
@@ -57,6 +57,11 @@ def test_the_editor_shows_the_rules_in_force(lab: Lab):
     in_force = limits_in_force()
     assert in_force and lab.scenario.limits == in_force
     for row in in_force:
+        if row["stage"] == Stage.PREFECTURE_CONSULTATION:
+            # Three levels: the prefecture's limits are kept but not offered (its committee is
+            # not on the chain; tests/policylab/test_replay_prefecture.py).
+            assert f'name="{cell(row["item"], row["stage"])}"' not in page
+            continue
         field = re.search(rf'name="{cell(row["item"], row["stage"])}" value="([^"]*)"', page)
         assert field is not None and field.group(1) == str(row["amount"])
         selected = re.search(

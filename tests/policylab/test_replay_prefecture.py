@@ -126,10 +126,11 @@ def test_a_prefecture_consultation_follows_the_scenarios_city_limit(org, time_ma
     """An item with no limit of its own for the prefecture ran its consultation under the
     city's (cases.timers): a scenario's shorter city limit judges it again."""
     prefecture = four_levels(org)
+    # Every item got one from its city's (migration checklists 0009); this one has none.
+    TimeLimit.objects.filter(stage=Stage.PREFECTURE_CONSULTATION).delete()
     case = at_the_prefecture(org)
     clock = Deadline.objects.get(case=case, stage=Stage.PREFECTURE_CONSULTATION)
     assert (clock.amount, clock.unit) == (5, TimeUnit.WORKING_DAYS)
-    assert not TimeLimit.objects.filter(stage=Stage.PREFECTURE_CONSULTATION).exists()
     time_machine.move_to(at(2025, 6, 12, 10, 0), tick=False)
     task = Task(action="Demolish", due_at=at(2025, 6, 20, 12, 0), team_id=org.team.pk)
     decide_consultation(user=prefecture.member, case_id=case.pk, decision="Go", tasks=[task])
@@ -159,11 +160,8 @@ def test_the_prefecture_committee_uses_the_lab_for_the_cities_below_it(org):
 
 def test_the_prefecture_consultation_limits_are_offered_only_on_the_chain(org):
     four_levels(org, on_chain=False)
-    TimeLimit.objects.create(
-        item=org.item,
-        stage=Stage.PREFECTURE_CONSULTATION,
-        amount=10,
-        unit=TimeUnit.WORKING_DAYS,
+    TimeLimit.objects.filter(item=org.item, stage=Stage.PREFECTURE_CONSULTATION).update(
+        amount=10, unit=TimeUnit.WORKING_DAYS
     )
     scenario = services.create_scenario(user=org.supervisor, city=org.city, name="All limits")
     cell = f"limit_{org.item.pk}_{Stage.PREFECTURE_CONSULTATION}"
