@@ -19,7 +19,13 @@ from cases.perform import perform
 from cases.services.common import TIMER, notify
 from cases.transitions import record_event
 from checklists.models import Stage
-from teams.levels import on_chain
+from teams.levels import level_above
+
+# The consultations whose timer sends the case on: at which level, by which action.
+CLIMBS = {
+    Stage.TOWN_CONSULTATION: (Level.TOWN, "escalate"),
+    Stage.CITY_CONSULTATION: (Level.CITY, "escalate_to_prefecture"),
+}
 
 
 def act_on_deadline(*, case: Case, deadline: Deadline) -> None:
@@ -41,19 +47,14 @@ def act_on_deadline(*, case: Case, deadline: Deadline) -> None:
     ):
         perform(action="request_consultation", user=None, case=case, data={"deadline": data})
     elif (
-        stage == Stage.TOWN_CONSULTATION
+        stage in CLIMBS
         and case.status == Status.IN_CONSULTATION
-        and case.level == Level.TOWN
-        and on_chain(Level.CITY)
+        and case.level == CLIMBS[stage][0]
+        and level_above(case.level)
     ):
-        perform(action="escalate", user=None, case=case, data={"deadline": data})
-    elif (
-        stage == Stage.CITY_CONSULTATION
-        and case.status == Status.IN_CONSULTATION
-        and case.level == Level.CITY
-        and on_chain(Level.PREFECTURE)
-    ):
-        perform(action="escalate_to_prefecture", user=None, case=case, data={"deadline": data})
+        # A consultation left undecided climbs to the next committee on the chain; at the
+        # last one the timer only records the limit as passed (below).
+        perform(action=CLIMBS[stage][1], user=None, case=case, data={"deadline": data})
     elif stage == Stage.REPORT_IN and deadline.dispatch_id:
         _report_in_late(case=case, deadline=deadline, data=data)
     elif stage == Stage.SUSPENSION_REVIEW:

@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from rollout.levels import leaving_chain_problem
-from teams.levels import CITY, PREFECTURE, PREFECTURE_ABOVE_A_GAP, TIERS, shape
+from teams.levels import CITY, PREFECTURE, PREFECTURE_ABOVE_A_GAP, TIERS, leaves_a_gap
 from teams.models import LevelName
 
 
@@ -32,11 +32,7 @@ class LevelNameForm(forms.ModelForm):
         if problem:
             self.add_error("in_use" if not in_use else "committee", problem)
         # The prefecture's committee sits on the chain only above the top level's.
-        current = shape()
-        gap = (level == PREFECTURE and committee and in_use and not current.city_committee) or (
-            level == CITY and not (committee and in_use) and current.prefecture_committee
-        )
-        if gap:
+        if level in (CITY, PREFECTURE) and leaves_a_gap({level: committee and in_use}):
             self.add_error("committee", PREFECTURE_ABOVE_A_GAP)
         return data
 

@@ -26,6 +26,7 @@ from teams.levels import (
     PREFECTURE_ABOVE_A_GAP,
     TIERS,
     flag_problems,
+    leaves_a_gap,
     shape,
 )
 from teams.models import (
@@ -110,7 +111,10 @@ def load(*, source: Table, report: ImportReport, progress: Progress) -> None:
                 problems.add(row, column, str(message))
             if not in_use and (staff := top_committee_staff()):
                 problems.add(row, "in_use", staff_left(staff))
-            if problem := leaving_chain_problem(level=level, **_stored_and(flags)):
+            problem = leaving_chain_problem(
+                level=level, committee=flags["committee"], in_use=in_use
+            )
+            if problem:
                 problems.add(row, "in_use" if not in_use else "committee", problem)
         if level in (CITY, PREFECTURE):
             final[level] = (row, in_use)
@@ -150,19 +154,10 @@ def load(*, source: Table, report: ImportReport, progress: Progress) -> None:
     finish(report=report, errors=problems.errors, plan=plan, write=write, progress=progress)
 
 
-def _stored_and(flags: dict) -> dict:
-    return {"committee": flags["committee"], "in_use": flags["in_use"]}
-
-
 def _check_chain(problems: Problems, committees: dict) -> None:
     """The prefecture's committee sits on the chain only above the top level's: the chain has
     no gap (teams.levels.on_chain)."""
-    current = shape()
-    city = committees[CITY][1] if CITY in committees else current.city_committee
-    prefecture = (
-        committees[PREFECTURE][1] if PREFECTURE in committees else current.prefecture_committee
-    )
-    if prefecture and not city:
+    if leaves_a_gap({level: on for level, (_row, on) in committees.items()}):
         # On the row that made the gap: the prefecture's if the file names it, else the top's.
         row = committees[PREFECTURE if PREFECTURE in committees else CITY][0]
         problems.add(row, "committee", str(PREFECTURE_ABOVE_A_GAP))

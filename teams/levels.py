@@ -178,6 +178,15 @@ def on_chain(level: str) -> bool:
     return level != CITY or current.city_committee
 
 
+def leaves_a_gap(on: dict[str, bool]) -> bool:
+    """Whether the chain would have a gap once the committees named in `on` (city,
+    prefecture) are on it or off it as said, the others as they are: the prefecture's on the
+    chain above a top committee off it (PREFECTURE_ABOVE_A_GAP)."""
+    current = shape()
+    city = on.get(CITY, current.city_committee)
+    return on.get(PREFECTURE, current.prefecture_committee) and not city
+
+
 def level_above(level: str) -> str | None:
     """The committee a case at this level escalates to, when it sits on the chain: the town's
     case climbs to the city, the city's to the prefecture (four levels)."""

@@ -116,14 +116,16 @@ def escalate_case(
 
 
 def run_escalate(ctx: Context) -> Case:
+    return _climb(ctx, step="escalate", why=_("Say why the %(town)s cannot decide it."))
+
+
+def _climb(ctx: Context, *, step: str, why: str) -> Case:
+    """Write an escalation step: a person gives the reason the level cannot decide it; the
+    timer gives none, and its firing's deadline goes into the step."""
     reason = ctx.data.get("reason") or ""
     if ctx.user is not None:
-        reason = require_text(
-            reason,
-            field="reason",
-            message=_("Say why the %(town)s cannot decide it.") % level_words(),
-        )
-    ctx.write("escalate", data={"reason": reason, **(ctx.data.get("deadline") or {})})
+        reason = require_text(reason, field="reason", message=why % level_words())
+    ctx.write(step, data={"reason": reason, **(ctx.data.get("deadline") or {})})
     return ctx.case
 
 
@@ -142,15 +144,9 @@ def escalate_to_prefecture(
 
 
 def run_escalate_to_prefecture(ctx: Context) -> Case:
-    reason = ctx.data.get("reason") or ""
-    if ctx.user is not None:
-        reason = require_text(
-            reason,
-            field="reason",
-            message=_("Say why the %(city)s cannot decide it.") % level_words(),
-        )
-    ctx.write("escalate_to_prefecture", data={"reason": reason, **(ctx.data.get("deadline") or {})})
-    return ctx.case
+    return _climb(
+        ctx, step="escalate_to_prefecture", why=_("Say why the %(city)s cannot decide it.")
+    )
 
 
 def suspend_case(

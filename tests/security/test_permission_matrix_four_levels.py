@@ -11,7 +11,7 @@ import pytest
 from cases.access import scope_of
 from teams.models import LevelName, Membership, Region, Role, User
 from tests.cases.conftest import org
-from tests.security.scenario import ROLES, build_objects, build_org
+from tests.security.scenario import ROLES, Objects, build_objects, build_org
 from tests.security.test_permission_matrix import mismatches_on
 
 pytestmark = pytest.mark.django_db
@@ -24,17 +24,24 @@ def _prefecture(code: str) -> Region:
     )
 
 
-def test_every_role_gets_the_same_status_on_four_levels(org, settings, tmp_path):
+def _four_levels(org, settings, tmp_path, *, committee: bool) -> tuple[Objects, Objects]:
+    """The objects inside the organisation and outside it (the other organisation), once each
+    city is a county of its own prefecture; the prefecture's committee on the chain or not."""
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     inside = build_objects(org)
     other = build_org(prefix="x", city_code="SZ", lng=121.50)
     outside = build_objects(other, lng=121.50)
     LevelName.objects.create(
-        level="prefecture", name_en="prefecture", name_zh="地市", committee=False
+        level="prefecture", name_en="prefecture", name_zh="地市", committee=committee
     )
     Region.objects.filter(pk=org.city.pk).update(parent=_prefecture("P1"))
     Region.objects.filter(pk=other.city.pk).update(parent=_prefecture("P2"))
+    return inside, outside
+
+
+def test_every_role_gets_the_same_status_on_four_levels(org, settings, tmp_path):
+    inside, outside = _four_levels(org, settings, tmp_path, committee=False)
     moved = Membership.objects.filter(user=org.supervisor, role=Role.SUPERVISOR).update(
         region=Region.objects.get(code="P1")
     )
@@ -50,16 +57,7 @@ def test_the_prefecture_committee_gets_what_the_county_committee_gets(org, setti
     every URL in the county committee's place: it holds its role at each county below the
     prefecture, so it gets what the county's committee gets, inside and outside, but for the
     transfer."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    inside = build_objects(org)
-    other = build_org(prefix="x", city_code="SZ", lng=121.50)
-    outside = build_objects(other, lng=121.50)
-    LevelName.objects.create(
-        level="prefecture", name_en="prefecture", name_zh="地市", committee=True
-    )
-    Region.objects.filter(pk=org.city.pk).update(parent=_prefecture("P1"))
-    Region.objects.filter(pk=other.city.pk).update(parent=_prefecture("P2"))
+    inside, outside = _four_levels(org, settings, tmp_path, committee=True)
     prefect = User.objects.create_user(username="prefect", password="x")
     Membership.objects.create(
         user=prefect, role=Role.PREFECTURE_COMMITTEE, region=Region.objects.get(code="P1")
