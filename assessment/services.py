@@ -61,7 +61,7 @@ def _refresh_batch(*, case_ids: Sequence[int]) -> int:
     for dispatch in Dispatch.objects.filter(case_id__in=case_ids).order_by("id"):
         dispatches[dispatch.case_id].append(dispatch)
     deadlines: dict[int, list[Deadline]] = defaultdict(list)
-    for deadline in Deadline.objects.filter(case_id__in=case_ids).order_by("id"):
+    for deadline in Deadline.objects.of_cases(cases).order_by("id"):
         deadlines[deadline.case_id].append(deadline)
     orders: dict[int, list[SupervisionOrder]] = defaultdict(list)
     for order in SupervisionOrder.objects.filter(case_id__in=case_ids).order_by("id"):

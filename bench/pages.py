@@ -347,10 +347,10 @@ def _seed_deadlines(cursor, params: dict) -> None:
         """
         INSERT INTO cases_deadline (
             stage, amount, unit, yellow_at_percent, started_at, warn_at, due_at,
-            met_at, postponed, case_id)
+            met_at, postponed, case_id, case_filed_at)
         SELECT 'screening', 30, 'natural_minutes', 80, bc.filed_at,
                bc.filed_at + interval '24 minutes', bc.filed_at + interval '30 minutes',
-               bc.filed_at + interval '30 minutes', false, bc.id
+               bc.filed_at + interval '30 minutes', false, bc.id, bc.filed_at
         FROM bench_case bc WHERE bc.status <> 'filed'
         """
     )
@@ -358,11 +358,11 @@ def _seed_deadlines(cursor, params: dict) -> None:
         """
         INSERT INTO cases_deadline (
             stage, amount, unit, yellow_at_percent, started_at, warn_at, due_at, fired_at,
-            paused_at, remaining_seconds, postponed, case_id)
+            paused_at, remaining_seconds, postponed, case_id, case_filed_at)
         SELECT x.stage, 5, 'working_days', 80, x.started_at, x.due_at - interval '24 hours',
                x.due_at, CASE WHEN x.overdue THEN x.due_at END,
                CASE WHEN bc.status = 'suspended' THEN bc.filed_at + interval '2 days' END,
-               CASE WHEN bc.status = 'suspended' THEN 86400 END, false, bc.id
+               CASE WHEN bc.status = 'suspended' THEN 86400 END, false, bc.id, bc.filed_at
         FROM bench_case bc
         CROSS JOIN LATERAL (
             SELECT CASE bc.status
@@ -386,14 +386,14 @@ def _seed_deadlines(cursor, params: dict) -> None:
         """
         INSERT INTO cases_deadline (
             stage, amount, unit, yellow_at_percent, started_at, warn_at, due_at, met_at,
-            fired_at, postponed, case_id, dispatch_id)
+            fired_at, postponed, case_id, dispatch_id, case_filed_at)
         SELECT 'report_in', 2, 'natural_hours', 80, d.dispatched_at,
                d.report_in_due - interval '24 minutes', d.report_in_due,
                d.reported_in_at,
                CASE WHEN d.late OR (d.reported_in_at IS NULL AND d.report_in_due <= %(now)s)
                     THEN d.report_in_due END,
-               false, d.case_id, d.id
-        FROM cases_dispatch d
+               false, d.case_id, d.id, c.filed_at
+        FROM cases_dispatch d JOIN cases_case c ON c.id = d.case_id
         """,
         params,
     )

@@ -1,21 +1,25 @@
-"""What the event log's monthly partitions cost and save a read (cases.partitions, item 3 of
-issue 22): the same statements on the partitioned log and on an unpartitioned copy of it.
+"""What the monthly partitions of the event log and the deadlines cost and save a statement
+(cases.partitions, item 3 of issue 22): the same statements on the partitioned tables and on
+unpartitioned copies of them.
 
     python -m bench.partitions                   # 200,000 cases
     python -m bench.partitions --cases 2000000
 
-Seeds the page benchmark's cases (bench.pages.seed: two years of whistles with their events,
-in a log partitioned over ten years, 121 months and the default partition) into its database
-(DATABASE_URL, default .../whistle_bench_pages; emptied, so its name must contain "bench"),
-copies the log into one unpartitioned table with the same indexes, and times each statement
-with EXPLAIN (ANALYZE) on both, `--repeat` times after a warm-up: PostgreSQL's planning and
-execution times, medians. The statements:
+Seeds the page benchmark's cases (bench.pages.seed: two years of whistles with their events and
+clocks, in tables partitioned over ten years, 121 months and the default partition) into its
+database (DATABASE_URL, default .../whistle_bench_pages; emptied, so its name must contain
+"bench"), copies the log and the deadlines each into one unpartitioned table with the same
+indexes, and times each statement with EXPLAIN (ANALYZE) on both, `--repeat` times after a
+warm-up: PostgreSQL's planning and execution times, medians. The statements:
 
 - a case's history as the case page reads it (`Event.objects.of_case`: the partition key in the
   condition), and the same read without the key, as a read that names no case's month would;
 - the urge count of 50 dispatches, the board's correlated subquery, with and without the key;
-- 100 events read by id alone, the way the timer sweep addresses its deadlines (claim, hand
-  out, fire: each by id), which no partition key narrows.
+- 100 events read by id alone;
+- a case's clocks (`Deadline.objects.of_case`), with and without the key;
+- the firing's conditional UPDATE of one deadline by id and month, and by id alone;
+- 100 deadlines by id alone, as the sweep reads and marks a batch it hands out;
+- the sweep's claim of the due deadlines, oldest first, which names no month.
 
 The figures replace the "Partitioned event log" section of docs/benchmarks.md and go to
 var/bench/results.json under "partitions".
@@ -23,6 +27,7 @@ var/bench/results.json under "partitions".
 
 import argparse
 import json
+import re
 import statistics
 import time
 
@@ -37,29 +42,35 @@ from bench.common import (
 )
 from bench.pages import PARTITION_YEARS, _prepare_environment, seed
 
-FLAT = "bench_event_flat"
+FLATS = {"cases_event": "bench_event_flat", "cases_deadline": "bench_deadline_flat"}
 SECTION = "## Partitioned event log"
 READING = (
     "How to read it: a statement whose condition names the case's month (the partition key) "
     "is planned against that one partition and costs what it costs on one table. A statement "
     "that does not name it is planned against every partition: the planning time grows with "
     "the number of months kept, whatever the rows, and a correlated subquery (the board's urge "
-    "count) pays it once per statement even when its execution prunes at run time. A read by "
-    "id alone, which is how the timer sweep claims, hands out and fires its deadlines, pays "
-    "that planning and probes every partition's index: this is why the deadlines are not "
-    'partitioned yet (docs/architecture.md, "Partitioned history").'
+    "count) pays it once per statement even when its execution prunes at run time. So every "
+    "statement about one case, and the firing of one deadline, names the month; what does "
+    "not is a statement per sweep (the claim of what is due) or per batch of 100 handed-out "
+    'deadlines (docs/architecture.md, "Partitioned history").'
 )
 
 
-def _copy_flat(cursor) -> None:
-    """The log as one table, with the partitioned log's indexes."""
-    cursor.execute(f"DROP TABLE IF EXISTS {FLAT}")
-    cursor.execute(f"CREATE TABLE {FLAT} AS SELECT * FROM cases_event")  # noqa: S608
-    cursor.execute(f"ALTER TABLE {FLAT} ADD PRIMARY KEY (id)")
-    for columns in ("case_id, created_at", "created_at", "dispatch_id", "action", "actor_id"):
-        cursor.execute(f"CREATE INDEX ON {FLAT} ({columns})")
-    cursor.execute(f"VACUUM ANALYZE {FLAT}")
-    cursor.execute("VACUUM ANALYZE cases_event")
+def _copy_flat(cursor, table: str) -> str:
+    """The table as one unpartitioned table with the same indexes; its name."""
+    flat = FLATS[table]
+    cursor.execute(f"DROP TABLE IF EXISTS {flat}")
+    cursor.execute(f"CREATE TABLE {flat} AS SELECT * FROM {table}")  # noqa: S608
+    cursor.execute(f"ALTER TABLE {flat} ADD PRIMARY KEY (id)")
+    cursor.execute(
+        "SELECT indexdef FROM pg_indexes WHERE tablename = %s AND indexname NOT LIKE %s",
+        [table, "%pkey"],
+    )
+    for (definition,) in cursor.fetchall():
+        cursor.execute(re.sub(r"INDEX \S+ ON (ONLY )?\S+", f"INDEX ON {flat}", definition, count=1))
+    cursor.execute(f"VACUUM ANALYZE {flat}")
+    cursor.execute(f"VACUUM ANALYZE {table}")
+    return flat
 
 
 def _timed(cursor, sql: str, params: list, repeat: int) -> tuple[float, float]:
@@ -75,80 +86,144 @@ def _timed(cursor, sql: str, params: list, repeat: int) -> tuple[float, float]:
     return statistics.median(planning), statistics.median(execution)
 
 
+def _event_statements(cursor) -> list[tuple]:
+    # The case with the long history (bench.pages) and recent dispatches of the board.
+    cursor.execute(
+        "SELECT c.id, c.filed_at FROM cases_case c JOIN cases_event e ON e.case_id = c.id "
+        "GROUP BY c.id ORDER BY count(*) DESC LIMIT 1"
+    )
+    case_id, filed_at = cursor.fetchone()
+    cursor.execute(
+        "SELECT d.id FROM cases_dispatch d JOIN cases_case c ON c.id = d.case_id "
+        "ORDER BY c.filed_at DESC LIMIT 50"
+    )
+    dispatch_ids = [row[0] for row in cursor.fetchall()]
+    cursor.execute("SELECT id FROM cases_event ORDER BY random() LIMIT 100")
+    event_ids = [row[0] for row in cursor.fetchall()]
+    history = "SELECT * FROM {t} WHERE case_id = %s{key} ORDER BY created_at, id"
+    urges = (
+        "SELECT d.id, (SELECT count(*) FROM {t} e WHERE e.dispatch_id = d.id{key} "
+        "AND e.action = 'urge') FROM cases_dispatch d JOIN cases_case c ON c.id = d.case_id "
+        "WHERE d.id = ANY(%s)"
+    )
+    return [
+        (
+            "a case's history, with its month (the case page)",
+            history,
+            " AND case_filed_at = %s",
+            [case_id, filed_at],
+            [case_id],
+        ),
+        ("a case's history, without its month", history, "", [case_id], [case_id]),
+        (
+            "50 dispatches' urge counts, with their months (the board)",
+            urges,
+            " AND e.case_filed_at = c.filed_at",
+            [dispatch_ids],
+            [dispatch_ids],
+        ),
+        (
+            "50 dispatches' urge counts, without their months",
+            urges,
+            "",
+            [dispatch_ids],
+            [dispatch_ids],
+        ),
+        (
+            "100 events by id alone",
+            "SELECT * FROM {t} WHERE id = ANY(%s)",
+            "",
+            [event_ids],
+            [event_ids],
+        ),
+    ]
+
+
+def _deadline_statements(cursor) -> list[tuple]:
+    # A recent open case's clocks, one running clock, and 100 clocks as a batch is handed out.
+    cursor.execute(
+        "SELECT d.case_id, d.case_filed_at, d.id FROM cases_deadline d "
+        "WHERE d.met_at IS NULL AND d.fired_at IS NULL ORDER BY d.case_filed_at DESC LIMIT 1"
+    )
+    case_id, filed_at, clock_id = cursor.fetchone()
+    cursor.execute(
+        "SELECT id FROM cases_deadline WHERE met_at IS NULL AND fired_at IS NULL "
+        "ORDER BY random() LIMIT 100"
+    )
+    batch = [row[0] for row in cursor.fetchall()]
+    clocks = "SELECT * FROM {t} WHERE case_id = %s{key} ORDER BY started_at, id"
+    # The firing's conditional claim, written so it changes nothing when measured.
+    fire = "UPDATE {t} SET claimed_until = claimed_until WHERE id = %s{key} AND fired_at IS NULL"
+    return [
+        (
+            "a case's clocks, with its month (the case page, pause, meet)",
+            clocks,
+            " AND case_filed_at = %s",
+            [case_id, filed_at],
+            [case_id],
+        ),
+        ("a case's clocks, without its month", clocks, "", [case_id], [case_id]),
+        (
+            "one deadline fired by id and month (the sweep's firing)",
+            fire,
+            " AND case_filed_at = %s",
+            [clock_id, filed_at],
+            [clock_id],
+        ),
+        ("one deadline written by id alone", fire, "", [clock_id], [clock_id]),
+        (
+            "100 deadlines by id alone (a batch handed out: read, begun, claimed)",
+            "SELECT * FROM {t} WHERE id = ANY(%s)",
+            "",
+            [batch],
+            [batch],
+        ),
+        (
+            "the due deadlines, oldest first (the sweep's claim)",
+            "SELECT id FROM {t} WHERE fired_at IS NULL AND met_at IS NULL "
+            "AND paused_at IS NULL AND due_at <= now(){key} ORDER BY due_at, id LIMIT 1000",
+            "",
+            [],
+            [],
+        ),
+    ]
+
+
 def measure(*, cases: int, repeat: int) -> dict:
     from django.db import connection
 
     started = time.perf_counter()
     seed(cases=cases)
     seeded = time.perf_counter() - started
+    rows = []
+    counts = {}
     with connection.cursor() as cursor:
-        _copy_flat(cursor)
+        for table, statements in (
+            ("cases_event", _event_statements),
+            ("cases_deadline", _deadline_statements),
+        ):
+            flat = _copy_flat(cursor, table)
+            cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608
+            (counts[table],) = cursor.fetchone()
+            for label, sql, key, params, flat_params in statements(cursor):
+                partitioned = _timed(cursor, sql.format(t=table, key=key), params, repeat)
+                flat_key = "" if "filed_at = %s" in key else key
+                flat_sql = sql.format(t=flat, key=flat_key)
+                rows.append(
+                    {
+                        "table": table,
+                        "statement": label,
+                        "partitioned": partitioned,
+                        "flat": _timed(cursor, flat_sql, flat_params, repeat),
+                    }
+                )
+            cursor.execute(f"DROP TABLE {flat}")
         cursor.execute("SELECT count(*) FROM pg_inherits WHERE inhparent = 'cases_event'::regclass")
         (partition_count,) = cursor.fetchone()
-        cursor.execute("SELECT count(*) FROM cases_event")
-        (events,) = cursor.fetchone()
-        # The case with the long history (bench.pages) and recent dispatches of the board.
-        cursor.execute(
-            "SELECT c.id, c.filed_at FROM cases_case c JOIN cases_event e ON e.case_id = c.id "
-            "GROUP BY c.id ORDER BY count(*) DESC LIMIT 1"
-        )
-        case_id, filed_at = cursor.fetchone()
-        cursor.execute(
-            "SELECT d.id FROM cases_dispatch d JOIN cases_case c ON c.id = d.case_id "
-            "ORDER BY c.filed_at DESC LIMIT 50"
-        )
-        dispatch_ids = [row[0] for row in cursor.fetchall()]
-        cursor.execute("SELECT id FROM cases_event ORDER BY random() LIMIT 100")
-        event_ids = [row[0] for row in cursor.fetchall()]
-
-        history = "SELECT * FROM {t} WHERE case_id = %s{key} ORDER BY created_at, id"
-        urges = (
-            "SELECT d.id, (SELECT count(*) FROM {t} e WHERE e.dispatch_id = d.id{key} "
-            "AND e.action = 'urge') FROM cases_dispatch d JOIN cases_case c ON c.id = d.case_id "
-            "WHERE d.id = ANY(%s)"
-        )
-        by_id = "SELECT * FROM {t} WHERE id = ANY(%s)"
-        statements = [
-            (
-                "a case's history, with its month (the case page)",
-                history,
-                " AND case_filed_at = %s",
-                [case_id, filed_at],
-                [case_id],
-            ),
-            ("a case's history, without its month", history, "", [case_id], [case_id]),
-            (
-                "50 dispatches' urge counts, with their months (the board)",
-                urges,
-                " AND e.case_filed_at = c.filed_at",
-                [dispatch_ids],
-                [dispatch_ids],
-            ),
-            (
-                "50 dispatches' urge counts, without their months",
-                urges,
-                "",
-                [dispatch_ids],
-                [dispatch_ids],
-            ),
-            (
-                "100 rows by id alone (how the sweep addresses its deadlines)",
-                by_id,
-                "",
-                [event_ids],
-                [event_ids],
-            ),
-        ]
-        rows = []
-        for label, sql, key, params, flat_params in statements:
-            partitioned = _timed(cursor, sql.format(t="cases_event", key=key), params, repeat)
-            flat_key = "" if "filed_at = %s" in key else key
-            flat = _timed(cursor, sql.format(t=FLAT, key=flat_key), flat_params, repeat)
-            rows.append({"statement": label, "partitioned": partitioned, "flat": flat})
-        cursor.execute(f"DROP TABLE {FLAT}")
     return {
         "cases": cases,
-        "events": events,
+        "events": counts["cases_event"],
+        "deadlines": counts["cases_deadline"],
         "partitions": partition_count,
         "seed_seconds": seeded,
         "repeat": repeat,
@@ -164,21 +239,24 @@ def section(result: dict, info: dict[str, str], command: str) -> str:
         "",
         machine_line(info),
         "",
-        f"{result['cases']:,} cases ({result['events']:,} events) seeded in "
-        f"{result['seed_seconds']:.0f} s into a log of {result['partitions']} partitions "
-        f"({PARTITION_YEARS} years of months, the seeded cases in the last two; the months "
-        "ahead; the default one), and copied into one unpartitioned table with the same "
-        "indexes. Each statement run "
+        f"{result['cases']:,} cases ({result['events']:,} events, "
+        f"{result.get('deadlines', 0):,} deadlines) seeded in "
+        f"{result['seed_seconds']:.0f} s into a log and deadlines of {result['partitions']} "
+        f"partitions each ({PARTITION_YEARS} years of months, the seeded cases in the last two; "
+        "the months ahead; the default one), and each copied into one unpartitioned table with "
+        "the same indexes. Each statement run "
         f"{result['repeat']} times under EXPLAIN (ANALYZE) after 3 warm-ups; medians, "
         "milliseconds.",
         "",
-        "| statement | partitioned: planning | execution | one table: planning | execution |",
-        "|---|---:|---:|---:|---:|",
+        "| table | statement | partitioned: planning | execution | one table: planning | "
+        "execution |",
+        "|---|---|---:|---:|---:|---:|",
     ]
     for row in result["rows"]:
         (p_plan, p_exec), (f_plan, f_exec) = row["partitioned"], row["flat"]
         lines.append(
-            f"| {row['statement']} | {p_plan:.2f} | {p_exec:.2f} | {f_plan:.2f} | {f_exec:.2f} |"
+            f"| {row.get('table', 'cases_event')} | {row['statement']} | {p_plan:.2f} | "
+            f"{p_exec:.2f} | {f_plan:.2f} | {f_exec:.2f} |"
         )
     lines += ["", READING]
     return "\n".join(lines) + "\n"

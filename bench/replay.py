@@ -633,15 +633,17 @@ def _seed_deadlines(cursor) -> None:
         """
         INSERT INTO cases_deadline (
             stage, amount, unit, yellow_at_percent, started_at, warn_at, due_at, warned_at,
-            met_at, fired_at, paused_at, remaining_seconds, postponed, case_id, dispatch_id)
+            met_at, fired_at, paused_at, remaining_seconds, postponed, case_id, dispatch_id,
+            case_filed_at)
         SELECT c.stage, c.amount, c.unit, c.yellow, c.started_at, c.warn_at, c.due_at,
                CASE WHEN c.late OR c.end_at > c.warn_at
                          OR (c.paused_at IS NOT NULL AND c.paused_at > c.warn_at)
                     THEN c.warn_at + interval '10 seconds' END,
                CASE WHEN NOT c.late THEN c.end_at END,
                CASE WHEN c.late THEN c.due_at + interval '20 seconds' END,
-               c.paused_at, c.remaining_seconds, c.postponed, c.case_id, c.dispatch_id
-        FROM bx_clock c
+               c.paused_at, c.remaining_seconds, c.postponed, c.case_id, c.dispatch_id,
+               k.filed_at
+        FROM bx_clock c JOIN cases_case k ON k.id = c.case_id
         ORDER BY c.case_id, c.slot_no
         """
     )

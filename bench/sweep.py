@@ -110,6 +110,8 @@ def seed(*, open_cases: int, due: int) -> datetime:
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from bench.pages import PARTITION_YEARS
+    from cases import partitions
     from checklists.models import Item
 
     if due % len(STATUSES) or open_cases % due:
@@ -140,6 +142,12 @@ def seed(*, open_cases: int, due: int) -> datetime:
         indexes = cursor.fetchall()
         for name, _definition in indexes:
             cursor.execute(f'DROP INDEX "{name}"')
+        # The deadlines and the log partitioned by month as a deployment keeping ten years
+        # has them (cases.partitions): the sweep's claim reads every month's pending index.
+        partitions.create_months(
+            first=partitions.month_of(now - timedelta(days=PARTITION_YEARS * 365)),
+            last=partitions.month_of(now),
+        )
         cursor.execute(
             """
             CREATE TEMP TABLE bench_grid AS
@@ -186,9 +194,9 @@ def seed(*, open_cases: int, due: int) -> datetime:
             """
             INSERT INTO cases_deadline (
                 stage, amount, unit, yellow_at_percent, started_at, warn_at, due_at,
-                postponed, case_id)
+                postponed, case_id, case_filed_at)
             SELECT st.stage, 1, 'working_days', 80, c.filed_at,
-                   d.due_at - interval '1 hour', d.due_at, false, c.id
+                   d.due_at - interval '1 hour', d.due_at, false, c.id, c.filed_at
             FROM cases_case c
             JOIN bench_status st ON st.status = c.status
             CROSS JOIN LATERAL (
@@ -205,17 +213,19 @@ def seed(*, open_cases: int, due: int) -> datetime:
             """
             INSERT INTO cases_deadline (
                 stage, amount, unit, yellow_at_percent, started_at, warn_at, due_at,
-                met_at, postponed, case_id)
+                met_at, postponed, case_id, case_filed_at)
             SELECT 'screening', 30, 'natural_minutes', 80, c.filed_at,
                    c.filed_at + interval '24 minutes', c.filed_at + interval '30 minutes',
-                   c.filed_at + interval '10 minutes', false, c.id
+                   c.filed_at + interval '10 minutes', false, c.id, c.filed_at
             FROM cases_case c WHERE c.status <> 'filed'
             """
         )
         cursor.execute("DROP TABLE bench_grid, bench_status")
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # check the deferred foreign keys now
         for _name, definition in indexes:
-            cursor.execute(definition)
+            # A partitioned table's index reads "ON ONLY" (the deadlines, cases.partitions):
+            # without ONLY it covers every partition.
+            cursor.execute(definition.replace(" ON ONLY ", " ON ", 1))
     # SET LOCAL ended with the transaction: the sweep commits as in production.
     with connection.cursor() as cursor:
         for table in ("cases_case", "cases_deadline", "cases_event", "cases_notification"):

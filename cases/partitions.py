@@ -1,15 +1,16 @@
-"""The event log's monthly partitions on PostgreSQL (docs/architecture.md, "Partitioned
-history"; migration cases 0025).
+"""The monthly partitions of the event log and the deadlines on PostgreSQL (docs/
+architecture.md, "Partitioned history"; migrations cases 0025 and 0027).
 
-The log is partitioned by its case's filing time, a partition per month of the deployment's
-time zone, plus a default partition that catches an event whose month has none yet. The beat
+Both are partitioned by their case's filing time, a partition per month of the deployment's
+time zone, plus a default partition that catches a row whose month has none yet: a case's
+events and clocks lie in the same month's partitions and are archived together. The beat
 creates this month and the next ones ahead (`create_ahead`, every 6 hours); the same call
 moves any caught rows into months of their own. An operator archives a month whose cases are
-all over by detaching its partition (`archive_month`, `manage.py event_partitions`): the table
-stays in the database under its name until it is dumped and dropped, and `restore_month` puts
-it back.
+all over by detaching its partitions (`archive_month`, `manage.py event_partitions`): the
+tables stay in the database under their names until they are dumped and dropped, and
+`restore_month` puts them back.
 
-On SQLite the log is one table: nothing here has anything to do, and says so.
+On SQLite each is one table: nothing here has anything to do, and says so.
 """
 
 import datetime
@@ -30,11 +31,12 @@ from cases.models import Case
 from cases.models.case import Status
 
 TABLE = "cases_event"
+DEADLINES = "cases_deadline"
+TABLES = (TABLE, DEADLINES)
 MONTHS_AHEAD = 3
 # An operator's DETACH waits this long for the log's readers and writers, then gives up (and
 # can be run again): it never queues the officers' writes behind it for longer.
 LOCK_TIMEOUT = "3s"
-NAME = re.compile(r"^cases_event_(\d{4})_(\d{2})$")
 # A month whose cases are all in one of these is over: nothing more is written to it.
 OVER = (Status.CLOSED, Status.REJECTED)
 
@@ -54,11 +56,11 @@ class State:
     detached: list[datetime.date] = field(default_factory=list)
 
 
-def is_partitioned() -> bool:
+def is_partitioned(table: str = TABLE) -> bool:
     if connection.vendor != "postgresql":
         return False
     with connection.cursor() as cursor:
-        cursor.execute("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", [TABLE])
+        cursor.execute("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", [table])
         row = cursor.fetchone()
     return row is not None and row[0] == "p"
 
@@ -73,8 +75,8 @@ def next_month(month: datetime.date) -> datetime.date:
     return (month + datetime.timedelta(days=32)).replace(day=1)
 
 
-def partition_name(month: datetime.date) -> str:
-    return f"{TABLE}_{month:%Y_%m}"
+def partition_name(month: datetime.date, table: str = TABLE) -> str:
+    return f"{table}_{month:%Y_%m}"
 
 
 def create_ahead(*, months: int = MONTHS_AHEAD, now: datetime.datetime | None = None) -> int:
@@ -88,46 +90,52 @@ def create_ahead(*, months: int = MONTHS_AHEAD, now: datetime.datetime | None = 
 
 
 def create_months(*, first: datetime.date, last: datetime.date) -> int:
-    """Create the partitions of the months from `first` to `last` that have none (and of the
-    months of rows the default partition caught); how many were created. Safe at any time and
-    from two beats at once: the owner's function (migration cases 0025) takes the table's
-    lock to move caught rows, and leaves a partition that exists as it is."""
-    if not is_partitioned():
-        return 0
-    with transaction.atomic(), connection.cursor() as cursor:
-        # ALTER TABLE refuses a table with deferred foreign-key checks still pending.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute(
-            "SELECT whistle_event_partitions(%s, %s, %s)", [first, last, settings.TIME_ZONE]
-        )
-        return cursor.fetchone()[0]
+    """Create the partitions of the months from `first` to `last` that have none, in the log
+    and in the deadlines (and of the months of rows a default partition caught); how many were
+    created. Safe at any time and from two beats at once: the owner's function (migration
+    cases 0027) takes a table's lock to move caught rows, and leaves a partition that exists
+    as it is."""
+    made = 0
+    for table in TABLES:
+        if not is_partitioned(table):
+            continue
+        with transaction.atomic(), connection.cursor() as cursor:
+            # ALTER TABLE refuses a table with deferred foreign-key checks still pending.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(
+                "SELECT whistle_partitions(%s, %s, %s, %s)",
+                [table, first, last, settings.TIME_ZONE],
+            )
+            made += cursor.fetchone()[0]
+    return made
 
 
-def state(*, now: datetime.datetime | None = None) -> State | None:
-    """The partitions as they are; None where the log is not partitioned."""
-    if not is_partitioned():
+def state(*, table: str = TABLE, now: datetime.datetime | None = None) -> State | None:
+    """The partitions of the log (or of the deadlines) as they are; None where the table is
+    not partitioned."""
+    if not is_partitioned(table):
         return None
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
             "WHERE i.inhparent = to_regclass(%s)",
-            [TABLE],
+            [table],
         )
         attached = {name for (name,) in cursor.fetchall()}
         cursor.execute(
-            "SELECT relname FROM pg_class WHERE relkind = 'r' "
-            "AND relname LIKE 'cases\\_event\\_%%' AND NOT relispartition "
-            "AND relnamespace = to_regnamespace(current_schema())"
+            "SELECT relname FROM pg_class WHERE relkind = 'r' AND NOT relispartition "
+            "AND relname ~ %s AND relnamespace = to_regnamespace(current_schema())",
+            [_name_pattern(table).pattern],
         )
         loose = {name for (name,) in cursor.fetchall()}
         # The application's role may not read a partition by name: the owner's function counts.
-        cursor.execute("SELECT whistle_event_default_rows()")
+        cursor.execute("SELECT whistle_default_rows(%s)", [table])
         default_rows = cursor.fetchone()[0]
-    months = sorted(_month(name) for name in attached if NAME.match(name))
+    months = sorted(_month(table, name) for name in attached if _name_pattern(table).match(name))
     month, ahead = month_of(now or timezone.now()), 0
     while next_month(month) in months:
         month, ahead = next_month(month), ahead + 1
-    detached = sorted(_month(name) for name in loose if NAME.match(name))
+    detached = sorted(_month(table, name) for name in loose)
     return State(months=months, ahead=ahead, default_rows=default_rows, detached=detached)
 
 
@@ -142,8 +150,12 @@ def archived_month_of(case: Case) -> str:
     return "" if month in current.months else f"{month:%Y-%m}"
 
 
-def _month(name: str) -> datetime.date:
-    year, month = NAME.match(name).groups()
+def _name_pattern(table: str) -> re.Pattern:
+    return re.compile(rf"^{table}_(\d{{4}})_(\d{{2}})$")
+
+
+def _month(table: str, name: str) -> datetime.date:
+    year, month = _name_pattern(table).match(name).groups()
     return datetime.date(int(year), int(month), 1)
 
 
@@ -166,27 +178,30 @@ def _catalogue_change() -> Iterator[CursorWrapper]:
 
 @dataclass(frozen=True)
 class Archive:
-    """One month taken out of the log (or that would be, on a dry run)."""
+    """One month taken out of the log and the deadlines (or that would be, on a dry run)."""
 
     month: datetime.date
     table: str
     cases: int
     events: int
+    deadline_table: str = ""
+    deadlines: int = 0
 
 
 def archive_month(
     *, month: datetime.date, dry_run: bool = False, now: datetime.datetime | None = None
 ) -> Archive:
-    """Detach one month's partition: its events leave the log and stay in the database as the
-    table `cases_event_YYYY_MM`, for `pg_dump -t` and a DROP by the operator. Refused while a
-    case filed that month is still open (its history would be cut) and for the current month
-    or later. Run as the owner of the tables (like `migrate`): the application's role may not."""
+    """Detach one month's partitions: its events leave the log and its cases' clocks leave the
+    deadlines, and stay in the database as the tables `cases_event_YYYY_MM` and
+    `cases_deadline_YYYY_MM`, for `pg_dump -t` and a DROP by the operator. Refused while a
+    case filed that month is still open (its history would be cut, its clocks still run) and
+    for the current month or later. Run as the owner of the tables (like `migrate`): the
+    application's role may not."""
     if not is_partitioned():
         raise PartitionError(_("The event log is partitioned on PostgreSQL only."))
     month = month.replace(day=1)
     name = partition_name(month)
-    current = state()
-    if month not in current.months:
+    if month not in state().months:
         raise PartitionError(
             _("%(month)s has no partition in the log.") % {"month": f"{month:%Y-%m}"}
         )
@@ -209,21 +224,37 @@ def archive_month(
             )
             % {"count": still_open, "month": f"{month:%Y-%m}"}
         )
+    clocks = _deadline_partition(month, attached=True)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT COUNT(*) FROM {connection.ops.quote_name(name)}")  # noqa: S608
         events = cursor.fetchone()[0]
-    archive = Archive(month=month, table=name, cases=filed.count(), events=events)
+        deadlines = 0
+        if clocks:
+            cursor.execute(f"SELECT COUNT(*) FROM {connection.ops.quote_name(clocks)}")  # noqa: S608
+            deadlines = cursor.fetchone()[0]
+    archive = Archive(
+        month=month,
+        table=name,
+        cases=filed.count(),
+        events=events,
+        deadline_table=clocks,
+        deadlines=deadlines,
+    )
     if not dry_run:
         with _catalogue_change() as cursor:
             cursor.execute(
                 f"ALTER TABLE {TABLE} DETACH PARTITION {connection.ops.quote_name(name)}"
             )
+            if clocks:
+                cursor.execute(
+                    f"ALTER TABLE {DEADLINES} DETACH PARTITION {connection.ops.quote_name(clocks)}"
+                )
     return archive
 
 
 def restore_month(*, month: datetime.date) -> str:
-    """Attach an archived month's table again (after it was restored from a dump, or before
-    it was dropped): its cases' histories are read again."""
+    """Attach an archived month's tables again (after they were restored from a dump, or
+    before they were dropped): its cases' histories and clocks are read again."""
     if not is_partitioned():
         raise PartitionError(_("The event log is partitioned on PostgreSQL only."))
     month = month.replace(day=1)
@@ -232,6 +263,7 @@ def restore_month(*, month: datetime.date) -> str:
         raise PartitionError(
             _("There is no archived table %(table)s to restore.") % {"table": name}
         )
+    clocks = _deadline_partition(month, attached=False)
     start, end = _bounds(month)
     with _catalogue_change() as cursor:
         cursor.execute(
@@ -239,4 +271,21 @@ def restore_month(*, month: datetime.date) -> str:
             "FOR VALUES FROM (%s) TO (%s)",
             [start, end],
         )
+        if clocks:
+            cursor.execute(
+                f"ALTER TABLE {DEADLINES} ATTACH PARTITION {connection.ops.quote_name(clocks)} "
+                "FOR VALUES FROM (%s) TO (%s)",
+                [start, end],
+            )
     return name
+
+
+def _deadline_partition(month: datetime.date, *, attached: bool) -> str:
+    """The deadlines' partition of the month, attached (or detached) as asked; "" if none (a
+    database whose deadlines are one table, or a month whose events were archived before the
+    deadlines were partitioned: its clocks stayed attached)."""
+    current = state(table=DEADLINES)
+    if current is None:
+        return ""
+    months = current.months if attached else current.detached
+    return partition_name(month, DEADLINES) if month in months else ""

@@ -64,7 +64,7 @@ def taking(item: Item) -> Q:
 
 
 def case_deadlines(*, case: Case) -> QuerySet[Deadline]:
-    return case.deadlines.select_related("dispatch").order_by("due_at")
+    return Deadline.objects.of_case(case).select_related("dispatch").order_by("due_at")
 
 
 def transfer_villages(*, user: User, case: Case) -> QuerySet[Region]:

@@ -60,32 +60,49 @@ def claim_due_deadlines(*, now: datetime, limit: int) -> list[int]:
     deadline twice while a worker may still be firing it, and a claim left by a dead worker
     lapses after CLAIM_SECONDS."""
     with transaction.atomic():
-        ids = list(
+        rows = list(
             _due(now=now)
             .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
             .select_for_update(skip_locked=True)
-            .values_list("id", flat=True)[:limit]
+            .values_list("id", "case_filed_at")[:limit]
         )
+        ids = [pk for pk, _filed in rows]
         if ids:
-            Deadline.objects.filter(pk__in=ids).update(
-                claimed_until=now + timedelta(seconds=CLAIM_SECONDS)
-            )
+            Deadline.objects.filter(
+                pk__in=ids, case_filed_at__in={filed for _pk, filed in rows}
+            ).update(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
     return ids
 
 
 def fire_handed_out(*, deadline_ids: list[int], now: datetime | None = None) -> int:
-    """Fire a batch the sweep handed out (the workers' task): begin it, then fire it."""
+    """Fire a batch the sweep handed out (the workers' task): begin it, then fire it. The
+    batch's filing times are read once, by id across every month, so that its other
+    statements read and write only its cases' months (cases.partitions)."""
     now = now or timezone.now()
-    begin_batch(deadline_ids=deadline_ids, now=now)
-    return fire_deadlines(deadline_ids=deadline_ids, now=now)
+    filed = set(
+        Deadline.objects.filter(pk__in=deadline_ids)
+        .order_by()
+        .values_list("case_filed_at", flat=True)
+        .distinct()
+    )
+    begin_batch(deadline_ids=deadline_ids, now=now, filed=filed)
+    return fire_deadlines(deadline_ids=deadline_ids, now=now, filed=filed)
 
 
-def begin_batch(*, deadline_ids: list[int], now: datetime) -> None:
+def _batch(deadline_ids: Iterable[int], filed: set[datetime] | None) -> QuerySet[Deadline]:
+    """These deadlines; within the partitions of these filing times when they are known."""
+    rows = Deadline.objects.filter(pk__in=list(deadline_ids))
+    return rows if filed is None else rows.filter(case_filed_at__in=filed)
+
+
+def begin_batch(
+    *, deadline_ids: list[int], now: datetime, filed: set[datetime] | None = None
+) -> None:
     """Cut the claim of a batch a worker begins to FIRING_CLAIM_SECONDS (committed at once):
     the claim had to outlast the wait in the queue, but a batch whose worker dies mid-way is
     handed out again within seconds, not after CLAIM_SECONDS. A firing that overruns the cut
     claim is still safe: every firing is re-checked under its case's lock (fire_deadlines)."""
-    Deadline.objects.filter(pk__in=deadline_ids, fired_at__isnull=True).update(
+    _batch(deadline_ids, filed).filter(fired_at__isnull=True).update(
         claimed_until=now + timedelta(seconds=FIRING_CLAIM_SECONDS)
     )
 
@@ -95,7 +112,12 @@ def fire_deadline(*, deadline_id: int, now: datetime | None = None) -> bool:
     return fire_deadlines(deadline_ids=[deadline_id], now=now) == 1
 
 
-def fire_deadlines(*, deadline_ids: Iterable[int], now: datetime | None = None) -> int:
+def fire_deadlines(
+    *,
+    deadline_ids: Iterable[int],
+    now: datetime | None = None,
+    filed: set[datetime] | None = None,
+) -> int:
     """Fire a batch of deadlines, each exactly once. Returns how many this call fired.
 
     The batch reads its deadlines in one query, shares its reference reads and queued tasks
@@ -104,28 +126,31 @@ def fire_deadlines(*, deadline_ids: Iterable[int], now: datetime | None = None) 
     deadline is claimed with one conditional UPDATE under that lock, so one fired, met, paused
     or postponed meanwhile (also by an earlier firing of the batch) is left alone. If a firing
     fails, the batch is rolled back and fired again one deadline per transaction, so one broken
-    case holds up nothing but itself."""
+    case holds up nothing but itself. `filed`: the batch's filing times, when known, so its
+    read opens only their months' partitions."""
     now = now or timezone.now()
     ids = list(deadline_ids)
     with batching.batch_scope():
         try:
-            return _fire_together(deadline_ids=ids, now=now)
+            return _fire_together(deadline_ids=ids, now=now, filed=filed)
         except Exception:
             logger.exception("A batch of %s firings failed; firing them one at a time", len(ids))
         fired = 0
         for deadline_id in ids:
             try:
-                fired += _fire_together(deadline_ids=[deadline_id], now=now)
+                fired += _fire_together(deadline_ids=[deadline_id], now=now, filed=filed)
             except Exception:
                 # It stays due and is tried again by the next sweep; the error is in the log.
                 logger.exception("Firing deadline %s failed", deadline_id)
         return fired
 
 
-def _fire_together(*, deadline_ids: list[int], now: datetime) -> int:
+def _fire_together(
+    *, deadline_ids: list[int], now: datetime, filed: set[datetime] | None = None
+) -> int:
     deadlines = [
         deadline
-        for deadline in Deadline.objects.filter(pk__in=deadline_ids).order_by("due_at", "id")
+        for deadline in _batch(deadline_ids, filed).order_by("due_at", "id")
         if not (deadline.fired_at or deadline.met_at or deadline.paused_at)
         and deadline.due_at <= now
     ]
@@ -147,6 +172,7 @@ def _fire_together(*, deadline_ids: list[int], now: datetime) -> int:
                 continue
             claimed = Deadline.objects.filter(
                 pk=deadline.pk,
+                case_filed_at=deadline.case_filed_at,  # its partition alone (cases.partitions)
                 fired_at__isnull=True,
                 met_at__isnull=True,
                 paused_at__isnull=True,
@@ -180,12 +206,17 @@ def _share_references(case: Case) -> None:
     case.village = village
 
 
-def warn_deadline(*, deadline_id: int, now: datetime | None = None) -> bool:
-    """Turn a deadline's light yellow once: notify the people concerned."""
+def warn_deadline(
+    *, deadline_id: int, case_filed_at: datetime | None = None, now: datetime | None = None
+) -> bool:
+    """Turn a deadline's light yellow once: notify the people concerned. Given its case's
+    filing time, it reads and writes that month's partition alone (cases.partitions)."""
     now = now or timezone.now()
+    rows = Deadline.objects.filter(pk=deadline_id)
+    if case_filed_at is not None:
+        rows = rows.filter(case_filed_at=case_filed_at)
     with transaction.atomic():
-        updated = Deadline.objects.filter(
-            pk=deadline_id,
+        updated = rows.filter(
             warned_at__isnull=True,
             fired_at__isnull=True,
             met_at__isnull=True,
@@ -194,14 +225,14 @@ def warn_deadline(*, deadline_id: int, now: datetime | None = None) -> bool:
         ).update(warned_at=now)
         if not updated:
             return False
-        deadline = Deadline.objects.select_related("case", "dispatch").get(pk=deadline_id)
+        deadline = rows.select_related("case", "dispatch").get()
         firing.warn_on_deadline(deadline=deadline)
         return True
 
 
 def warn_due(*, now: datetime, limit: int) -> int:
     """Send the yellow warnings that are due (a light turning yellow before its limit)."""
-    warn_ids = list(
+    warn = list(
         Deadline.objects.filter(
             warned_at__isnull=True,
             fired_at__isnull=True,
@@ -211,10 +242,12 @@ def warn_due(*, now: datetime, limit: int) -> int:
             due_at__gt=now,
         )
         .order_by("warn_at")
-        .values_list("id", flat=True)[:limit]
+        .values_list("id", "case_filed_at")[:limit]
     )
     with batching.batch_scope():
-        return sum(warn_deadline(deadline_id=pk, now=now) for pk in warn_ids)
+        return sum(
+            warn_deadline(deadline_id=pk, case_filed_at=filed, now=now) for pk, filed in warn
+        )
 
 
 def sweep(*, now: datetime | None = None, batch: int = 1000, max_rounds: int = 100) -> int:

@@ -78,6 +78,7 @@ def plan_deadline(
         started_at=start,
         warn_at=warn_at,
         due_at=due,
+        case_filed_at=case.filed_at,
     )
 
 
@@ -97,14 +98,14 @@ def start_deadline(
 
 
 def pending_deadlines(*, case: Case) -> "Iterable[Deadline]":
-    return case.deadlines.filter(fired_at__isnull=True, met_at__isnull=True)
+    return Deadline.objects.of_case(case).filter(fired_at__isnull=True, met_at__isnull=True)
 
 
 def meet_deadlines(
     *, case: Case, stages: Iterable[str] | None = None, dispatch: Dispatch | None = None
 ) -> int:
     """Stop the clocks of stages that are done, so their timers have nothing left to do."""
-    rows = case.deadlines.filter(met_at__isnull=True, fired_at__isnull=True)
+    rows = Deadline.objects.of_case(case).filter(met_at__isnull=True, fired_at__isnull=True)
     if stages is not None:
         rows = rows.filter(stage__in=list(stages))
     if dispatch is not None:
@@ -116,7 +117,7 @@ def pause_deadlines(*, case: Case) -> int:
     """Suspension (挂账): keep the time left on every running clock and stop it."""
     now = timezone.now()
     count = 0
-    for deadline in case.deadlines.filter(
+    for deadline in Deadline.objects.of_case(case).filter(
         fired_at__isnull=True, met_at__isnull=True, paused_at__isnull=True
     ):
         working = deadline.unit in WORKING_UNITS
@@ -124,7 +125,7 @@ def pause_deadlines(*, case: Case) -> int:
             start=now, end=deadline.due_at, working=working
         )
         deadline.paused_at = now
-        deadline.save(update_fields=["remaining_seconds", "paused_at"])
+        _save(deadline, "remaining_seconds", "paused_at")
         count += 1
     return count
 
@@ -133,7 +134,7 @@ def resume_deadlines(*, case: Case) -> int:
     """On resume the time left is counted again from now, in working time where it was."""
     now = timezone.now()
     count = 0
-    for deadline in case.deadlines.filter(paused_at__isnull=False):
+    for deadline in Deadline.objects.of_case(case).filter(paused_at__isnull=False):
         working = deadline.unit in WORKING_UNITS
         remaining = deadline.remaining_seconds or 0
         left_to_warn = max(
@@ -146,7 +147,7 @@ def resume_deadlines(*, case: Case) -> int:
         deadline.warn_at = calendar.add_seconds(start=now, seconds=left_to_warn, working=working)
         deadline.paused_at = None
         deadline.remaining_seconds = None
-        deadline.save(update_fields=["due_at", "warn_at", "paused_at", "remaining_seconds"])
+        _save(deadline, "due_at", "warn_at", "paused_at", "remaining_seconds")
         _sync_dispatch(deadline)
         count += 1
     return count
@@ -160,7 +161,7 @@ def postpone_deadline(*, deadline: Deadline, amount: int, unit: str) -> Deadline
         extra = calendar.duration_seconds(amount=amount, unit=unit)
         deadline.remaining_seconds = (deadline.remaining_seconds or 0) + extra
         deadline.postponed = True
-        deadline.save(update_fields=["remaining_seconds", "postponed"])
+        _save(deadline, "remaining_seconds", "postponed")
         return deadline
     deadline.due_at = calendar.add_duration(start=deadline.due_at, amount=amount, unit=unit)
     working = deadline.unit in WORKING_UNITS
@@ -175,9 +176,17 @@ def postpone_deadline(*, deadline: Deadline, amount: int, unit: str) -> Deadline
     if deadline.warn_at > timezone.now():
         deadline.warned_at = None
     deadline.postponed = True
-    deadline.save(update_fields=["due_at", "warn_at", "postponed", "warned_at"])
+    _save(deadline, "due_at", "warn_at", "postponed", "warned_at")
     _sync_dispatch(deadline)
     return deadline
+
+
+def _save(deadline: Deadline, *fields: str) -> None:
+    """Write these fields of one deadline, naming its partition (cases.partitions): a save()
+    by id alone would look for it in every month's."""
+    Deadline.objects.filter(pk=deadline.pk, case_filed_at=deadline.case_filed_at).update(
+        **{name: getattr(deadline, name) for name in fields}
+    )
 
 
 def _sync_dispatch(deadline: Deadline) -> None:
@@ -198,36 +207,57 @@ def _sync_dispatch(deadline: Deadline) -> None:
 # The id of the clock a dispatch shows: while it waits, its report-in clock; once reported in,
 # a task clock of its own (a consultation decision) or else the case's running clock (not the
 # committee's review of a suspended case: the unit's clocks stand still); none once resolved or
-# cancelled. Each branch is the latest-started clock not yet met, read from a
-# partial index of running clocks. Parameters: CURRENT_CLOCK_PARAMS.
+# cancelled. Each branch is the latest-started clock not yet met, read from a partial index of
+# running clocks in the case's filing month's partition alone: `{filed}` is the case's filing
+# time (cases.partitions). Parameters: current_clock_params.
 CURRENT_CLOCK_SQL = """
 CASE cases_dispatch.state
   WHEN %s THEN (
     SELECT k.id FROM cases_deadline k
-    WHERE k.dispatch_id = cases_dispatch.id AND k.met_at IS NULL AND k.stage = %s
+    WHERE k.dispatch_id = cases_dispatch.id AND k.case_filed_at = {filed}
+      AND k.met_at IS NULL AND k.stage = %s
     ORDER BY k.started_at DESC, k.id DESC LIMIT 1)
   WHEN %s THEN COALESCE(
     (SELECT k.id FROM cases_deadline k
-     WHERE k.dispatch_id = cases_dispatch.id AND k.met_at IS NULL AND k.stage <> %s
+     WHERE k.dispatch_id = cases_dispatch.id AND k.case_filed_at = {filed}
+       AND k.met_at IS NULL AND k.stage <> %s
      ORDER BY k.started_at DESC, k.id DESC LIMIT 1),
     (SELECT k.id FROM cases_deadline k
-     WHERE k.case_id = cases_dispatch.case_id AND k.dispatch_id IS NULL AND k.met_at IS NULL
-       AND k.stage <> %s
+     WHERE k.case_id = cases_dispatch.case_id AND k.case_filed_at = {filed}
+       AND k.dispatch_id IS NULL AND k.met_at IS NULL AND k.stage <> %s
      ORDER BY k.started_at DESC, k.id DESC LIMIT 1))
 END"""
-CURRENT_CLOCK_PARAMS = (
-    Dispatch.State.WAITING.value,
-    Stage.REPORT_IN.value,
-    Dispatch.State.REPORTED.value,
-    Stage.REPORT_IN.value,
-    Stage.SUSPENSION_REVIEW.value,
-)
+
+
+def current_clock_sql(*, filed: str) -> str:
+    """CURRENT_CLOCK_SQL with the case's filing time taken from `filed`: a column of the outer
+    query (PostgreSQL then opens one partition a row) or `%s` (one partition, chosen when the
+    statement is planned)."""
+    return CURRENT_CLOCK_SQL.replace("{filed}", filed)
+
+
+def current_clock_params(*, filed: datetime | str | None = None) -> list:
+    """The values of current_clock_sql, in order; `filed` where it was given as `%s`."""
+    at = [] if filed is None else [filed]
+    return [
+        Dispatch.State.WAITING.value,
+        *at,
+        Stage.REPORT_IN.value,
+        Dispatch.State.REPORTED.value,
+        *at,
+        Stage.REPORT_IN.value,
+        *at,
+        Stage.SUSPENSION_REVIEW.value,
+    ]
 
 
 def current_clock() -> RawSQL:
-    """CURRENT_CLOCK_SQL as an annotation of a dispatch queryset (constant SQL, values bound)."""
+    """The clock id as an annotation of a dispatch queryset that joins its case (constant SQL,
+    values bound)."""
     return RawSQL(  # noqa: S611
-        CURRENT_CLOCK_SQL, CURRENT_CLOCK_PARAMS, output_field=IntegerField()
+        current_clock_sql(filed='"cases_case"."filed_at"'),
+        current_clock_params(),
+        output_field=IntegerField(),
     )
 
 
@@ -239,24 +269,31 @@ def sync_dispatch_board(*, case: Case | None = None) -> int:
     bulk load). Returns how many dispatches it wrote."""
     active = list(Dispatch.ACTIVE_STATES)
     active_states = ", ".join(["%s"] * len(active))
+    open_statuses = ", ".join(["%s"] * len(OPEN_STATUSES))
     if case is None:
         where, params = f"cases_dispatch.state IN ({active_states})", active
+        filed, filed_params = "owner.filed_at", []
+        clock_params = current_clock_params()
     else:
         where, params = "cases_dispatch.case_id = %s", [case.pk]
-    open_statuses = ", ".join(["%s"] * len(OPEN_STATUSES))
+        # As the database stores it (SQLite keeps a text in UTC).
+        filed_at = connection.ops.adapt_datetimefield_value(case.filed_at)
+        filed, filed_params = "%s", [filed_at]
+        clock_params = current_clock_params(filed=filed_at)
+    clock = current_clock_sql(filed=filed)
     # Constant SQL: only the chosen WHERE clause varies, and every value is bound.
     sql = f"""
         UPDATE cases_dispatch
         SET (clock_due_at, clock_warn_at, clock_paused_at) = (
                 SELECT clock.due_at, clock.warn_at, clock.paused_at FROM cases_deadline clock
-                WHERE clock.id = ({CURRENT_CLOCK_SQL})),
+                WHERE clock.case_filed_at = {filed} AND clock.id = ({clock})),
             on_board = (
-                cases_dispatch.state IN ({active_states}) AND EXISTS (
-                    SELECT 1 FROM cases_case c
-                    WHERE c.id = cases_dispatch.case_id AND c.status IN ({open_statuses})))
-        WHERE {where}"""  # noqa: S608
+                cases_dispatch.state IN ({active_states})
+                AND owner.status IN ({open_statuses}))
+        FROM cases_case owner
+        WHERE owner.id = cases_dispatch.case_id AND {where}"""  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*CURRENT_CLOCK_PARAMS, *active, *OPEN_STATUSES, *params])
+        cursor.execute(sql, [*filed_params, *clock_params, *active, *OPEN_STATUSES, *params])
         return cursor.rowcount
 
 
@@ -323,7 +360,9 @@ def is_current_clock(deadline: Deadline, *, clocks: Iterable[Deadline]) -> bool:
 def current_clock_condition() -> Q:
     """is_current_clock as a condition on a Deadline queryset, for lists over many cases."""
     later = Deadline.objects.filter(
-        case_id=OuterRef("case_id"), started_at__gt=OuterRef("started_at")
+        case_id=OuterRef("case_id"),
+        case_filed_at=OuterRef("case_filed_at"),  # its partition alone (cases.partitions)
+        started_at__gt=OuterRef("started_at"),
     ).exclude(stage=Stage.SUSPENSION_REVIEW)
     own_case = Q(dispatch__isnull=True) & ~Exists(later.filter(dispatch__isnull=True))
     later_on_dispatch = ~Exists(later.filter(dispatch_id=OuterRef("dispatch_id")))

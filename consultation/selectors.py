@@ -106,7 +106,7 @@ def waiting_cases(*, seats: Iterable[Seat]) -> QuerySet[Case]:
 def queue(*, user: User, seats: list[Seat], page: str | None = None) -> tuple[Page, list[QueueRow]]:
     current = page_of(waiting_cases(seats=seats), page)
     cases = list(current.object_list)
-    deadlines = deadlines_by_id(case.clock_id for case in cases)
+    deadlines = deadlines_by_id((case.clock_id, case.filed_at) for case in cases)
     rows = [
         QueueRow(case=c, deadline=deadlines.get(c.clock_id), consultation_id=c.consultation_id)
         for c in cases
@@ -199,7 +199,7 @@ def consultation_view(*, user: User, consultation: Consultation) -> Consultation
         .annotate(clock_id=running_case_deadline("pk", case_ref="case_id"))
         .order_by("order", "pk")
     )
-    deadlines = deadlines_by_id(item.clock_id for item in items)
+    deadlines = deadlines_by_id((item.clock_id, item.case.filed_at) for item in items)
     agenda = []
     for item in items:
         # The tasks this decision gave: decided for the case after the meeting was called.

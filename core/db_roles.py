@@ -36,10 +36,11 @@ WRITTEN_ONCE_TABLES = ("consultation_agendaitem", "spotchecks_spotcheckcase")
 # trail: audit.services, records older than the legal minimum).
 NO_UPDATE_TABLES = ("audit_accessrecord",)
 
-# The event log is partitioned by month (cases.partitions): its partitions, and the owner's
-# functions that create them and count the rows waiting in the default one.
-PARTITIONED_TABLE = "cases_event"
-PARTITION_FUNCTIONS = ("whistle_event_partitions(date, date, text)", "whistle_event_default_rows()")
+# The event log and the deadlines are partitioned by month (cases.partitions): their
+# partitions, and the owner's functions that create them and count the rows waiting in the
+# default ones.
+PARTITIONED_TABLES = ("cases_event", "cases_deadline")
+PARTITION_FUNCTIONS = ("whistle_partitions(text, date, date, text)", "whistle_default_rows(text)")
 
 # Read by the application, written only by `migrate` as the owner.
 READ_ONLY_TABLES = ("django_migrations",)
@@ -137,8 +138,8 @@ def _grant_tables(cursor, *, name: str, database: str, schema: str) -> None:
     # function (migration cases 0025) and may not create a table itself.
     cursor.execute(
         "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "WHERE i.inhparent = to_regclass(%s)",
-        [PARTITIONED_TABLE],
+        "WHERE i.inhparent = ANY(ARRAY(SELECT to_regclass(t) FROM unnest(%s::text[]) t))",
+        [list(PARTITIONED_TABLES)],
     )
     for (partition,) in cursor.fetchall():
         statements.append(f"REVOKE ALL ON {quote_name(partition)} FROM {name}")

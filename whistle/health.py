@@ -188,6 +188,20 @@ def _partitions(now: datetime) -> Iterator[Metric]:
         "Events in the log's default partition, waiting for their month's partition.",
         state.default_rows,
     )
+    clocks = partitions.state(table=partitions.DEADLINES, now=now)
+    if clocks is None:  # a database migrated only as far as the event log's partitions
+        return
+    yield _gauge(
+        "whistle_deadline_partitions_ahead",
+        "Months of the deadlines' partitions ready after the current one (0: the beat's "
+        "create-event-partitions task has not run for months).",
+        clocks.ahead,
+    )
+    yield _gauge(
+        "whistle_deadline_default_partition_rows",
+        "Deadlines in the default partition, waiting for their month's partition.",
+        clocks.default_rows,
+    )
 
 
 def _queues() -> Iterator[Metric]:

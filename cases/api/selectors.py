@@ -36,12 +36,14 @@ def case_detail(*, user: User, pk: int) -> Case:
     case = case_for_page(user=user, pk=pk)
     dispatches = list(case.dispatches.select_related("team", "department", "assignee"))
     deadlines = list(
-        case.deadlines.prefetch_related(
+        Deadline.objects.of_case(case)
+        .prefetch_related(
             Prefetch(
                 "postponements",
                 queryset=Postponement.objects.select_related("requested_by", "decided_by"),
             )
-        ).order_by("started_at", "id")
+        )
+        .order_by("started_at", "id")
     )
     for deadline in deadlines:
         deadline.postponement_rows = list(deadline.postponements.all())

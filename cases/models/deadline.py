@@ -1,5 +1,7 @@
 """Stage deadlines as database rows: the sweep fires what is due, exactly once."""
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -7,6 +9,22 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.models.case import Case, Dispatch
 from checklists.models import TimeUnit, stage_choices
+
+
+class DeadlineQuerySet(models.QuerySet):
+    """Reads that name the partition key (cases.partitions): on PostgreSQL the deadlines are
+    partitioned by their case's filing month, so a read of one case's clocks opens one
+    partition."""
+
+    def of_case(self, case: Case) -> "DeadlineQuerySet":
+        return self.filter(case_id=case.pk, case_filed_at=case.filed_at)
+
+    def of_cases(self, cases: Iterable[Case]) -> "DeadlineQuerySet":
+        cases = list(cases)
+        return self.filter(
+            case_id__in=[case.pk for case in cases],
+            case_filed_at__in={case.filed_at for case in cases},
+        )
 
 
 class Deadline(models.Model):
@@ -52,6 +70,9 @@ class Deadline(models.Model):
         _("time left when paused (seconds)"), null=True, blank=True
     )
     postponed = models.BooleanField(_("postponed"), default=False)
+    # The case's filing time, the partition key on PostgreSQL (cases.partitions): a case's
+    # clocks lie in its filing month's partition with its events, and are archived with them.
+    case_filed_at = models.DateTimeField(_("case filed at"), editable=False)
     claimed_until = models.DateTimeField(
         _("handed to a worker until"),
         null=True,
@@ -61,6 +82,8 @@ class Deadline(models.Model):
             "only after this time, if it has not fired by then."
         ),
     )
+
+    objects = DeadlineQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("deadline")
@@ -125,11 +148,15 @@ class Postponement(models.Model):
     case = models.ForeignKey(
         Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="postponements"
     )
+    # No database constraint: a key can point at the partitioned deadlines only with their
+    # partition column (migration cases 0027); a deadline goes only with its case, and so do
+    # the case's postponements.
     deadline = models.ForeignKey(
         Deadline,
         verbose_name=_("deadline"),
         on_delete=models.CASCADE,
         related_name="postponements",
+        db_constraint=False,
     )
     reason = models.TextField(_("reason"))
     amount = models.PositiveIntegerField(_("extra time"))

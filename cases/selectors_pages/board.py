@@ -86,7 +86,12 @@ def board_scope(*, user: User) -> BoardScope:
 
 def _dispatch_deadline(*, stages: Q) -> Subquery:
     return Subquery(
-        Deadline.objects.filter(stages, dispatch_id=OuterRef("pk"), met_at__isnull=True)
+        Deadline.objects.filter(
+            stages,
+            dispatch_id=OuterRef("pk"),
+            case_filed_at=OuterRef("case__filed_at"),
+            met_at__isnull=True,
+        )
         .order_by("-started_at", "-id")
         .values("pk")[:1],
         output_field=IntegerField(),
@@ -241,7 +246,7 @@ def dispatch_board(
     current = paginator.get_page(page)
     dispatches = list(current.object_list)
     current.object_list = dispatches
-    deadlines = deadlines_by_id(d.clock_id for d in dispatches)
+    deadlines = deadlines_by_id((d.clock_id, d.case.filed_at) for d in dispatches)
     members = team_members(team_ids=scope.captain_teams) if scope.captain_teams else {}
     # Named once per team, not once per row and member while the page renders.
     choices = {
@@ -340,7 +345,7 @@ def _case_rows(
     *, user: User, page: Page, keep: Iterable[str], with_dispatches: bool = False
 ) -> list[CommandCase]:
     cases = list(page.object_list)
-    deadlines = deadlines_by_id(case.clock_id for case in cases)
+    deadlines = deadlines_by_id((case.clock_id, case.filed_at) for case in cases)
     rows = []
     for case in cases:
         row = CommandCase(
@@ -398,7 +403,7 @@ def town_command(*, user: User, towns: Iterable[int], pages: dict[str, str | Non
     )
     overdue = page_of(overdue_qs, pages.get("overdue"))
     late = list(overdue.object_list)
-    late_deadlines = deadlines_by_id(d.clock_id for d in late)
+    late_deadlines = deadlines_by_id((d.clock_id, d.case.filed_at) for d in late)
     return Command(
         postponements=postponements,
         consultations=consultations,

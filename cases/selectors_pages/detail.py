@@ -312,9 +312,11 @@ def handles_deadline(*, user: User, case: Case, deadline: Deadline, captain: boo
 
 
 def running_deadlines(*, case: Case) -> QuerySet[Deadline]:
-    return case.deadlines.filter(
-        fired_at__isnull=True, met_at__isnull=True, paused_at__isnull=True
-    ).select_related("dispatch__team", "dispatch__department")
+    return (
+        Deadline.objects.of_case(case)
+        .filter(fired_at__isnull=True, met_at__isnull=True, paused_at__isnull=True)
+        .select_related("dispatch__team", "dispatch__department")
+    )
 
 
 def postponable_deadlines(*, user: User, case: Case) -> list[Deadline]:
@@ -326,7 +328,8 @@ def postponable_deadlines(*, user: User, case: Case) -> list[Deadline]:
 
 def _deadlines(*, user: User, case: Case, actions: list[str]) -> list[DeadlineRow]:
     deadlines = list(
-        case.deadlines.select_related("dispatch__team", "dispatch__department")
+        Deadline.objects.of_case(case)
+        .select_related("dispatch__team", "dispatch__department")
         .prefetch_related(
             Prefetch(
                 "postponements",

@@ -66,6 +66,7 @@ def _running_deadlines() -> QuerySet[Deadline]:
     return Deadline.objects.filter(
         Q(fired_at__isnull=True) | Q(stage=Stage.SUSPENSION_REVIEW),
         case=OuterRef("pk"),
+        case_filed_at=OuterRef("filed_at"),  # its partition alone (cases.partitions)
         dispatch__isnull=True,
         met_at__isnull=True,
         paused_at__isnull=True,

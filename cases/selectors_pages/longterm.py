@@ -50,6 +50,7 @@ def _review_clock(field_name: str) -> Subquery:
     return Subquery(
         Deadline.objects.filter(
             case_id=OuterRef("pk"),
+            case_filed_at=OuterRef("filed_at"),  # its partition alone (cases.partitions)
             stage=Stage.SUSPENSION_REVIEW,
             dispatch__isnull=True,
             met_at__isnull=True,

@@ -85,7 +85,10 @@ def returns_to_rule_on(*, scope: SupervisionScope) -> QuerySet[Dispatch]:
     place = Q(case__town_id__in=scope.towns) & ~Q(case__level__in=ABOVE_TOWN)
     place |= Q(case__city_id__in=scope.cities)
     clock = Deadline.objects.filter(
-        dispatch_id=OuterRef("pk"), stage=Stage.REDISPATCH, met_at__isnull=True
+        dispatch_id=OuterRef("pk"),
+        case_filed_at=OuterRef("case__filed_at"),  # its partition alone (cases.partitions)
+        stage=Stage.REDISPATCH,
+        met_at__isnull=True,
     ).order_by("due_at")
     return (
         Dispatch.objects.filter(

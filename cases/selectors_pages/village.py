@@ -5,6 +5,7 @@ photo count come as subqueries, the deadline rows of a page in one more query.""
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery, Value
@@ -44,20 +45,30 @@ def actions_for(names: Iterable[str], *, keep: Iterable[str] | None = None) -> l
 def running_case_deadline(field_name: str, *, case_ref: str = "pk") -> Subquery:
     """A field of the case's running clock: its latest-started case-level deadline not yet met
     (a fired one is still running, only overdue)."""
+    # The case's filing time names the deadlines' partition (cases.partitions).
+    filed_ref = "filed_at" if case_ref == "pk" else f"{case_ref.removesuffix('_id')}__filed_at"
     return Subquery(
         Deadline.objects.filter(
-            case_id=OuterRef(case_ref), dispatch__isnull=True, met_at__isnull=True
+            case_id=OuterRef(case_ref),
+            case_filed_at=OuterRef(filed_ref),
+            dispatch__isnull=True,
+            met_at__isnull=True,
         )
         .order_by("-started_at", "-id")
         .values(field_name)[:1]
     )
 
 
-def deadlines_by_id(ids: Iterable[int | None]) -> dict[int, Deadline]:
-    wanted = {pk for pk in ids if pk}
+def deadlines_by_id(clocks: Iterable[tuple[int | None, datetime]]) -> dict[int, Deadline]:
+    """The clocks a page shows, by id, from (clock id, its case's filing time) pairs: read from
+    the partitions of those cases' months alone (cases.partitions)."""
+    wanted = {(pk, filed) for pk, filed in clocks if pk}
     if not wanted:
         return {}
-    return {deadline.pk: deadline for deadline in Deadline.objects.filter(pk__in=wanted)}
+    rows = Deadline.objects.filter(
+        pk__in={pk for pk, _filed in wanted}, case_filed_at__in={filed for _pk, filed in wanted}
+    )
+    return {deadline.pk: deadline for deadline in rows}
 
 
 def page_of(queryset: QuerySet, number: str | int | None, *, per_page: int = PER_PAGE) -> Page:
@@ -123,7 +134,7 @@ def village_inbox(
     for key, status, title in SECTIONS:
         page = page_of(village_cases(villages=villages, status=status), pages.get(key))
         cases = list(page.object_list)
-        deadlines = deadlines_by_id(case.clock_id for case in cases)
+        deadlines = deadlines_by_id((case.clock_id, case.filed_at) for case in cases)
         rows = [
             CaseRow(
                 case=case,

@@ -211,7 +211,8 @@ def request_postponement(
 def run_request_postponement(ctx: Context) -> Postponement:
     case, user = ctx.case, ctx.user
     deadline = (
-        Deadline.objects.filter(pk=ctx.data.get("deadline"), case=case)
+        Deadline.objects.of_case(case)
+        .filter(pk=ctx.data.get("deadline"))
         .select_related("dispatch")
         .first()
     )
@@ -285,7 +286,9 @@ def decide_postponement(
         )
         if postponement.decision != Postponement.Decision.PENDING:
             raise IllegalTransition(_("This request was already decided."))
-        deadline = Deadline.objects.select_for_update().get(pk=postponement.deadline_id)
+        deadline = (
+            Deadline.objects.of_case(case).select_for_update().get(pk=postponement.deadline_id)
+        )
         if approve and not deadline.is_pending:
             raise IllegalTransition(_("The deadline has already passed or been met."))
         postponement.decision = (

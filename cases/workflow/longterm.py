@@ -58,8 +58,8 @@ class MeetReview(Effect):
     """The review clock is done, also when it has already fired (an overdue review)."""
 
     def apply(self, ctx: "Context") -> None:
-        Deadline.objects.filter(
-            case=ctx.case, stage=Stage.SUSPENSION_REVIEW, met_at__isnull=True
+        Deadline.objects.of_case(ctx.case).filter(
+            stage=Stage.SUSPENSION_REVIEW, met_at__isnull=True
         ).update(met_at=ctx.now)
 
     def describe(self) -> str:

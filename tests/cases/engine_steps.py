@@ -12,8 +12,17 @@ from zoneinfo import ZoneInfo
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from cases.models import Case, Dispatch, Event, Notification
-from cases.services import accept_case, file_whistle, report_in, resolve_case, whistle_to_town
+from cases.models import Case, Deadline, Dispatch, Event, Notification, Postponement
+from cases.services import (
+    accept_case,
+    decide_postponement,
+    file_whistle,
+    report_in,
+    request_postponement,
+    resolve_case,
+    whistle_to_town,
+)
+from checklists.models import TimeUnit
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -94,6 +103,19 @@ def in_progress(org, **kwargs) -> Case:
 def resolved_by_team(org, **kwargs) -> Case:
     case = in_progress(org, **kwargs)
     return resolve_case(user=org.captain, case_id=case.pk, note="Cleared", photos=[png()])
+
+
+def postponed(org, case: Case, deadline: Deadline) -> Postponement:
+    """The captain asks two more working days for the deadline, and the town approves."""
+    asked = request_postponement(
+        user=org.captain,
+        case_id=case.pk,
+        deadline_id=deadline.pk,
+        amount=2,
+        unit=TimeUnit.WORKING_DAYS,
+        reason="Waiting for the crane",
+    )
+    return decide_postponement(user=org.town_committee, postponement_id=asked.pk, approve=True)
 
 
 def fresh(case: Case) -> Case:

@@ -11,15 +11,13 @@ from cases.services import (
     Task,
     cancel_dispatch,
     decide_consultation,
-    decide_postponement,
     request_consultation,
-    request_postponement,
     resolve_case,
     resume_case,
     suspend_case,
     verify_case,
 )
-from checklists.models import Stage, TimeUnit
+from checklists.models import Stage
 from tests.board_copies import stale_board_copies
 from tests.cases.engine_steps import (
     T0,
@@ -28,6 +26,7 @@ from tests.cases.engine_steps import (
     fresh,
     in_progress,
     png,
+    postponed,
     team_dispatch,
     whistled,
 )
@@ -64,15 +63,7 @@ def test_the_copy_follows_a_case_through_its_life(org):
     handling = case.deadlines.get(stage=Stage.HANDLING, dispatch=None)
     assert copied(team) == times(handling)  # reported in: the case's handling clock
 
-    postponement = request_postponement(
-        user=org.captain,
-        case_id=case.pk,
-        deadline_id=handling.pk,
-        amount=2,
-        unit=TimeUnit.WORKING_DAYS,
-        reason="Waiting for the crane",
-    )
-    decide_postponement(user=org.town_committee, postponement_id=postponement.pk, approve=True)
+    postponed(org, case, handling)
     moved = times(handling)
     assert copied(team) == moved and moved[0] > at(2025, 6, 12, 0, 0)
 

@@ -22,11 +22,15 @@ from cases.services import resolve_case, verify_case
 from cases.tasks import create_event_partitions
 from tests.cases.conftest import org  # noqa: F401
 from tests.cases.engine_steps import T0, at, in_progress, png, resolved_by_team
+from tests.cases.partitioned import (
+    POSTGRES,
+    _months_of_an_empty_migrate,  # noqa: F401
+    partitions_holding,
+)
 
 pytestmark = pytest.mark.django_db
 
 JUNE = datetime.date(2025, 6, 1)  # T0's month
-POSTGRES = connection.vendor == "postgresql"
 
 
 @pytest.fixture(autouse=True)
@@ -35,25 +39,8 @@ def _clock_and_media(time_machine, settings, tmp_path):
     time_machine.move_to(T0, tick=False)
 
 
-@pytest.fixture(autouse=True)
-def _months_of_an_empty_migrate():
-    """Each test starts from the months `migrate` makes on an empty database (this month and
-    the next ones): a migration test that migrated June 2025's cases leaves June's partition
-    behind, and it is dropped here, inside the test's transaction, so it comes back after."""
-    if POSTGRES:
-        with connection.cursor() as cursor:
-            for month in partitions.state().months:
-                if month.year == T0.year:
-                    cursor.execute(f"DROP TABLE {partitions.partition_name(month)}")
-
-
 def partition_of_each_event(case: Case) -> set[str]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT DISTINCT tableoid::regclass::text FROM cases_event WHERE case_id = %s",
-            [case.pk],
-        )
-        return {name for (name,) in cursor.fetchall()}
+    return partitions_holding("cases_event", case)
 
 
 def closed(org) -> Case:  # noqa: F811

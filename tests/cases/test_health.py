@@ -123,11 +123,17 @@ def test_the_event_logs_partitions_show_in_the_metrics(client, org, metrics_on, 
     figures = scrape(client)
     if connection.vendor != "postgresql":
         assert not any(name.startswith("whistle_event_") for name in figures)
+        assert not any(name.startswith("whistle_deadline_partitions") for name in figures)
         return
     assert figures["whistle_event_partitions_ahead"] >= partitions.MONTHS_AHEAD
     assert figures["whistle_event_default_partition_rows"] == 0
+    # The deadlines' partitions are made with the log's (cases 0027).
+    assert figures["whistle_deadline_partitions_ahead"] >= partitions.MONTHS_AHEAD
+    assert figures["whistle_deadline_default_partition_rows"] == 0
     time_machine.move_to(at(2024, 3, 5, 10, 0), tick=False)
-    file_case(org)
+    case = file_case(org)
     figures = scrape(client)
     assert figures["whistle_event_default_partition_rows"] == 1
     assert figures["whistle_event_partitions_ahead"] == 0  # none after March 2024
+    assert figures["whistle_deadline_default_partition_rows"] == case.deadlines.count() == 1
+    assert figures["whistle_deadline_partitions_ahead"] == 0

@@ -66,6 +66,7 @@ def test_board_lights_follow_the_light_rule(org):
             started_at=T0 + timedelta(minutes=5),
             warn_at=T0 + timedelta(days=3),
             due_at=T0 + timedelta(days=4),
+            case_filed_at=reported[0].filed_at,
         )
         timers.sync_dispatch_board(case=reported[0])
         suspend_case(

@@ -58,6 +58,7 @@ def due_cases(*, org: Org, count: int, due_in: list[timedelta] | None = None) ->
             started_at=now + due - timedelta(minutes=30),
             warn_at=now + due - timedelta(minutes=6),
             due_at=now + due,
+            case_filed_at=case.filed_at,
         )
         for case, due in zip(cases, due_in, strict=True)
     )

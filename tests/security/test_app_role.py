@@ -147,6 +147,20 @@ def test_connected_as_the_application_role_the_history_cannot_be_rewritten(
             "CREATE TABLE cases_event_2031_01 PARTITION OF cases_event "
             "FOR VALUES FROM ('2031-01-01') TO ('2031-02-01')",
         )
+        # The same for the deadlines' partitions (cases 0027); the owner's function makes the
+        # months of these two tables and of no other.
+        assert denied(app, "SELECT 1 FROM cases_deadline_default")
+        assert denied(app, "UPDATE cases_deadline_default SET postponed = postponed")
+        assert denied(app, "ALTER TABLE cases_deadline DETACH PARTITION cases_deadline_default")
+        with pytest.raises(psycopg2.errors.RaiseException, match="not partitioned by month"):
+            try:
+                with app.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT whistle_partitions('cases_case', '2031-01-01', '2031-01-01', 'UTC')"
+                    )
+            finally:
+                app.rollback()
+        assert not denied(app, "SELECT whistle_default_rows('cases_deadline')")
         # Nor may it fake the schema's history, or empty an ordinary table.
         assert denied(app, "DELETE FROM django_migrations")
         assert denied(app, "TRUNCATE cases_case CASCADE")
@@ -198,6 +212,8 @@ def test_the_application_works_as_its_role(org, monkeypatch):  # noqa: F811
         assert partitions.state().default_rows == 0 and T0.date().replace(day=1) in (
             partitions.state().months
         )
+        clocks = partitions.state(table=partitions.DEADLINES)
+        assert clocks.default_rows == 0 and T0.date().replace(day=1) in clocks.months
 
     def execute(sql: str) -> None:
         with connection.cursor() as cursor:

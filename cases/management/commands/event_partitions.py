@@ -20,11 +20,12 @@ def _month(text: str) -> datetime.date:
 
 class Command(BaseCommand):
     help = (
-        "The event log's monthly partitions on PostgreSQL: list them (default), create this "
-        "month's and the next ones (--create), archive the months before a month whose cases "
-        "are all over by detaching their partitions (--archive-before YYYY-MM, with --dry-run "
-        "to see what it would do), or attach an archived month again (--restore YYYY-MM). Run "
-        "as the owner of the tables, like migrate."
+        "The monthly partitions of the event log and the deadlines on PostgreSQL: list them "
+        "(default), create this month's and the next ones (--create), archive the months "
+        "before a month whose cases are all over by detaching their partitions "
+        "(--archive-before YYYY-MM, with --dry-run to see what it would do), or attach an "
+        "archived month again (--restore YYYY-MM). Run as the owner of the tables, like "
+        "migrate."
     )
 
     def add_arguments(self, parser):
@@ -85,6 +86,18 @@ class Command(BaseCommand):
             self.stdout.write(
                 line % {"table": archive.table, "events": archive.events, "cases": archive.cases}
             )
+            if archive.deadline_table:
+                clocks = (
+                    _("Would detach %(table)s: %(deadlines)d deadlines.")
+                    if dry_run
+                    else _(
+                        "Detached %(table)s: %(deadlines)d deadlines. Keep it with "
+                        "pg_dump -t %(table)s, then DROP TABLE %(table)s."
+                    )
+                )
+                self.stdout.write(
+                    clocks % {"table": archive.deadline_table, "deadlines": archive.deadlines}
+                )
 
     def _list(self) -> None:
         state = partitions.state()
@@ -97,3 +110,8 @@ class Command(BaseCommand):
         if state.detached:
             detached = ", ".join(f"{month:%Y-%m}" for month in state.detached)
             self.stdout.write(_("Archived (detached) months: %(months)s.") % {"months": detached})
+        clocks = partitions.state(table=partitions.DEADLINES)
+        if clocks is not None:
+            self.stdout.write(
+                _("Deadlines in the default partition: %(count)d.") % {"count": clocks.default_rows}
+            )
