@@ -757,8 +757,14 @@ def red_and_overdue(*, user: User, limit: int) -> list[Case]:
     and reading stops once `limit` cases are found; only the listed cases are loaded."""
     now = timezone.now()
     limit = max(0, int(limit))
+    # Only open cases are listed: their clocks lie in the months from the oldest open case's
+    # on, and the older months' partitions are left out of the plan (cases.partitions).
+    since = timers.running_since()
+    if since is None:
+        return []
     running = Deadline.objects.filter(
-        timers.current_clock_condition(),  # not a limit the case moved on from
+        timers.current_clock_condition(since=since),  # not a limit the case moved on from
+        case_filed_at__gte=since,
         paused_at__isnull=True,
         due_at__lte=now,
     ).order_by("due_at", "case_id", "pk")

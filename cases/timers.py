@@ -9,8 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Exists, IntegerField, OuterRef, Q
-from django.db.models.expressions import RawSQL
+from django.db.models import Exists, Min, OuterRef, Q
 from django.utils import timezone
 
 from cases import batching, calendar
@@ -204,6 +203,16 @@ def _sync_dispatch(deadline: Deadline) -> None:
 
 # The clock each dispatch shows on the board.
 
+
+def running_since() -> datetime | None:
+    """The filing time of the oldest open case; None when no case is open. Only an open case's
+    clocks run, so a read of running clocks across cases (the board, the red list) starts its
+    months there: on PostgreSQL the older months' partitions are left out when the statement
+    is planned, which a condition naming each row's own month cannot do (cases.partitions).
+    One read of the partial index `case_open_filed`."""
+    return Case.objects.filter(status__in=OPEN_STATUSES).aggregate(first=Min("filed_at"))["first"]
+
+
 # The id of the clock a dispatch shows: while it waits, its report-in clock; once reported in,
 # a task clock of its own (a consultation decision) or else the case's running clock (not the
 # committee's review of a suspended case: the unit's clocks stand still); none once resolved or
@@ -251,19 +260,9 @@ def current_clock_params(*, filed: datetime | str | None = None) -> list:
     ]
 
 
-def current_clock() -> RawSQL:
-    """The clock id as an annotation of a dispatch queryset that joins its case (constant SQL,
-    values bound)."""
-    return RawSQL(  # noqa: S611
-        current_clock_sql(filed='"cases_case"."filed_at"'),
-        current_clock_params(),
-        output_field=IntegerField(),
-    )
-
-
 def sync_dispatch_board(*, case: Case | None = None) -> int:
     """Copy onto each dispatch of the case what the boards read: whether it is on them
-    (waiting or reported in, on an open case) and the times of the clock it shows, in one
+    (waiting or reported in, on an open case), the clock it shows and its times, in one
     statement. Every service that changes a case's status, clocks or dispatches calls this
     last, under the case's lock. Without a case: every active dispatch (after a migration or a
     bulk load). Returns how many dispatches it wrote."""
@@ -284,8 +283,9 @@ def sync_dispatch_board(*, case: Case | None = None) -> int:
     # Constant SQL: only the chosen WHERE clause varies, and every value is bound.
     sql = f"""
         UPDATE cases_dispatch
-        SET (clock_due_at, clock_warn_at, clock_paused_at) = (
-                SELECT clock.due_at, clock.warn_at, clock.paused_at FROM cases_deadline clock
+        SET (clock_deadline_id, clock_due_at, clock_warn_at, clock_paused_at) = (
+                SELECT clock.id, clock.due_at, clock.warn_at, clock.paused_at
+                FROM cases_deadline clock
                 WHERE clock.case_filed_at = {filed} AND clock.id = ({clock})),
             on_board = (
                 cases_dispatch.state IN ({active_states})
@@ -357,13 +357,16 @@ def is_current_clock(deadline: Deadline, *, clocks: Iterable[Deadline]) -> bool:
     )
 
 
-def current_clock_condition() -> Q:
-    """is_current_clock as a condition on a Deadline queryset, for lists over many cases."""
+def current_clock_condition(*, since: datetime | None = None) -> Q:
+    """is_current_clock as a condition on a Deadline queryset, for lists over many cases;
+    `since`: no clock of a case filed before it is asked about (running_since)."""
     later = Deadline.objects.filter(
         case_id=OuterRef("case_id"),
         case_filed_at=OuterRef("case_filed_at"),  # its partition alone (cases.partitions)
         started_at__gt=OuterRef("started_at"),
     ).exclude(stage=Stage.SUSPENSION_REVIEW)
+    if since is not None:
+        later = later.filter(case_filed_at__gte=since)
     own_case = Q(dispatch__isnull=True) & ~Exists(later.filter(dispatch__isnull=True))
     later_on_dispatch = ~Exists(later.filter(dispatch_id=OuterRef("dispatch_id")))
     on_dispatch = Q(dispatch__isnull=False) & later_on_dispatch

@@ -43,8 +43,15 @@ def stale_board_copies() -> list[str]:
             stale.append(f"dispatch {dispatch.pk} ({dispatch.state}): on_board {on_board}")
     for dispatch in active:
         clock = expected_clock(dispatch, running[dispatch.case_id])
-        expected = (clock.due_at, clock.warn_at, clock.paused_at) if clock else (None,) * 3
-        stored = (dispatch.clock_due_at, dispatch.clock_warn_at, dispatch.clock_paused_at)
+        expected = (
+            (clock.pk, clock.due_at, clock.warn_at, clock.paused_at) if clock else (None,) * 4
+        )
+        stored = (
+            dispatch.clock_deadline_id,
+            dispatch.clock_due_at,
+            dispatch.clock_warn_at,
+            dispatch.clock_paused_at,
+        )
         if stored != expected:
             stale.append(f"dispatch {dispatch.pk} ({dispatch.state}): {stored} != {expected}")
     return stale

@@ -227,6 +227,11 @@ class Case(models.Model):
                 fields=["item", "filed_at", "latitude", "longitude"], name="case_duplicate_nearby"
             ),
             models.Index(fields=["reporter", "-filed_at"]),
+            # The oldest open case (cases.timers.running_since): where reads of running clocks
+            # across cases begin their months (cases.partitions).
+            models.Index(
+                fields=["filed_at"], name="case_open_filed", condition=Q(status__in=OPEN_STATUSES)
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=Status.values), name="case_status_known"),
@@ -370,9 +375,10 @@ class Dispatch(models.Model):
     )
     # What the handlers' boards read, copied by cases.timers.sync_dispatch_board after every
     # change to the case's status, clocks or dispatches: whether the dispatch is on the boards
-    # (waiting or reported in, on an open case) and the times of the clock it shows
-    # (cases.timers.CURRENT_CLOCK_SQL). The board counts, filters and sorts by these columns
-    # alone, from an index, instead of finding every dispatch's case and clock.
+    # (waiting or reported in, on an open case), the clock it shows (cases.timers.
+    # CURRENT_CLOCK_SQL) and its times. The board counts, filters and sorts by these columns
+    # alone, from an index, instead of finding every dispatch's case and clock, and reads the
+    # clocks of its page by id and month (the deadlines are partitioned, cases.partitions).
     on_board = models.BooleanField(
         _("on the board"), default=False, db_default=False, editable=False
     )
@@ -382,6 +388,10 @@ class Dispatch(models.Model):
     )
     clock_paused_at = models.DateTimeField(
         _("clock paused at"), null=True, blank=True, editable=False
+    )
+    # The id of that clock: no key, since a key cannot point into the partitioned deadlines.
+    clock_deadline_id = models.BigIntegerField(
+        _("clock shown"), null=True, blank=True, editable=False
     )
 
     class Meta:

@@ -1,9 +1,10 @@
 """Reads for the dispatch board (captains, members, liaisons) and the town command.
 
-Each dispatch carries a copy of its current clock's times (cases.timers.sync_dispatch_board),
-so the board filters, counts and sorts by the warning light from the dispatch rows alone and
-reads one page of them: its cost follows the page, not the thousands of clocks behind a busy
-team's board. Every list costs a fixed number of queries whatever its length."""
+Each dispatch carries its current clock's id and a copy of its times (cases.timers.
+sync_dispatch_board), so the board filters, counts and sorts by the warning light from the
+dispatch rows alone, reads one page of them and then that page's clocks by id and month: its
+cost follows the page, not the thousands of clocks behind a busy team's board. Every list costs
+a fixed number of queries whatever its length."""
 
 from collections import defaultdict
 from collections.abc import Iterable
@@ -30,7 +31,6 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from cases import timers
 from cases.access import scope_of
 from cases.models import (
     ABOVE_TOWN,
@@ -235,7 +235,8 @@ def dispatch_board(
         )
         .prefetch_related(Prefetch("case__dispatches", queryset=Dispatch.objects.order_by("pk")))
         .annotate(
-            clock_id=timers.current_clock(),
+            # The clock each shows, kept on it (cases.timers.sync_dispatch_board).
+            clock_id=F("clock_deadline_id"),
             postponement_pending=postponement_pending(),
             **pressure(),
         )

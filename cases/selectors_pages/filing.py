@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from cases import timers
 from cases.access import scope_of, visible_cases
 from cases.models import OPEN_STATUSES, Case, Deadline, Status
 from cases.screening import duplicate_radius_m, duplicate_window
@@ -123,10 +124,13 @@ def nearby_open_cases(
 
 def _with_running_deadline(queryset: QuerySet[Case]) -> QuerySet[Case]:
     """Cases with what a list row shows: item, grid and the clocks still running (earliest
-    due first), in a fixed number of queries."""
+    due first), in a fixed number of queries. Only an open case's clocks run: they are read
+    from the months from the oldest open case's on (timers.running_since)."""
+    since = timers.running_since()
     running = Deadline.objects.filter(met_at__isnull=True, fired_at__isnull=True).order_by(
         "due_at", "id"
     )
+    running = running.none() if since is None else running.filter(case_filed_at__gte=since)
     return queryset.select_related("item", "grid").prefetch_related(
         Prefetch("deadlines", queryset=running, to_attr="running_deadlines")
     )

@@ -20,7 +20,7 @@ from django.utils import timezone, translation
 from time_machine import travel
 
 from cases import partitions, sweep, timers
-from cases.models import Case, Deadline
+from cases.models import Case, Deadline, Dispatch
 from cases.services import (
     resolve_case,
     verify_case,
@@ -28,7 +28,14 @@ from cases.services import (
 from cases.tasks import create_event_partitions
 from checklists.models import Stage
 from tests.cases.conftest import org  # noqa: F401
-from tests.cases.engine_steps import T0, at, in_progress, png, postponed, resolved_by_team
+from tests.cases.engine_steps import (
+    T0,
+    at,
+    in_progress,
+    png,
+    postponed,
+    resolved_by_team,
+)
 from tests.cases.partitioned import (
     POSTGRES,
     _months_of_an_empty_migrate,  # noqa: F401
@@ -224,3 +231,31 @@ def test_a_handed_out_batch_names_its_months_after_one_read(org, time_machine): 
     unnamed = [sql for sql in about_clocks if "case_filed_at" not in sql.split("WHERE", 1)[-1]]
     assert len(about_clocks) >= 4
     assert len(unnamed) == 1 and unnamed[0].startswith("SELECT DISTINCT")
+
+
+def test_reads_of_running_clocks_across_cases_start_at_the_oldest_open_case(
+    org,  # noqa: F811
+    time_machine,
+):
+    """The board and the red list read only the months from the oldest open case's on
+    (timers.running_since): the older months are left out of their plans."""
+    assert timers.running_since() is None
+    case = in_progress(org)
+    time_machine.move_to(T0 + timedelta(hours=2), tick=False)
+    later = in_progress(org, description="Broken street light")
+    assert timers.running_since() == case.filed_at < later.filed_at
+    if not POSTGRES:
+        return
+    partitions.create_months(first=datetime.date(2025, 4, 1), last=datetime.date(2025, 8, 1))
+    since = timers.running_since()
+    running = Deadline.objects.filter(
+        timers.current_clock_condition(since=since), case_filed_at__gte=since
+    )
+    assert {deadline.case_id for deadline in running} == {case.pk, later.pk}
+    plan = running.explain()
+    assert "cases_deadline_2025_06" in plan
+    assert "cases_deadline_2025_04" not in plan and "cases_deadline_2025_05" not in plan
+    # The board reads no deadline per row: each dispatch keeps the id of the clock it shows.
+    handling = Deadline.objects.of_case(case).get(stage=Stage.HANDLING, dispatch=None)
+    reported = Dispatch.objects.get(case=case, state=Dispatch.State.REPORTED)
+    assert reported.clock_deadline_id == handling.pk
