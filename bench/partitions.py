@@ -240,7 +240,7 @@ def section(result: dict, info: dict[str, str], command: str) -> str:
         machine_line(info),
         "",
         f"{result['cases']:,} cases ({result['events']:,} events, "
-        f"{result.get('deadlines', 0):,} deadlines) seeded in "
+        f"{result['deadlines']:,} deadlines) seeded in "
         f"{result['seed_seconds']:.0f} s into a log and deadlines of {result['partitions']} "
         f"partitions each ({PARTITION_YEARS} years of months, the seeded cases in the last two; "
         "the months ahead; the default one), and each copied into one unpartitioned table with "
@@ -255,7 +255,7 @@ def section(result: dict, info: dict[str, str], command: str) -> str:
     for row in result["rows"]:
         (p_plan, p_exec), (f_plan, f_exec) = row["partitioned"], row["flat"]
         lines.append(
-            f"| {row.get('table', 'cases_event')} | {row['statement']} | {p_plan:.2f} | "
+            f"| {row['table']} | {row['statement']} | {p_plan:.2f} | "
             f"{p_exec:.2f} | {f_plan:.2f} | {f_exec:.2f} |"
         )
     lines += ["", READING]

@@ -68,9 +68,9 @@ def claim_due_deadlines(*, now: datetime, limit: int) -> list[int]:
         )
         ids = [pk for pk, _filed in rows]
         if ids:
-            Deadline.objects.filter(
-                pk__in=ids, case_filed_at__in={filed for _pk, filed in rows}
-            ).update(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+            Deadline.objects.by_ids(ids, filed=(filed for _pk, filed in rows)).update(
+                claimed_until=now + timedelta(seconds=CLAIM_SECONDS)
+            )
     return ids
 
 
@@ -89,12 +89,6 @@ def fire_handed_out(*, deadline_ids: list[int], now: datetime | None = None) -> 
     return fire_deadlines(deadline_ids=deadline_ids, now=now, filed=filed)
 
 
-def _batch(deadline_ids: Iterable[int], filed: set[datetime] | None) -> QuerySet[Deadline]:
-    """These deadlines; within the partitions of these filing times when they are known."""
-    rows = Deadline.objects.filter(pk__in=list(deadline_ids))
-    return rows if filed is None else rows.filter(case_filed_at__in=filed)
-
-
 def begin_batch(
     *, deadline_ids: list[int], now: datetime, filed: set[datetime] | None = None
 ) -> None:
@@ -102,7 +96,7 @@ def begin_batch(
     the claim had to outlast the wait in the queue, but a batch whose worker dies mid-way is
     handed out again within seconds, not after CLAIM_SECONDS. A firing that overruns the cut
     claim is still safe: every firing is re-checked under its case's lock (fire_deadlines)."""
-    _batch(deadline_ids, filed).filter(fired_at__isnull=True).update(
+    Deadline.objects.by_ids(deadline_ids, filed=filed).filter(fired_at__isnull=True).update(
         claimed_until=now + timedelta(seconds=FIRING_CLAIM_SECONDS)
     )
 
@@ -150,7 +144,7 @@ def _fire_together(
 ) -> int:
     deadlines = [
         deadline
-        for deadline in _batch(deadline_ids, filed).order_by("due_at", "id")
+        for deadline in Deadline.objects.by_ids(deadline_ids, filed=filed).order_by("due_at", "id")
         if not (deadline.fired_at or deadline.met_at or deadline.paused_at)
         and deadline.due_at <= now
     ]

@@ -173,35 +173,29 @@ def _replica() -> Iterator[Metric]:
         )
 
 
+# The tables partitioned by month: the name in their metrics, and what their rows are.
+PARTITIONED = (
+    (partitions.TABLE, "event", "the event log's", "Events in the log's"),
+    (partitions.DEADLINES, "deadline", "the deadlines'", "Deadlines in the"),
+)
+
+
 def _partitions(now: datetime) -> Iterator[Metric]:
-    state = partitions.state(now=now)
-    if state is None:  # SQLite: the log is one table
-        return
-    yield _gauge(
-        "whistle_event_partitions_ahead",
-        "Months of the event log's partitions ready after the current one (0: the beat's "
-        "create-event-partitions task has not run for months).",
-        state.ahead,
-    )
-    yield _gauge(
-        "whistle_event_default_partition_rows",
-        "Events in the log's default partition, waiting for their month's partition.",
-        state.default_rows,
-    )
-    clocks = partitions.state(table=partitions.DEADLINES, now=now)
-    if clocks is None:  # a database migrated only as far as the event log's partitions
-        return
-    yield _gauge(
-        "whistle_deadline_partitions_ahead",
-        "Months of the deadlines' partitions ready after the current one (0: the beat's "
-        "create-event-partitions task has not run for months).",
-        clocks.ahead,
-    )
-    yield _gauge(
-        "whistle_deadline_default_partition_rows",
-        "Deadlines in the default partition, waiting for their month's partition.",
-        clocks.default_rows,
-    )
+    for table, name, whose, rows in PARTITIONED:
+        state = partitions.state(table=table, now=now)
+        if state is None:  # SQLite: one table; or not migrated that far yet
+            continue
+        yield _gauge(
+            f"whistle_{name}_partitions_ahead",
+            f"Months of {whose} partitions ready after the current one (0: the beat's "
+            "create-event-partitions task has not run for months).",
+            state.ahead,
+        )
+        yield _gauge(
+            f"whistle_{name}_default_partition_rows",
+            f"{rows} default partition, waiting for their month's partition.",
+            state.default_rows,
+        )
 
 
 def _queues() -> Iterator[Metric]:

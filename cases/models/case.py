@@ -1,6 +1,7 @@
 """A whistle (case), the dispatches handed to teams and departments, and its append-only trace."""
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
@@ -432,21 +433,34 @@ class Dispatch(models.Model):
         return self.team or self.department
 
 
-class EventQuerySet(models.QuerySet):
-    """Events are the trace of what happened: they can be added, never changed or removed."""
+class CaseMonthQuerySet(models.QuerySet):
+    """Rows partitioned by their case's filing month on PostgreSQL (the events and the
+    deadlines, cases.partitions): reads that name the partition key, so they open only the
+    months they need."""
 
-    def of_case(self, case: "Case") -> "EventQuerySet":
-        """The case's events, read from its filing month's partition alone on PostgreSQL
-        (cases.partitions): the partition key is part of the condition."""
+    def of_case(self, case: "Case") -> "CaseMonthQuerySet":
+        """The case's rows, read from its filing month's partition alone."""
         return self.filter(case_id=case.pk, case_filed_at=case.filed_at)
 
-    def of_cases(self, cases: Iterable["Case"]) -> "EventQuerySet":
-        """The events of these cases, read from their filing months' partitions only."""
+    def of_cases(self, cases: Iterable["Case"]) -> "CaseMonthQuerySet":
+        """The rows of these cases, read from their filing months' partitions only."""
         cases = list(cases)
         return self.filter(
             case_id__in=[case.pk for case in cases],
             case_filed_at__in={case.filed_at for case in cases},
         )
+
+    def by_ids(
+        self, ids: Iterable[int], *, filed: Iterable[datetime] | None = None
+    ) -> "CaseMonthQuerySet":
+        """These rows by id; within the partitions of these filing times when they are known
+        (else across every month)."""
+        rows = self.filter(pk__in=list(ids))
+        return rows if filed is None else rows.filter(case_filed_at__in=set(filed))
+
+
+class EventQuerySet(CaseMonthQuerySet):
+    """Events are the trace of what happened: they can be added, never changed or removed."""
 
     def update(self, **kwargs):
         raise TypeError("Case events are append-only.")

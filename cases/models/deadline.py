@@ -1,30 +1,12 @@
 """Stage deadlines as database rows: the sweep fires what is due, exactly once."""
 
-from collections.abc import Iterable
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from cases.models.case import Case, Dispatch
+from cases.models.case import Case, CaseMonthQuerySet, Dispatch
 from checklists.models import TimeUnit, stage_choices
-
-
-class DeadlineQuerySet(models.QuerySet):
-    """Reads that name the partition key (cases.partitions): on PostgreSQL the deadlines are
-    partitioned by their case's filing month, so a read of one case's clocks opens one
-    partition."""
-
-    def of_case(self, case: Case) -> "DeadlineQuerySet":
-        return self.filter(case_id=case.pk, case_filed_at=case.filed_at)
-
-    def of_cases(self, cases: Iterable[Case]) -> "DeadlineQuerySet":
-        cases = list(cases)
-        return self.filter(
-            case_id__in=[case.pk for case in cases],
-            case_filed_at__in={case.filed_at for case in cases},
-        )
 
 
 class Deadline(models.Model):
@@ -83,7 +65,7 @@ class Deadline(models.Model):
         ),
     )
 
-    objects = DeadlineQuerySet.as_manager()
+    objects = CaseMonthQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("deadline")

@@ -65,8 +65,8 @@ def deadlines_by_id(clocks: Iterable[tuple[int | None, datetime]]) -> dict[int, 
     wanted = {(pk, filed) for pk, filed in clocks if pk}
     if not wanted:
         return {}
-    rows = Deadline.objects.filter(
-        pk__in={pk for pk, _filed in wanted}, case_filed_at__in={filed for _pk, filed in wanted}
+    rows = Deadline.objects.by_ids(
+        {pk for pk, _filed in wanted}, filed=(filed for _pk, filed in wanted)
     )
     return {deadline.pk: deadline for deadline in rows}
 
