@@ -331,10 +331,19 @@ def _own_rework(
     (before `as_of`, the period's end). Unit None: the row is a dispatch, of its own unit."""
     unit_type, unit_id = handler
     column = HANDLER_FIELDS[unit_type]
+    # Each names its case's month: one partition of the dispatch facts a row (cases.partitions).
     own = (
-        {"case_fact_id": OuterRef("case_fact_id"), column: OuterRef(column)}
+        {
+            "case_fact_id": OuterRef("case_fact_id"),
+            "case_filed_at": OuterRef("case_filed_at"),
+            column: OuterRef(column),
+        }
         if unit_id is None
-        else {"case_fact_id": OuterRef("pk"), column: unit_id}
+        else {
+            "case_fact_id": OuterRef("pk"),
+            "case_filed_at": OuterRef("filed_at"),
+            column: unit_id,
+        }
     )
     rows = (facts or live_facts()).dispatches.filter(reworked=True, **own)
     if as_of is not None:
@@ -412,6 +421,7 @@ def unit_case_facts(
             Exists(
                 facts.dispatches.filter(
                     case_fact_id=OuterRef("pk"),
+                    case_filed_at=OuterRef("filed_at"),  # its partition alone
                     cancelled=False,
                     returned=False,
                     **{HANDLER_FIELDS[unit_type]: unit_id},
@@ -421,11 +431,19 @@ def unit_case_facts(
     raise ValueError(unit_type)
 
 
+def dispatched_between(start: datetime, end: datetime) -> Q:
+    """Dispatch facts of dispatches sent in [start, end): whose cases were filed before `end`
+    too, as a case is filed before it is dispatched. Saying so lets PostgreSQL skip the later
+    months' partitions of the dispatch facts, which lie by their case's month
+    (cases.partitions); an old period's counts read no month after it."""
+    return Q(dispatched_at__gte=start, dispatched_at__lt=end, case_filed_at__lt=end)
+
+
 def unit_dispatch_facts(
     *, unit_type: str, unit_id: int, period: Period, facts: Facts | None = None
 ) -> QuerySet[DispatchFact]:
     rows = (facts or live_facts()).dispatches.filter(
-        dispatched_at__gte=period.start_at, dispatched_at__lt=period.end_at
+        dispatched_between(period.start_at, period.end_at)
     )
     column = REGION_FIELDS.get(unit_type) or HANDLER_FIELDS.get(unit_type)
     if column is None:

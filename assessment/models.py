@@ -147,6 +147,11 @@ class CaseFact(CaseFactValues):
         verbose_name = _("case fact")
         verbose_name_plural = _("case facts")
         ordering = ["-filed_at"]
+        # On PostgreSQL the primary key itself is (case, filed_at), the table being partitioned
+        # by month (migration assessment 0017); SQLite needs the pair for the refresh's upsert.
+        constraints = [
+            models.UniqueConstraint(fields=["case", "filed_at"], name="casefact_case_month")
+        ]
         indexes = [
             models.Index(fields=["city", "filed_at"], name="casefact_city_filed"),
             models.Index(fields=["town", "filed_at"], name="casefact_town_filed"),
@@ -235,6 +240,9 @@ class DispatchFactValues(models.Model):
         related_name="+",
     )
     origin = models.CharField(_("origin"), max_length=10, choices=Dispatch.Origin.choices)
+    # Its case's filing time: the month the facts are partitioned by on PostgreSQL, so a
+    # dispatch's facts lie beside its case's (cases.partitions).
+    case_filed_at = models.DateTimeField(_("case filed at"), editable=False)
     dispatched_at = models.DateTimeField(_("dispatched at"))
     report_in_due = models.DateTimeField(_("report-in due"))
     reported_in_at = models.DateTimeField(_("reported in at"), null=True, blank=True)
@@ -281,18 +289,26 @@ class DispatchFact(DispatchFactValues):
         on_delete=models.CASCADE,
         related_name="fact",
     )
+    # No database constraint: a foreign key can point at a partitioned table only through a
+    # key holding its month (docs/architecture.md, "Partitioned history").
     case_fact = models.ForeignKey(
         CaseFact,
         verbose_name=_("case"),
         on_delete=models.CASCADE,
         related_name="dispatch_facts",
         db_column="case_id",
+        db_constraint=False,
     )
 
     class Meta:
         verbose_name = _("dispatch fact")
         verbose_name_plural = _("dispatch facts")
         ordering = ["-dispatched_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dispatch", "case_filed_at"], name="dispfact_dispatch_month"
+            )
+        ]
         indexes = [
             models.Index(fields=["team", "dispatched_at"], name="dispfact_team_disp"),
             models.Index(fields=["department", "dispatched_at"], name="dispfact_dept_disp"),

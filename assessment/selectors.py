@@ -435,7 +435,7 @@ def _grouped_by_period(unit_type: str, unit_id: int, periods: list[Period]) -> l
         filed_at__gte=start, filed_at__lt=end, **{column: unit_id}
     ).annotate(period_index=_bucket("filed_at", periods), period_end=_period_end(periods))
     dispatches = DispatchFact.objects.filter(
-        dispatched_at__gte=start, dispatched_at__lt=end, **{column: unit_id}
+        formulas.dispatched_between(start, end), **{column: unit_id}
     ).annotate(period_index=_bucket("dispatched_at", periods))
     for facts, aggregates in (
         (cases, formulas.case_aggregates(as_of=F("period_end"))),
@@ -563,8 +563,7 @@ def _grouped(
     for row in cases.values(column).annotate(**aggregates).order_by():
         counts[row.pop(column)].update(row)
     dispatches = facts.dispatches.filter(
-        dispatched_at__gte=period.start_at,
-        dispatched_at__lt=period.end_at,
+        formulas.dispatched_between(period.start_at, period.end_at),
         **{f"{column}__in": unit_ids},
     )
     for row in dispatches.values(column).annotate(**formulas.dispatch_aggregates()).order_by():
@@ -630,14 +629,19 @@ def _grouped_handlers(
     column = formulas.HANDLER_FIELDS[unit_type]
     counts: dict[int, dict] = {unit_id: {} for unit_id in unit_ids}
     standing = facts.dispatches.filter(cancelled=False, returned=False)
-    first = standing.filter(
-        case_fact__filed_at__gte=period.start_at,
-        case_fact__filed_at__lt=period.end_at,
-        **{f"{column}__in": unit_ids},
-    ).exclude(
+    # The period's cases by their facts' month on both sides: PostgreSQL reads the period's
+    # partitions of each table alone (cases.partitions).
+    in_period = {
+        "case_filed_at__gte": period.start_at,
+        "case_filed_at__lt": period.end_at,
+        "case_fact__filed_at__gte": period.start_at,
+        "case_fact__filed_at__lt": period.end_at,
+    }
+    first = standing.filter(**in_period, **{f"{column}__in": unit_ids}).exclude(
         Exists(
             standing.filter(
                 case_fact_id=OuterRef("case_fact_id"),
+                case_filed_at=OuterRef("case_filed_at"),
                 pk__lt=OuterRef("pk"),
                 **{column: OuterRef(column)},
             )
@@ -651,11 +655,14 @@ def _grouped_handlers(
         counts[row.pop(column)].update(row)
     # Failed verifications charged to the unit: those of its own dispatches (any of them) in
     # the cases it is counted for.
-    counted = standing.filter(case_fact_id=OuterRef("case_fact_id"), **{column: OuterRef(column)})
+    counted = standing.filter(
+        case_fact_id=OuterRef("case_fact_id"),
+        case_filed_at=OuterRef("case_filed_at"),
+        **{column: OuterRef(column)},
+    )
     charged = facts.dispatches.filter(
         Exists(counted),
-        case_fact__filed_at__gte=period.start_at,
-        case_fact__filed_at__lt=period.end_at,
+        **in_period,
         case_fact__rejected=False,
         **{f"{column}__in": unit_ids},
     )
@@ -664,8 +671,7 @@ def _grouped_handlers(
     for row in charged.values(column).annotate(n=Sum("rework_count")).order_by():
         counts[row[column]]["c_rework_events"] = row["n"] or 0
     dispatches = facts.dispatches.filter(
-        dispatched_at__gte=period.start_at,
-        dispatched_at__lt=period.end_at,
+        formulas.dispatched_between(period.start_at, period.end_at),
         **{f"{column}__in": unit_ids},
     )
     for row in dispatches.values(column).annotate(**formulas.dispatch_aggregates()).order_by():

@@ -38,13 +38,16 @@ from teams.models import Department, Region, Role, User
 
 logger = logging.getLogger(__name__)
 
+# What a refresh writes over a fact's row: all but its key (the row and its month) and the time.
 CASE_FIELDS = [
-    f.attname for f in CaseFact._meta.concrete_fields if f.attname not in ("case_id", "computed_at")
+    f.attname
+    for f in CaseFact._meta.concrete_fields
+    if f.attname not in ("case_id", "filed_at", "computed_at")
 ]
 DISPATCH_FIELDS = [
     f.attname
     for f in DispatchFact._meta.concrete_fields
-    if f.attname not in ("dispatch_id", "computed_at")
+    if f.attname not in ("dispatch_id", "case_filed_at", "computed_at")
 ]
 
 
@@ -87,14 +90,16 @@ def _refresh_batch(*, case_ids: Sequence[int]) -> int:
     CaseFact.objects.bulk_create(
         case_rows,
         update_conflicts=True,
-        unique_fields=["case"],
+        # The pair the facts are partitioned by (its month) on PostgreSQL; a case's filing time
+        # never changes, so it is one row a case.
+        unique_fields=["case", "filed_at"],
         update_fields=[*CASE_FIELDS, "computed_at"],
     )
     if dispatch_rows:
         DispatchFact.objects.bulk_create(
             dispatch_rows,
             update_conflicts=True,
-            unique_fields=["dispatch"],
+            unique_fields=["dispatch", "case_filed_at"],
             update_fields=[*DISPATCH_FIELDS, "computed_at"],
         )
     months = {_month_of(row.filed_at) for row in case_rows}

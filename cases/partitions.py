@@ -1,9 +1,11 @@
-"""The monthly partitions of the event log and the deadlines on PostgreSQL (docs/
-architecture.md, "Partitioned history"; migrations cases 0025 and 0027).
+"""The monthly partitions of the event log, the deadlines and the assessment facts on
+PostgreSQL (docs/architecture.md, "Partitioned history"; migrations cases 0025 and 0027,
+assessment 0017).
 
-Both are partitioned by their case's filing time, a partition per month of the deployment's
+All are partitioned by their case's filing time, a partition per month of the deployment's
 time zone, plus a default partition that catches a row whose month has none yet: a case's
-events and clocks lie in the same month's partitions and are archived together. The beat
+events, clocks and facts lie in the same month's partitions; its events and clocks are
+archived together, its facts stay for the dashboards of past years. The beat
 creates this month and the next ones ahead (`create_ahead`, every 6 hours); the same call
 moves any caught rows into months of their own. An operator archives a month whose cases are
 all over by detaching its partitions (`archive_month`, `manage.py event_partitions`): the
@@ -32,7 +34,10 @@ from cases.models.case import Status
 
 TABLE = "cases_event"
 DEADLINES = "cases_deadline"
-TABLES = (TABLE, DEADLINES)
+CASE_FACTS = "assessment_casefact"
+DISPATCH_FACTS = "assessment_dispatchfact"
+# Every table partitioned by month, which the beat keeps months ahead for.
+TABLES = (TABLE, DEADLINES, CASE_FACTS, DISPATCH_FACTS)
 MONTHS_AHEAD = 3
 # An operator's DETACH waits this long for the log's readers and writers, then gives up (and
 # can be run again): it never queues the officers' writes behind it for longer.
@@ -90,11 +95,11 @@ def create_ahead(*, months: int = MONTHS_AHEAD, now: datetime.datetime | None = 
 
 
 def create_months(*, first: datetime.date, last: datetime.date) -> int:
-    """Create the partitions of the months from `first` to `last` that have none, in the log
-    and in the deadlines (and of the months of rows a default partition caught); how many were
-    created. Safe at any time and from two beats at once: the owner's function (migration
-    cases 0027) takes a table's lock to move caught rows, and leaves a partition that exists
-    as it is."""
+    """Create the partitions of the months from `first` to `last` that have none, in every
+    partitioned table (and of the months of rows a default partition caught); how many were
+    created. Safe at any time and from two beats at once: the owner's function (migrations
+    cases 0027, assessment 0017) takes a table's lock to move caught rows, and leaves a
+    partition that exists as it is."""
     made = 0
     for table in TABLES:
         if not is_partitioned(table):
@@ -111,8 +116,8 @@ def create_months(*, first: datetime.date, last: datetime.date) -> int:
 
 
 def state(*, table: str = TABLE, now: datetime.datetime | None = None) -> State | None:
-    """The partitions of the log (or of the deadlines) as they are; None where the table is
-    not partitioned."""
+    """The partitions of the log (or of another of TABLES) as they are; None where the table
+    is not partitioned."""
     if not is_partitioned(table):
         return None
     with connection.cursor() as cursor:

@@ -36,10 +36,15 @@ WRITTEN_ONCE_TABLES = ("consultation_agendaitem", "spotchecks_spotcheckcase")
 # trail: audit.services, records older than the legal minimum).
 NO_UPDATE_TABLES = ("audit_accessrecord",)
 
-# The event log and the deadlines are partitioned by month (cases.partitions): their
-# partitions, and the owner's functions that create them and count the rows waiting in the
-# default ones.
-PARTITIONED_TABLES = ("cases_event", "cases_deadline")
+# The event log, the deadlines and the assessment facts are partitioned by month
+# (cases.partitions): their partitions, and the owner's functions that create them and count
+# the rows waiting in the default ones.
+PARTITIONED_TABLES = (
+    "cases_event",
+    "cases_deadline",
+    "assessment_casefact",
+    "assessment_dispatchfact",
+)
 PARTITION_FUNCTIONS = ("whistle_partitions(text, date, date, text)", "whistle_default_rows(text)")
 
 # Read by the application, written only by `migrate` as the owner.

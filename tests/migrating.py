@@ -14,9 +14,27 @@ def migrate_to(targets: list[tuple[str, str]]) -> Apps:
     return executor.loader.project_state(targets).apps
 
 
-def latest_of(apps: list[str] | None = None) -> list[tuple[str, str]]:
-    """The last migration of each of these apps (of every app if None): a test that went back
-    must come forward to them, or the tests after it in the same process meet an old schema."""
+def latest_of() -> list[tuple[str, str]]:
+    """The last migration of every app: a test that went back must come forward to them all, or
+    the tests after it in the same process meet an old schema. Going back in one app unapplies
+    the migrations of the others that depend on it (assessment 0017 on cases 0029)."""
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
-    return [key for key in executor.loader.graph.leaf_nodes() if apps is None or key[0] in apps]
+    return list(executor.loader.graph.leaf_nodes())
+
+
+def layout(table: str, month_column: str) -> str:
+    """What the migrations to monthly partitions leave of `table` (cases.partitions):
+    "partitioned" on PostgreSQL, else "one table"; on SQLite, where nothing is partitioned,
+    "with its month" when the table has the column it is partitioned by elsewhere."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT relkind FROM pg_class WHERE oid = %s::regclass", [table])
+            return "partitioned" if cursor.fetchone()[0] == "p" else "one table"
+        columns = [c.name for c in connection.introspection.get_table_description(cursor, table)]
+    return "with its month" if month_column in columns else "one table"
+
+
+def partitioned_layout() -> str:
+    """What `layout` says of a table partitioned by month, on this database."""
+    return "partitioned" if connection.vendor == "postgresql" else "with its month"

@@ -177,6 +177,8 @@ def _replica() -> Iterator[Metric]:
 PARTITIONED = (
     (partitions.TABLE, "event", "the event log's", "Events in the log's"),
     (partitions.DEADLINES, "deadline", "the deadlines'", "Deadlines in the"),
+    (partitions.CASE_FACTS, "case_fact", "the case facts'", "Case facts in the"),
+    (partitions.DISPATCH_FACTS, "dispatch_fact", "the dispatch facts'", "Dispatch facts in the"),
 )
 
 

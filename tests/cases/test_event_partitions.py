@@ -176,6 +176,8 @@ def test_the_command_lists_creates_and_archives(org):  # noqa: F811
         return
     assert "Partitions created: " in text and "Months in the log: " in text
     assert "2025-06" in text and "Events in the default partition: 0." in text
+    for rows in ("Deadlines", "Case facts", "Dispatch facts"):
+        assert f"{rows} in the default partition: 0." in text
     with translation.override("en"), pytest.raises(CommandError, match="not a month"):
         call_command("event_partitions", "--archive-before", "June")
     out = StringIO()

@@ -124,12 +124,17 @@ def test_the_event_logs_partitions_show_in_the_metrics(client, org, metrics_on, 
     if connection.vendor != "postgresql":
         assert not any(name.startswith("whistle_event_") for name in figures)
         assert not any(name.startswith("whistle_deadline_partitions") for name in figures)
+        assert not any("fact_partitions" in name for name in figures)
         return
     assert figures["whistle_event_partitions_ahead"] >= partitions.MONTHS_AHEAD
     assert figures["whistle_event_default_partition_rows"] == 0
     # The deadlines' partitions are made with the log's (cases 0027).
     assert figures["whistle_deadline_partitions_ahead"] >= partitions.MONTHS_AHEAD
     assert figures["whistle_deadline_default_partition_rows"] == 0
+    # And the assessment facts' (assessment 0017).
+    for name in ("case_fact", "dispatch_fact"):
+        assert figures[f"whistle_{name}_partitions_ahead"] >= partitions.MONTHS_AHEAD
+        assert figures[f"whistle_{name}_default_partition_rows"] == 0
     time_machine.move_to(at(2024, 3, 5, 10, 0), tick=False)
     case = file_case(org)
     figures = scrape(client)

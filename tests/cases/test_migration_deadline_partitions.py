@@ -11,7 +11,7 @@ from cases.services import resolve_case
 from checklists.models import Stage
 from tests.cases.conftest import org
 from tests.cases.engine_steps import T0, in_progress, png, postponed
-from tests.migrating import latest_of, migrate_to
+from tests.migrating import latest_of, layout, migrate_to, partitioned_layout
 
 __all__ = ["org"]
 
@@ -35,17 +35,6 @@ def _rows() -> tuple[list, list]:
         return deadlines, cursor.fetchall()
 
 
-def _kind() -> str:
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT relkind FROM pg_class WHERE oid = 'cases_deadline'::regclass")
-            return cursor.fetchone()[0]
-        columns = [
-            c.name for c in connection.introspection.get_table_description(cursor, "cases_deadline")
-        ]
-        return "with filing time" if "case_filed_at" in columns else "without"
-
-
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_deadlines_cross_the_partition_migration_without_losing_one(org):
     case = in_progress(org)
@@ -54,18 +43,18 @@ def test_the_deadlines_cross_the_partition_migration_without_losing_one(org):
     asked = postponed(org, case, handling)
     before = _rows()
     assert len(before[0]) >= 6 and before[1] == [(asked.pk, handling.pk, "approved")]
-    latest = latest_of(["cases"])
+    latest = latest_of()
     postgres = connection.vendor == "postgresql"
-    assert _kind() == ("p" if postgres else "with filing time")
+    assert layout("cases_deadline", "case_filed_at") == partitioned_layout()
 
     migrate_to(BEFORE)
     try:
-        assert _kind() == ("r" if postgres else "without")
+        assert layout("cases_deadline", "case_filed_at") == "one table"
         assert _rows() == before
     finally:
         migrate_to(latest)
 
-    assert _kind() == ("p" if postgres else "with filing time")
+    assert layout("cases_deadline", "case_filed_at") == partitioned_layout()
     assert _rows() == before
     for each in (case, other):
         each = Case.objects.get(pk=each.pk)

@@ -10,7 +10,7 @@ from cases.models import Attachment, Case, Event
 from cases.services import verify_case
 from tests.cases.conftest import org
 from tests.cases.engine_steps import T0, in_progress, resolved_by_team
-from tests.migrating import latest_of, migrate_to
+from tests.migrating import latest_of, layout, migrate_to, partitioned_layout
 
 __all__ = ["org"]
 
@@ -34,35 +34,24 @@ def _rows() -> tuple[list, list]:
         return events, cursor.fetchall()
 
 
-def _kind() -> str:
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT relkind FROM pg_class WHERE oid = 'cases_event'::regclass")
-            return cursor.fetchone()[0]
-        columns = [
-            c.name for c in connection.introspection.get_table_description(cursor, "cases_event")
-        ]
-        return "with filing time" if "case_filed_at" in columns else "without"
-
-
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_log_crosses_the_partition_migration_without_losing_an_event(org):
     case = resolved_by_team(org)
     other = in_progress(org, description="Broken street light")
     before = _rows()
     assert len(before[0]) >= 8 and any(event_id for _pk, event_id in before[1])
-    latest = latest_of([app for app, _name in BEFORE])
+    latest = latest_of()
     postgres = connection.vendor == "postgresql"
-    assert _kind() == ("p" if postgres else "with filing time")
+    assert layout("cases_event", "case_filed_at") == partitioned_layout()
 
     migrate_to(BEFORE)
     try:
-        assert _kind() == ("r" if postgres else "without")
+        assert layout("cases_event", "case_filed_at") == "one table"
         assert _rows() == before
     finally:
         migrate_to(latest)
 
-    assert _kind() == ("p" if postgres else "with filing time")
+    assert layout("cases_event", "case_filed_at") == partitioned_layout()
     assert _rows() == before
     for each in (case, other):
         each = Case.objects.get(pk=each.pk)

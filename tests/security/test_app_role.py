@@ -15,8 +15,8 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
-from assessment.models import TownEvaluation
-from assessment.services import record_town_evaluation
+from assessment.models import CaseFact, TownEvaluation
+from assessment.services import record_town_evaluation, refresh_case_facts
 from cases import partitions
 from cases.models import Event
 from cases.services import verify_case
@@ -147,11 +147,16 @@ def test_connected_as_the_application_role_the_history_cannot_be_rewritten(
             "CREATE TABLE cases_event_2031_01 PARTITION OF cases_event "
             "FOR VALUES FROM ('2031-01-01') TO ('2031-02-01')",
         )
-        # The same for the deadlines' partitions (cases 0027); the owner's function makes the
-        # months of these two tables and of no other.
+        # The same for the deadlines' partitions (cases 0027) and the facts' (assessment
+        # 0017); the owner's function makes the months of these four tables and of no other.
         assert denied(app, "SELECT 1 FROM cases_deadline_default")
         assert denied(app, "UPDATE cases_deadline_default SET postponed = postponed")
         assert denied(app, "ALTER TABLE cases_deadline DETACH PARTITION cases_deadline_default")
+        for facts in ("assessment_casefact", "assessment_dispatchfact"):
+            assert denied(app, f"SELECT 1 FROM {facts}_default")  # noqa: S608
+            assert denied(app, f"DELETE FROM {facts}_default")  # noqa: S608
+            assert denied(app, f"ALTER TABLE {facts} DETACH PARTITION {facts}_default")
+            assert not denied(app, f"SELECT whistle_default_rows('{facts}')")
         with pytest.raises(psycopg2.errors.RaiseException, match="not partitioned by month"):
             try:
                 with app.cursor() as cursor:
@@ -206,7 +211,9 @@ def test_the_application_works_as_its_role(org, monkeypatch):  # noqa: F811
     assert SpotCheckCase.objects.get(case=case).outcome == "confirmed"
     assert TownEvaluation.current().get().score == 60
     # The beat's task, run as the role, makes the log's months through the owner's function
-    # and moves the events the default partition caught into June's.
+    # and moves the events the default partition caught into June's. The facts are written as
+    # the role too, into the partitioned tables, and move with them.
+    assert refresh_case_facts(case_id=case.pk)
     if partitions.state().default_rows:
         assert create_event_partitions() >= 1
         assert partitions.state().default_rows == 0 and T0.date().replace(day=1) in (
@@ -214,6 +221,11 @@ def test_the_application_works_as_its_role(org, monkeypatch):  # noqa: F811
         )
         clocks = partitions.state(table=partitions.DEADLINES)
         assert clocks.default_rows == 0 and T0.date().replace(day=1) in clocks.months
+        for table in (partitions.CASE_FACTS, partitions.DISPATCH_FACTS):
+            facts = partitions.state(table=table)
+            assert facts.default_rows == 0 and T0.date().replace(day=1) in facts.months
+        assert refresh_case_facts(case_id=case.pk)  # over the same rows, in June's partition
+        assert CaseFact.objects.filter(case=case).count() == 1
 
     def execute(sql: str) -> None:
         with connection.cursor() as cursor:

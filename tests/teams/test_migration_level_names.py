@@ -41,7 +41,7 @@ def test_cases_events_and_facts_cross_the_level_migrations(org):
     refresh_case_facts(case_id=case.pk)
     before = _rows()
     assert before[0] and len(before[1]) >= 3 and before[2]
-    latest = latest_of([app for app, _name in BEFORE])
+    latest = latest_of()
     migrate_to(BEFORE)
     try:
         with connection.cursor() as cursor:

@@ -20,7 +20,8 @@ def _month(text: str) -> datetime.date:
 
 class Command(BaseCommand):
     help = (
-        "The monthly partitions of the event log and the deadlines on PostgreSQL: list them "
+        "The monthly partitions of the event log, the deadlines and the assessment facts on "
+        "PostgreSQL: list them "
         "(default), create this month's and the next ones (--create), archive the months "
         "before a month whose cases are all over by detaching their partitions "
         "(--archive-before YYYY-MM, with --dry-run to see what it would do), or attach an "
@@ -110,8 +111,12 @@ class Command(BaseCommand):
         if state.detached:
             detached = ", ".join(f"{month:%Y-%m}" for month in state.detached)
             self.stdout.write(_("Archived (detached) months: %(months)s.") % {"months": detached})
-        clocks = partitions.state(table=partitions.DEADLINES)
-        if clocks is not None:
-            self.stdout.write(
-                _("Deadlines in the default partition: %(count)d.") % {"count": clocks.default_rows}
-            )
+        caught = (
+            (partitions.DEADLINES, _("Deadlines in the default partition: %(count)d.")),
+            (partitions.CASE_FACTS, _("Case facts in the default partition: %(count)d.")),
+            (partitions.DISPATCH_FACTS, _("Dispatch facts in the default partition: %(count)d.")),
+        )
+        for table, line in caught:
+            other = partitions.state(table=table)
+            if other is not None:
+                self.stdout.write(line % {"count": other.default_rows})
