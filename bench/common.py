@@ -477,6 +477,31 @@ SEEDED_TABLES = (
     "assessment_casefact",
     "assessment_dispatchfact",
 )
+
+
+def _secondary_indexes() -> list[tuple[str, str]]:
+    """The seeded tables' indexes that back no constraint, with their definitions."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS bench_dropped_index (name text PRIMARY KEY, "
+            "definition text NOT NULL)"
+        )
+        cursor.execute(
+            """
+            SELECT i.indexname, i.indexdef FROM pg_indexes i
+            WHERE i.tablename = ANY(%s)
+              AND NOT EXISTS (
+                SELECT 1 FROM pg_constraint c
+                WHERE c.conindid = (quote_ident(i.schemaname) || '.' ||
+                                    quote_ident(i.indexname))::regclass)
+            """,
+            [list(SEEDED_TABLES)],
+        )
+        return cursor.fetchall()
+
+
 # What a seed empties first (the case tables and what hangs on them).
 EMPTIED_TABLES = (
     "cases_case",
@@ -497,25 +522,38 @@ def bulk_load(
     skip_foreign_key_checks: bool = False,
     months: tuple[datetime, datetime] | None = None,
 ):
-    """One transaction that empties the case tables (and `also_empty`), drops the seeded
-    tables' secondary indexes and yields the cursor that fills them; then checks the deferred
-    constraints, rebuilds the indexes, copies each dispatch's limits onto it as the services
-    do (cases.timers.sync_dispatch_board), commits, and VACUUM ANALYZEs the seeded tables.
+    """Empty the case tables (and `also_empty`) and yield the cursor that fills them, in one
+    transaction, without the seeded tables' secondary indexes; then rebuild the indexes, copy
+    each dispatch's limits onto it as the services do (cases.timers.sync_dispatch_board), and
+    VACUUM ANALYZE the seeded tables.
+
+    Each index is dropped and made again in a transaction of its own: with ten years of
+    monthly partitions in four tables, one transaction holding a lock on every partition's
+    every index needs more than PostgreSQL's default lock table (64 a connection: "out of
+    shared memory"). A dropped index's definition is kept in `bench_dropped_index` in the
+    transaction that drops it, and deleted in the one that makes it again, so a seed that
+    dies half-way leaves its indexes to the next one instead of losing them.
 
     `skip_foreign_key_checks`: as a superuser, the rows (consistent by construction) skip
     the per-row foreign-key checks at commit, which take longer than making millions of rows.
 
-    `months`: the first and last moments the seeded cases are filed at: the event log gets a
-    partition for each of their months (cases.partitions), as a deployment's beat would have
-    made them, so no seeded event waits in the default partition."""
+    `months`: the first and last moments the seeded cases are filed at: the partitioned tables
+    get a partition for each of their months (cases.partitions), as a deployment's beat would
+    have made them, so no seeded row waits in a default partition."""
     from django.db import connection, transaction
 
     from cases import partitions
     from cases.timers import sync_dispatch_board
 
+    for name, definition in _secondary_indexes():
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO bench_dropped_index (name, definition) VALUES (%s, %s)",
+                [name, definition],
+            )
+            cursor.execute(f'DROP INDEX "{name}"')
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL synchronous_commit = off")
-        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
         cursor.execute("SET LOCAL work_mem = '64MB'")
         if skip_foreign_key_checks:
             cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
@@ -524,30 +562,23 @@ def bulk_load(
         cursor.execute(
             f"TRUNCATE {', '.join((*EMPTIED_TABLES, *also_empty))} RESTART IDENTITY CASCADE"
         )
-        cursor.execute(
-            """
-            SELECT i.indexname, i.indexdef FROM pg_indexes i
-            WHERE i.tablename = ANY(%s)
-              AND NOT EXISTS (
-                SELECT 1 FROM pg_constraint c
-                WHERE c.conindid = (quote_ident(i.schemaname) || '.' ||
-                                    quote_ident(i.indexname))::regclass)
-            """,
-            [list(SEEDED_TABLES)],
-        )
-        indexes = cursor.fetchall()
-        for name, _definition in indexes:
-            cursor.execute(f'DROP INDEX "{name}"')
         if months is not None:
             partitions.create_months(
                 first=partitions.month_of(months[0]), last=partitions.month_of(months[1])
             )
         yield cursor
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        for _name, definition in indexes:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, definition FROM bench_dropped_index ORDER BY name")
+        dropped = cursor.fetchall()
+    for name, definition in dropped:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
             # A partitioned table's index reads "ON ONLY": made so, it would cover none of the
-            # partitions (the event log, cases.partitions); without ONLY it covers them all.
+            # partitions (cases.partitions); without ONLY it covers them all.
             cursor.execute(definition.replace(" ON ONLY ", " ON ", 1))
+            cursor.execute("DELETE FROM bench_dropped_index WHERE name = %s", [name])
+    with transaction.atomic():
         sync_dispatch_board()
     with connection.cursor() as cursor:
         for table in SEEDED_TABLES:

@@ -40,6 +40,7 @@ from bench.common import (
     QueryCounter,
     Server,
     add_common_arguments,
+    bulk_load,
     celery_worker,
     load_average,
     machine,
@@ -108,11 +109,9 @@ class Run:
 
 def seed(*, open_cases: int, due: int) -> datetime:
     """Empty the case tables and seed `open_cases` open cases, `due` of them overdue."""
-    from django.db import connection, transaction
     from django.utils import timezone
 
     from bench.pages import PARTITION_YEARS
-    from cases import partitions
     from checklists.models import Item
 
     if due % len(STATUSES) or open_cases % due:
@@ -121,34 +120,10 @@ def seed(*, open_cases: int, due: int) -> datetime:
     now = timezone.now()
     # A group of five consecutive cases (one per status) is overdue every `spacing` groups.
     spacing = open_cases // due
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL synchronous_commit = off")
-        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-        cursor.execute(
-            "TRUNCATE cases_case, cases_deadline, cases_event, cases_dispatch, "
-            "cases_notification, cases_casesequence RESTART IDENTITY CASCADE"
-        )
-        # Building an index once over all rows is much faster than growing it row by row:
-        # the secondary indexes are dropped and made again after the load (same transaction).
-        cursor.execute(
-            """
-            SELECT i.indexname, i.indexdef FROM pg_indexes i
-            WHERE i.tablename IN ('cases_case', 'cases_deadline')
-              AND NOT EXISTS (
-                SELECT 1 FROM pg_constraint c
-                WHERE c.conindid = (quote_ident(i.schemaname) || '.' ||
-                                    quote_ident(i.indexname))::regclass)
-            """
-        )
-        indexes = cursor.fetchall()
-        for name, _definition in indexes:
-            cursor.execute(f'DROP INDEX "{name}"')
-        # The deadlines and the log partitioned by month as a deployment keeping ten years
-        # has them (cases.partitions): the sweep's claim reads every month's pending index.
-        partitions.create_months(
-            first=partitions.month_of(now - timedelta(days=PARTITION_YEARS * 365)),
-            last=partitions.month_of(now),
-        )
+    # The deadlines and the log partitioned by month as a deployment keeping ten years has
+    # them (cases.partitions): the sweep's claim reads every month's pending index. The
+    # secondary indexes are made again once the rows are in (bench.common.bulk_load).
+    with bulk_load(months=(now - timedelta(days=PARTITION_YEARS * 365), now)) as cursor:
         cursor.execute(
             """
             CREATE TEMP TABLE bench_grid AS
@@ -222,15 +197,6 @@ def seed(*, open_cases: int, due: int) -> datetime:
             """
         )
         cursor.execute("DROP TABLE bench_grid, bench_status")
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # check the deferred foreign keys now
-        for _name, definition in indexes:
-            # A partitioned table's index reads "ON ONLY" (the deadlines, cases.partitions):
-            # without ONLY it covers every partition.
-            cursor.execute(definition.replace(" ON ONLY ", " ON ", 1))
-    # SET LOCAL ended with the transaction: the sweep commits as in production.
-    with connection.cursor() as cursor:
-        for table in ("cases_case", "cases_deadline", "cases_event", "cases_notification"):
-            cursor.execute(f"VACUUM ANALYZE {table}")
     return now
 
 
