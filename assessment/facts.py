@@ -408,7 +408,6 @@ def _dispatch_facts(
     return {
         "dispatch_id": dispatch.pk,
         "case_fact_id": case.pk,
-        "case_filed_at": case.filed_at,
         "team_id": dispatch.team_id,
         "department_id": dispatch.department_id,
         "city_id": case.city_id,

@@ -243,6 +243,7 @@ def case_conditions(
     *,
     handler: tuple[str, int | None] | None = None,
     as_of: datetime | F | None = None,
+    since: datetime | None = None,
     facts: Facts | None = None,
 ) -> dict[str, Q]:
     """The counted sets, as conditions on CaseFact (or on a relation to it, via prefix).
@@ -256,7 +257,9 @@ def case_conditions(
     reopened it later), overdue, rated, reworked, postponed only if that happened before;
     later events land in later figures, so a closed period's numbers do not move (a
     ClosureCorrection may move its closing, with a reason). A fact without the moment (stored
-    before the moments were kept, until `rebuild_facts`) counts as it stands now."""
+    before the moments were kept, until `rebuild_facts`) counts as it stands now.
+    `since` (the period's start): the cases were filed from then on, which bounds the months
+    of dispatch facts their unit's rework is looked up in."""
 
     def q(**kwargs: object) -> Q:
         return Q(**{prefix + name: value for name, value in kwargs.items()})
@@ -297,7 +300,7 @@ def case_conditions(
         & (
             q(reworked=True) & before("reworked_at")
             if handler is None
-            else _own_rework(handler, as_of=as_of, facts=facts)
+            else _own_rework(handler, as_of=as_of, since=since, facts=facts)
         ),
         "postponed": due & q(postponed=True) & before("postponed_at"),
         "evaluated": evaluated,
@@ -325,27 +328,22 @@ def _own_rework(
     handler: tuple[str, int | None],
     *,
     as_of: datetime | F | None = None,
+    since: datetime | None = None,
     facts: Facts | None = None,
 ) -> Q:
     """The case had a failed verification of a resolution this unit's dispatch took part in
-    (before `as_of`, the period's end). Unit None: the row is a dispatch, of its own unit."""
+    (before `as_of`, the period's end). Unit None: the row is a dispatch, of its own unit.
+    `since`: the cases were filed from then on, so their dispatches were sent after it
+    (`dispatched_from`)."""
     unit_type, unit_id = handler
     column = HANDLER_FIELDS[unit_type]
-    # Each names its case's month: one partition of the dispatch facts a row (cases.partitions).
     own = (
-        {
-            "case_fact_id": OuterRef("case_fact_id"),
-            "case_filed_at": OuterRef("case_filed_at"),
-            column: OuterRef(column),
-        }
+        {"case_fact_id": OuterRef("case_fact_id"), column: OuterRef(column)}
         if unit_id is None
-        else {
-            "case_fact_id": OuterRef("pk"),
-            "case_filed_at": OuterRef("filed_at"),
-            column: unit_id,
-        }
+        else {"case_fact_id": OuterRef("pk"), column: unit_id}
     )
     rows = (facts or live_facts()).dispatches.filter(reworked=True, **own)
+    rows = rows.filter(dispatched_from(since))
     if as_of is not None:
         end = OuterRef(as_of.name) if isinstance(as_of, F) else as_of
         rows = rows.filter(Q(reworked_at__isnull=True) | Q(reworked_at__lt=end))
@@ -409,6 +407,15 @@ class Indicator:
 # --- which facts a unit and period cover -----------------------------------------------------
 
 
+def dispatched_from(since: datetime | None) -> Q:
+    """Dispatch facts sent from `since` on (no bound for None). The dispatch facts are
+    partitioned by the month they were sent (cases.partitions): a lookup from a period's cases
+    to their dispatches says that they were sent after the period began (a case is dispatched
+    after it is filed), so PostgreSQL plans it against the months since then alone, not every
+    month of the history."""
+    return Q() if since is None else Q(dispatched_at__gte=since)
+
+
 def unit_case_facts(
     *, unit_type: str, unit_id: int, period: Period, facts: Facts | None = None
 ) -> QuerySet[CaseFact]:
@@ -420,8 +427,8 @@ def unit_case_facts(
         return rows.filter(
             Exists(
                 facts.dispatches.filter(
+                    dispatched_from(period.start_at),
                     case_fact_id=OuterRef("pk"),
-                    case_filed_at=OuterRef("filed_at"),  # its partition alone
                     cancelled=False,
                     returned=False,
                     **{HANDLER_FIELDS[unit_type]: unit_id},
@@ -431,19 +438,11 @@ def unit_case_facts(
     raise ValueError(unit_type)
 
 
-def dispatched_between(start: datetime, end: datetime) -> Q:
-    """Dispatch facts of dispatches sent in [start, end): whose cases were filed before `end`
-    too, as a case is filed before it is dispatched. Saying so lets PostgreSQL skip the later
-    months' partitions of the dispatch facts, which lie by their case's month
-    (cases.partitions); an old period's counts read no month after it."""
-    return Q(dispatched_at__gte=start, dispatched_at__lt=end, case_filed_at__lt=end)
-
-
 def unit_dispatch_facts(
     *, unit_type: str, unit_id: int, period: Period, facts: Facts | None = None
 ) -> QuerySet[DispatchFact]:
     rows = (facts or live_facts()).dispatches.filter(
-        dispatched_between(period.start_at, period.end_at)
+        dispatched_at__gte=period.start_at, dispatched_at__lt=period.end_at
     )
     column = REGION_FIELDS.get(unit_type) or HANDLER_FIELDS.get(unit_type)
     if column is None:
@@ -456,12 +455,13 @@ def case_aggregates(
     *,
     handler: tuple[str, int | None] | None = None,
     as_of: datetime | F | None = None,
+    since: datetime | None = None,
     facts: Facts | None = None,
 ) -> dict[str, Aggregate]:
     """One conditional count per counted set, the mean handling time and the scoring counts
     (of a team's or department's own doing, with `handler`), as of the period's end; over
     rows that hold one case each (the case's columns under `prefix`)."""
-    conditions = case_conditions(prefix, handler=handler, as_of=as_of, facts=facts)
+    conditions = case_conditions(prefix, handler=handler, as_of=as_of, since=since, facts=facts)
     result: dict[str, Aggregate] = {
         f"c_{name}": Count("pk", filter=condition) for name, condition in conditions.items()
     }
@@ -530,11 +530,15 @@ def compute(
     cases = unit_case_facts(unit_type=unit_type, unit_id=unit_id, period=period, facts=facts)
     handler = handler_of(unit_type, unit_id)
     as_of = period.end_at
-    counts = cases.aggregate(**case_aggregates(handler=handler, as_of=as_of, facts=facts))
+    since = period.start_at
+    counts = cases.aggregate(
+        **case_aggregates(handler=handler, as_of=as_of, since=since, facts=facts)
+    )
     if handler is not None:
         # Failed verifications charged to the unit: those of its own dispatches.
         counts["c_rework_events"] = (
             facts.dispatches.filter(
+                dispatched_from(since),
                 case_fact__in=cases.filter(case_conditions()["due"]),
                 **{HANDLER_FIELDS[unit_type]: unit_id},
             ).aggregate(n=Sum("rework_count"))["n"]
@@ -621,7 +625,10 @@ def behind(
         cases = cases.filter(handling_seconds__gte=p90_seconds)
     else:
         conditions = case_conditions(
-            handler=handler_of(unit_type, unit_id), as_of=as_of, facts=facts
+            handler=handler_of(unit_type, unit_id),
+            as_of=as_of,
+            since=period.start_at,
+            facts=facts,
         )
         cases = cases.filter(conditions[name])
     return Case.objects.filter(pk__in=cases.values("case_id"))

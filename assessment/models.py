@@ -240,9 +240,6 @@ class DispatchFactValues(models.Model):
         related_name="+",
     )
     origin = models.CharField(_("origin"), max_length=10, choices=Dispatch.Origin.choices)
-    # Its case's filing time: the month the facts are partitioned by on PostgreSQL, so a
-    # dispatch's facts lie beside its case's (cases.partitions).
-    case_filed_at = models.DateTimeField(_("case filed at"), editable=False)
     dispatched_at = models.DateTimeField(_("dispatched at"))
     report_in_due = models.DateTimeField(_("report-in due"))
     reported_in_at = models.DateTimeField(_("reported in at"), null=True, blank=True)
@@ -280,7 +277,11 @@ class DispatchFactValues(models.Model):
 
 
 class DispatchFact(DispatchFactValues):
-    """What one dispatch amounts to: reported in on time, resolved on time, attendance."""
+    """What one dispatch amounts to: reported in on time, resolved on time, attendance.
+
+    On PostgreSQL partitioned by the month it was sent (`dispatched_at`, migration assessment
+    0017): the dispatch counts of a period read its months alone; the primary key is the pair,
+    and so is SQLite's unique constraint for the refresh's upsert."""
 
     dispatch = models.OneToOneField(
         Dispatch,
@@ -306,7 +307,7 @@ class DispatchFact(DispatchFactValues):
         ordering = ["-dispatched_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["dispatch", "case_filed_at"], name="dispfact_dispatch_month"
+                fields=["dispatch", "dispatched_at"], name="dispfact_dispatch_month"
             )
         ]
         indexes = [

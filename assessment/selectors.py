@@ -435,7 +435,7 @@ def _grouped_by_period(unit_type: str, unit_id: int, periods: list[Period]) -> l
         filed_at__gte=start, filed_at__lt=end, **{column: unit_id}
     ).annotate(period_index=_bucket("filed_at", periods), period_end=_period_end(periods))
     dispatches = DispatchFact.objects.filter(
-        formulas.dispatched_between(start, end), **{column: unit_id}
+        dispatched_at__gte=start, dispatched_at__lt=end, **{column: unit_id}
     ).annotate(period_index=_bucket("dispatched_at", periods))
     for facts, aggregates in (
         (cases, formulas.case_aggregates(as_of=F("period_end"))),
@@ -563,7 +563,8 @@ def _grouped(
     for row in cases.values(column).annotate(**aggregates).order_by():
         counts[row.pop(column)].update(row)
     dispatches = facts.dispatches.filter(
-        formulas.dispatched_between(period.start_at, period.end_at),
+        dispatched_at__gte=period.start_at,
+        dispatched_at__lt=period.end_at,
         **{f"{column}__in": unit_ids},
     )
     for row in dispatches.values(column).annotate(**formulas.dispatch_aggregates()).order_by():
@@ -629,19 +630,19 @@ def _grouped_handlers(
     column = formulas.HANDLER_FIELDS[unit_type]
     counts: dict[int, dict] = {unit_id: {} for unit_id in unit_ids}
     standing = facts.dispatches.filter(cancelled=False, returned=False)
-    # The period's cases by their facts' month on both sides: PostgreSQL reads the period's
-    # partitions of each table alone (cases.partitions).
-    in_period = {
-        "case_filed_at__gte": period.start_at,
-        "case_filed_at__lt": period.end_at,
-        "case_fact__filed_at__gte": period.start_at,
-        "case_fact__filed_at__lt": period.end_at,
-    }
-    first = standing.filter(**in_period, **{f"{column}__in": unit_ids}).exclude(
+    # The period's cases were dispatched after it began: the dispatch facts' months from then
+    # on alone (formulas.dispatched_from; cases.partitions).
+    since = formulas.dispatched_from(period.start_at)
+    first = standing.filter(
+        since,
+        case_fact__filed_at__gte=period.start_at,
+        case_fact__filed_at__lt=period.end_at,
+        **{f"{column}__in": unit_ids},
+    ).exclude(
         Exists(
             standing.filter(
+                since,
                 case_fact_id=OuterRef("case_fact_id"),
-                case_filed_at=OuterRef("case_filed_at"),
                 pk__lt=OuterRef("pk"),
                 **{column: OuterRef(column)},
             )
@@ -649,20 +650,20 @@ def _grouped_handlers(
     )
     prefix = "case_fact__"
     aggregates = formulas.case_aggregates(
-        prefix, handler=(unit_type, None), as_of=period.end_at, facts=facts
+        prefix, handler=(unit_type, None), as_of=period.end_at, since=period.start_at, facts=facts
     )
     for row in first.values(column).annotate(**aggregates).order_by():
         counts[row.pop(column)].update(row)
     # Failed verifications charged to the unit: those of its own dispatches (any of them) in
     # the cases it is counted for.
     counted = standing.filter(
-        case_fact_id=OuterRef("case_fact_id"),
-        case_filed_at=OuterRef("case_filed_at"),
-        **{column: OuterRef(column)},
+        since, case_fact_id=OuterRef("case_fact_id"), **{column: OuterRef(column)}
     )
     charged = facts.dispatches.filter(
+        since,
         Exists(counted),
-        **in_period,
+        case_fact__filed_at__gte=period.start_at,
+        case_fact__filed_at__lt=period.end_at,
         case_fact__rejected=False,
         **{f"{column}__in": unit_ids},
     )
@@ -671,7 +672,8 @@ def _grouped_handlers(
     for row in charged.values(column).annotate(n=Sum("rework_count")).order_by():
         counts[row[column]]["c_rework_events"] = row["n"] or 0
     dispatches = facts.dispatches.filter(
-        formulas.dispatched_between(period.start_at, period.end_at),
+        dispatched_at__gte=period.start_at,
+        dispatched_at__lt=period.end_at,
         **{f"{column}__in": unit_ids},
     )
     for row in dispatches.values(column).annotate(**formulas.dispatch_aggregates()).order_by():

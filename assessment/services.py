@@ -47,7 +47,7 @@ CASE_FIELDS = [
 DISPATCH_FIELDS = [
     f.attname
     for f in DispatchFact._meta.concrete_fields
-    if f.attname not in ("dispatch_id", "case_filed_at", "computed_at")
+    if f.attname not in ("dispatch_id", "dispatched_at", "computed_at")
 ]
 
 
@@ -91,7 +91,7 @@ def _refresh_batch(*, case_ids: Sequence[int]) -> int:
         case_rows,
         update_conflicts=True,
         # The pair the facts are partitioned by (its month) on PostgreSQL; a case's filing time
-        # never changes, so it is one row a case.
+        # (and a dispatch's sending time) never changes, so it is one row a case.
         unique_fields=["case", "filed_at"],
         update_fields=[*CASE_FIELDS, "computed_at"],
     )
@@ -99,7 +99,7 @@ def _refresh_batch(*, case_ids: Sequence[int]) -> int:
         DispatchFact.objects.bulk_create(
             dispatch_rows,
             update_conflicts=True,
-            unique_fields=["dispatch", "case_filed_at"],
+            unique_fields=["dispatch", "dispatched_at"],
             update_fields=[*DISPATCH_FIELDS, "computed_at"],
         )
     months = {_month_of(row.filed_at) for row in case_rows}

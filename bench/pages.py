@@ -446,16 +446,14 @@ def _seed_facts(cursor, params: dict) -> None:
             reported_on_time, late, cancelled, resolved_at, task_due_at, task_overdue,
             consultation_invited, consultation_attended, consultation_late, computed_at,
             returned, return_upheld, return_overruled, urged, urge_count, supervised,
-            supervision_late, spot_checked, false_reply, reworked, rework_count,
-            case_filed_at)
+            supervision_late, spot_checked, false_reply, reworked, rework_count)
         SELECT d.id, d.case_id, d.team_id, d.department_id, c.city_id, c.town_id,
                c.village_id, c.grid_id, c.reporter_id, d.origin, d.dispatched_at,
                d.report_in_due, d.reported_in_at,
                d.reported_in_at IS NOT NULL AND NOT d.late
                    AND d.reported_in_at <= d.report_in_due,
                d.late, false, d.resolved_at, NULL, false, false, false, false, %(now)s,
-               false, false, false, false, 0, false, false, false, false, false, 0,
-               c.filed_at
+               false, false, false, false, 0, false, false, false, false, false, 0
         FROM cases_dispatch d JOIN cases_case c ON c.id = d.case_id
         """,
         params,

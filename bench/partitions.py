@@ -1,6 +1,6 @@
-"""What the monthly partitions of the event log and the deadlines cost and save a statement
-(cases.partitions, item 3 of issue 22): the same statements on the partitioned tables and on
-unpartitioned copies of them.
+"""What the monthly partitions of the event log, the deadlines and the assessment facts cost
+and save a statement (cases.partitions, item 3 of issue 22): the same statements on the
+partitioned tables and on unpartitioned copies of them.
 
     python -m bench.partitions                   # 200,000 cases
     python -m bench.partitions --cases 2000000
@@ -8,8 +8,8 @@ unpartitioned copies of them.
 Seeds the page benchmark's cases (bench.pages.seed: two years of whistles with their events and
 clocks, in tables partitioned over ten years, 121 months and the default partition) into its
 database (DATABASE_URL, default .../whistle_bench_pages; emptied, so its name must contain
-"bench"), copies the log and the deadlines each into one unpartitioned table with the same
-indexes, and times each statement with EXPLAIN (ANALYZE) on both, `--repeat` times after a
+"bench"), copies the log, the deadlines and the facts each into one unpartitioned table with
+the same indexes, and times each statement with EXPLAIN (ANALYZE) on both, `--repeat` times after a
 warm-up: PostgreSQL's planning and execution times, medians. The statements:
 
 - a case's history as the case page reads it (`Event.objects.of_case`: the partition key in the
@@ -19,13 +19,20 @@ warm-up: PostgreSQL's planning and execution times, medians. The statements:
 - a case's clocks (`Deadline.objects.of_case`), with and without the key;
 - the firing's conditional UPDATE of one deadline by id and month, and by id alone;
 - 100 deadlines by id alone, as the sweep reads and marks a batch it hands out;
-- the sweep's claim of the due deadlines, oldest first, which names no month.
+- the sweep's claim of the due deadlines, oldest first, which names no month;
+- a town's month and a city's thirteen months of case facts counted, as the overview counts a
+  period (the partition key is the period's own condition), and one case's facts by its key;
+- a team's dispatch facts of a month counted by when they were sent (their partition key);
+- a month's case facts with a dispatch of a team (a team's cases, `indicators.unit_case_facts`),
+  the correlated subquery bounded by the month's start (`indicators.dispatched_from`) and
+  unbounded, against partitioned case facts.
 
 The figures replace the "Partitioned event log" section of docs/benchmarks.md and go to
 var/bench/results.json under "partitions".
 """
 
 import argparse
+import datetime
 import json
 import re
 import statistics
@@ -42,7 +49,13 @@ from bench.common import (
 )
 from bench.pages import PARTITION_YEARS, _prepare_environment, seed
 
-FLATS = {"cases_event": "bench_event_flat", "cases_deadline": "bench_deadline_flat"}
+# Each table's unpartitioned copy and the key it keeps there.
+FLATS = {
+    "cases_event": ("bench_event_flat", "id"),
+    "cases_deadline": ("bench_deadline_flat", "id"),
+    "assessment_casefact": ("bench_casefact_flat", "case_id"),
+    "assessment_dispatchfact": ("bench_dispatchfact_flat", "dispatch_id"),
+}
 SECTION = "## Partitioned event log"
 READING = (
     "How to read it: a statement whose condition names the case's month (the partition key) "
@@ -58,10 +71,10 @@ READING = (
 
 def _copy_flat(cursor, table: str) -> str:
     """The table as one unpartitioned table with the same indexes; its name."""
-    flat = FLATS[table]
+    flat, key = FLATS[table]
     cursor.execute(f"DROP TABLE IF EXISTS {flat}")
     cursor.execute(f"CREATE TABLE {flat} AS SELECT * FROM {table}")  # noqa: S608
-    cursor.execute(f"ALTER TABLE {flat} ADD PRIMARY KEY (id)")
+    cursor.execute(f"ALTER TABLE {flat} ADD PRIMARY KEY ({key})")
     cursor.execute(
         "SELECT indexdef FROM pg_indexes WHERE tablename = %s AND indexname NOT LIKE %s",
         [table, "%pkey"],
@@ -189,6 +202,103 @@ def _deadline_statements(cursor) -> list[tuple]:
     ]
 
 
+def _month_bounds(cursor) -> tuple[datetime.datetime, datetime.datetime, datetime.datetime]:
+    """The start of last month, of this month, and thirteen months back (the overview's)."""
+    cursor.execute(
+        "SELECT date_trunc('month', now()) - interval '1 month', date_trunc('month', now()), "
+        "date_trunc('month', now()) - interval '12 months'"
+    )
+    return cursor.fetchone()
+
+
+def _case_fact_statements(cursor) -> list[tuple]:
+    start, end, year_ago = _month_bounds(cursor)
+    cursor.execute(
+        "SELECT town_id, city_id FROM assessment_casefact WHERE filed_at >= %s AND filed_at < %s "
+        "GROUP BY town_id, city_id ORDER BY count(*) DESC LIMIT 1",
+        [start, end],
+    )
+    town_id, city_id = cursor.fetchone()
+    cursor.execute(
+        "SELECT case_id, filed_at FROM assessment_casefact ORDER BY filed_at DESC LIMIT 1"
+    )
+    case_id, filed_at = cursor.fetchone()
+    town_month = (
+        "SELECT count(*), count(*) FILTER (WHERE closed), count(*) FILTER (WHERE overdue) "
+        "FROM {t} WHERE town_id = %s AND filed_at >= %s AND filed_at < %s{key}"
+    )
+    city_months = (
+        "SELECT date_trunc('month', filed_at), count(*), count(*) FILTER (WHERE closed) "
+        "FROM {t} WHERE city_id = %s AND filed_at >= %s AND filed_at < %s{key} GROUP BY 1"
+    )
+    return [
+        (
+            "a town's month of case facts counted (the overview's period)",
+            town_month,
+            "",
+            [town_id, start, end],
+            [town_id, start, end],
+        ),
+        (
+            "a city's thirteen months of case facts counted by month",
+            city_months,
+            "",
+            [city_id, year_ago, end],
+            [city_id, year_ago, end],
+        ),
+        (
+            "one case's facts by its key (the refresh's row)",
+            "SELECT * FROM {t} WHERE case_id = %s{key}",
+            " AND filed_at = %s",
+            [case_id, filed_at],
+            [case_id],
+        ),
+    ]
+
+
+def _dispatch_fact_statements(cursor) -> list[tuple]:
+    start, end, _year_ago = _month_bounds(cursor)
+    cursor.execute(
+        "SELECT team_id FROM assessment_dispatchfact WHERE team_id IS NOT NULL "
+        "AND dispatched_at >= %s AND dispatched_at < %s "
+        "GROUP BY team_id ORDER BY count(*) DESC LIMIT 1",
+        [start, end],
+    )
+    (team_id,) = cursor.fetchone()
+    sent = (
+        "SELECT count(*), count(*) FILTER (WHERE reported_on_time) FROM {t} "
+        "WHERE team_id = %s AND dispatched_at >= %s AND dispatched_at < %s{key}"
+    )
+    cases = (
+        "SELECT count(*) FROM assessment_casefact c WHERE c.filed_at >= %s AND c.filed_at < %s "
+        "AND EXISTS (SELECT 1 FROM {t} d WHERE d.case_id = c.case_id AND d.team_id = %s{key} "
+        "AND NOT d.cancelled AND NOT d.returned)"
+    )
+    return [
+        (
+            "a team's dispatch facts sent in a month (the overview's period)",
+            sent,
+            "",
+            [team_id, start, end],
+            [team_id, start, end],
+        ),
+        (
+            "a month's case facts with a dispatch of a team, sent since the month began",
+            cases,
+            " AND d.dispatched_at >= %s",
+            [start, end, team_id, start],
+            [start, end, team_id, start],
+        ),
+        (
+            "a month's case facts with a dispatch of a team, unbounded",
+            cases,
+            "",
+            [start, end, team_id],
+            [start, end, team_id],
+        ),
+    ]
+
+
 def measure(*, cases: int, repeat: int) -> dict:
     from django.db import connection
 
@@ -201,6 +311,8 @@ def measure(*, cases: int, repeat: int) -> dict:
         for table, statements in (
             ("cases_event", _event_statements),
             ("cases_deadline", _deadline_statements),
+            ("assessment_casefact", _case_fact_statements),
+            ("assessment_dispatchfact", _dispatch_fact_statements),
         ):
             flat = _copy_flat(cursor, table)
             cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608
@@ -224,6 +336,8 @@ def measure(*, cases: int, repeat: int) -> dict:
         "cases": cases,
         "events": counts["cases_event"],
         "deadlines": counts["cases_deadline"],
+        "case_facts": counts["assessment_casefact"],
+        "dispatch_facts": counts["assessment_dispatchfact"],
         "partitions": partition_count,
         "seed_seconds": seeded,
         "repeat": repeat,
@@ -240,9 +354,11 @@ def section(result: dict, info: dict[str, str], command: str) -> str:
         machine_line(info),
         "",
         f"{result['cases']:,} cases ({result['events']:,} events, "
-        f"{result['deadlines']:,} deadlines) seeded in "
-        f"{result['seed_seconds']:.0f} s into a log and deadlines of {result['partitions']} "
-        f"partitions each ({PARTITION_YEARS} years of months, the seeded cases in the last two; "
+        f"{result['deadlines']:,} deadlines, {result.get('case_facts', 0):,} case facts, "
+        f"{result.get('dispatch_facts', 0):,} dispatch facts) seeded in "
+        f"{result['seed_seconds']:.0f} s into a log, deadlines and facts of "
+        f"{result['partitions']} partitions each ({PARTITION_YEARS} years of months, the "
+        "seeded cases in the last two; "
         "the months ahead; the default one), and each copied into one unpartitioned table with "
         "the same indexes. Each statement run "
         f"{result['repeat']} times under EXPLAIN (ANALYZE) after 3 warm-ups; medians, "

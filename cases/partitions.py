@@ -2,10 +2,12 @@
 PostgreSQL (docs/architecture.md, "Partitioned history"; migrations cases 0025 and 0027,
 assessment 0017).
 
-All are partitioned by their case's filing time, a partition per month of the deployment's
-time zone, plus a default partition that catches a row whose month has none yet: a case's
-events, clocks and facts lie in the same month's partitions; its events and clocks are
-archived together, its facts stay for the dashboards of past years. The beat
+Each has a partition per month of the deployment's time zone, plus a default partition that
+catches a row whose month has none yet. The events, the clocks and the case facts are
+partitioned by their case's filing time, so a case's lie in the same month's partitions; the
+dispatch facts by when the dispatch was sent, the time a period's dispatch counts select them
+by. A case's events and clocks are archived together; the facts stay for the dashboards of
+past years. The beat
 creates this month and the next ones ahead (`create_ahead`, every 6 hours); the same call
 moves any caught rows into months of their own. An operator archives a month whose cases are
 all over by detaching its partitions (`archive_month`, `manage.py event_partitions`): the

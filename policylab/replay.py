@@ -255,7 +255,6 @@ def cohort(*, region: Region, period: Period) -> QuerySet[CaseFact]:
     column = REGION_COLUMNS[region.level]
     dispatched = DispatchFact.objects.filter(
         case_fact_id=OuterRef("pk"),
-        case_filed_at=OuterRef("filed_at"),  # its partition alone (cases.partitions)
         dispatched_at__gte=period.start_at,
         dispatched_at__lt=period.end_at,
     )

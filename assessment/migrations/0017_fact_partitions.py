@@ -2,20 +2,19 @@
 """The assessment facts partitioned by month on PostgreSQL, as the event log and the deadlines
 are (cases.partitions, docs/architecture.md "Partitioned history").
 
-A case's facts are partitioned by its filing time (`filed_at`, which they already hold) and a
-dispatch's by its case's (`case_filed_at`, added here and filled from its case's facts): the
-facts of a period's cases lie in that period's months, and a case's dispatch facts beside its
-own. Each table is rebuilt in one transaction: renamed, the partitioned one created like it
-with the months that hold rows and the next ones, every row copied, the old table dropped,
-and its indexes and foreign keys made again under their old names. The primary key becomes
-(case, filed_at) and (dispatch, case_filed_at); the dispatch facts' link to their case's facts
-loses its database constraint (a foreign key can only point at a partitioned table through a
-key that holds the partition column); a dispatch's facts go only with its case's.
+A case's facts are partitioned by its filing time (`filed_at`) and a dispatch's by when it was
+sent (`dispatched_at`): the times a period's counts select them by, so a period's counts read
+its months. Each table is rebuilt in one transaction: renamed, the partitioned one created
+like it with the months that hold rows and the next ones, every row copied, the old table
+dropped, and its indexes and foreign keys made again under their old names. The primary keys
+become (case, filed_at) and (dispatch, dispatched_at); the dispatch facts' link to their
+case's facts loses its database constraint (a foreign key can only point at a partitioned
+table through a key that holds the partition column); a dispatch's facts go only with its
+case's.
 
 The owner's functions of migration cases 0027 (`whistle_partitions`, `whistle_default_rows`)
-learn the two tables and their partition columns. On SQLite the column is added and filled and
-the pairs get the unique index the refresh's upsert names. Backwards, everything is as it was,
-every row kept."""
+learn the two tables and their partition columns. On SQLite the pairs get the unique index
+the refresh's upsert names. Backwards, everything is as it was, every row kept."""
 
 import datetime
 import importlib
@@ -29,7 +28,7 @@ MONTHS_AHEAD = 3
 # Each table, the column of its key and the column of its month.
 TABLES = (
     ("assessment_casefact", "case_id", "filed_at"),
-    ("assessment_dispatchfact", "dispatch_id", "case_filed_at"),
+    ("assessment_dispatchfact", "dispatch_id", "dispatched_at"),
 )
 
 MAINTAIN = """
@@ -49,7 +48,7 @@ BEGIN
         WHEN 'cases_event' THEN 'case_filed_at'
         WHEN 'cases_deadline' THEN 'case_filed_at'
         WHEN 'assessment_casefact' THEN 'filed_at'
-        WHEN 'assessment_dispatchfact' THEN 'case_filed_at'
+        WHEN 'assessment_dispatchfact' THEN 'dispatched_at'
     END;
     IF month_column IS NULL THEN
         RAISE EXCEPTION '% is not partitioned by month', parent;
@@ -170,7 +169,7 @@ def _rebuild(cursor, table: str, key: str, month_column: str, *, partitioned: bo
 # SQLite's unique indexes for the refresh's upsert (on PostgreSQL the primary key is the pair).
 UNIQUE_PAIRS = (
     ("casefact_case_month", "assessment_casefact", "case_id, filed_at"),
-    ("dispfact_dispatch_month", "assessment_dispatchfact", "dispatch_id, case_filed_at"),
+    ("dispfact_dispatch_month", "assessment_dispatchfact", "dispatch_id, dispatched_at"),
 )
 
 
@@ -203,13 +202,6 @@ def unpartition(apps, schema_editor):
             schema_editor.execute(f"DROP INDEX {name}")
 
 
-FILL = """
-UPDATE assessment_dispatchfact SET case_filed_at = (
-    SELECT filed_at FROM assessment_casefact f WHERE f.case_id = assessment_dispatchfact.case_id
-)
-"""
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("assessment", "0016_level_names_solved_by"),
@@ -217,17 +209,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
-            model_name="dispatchfact",
-            name="case_filed_at",
-            field=models.DateTimeField(editable=False, null=True, verbose_name="case filed at"),
-        ),
-        migrations.RunSQL(FILL, migrations.RunSQL.noop),
-        migrations.AlterField(
-            model_name="dispatchfact",
-            name="case_filed_at",
-            field=models.DateTimeField(editable=False, verbose_name="case filed at"),
-        ),
         migrations.AlterField(
             model_name="dispatchfact",
             name="case_fact",
@@ -252,7 +233,7 @@ class Migration(migrations.Migration):
                 migrations.AddConstraint(
                     model_name="dispatchfact",
                     constraint=models.UniqueConstraint(
-                        fields=["dispatch", "case_filed_at"], name="dispfact_dispatch_month"
+                        fields=["dispatch", "dispatched_at"], name="dispfact_dispatch_month"
                     ),
                 ),
             ],
