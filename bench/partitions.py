@@ -65,7 +65,11 @@ READING = (
     "count) pays it once per statement even when its execution prunes at run time. So every "
     "statement about one case, and the firing of one deadline, names the month; what does "
     "not is a statement per sweep (the claim of what is due) or per batch of 100 handed-out "
-    'deadlines (docs/architecture.md, "Partitioned history").'
+    'deadlines (docs/architecture.md, "Partitioned history"). The facts are partitioned by '
+    "the times a period selects them by (a case's filing, a dispatch's sending), so a period's "
+    "counts name their months; a lookup from a period's cases to their dispatch facts cannot "
+    "name each row's month, and is bounded by the period's start instead (a case is "
+    "dispatched after it is filed), which leaves out every month before it."
 )
 
 
