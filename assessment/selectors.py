@@ -632,16 +632,16 @@ def _grouped_handlers(
     standing = facts.dispatches.filter(cancelled=False, returned=False)
     # The period's cases were dispatched after it began: the dispatch facts' months from then
     # on alone (formulas.dispatched_from; cases.partitions).
-    since = formulas.dispatched_from(period.start_at)
+    sent_since = formulas.dispatched_from(period.start_at)
     first = standing.filter(
-        since,
+        sent_since,
         case_fact__filed_at__gte=period.start_at,
         case_fact__filed_at__lt=period.end_at,
         **{f"{column}__in": unit_ids},
     ).exclude(
         Exists(
             standing.filter(
-                since,
+                sent_since,
                 case_fact_id=OuterRef("case_fact_id"),
                 pk__lt=OuterRef("pk"),
                 **{column: OuterRef(column)},
@@ -657,10 +657,10 @@ def _grouped_handlers(
     # Failed verifications charged to the unit: those of its own dispatches (any of them) in
     # the cases it is counted for.
     counted = standing.filter(
-        since, case_fact_id=OuterRef("case_fact_id"), **{column: OuterRef(column)}
+        sent_since, case_fact_id=OuterRef("case_fact_id"), **{column: OuterRef(column)}
     )
     charged = facts.dispatches.filter(
-        since,
+        sent_since,
         Exists(counted),
         case_fact__filed_at__gte=period.start_at,
         case_fact__filed_at__lt=period.end_at,

@@ -21,7 +21,12 @@ from cases import partitions
 from cases.models import Event
 from cases.services import verify_case
 from cases.tasks import create_event_partitions
-from core.db_roles import APPEND_ONLY_TABLES, NO_UPDATE_TABLES, WRITTEN_ONCE_TABLES
+from core.db_roles import (
+    APPEND_ONLY_TABLES,
+    NO_UPDATE_TABLES,
+    PARTITIONED_TABLES,
+    WRITTEN_ONCE_TABLES,
+)
 from spotchecks.models import SpotCheckCase
 from spotchecks.services import record_revisit
 from tests.cases.conftest import org  # noqa: F401
@@ -149,6 +154,8 @@ def test_connected_as_the_application_role_the_history_cannot_be_rewritten(
         )
         # The same for the deadlines' partitions (cases 0027) and the facts' (assessment
         # 0017); the owner's function makes the months of these four tables and of no other.
+        # core.db_roles names them itself (it imports no app): the same tables.
+        assert set(PARTITIONED_TABLES) == set(partitions.TABLES)
         assert denied(app, "SELECT 1 FROM cases_deadline_default")
         assert denied(app, "UPDATE cases_deadline_default SET postponed = postponed")
         assert denied(app, "ALTER TABLE cases_deadline DETACH PARTITION cases_deadline_default")
