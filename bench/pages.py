@@ -39,6 +39,7 @@ from bench.common import (
 )
 
 SECTION = "## Pages"
+HISTORY_SECTION = "## Pages over a megacity's history"
 DATABASE_URL = "postgres://postgres@127.0.0.1:5432/whistle_bench_pages"
 REDIS_URL = "redis://127.0.0.1:6379/11"
 TARGET_MS = 300.0
@@ -580,6 +581,7 @@ class SizeRun:
     load: str
     pages: list[PageRun]
     reused: bool = False
+    database_bytes: int = 0  # the whole database once this size was seeded and measured
     # The worker's keep_overview_counts: (what changed, periods counted, seconds).
     keeps: list[tuple[str, int, float]] = field(default_factory=list)
 
@@ -819,6 +821,7 @@ def seeded_history_case(*, cases: int) -> int | None:
 
 def measure(*, cases: int, repeat: int, reuse: bool = False) -> SizeRun:
     from django.core.cache import cache
+    from django.db import connection
 
     from cases.models import OPEN_STATUSES, Case
 
@@ -855,8 +858,12 @@ def measure(*, cases: int, repeat: int, reuse: bool = False) -> SizeRun:
             flush=True,
         )
         pages.append(run)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_database_size(current_database())")
+        (database_bytes,) = cursor.fetchone()
     return SizeRun(
         cases=cases,
+        database_bytes=database_bytes,
         seed_seconds=seed_seconds,
         open_cases=open_cases,
         load=f"{load_before} / {load_average()}",
@@ -878,7 +885,9 @@ def counts_equal(runs: list[SizeRun]) -> dict[str, bool]:
     return result
 
 
-def _section(runs: list[SizeRun], info: dict[str, str], command: str, repeat: int) -> str:
+def _section(
+    runs: list[SizeRun], info: dict[str, str], command: str, repeat: int, heading: str = SECTION
+) -> str:
     from django.utils import timezone
 
     runs = sorted(runs, key=lambda r: r.cases)
@@ -886,7 +895,7 @@ def _section(runs: list[SizeRun], info: dict[str, str], command: str, repeat: in
     equal = counts_equal(runs)
     sizes = " and ".join(f"{run.cases:,}" for run in runs)
     lines = [
-        SECTION,
+        heading,
         "",
         f"Command: `{command}` on {timezone.localtime():%Y-%m-%d %H:%M %Z}.",
         "",
@@ -932,14 +941,18 @@ def _section(runs: list[SizeRun], info: dict[str, str], command: str, repeat: in
         + ", ".join(f"{key} {'yes' if ok else '**NO**'}" for key, ok in equal.items())
         + f". Target at {largest.cases:,} cases: **{'met' if met else 'MISSED'}**.",
         "",
-        "| cases | open | seeding | load before / after |",
-        "|---:|---:|---:|---:|",
+        "| cases | open | seeding | database | per case | load before / after |",
+        "|---:|---:|---:|---:|---:|---:|",
     ]
     for run in runs:
         seeding = (
             "kept from an earlier run (--reuse)" if run.reused else f"{run.seed_seconds:.0f} s"
         )
-        lines.append(f"| {run.cases:,} | {run.open_cases:,} | {seeding} | {run.load} |")
+        lines.append(
+            f"| {run.cases:,} | {run.open_cases:,} | {seeding} "
+            f"| {run.database_bytes / 2**30:,.1f} GiB "
+            f"| {run.database_bytes / run.cases:,.0f} B | {run.load} |"
+        )
     over = [page for page in largest.pages if page.p95 > TARGET_MS and page.spec.target]
     if over:
         lines += [
@@ -1013,6 +1026,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="keep the cases of an earlier run of the same size instead of seeding again",
     )
+    parser.add_argument(
+        "--history",
+        action="store_true",
+        help="a megacity's history: write the section \"Pages over a megacity's history\" "
+        'and its summary row, not "Pages" (scripts/bench.sh history)',
+    )
     add_common_arguments(parser)
     args = parser.parse_args(argv)
 
@@ -1027,7 +1046,8 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m bench.pages" + (f" {' '.join(argv)}" if argv else "")
     if argv is None and len(sys.argv) > 1:
         command = "python -m bench.pages " + " ".join(sys.argv[1:])
-    text = _section(runs, info, command, args.repeat)
+    heading = HISTORY_SECTION if args.history else SECTION
+    text = _section(runs, info, command, args.repeat, heading)
     print()
     print(text)
     if args.show_sql:
@@ -1041,13 +1061,15 @@ def main(argv: list[str] | None = None) -> int:
         equal.values()
     )
     if not args.no_write:
-        write_section(SECTION, text)
+        write_section(heading, text)
         print(f"Written to {DOC.relative_to(BASE_DIR)}")
         record_results(
-            "pages",
+            "pages_history" if args.history else "pages",
             {
                 "cases": largest.cases,
                 "smallest": min(run.cases for run in runs),
+                "database_bytes": largest.database_bytes,
+                "seed_seconds": None if largest.reused else round(largest.seed_seconds),
                 "target_ms": TARGET_MS,
                 "pages": {
                     page.spec.key: {

@@ -58,6 +58,9 @@ from bench.common import (
 )
 
 SECTION = "## Timer sweep"
+# A megacity's ten years (issue 22): the history of bench.pages the sweep runs over with
+# --history, and the pages with `scripts/bench.sh history`.
+HISTORY_CASES = 20_000_000
 
 # Open statuses of the seeded cases, the clock each one runs and its level; a due case fires
 # the transition of its stage.
@@ -214,13 +217,34 @@ def _due_query(now: datetime, limit: int = 1000) -> tuple[str, list]:
     return sql, list(params)
 
 
-def _explain(now: datetime) -> str:
+def _explain(now: datetime) -> tuple[str, bool]:
+    """The due-deadline query's plan (empty partitions folded) and whether it reads its rows
+    through indexes (judged on the plan before folding)."""
     from django.db import connection
 
     sql, params = _due_query(now)
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params)
-        return _fold_partitions([row[0] for row in cursor.fetchall()])
+        lines = [row[0] for row in cursor.fetchall()]
+    return _fold_partitions(lines), _reads_indexes(lines)
+
+
+def _reads_indexes(lines: list[str]) -> bool:
+    """Whether the plan reads the rows through indexes: a sequential scan may only pass over
+    a partition too small for an index to pay (the planner's choice for an empty or nearly
+    empty month), never one that reads as many rows as the claim's limit (1,000)."""
+    for n, line in enumerate(lines):
+        if "Seq Scan" not in line:
+            continue
+        read = int(re.search(r"rows=(\d+)", line).group(1))
+        for detail in lines[n + 1 :]:
+            if "->" in detail:
+                break
+            removed = re.search(r"Rows Removed by Filter: (\d+)", detail)
+            read += int(removed.group(1)) if removed else 0
+        if read >= 1000:
+            return False
+    return any("Index" in line for line in lines)
 
 
 PARTITION_SCAN = re.compile(r"^(\s*)->  .* on cases_deadline_(\d{4}_\d{2}|default) ")
@@ -269,6 +293,22 @@ def _backend_cpu_seconds() -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _idle_sweep() -> tuple[float, int]:
+    """One sweep with nothing due: its time (ms) and statements. It must fire nothing."""
+    from django.db import connection
+
+    from cases import sweep
+
+    idle = QueryCounter()
+    with connection.execute_wrapper(idle):
+        started = time.perf_counter()
+        again = sweep.sweep()
+        idle_ms = (time.perf_counter() - started) * 1000
+    if again:
+        raise AssertionError(f"A sweep with nothing due fired {again} deadlines")
+    return idle_ms, idle.count
+
+
 def measure(*, open_cases: int, due: int, profile: bool = False) -> Run:
     from django.db import connection
     from django.utils import timezone
@@ -283,7 +323,7 @@ def measure(*, open_cases: int, due: int, profile: bool = False) -> Run:
     print(f"  seeded in {seed_seconds:.1f} s", flush=True)
 
     now = timezone.now()
-    plan = _explain(now)
+    plan, index_used = _explain(now)
     started = time.perf_counter()
     sweep.due_deadline_ids(now=now, limit=1000)
     read_ms = (time.perf_counter() - started) * 1000
@@ -309,13 +349,7 @@ def measure(*, open_cases: int, due: int, profile: bool = False) -> Run:
     load = f"{load_before} / {load_average()}"
     print(f"  sweep fired {fired:,} in {sweep_seconds:.1f} s (load {load})", flush=True)
 
-    idle = QueryCounter()
-    with connection.execute_wrapper(idle):
-        started = time.perf_counter()
-        again = sweep.sweep()
-        idle_ms = (time.perf_counter() - started) * 1000
-    if again:
-        raise AssertionError(f"The second sweep fired {again} deadlines")
+    idle_ms, idle_queries = _idle_sweep()
 
     fired_rows = Deadline.objects.filter(fired_at__isnull=False).count()
     events = Event.objects.count()
@@ -332,14 +366,14 @@ def measure(*, open_cases: int, due: int, profile: bool = False) -> Run:
         seed_seconds=seed_seconds,
         plan=plan,
         # A partial index of running clocks in every month's partition, never the whole table.
-        index_used="Seq Scan" not in plan and "Index" in plan,
+        index_used=index_used,
         read_ms=read_ms,
         sweep_seconds=sweep_seconds,
         fired=fired,
         queries=counter.count,
         events=events,
         idle_ms=idle_ms,
-        idle_queries=idle.count,
+        idle_queries=idle_queries,
         python_cpu_ms=python_cpu / fired * 1000 if fired else 0.0,
         database_cpu_ms=database_cpu_ms,
         load=load,
@@ -352,6 +386,7 @@ def measure(*, open_cases: int, due: int, profile: bool = False) -> Run:
 
 @dataclass
 class WorkerRun:
+    history: int
     open_cases: int
     due: int
     workers: int
@@ -390,21 +425,139 @@ def _rearm(*, due_at: datetime) -> int:
         return cursor.rowcount
 
 
+# Over a megacity's history (issue 22): the clocks of bench.pages' seed, not an empty log.
+
+
+def _history(*, cases: int) -> tuple[float, int]:
+    """Bench.pages' history of `cases` cases, kept when this database holds exactly that many
+    (a pages run before, or --reuse), else seeded here; its clocks settled as a running
+    deployment has them. Returns the seeding time (0 when kept) and its open cases."""
+    from bench.pages import seed as seed_history
+    from cases.models import OPEN_STATUSES, Case
+
+    started = time.perf_counter()
+    if Case.objects.count() == cases:
+        print(f"Keeping the {cases:,} cases already seeded by bench.pages", flush=True)
+        seed_seconds = 0.0
+    else:
+        print(f"Seeding a history of {cases:,} cases as bench.pages does ...", flush=True)
+        seed_history(cases=cases)
+        seed_seconds = time.perf_counter() - started
+        print(f"  seeded in {seed_seconds:.1f} s", flush=True)
+    _settle_history()
+    return seed_seconds, Case.objects.filter(status__in=OPEN_STATUSES).count()
+
+
+def _settle_history() -> None:
+    """The seed's clocks as the beat would have left them: a light that turned yellow was
+    warned when it turned; the overdue ones the seed fired. A clock that fell due while a
+    long seed ran (they are due 2 to 86 hours after it began) moves a day ahead."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE cases_deadline SET warned_at = warn_at
+            WHERE fired_at IS NULL AND met_at IS NULL AND paused_at IS NULL
+              AND warned_at IS NULL AND warn_at <= now()
+            """
+        )
+        cursor.execute(
+            """
+            UPDATE cases_deadline SET due_at = now() + interval '1 day',
+                   warn_at = now(), warned_at = now()
+            WHERE fired_at IS NULL AND met_at IS NULL AND paused_at IS NULL AND due_at <= now()
+            """
+        )
+
+
+def _rearm_history(*, due_at: datetime, due: int) -> int:
+    """Make `due` running clocks of the history fall due together at `due_at`: the clocks of
+    open cases in the five kinds of firing (STATUSES), spread over their months and towns."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH kind AS (SELECT * FROM unnest(%s::text[], %s::text[], %s::text[])
+                          AS kind (status, stage, level)),
+            chosen AS (
+                SELECT d.id, d.case_filed_at FROM cases_deadline d
+                JOIN cases_case c ON c.id = d.case_id
+                JOIN kind k ON k.status = c.status AND k.stage = d.stage AND k.level = c.level
+                WHERE d.fired_at IS NULL AND d.met_at IS NULL AND d.paused_at IS NULL
+                  AND d.dispatch_id IS NULL
+                ORDER BY d.id %% 97, d.id
+                LIMIT %s
+            )
+            UPDATE cases_deadline d SET due_at = %s, warn_at = %s, warned_at = %s
+            FROM chosen WHERE d.id = chosen.id AND d.case_filed_at = chosen.case_filed_at
+            """,
+            [*map(list, zip(*STATUSES, strict=True)), due, due_at]
+            + [due_at - timedelta(hours=1)] * 2,
+        )
+        return cursor.rowcount
+
+
+def measure_history_idle(*, cases: int) -> Run:
+    """The idle sweep and the due-deadline read over the history: what every sweep costs a
+    city with nothing due, which must not grow with the history."""
+    from django.utils import timezone
+
+    from cases import sweep
+
+    seed_seconds, open_cases = _history(cases=cases)
+    now = timezone.now()
+    plan, index_used = _explain(now)
+    started = time.perf_counter()
+    sweep.due_deadline_ids(now=now, limit=1000)
+    read_ms = (time.perf_counter() - started) * 1000
+    load_before = load_average()
+    sweep.sweep()  # warm
+    idle_ms, idle_queries = _idle_sweep()
+    return Run(
+        open_cases=open_cases,
+        due=0,
+        seed_seconds=seed_seconds,
+        plan=plan,
+        index_used=index_used,
+        read_ms=read_ms,
+        sweep_seconds=0.0,
+        fired=0,
+        queries=0,
+        events=0,
+        idle_ms=idle_ms,
+        idle_queries=idle_queries,
+        load=f"{load_before} / {load_average()}",
+    )
+
+
 def measure_workers(
-    *, open_cases: int, due: int, workers: int, concurrency: int, timeout: float = 600
+    *,
+    open_cases: int,
+    due: int,
+    workers: int,
+    concurrency: int,
+    history: int = 0,
+    history_seed_seconds: float = 0.0,
+    timeout: float = 600,
 ) -> WorkerRun:
     """Seed, start `workers` Celery workers and beat on Redis, make `due` clocks fall due at
-    once and time how long after their due time each one fired."""
+    once and time how long after their due time each one fired. With `history`, the clocks are
+    running ones of bench.pages' history of that many cases (seeded before, or kept)."""
     from django.conf import settings
     from django.db import connection
     from django.utils import timezone
 
     from cases.models import Deadline
 
-    print(f"Seeding {open_cases:,} open cases for the worker run ...", flush=True)
-    started = time.perf_counter()
-    seed(open_cases=open_cases, due=due)
-    seed_seconds = time.perf_counter() - started
+    if history:
+        seed_seconds = history_seed_seconds  # seeded (or kept) by measure_history_idle
+    else:
+        print(f"Seeding {open_cases:,} open cases for the worker run ...", flush=True)
+        started = time.perf_counter()
+        seed(open_cases=open_cases, due=due)
+        seed_seconds = time.perf_counter() - started
 
     redis_url = os.environ["BENCH_REDIS_URL"]
     queue = f"whistle-bench-sweep-{os.getpid()}"
@@ -432,9 +585,20 @@ def measure_workers(
         for server in servers:
             wait_for_log(server, "ready.", timeout=120)
         due_at = timezone.now() + timedelta(seconds=10)
-        rearmed = _rearm(due_at=due_at)
+        rearmed = _rearm_history(due_at=due_at, due=due) if history else _rearm(due_at=due_at)
         if rearmed != due:
             raise AssertionError(f"Expected {due} clocks to re-arm, found {rearmed}")
+        # The burst's clocks and cases, so that what is read afterwards reads their rows only
+        # (a history's log is hundreds of millions of events).
+        burst_ids, burst_cases = map(
+            list,
+            zip(
+                *Deadline.objects.filter(
+                    due_at=due_at, fired_at__isnull=True, met_at__isnull=True
+                ).values_list("id", "case_id"),
+                strict=True,
+            ),
+        )
         beat = Server(
             "bench-beat",
             [
@@ -481,25 +645,28 @@ def measure_workers(
         # When each firing happened: its event, written in the firing's transaction.
         cursor.execute(
             """
-            SELECT extract(epoch FROM e.created_at - d.due_at)
+            SELECT extract(epoch FROM e.created_at - %(due_at)s)
             FROM cases_event e
-            JOIN cases_deadline d ON d.id = (e.data->>'deadline')::bigint
-            WHERE e.actor_label = 'timer' AND d.due_at = %s
+            WHERE e.case_id = ANY(%(cases)s) AND e.actor_label = 'timer'
+              AND (e.data->>'deadline')::bigint = ANY(%(ids)s)
             """,
-            [due_at],
+            {"due_at": due_at, "cases": burst_cases, "ids": burst_ids},
         )
         latencies = [float(row[0]) for row in cursor.fetchall()]
         cursor.execute(
             """
             SELECT count(*) FROM (
                 SELECT e.data->>'deadline' FROM cases_event e
-                WHERE e.actor_label = 'timer' AND e.data ? 'deadline'
+                WHERE e.case_id = ANY(%(cases)s) AND e.actor_label = 'timer'
+                  AND e.data ? 'deadline'
                 GROUP BY 1 HAVING count(*) > 1) AS twice
-            """
+            """,
+            {"cases": burst_cases},
         )
         (duplicates,) = cursor.fetchone()
-    fired = Deadline.objects.filter(due_at=due_at, fired_at__isnull=False).count()
+    fired = Deadline.objects.filter(id__in=burst_ids, fired_at__isnull=False).count()
     return WorkerRun(
+        history=history,
         open_cases=open_cases,
         due=due,
         workers=workers,
@@ -526,12 +693,14 @@ def _worker_section(run: WorkerRun) -> list[str]:
         reached = next((t for t, n in run.progress if n >= run.due * target), None)
         if reached is not None:
             marks.append(f"{int(target * 100)}% by {reached:.0f} s")
+    among = f"{run.open_cases:,} open cases" + (
+        f" of a history of {run.history:,}" if run.history else ""
+    )
     lines = [
-        f"### {run.due:,} clocks due at once among {run.open_cases:,} open cases, "
-        f"{run.workers} Celery workers",
+        f"### {run.due:,} clocks due at once among {among}, {run.workers} Celery workers",
         "",
         f"The morning after a holiday: {run.due:,} clocks fall due at the same second among "
-        f"{run.open_cases:,} open cases (the same mix of five firings as below). "
+        f"{among} (the same five kinds of firing as below). "
         f"{run.workers} `celery worker` processes (`--concurrency={run.concurrency}`, as in "
         f"the Procfile) and `celery beat` (sweep every {run.sweep_seconds:g} s) run on Redis; "
         "the beat's sweep claims what is due and hands it to the workers in batches of "
@@ -550,7 +719,12 @@ def _worker_section(run: WorkerRun) -> list[str]:
         "",
         f"Progress after the due time: {', '.join(marks)}. Peak resident memory of one "
         f"Celery worker process during the burst: "
-        f"{run.rss_mib.get('Celery worker', 0):.0f} MiB. Seeding took {run.seed_seconds:.0f} s.",
+        f"{run.rss_mib.get('Celery worker', 0):.0f} MiB. "
+        + (
+            f"Seeding took {run.seed_seconds:.0f} s."
+            if run.seed_seconds
+            else "The history was kept from the run before (bench.pages or --history)."
+        ),
         "",
     ]
     return lines
@@ -620,6 +794,111 @@ def _section(runs: list[Run], burst: WorkerRun | None, info: dict[str, str], com
     return "\n".join(lines)
 
 
+HISTORY_SECTION = "## Timer sweep over a megacity's history"
+
+
+def _history_section(
+    idle: Run, burst: WorkerRun | None, info: dict[str, str], command: str, database: str
+) -> str:
+    from django.utils import timezone
+
+    lines = [
+        HISTORY_SECTION,
+        "",
+        f"Command: `{command}` (scripts/bench.sh, `python -m bench.sweep --history`) on "
+        f"{timezone.localtime():%Y-%m-%d %H:%M %Z}.",
+        "",
+        machine_line(info),
+        "",
+        f"Over the history the pages are measured on (section \"Pages over a megacity's "
+        f'history"): {burst.history if burst else idle.open_cases:,} cases seeded as bench.pages '
+        f"seeds them, in the monthly partitions of ten years, of which {idle.open_cases:,} are "
+        f"open; the database holds {database}. The clocks are as the beat would have left them "
+        "(every yellow light warned, the overdue ones fired). The due clocks are running clocks "
+        'of open cases in the five kinds of firing of the section "Timer sweep", spread over '
+        "the open cases, made due together.",
+        "",
+        "| open cases | due-rows read (1,000) | idle sweep | seeding | load before / after |",
+        "|---:|---:|---:|---:|---:|",
+        f"| {idle.open_cases:,} | {idle.read_ms:.1f} ms "
+        f"| {idle.idle_ms:.1f} ms ({idle.idle_queries} queries) "
+        f"| {f'{idle.seed_seconds:.0f} s' if idle.seed_seconds else 'kept from the run before'} "
+        f"| {idle.load} |",
+        "",
+    ]
+    if burst is not None:
+        lines += _worker_section(burst)
+    lines += [
+        "The due-deadline query over the history "
+        f"({'reads' if idle.index_used else 'does NOT read'} a partial index of running clocks "
+        "in each month's partition):",
+        "",
+        "```",
+        idle.plan,
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _database_size() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
+        return cursor.fetchone()[0]
+
+
+def main_history(args) -> int:
+    """--history: the idle sweep and the burst over bench.pages' history."""
+    idle = measure_history_idle(cases=args.history)
+    print(
+        f"  idle sweep over {idle.open_cases:,} open cases: {idle.idle_ms:.1f} ms, "
+        f"{idle.idle_queries} queries; due-rows read {idle.read_ms:.1f} ms",
+        flush=True,
+    )
+    burst = measure_workers(
+        open_cases=idle.open_cases,
+        due=args.due,
+        workers=args.workers,
+        concurrency=args.concurrency,
+        history=args.history,
+        history_seed_seconds=idle.seed_seconds,
+    )
+    database = _database_size()
+    command = f"scripts/bench.sh sweep --history {args.history}" + (
+        f" --due {args.due}" if args.due != 10_000 else ""
+    )
+    text = _history_section(idle, burst, machine(), command, database)
+    print()
+    print(text)
+    met = (
+        burst.fired == burst.due == burst.events
+        and not burst.duplicates
+        and burst.max_latency <= 60
+        and idle.index_used
+    )
+    if not args.no_write:
+        write_section(HISTORY_SECTION, text)
+        print(f"Written to {DOC.relative_to(BASE_DIR)}")
+        record_results(
+            "sweep_history",
+            {
+                "cases": args.history,
+                "due": burst.due,
+                "workers": burst.workers,
+                "max_after_due_s": round(burst.max_latency, 1),
+                "fired": burst.fired,
+                "duplicates": burst.duplicates,
+                "idle_ms": round(idle.idle_ms, 1),
+                "idle_queries": idle.idle_queries,
+                "database": database,
+                "target_met": met,
+            },
+        )
+    return 0 if met else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -641,6 +920,13 @@ def main(argv: list[str] | None = None) -> int:
         "--concurrency", type=int, default=2, help="processes per worker (default 2)"
     )
     parser.add_argument("--profile", action="store_true", help="print the sweep's hot spots")
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        help="instead: the idle sweep and the burst over bench.pages' history of this many "
+        f"cases, kept when the database holds it (make bench: {HISTORY_CASES:,})",
+    )
     add_common_arguments(parser)
     args = parser.parse_args(argv)
 
@@ -648,6 +934,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _prepare_environment(broker_dir)
         set_up(force=args.force)
+        if args.history:
+            return main_history(args)
         runs = [measure(open_cases=n, due=args.due, profile=args.profile) for n in args.open]
         burst = None
         if args.burst_open:
