@@ -25,7 +25,7 @@ help:
 	@echo "make run       install, migrate, seed the demo city (and once its year of history), start web + worker + beat"
 	@echo "make test      install and run the whole test suite (DATABASE_URL/REDIS_URL honoured)"
 	@echo "make fuzz      schemathesis + Open311 fuzzing with thousands of requests: no 5xx"
-	@echo "make bench     timer burst, intake load (beside the one-row ceiling and django-helpdesk), page speed, the lab's replay, an SMS burst and an organisation import on PostgreSQL + Redis -> docs/benchmarks.md"
+	@echo "make bench     timer burst, intake load (beside the one-row ceiling and django-helpdesk), page speed, the lab's replay, an SMS burst, an organisation import and a megacity's history (20,000,000 cases) on PostgreSQL + Redis -> docs/benchmarks.md"
 	@echo "make chaos     scripted faults on a private PostgreSQL and Redis -> docs/reliability.md"
 	@echo "make drill     primary + streaming replica, 2 gunicorn behind nginx, 2 workers, 2 beats; kills under load -> docs/scaling.md"
 	@echo "make backup    dump DATABASE_URL's database and tar the media into BACKUP_DIR (var/backups)"
@@ -79,8 +79,9 @@ fuzz: $(STAMP)
 	WHISTLE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(VENV)/bin/pytest -s -p no:cacheprovider tests/security/test_fuzz_api.py $(PYTEST_ARGS)
 
 # PostgreSQL + Redis: DATABASE_URL (default .../whistle_bench, plus _intake, _pages, _replay,
-# _deliveries, _import_org, _sizes) is emptied and refilled; BENCH_ARGS runs one benchmark, e.g.
-# BENCH_ARGS="sweep --open 100000".
+# _deliveries, _import_org, _sizes, _history) is emptied and refilled, _history kept for the next
+# run (20,000,000 cases: about 70 GB); BENCH_ARGS runs one benchmark, e.g.
+# BENCH_ARGS="sweep --open 100000" or BENCH_ARGS=history.
 bench: $(STAMP)
 	PY=$(CURDIR)/$(PY) scripts/bench.sh $(BENCH_ARGS)
 
