@@ -111,6 +111,15 @@ class QueryCounter:
         return execute(sql, params, many, context)
 
 
+def database_bytes() -> int:
+    """The size of the benchmark's whole database on disk, in bytes."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_database_size(current_database())")
+        return cursor.fetchone()[0]
+
+
 def machine() -> dict[str, str]:
     """CPU, memory, PostgreSQL and Python versions (needs Django set up on PostgreSQL)."""
     from django.db import connection

@@ -29,6 +29,7 @@ from bench.common import (
     DOC,
     add_common_arguments,
     bulk_load,
+    database_bytes,
     load_average,
     machine,
     machine_line,
@@ -825,7 +826,6 @@ def seeded_history_case(*, cases: int) -> int | None:
 
 def measure(*, cases: int, repeat: int, reuse: bool = False) -> SizeRun:
     from django.core.cache import cache
-    from django.db import connection
 
     from cases.models import OPEN_STATUSES, Case
 
@@ -862,12 +862,9 @@ def measure(*, cases: int, repeat: int, reuse: bool = False) -> SizeRun:
             flush=True,
         )
         pages.append(run)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_database_size(current_database())")
-        (database_bytes,) = cursor.fetchone()
     return SizeRun(
         cases=cases,
-        database_bytes=database_bytes,
+        database_bytes=database_bytes(),
         seed_seconds=seed_seconds,
         open_cases=open_cases,
         load=f"{load_before} / {load_average()}",

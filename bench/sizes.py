@@ -15,7 +15,14 @@ Prints a Markdown table and records it in var/bench/results.json under "sizes".
 import argparse
 import time
 
-from bench.common import add_common_arguments, machine, machine_line, record_results, set_up
+from bench.common import (
+    add_common_arguments,
+    database_bytes,
+    machine,
+    machine_line,
+    record_results,
+    set_up,
+)
 from bench.pages import _prepare_environment, seed
 
 # The tables that grow with the cases; the reference tables (organisation, checklist) do not.
@@ -75,9 +82,7 @@ def measure(*, cases: int) -> dict:
                     "index_sizes": cursor.fetchall(),
                 }
             )
-        cursor.execute("SELECT pg_database_size(current_database())")
-        (database,) = cursor.fetchone()
-    return {"cases": cases, "seed_seconds": seeded, "database": database, "tables": rows}
+    return {"cases": cases, "seed_seconds": seeded, "database": database_bytes(), "tables": rows}
 
 
 def section(result: dict, info: dict[str, str], command: str) -> str:

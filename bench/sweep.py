@@ -42,6 +42,7 @@ from bench.common import (
     add_common_arguments,
     bulk_load,
     celery_worker,
+    database_bytes,
     load_average,
     machine,
     machine_line,
@@ -293,6 +294,20 @@ def _backend_cpu_seconds() -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _due_read() -> tuple[str, bool, float]:
+    """The due-deadline read as the sweep makes it now: its plan, whether it reads indexes,
+    and the time (ms) of one read of the first 1,000 due ids."""
+    from django.utils import timezone
+
+    from cases import sweep
+
+    now = timezone.now()
+    plan, index_used = _explain(now)
+    started = time.perf_counter()
+    sweep.due_deadline_ids(now=now, limit=1000)
+    return plan, index_used, (time.perf_counter() - started) * 1000
+
+
 def _idle_sweep() -> tuple[float, int]:
     """One sweep with nothing due: its time (ms) and statements. It must fire nothing."""
     from django.db import connection
@@ -311,7 +326,6 @@ def _idle_sweep() -> tuple[float, int]:
 
 def measure(*, open_cases: int, due: int, profile: bool = False) -> Run:
     from django.db import connection
-    from django.utils import timezone
 
     from cases import sweep
     from cases.models import Deadline, Event
@@ -322,11 +336,7 @@ def measure(*, open_cases: int, due: int, profile: bool = False) -> Run:
     seed_seconds = time.perf_counter() - started
     print(f"  seeded in {seed_seconds:.1f} s", flush=True)
 
-    now = timezone.now()
-    plan, index_used = _explain(now)
-    started = time.perf_counter()
-    sweep.due_deadline_ids(now=now, limit=1000)
-    read_ms = (time.perf_counter() - started) * 1000
+    plan, index_used, read_ms = _due_read()
 
     load_before = load_average()
     counter = QueryCounter()
@@ -502,16 +512,10 @@ def _rearm_history(*, due_at: datetime, due: int) -> int:
 def measure_history_idle(*, cases: int) -> Run:
     """The idle sweep and the due-deadline read over the history: what every sweep costs a
     city with nothing due, which must not grow with the history."""
-    from django.utils import timezone
-
     from cases import sweep
 
     seed_seconds, open_cases = _history(cases=cases)
-    now = timezone.now()
-    plan, index_used = _explain(now)
-    started = time.perf_counter()
-    sweep.due_deadline_ids(now=now, limit=1000)
-    read_ms = (time.perf_counter() - started) * 1000
+    plan, index_used, read_ms = _due_read()
     load_before = load_average()
     sweep.sweep()  # warm
     idle_ms, idle_queries = _idle_sweep()
@@ -841,14 +845,6 @@ def _history_section(
     return "\n".join(lines)
 
 
-def _database_size() -> str:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
-        return cursor.fetchone()[0]
-
-
 def main_history(args) -> int:
     """--history: the idle sweep and the burst over bench.pages' history."""
     idle = measure_history_idle(cases=args.history)
@@ -865,7 +861,7 @@ def main_history(args) -> int:
         history=args.history,
         history_seed_seconds=idle.seed_seconds,
     )
-    database = _database_size()
+    database = f"{database_bytes() / 2**30:,.1f} GiB"
     command = f"scripts/bench.sh sweep --history {args.history}" + (
         f" --due {args.due}" if args.due != 10_000 else ""
     )
