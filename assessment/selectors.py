@@ -785,9 +785,10 @@ def red_and_overdue(*, user: User, limit: int) -> list[Case]:
         if after is not None:
             due, case_id, pk = after
             page = page.filter(
+                Q(due_at__gte=due),  # where the index range starts
                 Q(due_at__gt=due)
                 | Q(due_at=due, case_id__gt=case_id)
-                | Q(due_at=due, case_id=case_id, pk__gt=pk)
+                | Q(due_at=due, case_id=case_id, pk__gt=pk),
             )
         rows = list(page.values_list("due_at", "case_id", "pk")[:size])
         if not rows:
