@@ -412,6 +412,9 @@ class WorkerRun:
     drained_after: float | None
     rss_mib: dict[str, float] = field(default_factory=dict)
     load: str = ""
+    # Blocks PostgreSQL read from outside its shared buffers, and found in them, during the
+    # burst (this database's pg_stat_database): how cold the database was.
+    blocks: tuple[int, int] | None = None
 
     @property
     def max_latency(self) -> float:
@@ -618,6 +621,7 @@ def measure_workers(
         )
         servers.append(beat)
         load_before = load_average()
+        blocks_before = _blocks()
         print(
             f"  {due:,} clocks fall due at {due_at:%H:%M:%S}; "
             f"{workers} workers x {concurrency} processes",
@@ -635,6 +639,7 @@ def measure_workers(
             time.sleep(1)
         all_fired_after = (timezone.now() - due_at).total_seconds()
         load = f"{load_before} / {load_average()}"
+        blocks_after = _blocks()
         print(f"  all fired {all_fired_after:.1f} s after the due time (load {load})", flush=True)
         # The notifications and fact refreshes the firings queued: how long until none waits.
         drained_after = None
@@ -686,7 +691,21 @@ def measure_workers(
         drained_after=drained_after,
         rss_mib=rss.mib(),
         load=load,
+        blocks=(blocks_after[0] - blocks_before[0], blocks_after[1] - blocks_before[1]),
     )
+
+
+def _blocks() -> tuple[int, int]:
+    """This database's blocks read from outside PostgreSQL's shared buffers, and hit in them."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT blks_read, blks_hit FROM pg_stat_database WHERE datname = current_database()"
+        )
+        read, hit = cursor.fetchone()
+    return int(read), int(hit)
 
 
 def _worker_section(run: WorkerRun) -> list[str]:
@@ -731,6 +750,15 @@ def _worker_section(run: WorkerRun) -> list[str]:
         ),
         "",
     ]
+    if run.blocks is not None and run.fired:
+        read, hit = run.blocks
+        lines[-1:-1] = [
+            f"Until the last firing PostgreSQL read {read:,} blocks ({read * 8 / 1024:,.0f} MiB) "
+            f"from outside its shared buffers, {read / run.fired:,.0f} per firing, and found "
+            f"{hit:,} in them ({hit / run.fired:,.0f} per firing; the sweeps, the side tasks "
+            "and this benchmark's reads included).",
+            "",
+        ]
     return lines
 
 

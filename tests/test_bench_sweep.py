@@ -1,6 +1,8 @@
-"""bench.sweep's reading of the due-deadline plan and bench.summary's history rows: what says
-that the sweep reads indexes and that a megacity's history met its targets."""
+"""bench.sweep's reading of the due-deadline plan, its burst report and bench.summary's history
+rows: what says that the sweep reads indexes, how cold a burst found the database, and that a
+megacity's history met its targets."""
 
+from bench import sweep
 from bench.summary import rows
 from bench.sweep import _reads_indexes
 
@@ -94,3 +96,27 @@ def test_a_slow_page_or_a_missing_history_is_a_miss():
     assert any("**MISSED**" in line for line in _history_rows(slow))
     missing = _history_rows({})
     assert [line.split(" | ")[-1] for line in missing] == ["no figures |", "no figures |"]
+
+
+def test_the_burst_says_how_cold_the_database_was():
+    run = sweep.WorkerRun(
+        history=20_000_000,
+        open_cases=808_149,
+        due=10_000,
+        workers=2,
+        concurrency=1,
+        sweep_seconds=5,
+        seed_seconds=0,
+        fired=10_000,
+        events=10_000,
+        duplicates=0,
+        latencies=[1.0, 30.0],
+        all_fired_after=31.0,
+        progress=[(10.0, 5_000), (31.0, 10_000)],
+        drained_after=40.0,
+        blocks=(250_000, 3_000_000),
+    )
+    text = "\n".join(sweep._worker_section(run))
+    assert "read 250,000 blocks (1,953 MiB)" in text
+    assert "25 per firing" in text and "3,000,000 in them (300 per firing" in text
+    assert "**met**" in text
