@@ -600,9 +600,7 @@ def measure_workers(
         burst_ids, burst_cases = map(
             list,
             zip(
-                *Deadline.objects.filter(
-                    due_at=due_at, fired_at__isnull=True, met_at__isnull=True
-                ).values_list("id", "case_id"),
+                *_pending(due_at).values_list("id", "case_id"),
                 strict=True,
             ),
         )
@@ -627,7 +625,7 @@ def measure_workers(
             f"{workers} workers x {concurrency} processes",
             flush=True,
         )
-        pending = Deadline.objects.filter(due_at=due_at, fired_at__isnull=True, met_at__isnull=True)
+        pending = _pending(due_at)
         progress: list[tuple[float, int]] = []
         limit = time.monotonic() + timeout
         while time.monotonic() < limit:
@@ -692,6 +690,18 @@ def measure_workers(
         rss_mib=rss.mib(),
         load=load,
         blocks=(blocks_after[0] - blocks_before[0], blocks_after[1] - blocks_before[1]),
+    )
+
+
+def _pending(due_at: datetime):
+    """The burst's clocks not fired yet, read from the sweep's own partial index of pending
+    clocks (`deadline_pending_due`): without `paused_at` it could not be used, and counting
+    them each second scanned every clock of the history (2 s a count at 20,000,000 cases, on
+    the CPUs the burst is measured on)."""
+    from cases.models import Deadline
+
+    return Deadline.objects.filter(
+        due_at=due_at, fired_at__isnull=True, met_at__isnull=True, paused_at__isnull=True
     )
 
 
