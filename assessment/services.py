@@ -163,10 +163,20 @@ def refresh_cases_facts(*, case_ids: Sequence[int], chunk: int = 50) -> int:
     return written
 
 
-def stale_case_ids(*, limit: int = 2000, lookback: timedelta = timedelta(days=7)) -> list[int]:
-    """Cases whose facts are missing or older than the case: no fact row, the case changed
-    after its facts (updated_at > computed_at), or it has events the facts have not seen (the
-    timer's overdue and late events do not touch updated_at), or a consultation check-in."""
+def stale_case_ids(
+    *,
+    limit: int = 2000,
+    lookback: timedelta = timedelta(days=1),
+    whole_history: bool = False,
+) -> list[int]:
+    """Cases whose facts are missing or older than the case: it has events within `lookback`
+    the facts have not seen, or no fact row at all (the timer's overdue and late events do not
+    touch updated_at), or a consultation check-in since.
+
+    The frequent sweep reads only what changed within `lookback` (its events' own monthly
+    partitions): over a megacity's history a pass over every case took 29 s of a worker every
+    two minutes. `whole_history` (the daily pass) also finds any case in the history without
+    a fact row, or changed after its facts (updated_at > computed_at) with no event."""
     found: list[int] = []
 
     def take(values) -> None:
@@ -174,8 +184,13 @@ def stale_case_ids(*, limit: int = 2000, lookback: timedelta = timedelta(days=7)
             if case_id not in found:
                 found.append(case_id)
 
-    take(Case.objects.filter(fact__isnull=True).order_by("pk").values_list("pk", flat=True)[:limit])
-    if len(found) < limit:
+    if whole_history:
+        take(
+            Case.objects.filter(fact__isnull=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+    if whole_history and len(found) < limit:
         take(
             Case.objects.filter(updated_at__gt=F("fact__computed_at"))
             .order_by("pk")
@@ -184,7 +199,8 @@ def stale_case_ids(*, limit: int = 2000, lookback: timedelta = timedelta(days=7)
     since = timezone.now() - lookback
     if len(found) < limit:
         take(
-            Event.objects.filter(created_at__gte=since, id__gt=F("case__fact__last_event_id"))
+            Event.objects.filter(created_at__gte=since)
+            .filter(Q(case__fact__isnull=True) | Q(id__gt=F("case__fact__last_event_id")))
             .order_by("case_id")
             .values_list("case_id", flat=True)
             .distinct()[: limit - len(found)]
@@ -210,9 +226,16 @@ def _checked_in_since(*, since, limit: int) -> list[int]:
     )
 
 
-def refresh_stale_facts(*, limit: int = 2000, batch_size: int = 200) -> int:
-    """The periodic safety net: refresh what the after-commit refresh missed."""
-    ids = stale_case_ids(limit=limit)
+def refresh_stale_facts(
+    *, limit: int = 2000, batch_size: int = 200, whole_history: bool = False
+) -> int:
+    """The periodic safety net: refresh what the after-commit refresh missed; the daily pass
+    (`whole_history`) looks back seven days and over every case (stale_case_ids)."""
+    ids = (
+        stale_case_ids(limit=limit, lookback=timedelta(days=7), whole_history=True)
+        if whole_history
+        else stale_case_ids(limit=limit)
+    )
     for start in range(0, len(ids), batch_size):
         with transaction.atomic():
             _refresh_batch(case_ids=ids[start : start + batch_size])

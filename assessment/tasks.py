@@ -18,10 +18,10 @@ def refresh_cases_facts(case_ids: list[int]) -> int:
 
 
 @shared_task
-def refresh_stale_facts() -> int:
+def refresh_stale_facts(whole_history: bool = False) -> int:
     """Periodic: refresh the facts that the after-commit refresh missed (broker down, lost
-    message, timer events that do not touch the case row)."""
-    return services.refresh_stale_facts()
+    message, timer events that do not touch the case row); daily over the whole history."""
+    return services.refresh_stale_facts(whole_history=whole_history)
 
 
 @shared_task

@@ -407,6 +407,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 120.0,
         "options": {"expires": 120.0},
     },
+    # The same over the whole history (cases without facts, changed without an event), daily.
+    "refresh-stale-facts-history": {
+        "task": "assessment.tasks.refresh_stale_facts",
+        "schedule": 86400.0,
+        "kwargs": {"whole_history": True},
+        "options": {"expires": 3600.0},
+    },
     # Policy-lab replays whose worker died mid-run or whose message was lost.
     "resume-stalled-replays": {
         "task": "policylab.tasks.resume_stalled_replays",

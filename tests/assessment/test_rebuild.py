@@ -264,6 +264,28 @@ def test_the_stale_sweep_catches_what_the_broker_missed(org, drive):  # noqa: F8
     assert stale_case_ids() == []
 
 
+def test_the_frequent_sweep_reads_the_last_day_and_the_daily_one_the_whole_history(
+    org,  # noqa: F811
+    drive,  # noqa: F811
+    time_machine,
+):
+    """A case whose facts went missing long after its last event is found by the daily pass
+    only (the frequent one reads the last day's events); one filed today without facts, by
+    both."""
+    old = file(drive, org)
+    accept_case(user=org.village_officer, case_id=old.pk)
+    assert refresh_stale_facts() == 1
+    time_machine.move_to(T0 + timedelta(days=3), tick=False)
+    CaseFact.objects.filter(case_id=old.pk).delete()
+    new = file(drive, org)
+    CaseFact.objects.filter(case_id=new.pk).delete()
+    assert stale_case_ids() == [new.pk]
+    assert stale_case_ids(whole_history=True) == sorted([old.pk, new.pk])
+    assert refresh_stale_facts(whole_history=True) == 2
+    assert set(CaseFact.objects.values_list("case_id", flat=True)) == {old.pk, new.pk}
+    assert stale_case_ids(whole_history=True) == []
+
+
 def test_urges_and_supervision_orders_rebuild_as_they_were(org, drive):  # noqa: F811
     """Urged twice and an order met late (the department), urged once and an order met on
     time (the team): the facts the hook refreshed are the facts a rebuild gives."""
