@@ -33,6 +33,7 @@ from assessment.periods import Period
 from cases.access import access_case, scope_of
 from cases.errors import IllegalTransition, InvalidInput, NotAllowed
 from cases.models import Case, Deadline, Dispatch, Event, Status, SupervisionOrder
+from core import leases
 from teams.levels import level_words
 from teams.models import Department, Region, Role, User
 
@@ -399,11 +400,31 @@ def recount_period_counts(*, unit_type: str, unit_id: int, periods: Sequence[Per
     return len(stale)
 
 
+# One recount at a time across every worker: the beat asks for one every
+# WHISTLE_COUNTS_KEEP_SECONDS, and over a megacity's history a recount after a busy minute
+# takes longer than that (10 to 110 s at 20,000,000 cases), so overlapping recounts took every
+# worker process while 10,000 clocks fell due. The lease outlasts any recount measured; one a
+# dead worker left runs out after it.
+RECOUNT_LEASE = "assessment.keep_overview_counts"
+RECOUNT_LEASE_SECONDS = 900.0
+
+
 def keep_overview_counts(*, today: date | None = None) -> int:
     """Periodic: keep the overview of every prefecture, city and town counted (this month's and
     quarter's, with their trends), so that a committee's or supervisor's overview reads stored
     counts instead of counting up to millions of facts while the city works. Only periods
-    whose facts changed are counted again. Returns how many periods were counted."""
+    whose facts changed are counted again. Returns how many periods were counted; 0 at once
+    while another worker's recount runs (it counts what changed meanwhile next time)."""
+    holder = leases.new_holder()
+    if not leases.hold_lease(name=RECOUNT_LEASE, holder=holder, seconds=RECOUNT_LEASE_SECONDS):
+        return 0
+    try:
+        return _keep_overview_counts(today=today)
+    finally:
+        leases.release_lease(name=RECOUNT_LEASE, holder=holder)
+
+
+def _keep_overview_counts(*, today: date | None) -> int:
     today = today or timezone.localdate()
     periods = [
         period

@@ -16,6 +16,7 @@ from assessment import selectors, services, tasks
 from assessment.indicators import case_conditions
 from assessment.models import CaseFact, PeriodCounts
 from assessment.periods import period_for
+from core import leases
 from teams.models import Region
 from tests.assessment.facts_steps import Driver, eager_celery  # noqa: F401
 from tests.assessment.test_indicators import _clock_and_media  # noqa: F401 (autouse)
@@ -140,3 +141,19 @@ def test_the_overview_says_when_its_figures_are_behind(client, org, paths, setti
     chinese = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert f"以下数据统计于 {counted_at}".encode() in chinese.content
     assert b'data-testid="counted-at"' in chinese.content
+
+
+def test_one_recount_at_a_time_across_workers(org, paths):  # noqa: F811
+    """While another worker's recount holds the lease, a recount returns at once having counted
+    nothing; once it is released the next one counts."""
+    other = leases.new_holder()
+    assert leases.hold_lease(
+        name=services.RECOUNT_LEASE, holder=other, seconds=services.RECOUNT_LEASE_SECONDS
+    )
+    today = timezone.localdate()
+    assert services.keep_overview_counts(today=today) == 0
+    assert not PeriodCounts.objects.exists()
+    assert leases.release_lease(name=services.RECOUNT_LEASE, holder=other)
+    assert services.keep_overview_counts(today=today) > 0
+    # Its own lease ended with it: the next recount is not held back.
+    assert not leases.lease_state(name=services.RECOUNT_LEASE).held
