@@ -266,7 +266,7 @@ def test_the_stale_sweep_catches_what_the_broker_missed(org, drive):  # noqa: F8
 
 def test_the_frequent_sweep_reads_the_last_day_and_the_daily_one_the_whole_history(
     org,  # noqa: F811
-    drive,  # noqa: F811
+    drive,
     time_machine,
 ):
     """A case whose facts went missing long after its last event is found by the daily pass
