@@ -164,10 +164,15 @@ def refresh_cases_facts(*, case_ids: Sequence[int], chunk: int = 50) -> int:
     return written
 
 
+# How far back the stale-facts sweep reads events: every two minutes, and in its daily pass.
+STALE_LOOKBACK = timedelta(days=1)
+STALE_LOOKBACK_DAILY = timedelta(days=7)
+
+
 def stale_case_ids(
     *,
     limit: int = 2000,
-    lookback: timedelta = timedelta(days=1),
+    lookback: timedelta = STALE_LOOKBACK,
     whole_history: bool = False,
 ) -> list[int]:
     """Cases whose facts are missing or older than the case: it has events within `lookback`
@@ -232,10 +237,10 @@ def refresh_stale_facts(
 ) -> int:
     """The periodic safety net: refresh what the after-commit refresh missed; the daily pass
     (`whole_history`) looks back seven days and over every case (stale_case_ids)."""
-    ids = (
-        stale_case_ids(limit=limit, lookback=timedelta(days=7), whole_history=True)
-        if whole_history
-        else stale_case_ids(limit=limit)
+    ids = stale_case_ids(
+        limit=limit,
+        lookback=STALE_LOOKBACK_DAILY if whole_history else STALE_LOOKBACK,
+        whole_history=whole_history,
     )
     for start in range(0, len(ids), batch_size):
         with transaction.atomic():
