@@ -15,6 +15,7 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.test import override_settings
+from django.utils import translation
 
 from cases import trace
 from cases.models import Case, Event
@@ -46,16 +47,18 @@ def triggers_off():
 
 
 def verify(*args: str) -> tuple[str, str]:
-    """Run verify_trace; (stdout, stderr) when every chain verifies."""
+    """Run verify_trace; (stdout, stderr) when every chain verifies. In English, whatever
+    language the tests before left active: the assertions read its words."""
     out, err = io.StringIO(), io.StringIO()
-    call_command("verify_trace", *args, stdout=out, stderr=err)
+    with translation.override("en"):
+        call_command("verify_trace", *args, stdout=out, stderr=err)
     return out.getvalue(), err.getvalue()
 
 
 def broken(*args: str) -> str:
-    """Run verify_trace on a broken trace: its report of the broken links."""
+    """Run verify_trace on a broken trace: its report of the broken links (in English)."""
     err = io.StringIO()
-    with pytest.raises(CommandError):
+    with pytest.raises(CommandError), translation.override("en"):
         call_command("verify_trace", *args, stdout=io.StringIO(), stderr=err)
     return err.getvalue()
 
