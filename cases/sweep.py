@@ -8,14 +8,15 @@ delays the next sweep.
 """
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
-from cases import batching, firing, notifications
+from cases import batching, firing, notifications, trace
 from cases.models import Case, Deadline
 from checklists.models import Item
 from teams.models import Region
@@ -160,27 +161,51 @@ def _fire_together(
             .filter(pk__in={deadline.case_id for deadline in deadlines})
             .order_by("pk")
         }
-        for deadline in deadlines:
-            case = cases.get(deadline.case_id)
-            if case is None:
-                continue
-            claimed = Deadline.objects.filter(
-                pk=deadline.pk,
-                case_filed_at=deadline.case_filed_at,  # its partition alone (cases.partitions)
-                fired_at__isnull=True,
-                met_at__isnull=True,
-                paused_at__isnull=True,
-                due_at=deadline.due_at,
-            ).update(fired_at=now, claimed_until=None)
-            if not claimed:
-                continue
-            deadline.fired_at = now
-            deadline.claimed_until = None
-            deadline.case = case
-            _share_references(case)
-            firing.act_on_deadline(case=case, deadline=deadline)
-            fired += 1
+        deadlines = [deadline for deadline in deadlines if deadline.case_id in cases]
+        # A firing changes its own case's clocks alone, so the deadlines of cases with one in
+        # the batch are claimed together; a case with several has each claimed at its turn,
+        # after the firings before it.
+        per_case = Counter(deadline.case_id for deadline in deadlines)
+        claimed = _claim([d for d in deadlines if per_case[d.case_id] == 1], now=now)
+        with trace.last_links_read_together(cases.values()):
+            for deadline in deadlines:
+                if per_case[deadline.case_id] > 1:
+                    claimed |= _claim([deadline], now=now)
+                if deadline.pk in claimed:
+                    _act(deadline, case=cases[deadline.case_id], now=now)
+                    fired += 1
     return fired
+
+
+def _claim(deadlines: list[Deadline], *, now: datetime) -> set[int]:
+    """Mark fired, in one conditional UPDATE under their cases' locks, those of these deadlines
+    still pending at the due time they were read with (one fired, met, paused or postponed
+    meanwhile is left alone); returns their ids. It names their months' partitions alone
+    (cases.partitions)."""
+    if not deadlines:
+        return set()
+    adapt = connection.ops.adapt_datetimefield_value
+    months = sorted({deadline.case_filed_at for deadline in deadlines})
+    rows = [value for d in deadlines for value in (d.pk, adapt(d.due_at))]
+    table = connection.ops.quote_name(Deadline._meta.db_table)
+    sql = (
+        f"UPDATE {table} SET fired_at = %s, claimed_until = NULL "  # noqa: S608
+        f"WHERE case_filed_at IN ({', '.join(['%s'] * len(months))}) "
+        f"AND (id, due_at) IN (VALUES {', '.join(['(%s, %s)'] * len(deadlines))}) "
+        "AND fired_at IS NULL AND met_at IS NULL AND paused_at IS NULL RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [adapt(now), *map(adapt, months), *rows])
+        return {pk for (pk,) in cursor.fetchall()}
+
+
+def _act(deadline: Deadline, *, case: Case, now: datetime) -> None:
+    """What a claimed deadline does to its locked case (cases.firing)."""
+    deadline.fired_at = now
+    deadline.claimed_until = None
+    deadline.case = case
+    _share_references(case)
+    firing.act_on_deadline(case=case, deadline=deadline)
 
 
 def _share_references(case: Case) -> None:

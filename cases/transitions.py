@@ -166,6 +166,7 @@ def _append(event: Event, *, first: bool) -> Event:
     previous = "" if first else trace.last_link(case=event.case)
     trace.seal(event, previous=previous)
     event.save(force_insert=True)
+    trace.linked(event)
     return event
 
 
