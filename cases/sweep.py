@@ -55,11 +55,11 @@ def due_deadline_ids(*, now: datetime, limit: int) -> list[int]:
     return list(_due(now=now).values_list("id", flat=True)[:limit])
 
 
-def claim_due_deadlines(*, now: datetime, limit: int) -> list[int]:
+def claim_due_deadlines(*, now: datetime, limit: int) -> list[tuple[int, datetime]]:
     """Claim up to `limit` due deadlines that no live claim holds, oldest first, in one
     transaction (read them locked, then mark them): overlapping sweeps never hand out the same
     deadline twice while a worker may still be firing it, and a claim left by a dead worker
-    lapses after CLAIM_SECONDS."""
+    lapses after CLAIM_SECONDS. Returns their ids with their cases' filing times."""
     with transaction.atomic():
         rows = list(
             _due(now=now)
@@ -67,25 +67,38 @@ def claim_due_deadlines(*, now: datetime, limit: int) -> list[int]:
             .select_for_update(skip_locked=True)
             .values_list("id", "case_filed_at")[:limit]
         )
-        ids = [pk for pk, _filed in rows]
-        if ids:
-            Deadline.objects.by_ids(ids, filed=(filed for _pk, filed in rows)).update(
+        if rows:
+            ids, filed = _months(rows)
+            Deadline.objects.by_ids(ids, filed=filed).update(
                 claimed_until=now + timedelta(seconds=CLAIM_SECONDS)
             )
-    return ids
+    return rows
 
 
-def fire_handed_out(*, deadline_ids: list[int], now: datetime | None = None) -> int:
-    """Fire a batch the sweep handed out (the workers' task): begin it, then fire it. The
-    batch's filing times are read once, by id across every month, so that its other
-    statements read and write only its cases' months (cases.partitions)."""
+def _months(rows: list[tuple[int, datetime]]) -> tuple[list[int], set[datetime]]:
+    """(ids, the set of their filing times) of (id, filing time) rows."""
+    return [pk for pk, _filed in rows], {filed for _pk, filed in rows}
+
+
+def fire_handed_out(
+    *,
+    deadline_ids: list[int],
+    filed: Iterable[datetime] | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Fire a batch the sweep handed out (the workers' task): begin it, then fire it. `filed`:
+    the filing times of its cases, which the sweep hands out with it, so that every statement
+    reads and writes only those months (cases.partitions); without them (a batch queued by an
+    older sweep) they are read first, by id across every month."""
     now = now or timezone.now()
-    filed = set(
-        Deadline.objects.filter(pk__in=deadline_ids)
-        .order_by()
-        .values_list("case_filed_at", flat=True)
-        .distinct()
-    )
+    if filed is None:
+        filed = (
+            Deadline.objects.filter(pk__in=deadline_ids)
+            .order_by()
+            .values_list("case_filed_at", flat=True)
+            .distinct()
+        )
+    filed = set(filed)
     begin_batch(deadline_ids=deadline_ids, now=now, filed=filed)
     return fire_deadlines(deadline_ids=deadline_ids, now=now, filed=filed)
 
@@ -290,28 +303,29 @@ def sweep(*, now: datetime | None = None, batch: int = 1000, max_rounds: int = 1
 
 def hand_out(
     *,
-    send: Callable[[list[int]], None],
+    send: Callable[[list[int], list[datetime]], None],
     now: datetime | None = None,
     limit: int = 20_000,
 ) -> int:
     """The beat's sweep: claim what is due and hand it to the workers, FIRE_BATCH deadlines a
-    task, so every worker fires in parallel. A few due deadlines are fired here at once rather
-    than queued. A batch the broker refuses is released and fired here. Returns how many
-    deadlines were handed out or fired."""
+    task with their cases' filing times, so every worker fires in parallel. A few due
+    deadlines are fired here at once rather than queued. A batch the broker refuses is
+    released and fired here. Returns how many deadlines were handed out or fired."""
     now = now or timezone.now()
-    ids = claim_due_deadlines(now=now, limit=limit)
+    rows = claim_due_deadlines(now=now, limit=limit)
     done = 0
-    if len(ids) <= FIRE_BATCH:
-        done += fire_deadlines(deadline_ids=ids, now=now) if ids else 0
+    if len(rows) <= FIRE_BATCH:
+        ids, filed = _months(rows)
+        done += fire_deadlines(deadline_ids=ids, now=now, filed=filed) if ids else 0
     else:
-        for start in range(0, len(ids), FIRE_BATCH):
-            chunk = ids[start : start + FIRE_BATCH]
+        for start in range(0, len(rows), FIRE_BATCH):
+            ids, filed = _months(rows[start : start + FIRE_BATCH])
             try:
-                send(chunk)
-                done += len(chunk)
+                send(ids, sorted(filed))
+                done += len(ids)
             except Exception as error:
-                logger.warning("Could not queue %s deadlines; firing here: %s", len(chunk), error)
-                Deadline.objects.filter(pk__in=chunk).update(claimed_until=None)
-                done += fire_deadlines(deadline_ids=chunk, now=now)
+                logger.warning("Could not queue %s deadlines; firing here: %s", len(ids), error)
+                Deadline.objects.by_ids(ids, filed=filed).update(claimed_until=None)
+                done += fire_deadlines(deadline_ids=ids, now=now, filed=filed)
     warn_due(now=now, limit=1000)
     return done

@@ -2,6 +2,8 @@
 (send_deliveries, send_due_deliveries, sweep_deliveries) are routed to their own queue
 (WHISTLE_DELIVERY_QUEUE), so a burst of slow SMS never waits in front of the timer sweep."""
 
+from datetime import datetime
+
 from celery import shared_task
 from django.conf import settings
 
@@ -48,13 +50,15 @@ def sweep_deadlines() -> int:
 
 
 @shared_task
-def fire_deadlines(deadline_ids: list[int]) -> int:
-    """Fire one batch of due deadlines handed out by the sweep."""
-    return sweep.fire_handed_out(deadline_ids=deadline_ids)
+def fire_deadlines(deadline_ids: list[int], filed: list[str] | None = None) -> int:
+    """Fire one batch of due deadlines handed out by the sweep, with the filing times of its
+    cases (ISO 8601; none in a batch queued by an older sweep)."""
+    months = None if filed is None else [datetime.fromisoformat(value) for value in filed]
+    return sweep.fire_handed_out(deadline_ids=deadline_ids, filed=months)
 
 
-def _queue_firing(deadline_ids: list[int]) -> None:
-    fire_deadlines.delay(deadline_ids)
+def _queue_firing(deadline_ids: list[int], filed: list[datetime]) -> None:
+    fire_deadlines.delay(deadline_ids, [value.isoformat() for value in filed])
 
 
 @shared_task

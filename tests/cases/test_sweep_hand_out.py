@@ -16,11 +16,22 @@ from tests.cases.test_sweep_workers import due_cases
 pytestmark = pytest.mark.django_db
 
 
+def keep_batches(batches: list[list[int]]):
+    """A `send` for hand_out that keeps each batch's ids (and checks it names their months)."""
+
+    def send(ids: list[int], filed: list) -> None:
+        months = Deadline.objects.filter(pk__in=ids).values_list("case_filed_at", flat=True)
+        assert sorted(set(months)) == filed
+        batches.append(ids)
+
+    return send
+
+
 def test_a_burst_is_handed_out_in_claimed_batches_once(org):
     due_cases(org=org, count=250)
     sent: list[list[int]] = []
 
-    handed = sweep.hand_out(send=sent.append)
+    handed = sweep.hand_out(send=keep_batches(sent))
 
     assert handed == 250
     assert [len(batch) for batch in sent] == [100, 100, 50]
@@ -31,18 +42,18 @@ def test_a_burst_is_handed_out_in_claimed_batches_once(org):
     assert not Deadline.objects.filter(fired_at__isnull=False).exists()
     # An overlapping sweep finds nothing to hand out while the claims hold.
     again: list[list[int]] = []
-    assert sweep.hand_out(send=again.append) == 0
+    assert sweep.hand_out(send=keep_batches(again)) == 0
     assert again == []
 
 
 def test_a_claim_left_by_a_dead_worker_lapses_and_is_handed_out_again(org):
     due_cases(org=org, count=150)
     first: list[list[int]] = []
-    sweep.hand_out(send=first.append)
+    sweep.hand_out(send=keep_batches(first))
 
     later = timezone.now() + timedelta(seconds=sweep.CLAIM_SECONDS + 1)
     second: list[list[int]] = []
-    sweep.hand_out(send=second.append, now=later)
+    sweep.hand_out(send=keep_batches(second), now=later)
 
     assert sorted(pk for batch in second for pk in batch) == sorted(
         pk for batch in first for pk in batch
@@ -56,7 +67,7 @@ def test_a_batch_whose_worker_died_mid_way_is_handed_out_again_within_seconds(or
     due_cases(org=org, count=250)
     now = timezone.now()
     sent: list[list[int]] = []
-    sweep.hand_out(send=sent.append, now=now)
+    sweep.hand_out(send=keep_batches(sent), now=now)
     begun, waiting = sent[0], sent[1] + sent[2]
     sweep.begin_batch(deadline_ids=begun, now=now + timedelta(seconds=1))  # then killed
 
@@ -64,7 +75,7 @@ def test_a_batch_whose_worker_died_mid_way_is_handed_out_again_within_seconds(or
         """What a sweep at `seconds` hands out, or fires itself (a hundred or fewer)."""
         fired_before = set(Deadline.objects.filter(fired_at__isnull=False).values_list("pk"))
         again: list[list[int]] = []
-        sweep.hand_out(send=again.append, now=now + timedelta(seconds=seconds))
+        sweep.hand_out(send=keep_batches(again), now=now + timedelta(seconds=seconds))
         fired = set(Deadline.objects.filter(fired_at__isnull=False).values_list("pk"))
         return sorted(
             {pk for batch in again for pk in batch} | {pk for (pk,) in fired - fired_before}
@@ -83,7 +94,7 @@ def test_a_batch_whose_worker_died_mid_way_is_handed_out_again_within_seconds(or
 def test_a_handed_out_batch_fires_each_deadline_once_even_when_delivered_twice(org):
     due_cases(org=org, count=120)
     sent: list[list[int]] = []
-    sweep.hand_out(send=sent.append)
+    sweep.hand_out(send=keep_batches(sent))
 
     fired = sum(sweep.fire_deadlines(deadline_ids=batch) for batch in sent)
     redelivered = sum(sweep.fire_deadlines(deadline_ids=batch) for batch in sent)
@@ -96,7 +107,7 @@ def test_a_handed_out_batch_fires_each_deadline_once_even_when_delivered_twice(o
 def test_when_the_broker_refuses_a_batch_the_sweep_fires_it_itself(org):
     due_cases(org=org, count=150)
 
-    def broker_down(ids: list[int]) -> None:
+    def broker_down(ids: list[int], filed: list) -> None:
         raise OperationalError("connection refused")
 
     assert sweep.hand_out(send=broker_down) == 150
@@ -108,7 +119,7 @@ def test_a_few_due_deadlines_are_fired_at_once_without_the_broker(org):
     due_cases(org=org, count=3)
     sent: list[list[int]] = []
 
-    assert sweep.hand_out(send=sent.append) == 3
+    assert sweep.hand_out(send=keep_batches(sent)) == 3
 
     assert sent == []
     assert Deadline.objects.filter(fired_at__isnull=False).count() == 3
@@ -205,3 +216,23 @@ def _refusing_trigger(*, case_id: int) -> tuple[str, str]:
         """,
         "DROP TRIGGER test_refuse_event;",
     )
+
+
+def test_a_batch_handed_out_with_its_months_reads_every_deadline_in_them(org):
+    """The sweep hands out each batch with its cases' filing times, so the worker's statements
+    name those months' partitions; a batch queued by an older sweep, without them, reads them
+    first."""
+    due_cases(org=org, count=150)
+    batches: list[tuple[list[int], list]] = []
+    sweep.hand_out(send=lambda ids, filed: batches.append((ids, filed)))
+    (ids, filed), (older, _months) = batches
+
+    with CaptureQueriesContext(connection) as queries:
+        assert sweep.fire_handed_out(deadline_ids=ids, filed=filed) == 100
+    on_deadlines = [q["sql"] for q in queries if '"cases_deadline"' in q["sql"]]
+    assert on_deadlines and all("case_filed_at" in sql for sql in on_deadlines)
+    assert not [sql for sql in on_deadlines if "DISTINCT" in sql]
+
+    with CaptureQueriesContext(connection) as queries:
+        assert sweep.fire_handed_out(deadline_ids=older) == 50
+    assert len([q for q in queries if "DISTINCT" in q["sql"]]) == 1
