@@ -6,6 +6,7 @@ from cases.access import scope_of
 from cases.models import ABOVE_TOWN, Case, Deadline, Dispatch
 from checklists.demo import is_demo_item
 from checklists.models import Aspect, Item
+from core import reference
 from teams.geo import contains
 from teams.models import Department, Grid, Region, Role, Team, User
 from teams.service_areas import leaf_units_serving
@@ -28,11 +29,30 @@ def default_handlers(*, case: Case) -> tuple[list[Team], list[Department]]:
     Teams: the units without brigades, of the item's kinds, that serve the case's town or
     city (teams.service_areas) and take the item (its speciality, or none). In Haining's shape
     that is the town's teams of those kinds, as before service areas. Departments: of the
-    item's kinds in the town (its branch) or else in the city."""
+    item's kinds in the town (its branch) or else in the city.
+
+    Kept in each process with the reference data (core.reference) for each item and place:
+    a timer burst whistles thousands of cases of a few dozen items and towns, and reading them
+    again (about six statements) was a quarter of a firing's statements over a megacity's
+    history."""
+    teams, departments = reference.cached(
+        ("default_handlers", case.item_id, case.town_id, case.city_id),
+        lambda: _default_handler_rows(case=case),
+    )
+    return (
+        [reference.instance(Team, _TEAM_FIELDS, row) for row in teams],
+        [reference.instance(Department, _DEPARTMENT_FIELDS, row) for row in departments],
+    )
+
+
+_TEAM_FIELDS = reference.fields_of(Team)
+_DEPARTMENT_FIELDS = reference.fields_of(Department)
+
+
+def _default_handler_rows(*, case: Case) -> tuple[tuple[tuple, ...], tuple[tuple, ...]]:
     kinds = list(case.item.default_team_kinds or [])
-    teams = list(
+    teams = (
         leaf_units_serving(town_id=case.town_id, city_id=case.city_id)
-        .prefetch_related("areas")
         .filter(taking(case.item), kind__in=kinds)
         .order_by("code")
     )
@@ -48,7 +68,10 @@ def default_handlers(*, case: Case) -> tuple[list[Team], list[Department]]:
         )
         if department is not None:
             departments.append(department)
-    return teams, departments
+    return (
+        tuple(reference.row_of(team, _TEAM_FIELDS) for team in teams),
+        tuple(reference.row_of(department, _DEPARTMENT_FIELDS) for department in departments),
+    )
 
 
 def taking(item: Item) -> Q:

@@ -13,13 +13,14 @@ class TeamsConfig(AppConfig):
         from django.db.models.signals import m2m_changed
 
         from teams import sessions  # noqa: F401  (the session clocks start at sign-in)
-        from teams.models import Grid, LevelName, Membership, Region, Team
+        from teams.models import Department, Grid, LevelName, Membership, Region, Team
         from teams.two_factor import checks, signals  # noqa: F401  (the deploy check, sign-ins)
 
         # Filing keeps these rows in each process, and every request the user's scope, read
-        # from the memberships, the teams and their areas (cases.access.scope_of); every save
-        # and delete drops the copies, and so does a change of a team's areas.
-        reference.track(Grid, LevelName, Region, Membership, Team, Team.areas.through)
+        # from the memberships, the teams and their areas (cases.access.scope_of), and the
+        # departments an item goes to (cases.selectors.default_handlers); every save and delete
+        # drops the copies, and so does a change of a team's areas.
+        reference.track(Grid, LevelName, Region, Membership, Team, Team.areas.through, Department)
         m2m_changed.connect(
             reference.on_change, sender=Team.areas.through, dispatch_uid="reference-team-areas"
         )

@@ -353,6 +353,8 @@ class Department(BilingualNameMixin):
         help_text=_("The city, or the town for a town branch."),
     )
 
+    objects = ReferenceQuerySet.as_manager()  # kept as the items' default handlers
+
     class Meta:
         verbose_name = _("department")
         verbose_name_plural = _("departments")

@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases import batching, timers
+from cases import timers
 from cases.errors import InvalidInput
 from cases.models import Case, Deadline, Dispatch
 from cases.notifications import handlers_of_dispatch
@@ -158,10 +158,7 @@ def run_whistle(ctx: Context) -> Case:
     clocks and the handling clock in one insert (the timer does this for thousands of cases
     in a burst)."""
     case = ctx.case
-    teams, departments = batching.remember(
-        ("default_handlers", case.item_id, case.town_id, case.city_id),
-        lambda: default_handlers(case=case),
-    )
+    teams, departments = default_handlers(case=case)
     ctx.write(
         "whistle",
         data={
@@ -178,6 +175,7 @@ def run_whistle(ctx: Context) -> Case:
         handlers=[*teams, *departments],
         now=now,
         other_clocks=[handling] if handling else [],
+        serving=True,
     )
     return case
 
@@ -207,12 +205,15 @@ def create_dispatches(
     task: str = "",
     due_at: datetime | None = None,
     other_clocks: Sequence[Deadline] = (),
+    serving: bool = False,
 ) -> list[Dispatch]:
     """Hand the case to teams and departments at once: the dispatches in one insert, their
     report-in clocks (with `other_clocks`, started at the same moment) in another, since a
-    whistle fired by the timer does this for thousands of cases in a burst."""
+    whistle fired by the timer does this for thousands of cases in a burst. `serving`: the
+    teams are the case's default handlers (cases.selectors.default_handlers), which serve its
+    place by the same rule as Team.serves, so it is not asked again."""
     now = now or timezone.now()
-    for handler in handlers:
+    for handler in () if serving else handlers:
         if isinstance(handler, Team) and not handler.serves(case.village):
             raise InvalidInput(fields={"team": [_("This team does not serve the case's place.")]})
     # The report-in clock is planned first, so each dispatch is written once with its due time.
