@@ -140,20 +140,26 @@ def machine() -> dict[str, str]:
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         (pg_version,) = cursor.fetchone()
+        # How much of the database PostgreSQL keeps in its own memory: over a large history
+        # the figures depend on it (docs/scaling.md).
+        cursor.execute("SHOW shared_buffers")
+        (shared_buffers,) = cursor.fetchone()
     return {
         "cpus": str(os.cpu_count()),
         "cpu": cpu,
         "memory": memory,
         "postgresql": pg_version,
+        "shared_buffers": shared_buffers,
         "python": platform.python_version(),
     }
 
 
 def machine_line(info: dict[str, str]) -> str:
+    buffers = f" (shared_buffers {info['shared_buffers']})" if info.get("shared_buffers") else ""
     return (
         f"Machine: {info['cpus']} CPUs ({info['cpu']}), {info['memory']} memory, "
-        f"PostgreSQL {info['postgresql']}, Python {info['python']}; the database, Redis, the "
-        "servers and the load generator all on the same machine."
+        f"PostgreSQL {info['postgresql']}{buffers}, Python {info['python']}; the database, "
+        "Redis, the servers and the load generator all on the same machine."
     )
 
 
