@@ -127,8 +127,9 @@ def last_links_read_together(cases: Collection[Case]) -> Iterator[None]:
     """Within the block, last_link of these cases comes from one statement read on entry,
     not one read per event: a timer batch appends to a hundred cases. The caller holds their
     row locks for the whole block (and took them before entering it, so that the read sees
-    every event committed before), and every event of the block is appended through
-    cases.transitions, which keeps the links current (linked)."""
+    every event committed before), every event of the block is appended through
+    cases.transitions, which keeps the links current (linked), and a failure rolls the whole
+    block back (the timer's batch is one transaction), never a savepoint inside it alone."""
     last = Event.objects.filter(case_filed_at=OuterRef("filed_at"), case_id=OuterRef("pk"))
     links = Case.objects.filter(pk__in=[case.pk for case in cases]).values_list(
         "pk", Subquery(last.order_by("-id").values("chain_hash")[:1])
