@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.cache import cache
 from django.db import models, transaction
-from django.db.models.signals import post_delete, post_migrate, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
 from core.replica import primary_reads
 
@@ -263,10 +263,14 @@ def on_change(**kwargs: Any) -> None:
 
 
 def track(*tracked: type[models.Model]) -> None:
-    """Call changed() on every save and delete of these models (AppConfig.ready)."""
+    """Call changed() on every save and delete of these models (AppConfig.ready), and, for a
+    many-to-many field's own table (`Model.field.through`), on every change of its lists
+    (add, remove, clear and set send m2m_changed, not a save)."""
     for model in tracked:
         post_save.connect(on_change, sender=model, dispatch_uid=f"reference-save-{model}")
         post_delete.connect(on_change, sender=model, dispatch_uid=f"reference-delete-{model}")
+        if model._meta.auto_created:
+            m2m_changed.connect(on_change, sender=model, dispatch_uid=f"reference-m2m-{model}")
 
 
 # A flush (the end of a transactional test) or a migration may rewrite every table.

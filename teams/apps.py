@@ -10,8 +10,6 @@ class TeamsConfig(AppConfig):
 
     def ready(self) -> None:
         # In ready(): the models cannot be imported while the apps load.
-        from django.db.models.signals import m2m_changed
-
         from teams import sessions  # noqa: F401  (the session clocks start at sign-in)
         from teams.models import Department, Grid, LevelName, Membership, Region, Team
         from teams.two_factor import checks, signals  # noqa: F401  (the deploy check, sign-ins)
@@ -21,6 +19,3 @@ class TeamsConfig(AppConfig):
         # departments an item goes to (cases.selectors.default_handlers); every save and delete
         # drops the copies, and so does a change of a team's areas.
         reference.track(Grid, LevelName, Region, Membership, Team, Team.areas.through, Department)
-        m2m_changed.connect(
-            reference.on_change, sender=Team.areas.through, dispatch_uid="reference-team-areas"
-        )
